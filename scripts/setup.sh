@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs everything relink's build, tests and test-object generation need on a fresh
+# Debian machine: the AArch64 cross toolchain and qemu-user (the suite also runs as an
+# aarch64 build under qemu), clang-14 (C -> LLVM IR for testdata), and the rustup target.
+# Idempotent: does nothing that is already done.
+set -euo pipefail
+
+need_apt=()
+command -v aarch64-linux-gnu-gcc >/dev/null || need_apt+=(gcc-aarch64-linux-gnu g++-aarch64-linux-gnu)
+[ -d /usr/aarch64-linux-gnu/lib ] || need_apt+=(libc6-dev-arm64-cross)
+command -v qemu-aarch64 >/dev/null || need_apt+=(qemu-user)
+command -v clang-14 >/dev/null || need_apt+=(clang-14)
+command -v llc >/dev/null || need_apt+=(llvm-14)
+command -v g++ >/dev/null || need_apt+=(g++)
+
+if [ ${#need_apt[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+if ! rustup target list --installed | grep -qx aarch64-unknown-linux-gnu; then
+  rustup target add aarch64-unknown-linux-gnu
+fi

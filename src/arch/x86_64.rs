@@ -1,0 +1,442 @@
+//! x86-64: relocation kinds, stubs and traps.
+//!
+//! The psABI is <https://gitlab.com/x86-psABIs/x86-64-ABI>. Its letters are used as
+//! local names: `S` symbol, `A` addend, `P` place, `GOT` the global offset table,
+//! `G + GOT` the symbol's slot in it, `Z` the symbol's size.
+//!
+//! Quirks worth knowing:
+//! - The small code model assumes every symbol is within ±2 GiB of the code. relink
+//!   keeps all loaded code, data, slots and stubs in one reserved region, so every
+//!   PC-relative reference between them reaches by construction. References to the
+//!   *process* (libc's `stderr` read with `R_X86_64_PC32` by gcc's PIE code) reach
+//!   only when the region is placed near it.
+//! - `R_X86_64_32` zero-extends and `R_X86_64_32S` sign-extends: static-model code
+//!   needs its symbols in the low 2 GiB (`llc -relocation-model=static`,
+//!   `gcc -fno-pic`).
+//! - `GOTPCRELX`/`REX_GOTPCRELX` allow a linker to rewrite the `mov` through the GOT
+//!   into a `lea`. relink does not relax: loading through the slot is always
+//!   correct, and the slot is what hot replacement rewrites.
+//! - There is one global offset table per linker; `_GLOBAL_OFFSET_TABLE_` is its
+//!   start, so the large-model `GOT64`/`GOTOFF64`/`GOTPC64` kinds work unchanged.
+
+use super::{
+    check_range, int_or_uint_range, signed_range, FixupError, FixupValues, KindInfo, Reach, Target,
+};
+
+/// A stub: `jmp *slot(%rip)`, padded with `int3`.
+pub const STUB_SIZE: usize = 8;
+/// A trap entry: `lea slot(%rip), %rdi; jmp *handler(%rip)`, padded with `int3`.
+pub const TRAP_SIZE: usize = 16;
+
+const _: () = assert!(STUB_SIZE >= 6 && STUB_SIZE.is_power_of_two());
+const _: () = assert!(TRAP_SIZE >= 13 && TRAP_SIZE.is_power_of_two());
+
+/// The relocation kinds of x86-64, as JITLink names them where it can.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// Fixup expression: `Fixup <- S + A : uint64`.
+    /// Errors: none.
+    Pointer64,
+    /// Fixup expression: `Fixup <- S + A : uint32`.
+    /// Errors: the value must fit in an unsigned 32-bit field.
+    Pointer32,
+    /// Fixup expression: `Fixup <- S + A : int32`.
+    /// Errors: the value must fit in a signed 32-bit field.
+    Pointer32Signed,
+    /// Fixup expression: `Fixup <- S + A : int16 or uint16`.
+    /// Errors: the value must be in `[-2^15, 2^16)`.
+    Pointer16,
+    /// Fixup expression: `Fixup <- S + A : int8 or uint8`.
+    /// Errors: the value must be in `[-2^7, 2^8)`.
+    Pointer8,
+    /// Fixup expression: `Fixup <- S + A - P : int64`.
+    /// Errors: none.
+    Delta64,
+    /// Fixup expression: `Fixup <- S + A - P : int32`.
+    /// Errors: the value must fit in a signed 32-bit field.
+    Delta32,
+    /// Fixup expression: `Fixup <- S + A - P : int16`.
+    /// Errors: the value must fit in a signed 16-bit field.
+    Delta16,
+    /// Fixup expression: `Fixup <- S + A - P : int8`.
+    /// Errors: the value must fit in a signed 8-bit field.
+    Delta8,
+    /// A call or jump (`R_X86_64_PLT32`).
+    /// Fixup expression: `Fixup <- S + A - P : int32`, where `S` is the stub of a
+    /// symbol defined outside the object (or replaceable).
+    /// Errors: the value must fit in a signed 32-bit field.
+    Branch32,
+    /// A load through the symbol's slot (`GOTPCREL`, `GOTPCRELX`, `REX_GOTPCRELX`).
+    /// Fixup expression: `Fixup <- GOT + G + A - P : int32`.
+    /// Errors: the value must fit in a signed 32-bit field.
+    GotDelta32,
+    /// Fixup expression: `Fixup <- GOT + G + A - P : int64` (`GOTPCREL64`).
+    GotDelta64,
+    /// Fixup expression: `Fixup <- G + A : int64` (`GOT64`).
+    GotOffset64,
+    /// Fixup expression: `Fixup <- S + A - GOT : int64` (`GOTOFF64`).
+    GotBaseOffset64,
+    /// Fixup expression: `Fixup <- GOT + A - P : int32` (`GOTPC32`).
+    /// Errors: the value must fit in a signed 32-bit field.
+    GotBaseDelta32,
+    /// Fixup expression: `Fixup <- GOT + A - P : int64` (`GOTPC64`).
+    GotBaseDelta64,
+    /// Fixup expression: `Fixup <- Z + A : uint32` (`SIZE32`).
+    /// Errors: the value must fit in an unsigned 32-bit field.
+    Size32,
+    /// Fixup expression: `Fixup <- Z + A : uint64` (`SIZE64`).
+    Size64,
+    /// Fixup expression: `Fixup <- S + A - GOT : int64` with `S` the symbol's stub
+    /// (`PLTOFF64`, large code model calls).
+    StubBaseOffset64,
+}
+
+impl Kind {
+    /// Every kind, for tables and tests.
+    pub const ALL: [Kind; 19] = [
+        Kind::Pointer64,
+        Kind::Pointer32,
+        Kind::Pointer32Signed,
+        Kind::Pointer16,
+        Kind::Pointer8,
+        Kind::Delta64,
+        Kind::Delta32,
+        Kind::Delta16,
+        Kind::Delta8,
+        Kind::Branch32,
+        Kind::GotDelta32,
+        Kind::GotDelta64,
+        Kind::GotOffset64,
+        Kind::GotBaseOffset64,
+        Kind::GotBaseDelta32,
+        Kind::GotBaseDelta64,
+        Kind::Size32,
+        Kind::Size64,
+        Kind::StubBaseOffset64,
+    ];
+
+    pub fn info(self) -> KindInfo {
+        use Kind::*;
+        let width = match self {
+            Pointer64 | Delta64 | GotDelta64 | GotOffset64 | GotBaseOffset64 | GotBaseDelta64
+            | Size64 | StubBaseOffset64 => 8,
+            Pointer32 | Pointer32Signed | Delta32 | Branch32 | GotDelta32 | GotBaseDelta32
+            | Size32 => 4,
+            Pointer16 | Delta16 => 2,
+            Pointer8 | Delta8 => 1,
+        };
+        let mut info = KindInfo::new(width);
+        match self {
+            Pointer32 | Pointer32Signed | Pointer16 | Pointer8 => info.absolute_narrow = true,
+            Delta32 | Delta16 | Delta8 => info.pc_relative_narrow = true,
+            Branch32 | StubBaseOffset64 => info.reach = Reach::Stub,
+            GotDelta32 | GotDelta64 => info.target = Target::Slot,
+            GotOffset64 => {
+                info.target = Target::Slot;
+                info.uses_got_base = true;
+            }
+            GotBaseOffset64 | GotBaseDelta32 | GotBaseDelta64 => info.uses_got_base = true,
+            Size32 | Size64 => info.uses_size = true,
+            Pointer64 | Delta64 => {}
+        }
+        if self == StubBaseOffset64 {
+            info.uses_got_base = true;
+        }
+        info
+    }
+
+    /// Computes the fixup and writes it into `place` (at least `info().width` long).
+    pub fn apply(self, place: &mut [u8], v: &FixupValues) -> Result<(), FixupError> {
+        use Kind::*;
+        let (s, a, p) = (v.s, v.a as u64, v.p);
+        let (got, slot, z) = (v.got, v.slot, v.z);
+        match self {
+            Pointer64 => write64(place, s.wrapping_add(a)),
+            Pointer32 => write_checked(place, s.wrapping_add(a), (0, 1 << 32), 4)?,
+            Pointer32Signed => write_checked(place, s.wrapping_add(a), signed_range(32), 4)?,
+            Pointer16 => write_checked(place, s.wrapping_add(a), int_or_uint_range(16), 2)?,
+            Pointer8 => write_checked(place, s.wrapping_add(a), int_or_uint_range(8), 1)?,
+            Delta64 => write64(place, s.wrapping_add(a).wrapping_sub(p)),
+            Delta32 | Branch32 => write_checked(
+                place,
+                s.wrapping_add(a).wrapping_sub(p),
+                signed_range(32),
+                4,
+            )?,
+            Delta16 => write_checked(
+                place,
+                s.wrapping_add(a).wrapping_sub(p),
+                signed_range(16),
+                2,
+            )?,
+            Delta8 => write_checked(place, s.wrapping_add(a).wrapping_sub(p), signed_range(8), 1)?,
+            GotDelta32 => write_checked(
+                place,
+                slot.wrapping_add(a).wrapping_sub(p),
+                signed_range(32),
+                4,
+            )?,
+            GotDelta64 => write64(place, slot.wrapping_add(a).wrapping_sub(p)),
+            GotOffset64 => write64(place, slot.wrapping_sub(got).wrapping_add(a)),
+            GotBaseOffset64 | StubBaseOffset64 => {
+                write64(place, s.wrapping_add(a).wrapping_sub(got))
+            }
+            GotBaseDelta32 => write_checked(
+                place,
+                got.wrapping_add(a).wrapping_sub(p),
+                signed_range(32),
+                4,
+            )?,
+            GotBaseDelta64 => write64(place, got.wrapping_add(a).wrapping_sub(p)),
+            Size32 => write_checked(place, z.wrapping_add(a), (0, 1 << 32), 4)?,
+            Size64 => write64(place, z.wrapping_add(a)),
+        }
+        Ok(())
+    }
+}
+
+fn write64(place: &mut [u8], v: u64) {
+    place[..8].copy_from_slice(&v.to_le_bytes());
+}
+
+/// Range-checks `v` (as a signed value) and writes its low `width` bytes.
+fn write_checked(
+    place: &mut [u8],
+    v: u64,
+    (lo, hi): (i64, i64),
+    width: usize,
+) -> Result<(), FixupError> {
+    check_range(v as i64, lo, hi)?;
+    place[..width].copy_from_slice(&v.to_le_bytes()[..width]);
+    Ok(())
+}
+
+/// `rel32` from the end of an instruction at `end` to `target`.
+fn rel32(target: u64, end: u64) -> Result<[u8; 4], FixupError> {
+    let (lo, hi) = signed_range(32);
+    let d = check_range(target.wrapping_sub(end) as i64, lo, hi)?;
+    Ok((d as i32).to_le_bytes())
+}
+
+/// `jmp *slot(%rip)` — `ff 25 rel32` — then `int3` padding.
+pub fn write_stub(out: &mut [u8], at: u64, slot: u64) -> Result<(), FixupError> {
+    let out = out
+        .get_mut(..STUB_SIZE)
+        .ok_or(FixupError::Truncated { need: STUB_SIZE })?;
+    out.fill(0xcc);
+    out[..2].copy_from_slice(&[0xff, 0x25]);
+    out[2..6].copy_from_slice(&rel32(slot, at + 6)?);
+    Ok(())
+}
+
+/// `lea slot(%rip), %rdi; jmp *handler_cell(%rip)` then `int3` padding.
+///
+/// The handler is entered as if the stub's caller had called it with the slot's
+/// address as its argument; the stack is aligned as at any function entry.
+pub fn write_trap(out: &mut [u8], at: u64, slot: u64, handler_cell: u64) -> Result<(), FixupError> {
+    let out = out
+        .get_mut(..TRAP_SIZE)
+        .ok_or(FixupError::Truncated { need: TRAP_SIZE })?;
+    out.fill(0xcc);
+    out[..3].copy_from_slice(&[0x48, 0x8d, 0x3d]);
+    out[3..7].copy_from_slice(&rel32(slot, at + 7)?);
+    out[7..9].copy_from_slice(&[0xff, 0x25]);
+    out[9..13].copy_from_slice(&rel32(handler_cell, at + 13)?);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(kind: Kind, v: FixupValues) -> Result<Vec<u8>, FixupError> {
+        let mut buf = vec![0xaau8; 8];
+        kind.apply(&mut buf, &v)?;
+        Ok(buf[..kind.info().width].to_vec())
+    }
+
+    fn vals(s: u64, a: i64, p: u64) -> FixupValues {
+        FixupValues {
+            s,
+            a,
+            p,
+            slot: 0x2000,
+            got: 0x1000,
+            z: 24,
+        }
+    }
+
+    fn oor(value: i64, (lo, hi): (i64, i64)) -> Result<Vec<u8>, FixupError> {
+        Err(FixupError::OutOfRange { value, lo, hi })
+    }
+
+    /// (kind, S, A, P) → bytes or error, including both ends of every range.
+    #[test]
+    fn encodings_and_ranges() {
+        use Kind::*;
+        let s32 = signed_range(32);
+        let cases: Vec<(Kind, FixupValues, Result<Vec<u8>, FixupError>)> = vec![
+            (
+                Pointer64,
+                vals(0x1122334455667788, 0, 0),
+                Ok(0x1122334455667788u64.to_le_bytes().to_vec()),
+            ),
+            (Pointer64, vals(u64::MAX, 1, 0), Ok(vec![0; 8])),
+            (Pointer32, vals(0xffff_fff0, 0xf, 0), Ok(vec![0xff; 4])),
+            (
+                Pointer32,
+                vals(0xffff_fff0, 0x10, 0),
+                oor(1 << 32, (0, 1 << 32)),
+            ),
+            (Pointer32, vals(0, -1, 0), oor(-1, (0, 1 << 32))),
+            (
+                Pointer32Signed,
+                vals(0x7fff_ffff, 0, 0),
+                Ok(vec![0xff, 0xff, 0xff, 0x7f]),
+            ),
+            (
+                Pointer32Signed,
+                vals(0x8000_0000, 0, 0),
+                oor(0x8000_0000, s32),
+            ),
+            (
+                Pointer32Signed,
+                vals(0, -0x8000_0000, 0),
+                Ok(vec![0, 0, 0, 0x80]),
+            ),
+            (
+                Pointer32Signed,
+                vals(0, -0x8000_0001, 0),
+                oor(-0x8000_0001, s32),
+            ),
+            (Pointer16, vals(0xffff, 0, 0), Ok(vec![0xff, 0xff])),
+            (
+                Pointer16,
+                vals(0x10000, 0, 0),
+                oor(0x10000, int_or_uint_range(16)),
+            ),
+            (Pointer16, vals(0, -0x8000, 0), Ok(vec![0x00, 0x80])),
+            (
+                Pointer16,
+                vals(0, -0x8001, 0),
+                oor(-0x8001, int_or_uint_range(16)),
+            ),
+            (Pointer8, vals(0xff, 0, 0), Ok(vec![0xff])),
+            (
+                Pointer8,
+                vals(0x100, 0, 0),
+                oor(0x100, int_or_uint_range(8)),
+            ),
+            (Pointer8, vals(0, -129, 0), oor(-129, int_or_uint_range(8))),
+            (
+                Delta64,
+                vals(0x1000, 8, 0x2000),
+                Ok((-0xff8i64).to_le_bytes().to_vec()),
+            ),
+            (
+                Delta32,
+                vals(0x1000, -4, 0x1000),
+                Ok((-4i32).to_le_bytes().to_vec()),
+            ),
+            (Delta32, vals(0x8000_0000, 0, 0), oor(0x8000_0000, s32)),
+            (
+                Delta32,
+                vals(0x7fff_ffff, 0, 0),
+                Ok(vec![0xff, 0xff, 0xff, 0x7f]),
+            ),
+            (Delta32, vals(0, 0, 0x8000_0000), Ok(vec![0, 0, 0, 0x80])),
+            (Delta32, vals(0, 0, 0x8000_0001), oor(-0x8000_0001, s32)),
+            (Delta16, vals(0x7fff, 0, 0), Ok(vec![0xff, 0x7f])),
+            (Delta16, vals(0x8000, 0, 0), oor(0x8000, signed_range(16))),
+            (Delta16, vals(0, 0, 0x8000), Ok(vec![0x00, 0x80])),
+            (Delta8, vals(0x8f, 0, 0x10), Ok(vec![0x7f])),
+            (Delta8, vals(0x90, 0, 0x10), oor(0x80, signed_range(8))),
+            (Delta8, vals(0x10, 0, 0x90), Ok(vec![0x80])),
+            (Delta8, vals(0x10, 0, 0x91), oor(-0x81, signed_range(8))),
+            (
+                Branch32,
+                vals(0x1000, -4, 0x2000),
+                Ok((-0x1004i32).to_le_bytes().to_vec()),
+            ),
+            (
+                Branch32,
+                vals(0x1_0000_0000, -4, 0x0),
+                oor(0xffff_fffc, s32),
+            ),
+            (
+                GotDelta32,
+                vals(0, -4, 0x3000),
+                Ok((-0x1004i32).to_le_bytes().to_vec()),
+            ),
+            (
+                GotDelta64,
+                vals(0, -4, 0x3000),
+                Ok((-0x1004i64).to_le_bytes().to_vec()),
+            ),
+            (
+                GotOffset64,
+                vals(0, 0, 0),
+                Ok(0x1000u64.to_le_bytes().to_vec()),
+            ),
+            (
+                GotBaseOffset64,
+                vals(0x1800, 8, 0),
+                Ok(0x808u64.to_le_bytes().to_vec()),
+            ),
+            (
+                GotBaseDelta32,
+                vals(0, 2, 0x800),
+                Ok(0x802u32.to_le_bytes().to_vec()),
+            ),
+            (
+                GotBaseDelta64,
+                vals(0, 2, 0x1800),
+                Ok((-0x7fei64).to_le_bytes().to_vec()),
+            ),
+            (Size32, vals(0, 8, 0), Ok(32u32.to_le_bytes().to_vec())),
+            (Size32, vals(0, -25, 0), oor(-1, (0, 1 << 32))),
+            (Size64, vals(0, 0, 0), Ok(24u64.to_le_bytes().to_vec())),
+            (
+                StubBaseOffset64,
+                vals(0x1010, 0, 0),
+                Ok(0x10u64.to_le_bytes().to_vec()),
+            ),
+        ];
+        for (i, (kind, v, want)) in cases.into_iter().enumerate() {
+            assert_eq!(run(kind, v), want, "case {i}: {kind:?} {v:?}");
+        }
+    }
+
+    #[test]
+    fn every_kind_has_a_consistent_width() {
+        for kind in Kind::ALL {
+            let w = kind.info().width;
+            assert!(matches!(w, 1 | 2 | 4 | 8), "{kind:?}");
+            // A place one byte short is refused, not overrun.
+            let mut short = vec![0u8; w - 1];
+            assert_eq!(
+                super::super::RelocKind::X86_64(kind).apply(&mut short, &vals(0, 0, 0)),
+                Err(FixupError::Truncated { need: w })
+            );
+        }
+    }
+
+    #[test]
+    fn stub_jumps_through_slot() {
+        let mut b = [0u8; STUB_SIZE];
+        write_stub(&mut b, 0x1000, 0x3000).unwrap();
+        // jmp *0x1ffa(%rip): next instruction at 0x1006, 0x1006 + 0x1ffa = 0x3000.
+        assert_eq!(b, [0xff, 0x25, 0xfa, 0x1f, 0, 0, 0xcc, 0xcc]);
+        assert!(write_stub(&mut b, 0, 1 << 40).is_err());
+        assert!(write_stub(&mut b[..5], 0, 0).is_err());
+    }
+
+    #[test]
+    fn trap_loads_slot_and_jumps_to_handler() {
+        let mut b = [0u8; TRAP_SIZE];
+        write_trap(&mut b, 0x1000, 0x1107, 0x200d).unwrap();
+        assert_eq!(&b[..7], &[0x48, 0x8d, 0x3d, 0x00, 0x01, 0, 0]);
+        assert_eq!(&b[7..13], &[0xff, 0x25, 0x00, 0x10, 0, 0]);
+        assert_eq!(&b[13..], &[0xcc; 3]);
+    }
+}

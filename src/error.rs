@@ -1,0 +1,167 @@
+//! `relink::Error`: every failure says what happened, where (object, section,
+//! offset, symbol) and why.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::arch::FixupError;
+
+/// A place in an object: `a.o: .text+0x1c`.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Location {
+    pub object: String,
+    pub section: Option<String>,
+    pub offset: Option<u64>,
+}
+
+impl Location {
+    pub fn object(object: &str) -> Location {
+        Location {
+            object: object.to_string(),
+            ..Location::default()
+        }
+    }
+
+    pub fn at(object: &str, section: &str, offset: u64) -> Location {
+        Location {
+            object: object.to_string(),
+            section: Some(section.to_string()),
+            offset: Some(offset),
+        }
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.object)?;
+        match (&self.section, self.offset) {
+            (Some(s), Some(o)) => write!(f, ": {s}+{o:#x}"),
+            (Some(s), None) => write!(f, ": {s}"),
+            (None, Some(o)) => write!(f, ": offset {o:#x}"),
+            (None, None) => Ok(()),
+        }
+    }
+}
+
+/// One unresolved symbol and the objects that refer to it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unresolved {
+    pub symbol: String,
+    pub needed_by: Vec<String>,
+}
+
+/// Everything that can go wrong in relink.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("{at}: malformed object: {reason}")]
+    Malformed { at: Location, reason: String },
+
+    #[error("{at}: unsupported relocation {r_type} against `{symbol}`{}", hint_suffix(.hint))]
+    UnsupportedRelocation {
+        at: Location,
+        r_type: String,
+        symbol: String,
+        hint: Option<&'static str>,
+    },
+
+    #[error("{at}: unsupported: {what}")]
+    Unsupported { at: Location, what: String },
+
+    #[error("{at}: {kind} to `{symbol}`: {problem}")]
+    Fixup {
+        at: Location,
+        kind: String,
+        symbol: String,
+        problem: FixupError,
+    },
+
+    #[error("{}", format_undefined(.symbols))]
+    Undefined { symbols: Vec<Unresolved> },
+
+    #[error("duplicate symbol `{symbol}`: defined in {first} and in {second}")]
+    Duplicate {
+        symbol: String,
+        first: String,
+        second: String,
+    },
+
+    #[error("{object}: built for {found}, but this process runs {expected}")]
+    WrongArch {
+        object: String,
+        found: String,
+        expected: String,
+    },
+
+    #[error("placement: {0}")]
+    Placement(String),
+
+    #[error("memory: {what}: {source}")]
+    Memory {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("memory: {0}")]
+    Exhausted(String),
+
+    #[error("no symbol `{0}` is defined by any loaded object, the host or the process")]
+    NotFound(String),
+
+    #[error("`{symbol}`: {reason}")]
+    BadLookup { symbol: String, reason: String },
+
+    #[error("no loaded object has id {0}")]
+    UnknownObject(u64),
+}
+
+/// relink's `Result`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+fn hint_suffix(hint: &Option<&'static str>) -> String {
+    hint.map(|h| format!(" ({h})")).unwrap_or_default()
+}
+
+fn format_undefined(symbols: &[Unresolved]) -> String {
+    let mut s = format!("{} undefined symbol(s):", symbols.len());
+    for u in symbols {
+        s.push_str(&format!(
+            "\n  `{}`, needed by {}",
+            u.symbol,
+            u.needed_by.join(", ")
+        ));
+    }
+    s
+}
+
+impl Error {
+    pub(crate) fn malformed(at: Location, reason: impl Into<String>) -> Error {
+        Error::Malformed {
+            at,
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// The last OS error, for a failed system call.
+    pub(crate) fn os(what: impl Into<String>) -> Error {
+        Error::Memory {
+            what: what.into(),
+            source: std::io::Error::last_os_error(),
+        }
+    }
+}

@@ -1,0 +1,565 @@
+//! ELF64 relocatable objects (x86-64 and AArch64), read with `object`'s low-level
+//! ELF API. Raw relocation types are mapped onto arch kinds here, and only here.
+//!
+//! What is loaded: every `SHF_ALLOC` section except notes, `SHF_EXCLUDE` and TLS
+//! templates (thread-local storage comes later). Symbols keep their ELF indices, so
+//! a relocation's symbol index is its [`SymbolId`].
+
+use object::elf;
+use object::read::elf::{FileHeader, Rela as _, SectionHeader, SectionTable, Sym as _};
+use object::LittleEndian as LE;
+
+use super::{
+    priority, Binding, Class, Definition, Group, Object, Reloc, Role, Section, SectionId, Symbol,
+    SymbolId, SymbolKind, MAX_OBJECT_MEMORY,
+};
+use crate::arch::{aarch64, x86_64, Arch, RelocKind};
+use crate::error::{Error, Location, Result};
+
+type Header = elf::FileHeader64<LE>;
+type Sections<'a> = SectionTable<'a, Header, &'a [u8]>;
+
+/// Largest section alignment relink honours (larger is refused as malformed).
+pub const MAX_ALIGN: u64 = 1 << 20;
+
+/// Parses an ELF64 little-endian relocatable object.
+pub fn parse<'a>(name: &str, bytes: &'a [u8]) -> Result<Object<'a>> {
+    let bad = |reason: &str| Error::malformed(Location::object(name), reason);
+    let header = Header::parse(bytes).map_err(|e| bad(&format!("ELF header: {e}")))?;
+    let endian = LE;
+    if header.e_type(endian) != elf::ET_REL {
+        return Err(bad("not a relocatable object (e_type is not ET_REL)"));
+    }
+    let arch = match header.e_machine(endian) {
+        elf::EM_X86_64 => Arch::X86_64,
+        elf::EM_AARCH64 => Arch::Aarch64,
+        m => return Err(bad(&format!("unsupported machine {m}"))),
+    };
+    let table = header
+        .sections(endian, bytes)
+        .map_err(|e| bad(&format!("section headers: {e}")))?;
+    let mut reader = Reader {
+        name,
+        bytes,
+        arch,
+        table,
+        map: vec![None; table.len()],
+    };
+    let mut sections = reader.sections()?;
+    let symbols = reader.symbols(&sections)?;
+    reader.relocations(&mut sections, &symbols)?;
+    let groups = reader.groups(&mut sections)?;
+    Ok(Object {
+        name: name.to_string(),
+        arch,
+        sections,
+        symbols,
+        groups,
+    })
+}
+
+struct Reader<'a, 'n> {
+    name: &'n str,
+    bytes: &'a [u8],
+    arch: Arch,
+    table: Sections<'a>,
+    /// ELF section index → relink section, for loaded sections.
+    map: Vec<Option<SectionId>>,
+}
+
+impl<'a> Reader<'a, '_> {
+    fn at(&self, section: Option<&str>, offset: Option<u64>) -> Location {
+        Location {
+            object: self.name.to_string(),
+            section: section.map(str::to_string),
+            offset,
+        }
+    }
+
+    fn section_name(&self, index: usize, h: &'a elf::SectionHeader64<LE>) -> Result<&'a str> {
+        let raw = self.table.section_name(LE, h).map_err(|e| {
+            Error::malformed(self.at(None, None), format!("section {index} name: {e}"))
+        })?;
+        std::str::from_utf8(raw).map_err(|_| {
+            Error::malformed(
+                self.at(None, None),
+                format!("section {index} name is not UTF-8"),
+            )
+        })
+    }
+
+    fn sections(&mut self) -> Result<Vec<Section<'a>>> {
+        let mut out = Vec::new();
+        let mut total = 0u64;
+        for (index, h) in self.table.iter().enumerate() {
+            let flags = h.sh_flags(LE);
+            let kind = h.sh_type(LE);
+            let skip = flags & u64::from(elf::SHF_ALLOC) == 0
+                || flags & u64::from(elf::SHF_TLS) != 0
+                || flags & (elf::SHF_EXCLUDE as u64) != 0
+                || kind == elf::SHT_NOTE
+                || kind == elf::SHT_GROUP;
+            if skip {
+                continue;
+            }
+            let name = self.section_name(index, h)?;
+            let section = self.section(name, h)?;
+            total = total.saturating_add(section.size.saturating_add(section.align));
+            if total > MAX_OBJECT_MEMORY {
+                return Err(Error::malformed(
+                    self.at(Some(name), None),
+                    format!("sections need more than {MAX_OBJECT_MEMORY} bytes of memory"),
+                ));
+            }
+            self.map[index] = Some(SectionId(out.len() as u32));
+            out.push(section);
+        }
+        Ok(out)
+    }
+
+    fn section(&self, name: &'a str, h: &'a elf::SectionHeader64<LE>) -> Result<Section<'a>> {
+        let flags = h.sh_flags(LE);
+        let nobits = h.sh_type(LE) == elf::SHT_NOBITS;
+        let align = h.sh_addralign(LE).max(1);
+        if !align.is_power_of_two() || align > MAX_ALIGN {
+            return Err(Error::malformed(
+                self.at(Some(name), None),
+                format!("alignment {align} is not a power of two up to {MAX_ALIGN}"),
+            ));
+        }
+        let data = if nobits {
+            &[][..]
+        } else {
+            h.data(LE, self.bytes).map_err(|_| {
+                Error::malformed(
+                    self.at(Some(name), None),
+                    "section data lies outside the file",
+                )
+            })?
+        };
+        let role = role(name);
+        let class = if flags & u64::from(elf::SHF_EXECINSTR) != 0 {
+            Class::Code
+        } else if nobits {
+            Class::Zero
+        } else if flags & u64::from(elf::SHF_WRITE) != 0
+            && role == Role::Plain
+            && !name.starts_with(".data.rel.ro")
+        {
+            Class::Data
+        } else {
+            Class::ReadOnly
+        };
+        Ok(Section {
+            name,
+            class,
+            role,
+            data,
+            size: if nobits {
+                h.sh_size(LE)
+            } else {
+                data.len() as u64
+            },
+            align,
+            relocs: Vec::new(),
+            group: None,
+        })
+    }
+
+    fn symbols(&self, sections: &[Section<'a>]) -> Result<Vec<Symbol<'a>>> {
+        let table = self
+            .table
+            .symbols(LE, self.bytes, elf::SHT_SYMTAB)
+            .map_err(|e| Error::malformed(self.at(Some(".symtab"), None), e.to_string()))?;
+        let mut out = Vec::with_capacity(table.len());
+        for (index, sym) in table.iter().enumerate() {
+            let raw = table.symbol_name(LE, sym).map_err(|e| {
+                Error::malformed(
+                    self.at(Some(".symtab"), None),
+                    format!("symbol {index}: {e}"),
+                )
+            })?;
+            let mut name = std::str::from_utf8(raw).map_err(|_| {
+                Error::malformed(
+                    self.at(Some(".symtab"), None),
+                    format!("symbol {index}: name is not UTF-8"),
+                )
+            })?;
+            let shndx = match sym.st_shndx(LE) {
+                elf::SHN_XINDEX => table
+                    .shndx(LE, object::SymbolIndex(index))
+                    .unwrap_or(u32::from(elf::SHN_UNDEF)),
+                n => u32::from(n),
+            };
+            let definition = self.definition(sym, shndx, sections, index)?;
+            let kind = match sym.st_type() {
+                elf::STT_FUNC => SymbolKind::Function,
+                elf::STT_GNU_IFUNC => {
+                    return Err(Error::Unsupported {
+                        at: self.at(Some(".symtab"), None),
+                        what: format!("`{name}` is an STT_GNU_IFUNC symbol"),
+                    })
+                }
+                elf::STT_OBJECT | elf::STT_COMMON => SymbolKind::Data,
+                elf::STT_SECTION => SymbolKind::Section,
+                elf::STT_TLS => SymbolKind::Tls,
+                _ => SymbolKind::Unknown,
+            };
+            if kind == SymbolKind::Section {
+                if let Definition::Section { section, .. } = definition {
+                    name = sections[section.0 as usize].name;
+                }
+            }
+            out.push(Symbol {
+                name,
+                binding: match sym.st_bind() {
+                    elf::STB_LOCAL => Binding::Local,
+                    elf::STB_WEAK => Binding::Weak,
+                    _ => Binding::Global,
+                },
+                kind,
+                definition,
+                size: sym.st_size(LE),
+                hidden: matches!(sym.st_other() & 3, elf::STV_HIDDEN | elf::STV_INTERNAL),
+            });
+        }
+        Ok(out)
+    }
+
+    fn definition(
+        &self,
+        sym: &elf::Sym64<LE>,
+        shndx: u32,
+        sections: &[Section<'a>],
+        index: usize,
+    ) -> Result<Definition> {
+        let value = sym.st_value(LE);
+        Ok(match shndx {
+            0 => Definition::Undefined,
+            n if n == u32::from(elf::SHN_ABS) => Definition::Absolute(value),
+            n if n == u32::from(elf::SHN_COMMON) => {
+                let align = value.max(1);
+                if !align.is_power_of_two() || align > MAX_ALIGN {
+                    return Err(Error::malformed(
+                        self.at(Some(".symtab"), None),
+                        format!("symbol {index}: COMMON alignment {align} is not a power of two up to {MAX_ALIGN}"),
+                    ));
+                }
+                Definition::Common {
+                    size: sym.st_size(LE),
+                    align,
+                }
+            }
+            n => match self.map.get(n as usize).copied().flatten() {
+                Some(section) => {
+                    let size = sections[section.0 as usize].size;
+                    if value > size {
+                        return Err(Error::malformed(
+                            self.at(Some(sections[section.0 as usize].name), Some(value)),
+                            format!("symbol {index} lies past the end of its section"),
+                        ));
+                    }
+                    Definition::Section {
+                        section,
+                        offset: value,
+                    }
+                }
+                None if (n as usize) < self.map.len() => Definition::Undefined,
+                None => {
+                    return Err(Error::malformed(
+                        self.at(Some(".symtab"), None),
+                        format!("symbol {index} names section {n}, which does not exist"),
+                    ))
+                }
+            },
+        })
+    }
+
+    fn relocations(&self, sections: &mut [Section<'a>], symbols: &[Symbol<'a>]) -> Result<()> {
+        for (index, h) in self.table.iter().enumerate() {
+            let target = h.sh_info(LE) as usize;
+            let Some(Some(id)) = self.map.get(target).copied() else {
+                continue;
+            };
+            if h.sh_type(LE) == elf::SHT_REL {
+                let name = self.section_name(index, h)?;
+                return Err(Error::malformed(
+                    self.at(Some(name), None),
+                    "SHT_REL relocations (implicit addends) are not used on this architecture",
+                ));
+            }
+            let Some((relas, _)) = h.rela(LE, self.bytes).map_err(|e| {
+                Error::malformed(
+                    self.at(None, None),
+                    format!("relocation section {index}: {e}"),
+                )
+            })?
+            else {
+                continue;
+            };
+            let section = &mut sections[id.0 as usize];
+            section.relocs.reserve(relas.len());
+            for rela in relas {
+                if let Some(reloc) = self.reloc(section, symbols, rela)? {
+                    section.relocs.push(reloc);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn reloc(
+        &self,
+        section: &Section<'a>,
+        symbols: &[Symbol<'a>],
+        rela: &elf::Rela64<LE>,
+    ) -> Result<Option<Reloc>> {
+        let offset = rela.r_offset(LE);
+        let r_type = rela.r_type(LE, false);
+        let sym = rela.r_sym(LE, false) as usize;
+        let at = || self.at(Some(section.name), Some(offset));
+        let symbol = symbols
+            .get(sym)
+            .ok_or_else(|| Error::malformed(at(), format!("symbol index {sym} out of range")))?;
+        let kind = match self.arch {
+            Arch::X86_64 => x86_64_kind(r_type),
+            Arch::Aarch64 => aarch64_kind(r_type),
+        };
+        let kind = match kind {
+            Mapped::Kind(k) => k,
+            Mapped::None => return Ok(None),
+            Mapped::Unsupported(hint) => {
+                return Err(Error::UnsupportedRelocation {
+                    at: at(),
+                    r_type: type_name(self.arch, r_type),
+                    symbol: symbol.name.to_string(),
+                    hint,
+                })
+            }
+        };
+        if section.class == Class::Zero {
+            return Err(Error::malformed(at(), "relocation in a zero-fill section"));
+        }
+        let width = kind.info().width as u64;
+        if offset
+            .checked_add(width)
+            .is_none_or(|end| end > section.size)
+        {
+            return Err(Error::malformed(
+                at(),
+                format!("relocation of {width} bytes runs past the end of the section"),
+            ));
+        }
+        Ok(Some(Reloc {
+            offset,
+            kind,
+            symbol: SymbolId(sym as u32),
+            addend: rela.r_addend(LE),
+        }))
+    }
+
+    fn groups(&self, sections: &mut [Section<'a>]) -> Result<Vec<Group<'a>>> {
+        let mut groups = Vec::new();
+        for (index, h) in self.table.iter().enumerate() {
+            let bad = |e: String| {
+                Error::malformed(self.at(None, None), format!("group section {index}: {e}"))
+            };
+            let Some((flags, members)) = h.group(LE, self.bytes).map_err(|e| bad(e.to_string()))?
+            else {
+                continue;
+            };
+            if flags & elf::GRP_COMDAT == 0 {
+                continue;
+            }
+            let table = self
+                .table
+                .symbols(LE, self.bytes, elf::SHT_SYMTAB)
+                .map_err(|e| bad(e.to_string()))?;
+            let sym = table
+                .symbol(object::SymbolIndex(h.sh_info(LE) as usize))
+                .map_err(|e| bad(e.to_string()))?;
+            let raw = table.symbol_name(LE, sym).map_err(|e| bad(e.to_string()))?;
+            let signature =
+                std::str::from_utf8(raw).map_err(|_| bad("signature is not UTF-8".into()))?;
+            let mut ids = Vec::new();
+            for member in members {
+                if let Some(Some(id)) = self.map.get(member.get(LE) as usize).copied() {
+                    sections[id.0 as usize].group = Some(groups.len());
+                    ids.push(id);
+                }
+            }
+            groups.push(Group {
+                signature,
+                sections: ids,
+            });
+        }
+        Ok(groups)
+    }
+}
+
+fn role(name: &str) -> Role {
+    if name.starts_with(".init_array") {
+        Role::InitArray {
+            priority: priority(name, ".init_array"),
+        }
+    } else if name.starts_with(".fini_array") {
+        Role::FiniArray {
+            priority: priority(name, ".fini_array"),
+        }
+    } else if name == ".ctors" || name.starts_with(".ctors.") {
+        Role::Ctors
+    } else if name == ".dtors" || name.starts_with(".dtors.") {
+        Role::Dtors
+    } else if name == ".eh_frame" {
+        Role::EhFrame
+    } else {
+        Role::Plain
+    }
+}
+
+/// What a raw relocation type becomes.
+enum Mapped {
+    Kind(RelocKind),
+    /// `R_*_NONE`: nothing to do.
+    None,
+    Unsupported(Option<&'static str>),
+}
+
+/// Not in `object`: AAELF64 type 314, `S + A - P` through a stub, in data.
+const R_AARCH64_PLT32: u32 = 314;
+
+const TLS_HINT: &str = "thread-local storage is not supported yet";
+
+fn x86_64_kind(r_type: u32) -> Mapped {
+    use x86_64::Kind::*;
+    let kind = match r_type {
+        elf::R_X86_64_NONE => return Mapped::None,
+        elf::R_X86_64_64 => Pointer64,
+        elf::R_X86_64_32 => Pointer32,
+        elf::R_X86_64_32S => Pointer32Signed,
+        elf::R_X86_64_16 => Pointer16,
+        elf::R_X86_64_8 => Pointer8,
+        elf::R_X86_64_PC64 => Delta64,
+        elf::R_X86_64_PC32 => Delta32,
+        elf::R_X86_64_PC16 => Delta16,
+        elf::R_X86_64_PC8 => Delta8,
+        elf::R_X86_64_PLT32 => Branch32,
+        elf::R_X86_64_GOTPCREL | elf::R_X86_64_GOTPCRELX | elf::R_X86_64_REX_GOTPCRELX => {
+            GotDelta32
+        }
+        elf::R_X86_64_GOTPCREL64 => GotDelta64,
+        elf::R_X86_64_GOT64 => GotOffset64,
+        elf::R_X86_64_GOTOFF64 => GotBaseOffset64,
+        elf::R_X86_64_GOTPC32 => GotBaseDelta32,
+        elf::R_X86_64_GOTPC64 => GotBaseDelta64,
+        elf::R_X86_64_PLTOFF64 => StubBaseOffset64,
+        elf::R_X86_64_SIZE32 => Size32,
+        elf::R_X86_64_SIZE64 => Size64,
+        elf::R_X86_64_DTPMOD64
+        | elf::R_X86_64_DTPOFF64
+        | elf::R_X86_64_TPOFF64
+        | elf::R_X86_64_TLSGD
+        | elf::R_X86_64_TLSLD
+        | elf::R_X86_64_DTPOFF32
+        | elf::R_X86_64_GOTTPOFF
+        | elf::R_X86_64_TPOFF32
+        | elf::R_X86_64_GOTPC32_TLSDESC
+        | elf::R_X86_64_TLSDESC_CALL
+        | elf::R_X86_64_TLSDESC => return Mapped::Unsupported(Some(TLS_HINT)),
+        _ => return Mapped::Unsupported(None),
+    };
+    Mapped::Kind(RelocKind::X86_64(kind))
+}
+
+fn aarch64_kind(r_type: u32) -> Mapped {
+    use aarch64::Kind::*;
+    let mw = |group, checked, signed, pcrel| MoveWide16 {
+        group,
+        checked,
+        signed,
+        pcrel,
+    };
+    let kind = match r_type {
+        elf::R_AARCH64_NONE | 256 => return Mapped::None,
+        elf::R_AARCH64_ABS64 => Pointer64,
+        elf::R_AARCH64_ABS32 => Pointer32,
+        elf::R_AARCH64_ABS16 => Pointer16,
+        elf::R_AARCH64_PREL64 => Delta64,
+        elf::R_AARCH64_PREL32 => Delta32,
+        elf::R_AARCH64_PREL16 => Delta16,
+        R_AARCH64_PLT32 => Branch32,
+        elf::R_AARCH64_CALL26 | elf::R_AARCH64_JUMP26 => Branch26,
+        elf::R_AARCH64_CONDBR19 => CondBranch19,
+        elf::R_AARCH64_TSTBR14 => TestBranch14,
+        elf::R_AARCH64_LD_PREL_LO19 => LoadLiteral19,
+        elf::R_AARCH64_ADR_PREL_LO21 => Adr21,
+        elf::R_AARCH64_ADR_PREL_PG_HI21 => Page21 { checked: true },
+        elf::R_AARCH64_ADR_PREL_PG_HI21_NC => Page21 { checked: false },
+        elf::R_AARCH64_ADD_ABS_LO12_NC | elf::R_AARCH64_LDST8_ABS_LO12_NC => {
+            PageOffset12 { shift: 0 }
+        }
+        elf::R_AARCH64_LDST16_ABS_LO12_NC => PageOffset12 { shift: 1 },
+        elf::R_AARCH64_LDST32_ABS_LO12_NC => PageOffset12 { shift: 2 },
+        elf::R_AARCH64_LDST64_ABS_LO12_NC => PageOffset12 { shift: 3 },
+        elf::R_AARCH64_LDST128_ABS_LO12_NC => PageOffset12 { shift: 4 },
+        elf::R_AARCH64_MOVW_UABS_G0 => mw(0, true, false, false),
+        elf::R_AARCH64_MOVW_UABS_G0_NC => mw(0, false, false, false),
+        elf::R_AARCH64_MOVW_UABS_G1 => mw(1, true, false, false),
+        elf::R_AARCH64_MOVW_UABS_G1_NC => mw(1, false, false, false),
+        elf::R_AARCH64_MOVW_UABS_G2 => mw(2, true, false, false),
+        elf::R_AARCH64_MOVW_UABS_G2_NC => mw(2, false, false, false),
+        elf::R_AARCH64_MOVW_UABS_G3 => mw(3, false, false, false),
+        elf::R_AARCH64_MOVW_SABS_G0 => mw(0, true, true, false),
+        elf::R_AARCH64_MOVW_SABS_G1 => mw(1, true, true, false),
+        elf::R_AARCH64_MOVW_SABS_G2 => mw(2, true, true, false),
+        elf::R_AARCH64_MOVW_PREL_G0 => mw(0, true, true, true),
+        elf::R_AARCH64_MOVW_PREL_G0_NC => mw(0, false, true, true),
+        elf::R_AARCH64_MOVW_PREL_G1 => mw(1, true, true, true),
+        elf::R_AARCH64_MOVW_PREL_G1_NC => mw(1, false, true, true),
+        elf::R_AARCH64_MOVW_PREL_G2 => mw(2, true, true, true),
+        elf::R_AARCH64_MOVW_PREL_G2_NC => mw(2, false, true, true),
+        elf::R_AARCH64_MOVW_PREL_G3 => mw(3, false, true, true),
+        elf::R_AARCH64_ADR_GOT_PAGE => GotPage21,
+        elf::R_AARCH64_LD64_GOT_LO12_NC => GotPageOffset12,
+        elf::R_AARCH64_LD64_GOTPAGE_LO15 => GotPageOffset15,
+        512..=573 => return Mapped::Unsupported(Some(TLS_HINT)),
+        _ => return Mapped::Unsupported(None),
+    };
+    Mapped::Kind(RelocKind::Aarch64(kind))
+}
+
+/// `R_X86_64_TPOFF32 (23)`-style names for messages.
+fn type_name(arch: Arch, r_type: u32) -> String {
+    let name = match arch {
+        Arch::X86_64 => X86_64_NAMES
+            .iter()
+            .find(|(t, _)| *t == r_type)
+            .map(|(_, n)| *n),
+        Arch::Aarch64 => None,
+    };
+    match name {
+        Some(n) => format!("{n} ({r_type})"),
+        None => format!("type {r_type}"),
+    }
+}
+
+const X86_64_NAMES: &[(u32, &str)] = &[
+    (elf::R_X86_64_GOT32, "R_X86_64_GOT32"),
+    (elf::R_X86_64_COPY, "R_X86_64_COPY"),
+    (elf::R_X86_64_GLOB_DAT, "R_X86_64_GLOB_DAT"),
+    (elf::R_X86_64_JUMP_SLOT, "R_X86_64_JUMP_SLOT"),
+    (elf::R_X86_64_RELATIVE, "R_X86_64_RELATIVE"),
+    (elf::R_X86_64_DTPMOD64, "R_X86_64_DTPMOD64"),
+    (elf::R_X86_64_DTPOFF64, "R_X86_64_DTPOFF64"),
+    (elf::R_X86_64_TPOFF64, "R_X86_64_TPOFF64"),
+    (elf::R_X86_64_TLSGD, "R_X86_64_TLSGD"),
+    (elf::R_X86_64_TLSLD, "R_X86_64_TLSLD"),
+    (elf::R_X86_64_DTPOFF32, "R_X86_64_DTPOFF32"),
+    (elf::R_X86_64_GOTTPOFF, "R_X86_64_GOTTPOFF"),
+    (elf::R_X86_64_TPOFF32, "R_X86_64_TPOFF32"),
+    (elf::R_X86_64_GOTPC32_TLSDESC, "R_X86_64_GOTPC32_TLSDESC"),
+    (elf::R_X86_64_TLSDESC_CALL, "R_X86_64_TLSDESC_CALL"),
+    (elf::R_X86_64_TLSDESC, "R_X86_64_TLSDESC"),
+    (elf::R_X86_64_IRELATIVE, "R_X86_64_IRELATIVE"),
+    (elf::R_X86_64_GOTPLT64, "R_X86_64_GOTPLT64"),
+];

@@ -1,0 +1,15 @@
+#![deny(unsafe_op_in_unsafe_fn)]
+pub mod arch;
+pub mod error;
+pub mod input;
+mod linker;
+mod load;
+pub mod memory;
+mod placement;
+mod runtime;
+pub mod symbols;
+mod unload;
+
+pub use error::{Error, Result};
+pub use linker::{Linker, LinkerOptions, ObjectId, Stats};
+pub use memory::Placement;

@@ -1,0 +1,591 @@
+//! The public [`Linker`]: drives parse → layout → resolve → fixup → finalize for each
+//! object and keeps, per loaded object, what unload and replace need.
+//!
+//! A load is a transaction. Everything that can fail — layout, symbol resolution,
+//! fixups into the new object's memory, and re-patching other objects' sites whose
+//! binding the new object changes — happens before any shared state is touched;
+//! on failure the new memory and slots are released and the linker is as before.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::arch::{Arch, FixupValues, Reach, RelocKind, Target};
+use crate::error::{Error, Location, Result, Unresolved};
+use crate::input::{self, Binding as Bind, Class, Definition, Object, Role, SymbolKind};
+use crate::memory::{flush_icache, Block, Placement, Region, LOW_LIMIT};
+use crate::runtime;
+use crate::symbols::{stubs, Binding, ObjectDef, Site, SlotId, StubTable, SymbolTable};
+
+/// Names a loaded object; stays valid until it is unloaded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ObjectId(pub u64);
+
+impl fmt::Display for ObjectId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+/// How a [`Linker`] sets up its memory.
+#[derive(Clone, Copy, Debug)]
+pub struct LinkerOptions {
+    pub placement: Placement,
+    /// Bytes of address space reserved for everything loaded (default 1 GiB).
+    pub region_size: u64,
+    /// Symbols the stub table holds (default 2^18).
+    pub stub_capacity: u32,
+}
+
+impl Default for LinkerOptions {
+    fn default() -> Self {
+        LinkerOptions {
+            placement: Placement::Auto,
+            region_size: 1 << 30,
+            stub_capacity: stubs::DEFAULT_CAPACITY,
+        }
+    }
+}
+
+/// Time spent in each stage, summed over every load.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Stats {
+    pub parse: Duration,
+    pub layout: Duration,
+    pub resolve: Duration,
+    pub fixup: Duration,
+    pub finalize: Duration,
+    pub objects: usize,
+    pub relocations: usize,
+}
+
+/// A section of a loaded object, where it lives.
+#[derive(Clone, Debug)]
+pub(crate) struct Placed {
+    pub name: String,
+    pub class: Class,
+    pub role: Role,
+    /// Target address, and offset in the region.
+    pub addr: u64,
+    pub offset: u64,
+    pub size: u64,
+}
+
+/// What the linker keeps per loaded object.
+pub(crate) struct Loaded {
+    pub name: String,
+    pub block: Block,
+    /// `(class, offset in region, length)` of each class's pages.
+    pub classes: Vec<(Class, u64, u64)>,
+    pub sections: Vec<Placed>,
+    /// Global names it defines, and names it refers to.
+    pub defines: Vec<String>,
+    pub refers: Vec<String>,
+    /// GOT entries for its local symbols.
+    pub local_slots: Vec<SlotId>,
+    pub dso_handle: u64,
+    pub comdats: Vec<String>,
+}
+
+/// The memory everything loaded lives in: the region and its stub table.
+pub(crate) struct Space {
+    pub region: Region,
+    pub stubs: StubTable,
+    pub placement: Placement,
+}
+
+/// Loads, links and runs relocatable objects in this process.
+pub struct Linker {
+    pub(crate) options: LinkerOptions,
+    pub(crate) arch: Arch,
+    pub(crate) space: Option<Space>,
+    pub(crate) symbols: SymbolTable,
+    pub(crate) objects: BTreeMap<ObjectId, Loaded>,
+    pub(crate) comdats: HashMap<String, ObjectId>,
+    next_id: u64,
+    pub(crate) stats: Stats,
+}
+
+impl Linker {
+    /// A linker with default options. Memory is reserved at the first load.
+    pub fn new() -> Result<Linker> {
+        Linker::with_options(LinkerOptions::default())
+    }
+
+    pub fn with_options(options: LinkerOptions) -> Result<Linker> {
+        let arch = Arch::HOST.ok_or_else(|| {
+            Error::Placement("relink runs only on x86-64 and AArch64 hosts".into())
+        })?;
+        Ok(Linker {
+            options,
+            arch,
+            space: None,
+            symbols: SymbolTable::default(),
+            objects: BTreeMap::new(),
+            comdats: HashMap::new(),
+            next_id: 1,
+            stats: Stats::default(),
+        })
+    }
+
+    /// Loads an object file (mapped, not read).
+    pub fn load_file(&mut self, path: impl AsRef<Path>) -> Result<ObjectId> {
+        let ids = self.load_files(&[path])?;
+        Ok(ids[0])
+    }
+
+    /// Loads several object files as one batch: placement is chosen for all of
+    /// them, and their constructors run after all are linked.
+    pub fn load_files<P: AsRef<Path>>(&mut self, paths: &[P]) -> Result<Vec<ObjectId>> {
+        let maps = paths
+            .iter()
+            .map(|p| map_file(p.as_ref()))
+            .collect::<Result<Vec<_>>>()?;
+        let inputs: Vec<(String, &[u8])> = paths
+            .iter()
+            .zip(&maps)
+            .map(|(p, m)| (p.as_ref().display().to_string(), m.as_ref()))
+            .collect();
+        self.load_batch(&inputs)
+    }
+
+    /// Loads an object from bytes; `name` is used in messages.
+    pub fn load_bytes(&mut self, name: &str, bytes: &[u8]) -> Result<ObjectId> {
+        let ids = self.load_batch(&[(name.to_string(), bytes)])?;
+        Ok(ids[0])
+    }
+
+    /// Reserves memory placed for what these objects need, without loading them
+    /// (a no-op if memory is already reserved and suits them).
+    pub fn reserve_for(&mut self, inputs: &[(String, &[u8])]) -> Result<()> {
+        let objects = inputs
+            .iter()
+            .filter_map(|(name, bytes)| input::parse(name, bytes).ok())
+            .collect::<Vec<_>>();
+        self.ensure_space(&objects)
+    }
+
+    /// Loads `(name, bytes)` objects as one batch. If one fails, the ones before it
+    /// stay loaded and the error names the one that failed.
+    pub fn load_batch(&mut self, inputs: &[(String, &[u8])]) -> Result<Vec<ObjectId>> {
+        let start = Instant::now();
+        let objects = inputs
+            .iter()
+            .map(|(name, bytes)| input::parse(name, bytes))
+            .collect::<Result<Vec<_>>>()?;
+        self.stats.parse += start.elapsed();
+        self.ensure_space(&objects)?;
+        let mut ids = Vec::with_capacity(objects.len());
+        for object in &objects {
+            ids.push(self.link(object)?);
+        }
+        let start = Instant::now();
+        for id in &ids {
+            runtime::run_constructors(self, *id);
+        }
+        self.stats.finalize += start.elapsed();
+        Ok(ids)
+    }
+
+    /// The address of a function, as a typed pointer.
+    ///
+    /// Fails if any referenced symbol is still undefined (all are reported).
+    ///
+    /// # Safety
+    /// `F` must be an `extern "C" fn` type matching the function's real signature.
+    pub unsafe fn function<F: Copy>(&mut self, name: &str) -> Result<F> {
+        if std::mem::size_of::<F>() != std::mem::size_of::<usize>() {
+            return Err(Error::BadLookup {
+                symbol: name.to_string(),
+                reason: format!(
+                    "the requested type is {} bytes, not a function pointer",
+                    std::mem::size_of::<F>()
+                ),
+            });
+        }
+        self.check_resolved()?;
+        let addr = self.address(name)?;
+        // SAFETY: `F` is pointer-sized (checked above) and the caller promises it is
+        // a function pointer type for the code at `addr`, which is non-null.
+        Ok(unsafe { std::mem::transmute_copy::<*const u8, F>(&addr) })
+    }
+
+    /// The canonical address of any symbol: a function's stub, a variable's storage.
+    pub fn address(&mut self, name: &str) -> Result<*const u8> {
+        let binding = match self.symbols.entries.get(name) {
+            Some(e) => e.binding(None),
+            None => Binding::Unresolved { weak: false },
+        };
+        let addr = match binding {
+            Binding::Object(d) if d.code => {
+                let slot = self.slot_for(name, &binding)?;
+                self.space()?.stubs.stub_addr(slot)
+            }
+            Binding::Object(d) => d.address,
+            Binding::Host(p) | Binding::Process(p) => p.address,
+            Binding::Unresolved { .. } => match crate::symbols::dlsym(name) {
+                Some(p) => p.address,
+                None => return Err(Error::NotFound(name.to_string())),
+            },
+        };
+        Ok(addr as *const u8)
+    }
+
+    /// Defines `name` for loaded code (looked up after objects, before the process).
+    /// Objects already loaded that refer to it are re-bound.
+    pub fn define(&mut self, name: &str, address: *const u8) {
+        let entry = self.symbols.entries.entry(name.to_string()).or_default();
+        let before = entry.binding(None);
+        entry.host = Some(crate::symbols::ProcessSymbol {
+            address: address as u64,
+            size: 0,
+            function: true,
+        });
+        if before != entry.binding(None) {
+            // A define that makes a site unreachable leaves the old binding in
+            // place at that site; the error is reported, not hidden.
+            if let Err(e) = self.rebind(name) {
+                eprintln!("relink: warning: define `{name}`: {e}");
+            }
+        }
+    }
+
+    /// Every referenced symbol that nothing defines, with the objects needing it.
+    pub fn undefined(&self) -> Vec<Unresolved> {
+        self.symbols
+            .unresolved()
+            .into_iter()
+            .map(|(symbol, ids)| Unresolved {
+                symbol,
+                needed_by: ids.iter().map(|id| self.object_name(*id)).collect(),
+            })
+            .collect()
+    }
+
+    /// `Err(Undefined)` listing every unresolved symbol, if there are any.
+    pub fn check_resolved(&self) -> Result<()> {
+        let symbols = self.undefined();
+        if symbols.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Undefined { symbols })
+        }
+    }
+
+    /// Unloads an object: runs its destructors, removes its symbols (their slots
+    /// trap, or fall back to another definition) and frees its memory.
+    pub fn unload(&mut self, id: ObjectId) -> Result<()> {
+        if !self.objects.contains_key(&id) {
+            return Err(Error::UnknownObject(id.0));
+        }
+        runtime::run_destructors(self, id);
+        crate::unload::remove(self, id)
+    }
+
+    /// Time spent per stage so far.
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// Loaded objects, in load order.
+    pub fn objects(&self) -> impl Iterator<Item = (ObjectId, &str)> {
+        self.objects.iter().map(|(id, o)| (*id, o.name.as_str()))
+    }
+
+    /// Bytes of memory the loaded objects and tables occupy (whole pages).
+    pub fn memory_in_use(&self) -> u64 {
+        self.space.as_ref().map_or(0, |s| s.region.in_use())
+    }
+
+    /// Where the region was placed, once something was loaded.
+    pub fn region(&self) -> Option<(u64, u64, Placement)> {
+        self.space
+            .as_ref()
+            .map(|s| (s.region.target_base(), s.region.size(), s.placement))
+    }
+
+    pub(crate) fn object_name(&self, id: ObjectId) -> String {
+        self.objects
+            .get(&id)
+            .map_or_else(|| format!("object {id}"), |o| o.name.clone())
+    }
+
+    pub(crate) fn space(&mut self) -> Result<&mut Space> {
+        self.space
+            .as_mut()
+            .ok_or_else(|| Error::NotFound("(nothing is loaded)".into()))
+    }
+
+    pub(crate) fn new_id(&mut self) -> ObjectId {
+        self.next_id += 1;
+        ObjectId(self.next_id - 1)
+    }
+
+    /// Reserves the region, placed for what `objects` need.
+    fn ensure_space(&mut self, objects: &[Object]) -> Result<()> {
+        for o in objects {
+            if o.arch != self.arch {
+                return Err(Error::WrongArch {
+                    object: o.name.clone(),
+                    found: o.arch.to_string(),
+                    expected: self.arch.to_string(),
+                });
+            }
+        }
+        let needs = crate::placement::needs(objects, &mut self.symbols);
+        if let Some(space) = &self.space {
+            return crate::placement::check(
+                &needs,
+                space.placement,
+                space.region.target_base(),
+                space.region.size(),
+            );
+        }
+        let placement = crate::placement::choose(&needs, self.options.placement)?;
+        let mut region = Region::reserve(self.options.region_size, placement)?;
+        if placement == Placement::Low && region.target_base() + region.size() > LOW_LIMIT {
+            return Err(Error::Placement("the low region ends above 2 GiB".into()));
+        }
+        let stubs = StubTable::new(&mut region, self.arch, self.options.stub_capacity)?;
+        self.space = Some(Space {
+            region,
+            stubs,
+            placement,
+        });
+        Ok(())
+    }
+
+    /// The slot index of a global name, allocated (with its current binding) if new.
+    pub(crate) fn slot_for(&mut self, name: &str, binding: &Binding) -> Result<SlotId> {
+        if let Some(slot) = self.symbols.entries.get(name).and_then(|e| e.slot) {
+            return Ok(slot);
+        }
+        let message = self.trap_message(name);
+        let space = self
+            .space
+            .as_mut()
+            .ok_or_else(|| Error::NotFound(name.into()))?;
+        let slot = space.stubs.alloc(&mut space.region, message, 0)?;
+        let (s, g) = slot_values(&space.stubs, slot, binding);
+        space.stubs.set_slot(&mut space.region, slot, s);
+        space.stubs.set_got(&mut space.region, slot, g);
+        self.symbols
+            .entries
+            .entry(name.to_string())
+            .or_default()
+            .slot = Some(slot);
+        Ok(slot)
+    }
+
+    pub(crate) fn trap_message(&self, name: &str) -> String {
+        let needed: Vec<String> = self
+            .symbols
+            .entries
+            .get(name)
+            .map(|e| e.refs.iter().map(|(id, _)| self.object_name(*id)).collect())
+            .unwrap_or_default();
+        if needed.is_empty() {
+            format!("call to `{name}`, which is undefined")
+        } else {
+            format!(
+                "call to `{name}`, which is undefined (needed by {})",
+                needed.join(", ")
+            )
+        }
+    }
+
+    /// Re-applies the slot, GOT entry and every site of `name` after its binding
+    /// changed. Sites that cannot reach the new binding are reported; the others
+    /// are patched.
+    pub(crate) fn rebind(&mut self, name: &str) -> Result<()> {
+        let Some(entry) = self.symbols.entries.get(name) else {
+            return Ok(());
+        };
+        let binding = entry.binding(None);
+        let (slot, sites) = (entry.slot, entry.sites.clone());
+        let message = self.trap_message(name);
+        let patches = self.site_patches(name, &binding, slot, &sites)?;
+        let space = self.space()?;
+        if let Some(slot) = slot {
+            let (s, g) = slot_values(&space.stubs, slot, &binding);
+            space.stubs.set_message(slot, message);
+            space.stubs.set_slot(&mut space.region, slot, s);
+            space.stubs.set_got(&mut space.region, slot, g);
+        }
+        apply_patches(&mut space.region, &patches);
+        Ok(())
+    }
+
+    /// New bytes for each site of `name` under `binding`, or the first error.
+    pub(crate) fn site_patches(
+        &self,
+        name: &str,
+        binding: &Binding,
+        slot: Option<SlotId>,
+        sites: &[Site],
+    ) -> Result<Vec<Patch>> {
+        let Some(space) = &self.space else {
+            return Ok(Vec::new());
+        };
+        let stub = slot.map(|s| space.stubs.stub_addr(s));
+        let mut out = Vec::with_capacity(sites.len());
+        for site in sites {
+            let width = site.kind.info().width as u64;
+            let mut bytes = space.region.bytes(site.offset, width).to_vec();
+            let v = FixupValues {
+                p: site.p,
+                s: value_of(binding, stub, site.kind, site.p, site.addend),
+                a: site.addend,
+                z: size_of(binding),
+                ..FixupValues::default()
+            };
+            site.kind.apply(&mut bytes, &v).map_err(|problem| {
+                let (sec, code) = self.site_section(site);
+                let _ = code;
+                Error::Fixup {
+                    at: Location::at(&self.object_name(site.object), &sec, site.section_offset),
+                    kind: site.kind.to_string(),
+                    symbol: name.to_string(),
+                    problem,
+                }
+            })?;
+            let code = self.site_section(site).1;
+            out.push(Patch {
+                offset: site.offset,
+                target: site.p,
+                bytes,
+                code,
+            });
+        }
+        Ok(out)
+    }
+
+    fn site_section(&self, site: &Site) -> (String, bool) {
+        self.objects
+            .get(&site.object)
+            .and_then(|o| o.sections.get(site.section as usize))
+            .map_or_else(
+                || ("?".into(), false),
+                |s| (s.name.clone(), s.class == Class::Code),
+            )
+    }
+}
+
+/// Bytes to write at a site once a load commits.
+pub(crate) struct Patch {
+    pub offset: u64,
+    pub target: u64,
+    pub bytes: Vec<u8>,
+    pub code: bool,
+}
+
+pub(crate) fn apply_patches(region: &mut Region, patches: &[Patch]) {
+    for p in patches {
+        region
+            .bytes_mut(p.offset, p.bytes.len() as u64)
+            .copy_from_slice(&p.bytes);
+        if p.code {
+            flush_icache(p.target, p.bytes.len() as u64);
+        }
+    }
+}
+
+/// `(slot, GOT entry)` for a binding: the slot holds the implementation (or the
+/// trap), the GOT entry the canonical address (the stub for code).
+pub(crate) fn slot_values(stubs: &StubTable, slot: SlotId, binding: &Binding) -> (u64, u64) {
+    let stub = stubs.stub_addr(slot);
+    match binding {
+        Binding::Object(d) => (d.address, if d.code { stub } else { d.address }),
+        Binding::Host(p) | Binding::Process(p) => (p.address, p.address),
+        Binding::Unresolved { weak: true } => (stubs.trap_addr(slot), 0),
+        Binding::Unresolved { weak: false } => (stubs.trap_addr(slot), stub),
+    }
+}
+
+/// `S` for a direct (non-GOT, non-branch) reference to a name bound as `binding`:
+/// an object's code through its stub, its data directly, the process's symbols at
+/// their address — or through the stub when a process function is out of a
+/// narrow PC-relative reach. Unresolved names point at their stub (which traps);
+/// weak unresolved ones are null.
+pub(crate) fn value_of(
+    binding: &Binding,
+    stub: Option<u64>,
+    kind: RelocKind,
+    p: u64,
+    a: i64,
+) -> u64 {
+    match (binding, stub) {
+        (Binding::Object(d), Some(stub)) if d.code => stub,
+        (Binding::Object(d), _) => d.address,
+        (Binding::Host(s) | Binding::Process(s), Some(stub)) if s.function => {
+            let far = s.address.wrapping_add(a as u64).wrapping_sub(p) as i64;
+            let narrow = kind.info().pc_relative_narrow;
+            if narrow && !(i32::MIN as i64..=i32::MAX as i64).contains(&far) {
+                stub
+            } else {
+                s.address
+            }
+        }
+        (Binding::Host(s) | Binding::Process(s), _) => s.address,
+        (Binding::Unresolved { weak: true }, _) => 0,
+        (Binding::Unresolved { weak: false }, stub) => stub.unwrap_or(0),
+    }
+}
+
+pub(crate) fn size_of(binding: &Binding) -> u64 {
+    match binding {
+        Binding::Object(d) => d.size,
+        Binding::Host(p) | Binding::Process(p) => p.size,
+        Binding::Unresolved { .. } => 0,
+    }
+}
+
+fn map_file(path: &Path) -> Result<memmap2::Mmap> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    // SAFETY: the map is read-only and private; relink reads it only while loading
+    // and copies what it keeps. A file truncated underneath would fault — the same
+    // contract every mmap-based reader has.
+    unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(path, e))
+}
+
+impl Drop for Linker {
+    fn drop(&mut self) {
+        let ids: Vec<ObjectId> = self.objects.keys().rev().copied().collect();
+        for id in ids {
+            runtime::run_destructors(self, id);
+        }
+        if let Some(space) = &self.space {
+            let base = space.stubs.slot_addr(SlotId(0));
+            stubs::forget_traps(base, base + space.region.size());
+        }
+    }
+}
+
+/// Helpers for the load stage, used by `load.rs`.
+pub(crate) fn is_global(b: Bind) -> bool {
+    b != Bind::Local
+}
+
+pub(crate) fn defines_code(object: &Object, def: &Definition) -> bool {
+    match def {
+        Definition::Section { section, .. } => object.section(*section).class == Class::Code,
+        _ => false,
+    }
+}
+
+pub(crate) fn object_def(
+    id: ObjectId,
+    address: u64,
+    size: u64,
+    code: bool,
+    weak: bool,
+) -> ObjectDef {
+    ObjectDef {
+        object: id,
+        address,
+        size,
+        code,
+        weak,
+    }
+}

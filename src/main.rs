@@ -1,0 +1,218 @@
+//! `relink`: the command-line loader. It only calls the library.
+
+use std::ffi::{c_char, c_int, CString};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use relink::{Error, Linker, Stats};
+
+#[derive(Parser)]
+#[command(
+    name = "relink",
+    version,
+    about = "Load, link and run relocatable objects in memory"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Link the objects and call `main(argc, argv, envp)` (or --entry); exit with its status.
+    Run {
+        /// Function to call instead of `main`.
+        #[arg(long, default_value = "main")]
+        entry: String,
+        /// Print a per-stage timing breakdown to stderr.
+        #[arg(long)]
+        stats: bool,
+        /// Object files.
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// Arguments for the program (after `--`).
+        #[arg(last = true)]
+        args: Vec<String>,
+    },
+    /// Link without running, and report every problem (exit 1 if there is any).
+    Check {
+        #[arg(long)]
+        stats: bool,
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+    },
+    /// Print an object's sections, symbols and relocations as relink sees them.
+    Info { input: PathBuf },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run {
+            entry,
+            stats,
+            inputs,
+            args,
+        } => run(&entry, stats, &inputs, &args),
+        Command::Check { stats, inputs } => check(stats, &inputs),
+        Command::Info { input } => info(&input).map(|()| 0),
+    };
+    match result {
+        Ok(status) => exit(status),
+        Err(e) => {
+            eprintln!("relink: error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Flushes C stdio and exits with `status` as C's `exit` would see it.
+fn exit(status: i32) -> ExitCode {
+    // SAFETY: fflush(NULL) flushes every open C stream; no preconditions.
+    unsafe { libc::fflush(std::ptr::null_mut()) };
+    ExitCode::from(status as u8)
+}
+
+type Main = extern "C" fn(c_int, *const *const c_char, *const *const c_char) -> c_int;
+
+fn run(entry: &str, stats: bool, inputs: &[PathBuf], args: &[String]) -> Result<i32, Error> {
+    let mut linker = Linker::new()?;
+    linker.load_files(inputs)?;
+    // SAFETY: C's `main` (and any entry relink is asked to call) takes
+    // (int, char **, char **) and returns int; extra arguments are harmless in the C ABI.
+    let main: Main = unsafe { linker.function(entry)? };
+    let argv0 = inputs[0].display().to_string();
+    let c_args: Vec<CString> = std::iter::once(argv0.as_str())
+        .chain(args.iter().map(String::as_str))
+        .map(|a| CString::new(a).unwrap_or_default())
+        .collect();
+    let mut argv: Vec<*const c_char> = c_args.iter().map(|a| a.as_ptr()).collect();
+    argv.push(std::ptr::null());
+    if stats {
+        print_stats(&linker.stats(), linker.memory_in_use());
+    }
+    extern "C" {
+        static environ: *const *const c_char;
+    }
+    // SAFETY: reading glibc's `environ` pointer, which is always initialised.
+    let envp = unsafe { environ };
+    let status = main(c_args.len() as c_int, argv.as_ptr(), envp);
+    drop(linker);
+    Ok(status)
+}
+
+fn check(stats: bool, inputs: &[PathBuf]) -> Result<i32, Error> {
+    let mut linker = Linker::new()?;
+    let mut problems = 0;
+    let files: Vec<(String, Vec<u8>)> = inputs
+        .iter()
+        .filter_map(|p| match std::fs::read(p) {
+            Ok(b) => Some((p.display().to_string(), b)),
+            Err(e) => {
+                eprintln!("relink: error: {}: {e}", p.display());
+                problems += 1;
+                None
+            }
+        })
+        .collect();
+    let all: Vec<(String, &[u8])> = files
+        .iter()
+        .map(|(n, b)| (n.clone(), b.as_slice()))
+        .collect();
+    if let Err(e) = linker.reserve_for(&all) {
+        eprintln!("relink: error: {e}");
+        problems += 1;
+    }
+    for (name, bytes) in &files {
+        if let Err(e) = linker.load_bytes(name, bytes) {
+            eprintln!("relink: error: {e}");
+            problems += 1;
+        }
+    }
+    if let Err(e) = linker.check_resolved() {
+        eprintln!("relink: error: {e}");
+        problems += 1;
+    }
+    if stats {
+        print_stats(&linker.stats(), linker.memory_in_use());
+    }
+    if problems == 0 {
+        println!("{} object(s) link cleanly", files.len());
+        Ok(0)
+    } else {
+        eprintln!("relink: {problems} problem(s)");
+        Ok(1)
+    }
+}
+
+fn print_stats(s: &Stats, memory: u64) {
+    let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
+    let total = s.parse + s.layout + s.resolve + s.fixup + s.finalize;
+    eprintln!(
+        "relink: {} objects, {} relocations, {} KiB mapped",
+        s.objects,
+        s.relocations,
+        memory >> 10
+    );
+    for (name, d) in [
+        ("parse", s.parse),
+        ("layout", s.layout),
+        ("resolve", s.resolve),
+        ("fixup", s.fixup),
+        ("finalize", s.finalize),
+        ("total", total),
+    ] {
+        eprintln!("relink: {name:>9} {:9.3} ms", ms(d));
+    }
+}
+
+fn info(path: &PathBuf) -> Result<(), Error> {
+    let bytes = std::fs::read(path).map_err(|e| Error::Io {
+        path: path.clone(),
+        source: e,
+    })?;
+    let name = path.display().to_string();
+    let object = relink::input::parse(&name, &bytes)?;
+    println!("{name}: {} object", object.arch);
+    println!("sections:");
+    for (i, s) in object.sections.iter().enumerate() {
+        println!(
+            "  [{i:2}] {:<24} {:<8} size {:#8x} align {:<5} {:?}{}",
+            s.name,
+            format!("{:?}", s.class),
+            s.size,
+            s.align,
+            s.role,
+            s.group.map_or(String::new(), |g| format!(
+                " comdat {}",
+                object.groups[g].signature
+            )),
+        );
+    }
+    println!("symbols:");
+    for (i, s) in object.symbols.iter().enumerate().skip(1) {
+        println!(
+            "  [{i:3}] {:<32} {:<6} {:<8} size {:<6} {:?}{}",
+            s.name,
+            format!("{:?}", s.binding),
+            format!("{:?}", s.kind),
+            s.size,
+            s.definition,
+            if s.hidden { " hidden" } else { "" },
+        );
+    }
+    for s in object.sections.iter().filter(|s| !s.relocs.is_empty()) {
+        println!("relocations in {}:", s.name);
+        for r in &s.relocs {
+            println!(
+                "  {:#8x} {:<22} {} {:+#x}",
+                r.offset,
+                r.kind.to_string(),
+                object.symbol(r.symbol).name,
+                r.addend
+            );
+        }
+    }
+    Ok(())
+}

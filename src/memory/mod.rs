@@ -1,0 +1,396 @@
+//! The region allocator: all loaded sections, slots and stubs live in one reserved
+//! stretch of virtual memory, so every PC-relative reference between them reaches.
+//!
+//! The region is one `memfd` mapped twice:
+//! - the **working view**, always read-write, is where relink writes code and data;
+//! - the **target view**, where code runs, starts `PROT_NONE`; each allocated range is
+//!   made `R-X`, `R--` or `RW-` by its permission [`Class`].
+//!
+//! No address is ever writable and executable at once, yet relink can patch code
+//! after it runs (hot replacement, late-bound data references) by writing the
+//! working view. On AArch64 every code range written is made coherent with
+//! [`flush_icache`] before it can run.
+//!
+//! Allocation is page-granular first-fit over the region; freed ranges are returned
+//! to the kernel (`fallocate(PUNCH_HOLE)`) and made `PROT_NONE` again.
+//!
+//! `unsafe` lives here: the two mappings, and handing out slices of the working view.
+
+use std::collections::BTreeMap;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+use crate::error::{Error, Result};
+use crate::input::Class;
+
+/// Where the region is placed in the address space.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Placement {
+    /// Chosen from the first objects loaded: low if they need 32-bit absolute
+    /// addresses, near the process's libraries otherwise.
+    #[default]
+    Auto,
+    /// Inside the low 2 GiB (static-model code: `R_X86_64_32/32S`).
+    Low,
+    /// Within ±2 GiB of the C library's data (gcc PIE code reading `stderr` with
+    /// `R_X86_64_PC32`).
+    NearProcess,
+    /// Wherever the kernel puts it.
+    Anywhere,
+}
+
+/// Distance from the region within which a 32-bit PC-relative reference reaches.
+pub const NEAR: u64 = 1 << 31;
+/// Upper end of the low region: a sign-extended 32-bit absolute reaches below it.
+pub const LOW_LIMIT: u64 = 1 << 31;
+
+/// A range of the region, by offset from its start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Block {
+    pub offset: u64,
+    pub len: u64,
+}
+
+/// The reserved, dual-mapped region.
+pub struct Region {
+    fd: OwnedFd,
+    working: *mut u8,
+    target: u64,
+    size: u64,
+    page: u64,
+    /// Free ranges: offset → length, coalesced.
+    free: BTreeMap<u64, u64>,
+    /// Bytes currently allocated.
+    in_use: u64,
+}
+
+// SAFETY: the region owns its mappings; nothing else aliases them through Rust
+// references, and all access goes through `&mut self` or plain addresses.
+unsafe impl Send for Region {}
+
+impl Region {
+    /// Reserves `size` bytes (rounded to pages) placed as `placement` says.
+    /// `Placement::Auto` is resolved by the caller before this.
+    pub fn reserve(size: u64, placement: Placement) -> Result<Region> {
+        let page = page_size();
+        let size = size.div_ceil(page) * page;
+        let fd = memfd(size)?;
+        let target = place(&fd, size, placement)?;
+        // SAFETY: a fresh shared mapping of our own memfd; the kernel picks the address.
+        let working = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                size as usize,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                fd.as_raw_fd(),
+                0,
+            )
+        };
+        if working == libc::MAP_FAILED {
+            let err = Error::os("mapping the working view");
+            unmap(target, size);
+            return Err(err);
+        }
+        let mut free = BTreeMap::new();
+        free.insert(0, size);
+        Ok(Region {
+            fd,
+            working: working.cast(),
+            target,
+            size,
+            page,
+            free,
+            in_use: 0,
+        })
+    }
+
+    /// Target address of the region's first byte.
+    pub fn target_base(&self) -> u64 {
+        self.target
+    }
+
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    pub fn page_size(&self) -> u64 {
+        self.page
+    }
+
+    /// Bytes currently allocated (whole pages).
+    pub fn in_use(&self) -> u64 {
+        self.in_use
+    }
+
+    /// Whether the target address range `[lo, hi)` lies inside the region.
+    pub fn contains(&self, lo: u64, hi: u64) -> bool {
+        lo >= self.target && hi <= self.target + self.size && lo <= hi
+    }
+
+    /// Allocates `len` bytes aligned to `align` (both rounded up to pages).
+    pub fn alloc(&mut self, len: u64, align: u64) -> Result<Block> {
+        let len = len.max(1).div_ceil(self.page) * self.page;
+        let align = align.max(self.page);
+        let found = self.free.iter().find_map(|(&off, &flen)| {
+            let start = (self.target + off).next_multiple_of(align) - self.target;
+            (start + len <= off + flen).then_some((off, flen, start))
+        });
+        let Some((off, flen, start)) = found else {
+            return Err(Error::Exhausted(format!(
+                "no room for {len} bytes in the {} MiB region ({} MiB in use)",
+                self.size >> 20,
+                self.in_use >> 20
+            )));
+        };
+        self.free.remove(&off);
+        if start > off {
+            self.free.insert(off, start - off);
+        }
+        if start + len < off + flen {
+            self.free.insert(start + len, off + flen - (start + len));
+        }
+        self.in_use += len;
+        Ok(Block { offset: start, len })
+    }
+
+    /// Returns a block: its pages go back to the kernel and become inaccessible.
+    pub fn free(&mut self, block: Block) {
+        self.protect_range(block.offset, block.len, libc::PROT_NONE);
+        // SAFETY: punching a hole in our own memfd; the range is inside the file.
+        unsafe {
+            libc::fallocate(
+                self.fd.as_raw_fd(),
+                libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE,
+                block.offset as libc::off_t,
+                block.len as libc::off_t,
+            );
+        }
+        self.in_use -= block.len;
+        let (mut off, mut len) = (block.offset, block.len);
+        if let Some((&prev, &plen)) = self.free.range(..off).next_back() {
+            if prev + plen == off {
+                self.free.remove(&prev);
+                off = prev;
+                len += plen;
+            }
+        }
+        if let Some(&nlen) = self.free.get(&(off + len)) {
+            self.free.remove(&(off + len));
+            len += nlen;
+        }
+        self.free.insert(off, len);
+    }
+
+    /// Sets the target view's permissions for `[offset, offset + len)` (pages).
+    pub fn protect(&mut self, offset: u64, len: u64, class: Class) -> Result<()> {
+        let prot = match class {
+            Class::Code => libc::PROT_READ | libc::PROT_EXEC,
+            Class::ReadOnly => libc::PROT_READ,
+            Class::Data | Class::Zero => libc::PROT_READ | libc::PROT_WRITE,
+        };
+        if self.protect_range(offset, len, prot) {
+            Ok(())
+        } else {
+            Err(Error::os(format!("mprotect of {len} bytes as {class:?}")))
+        }
+    }
+
+    fn protect_range(&mut self, offset: u64, len: u64, prot: libc::c_int) -> bool {
+        if len == 0 {
+            return true;
+        }
+        assert!(offset % self.page == 0 && offset + len <= self.size);
+        // SAFETY: the range lies inside our target mapping (checked above); changing
+        // its protection affects only memory this region owns.
+        unsafe {
+            libc::mprotect(
+                (self.target + offset) as *mut libc::c_void,
+                len as usize,
+                prot,
+            ) == 0
+        }
+    }
+
+    /// The working view of `[offset, offset + len)`.
+    pub fn bytes_mut(&mut self, offset: u64, len: u64) -> &mut [u8] {
+        assert!(offset.checked_add(len).is_some_and(|end| end <= self.size));
+        // SAFETY: in bounds of the working mapping (checked above), which is
+        // read-write for the region's whole life; `&mut self` keeps this slice unique.
+        unsafe { std::slice::from_raw_parts_mut(self.working.add(offset as usize), len as usize) }
+    }
+
+    /// The working view of `[offset, offset + len)`, read only.
+    pub fn bytes(&self, offset: u64, len: u64) -> &[u8] {
+        assert!(offset.checked_add(len).is_some_and(|end| end <= self.size));
+        // SAFETY: as in `bytes_mut`; shared borrow of `self` excludes writers.
+        unsafe { std::slice::from_raw_parts(self.working.add(offset as usize), len as usize) }
+    }
+
+    /// Writes an aligned 8-byte value with release ordering, so code running
+    /// concurrently through the target view sees either the old or the new value.
+    pub fn store_u64_atomic(&mut self, offset: u64, value: u64) {
+        assert!(offset % 8 == 0 && offset + 8 <= self.size);
+        // SAFETY: in bounds and 8-aligned (checked above; the mapping is page-aligned);
+        // other threads only read this word, through atomics or loaded code.
+        let cell =
+            unsafe { &*(self.working.add(offset as usize) as *const std::sync::atomic::AtomicU64) };
+        cell.store(value, std::sync::atomic::Ordering::Release);
+    }
+}
+
+impl Drop for Region {
+    fn drop(&mut self) {
+        unmap(self.target, self.size);
+        unmap(self.working as u64, self.size);
+    }
+}
+
+fn page_size() -> u64 {
+    // SAFETY: sysconf has no preconditions.
+    let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    if p > 0 {
+        p as u64
+    } else {
+        4096
+    }
+}
+
+fn unmap(addr: u64, size: u64) {
+    // SAFETY: only called with a mapping this module created and owns.
+    unsafe {
+        libc::munmap(addr as *mut libc::c_void, size as usize);
+    }
+}
+
+fn memfd(size: u64) -> Result<OwnedFd> {
+    // SAFETY: the name is a valid C string; the result is checked.
+    let fd = unsafe { libc::memfd_create(c"relink".as_ptr(), libc::MFD_CLOEXEC) };
+    if fd < 0 {
+        return Err(Error::os("memfd_create"));
+    }
+    // SAFETY: `fd` is a fresh descriptor that nothing else owns.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: resizing our own memfd; pages stay unallocated until touched.
+    if unsafe { libc::ftruncate(fd.as_raw_fd(), size as libc::off_t) } != 0 {
+        return Err(Error::os(format!("sizing the region to {size} bytes")));
+    }
+    Ok(fd)
+}
+
+/// Maps the target view `PROT_NONE` at an address that satisfies `placement`.
+fn place(fd: &OwnedFd, size: u64, placement: Placement) -> Result<u64> {
+    match placement {
+        Placement::Low => {
+            for hint in [0x1000_0000u64, 0x2000_0000, 0x4000_0000, 0x100_0000] {
+                if hint + size <= LOW_LIMIT {
+                    if let Some(a) = map_at(fd, size, hint, true) {
+                        return Ok(a);
+                    }
+                }
+            }
+            Err(Error::Placement(format!(
+                "could not reserve {} MiB in the low 2 GiB of the address space",
+                size >> 20
+            )))
+        }
+        Placement::NearProcess => {
+            let anchor = process_anchor().ok_or_else(|| {
+                Error::Placement("could not find the C library's data to place near".into())
+            })?;
+            let top = anchor.saturating_sub(size + (64 << 20)) & !0x1f_ffff;
+            for step in 0..8u64 {
+                let hint = top.saturating_sub(step * (128 << 20));
+                if let Some(a) = map_at(fd, size, hint, true) {
+                    if within(a, a + size, anchor, NEAR) {
+                        return Ok(a);
+                    }
+                    unmap(a, size);
+                }
+            }
+            Err(Error::Placement(format!(
+                "could not reserve {} MiB within ±2 GiB of the C library ({anchor:#x})",
+                size >> 20
+            )))
+        }
+        Placement::Anywhere | Placement::Auto => {
+            map_at(fd, size, 0, false).ok_or_else(|| Error::os("reserving the region"))
+        }
+    }
+}
+
+/// Whether all of `[lo, hi)` is within `reach` of `anchor` (and `anchor` of it).
+pub fn within(lo: u64, hi: u64, anchor: u64, reach: u64) -> bool {
+    anchor.abs_diff(lo) < reach && anchor.abs_diff(hi) < reach
+}
+
+fn map_at(fd: &OwnedFd, size: u64, hint: u64, fixed: bool) -> Option<u64> {
+    let flags = libc::MAP_SHARED | if fixed { libc::MAP_FIXED_NOREPLACE } else { 0 };
+    // SAFETY: MAP_FIXED_NOREPLACE never replaces an existing mapping; the result is
+    // checked, and a kernel that ignores the flag is caught by the address check.
+    let p = unsafe {
+        libc::mmap(
+            hint as *mut libc::c_void,
+            size as usize,
+            libc::PROT_NONE,
+            flags,
+            fd.as_raw_fd(),
+            0,
+        )
+    };
+    if p == libc::MAP_FAILED {
+        return None;
+    }
+    if fixed && p as u64 != hint {
+        unmap(p as u64, size);
+        return None;
+    }
+    Some(p as u64)
+}
+
+/// An address inside the C library's data, to place the region near.
+pub fn process_anchor() -> Option<u64> {
+    ["stderr", "environ", "errno"]
+        .iter()
+        .find_map(|name| crate::symbols::dlsym(name).map(|s| s.address))
+}
+
+/// Makes instructions written to `[target, target + len)` visible to instruction
+/// fetch. A no-op on x86-64, whose caches are coherent.
+pub fn flush_icache(target: u64, len: u64) {
+    #[cfg(target_arch = "aarch64")]
+    // SAFETY: cache maintenance by address on a range we mapped; it does not
+    // change memory contents.
+    unsafe {
+        aarch64_clear_cache(target, target + len)
+    };
+    #[cfg(not(target_arch = "aarch64"))]
+    let _ = (target, len);
+}
+
+/// `dc cvau` over the range, `dsb ish`, `ic ivau` over the range, `dsb ish; isb`,
+/// with line sizes from `CTR_EL0` — what libgcc's `__clear_cache` does.
+#[cfg(target_arch = "aarch64")]
+unsafe fn aarch64_clear_cache(start: u64, end: u64) {
+    use std::arch::asm;
+    let ctr: u64;
+    // SAFETY: CTR_EL0 is readable at EL0 on Linux.
+    unsafe { asm!("mrs {}, ctr_el0", out(reg) ctr, options(nomem, nostack)) };
+    let dline = 4u64 << ((ctr >> 16) & 15);
+    let iline = 4u64 << (ctr & 15);
+    let mut a = start & !(dline - 1);
+    while a < end {
+        // SAFETY: cleaning a data cache line by VA of mapped, readable memory.
+        unsafe { asm!("dc cvau, {}", in(reg) a, options(nostack)) };
+        a += dline;
+    }
+    // SAFETY: barriers have no operands.
+    unsafe { asm!("dsb ish", options(nostack)) };
+    let mut a = start & !(iline - 1);
+    while a < end {
+        // SAFETY: invalidating an instruction cache line by VA of mapped memory.
+        unsafe { asm!("ic ivau, {}", in(reg) a, options(nostack)) };
+        a += iline;
+    }
+    // SAFETY: barriers have no operands.
+    unsafe { asm!("dsb ish", "isb", options(nostack)) };
+}

@@ -1,0 +1,193 @@
+//! The global symbol table: one entry per name, with every definition loaded
+//! objects provide, what the host `define`d, what the process has (`dlsym`), the
+//! entry's slot/stub index, and the **sites** — direct references from objects that
+//! must be re-patched whenever the name's binding changes.
+//!
+//! Lookup order: loaded objects (strong before weak/common, then first loaded), then
+//! host definitions, then the process.
+
+pub mod stubs;
+
+use std::collections::{BTreeSet, HashMap};
+use std::ffi::CString;
+
+use crate::arch::RelocKind;
+use crate::linker::ObjectId;
+pub use stubs::{SlotId, StubTable};
+
+/// A definition by a loaded object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ObjectDef {
+    pub object: ObjectId,
+    pub address: u64,
+    pub size: u64,
+    /// Lives in code: its canonical address is its stub.
+    pub code: bool,
+    /// Weak or common: a strong definition elsewhere wins.
+    pub weak: bool,
+}
+
+/// A symbol found in the process (or defined by the host).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProcessSymbol {
+    pub address: u64,
+    pub size: u64,
+    pub function: bool,
+}
+
+/// What a name resolves to right now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Binding {
+    Object(ObjectDef),
+    Host(ProcessSymbol),
+    Process(ProcessSymbol),
+    /// Nothing defines it. `weak`: every reference is weak, so it is null.
+    Unresolved {
+        weak: bool,
+    },
+}
+
+/// A direct reference to a name from a loaded object (not through its slot/stub).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Site {
+    pub object: ObjectId,
+    /// Offset of the place in the region.
+    pub offset: u64,
+    /// Target address of the place.
+    pub p: u64,
+    pub kind: RelocKind,
+    pub addend: i64,
+    /// Section index and offset within it, for messages.
+    pub section: u32,
+    pub section_offset: u64,
+}
+
+#[derive(Default, Debug)]
+pub struct Entry {
+    pub defs: Vec<ObjectDef>,
+    pub host: Option<ProcessSymbol>,
+    /// `dlsym` result, looked up once.
+    pub process: Option<Option<ProcessSymbol>>,
+    pub slot: Option<SlotId>,
+    pub sites: Vec<Site>,
+    /// Objects that refer to the name; `true` if all their references are weak.
+    pub refs: Vec<(ObjectId, bool)>,
+}
+
+impl Entry {
+    /// The binding, with `extra` definitions considered as if already loaded.
+    pub fn binding(&self, extra: Option<&ObjectDef>) -> Binding {
+        let defs = self.defs.iter().chain(extra);
+        if let Some(d) = defs.clone().find(|d| !d.weak) {
+            return Binding::Object(*d);
+        }
+        if let Some(d) = defs.clone().next() {
+            return Binding::Object(*d);
+        }
+        if let Some(h) = self.host {
+            return Binding::Host(h);
+        }
+        if let Some(Some(p)) = self.process {
+            return Binding::Process(p);
+        }
+        Binding::Unresolved {
+            weak: self.refs.iter().all(|(_, weak)| *weak),
+        }
+    }
+
+    /// The first strong definition by an object other than `except`.
+    pub fn strong_def(&self, except: ObjectId) -> Option<&ObjectDef> {
+        self.defs.iter().find(|d| !d.weak && d.object != except)
+    }
+
+    pub fn is_unused(&self) -> bool {
+        self.defs.is_empty() && self.host.is_none() && self.refs.is_empty()
+    }
+}
+
+/// The table of global names.
+#[derive(Default)]
+pub struct SymbolTable {
+    pub entries: HashMap<String, Entry>,
+}
+
+impl SymbolTable {
+    /// Looks `name` up in the process once and caches the answer.
+    pub fn entry_with_process(&mut self, name: &str) -> &mut Entry {
+        let entry = self.entries.entry(name.to_string()).or_default();
+        if entry.process.is_none() {
+            entry.process = Some(dlsym(name));
+        }
+        entry
+    }
+
+    /// Names referred to by some object that nothing defines, with the objects that
+    /// need them (non-weak references only), sorted.
+    pub fn unresolved(&self) -> Vec<(String, BTreeSet<ObjectId>)> {
+        let mut out: Vec<_> = self
+            .entries
+            .iter()
+            .filter(|(_, e)| matches!(e.binding(None), Binding::Unresolved { weak: false }))
+            .map(|(n, e)| {
+                let needed = e.refs.iter().filter(|(_, w)| !w).map(|(o, _)| *o).collect();
+                (n.clone(), needed)
+            })
+            .collect();
+        out.sort();
+        out
+    }
+}
+
+/// Looks a symbol up in the process (`dlsym(RTLD_DEFAULT)`), with its type and size
+/// from `dladdr1` when the dynamic symbol table has them.
+pub fn dlsym(name: &str) -> Option<ProcessSymbol> {
+    let cname = CString::new(name).ok()?;
+    // SAFETY: `cname` is a valid C string; RTLD_DEFAULT searches the global scope.
+    let addr = unsafe { libc::dlsym(libc::RTLD_DEFAULT, cname.as_ptr()) };
+    if addr.is_null() {
+        return None;
+    }
+    let (function, size) = symbol_info(addr).unwrap_or((false, 0));
+    Some(ProcessSymbol {
+        address: addr as u64,
+        size,
+        function,
+    })
+}
+
+/// `(is a function, size)` of the dynamic symbol at `addr`.
+fn symbol_info(addr: *mut libc::c_void) -> Option<(bool, u64)> {
+    let mut info: libc::Dl_info = empty_dl_info();
+    let mut sym: *const libc::Elf64_Sym = std::ptr::null();
+    // SAFETY: `info` and `sym` are valid out-pointers; RTLD_DL_SYMENT stores a
+    // pointer to the ELF symbol (or null) in `sym`.
+    let ok = unsafe {
+        libc::dladdr1(
+            addr,
+            &mut info,
+            (&mut sym as *mut *const libc::Elf64_Sym).cast(),
+            RTLD_DL_SYMENT,
+        )
+    };
+    if ok == 0 || sym.is_null() {
+        return None;
+    }
+    // SAFETY: dladdr1 returned a pointer into a loaded object's symbol table, which
+    // stays mapped while the object is loaded (libraries relink resolves against
+    // are not unloaded).
+    let sym = unsafe { &*sym };
+    let kind = sym.st_info & 0xf;
+    Some((kind == 2 || kind == 10, sym.st_size))
+}
+
+/// `RTLD_DL_SYMENT` from glibc's `<dlfcn.h>` (not in the `libc` crate).
+const RTLD_DL_SYMENT: libc::c_int = 1;
+
+fn empty_dl_info() -> libc::Dl_info {
+    libc::Dl_info {
+        dli_fname: std::ptr::null(),
+        dli_fbase: std::ptr::null_mut(),
+        dli_sname: std::ptr::null(),
+        dli_saddr: std::ptr::null_mut(),
+    }
+}

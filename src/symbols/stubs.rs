@@ -1,0 +1,212 @@
+//! The stub table: per symbol an index `i` with
+//! - `slot[i]`: the symbol's current implementation address, read by its stub;
+//! - `got[i]`: its canonical address, read by GOT-relative code — the stub for
+//!   functions (so pointers compare equal and survive replacement), the definition
+//!   for data;
+//! - `stub[i]`: jumps through `slot[i]`; the canonical address of a function;
+//! - `trap[i]`: what an undefined or unloaded symbol's slot points at — it passes the
+//!   slot's address to [`trap_handler`], which names the symbol and aborts.
+//!
+//! The four arrays are fixed-size and live in the region; index `i`'s stub and trap
+//! code never change once written, so updating a symbol is one aligned 8-byte
+//! atomic store. `_GLOBAL_OFFSET_TABLE_` is the start of the GOT array.
+//!
+//! Target permissions: slots and GOT read-only, stubs and traps read-execute; relink
+//! writes them through the working view.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::Mutex;
+
+use crate::arch::Arch;
+use crate::error::{Error, Result};
+use crate::input::Class;
+use crate::memory::{flush_icache, Block, Region};
+
+/// Index of a symbol's slot, GOT entry, stub and trap.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SlotId(pub u32);
+
+/// Default number of symbols the table holds.
+pub const DEFAULT_CAPACITY: u32 = 1 << 18;
+
+pub struct StubTable {
+    arch: Arch,
+    capacity: u32,
+    block: Block,
+    base: u64,
+    /// Offsets within the block.
+    cell: u64,
+    slots: u64,
+    got: u64,
+    stubs: u64,
+    traps: u64,
+    /// Indices handed out so far; freed ones are reused first.
+    next: u32,
+    free: Vec<u32>,
+}
+
+impl StubTable {
+    /// Allocates the table in `region` and writes the trap handler's address.
+    pub fn new(region: &mut Region, arch: Arch, capacity: u32) -> Result<StubTable> {
+        let page = region.page_size();
+        let cap = u64::from(capacity);
+        let round = |v: u64| v.div_ceil(page) * page;
+        let data_len = round(8 + cap * 16);
+        let code_len = round(cap * (arch.stub_size() + arch.trap_size()) as u64);
+        let block = region.alloc(data_len + code_len, page)?;
+        let table = StubTable {
+            arch,
+            capacity,
+            block,
+            base: region.target_base() + block.offset,
+            cell: 0,
+            slots: 8,
+            got: 8 + cap * 8,
+            stubs: data_len,
+            traps: data_len + cap * arch.stub_size() as u64,
+            next: 0,
+            free: Vec::new(),
+        };
+        let handler = trap_handler as extern "C" fn(u64) -> ! as usize as u64;
+        region.store_u64_atomic(block.offset + table.cell, handler);
+        region.protect(block.offset, data_len, Class::ReadOnly)?;
+        region.protect(block.offset + data_len, code_len, Class::Code)?;
+        Ok(table)
+    }
+
+    pub fn block(&self) -> Block {
+        self.block
+    }
+
+    /// `_GLOBAL_OFFSET_TABLE_`.
+    pub fn got_base(&self) -> u64 {
+        self.base + self.got
+    }
+
+    pub fn slot_addr(&self, id: SlotId) -> u64 {
+        self.base + self.slots + u64::from(id.0) * 8
+    }
+
+    pub fn got_addr(&self, id: SlotId) -> u64 {
+        self.got_base() + u64::from(id.0) * 8
+    }
+
+    pub fn stub_addr(&self, id: SlotId) -> u64 {
+        self.base + self.stubs + u64::from(id.0) * self.arch.stub_size() as u64
+    }
+
+    pub fn trap_addr(&self, id: SlotId) -> u64 {
+        self.base + self.traps + u64::from(id.0) * self.arch.trap_size() as u64
+    }
+
+    /// Number of indices in use.
+    pub fn len(&self) -> usize {
+        self.next as usize - self.free.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Hands out an index whose slot points at its trap (reporting `message`) and
+    /// whose GOT entry holds `got`.
+    pub fn alloc(&mut self, region: &mut Region, message: String, got: u64) -> Result<SlotId> {
+        let id = match self.free.pop() {
+            Some(i) => SlotId(i),
+            None if self.next < self.capacity => {
+                self.next += 1;
+                let id = SlotId(self.next - 1);
+                self.write_code(region, id)?;
+                id
+            }
+            None => {
+                return Err(Error::Exhausted(format!(
+                    "the stub table is full ({} symbols)",
+                    self.capacity
+                )))
+            }
+        };
+        set_trap_message(self.slot_addr(id), message);
+        self.set_slot(region, id, self.trap_addr(id));
+        self.set_got(region, id, got);
+        Ok(id)
+    }
+
+    /// Returns an index for reuse; its slot is left pointing at its trap.
+    pub fn release(&mut self, region: &mut Region, id: SlotId, message: String) {
+        set_trap_message(self.slot_addr(id), message);
+        self.set_slot(region, id, self.trap_addr(id));
+        self.free.push(id.0);
+    }
+
+    fn write_code(&self, region: &mut Region, id: SlotId) -> Result<()> {
+        let (stub, trap) = (self.stub_addr(id), self.trap_addr(id));
+        let base = region.target_base();
+        let off = |addr: u64| addr - base;
+        let (ss, ts) = (self.arch.stub_size() as u64, self.arch.trap_size() as u64);
+        let fail = |what: &str, e: crate::arch::FixupError| {
+            Error::Exhausted(format!("writing the {what} of slot {}: {e}", id.0))
+        };
+        self.arch
+            .write_stub(region.bytes_mut(off(stub), ss), stub, self.slot_addr(id))
+            .map_err(|e| fail("stub", e))?;
+        let cell = self.base + self.cell;
+        self.arch
+            .write_trap(
+                region.bytes_mut(off(trap), ts),
+                trap,
+                self.slot_addr(id),
+                cell,
+            )
+            .map_err(|e| fail("trap", e))?;
+        flush_icache(stub, ss);
+        flush_icache(trap, ts);
+        Ok(())
+    }
+
+    /// Points the symbol's stub at `target` (one release store).
+    pub fn set_slot(&self, region: &mut Region, id: SlotId, target: u64) {
+        region.store_u64_atomic(self.slot_addr(id) - region.target_base(), target);
+    }
+
+    /// Sets the symbol's canonical address as GOT-relative code reads it.
+    pub fn set_got(&self, region: &mut Region, id: SlotId, value: u64) {
+        region.store_u64_atomic(self.got_addr(id) - region.target_base(), value);
+    }
+
+    /// Records what a call through `id` while it traps should report.
+    pub fn set_message(&self, id: SlotId, message: String) {
+        set_trap_message(self.slot_addr(id), message);
+    }
+}
+
+/// Slot address → what calling through it while it traps means.
+static TRAPS: Mutex<BTreeMap<u64, String>> = Mutex::new(BTreeMap::new());
+
+fn set_trap_message(slot: u64, message: String) {
+    if let Ok(mut traps) = TRAPS.lock() {
+        traps.insert(slot, message);
+    }
+}
+
+/// Forgets the messages of a table whose memory is going away.
+pub(crate) fn forget_traps(lo: u64, hi: u64) {
+    if let Ok(mut traps) = TRAPS.lock() {
+        let keys: Vec<u64> = traps.range(lo..hi).map(|(k, _)| *k).collect();
+        for k in keys {
+            traps.remove(&k);
+        }
+    }
+}
+
+/// Where every trap entry jumps: names the symbol and aborts the process.
+extern "C" fn trap_handler(slot: u64) -> ! {
+    let message = TRAPS
+        .lock()
+        .ok()
+        .and_then(|t| t.get(&slot).cloned())
+        .unwrap_or_else(|| format!("call through unknown slot {slot:#x}"));
+    let _ = writeln!(std::io::stderr(), "relink: {message}");
+    std::process::abort()
+}
