@@ -11,9 +11,9 @@ use std::fmt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::arch::{Arch, FixupValues, Reach, RelocKind, Target};
+use crate::arch::{Arch, FixupValues, RelocKind};
 use crate::error::{Error, Location, Result, Unresolved};
-use crate::input::{self, Binding as Bind, Class, Definition, Object, Role, SymbolKind};
+use crate::input::{self, Binding as Bind, Class, Definition, Object, Role};
 use crate::memory::{flush_icache, Block, Placement, Region, LOW_LIMIT};
 use crate::runtime;
 use crate::symbols::{stubs, Binding, ObjectDef, Site, SlotId, StubTable, SymbolTable};
@@ -32,7 +32,7 @@ impl fmt::Display for ObjectId {
 #[derive(Clone, Copy, Debug)]
 pub struct LinkerOptions {
     pub placement: Placement,
-    /// Bytes of address space reserved for everything loaded (default 1 GiB).
+    /// Bytes of address space reserved for everything loaded (default 512 MiB).
     pub region_size: u64,
     /// Symbols the stub table holds (default 2^18).
     pub stub_capacity: u32,
@@ -42,7 +42,7 @@ impl Default for LinkerOptions {
     fn default() -> Self {
         LinkerOptions {
             placement: Placement::Auto,
-            region_size: 1 << 30,
+            region_size: 512 << 20,
             stub_capacity: stubs::DEFAULT_CAPACITY,
         }
     }
@@ -66,8 +66,7 @@ pub(crate) struct Placed {
     pub name: String,
     pub class: Class,
     pub role: Role,
-    /// Target address, and offset in the region.
-    pub addr: u64,
+    /// Offset in the region.
     pub offset: u64,
     pub size: u64,
 }
@@ -76,8 +75,6 @@ pub(crate) struct Placed {
 pub(crate) struct Loaded {
     pub name: String,
     pub block: Block,
-    /// `(class, offset in region, length)` of each class's pages.
-    pub classes: Vec<(Class, u64, u64)>,
     pub sections: Vec<Placed>,
     /// Global names it defines, and names it refers to.
     pub defines: Vec<String>,
@@ -85,7 +82,6 @@ pub(crate) struct Loaded {
     /// GOT entries for its local symbols.
     pub local_slots: Vec<SlotId>,
     pub dso_handle: u64,
-    pub comdats: Vec<String>,
 }
 
 /// The memory everything loaded lives in: the region and its stub table.
@@ -175,10 +171,20 @@ impl Linker {
             .map(|(name, bytes)| input::parse(name, bytes))
             .collect::<Result<Vec<_>>>()?;
         self.stats.parse += start.elapsed();
-        self.ensure_space(&objects)?;
+        let fresh = self.space.is_none();
         let mut ids = Vec::with_capacity(objects.len());
-        for object in &objects {
-            ids.push(self.link(object)?);
+        let linked = self.ensure_space(&objects).and_then(|()| {
+            for object in &objects {
+                ids.push(self.link(object)?);
+            }
+            Ok(())
+        });
+        if let Err(e) = linked {
+            if fresh && self.objects.is_empty() {
+                // Nothing was loaded: give back the region this call reserved.
+                self.space = None;
+            }
+            return Err(e);
         }
         let start = Instant::now();
         for id in &ids {
@@ -555,10 +561,13 @@ impl Drop for Linker {
         for id in ids {
             runtime::run_destructors(self, id);
         }
-        if let Some(space) = &self.space {
-            let base = space.stubs.slot_addr(SlotId(0));
-            stubs::forget_traps(base, base + space.region.size());
-        }
+    }
+}
+
+impl Drop for Space {
+    fn drop(&mut self) {
+        let base = self.region.target_base();
+        stubs::forget_traps(base, base + self.region.size());
     }
 }
 

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use crate::arch::{FixupError, FixupValues, Reach, RelocKind, Target};
-use crate::error::{Error, Location, Result};
+use crate::error::{Error, Result};
 use crate::input::{Binding as Bind, Class, Definition, Object, SymbolId};
 use crate::linker::{
     apply_patches, defines_code, is_global, object_def, size_of, slot_values, value_of, Linker,
@@ -35,6 +35,9 @@ struct Fix {
     v: FixupValues,
     symbol: SymbolId,
 }
+
+/// A direct reference to a global name, recorded at commit.
+type NamedSite = (String, Site);
 
 /// What a load takes that must be given back if it fails.
 #[derive(Default)]
@@ -277,7 +280,7 @@ impl Linker {
         layout: &Layout,
         defs: &HashMap<&str, ObjectDef>,
         undo: &mut Undo,
-    ) -> Result<(Vec<Fix>, Vec<(String, Site)>)> {
+    ) -> Result<(Vec<Fix>, Vec<NamedSite>)> {
         let mut fixes = Vec::new();
         let mut sites = Vec::new();
         let mut locals: HashMap<SymbolId, SlotId> = HashMap::new();
@@ -319,7 +322,14 @@ impl Linker {
                         v.slot = self.space()?.stubs.got_addr(slot);
                     }
                 } else {
-                    let mut binding = self.symbols.entries[sym.name].binding(own);
+                    let entry = self.symbols.entries.get(sym.name).ok_or_else(|| {
+                        Error::malformed(
+                            object.location(crate::input::SectionId(si as u32), r.offset),
+                            "relocation against a global symbol with no name",
+                        )
+                    })?;
+                    let mut binding = entry.binding(own);
+                    let entry_slot = entry.slot;
                     if let Binding::Unresolved { weak } = &mut binding {
                         *weak &= sym.binding == Bind::Weak;
                     }
@@ -331,7 +341,7 @@ impl Linker {
                         || matches!(binding, Binding::Unresolved { .. })
                         || matches!(binding, Binding::Host(p) | Binding::Process(p) if p.function);
                     let slot = if needs_slot {
-                        let new = !self.symbols.entries[sym.name].slot.is_some();
+                        let new = entry_slot.is_none();
                         let slot = self.slot_for(sym.name, &binding)?;
                         if new {
                             undo.slots.push((Some(sym.name.to_string()), slot));
@@ -468,7 +478,7 @@ impl Linker {
         id: ObjectId,
         layout: Layout,
         defs: HashMap<&str, ObjectDef>,
-        sites: Vec<(String, Site)>,
+        sites: Vec<NamedSite>,
         patches: Vec<Patch>,
     ) -> Result<()> {
         let space = self.space()?;
@@ -479,13 +489,11 @@ impl Linker {
             }
         }
         apply_patches(&mut space.region, &patches);
-        let target = space.region.target_base();
         let mut refers: Vec<String> = referenced(object).iter().map(|s| s.to_string()).collect();
         for (name, site) in sites {
-            self.symbols
-                .entries
-                .get_mut(&name)
-                .map(|e| e.sites.push(site));
+            if let Some(e) = self.symbols.entries.get_mut(&name) {
+                e.sites.push(site);
+            }
         }
         for name in &refers {
             let weak = object
@@ -512,9 +520,7 @@ impl Linker {
                 .entry(group.signature.to_string())
                 .or_insert(id);
         }
-        for name in defines.iter().chain(refers.iter()) {
-            self.refresh_slot(name)?;
-        }
+        let touched: Vec<String> = defines.iter().chain(refers.iter()).cloned().collect();
         refers.sort();
         refers.dedup();
         let sections = object
@@ -525,7 +531,6 @@ impl Linker {
                 name: s.name.to_string(),
                 class: s.class,
                 role: s.role,
-                addr: at.map_or(0, |o| target + o),
                 offset: at.unwrap_or(0),
                 size: if at.is_some() { s.size } else { 0 },
             })
@@ -535,19 +540,16 @@ impl Linker {
             Loaded {
                 name: object.name.clone(),
                 block: layout.block,
-                classes: layout.classes,
                 sections,
                 defines,
                 refers,
                 local_slots: Vec::new(),
                 dso_handle: layout.dso_handle,
-                comdats: object
-                    .groups
-                    .iter()
-                    .map(|g| g.signature.to_string())
-                    .collect(),
             },
         );
+        for name in &touched {
+            self.refresh_slot(name)?;
+        }
         Ok(())
     }
 

@@ -1,5 +1,8 @@
 //! `relink`: the command-line loader. It only calls the library.
 
+// relink::Error is large on purpose (see lib.rs); the CLI only prints it.
+#![allow(clippy::result_large_err)]
+
 use std::ffi::{c_char, c_int, CString};
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -324,61 +324,30 @@ fn got_slot(v: &FixupValues) -> Result<u64, FixupError> {
 
 // ---- Instruction classes -------------------------------------------------------
 
-/// A class of instructions: those with `insn & mask == bits`.
-struct Class {
-    mask: u32,
-    bits: u32,
-}
+/// A class of instructions, `Class(mask, bits)`: those with `insn & mask == bits`.
+struct Class(u32, u32);
 
-const B_BL: Class = Class {
-    mask: 0x7c00_0000,
-    bits: 0x1400_0000,
-};
+const B_BL: Class = Class(0x7c00_0000, 0x1400_0000);
 /// `B.cond` and `BC.cond`.
-const B_COND: Class = Class {
-    mask: 0xff00_0000,
-    bits: 0x5400_0000,
-};
-const CBZ_CBNZ: Class = Class {
-    mask: 0x7e00_0000,
-    bits: 0x3400_0000,
-};
-const TBZ_TBNZ: Class = Class {
-    mask: 0x7e00_0000,
-    bits: 0x3600_0000,
-};
+const B_COND: Class = Class(0xff00_0000, 0x5400_0000);
+const CBZ_CBNZ: Class = Class(0x7e00_0000, 0x3400_0000);
+const TBZ_TBNZ: Class = Class(0x7e00_0000, 0x3600_0000);
 /// `LDR`, `LDRSW`, `PRFM` and SIMD&FP `LDR` (literal).
-const LOAD_LITERAL: Class = Class {
-    mask: 0x3b00_0000,
-    bits: 0x1800_0000,
-};
-const ADR: Class = Class {
-    mask: 0x9f00_0000,
-    bits: 0x1000_0000,
-};
-const ADRP: Class = Class {
-    mask: 0x9f00_0000,
-    bits: 0x9000_0000,
-};
+const LOAD_LITERAL: Class = Class(0x3b00_0000, 0x1800_0000);
+const ADR: Class = Class(0x9f00_0000, 0x1000_0000);
+const ADRP: Class = Class(0x9f00_0000, 0x9000_0000);
 /// `ADD`/`ADDS` (immediate), 32 or 64 bits, unshifted (`sh` = 0).
-const ADD_IMM: Class = Class {
-    mask: 0x5fc0_0000,
-    bits: 0x1100_0000,
-};
+const ADD_IMM: Class = Class(0x5fc0_0000, 0x1100_0000);
 /// Every load/store (unsigned offset), integer or SIMD&FP, and `PRFM`.
-const LDST_UIMM: Class = Class {
-    mask: 0x3b00_0000,
-    bits: 0x3900_0000,
-};
+const LDST_UIMM: Class = Class(0x3b00_0000, 0x3900_0000);
+/// `LDR x` (unsigned offset), the load through a slot.
+const LDR_X_UIMM: Class = Class(0xffc0_0000, 0xf940_0000);
 /// `MOVN`, `MOVZ`, `MOVK` (and the unallocated `opc` = 01).
-const MOVE_WIDE: Class = Class {
-    mask: 0x1f80_0000,
-    bits: 0x1280_0000,
-};
+const MOVE_WIDE: Class = Class(0x1f80_0000, 0x1280_0000);
 
 impl Class {
     fn has(&self, insn: u32) -> bool {
-        insn & self.mask == self.bits
+        insn & self.0 == self.1
     }
 }
 
@@ -521,12 +490,6 @@ fn page_offset12(insn: u32, target: u64, shift: u8) -> Result<u32, FixupError> {
     Ok(encode_imm12(insn, (target & 0xfff) >> shift))
 }
 
-/// `LDR x` (unsigned offset), the load through a slot.
-const LDR_X_UIMM: Class = Class {
-    mask: 0xffc0_0000,
-    bits: 0xf940_0000,
-};
-
 /// The low 12 bits of `slot` in a 64-bit `LDR`.
 fn page_offset12_ldr64(insn: u32, slot: u64) -> Result<u32, FixupError> {
     expect(insn, &[&LDR_X_UIMM], "a 64-bit LDR (unsigned offset)")?;
@@ -602,10 +565,8 @@ fn move_wide(insn: u32, x: u64, group: u8, checked: bool, signed: bool) -> Resul
     } else {
         (OPC_MOVZ, x >> shift)
     };
-    Ok(encode_imm16(
-        set_field(insn, 0x6000_0000, 29, opc.into()),
-        imm,
-    ))
+    let insn = set_field(insn, 0x6000_0000, 29, u64::from(opc));
+    Ok(encode_imm16(insn, imm))
 }
 
 // ---- Stubs, traps, veneers -----------------------------------------------------
@@ -1045,7 +1006,7 @@ mod tests {
 
     #[test]
     fn page_offset12_shift_reads_the_access_size() {
-        let cases = [
+        let cases: [(u32, Option<u8>); 10] = [
             (0x9100_0420 /* add x0, x1, #1 */, Some(0)),
             (0x3940_0020 /* ldrb w0, [x1] */, Some(0)),
             (0x79c0_0020 /* ldrsh w0, [x1] */, Some(1)),
@@ -1058,7 +1019,7 @@ mod tests {
             (0x9140_0420 /* add x0, x1, #1, lsl #12 */, None),
         ];
         for (insn, want) in cases {
-            assert_eq!(page_offset12_shift(insn as u32), want, "{insn:#010x}");
+            assert_eq!(page_offset12_shift(insn), want, "{insn:#010x}");
         }
     }
 
@@ -1070,13 +1031,13 @@ mod tests {
     fn stub_loads_the_slot_and_branches() {
         let mut b = [0u8; STUB_SIZE];
         write_stub(&mut b, P, P + 0x12_3458).unwrap();
-        let want = [
+        let want: [u32; 4] = [
             0xf000_0910, /* adrp x16, #0x123000 */
             0xf942_2e10, /* ldr x16, [x16, #0x458] */
             0xd61f_0200, /* br x16 */
             0xd420_0000, /* brk #0 */
         ];
-        assert_eq!(words(&b), want.map(|w| w as u32));
+        assert_eq!(words(&b), want);
         let before = b;
         assert_eq!(
             write_stub(&mut b, P, P + 0x45c),
@@ -1098,7 +1059,7 @@ mod tests {
         let mut b = [0u8; TRAP_SIZE];
         // The second ADRP sits on the next page: its own address is its P.
         write_trap(&mut b, P + 0xffc, P + 0x12_3458, P + 0x1008).unwrap();
-        let want = [
+        let want: [u32; 8] = [
             0xf000_0900, /* adrp x0, #0x123000 */
             0x9111_6000, /* add x0, x0, #0x458 */
             0x9000_0010, /* adrp x16, #0 */
@@ -1108,15 +1069,15 @@ mod tests {
             0xd420_0000, /* brk #0 */
             0xd420_0000, /* brk #0 */
         ];
-        assert_eq!(words(&b), want.map(|w| w as u32));
+        assert_eq!(words(&b), want);
         write_trap(&mut b, P, P + 0x10, P + 0x2000_0ff8).unwrap();
         assert_eq!(
             read_u32(&b[8..]),
-            0x9010_0010 /* adrp x16, #0x20000000 */ as u32
+            0x9010_0010 /* adrp x16, #0x20000000 */
         );
         assert_eq!(
             read_u32(&b[12..]),
-            0xf947_fe10 /* ldr x16, [x16, #0xff8] */ as u32
+            0xf947_fe10 /* ldr x16, [x16, #0xff8] */
         );
         assert_eq!(write_trap(&mut b, P, P, P + 4), mis(P + 4, 8).map(drop));
         assert_eq!(
@@ -1133,21 +1094,21 @@ mod tests {
     fn veneer_reaches_four_gib() {
         let mut b = [0u8; VENEER_SIZE];
         write_veneer(&mut b, P, P + 0x2345_6788).unwrap();
-        let want = [
+        let want: [u32; 4] = [
             0xd011_a2b0, /* adrp x16, #0x23456000 */
             0x911e_2210, /* add x16, x16, #0x788 */
             0xd61f_0200, /* br x16 */
             0xd420_0000, /* brk #0 */
         ];
-        assert_eq!(words(&b), want.map(|w| w as u32));
+        assert_eq!(words(&b), want);
         write_veneer(&mut b, P + 0x8000_0000, P + 0x1000).unwrap();
-        let want = [
+        let want: [u32; 4] = [
             0xb0c0_0010, /* adrp x16, #-0x7ffff000 */
             0x9100_0210, /* add x16, x16, #0 */
             0xd61f_0200, /* br x16 */
             0xd420_0000, /* brk #0 */
         ];
-        assert_eq!(words(&b), want.map(|w| w as u32));
+        assert_eq!(words(&b), want);
         assert_eq!(
             write_veneer(&mut b, P, P + 0x1_0000_1000),
             oor(0x1_0000_1000, I33).map(drop)

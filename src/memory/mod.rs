@@ -199,7 +199,7 @@ impl Region {
         if len == 0 {
             return true;
         }
-        assert!(offset % self.page == 0 && offset + len <= self.size);
+        assert!(offset.is_multiple_of(self.page) && offset + len <= self.size);
         // SAFETY: the range lies inside our target mapping (checked above); changing
         // its protection affects only memory this region owns.
         unsafe {
@@ -229,7 +229,7 @@ impl Region {
     /// Writes an aligned 8-byte value with release ordering, so code running
     /// concurrently through the target view sees either the old or the new value.
     pub fn store_u64_atomic(&mut self, offset: u64, value: u64) {
-        assert!(offset % 8 == 0 && offset + 8 <= self.size);
+        assert!(offset.is_multiple_of(8) && offset + 8 <= self.size);
         // SAFETY: in bounds and 8-aligned (checked above; the mapping is page-aligned);
         // other threads only read this word, through atomics or loaded code.
         let cell =
@@ -297,15 +297,21 @@ fn place(fd: &OwnedFd, size: u64, placement: Placement) -> Result<u64> {
             let anchor = process_anchor().ok_or_else(|| {
                 Error::Placement("could not find the C library's data to place near".into())
             })?;
-            let top = anchor.saturating_sub(size + (64 << 20)) & !0x1f_ffff;
-            for step in 0..8u64 {
-                let hint = top.saturating_sub(step * (128 << 20));
-                if let Some(a) = map_at(fd, size, hint, true) {
-                    if within(a, a + size, anchor, NEAR) {
-                        return Ok(a);
-                    }
-                    unmap(a, size);
+            // The kernel's own top-down choice usually lands just below the
+            // libraries; failing that, scan the window on both sides of the anchor.
+            let step = 32u64 << 20;
+            let below = (1..NEAR / step).map(|i| anchor.saturating_sub(size + i * step));
+            let above = (1..NEAR / step).map(|i| anchor + i * step);
+            let hints = std::iter::once(None).chain(below.chain(above).map(Some));
+            for hint in hints {
+                let Some(a) = map_at(fd, size, hint.unwrap_or(0) & !0x1f_ffff, hint.is_some())
+                else {
+                    continue;
+                };
+                if within(a, a + size, anchor, NEAR) {
+                    return Ok(a);
                 }
+                unmap(a, size);
             }
             Err(Error::Placement(format!(
                 "could not reserve {} MiB within ±2 GiB of the C library ({anchor:#x})",

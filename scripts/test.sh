@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The whole test suite: formatting, clippy, then every test natively (x86-64) and
+# again as an aarch64-unknown-linux-gnu build under qemu-aarch64.
+# Installs what it needs first (scripts/setup.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy"
+cargo clippy --all-targets -- -D warnings
+
+echo "== cargo test (x86-64, native)"
+cargo test
+
+echo "== cargo test (aarch64, under qemu-aarch64)"
+# Tests spawn the relink binary (and re-run themselves); built for aarch64, those
+# need the same runner cargo uses.
+RELINK_TEST_RUNNER="qemu-aarch64 -L /usr/aarch64-linux-gnu" \
+  cargo test --target aarch64-unknown-linux-gnu

@@ -1,0 +1,2 @@
+int ping(int n);
+int pong(int n) { return n <= 0 ? 100 : 2 + ping(n - 1); }

@@ -1,0 +1,1 @@
+int flavour(void) { return 2; }

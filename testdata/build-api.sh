@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Rebuilds testdata/obj/<arch>/api/*.o for the library API tests (tests/api.rs).
+set -euo pipefail
+cd "$(dirname "$0")"
+for arch in x86_64 aarch64; do
+  out=obj/$arch/api; mkdir -p "$out"; rm -f "$out"/*.o
+  if [ $arch = x86_64 ]; then cc=gcc; mc=x86_64-linux-gnu; else cc=aarch64-linux-gnu-gcc; mc=aarch64-linux-gnu; fi
+  for c in api/*.c; do
+    n=$(basename "$c" .c)
+    case $n in static_model) flags="-fno-pic -fno-pie" ;; *) flags="-fPIC" ;; esac
+    $cc -O2 $flags -fno-asynchronous-unwind-tables -c "$c" -o "$out/$n.o"
+  done
+  llvm-mc -triple=$mc -filetype=obj api/overflow_$arch.s -o "$out/overflow.o"
+done

@@ -1,0 +1,316 @@
+//! Library API tests: load objects, call into them, check results and errors.
+//! Objects come from testdata/api (rebuilt by testdata/build-api.sh), for the
+//! architecture this test binary runs on.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use relink::{Error, Linker, Placement};
+
+fn obj(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/obj")
+        .join(std::env::consts::ARCH)
+        .join("api")
+        .join(format!("{name}.o"))
+}
+
+fn load(names: &[&str]) -> Linker {
+    let mut linker = Linker::new().expect("linker");
+    for n in names {
+        linker
+            .load_file(obj(n))
+            .unwrap_or_else(|e| panic!("loading {n}: {e}"));
+    }
+    linker
+}
+
+#[test]
+fn calls_functions_and_checks_against_rust() {
+    let mut l = load(&["math"]);
+    unsafe {
+        let add: extern "C" fn(i32, i32) -> i32 = l.function("add").unwrap();
+        let fib: extern "C" fn(i32) -> i64 = l.function("fib").unwrap();
+        let sum: extern "C" fn(*const i32, i32) -> i64 = l.function("sum").unwrap();
+        let scale: extern "C" fn(f64) -> f64 = l.function("scale").unwrap();
+        assert_eq!(add(-7, 50), 43);
+        let rust_fib = |n: i32| (0..n).fold((0i64, 1i64), |(a, b), _| (b, a + b)).0;
+        for n in [0, 1, 2, 10, 50, 90] {
+            assert_eq!(fib(n), rust_fib(n), "fib({n})");
+        }
+        let v: Vec<i32> = (1..=1000).map(|i| i * 3 - 700).collect();
+        assert_eq!(
+            sum(v.as_ptr(), v.len() as i32),
+            v.iter().map(|&x| x as i64).sum()
+        );
+        assert_eq!(scale(4.0), 4.0 * 2.5 + 0.125);
+    }
+}
+
+#[test]
+fn data_is_shared_between_host_and_loaded_code() {
+    let mut l = load(&["math"]);
+    let counter = l.address("counter").unwrap() as *mut i32;
+    let bump: extern "C" fn() -> i32 = unsafe { l.function("bump").unwrap() };
+    assert_eq!(unsafe { *counter }, 40);
+    assert_eq!(bump(), 41);
+    unsafe { *counter = 1000 };
+    assert_eq!(bump(), 1001);
+    assert_eq!(unsafe { *counter }, 1001);
+}
+
+#[test]
+fn function_pointers_in_data_are_the_canonical_addresses() {
+    let mut l = load(&["math"]);
+    let ops = l.address("ops").unwrap() as *const usize;
+    let add = l.address("add").unwrap() as usize;
+    let sub = l.address("sub").unwrap() as usize;
+    // The table in .data.rel holds the same (stub) addresses the host gets.
+    assert_eq!(unsafe { *ops }, add);
+    assert_eq!(unsafe { *ops.add(1) }, sub);
+    let apply: extern "C" fn(i32, i32, i32) -> i32 = unsafe { l.function("apply").unwrap() };
+    assert_eq!(apply(0, 5, 3), 8);
+    assert_eq!(apply(1, 5, 3), 2);
+}
+
+#[test]
+fn mutual_recursion_links_in_either_order() {
+    for order in [["ping", "pong"], ["pong", "ping"]] {
+        let mut l = load(&order);
+        let ping: extern "C" fn(i32) -> i32 = unsafe { l.function("ping").unwrap() };
+        let pong: extern "C" fn(i32) -> i32 = unsafe { l.function("pong").unwrap() };
+        // Independent model of the two C functions.
+        fn model(n: i32, ping: bool) -> i32 {
+            match (n <= 0, ping) {
+                (true, true) => 0,
+                (true, false) => 100,
+                (false, true) => 1 + model(n - 1, false),
+                (false, false) => 2 + model(n - 1, true),
+            }
+        }
+        for n in [0, 1, 2, 7, 1000] {
+            assert_eq!(ping(n), model(n, true), "{order:?} ping({n})");
+            assert_eq!(pong(n), model(n, false), "{order:?} pong({n})");
+        }
+    }
+}
+
+extern "C" fn host_add(a: i32, b: i32) -> i32 {
+    a * 10 + b
+}
+
+#[test]
+fn undefined_symbols_are_reported_together_then_host_definitions_resolve() {
+    let mut l = load(&["needs"]);
+    let err = unsafe { l.function::<extern "C" fn(i32) -> i32>("uses_host") }.unwrap_err();
+    let Error::Undefined { symbols } = &err else {
+        panic!("expected Undefined, got {err}");
+    };
+    let names: Vec<&str> = symbols.iter().map(|u| u.symbol.as_str()).collect();
+    assert_eq!(names, ["host_add", "missing_one", "missing_two"]);
+    assert!(symbols
+        .iter()
+        .all(|u| u.needed_by.len() == 1 && u.needed_by[0].ends_with("needs.o")));
+    let msg = err.to_string();
+    assert!(
+        msg.contains("3 undefined symbol(s)") && msg.contains("`missing_two`, needed by"),
+        "{msg}"
+    );
+
+    // Defining them (the host's callback after the object was loaded) rebinds it.
+    l.define("host_add", host_add as *const u8);
+    l.define("missing_one", host_add as *const u8);
+    l.define("missing_two", host_add as *const u8);
+    let uses_host: extern "C" fn(i32) -> i32 = unsafe { l.function("uses_host").unwrap() };
+    assert_eq!(uses_host(7), 70 + 1000);
+}
+
+#[test]
+fn duplicate_strong_definitions_name_both_objects_and_change_nothing() {
+    let mut l = load(&["dup_a"]);
+    let before = l.memory_in_use();
+    let err = l.load_file(obj("dup_b")).unwrap_err();
+    match &err {
+        Error::Duplicate {
+            symbol,
+            first,
+            second,
+        } => {
+            assert_eq!(symbol, "dup");
+            assert!(
+                first.ends_with("dup_a.o") && second.ends_with("dup_b.o"),
+                "{err}"
+            );
+        }
+        e => panic!("expected Duplicate, got {e}"),
+    }
+    assert_eq!(
+        l.memory_in_use(),
+        before,
+        "a failed load must free what it took"
+    );
+    assert_eq!(l.objects().count(), 1);
+    let dup: extern "C" fn() -> i32 = unsafe { l.function("dup").unwrap() };
+    assert_eq!(dup(), 1);
+}
+
+#[test]
+fn overflow_names_object_section_offset_symbol_value_and_range() {
+    let mut l = Linker::new().unwrap();
+    let far = 0x0012_3456usize as *const u8;
+    l.define("far_away", far);
+    let before = l.memory_in_use();
+    let err = l.load_file(obj("overflow")).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, Error::Fixup { .. }), "{msg}");
+    let (kind, range) = if cfg!(target_arch = "x86_64") {
+        ("Pointer8", "[-0x80, 0x100)")
+    } else {
+        ("Pointer16", "[-0x8000, 0x10000)")
+    };
+    for part in [
+        "overflow.o",
+        ".data+0x0",
+        kind,
+        "`far_away`",
+        "0x123456",
+        range,
+    ] {
+        assert!(msg.contains(part), "`{part}` missing from: {msg}");
+    }
+    assert_eq!(l.memory_in_use(), before);
+    assert_eq!(l.objects().count(), 0);
+}
+
+#[test]
+fn weak_undefined_is_null_and_weak_definitions_yield() {
+    let mut l = load(&["weak"]);
+    let has_maybe: extern "C" fn() -> i32 = unsafe { l.function("has_maybe").unwrap() };
+    let which: extern "C" fn() -> i32 = unsafe { l.function("which_flavour").unwrap() };
+    assert_eq!(has_maybe(), 0);
+    assert_eq!(which(), 1);
+    // A strong definition loaded later overrides the weak one, for calls already linked.
+    l.load_file(obj("strong")).unwrap();
+    assert_eq!(which(), 2);
+}
+
+#[test]
+fn thread_local_storage_is_a_clear_unsupported_error() {
+    let mut l = Linker::new().unwrap();
+    let err = l.load_file(obj("tls")).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, Error::UnsupportedRelocation { .. }), "{msg}");
+    assert!(
+        msg.contains("tls.o") && msg.contains("thread-local storage"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn malformed_bytes_are_errors_not_panics() {
+    let good = std::fs::read(obj("math")).unwrap();
+    let mut l = Linker::new().unwrap();
+    for (what, bytes) in [
+        ("empty", Vec::new()),
+        ("garbage", b"not an object at all".to_vec()),
+        ("truncated header", good[..40].to_vec()),
+        ("truncated body", good[..good.len() / 2].to_vec()),
+    ] {
+        let err = l.load_bytes(what, &bytes).unwrap_err();
+        assert!(err.to_string().starts_with(what), "{what}: {err}");
+    }
+    // Every single-byte corruption of the section headers: error or success, never a crash.
+    let shoff = u64::from_le_bytes(good[0x28..0x30].try_into().unwrap()) as usize;
+    for i in (shoff..good.len()).step_by(7) {
+        let mut bad = good.clone();
+        bad[i] ^= 0xa5;
+        let _ = l.load_bytes("mutated", &bad);
+    }
+}
+
+#[test]
+fn function_type_must_be_pointer_sized() {
+    let mut l = load(&["math"]);
+    let err = unsafe { l.function::<u8>("add") }.unwrap_err();
+    assert!(err.to_string().contains("not a function pointer"), "{err}");
+    let err = unsafe { l.function::<extern "C" fn()>("no_such_symbol_anywhere") }.unwrap_err();
+    assert!(matches!(err, Error::NotFound(_)), "{err}");
+}
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn static_model_objects_get_a_low_region() {
+    let mut l = load(&["static_model"]);
+    let (base, size, placement) = l.region().unwrap();
+    assert_eq!(placement, Placement::Low);
+    assert!(base + size <= 1 << 31, "{base:#x}");
+    let pick: extern "C" fn(i32) -> i32 = unsafe { l.function("pick").unwrap() };
+    assert_eq!(
+        [pick(0), pick(1), pick(2), pick(3), pick(6)],
+        [3, 1, 4, 1, 4]
+    );
+    // A PIC object loads into the same (low) region too.
+    l.load_file(obj("math")).unwrap();
+    let add: extern "C" fn(i32, i32) -> i32 = unsafe { l.function("add").unwrap() };
+    assert_eq!(add(1, 2), 3);
+}
+
+#[test]
+fn pic_objects_are_placed_near_the_process() {
+    let l = load(&["math"]);
+    let (base, size, placement) = l.region().unwrap();
+    assert_eq!(placement, Placement::NearProcess);
+    let anchor = relink::memory::process_anchor().unwrap();
+    assert!(relink::memory::within(base, base + size, anchor, 1 << 31));
+}
+
+#[test]
+fn memory_is_returned_on_unload() {
+    let mut l = load(&["math"]);
+    let tables = l.memory_in_use();
+    let id = l.load_file(obj("ping")).unwrap();
+    assert!(l.memory_in_use() > tables);
+    l.unload(id).unwrap();
+    assert_eq!(l.memory_in_use(), tables);
+    let add: extern "C" fn(i32, i32) -> i32 = unsafe { l.function("add").unwrap() };
+    assert_eq!(add(2, 2), 4);
+}
+
+/// Runs this test binary again with only `test` selected and `RELINK_CHILD` set,
+/// under the same runner as the tests themselves when cross-testing.
+fn run_child(test: &str) -> std::process::Output {
+    let exe = std::env::current_exe().unwrap();
+    let mut cmd = match std::env::var("RELINK_TEST_RUNNER") {
+        Ok(r) if !r.trim().is_empty() => {
+            let mut parts = r.split_whitespace();
+            let mut c = Command::new(parts.next().unwrap());
+            c.args(parts).arg(exe);
+            c
+        }
+        _ => Command::new(exe),
+    };
+    cmd.args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .env("RELINK_CHILD", "1")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn calling_an_undefined_symbol_traps_with_its_name() {
+    if std::env::var_os("RELINK_CHILD").is_some() {
+        let mut l = load(&["needs"]);
+        // `address` does not insist on everything being resolved; calling does trap.
+        let f = l.address("uses_missing").unwrap();
+        let f: extern "C" fn(i32) -> i32 = unsafe { std::mem::transmute(f) };
+        f(1);
+        unreachable!("the trap returned");
+    }
+    let out = run_child("calling_an_undefined_symbol_traps_with_its_name");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("relink: call to `missing_one`, which is undefined (needed by")
+            && stderr.contains("needs.o"),
+        "{stderr}"
+    );
+}
