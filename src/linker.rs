@@ -36,6 +36,9 @@ pub struct LinkerOptions {
     pub region_size: u64,
     /// Symbols the stub table holds (default 2^18).
     pub stub_capacity: u32,
+    /// Test hook: address space left unused between the stub table and the first
+    /// object, so that calls to stubs are far (AArch64 `BL` then needs veneers).
+    pub gap_after_tables: u64,
 }
 
 impl Default for LinkerOptions {
@@ -44,6 +47,7 @@ impl Default for LinkerOptions {
             placement: Placement::Auto,
             region_size: 512 << 20,
             stub_capacity: stubs::DEFAULT_CAPACITY,
+            gap_after_tables: 0,
         }
     }
 }
@@ -58,6 +62,8 @@ pub struct Stats {
     pub finalize: Duration,
     pub objects: usize,
     pub relocations: usize,
+    /// Branches that went through a veneer because their target was out of reach.
+    pub veneers: usize,
 }
 
 /// A section of a loaded object, where it lives.
@@ -354,6 +360,10 @@ impl Linker {
             return Err(Error::Placement("the low region ends above 2 GiB".into()));
         }
         let stubs = StubTable::new(&mut region, self.arch, self.options.stub_capacity)?;
+        if self.options.gap_after_tables > 0 {
+            // Never freed: the hole stays for the region's life.
+            region.alloc(self.options.gap_after_tables, region.page_size())?;
+        }
         self.space = Some(Space {
             region,
             stubs,

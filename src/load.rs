@@ -427,7 +427,8 @@ impl Linker {
     fn apply_fixes(&mut self, object: &Object, layout: &Layout, fixes: &[Fix]) -> Result<()> {
         let arch = self.arch;
         let mut veneers: HashMap<u64, u64> = HashMap::new();
-        let space = self.space()?;
+        let mut used = 0;
+        let space = self.space.as_mut().ok_or_else(|| Error::NotFound("(no memory)".into()))?;
         let target = space.region.target_base();
         for f in fixes {
             let width = f.kind.info().width as u64;
@@ -437,6 +438,7 @@ impl Linker {
                 && f.kind.info().reach == Reach::Veneer
             {
                 let dest = f.v.s.wrapping_add(f.v.a as u64);
+                used += 1;
                 let n = veneers.len() as u64;
                 let at = match veneers.get(&dest) {
                     Some(at) => Ok(*at),
@@ -469,6 +471,7 @@ impl Linker {
                 problem,
             })?;
         }
+        self.stats.veneers += used;
         Ok(())
     }
 

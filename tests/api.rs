@@ -314,3 +314,25 @@ fn calling_an_undefined_symbol_traps_with_its_name() {
         "{stderr}"
     );
 }
+
+#[test]
+fn far_calls_go_through_veneers_and_still_work() {
+    // 256 MiB of unused address space between the stub table and the objects puts
+    // every stub beyond the ±128 MiB reach of an AArch64 BL.
+    let options = relink::LinkerOptions {
+        gap_after_tables: 256 << 20,
+        ..Default::default()
+    };
+    let mut l = Linker::with_options(options).unwrap();
+    l.load_files(&[obj("ping"), obj("pong"), obj("math")]).unwrap();
+    let ping: extern "C" fn(i32) -> i32 = unsafe { l.function("ping").unwrap() };
+    let apply: extern "C" fn(i32, i32, i32) -> i32 = unsafe { l.function("apply").unwrap() };
+    assert_eq!(ping(5), 1 + 2 + 1 + 2 + 1 + 100);
+    assert_eq!(apply(1, 10, 4), 6);
+    let veneers = l.stats().veneers;
+    if cfg!(target_arch = "aarch64") {
+        assert!(veneers >= 2, "expected veneers for the far calls, got {veneers}");
+    } else {
+        assert_eq!(veneers, 0, "x86-64 reaches ±2 GiB and needs none");
+    }
+}
