@@ -415,6 +415,9 @@ impl Linker {
     /// changed. Sites that cannot reach the new binding are reported; the others
     /// are patched.
     pub(crate) fn rebind(&mut self, name: &str) -> Result<()> {
+        if self.symbols.entries.get(name).is_some_and(|e| e.defs.is_empty()) {
+            self.symbols.entry_with_process(name);
+        }
         let Some(entry) = self.symbols.entries.get(name) else {
             return Ok(());
         };

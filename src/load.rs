@@ -76,7 +76,11 @@ impl Linker {
             if !self.symbols.entries.contains_key(*name) {
                 undo.entries.push(name.to_string());
             }
-            self.symbols.entry_with_process(name);
+            let entry = self.symbols.entries.entry(name.to_string()).or_default();
+            // The process is asked only when no object defines the name.
+            if entry.defs.is_empty() && !defs.contains_key(name) {
+                self.symbols.entry_with_process(name);
+            }
         }
         let (fixes, sites) = self.resolve(object, id, &layout, &defs, undo)?;
         let patches = self.rebinding_patches(&defs)?;

@@ -66,7 +66,8 @@ pub struct Site {
 pub struct Entry {
     pub defs: Vec<ObjectDef>,
     pub host: Option<ProcessSymbol>,
-    /// `dlsym` result, looked up once.
+    /// `dlsym` result, looked up once — and only while no object defines the name
+    /// (`None`: not looked up yet).
     pub process: Option<Option<ProcessSymbol>>,
     pub slot: Option<SlotId>,
     pub sites: Vec<Site>,
