@@ -17,7 +17,10 @@ pub fn parse(data: &[u8]) {
     }
     for symbol in &object.symbols {
         if let crate::input::Definition::Section { section, offset } = symbol.definition {
-            let s = object.sections.get(section.0 as usize).expect("symbol's section");
+            let s = object
+                .sections
+                .get(section.0 as usize)
+                .expect("symbol's section");
             assert!(offset <= s.size, "symbol past its section");
         }
     }

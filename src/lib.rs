@@ -33,11 +33,11 @@
 #![allow(clippy::result_large_err)]
 pub mod arch;
 pub mod error;
+pub mod fuzz;
 pub mod input;
 mod linker;
 mod load;
 pub mod memory;
-pub mod fuzz;
 mod placement;
 mod runtime;
 pub mod symbols;

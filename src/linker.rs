@@ -193,9 +193,7 @@ impl Linker {
             return Err(e);
         }
         let start = Instant::now();
-        for id in &ids {
-            runtime::run_constructors(self, *id);
-        }
+        runtime::run_constructors(self, &ids);
         self.stats.finalize += start.elapsed();
         Ok(ids)
     }
@@ -291,7 +289,7 @@ impl Linker {
         if !self.objects.contains_key(&id) {
             return Err(Error::UnknownObject(id.0));
         }
-        runtime::run_destructors(self, id);
+        runtime::run_destructors(self, &[id]);
         crate::unload::remove(self, id)
     }
 
@@ -415,7 +413,12 @@ impl Linker {
     /// changed. Sites that cannot reach the new binding are reported; the others
     /// are patched.
     pub(crate) fn rebind(&mut self, name: &str) -> Result<()> {
-        if self.symbols.entries.get(name).is_some_and(|e| e.defs.is_empty()) {
+        if self
+            .symbols
+            .entries
+            .get(name)
+            .is_some_and(|e| e.defs.is_empty())
+        {
             self.symbols.entry_with_process(name);
         }
         let Some(entry) = self.symbols.entries.get(name) else {
@@ -457,6 +460,7 @@ impl Linker {
                 s: value_of(binding, stub, site.kind, site.p, site.addend),
                 a: site.addend,
                 z: size_of(binding),
+                got: space.stubs.got_base(),
                 ..FixupValues::default()
             };
             site.kind.apply(&mut bytes, &v).map_err(|problem| {
@@ -570,10 +574,8 @@ fn map_file(path: &Path) -> Result<memmap2::Mmap> {
 
 impl Drop for Linker {
     fn drop(&mut self) {
-        let ids: Vec<ObjectId> = self.objects.keys().rev().copied().collect();
-        for id in ids {
-            runtime::run_destructors(self, id);
-        }
+        let ids: Vec<ObjectId> = self.objects.keys().copied().collect();
+        runtime::run_destructors(self, &ids);
     }
 }
 

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use crate::arch::{FixupError, FixupValues, Reach, RelocKind, Target};
 use crate::error::{Error, Result};
-use crate::input::{Binding as Bind, Class, Definition, Object, SymbolId};
+use crate::input::{Binding as Bind, Class, Definition, Object, Role, SymbolId};
 use crate::linker::{
     apply_patches, defines_code, is_global, object_def, size_of, slot_values, value_of, Linker,
     Loaded, ObjectId, Patch, Placed,
@@ -34,6 +34,10 @@ struct Fix {
     kind: RelocKind,
     v: FixupValues,
     symbol: SymbolId,
+    /// A second `S` to try if the first does not fit: an object's own function
+    /// referenced through a narrow field (`jrcxz`, PC8) binds directly instead of
+    /// to its stub.
+    direct: Option<u64>,
 }
 
 /// A direct reference to a global name, recorded at commit.
@@ -304,21 +308,26 @@ impl Linker {
                     got,
                     ..FixupValues::default()
                 };
+                let mut direct_alt = None;
                 let local = !is_global(sym.binding);
                 let own = defs.get(sym.name).filter(|_| !local);
                 let special = special_symbol(sym.name, layout, got).filter(|_| !sym.is_defined());
                 if local || special.is_some() {
-                    let addr = special
-                        .or(layout.addresses[r.symbol.0 as usize])
-                        .ok_or_else(|| {
-                            Error::malformed(
-                                object.location(crate::input::SectionId(si as u32), r.offset),
-                                format!(
-                                    "refers to `{}`, which lies in a section relink does not load",
-                                    sym.name
-                                ),
-                            )
-                        })?;
+                    let addr = special.or(layout.addresses[r.symbol.0 as usize]);
+                    if addr.is_none() && section.role == Role::EhFrame {
+                        // Unwind entries of a discarded COMDAT group's code: they
+                        // describe nothing that is loaded, and stay unrelocated.
+                        continue;
+                    }
+                    let addr = addr.ok_or_else(|| {
+                        Error::malformed(
+                            object.location(crate::input::SectionId(si as u32), r.offset),
+                            format!(
+                                "refers to `{}`, which lies in a section relink does not load",
+                                sym.name
+                            ),
+                        )
+                    })?;
                     v.s = addr;
                     v.z = sym.size;
                     if info.target == Target::Slot {
@@ -360,7 +369,10 @@ impl Linker {
                         v.slot = stubs.got_addr(slot);
                     }
                     v.s = match (info.reach, direct) {
-                        (Reach::Exact, Some(d)) if d.code => stub.unwrap_or(d.address),
+                        (Reach::Exact, Some(d)) if d.code => {
+                            direct_alt = Some(d.address);
+                            stub.unwrap_or(d.address)
+                        }
                         (_, Some(d)) => d.address,
                         (Reach::Exact, None) => value_of(&binding, stub, r.kind, p, r.addend),
                         (_, None) => stub.unwrap_or(0),
@@ -387,6 +399,7 @@ impl Linker {
                     kind: r.kind,
                     v,
                     symbol: r.symbol,
+                    direct: direct_alt,
                 });
             }
         }
@@ -432,12 +445,19 @@ impl Linker {
         let arch = self.arch;
         let mut veneers: HashMap<u64, u64> = HashMap::new();
         let mut used = 0;
-        let space = self.space.as_mut().ok_or_else(|| Error::NotFound("(no memory)".into()))?;
+        let space = self
+            .space
+            .as_mut()
+            .ok_or_else(|| Error::NotFound("(no memory)".into()))?;
         let target = space.region.target_base();
         for f in fixes {
             let width = f.kind.info().width as u64;
             let place = space.region.bytes_mut(f.offset, width);
             let mut result = f.kind.apply(place, &f.v);
+            if let (Err(FixupError::OutOfRange { .. }), Some(s)) = (&result, f.direct) {
+                let v = FixupValues { s, ..f.v };
+                result = f.kind.apply(space.region.bytes_mut(f.offset, width), &v);
+            }
             if matches!(result, Err(FixupError::OutOfRange { .. }))
                 && f.kind.info().reach == Reach::Veneer
             {

@@ -209,11 +209,12 @@ fn info(path: &PathBuf) -> Result<(), Error> {
         println!("relocations in {}:", s.name);
         for r in &s.relocs {
             println!(
-                "  {:#8x} {:<22} {} {:+#x}",
+                "  {:#8x} {:<22} {} {}{}",
                 r.offset,
                 r.kind.to_string(),
                 object.symbol(r.symbol).name,
-                r.addend
+                if r.addend < 0 { "" } else { "+" },
+                relink::arch::hex(r.addend)
             );
         }
     }

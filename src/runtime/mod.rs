@@ -1,6 +1,12 @@
 //! What touches the process beyond memory: constructors and destructors, and
 //! `__cxa_finalize` on each object's own `__dso_handle`.
 //! (Unwind registration, the GDB JIT interface and perf maps come later.)
+//!
+//! Order is what `ld`'s default script gives an executable: `.init_array.N` entries
+//! of *all* objects of a batch sorted by priority, then the unprioritised ones in
+//! load order, then `.ctors` (each section backwards). Destructors run the exact
+//! reverse of that list, after the `__cxa_atexit` handlers each object registered
+//! (`exit` runs those before `_dl_fini`).
 
 use crate::input::{Class, Role};
 use crate::linker::{Linker, ObjectId};
@@ -9,72 +15,75 @@ extern "C" {
     fn __cxa_finalize(dso_handle: *mut libc::c_void);
 }
 
-/// Runs an object's constructors: `.init_array` by priority, then in order; then
-/// `.ctors` in reverse (the order ld gives them).
-pub(crate) fn run_constructors(linker: &mut Linker, id: ObjectId) {
-    for f in function_table(linker, id, true) {
+/// Runs the constructors of `ids` (one batch) in link order.
+pub(crate) fn run_constructors(linker: &Linker, ids: &[ObjectId]) {
+    for f in ordered(linker, ids, true) {
         call(f);
     }
 }
 
-/// Runs an object's destructors (`.fini_array` in reverse priority order, then
-/// `.dtors`), then `__cxa_finalize(__dso_handle)` for the `atexit`-style ones it
-/// registered. Called once, at unload or when the linker is dropped.
-pub(crate) fn run_destructors(linker: &mut Linker, id: ObjectId) {
-    for f in function_table(linker, id, false) {
-        call(f);
-    }
-    if let Some(o) = linker.objects.get(&id) {
-        // SAFETY: glibc's __cxa_finalize runs and forgets the handlers registered
-        // with this handle; the object's code is still mapped while they run.
-        unsafe { __cxa_finalize(o.dso_handle as *mut libc::c_void) };
-    }
-}
-
-/// The function pointers of an object's constructor (or destructor) tables, in the
-/// order to call them.
-fn function_table(linker: &mut Linker, id: ObjectId, init: bool) -> Vec<u64> {
-    let Some(object) = linker.objects.get(&id) else {
-        return Vec::new();
-    };
-    let mut arrays: Vec<(u16, usize)> = Vec::new();
-    let mut olds: Vec<usize> = Vec::new();
-    for (i, s) in object.sections.iter().enumerate() {
-        match (s.role, init) {
-            (Role::InitArray { priority }, true) | (Role::FiniArray { priority }, false) => {
-                arrays.push((priority, i))
-            }
-            (Role::Ctors, true) | (Role::Dtors, false) => olds.push(i),
-            _ => {}
+/// Runs the destructors of `ids`: first each object's `__cxa_atexit` handlers
+/// (newest object first), then `.fini_array`/`.dtors` in reverse link order.
+/// Called once per object, at unload or when the linker is dropped.
+pub(crate) fn run_destructors(linker: &Linker, ids: &[ObjectId]) {
+    for id in ids.iter().rev() {
+        if let Some(o) = linker.objects.get(id) {
+            // SAFETY: glibc's __cxa_finalize runs and forgets the handlers registered
+            // with this handle; the object's code is still mapped while they run.
+            unsafe { __cxa_finalize(o.dso_handle as *mut libc::c_void) };
         }
     }
+    let mut list = ordered(linker, ids, false);
+    list.reverse();
+    for f in list {
+        call(f);
+    }
+}
+
+/// The function pointers of the objects' constructor (or destructor) tables, in
+/// the order ld would lay them out in one executable.
+fn ordered(linker: &Linker, ids: &[ObjectId], init: bool) -> Vec<u64> {
+    let mut arrays: Vec<(u16, Vec<u64>)> = Vec::new();
+    let mut olds: Vec<u64> = Vec::new();
+    for id in ids {
+        let Some(object) = linker.objects.get(id) else {
+            continue;
+        };
+        for s in &object.sections {
+            match (s.role, init) {
+                (Role::InitArray { priority }, true) | (Role::FiniArray { priority }, false) => {
+                    arrays.push((priority, read_pointers(linker, s.offset, s.size, s.class)))
+                }
+                (Role::Ctors, true) | (Role::Dtors, false) => {
+                    let mut v = read_pointers(linker, s.offset, s.size, s.class);
+                    v.reverse();
+                    olds.extend(v);
+                }
+                _ => {}
+            }
+        }
+    }
+    // Stable: equal priorities keep load order.
     arrays.sort_by_key(|(p, _)| *p);
+    let mut out: Vec<u64> = arrays.into_iter().flat_map(|(_, v)| v).collect();
+    out.extend(olds);
+    out
+}
+
+fn read_pointers(linker: &Linker, offset: u64, size: u64, class: Class) -> Vec<u64> {
     let Some(space) = linker.space.as_ref() else {
         return Vec::new();
     };
-    let read = |i: usize| -> Vec<u64> {
-        let s = &object.sections[i];
-        if s.size == 0 || s.class == Class::Zero {
-            return Vec::new();
-        }
-        space
-            .region
-            .bytes(s.offset, s.size)
-            .chunks_exact(8)
-            .map(|c| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
-            .filter(|f| *f != 0 && *f != u64::MAX)
-            .collect()
-    };
-    let mut out: Vec<u64> = arrays.iter().flat_map(|(_, i)| read(*i)).collect();
-    if !init {
-        out.reverse();
+    if size == 0 || class == Class::Zero {
+        return Vec::new();
     }
-    let mut old: Vec<u64> = olds.iter().flat_map(|i| read(*i)).collect();
-    if init {
-        old.reverse();
-    }
-    out.extend(old);
-    out
+    space
+        .region
+        .bytes(offset, size)
+        .chunks_exact(8)
+        .map(|c| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
+        .filter(|f| *f != 0 && *f != u64::MAX)
+        .collect()
 }
 
 fn call(f: u64) {
