@@ -324,14 +324,18 @@ fn far_calls_go_through_veneers_and_still_work() {
         ..Default::default()
     };
     let mut l = Linker::with_options(options).unwrap();
-    l.load_files(&[obj("ping"), obj("pong"), obj("math")]).unwrap();
+    l.load_files(&[obj("ping"), obj("pong"), obj("math")])
+        .unwrap();
     let ping: extern "C" fn(i32) -> i32 = unsafe { l.function("ping").unwrap() };
     let apply: extern "C" fn(i32, i32, i32) -> i32 = unsafe { l.function("apply").unwrap() };
     assert_eq!(ping(5), 1 + 2 + 1 + 2 + 1 + 100);
     assert_eq!(apply(1, 10, 4), 6);
     let veneers = l.stats().veneers;
     if cfg!(target_arch = "aarch64") {
-        assert!(veneers >= 2, "expected veneers for the far calls, got {veneers}");
+        assert!(
+            veneers >= 2,
+            "expected veneers for the far calls, got {veneers}"
+        );
     } else {
         assert_eq!(veneers, 0, "x86-64 reaches ±2 GiB and needs none");
     }

@@ -29,7 +29,10 @@ fn loaded(h: &sh::SectionHeader) -> bool {
 #[test]
 fn object_and_goblin_agree_on_every_testdata_object() {
     let mut files = Vec::new();
-    objects(&Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/obj"), &mut files);
+    objects(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/obj"),
+        &mut files,
+    );
     files.sort();
     let mut checked = 0;
     for file in &files {
@@ -42,8 +45,12 @@ fn object_and_goblin_agree_on_every_testdata_object() {
             Err(e) => panic!("{e}"),
         };
         let elf = Elf::parse(&bytes).unwrap();
-        let theirs: Vec<(usize, &sh::SectionHeader)> =
-            elf.section_headers.iter().enumerate().filter(|(_, h)| loaded(h)).collect();
+        let theirs: Vec<(usize, &sh::SectionHeader)> = elf
+            .section_headers
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| loaded(h))
+            .collect();
         assert_eq!(ours.sections.len(), theirs.len(), "{name}: section count");
         for (s, (index, h)) in ours.sections.iter().zip(&theirs) {
             assert_eq!(s.name, elf.shdr_strtab.get_at(h.sh_name).unwrap(), "{name}");
@@ -56,7 +63,12 @@ fn object_and_goblin_agree_on_every_testdata_object() {
                 .flat_map(|(_, r)| r.iter())
                 .filter(|r| r.r_type != 0)
                 .collect();
-            assert_eq!(s.relocs.len(), relocs.len(), "{name}: {} relocation count", s.name);
+            assert_eq!(
+                s.relocs.len(),
+                relocs.len(),
+                "{name}: {} relocation count",
+                s.name
+            );
             for (a, b) in s.relocs.iter().zip(&relocs) {
                 assert_eq!(a.offset, b.r_offset, "{name}: {}", s.name);
                 assert_eq!(a.addend, b.r_addend.unwrap_or(0), "{name}: {}", s.name);

@@ -29,9 +29,16 @@ impl Rng {
 #[test]
 fn parse_replays_testdata_and_mutations() {
     let mut files = Vec::new();
-    objects(&Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/obj"), &mut files);
+    objects(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/obj"),
+        &mut files,
+    );
     files.sort();
-    assert!(files.len() >= 20, "expected the testdata corpus, found {}", files.len());
+    assert!(
+        files.len() >= 20,
+        "expected the testdata corpus, found {}",
+        files.len()
+    );
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let mut runs = 0;
     for file in &files {

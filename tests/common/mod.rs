@@ -1,0 +1,116 @@
+//! Helpers shared by the integration tests: where the test corpus lives, how to
+//! start the `relink` binary (directly, or under `RELINK_TEST_RUNNER` when the
+//! tests are cross-built and run under qemu), and running it with a time limit.
+#![allow(dead_code)]
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::{Command, ExitStatus, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// `<crate>/testdata`.
+pub fn testdata_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata")
+}
+
+/// The architecture directory name used under `testdata/obj` and
+/// `testdata/expected` for the architecture this test binary is built for.
+pub fn arch() -> &'static str {
+    if cfg!(target_arch = "x86_64") {
+        "x86_64"
+    } else if cfg!(target_arch = "aarch64") {
+        "aarch64"
+    } else {
+        panic!("relink's tests support only x86_64 and aarch64")
+    }
+}
+
+/// A `Command` that runs the `relink` binary built with these tests.
+///
+/// If `RELINK_TEST_RUNNER` is set (for example to
+/// `qemu-aarch64 -L /usr/aarch64-linux-gnu` when the tests are built for
+/// aarch64 and run under qemu), it is split on whitespace and used as the
+/// command prefix, since the binary cannot be spawned directly then.
+pub fn relink_command() -> Command {
+    let relink = env!("CARGO_BIN_EXE_relink");
+    let runner = std::env::var("RELINK_TEST_RUNNER").unwrap_or_default();
+    let mut words = runner.split_whitespace();
+    match words.next() {
+        Some(program) => {
+            let mut cmd = Command::new(program);
+            cmd.args(words);
+            cmd.arg(relink);
+            cmd
+        }
+        None => Command::new(relink),
+    }
+}
+
+/// What a finished (or killed) child process produced.
+pub struct Outcome {
+    pub status: ExitStatus,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    pub timed_out: bool,
+}
+
+impl Outcome {
+    /// The exit status as text: the exit code, or how the process died.
+    pub fn describe_status(&self) -> String {
+        use std::os::unix::process::ExitStatusExt;
+        let mut s = match (self.status.code(), self.status.signal()) {
+            (Some(code), _) => code.to_string(),
+            (None, Some(sig)) => format!("killed by signal {sig}"),
+            (None, None) => format!("{:?}", self.status),
+        };
+        if self.timed_out {
+            s.push_str(" (timed out, killed)");
+        }
+        s
+    }
+}
+
+/// Runs `cmd` with stdin closed, capturing stdout and stderr, and kills it if
+/// it runs longer than `limit`.
+pub fn run_with_timeout(mut cmd: Command, limit: Duration) -> Outcome {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+    let mut out_pipe = child.stdout.take().expect("stdout is piped");
+    let mut err_pipe = child.stderr.take().expect("stderr is piped");
+    // Drain both pipes while waiting, so a chatty child cannot block on a full pipe.
+    let out_reader = thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = out_pipe.read_to_end(&mut buf);
+        buf
+    });
+    let err_reader = thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = err_pipe.read_to_end(&mut buf);
+        buf
+    });
+    let start = Instant::now();
+    let mut timed_out = false;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if start.elapsed() > limit => {
+                timed_out = true;
+                let _ = child.kill();
+                break child.wait().expect("wait for killed child");
+            }
+            Ok(None) => thread::sleep(Duration::from_millis(5)),
+            Err(e) => panic!("waiting for {cmd:?}: {e}"),
+        }
+    };
+    Outcome {
+        status,
+        stdout: out_reader.join().expect("stdout reader"),
+        stderr: err_reader.join().expect("stderr reader"),
+        timed_out,
+    }
+}
