@@ -16,7 +16,10 @@ fn objects() -> Vec<(String, Vec<u8>)> {
         .iter()
         .map(|n| {
             let p = dir.join(format!("{n}.o"));
-            (p.display().to_string(), std::fs::read(&p).expect("testdata object"))
+            (
+                p.display().to_string(),
+                std::fs::read(&p).expect("testdata object"),
+            )
         })
         .collect()
 }
@@ -30,7 +33,10 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
-    let inputs: Vec<(String, &[u8])> = objects.iter().map(|(n, b)| (n.clone(), b.as_slice())).collect();
+    let inputs: Vec<(String, &[u8])> = objects
+        .iter()
+        .map(|(n, b)| (n.clone(), b.as_slice()))
+        .collect();
     c.bench_function("load 4 objects into a fresh linker", |b| {
         b.iter(|| {
             let mut linker = relink::Linker::new().expect("linker");
