@@ -340,3 +340,28 @@ fn far_calls_go_through_veneers_and_still_work() {
         assert_eq!(veneers, 0, "x86-64 reaches ±2 GiB and needs none");
     }
 }
+
+#[test]
+fn cxa_atexit_handlers_run_at_unload_with_a_handle_per_object() {
+    let mut l = Linker::new().unwrap();
+    let a = l.load_file(obj("atexit_user")).unwrap();
+    let register: extern "C" fn(*mut i32) = unsafe { l.function("register_handler").unwrap() };
+    let handle: extern "C" fn() -> usize = unsafe { l.function("my_dso_handle").unwrap() };
+    let first_handle = handle();
+    let mut hits = Box::new(0i32);
+    register(&mut *hits);
+    register(&mut *hits);
+    assert_eq!(*hits, 0, "nothing runs before the object goes away");
+    l.unload(a).unwrap();
+    assert_eq!(*hits, 20, "both handlers ran at unload");
+
+    // A second copy gets a handle of its own; dropping the linker runs its handler.
+    l.load_file(obj("atexit_user")).unwrap();
+    let register: extern "C" fn(*mut i32) = unsafe { l.function("register_handler").unwrap() };
+    let handle: extern "C" fn() -> usize = unsafe { l.function("my_dso_handle").unwrap() };
+    assert_ne!(handle(), 0);
+    let _ = first_handle;
+    register(&mut *hits);
+    drop(l);
+    assert_eq!(*hits, 30);
+}

@@ -1,0 +1,180 @@
+//! The `relink` command line: check, info, --stats, and errors that a user can act
+//! on (`relink: error: ...`, non-zero exit, never a panic or backtrace).
+
+mod common;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use common::{arch, relink_command, run_with_timeout, testdata_dir, Outcome};
+
+fn api(name: &str) -> PathBuf {
+    testdata_dir()
+        .join("obj")
+        .join(arch())
+        .join("api")
+        .join(format!("{name}.o"))
+}
+
+fn relink(args: &[&str]) -> Outcome {
+    let mut cmd = relink_command();
+    cmd.args(args).env("RUST_BACKTRACE", "1");
+    run_with_timeout(cmd, Duration::from_secs(120))
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn no_panic(out: &Outcome) {
+    let stderr = text(&out.stderr);
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("stack backtrace"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn check_passes_a_program_that_links() {
+    let (ping, pong) = (api("ping"), api("pong"));
+    let out = relink(&["check", ping.to_str().unwrap(), pong.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("2 object(s) link cleanly"));
+}
+
+#[test]
+fn check_reports_every_problem_and_exits_1() {
+    let files = [api("needs"), api("dup_a"), api("dup_b"), api("tls")];
+    let args: Vec<&str> = std::iter::once("check")
+        .chain(files.iter().map(|p| p.to_str().unwrap()))
+        .collect();
+    let out = relink(&args);
+    no_panic(&out);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    for part in [
+        "relink: error: duplicate symbol `dup`: defined in",
+        "thread-local storage is not supported yet",
+        "undefined symbol(s)",
+        "`missing_one`, needed by",
+        "`host_add`, needed by",
+        "relink: 3 problem(s)",
+    ] {
+        assert!(stderr.contains(part), "`{part}` missing from:\n{stderr}");
+    }
+}
+
+#[test]
+fn info_prints_sections_symbols_and_normalized_relocations() {
+    let math = api("math");
+    let out = relink(&["info", math.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = text(&out.stdout);
+    let (arch_name, pointer) = if cfg!(target_arch = "x86_64") {
+        ("x86-64 object", "Pointer64")
+    } else {
+        ("aarch64 object", "Pointer64")
+    };
+    for part in [
+        arch_name,
+        "sections:",
+        ".text",
+        "Code",
+        "symbols:",
+        "fib",
+        "Function",
+        "relocations in .data.rel",
+        pointer,
+        " add ",
+    ] {
+        assert!(stdout.contains(part), "`{part}` missing from:\n{stdout}");
+    }
+}
+
+#[test]
+fn stats_breaks_down_the_stages() {
+    let dir = testdata_dir()
+        .join("obj")
+        .join(arch())
+        .join("llc-pic")
+        .join("calls");
+    let mut objects: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path().display().to_string())
+        .collect();
+    objects.sort();
+    let mut args = vec!["run", "--stats"];
+    args.extend(objects.iter().map(String::as_str));
+    let out = relink(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    for stage in ["parse", "layout", "resolve", "fixup", "finalize", "total"] {
+        let line = stderr
+            .lines()
+            .find(|l| {
+                l.trim_start_matches("relink:")
+                    .trim_start()
+                    .starts_with(stage)
+            })
+            .unwrap_or_else(|| panic!("no `{stage}` line in:\n{stderr}"));
+        assert!(line.trim_end().ends_with("ms"), "{line}");
+    }
+    assert!(
+        stderr.contains(&format!("relink: {} objects", objects.len())),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn errors_are_one_line_messages_with_a_nonzero_exit() {
+    let garbage = std::env::temp_dir().join(format!("relink-cli-garbage-{}.o", std::process::id()));
+    std::fs::write(&garbage, b"\x7fELF but not really an object").unwrap();
+    for (args, part) in [
+        (
+            vec!["run", "/nonexistent/relink-test.o"],
+            "/nonexistent/relink-test.o:",
+        ),
+        (vec!["run", garbage.to_str().unwrap()], "malformed object"),
+        (vec!["info", garbage.to_str().unwrap()], "malformed object"),
+    ] {
+        let out = relink(&args);
+        no_panic(&out);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.starts_with("relink: error: ") && stderr.contains(part),
+            "{args:?}: {stderr}"
+        );
+    }
+    std::fs::remove_file(&garbage).ok();
+    // A program with undefined symbols is refused before it runs, listing them all.
+    let needs = api("needs");
+    let out = relink(&["run", "--entry", "uses_host", needs.to_str().unwrap()]);
+    no_panic(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("3 undefined symbol(s)"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn run_passes_arguments_and_an_entry_point() {
+    let ping = api("ping");
+    let pong = api("pong");
+    // `ping(argc)` with argc = 4 (argv[0] plus three arguments):
+    // ping(4) = 1 + pong(3) = 1 + 2 + ping(2) = 1 + 2 + 1 + pong(1) = 1 + 2 + 1 + 2 + ping(0) = 6.
+    let out = relink(&[
+        "run",
+        "--entry",
+        "ping",
+        ping.to_str().unwrap(),
+        pong.to_str().unwrap(),
+        "--",
+        "a",
+        "b",
+        "c",
+    ]);
+    assert_eq!(out.status.code(), Some(6), "{}", text(&out.stderr));
+}
