@@ -17,7 +17,7 @@
 //!
 //! // The host can provide symbols that loaded code calls.
 //! extern "C" fn host_add(a: i32, b: i32) -> i32 { a * 10 + b }
-//! linker.define("host_add", host_add as *const u8);
+//! linker.define("host_add", host_add as *const u8)?;
 //! # Ok(())
 //! # }
 //! ```

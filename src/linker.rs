@@ -243,22 +243,25 @@ impl Linker {
     }
 
     /// Defines `name` for loaded code (looked up after objects, before the process).
-    /// Objects already loaded that refer to it are re-bound.
-    pub fn define(&mut self, name: &str, address: *const u8) {
+    /// Objects already loaded that refer to it are re-bound; if one of their direct
+    /// references cannot reach `address`, that is the error and nothing changes.
+    pub fn define(&mut self, name: &str, address: *const u8) -> Result<()> {
         let entry = self.symbols.entries.entry(name.to_string()).or_default();
         let before = entry.binding(None);
-        entry.host = Some(crate::symbols::ProcessSymbol {
+        let old = entry.host.replace(crate::symbols::ProcessSymbol {
             address: address as u64,
             size: 0,
             function: true,
         });
         if before != entry.binding(None) {
-            // A define that makes a site unreachable leaves the old binding in
-            // place at that site; the error is reported, not hidden.
             if let Err(e) = self.rebind(name) {
-                eprintln!("relink: warning: define `{name}`: {e}");
+                if let Some(entry) = self.symbols.entries.get_mut(name) {
+                    entry.host = old;
+                }
+                return Err(e);
             }
         }
+        Ok(())
     }
 
     /// Every referenced symbol that nothing defines, with the objects needing it.
@@ -428,7 +431,9 @@ impl Linker {
         let (slot, sites) = (entry.slot, entry.sites.clone());
         let message = self.trap_message(name);
         let patches = self.site_patches(name, &binding, slot, &sites)?;
-        let space = self.space()?;
+        let Some(space) = self.space.as_mut() else {
+            return Ok(());
+        };
         if let Some(slot) = slot {
             let (s, g) = slot_values(&space.stubs, slot, &binding);
             space.stubs.set_message(slot, message);

@@ -118,9 +118,9 @@ fn undefined_symbols_are_reported_together_then_host_definitions_resolve() {
     );
 
     // Defining them (the host's callback after the object was loaded) rebinds it.
-    l.define("host_add", host_add as *const u8);
-    l.define("missing_one", host_add as *const u8);
-    l.define("missing_two", host_add as *const u8);
+    l.define("host_add", host_add as *const u8).unwrap();
+    l.define("missing_one", host_add as *const u8).unwrap();
+    l.define("missing_two", host_add as *const u8).unwrap();
     let uses_host: extern "C" fn(i32) -> i32 = unsafe { l.function("uses_host").unwrap() };
     assert_eq!(uses_host(7), 70 + 1000);
 }
@@ -158,7 +158,7 @@ fn duplicate_strong_definitions_name_both_objects_and_change_nothing() {
 fn overflow_names_object_section_offset_symbol_value_and_range() {
     let mut l = Linker::new().unwrap();
     let far = 0x0012_3456usize as *const u8;
-    l.define("far_away", far);
+    l.define("far_away", far).unwrap();
     let before = l.memory_in_use();
     let err = l.load_file(obj("overflow")).unwrap_err();
     let msg = err.to_string();
@@ -364,4 +364,21 @@ fn cxa_atexit_handlers_run_at_unload_with_a_handle_per_object() {
     register(&mut *hits);
     drop(l);
     assert_eq!(*hits, 30);
+}
+
+extern "C" fn host_twice(x: i32) -> i32 {
+    2 * x
+}
+
+#[test]
+fn host_definitions_made_before_loading_are_used() {
+    let mut l = Linker::new().unwrap();
+    l.define("host_add", host_add as *const u8).unwrap();
+    l.define("missing_one", host_twice as *const u8).unwrap();
+    l.define("missing_two", host_twice as *const u8).unwrap();
+    l.load_file(obj("needs")).unwrap();
+    let uses_missing: extern "C" fn(i32) -> i32 = unsafe { l.function("uses_missing").unwrap() };
+    let uses_host: extern "C" fn(i32) -> i32 = unsafe { l.function("uses_host").unwrap() };
+    assert_eq!(uses_missing(21), 84);
+    assert_eq!(uses_host(3), 1030);
 }
