@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use crate::arch::{FixupError, FixupValues, Reach, RelocKind, Target};
 use crate::error::{Error, Result};
-use crate::input::{Binding as Bind, Class, Definition, Object, Role, SymbolId};
+use crate::input::{Binding as Bind, Class, Definition, Object, Reloc, Role, SectionId, SymbolId};
 use crate::linker::{
     apply_patches, defines_code, is_global, object_def, size_of, slot_values, value_of, Linker,
     Loaded, ObjectId, Patch, Placed,
@@ -38,6 +38,58 @@ struct Fix {
     /// referenced through a narrow field (`jrcxz`, PC8) binds directly instead of
     /// to its stub.
     direct: Option<u64>,
+}
+
+/// What every relocation of one object is resolved against.
+struct Context<'c, 'o> {
+    object: &'c Object<'o>,
+    id: ObjectId,
+    layout: &'c Layout,
+    defs: &'c HashMap<&'o str, ObjectDef>,
+    /// Target address of the region, and of the global offset table.
+    target: u64,
+    got: u64,
+}
+
+/// A relocation and where its section was placed.
+#[derive(Clone, Copy)]
+struct Place<'r> {
+    si: usize,
+    /// Offset of the section in the region.
+    at: u64,
+    r: &'r Reloc,
+}
+
+impl Context<'_, '_> {
+    /// A fixup for `place` with `P`, `A` and `GOT` filled in.
+    fn fix(&self, place: Place) -> Fix {
+        Fix {
+            section: place.si,
+            offset: place.at + place.r.offset,
+            kind: place.r.kind,
+            v: FixupValues {
+                p: self.target + place.at + place.r.offset,
+                a: place.r.addend,
+                got: self.got,
+                ..FixupValues::default()
+            },
+            symbol: place.r.symbol,
+            direct: None,
+        }
+    }
+
+    /// The site record of a direct reference at `place`.
+    fn site(&self, place: Place) -> Site {
+        Site {
+            object: self.id,
+            offset: place.at + place.r.offset,
+            p: self.target + place.at + place.r.offset,
+            kind: place.r.kind,
+            addend: place.r.addend,
+            section: place.si as u32,
+            section_offset: place.r.offset,
+        }
+    }
 }
 
 /// A direct reference to a global name, recorded at commit.
@@ -289,121 +341,132 @@ impl Linker {
         defs: &HashMap<&str, ObjectDef>,
         undo: &mut Undo,
     ) -> Result<(Vec<Fix>, Vec<NamedSite>)> {
+        let space = self.space()?;
+        let cx = Context {
+            object,
+            id,
+            layout,
+            defs,
+            target: space.region.target_base(),
+            got: space.stubs.got_base(),
+        };
         let mut fixes = Vec::new();
         let mut sites = Vec::new();
         let mut locals: HashMap<SymbolId, SlotId> = HashMap::new();
-        let target = self.space()?.region.target_base();
-        let got = self.space()?.stubs.got_base();
         for (si, section) in object.sections.iter().enumerate() {
             let Some(at) = layout.sections[si] else {
                 continue;
             };
             for r in &section.relocs {
-                let p = target + at + r.offset;
-                let info = r.kind.info();
                 let sym = object.symbol(r.symbol);
-                let mut v = FixupValues {
-                    p,
-                    a: r.addend,
-                    got,
-                    ..FixupValues::default()
-                };
-                let mut direct_alt = None;
-                let local = !is_global(sym.binding);
-                let own = defs.get(sym.name).filter(|_| !local);
-                let special = special_symbol(sym.name, layout, got).filter(|_| !sym.is_defined());
-                if local || special.is_some() {
-                    let addr = special.or(layout.addresses[r.symbol.0 as usize]);
-                    if addr.is_none() && section.role == Role::EhFrame {
-                        // Unwind entries of a discarded COMDAT group's code: they
-                        // describe nothing that is loaded, and stay unrelocated.
+                let special =
+                    special_symbol(sym.name, layout, cx.got).filter(|_| !sym.is_defined());
+                let place = Place { si, at, r };
+                if !is_global(sym.binding) || special.is_some() {
+                    let Some(fix) = self.resolve_local(&cx, place, special, &mut locals, undo)?
+                    else {
                         continue;
-                    }
-                    let addr = addr.ok_or_else(|| {
-                        Error::malformed(
-                            object.location(crate::input::SectionId(si as u32), r.offset),
-                            format!(
-                                "refers to `{}`, which lies in a section relink does not load",
-                                sym.name
-                            ),
-                        )
-                    })?;
-                    v.s = addr;
-                    v.z = sym.size;
-                    if info.target == Target::Slot {
-                        let slot = self.local_slot(&mut locals, r.symbol, addr, undo)?;
-                        v.slot = self.space()?.stubs.got_addr(slot);
-                    }
+                    };
+                    fixes.push(fix);
                 } else {
-                    let entry = self.symbols.entries.get(sym.name).ok_or_else(|| {
-                        Error::malformed(
-                            object.location(crate::input::SectionId(si as u32), r.offset),
-                            "relocation against a global symbol with no name",
-                        )
-                    })?;
-                    let mut binding = entry.binding(own);
-                    let entry_slot = entry.slot;
-                    if let Binding::Unresolved { weak } = &mut binding {
-                        *weak &= sym.binding == Bind::Weak;
-                    }
-                    v.z = size_of(&binding);
-                    let direct = own.filter(|d| !d.weak);
-                    let needs_slot = info.target == Target::Slot
-                        || info.reach != Reach::Exact
-                        || matches!(binding, Binding::Object(d) if d.code)
-                        || matches!(binding, Binding::Unresolved { .. })
-                        || matches!(binding, Binding::Host(p) | Binding::Process(p) if p.function);
-                    let slot = if needs_slot {
-                        let new = entry_slot.is_none();
-                        let slot = self.slot_for(sym.name, &binding)?;
-                        if new {
-                            undo.slots.push((Some(sym.name.to_string()), slot));
-                        }
-                        Some(slot)
-                    } else {
-                        None
-                    };
-                    let stubs = &self.space()?.stubs;
-                    let stub = slot.map(|s| stubs.stub_addr(s));
-                    if let Some(slot) = slot {
-                        v.slot = stubs.got_addr(slot);
-                    }
-                    v.s = match (info.reach, direct) {
-                        (Reach::Exact, Some(d)) if d.code => {
-                            direct_alt = Some(d.address);
-                            stub.unwrap_or(d.address)
-                        }
-                        (_, Some(d)) => d.address,
-                        (Reach::Exact, None) => value_of(&binding, stub, r.kind, p, r.addend),
-                        (_, None) => stub.unwrap_or(0),
-                    };
-                    let records = info.reach == Reach::Exact && info.target == Target::Symbol;
-                    if records && direct.is_none() {
-                        sites.push((
-                            sym.name.to_string(),
-                            Site {
-                                object: id,
-                                offset: at + r.offset,
-                                p,
-                                kind: r.kind,
-                                addend: r.addend,
-                                section: si as u32,
-                                section_offset: r.offset,
-                            },
-                        ));
-                    }
+                    let (fix, site) = self.resolve_global(&cx, place, undo)?;
+                    fixes.push(fix);
+                    sites.extend(site);
                 }
-                fixes.push(Fix {
-                    section: si,
-                    offset: at + r.offset,
-                    kind: r.kind,
-                    v,
-                    symbol: r.symbol,
-                    direct: direct_alt,
-                });
             }
         }
         Ok((fixes, sites))
+    }
+
+    /// A relocation against a local symbol, or a name relink defines per object.
+    /// `None`: nothing to do (an unwind entry of discarded COMDAT code).
+    fn resolve_local(
+        &mut self,
+        cx: &Context,
+        place: Place,
+        special: Option<u64>,
+        locals: &mut HashMap<SymbolId, SlotId>,
+        undo: &mut Undo,
+    ) -> Result<Option<Fix>> {
+        let (r, section) = (place.r, cx.object.section(SectionId(place.si as u32)));
+        let sym = cx.object.symbol(r.symbol);
+        let Some(addr) = special.or(cx.layout.addresses[r.symbol.0 as usize]) else {
+            if section.role == Role::EhFrame {
+                // Unwind entries of a discarded COMDAT group's code: they describe
+                // nothing that is loaded, and stay unrelocated.
+                return Ok(None);
+            }
+            return Err(Error::malformed(
+                cx.object.location(SectionId(place.si as u32), r.offset),
+                format!(
+                    "refers to `{}`, which lies in a section relink does not load",
+                    sym.name
+                ),
+            ));
+        };
+        let mut fix = cx.fix(place);
+        fix.v.s = addr;
+        fix.v.z = sym.size;
+        if r.kind.info().target == Target::Slot {
+            let slot = self.local_slot(locals, r.symbol, addr, undo)?;
+            fix.v.slot = self.space()?.stubs.got_addr(slot);
+        }
+        Ok(Some(fix))
+    }
+
+    /// A relocation against a global name: bound directly to this object's own
+    /// strong definition where the design allows, else through the name's slot,
+    /// stub or current binding (recording a site for direct references).
+    fn resolve_global(
+        &mut self,
+        cx: &Context,
+        place: Place,
+        undo: &mut Undo,
+    ) -> Result<(Fix, Option<NamedSite>)> {
+        let r = place.r;
+        let (info, sym) = (r.kind.info(), cx.object.symbol(r.symbol));
+        let own = cx.defs.get(sym.name);
+        let entry = self.symbols.entries.get(sym.name).ok_or_else(|| {
+            Error::malformed(
+                cx.object.location(SectionId(place.si as u32), r.offset),
+                "relocation against a global symbol with no name",
+            )
+        })?;
+        let mut binding = entry.binding(own);
+        let had_slot = entry.slot.is_some();
+        if let Binding::Unresolved { weak } = &mut binding {
+            *weak &= sym.binding == Bind::Weak;
+        }
+        let direct = own.filter(|d| !d.weak);
+        let needs_slot = info.target == Target::Slot
+            || info.reach != Reach::Exact
+            || matches!(binding, Binding::Object(d) if d.code)
+            || matches!(binding, Binding::Unresolved { .. })
+            || matches!(binding, Binding::Host(p) | Binding::Process(p) if p.function);
+        let mut stub = None;
+        let mut fix = cx.fix(place);
+        fix.v.z = size_of(&binding);
+        if needs_slot {
+            let slot = self.slot_for(sym.name, &binding)?;
+            if !had_slot {
+                undo.slots.push((Some(sym.name.to_string()), slot));
+            }
+            let stubs = &self.space()?.stubs;
+            stub = Some(stubs.stub_addr(slot));
+            fix.v.slot = stubs.got_addr(slot);
+        }
+        fix.v.s = match (info.reach, direct) {
+            (Reach::Exact, Some(d)) if d.code => {
+                fix.direct = Some(d.address);
+                stub.unwrap_or(d.address)
+            }
+            (_, Some(d)) => d.address,
+            (Reach::Exact, None) => value_of(&binding, stub, r.kind, fix.v.p, r.addend),
+            (_, None) => stub.unwrap_or(0),
+        };
+        let records = info.reach == Reach::Exact && info.target == Target::Symbol;
+        let site = (records && direct.is_none()).then(|| (sym.name.to_string(), cx.site(place)));
+        Ok((fix, site))
     }
 
     fn local_slot(
