@@ -7,7 +7,7 @@
 //! - Both at once cannot be satisfied: that is an error naming both places.
 
 use crate::error::{Error, Result};
-use crate::input::{Binding, Definition, Object};
+use crate::input::{Binding, Definition, Object, Symbol};
 use crate::memory::{self, Placement, LOW_LIMIT, NEAR};
 use crate::symbols::SymbolTable;
 
@@ -20,13 +20,6 @@ pub(crate) struct Needs {
 
 pub(crate) fn needs(objects: &[Object], symbols: &mut SymbolTable) -> Needs {
     let mut needs = Needs::default();
-    let defined_in_batch = |name: &str| {
-        objects.iter().any(|o| {
-            o.symbols
-                .iter()
-                .any(|s| s.name == name && s.binding != Binding::Local && s.is_defined())
-        })
-    };
     for object in objects {
         for section in &object.sections {
             for r in &section.relocs {
@@ -38,17 +31,14 @@ pub(crate) fn needs(objects: &[Object], symbols: &mut SymbolTable) -> Needs {
                         object.name, section.name, r.offset, r.kind, sym.name
                     )
                 };
-                if info.absolute_narrow
-                    && needs.low.is_none()
-                    && !matches!(sym.definition, Definition::Absolute(_))
-                {
+                if info.absolute_narrow && needs.low.is_none() && !is_absolute(objects, sym) {
                     needs.low = Some(at());
                 }
                 if info.pc_relative_narrow
                     && needs.near.is_none()
                     && !sym.is_defined()
                     && sym.binding != Binding::Local
-                    && !defined_in_batch(sym.name)
+                    && global_def(objects, sym.name).is_none()
                 {
                     let entry = symbols.entry_with_process(sym.name);
                     if entry.defs.is_empty() {
@@ -63,6 +53,27 @@ pub(crate) fn needs(objects: &[Object], symbols: &mut SymbolTable) -> Needs {
         }
     }
     needs
+}
+
+/// The definition of a global `name` by some object of the batch.
+fn global_def<'a>(objects: &'a [Object], name: &str) -> Option<&'a Definition> {
+    objects.iter().find_map(|o| {
+        o.symbols
+            .iter()
+            .find(|s| s.name == name && s.binding != Binding::Local && s.is_defined())
+            .map(|s| &s.definition)
+    })
+}
+
+/// An absolute symbol (`SHN_ABS`), here or defined by another object of the batch:
+/// it does not move with the region, so narrow references to it need no placement.
+fn is_absolute(objects: &[Object], sym: &Symbol) -> bool {
+    let def = if sym.is_defined() || sym.binding == Binding::Local {
+        Some(&sym.definition)
+    } else {
+        global_def(objects, sym.name)
+    };
+    matches!(def, Some(Definition::Absolute(_)))
 }
 
 pub(crate) fn choose(needs: &Needs, option: Placement) -> Result<Placement> {

@@ -382,3 +382,28 @@ fn host_definitions_made_before_loading_are_used() {
     assert_eq!(uses_missing(21), 84);
     assert_eq!(uses_host(3), 1030);
 }
+
+#[test]
+fn narrow_references_to_absolute_symbols_do_not_force_a_low_region() {
+    // The asm relocation programs use R_X86_64_16/8 (AArch64: ABS16/32, MOVW_UABS_G0/G1)
+    // only against SHN_ABS symbols that another object defines: those do not move, so
+    // the batch may be placed near the C library, as `uses_stderr.o` needs.
+    let (variant, prog) = if cfg!(target_arch = "x86_64") {
+        ("gcc-pie", "x86asm")
+    } else {
+        ("gcc", "a64asm")
+    };
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/obj")
+        .join(std::env::consts::ARCH)
+        .join(variant)
+        .join(prog);
+    let mut l = Linker::new().unwrap();
+    let files = ["consts.o", "main.o", "relocs.o"].map(|f| dir.join(f));
+    let mut all: Vec<PathBuf> = files.to_vec();
+    all.push(obj("uses_stderr"));
+    l.load_files(&all).unwrap();
+    assert_eq!(l.region().unwrap().2, Placement::NearProcess);
+    let say: extern "C" fn(*const std::ffi::c_char) -> i32 = unsafe { l.function("say").unwrap() };
+    assert_eq!(say(c"".as_ptr()), 1);
+}
