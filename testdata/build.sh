@@ -15,6 +15,7 @@ TD=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SRC=$TD/src
 IRDIR=$TD/ir
 ASMDIR=$TD/asm/x86_64
+A64ASMDIR=$TD/asm/aarch64
 OBJ=$TD/obj
 EXP=$TD/expected
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/relink-testdata.XXXXXX")
@@ -36,12 +37,12 @@ for tool in gcc clang-14 llc llvm-mc llvm-readobj aarch64-linux-gnu-gcc qemu-aar
   command -v "$tool" >/dev/null || die "$tool not found (run scripts/setup.sh)"
 done
 
-# Programs: C programs are the directories of src/ (x86asm is x86-64 only);
-# IR programs are the prefixes of ir/<prog>.<module>.ll.
+# Programs: C programs are the directories of src/ (x86asm is x86-64 only,
+# a64asm AArch64 only); IR programs are the prefixes of ir/<prog>.<module>.ll.
 C_PROGS=()
 for d in "$SRC"/*/; do
   p=$(basename "$d")
-  [ "$p" = x86asm ] || C_PROGS+=("$p")
+  case $p in x86asm|a64asm) ;; *) C_PROGS+=("$p") ;; esac
 done
 mapfile -t IR_PROGS < <(for f in "$IRDIR"/*.ll; do b=$(basename "$f"); echo "${b%%.*}"; done | sort -u)
 
@@ -123,6 +124,41 @@ compile_x86asm() {
   done
 }
 
+# a64asm: main.c per variant, plus the llvm-mc objects of asm/aarch64/*.s.
+compile_a64asm() {
+  local variant=$1 out=$OBJ/aarch64/$1/a64asm s
+  compile_c aarch64 "$variant" a64asm
+  for s in "$A64ASMDIR"/*.s; do
+    (cd "$A64ASMDIR" && llvm-mc -filetype=obj -triple=aarch64-linux-gnu "$(basename "$s")" \
+      -o "$out/$(basename "$s" .s).o")
+  done
+}
+
+# GNU ld 2.40 cannot link relocs.o of a64asm as it is (no R_AARCH64_PLT32; it
+# checks ABS32/ABS16 as unsigned): the native links use relocs.s assembled with
+# NATIVE_LD defined, and this checks that the two objects differ only in those
+# three relocations (see asm/aarch64/relocs.s).
+A64_NATIVE_RELOCS=$WORK/a64asm-relocs-native.o
+a64asm_native_relocs() {
+  local ref=$WORK/a64asm-relocs.o
+  (cd "$A64ASMDIR" && llvm-mc -filetype=obj -triple=aarch64-linux-gnu relocs.s -o "$ref" &&
+    llvm-mc -filetype=obj -triple=aarch64-linux-gnu --defsym NATIVE_LD=1 relocs.s -o "$A64_NATIVE_RELOCS")
+  relocs_of() { llvm-readobj -r "$1" | sed -n '/^Relocations \[/,$p'; }
+  contents_of() {   # every section but the symbol table and the relocations
+    llvm-objdump -s "$1" | awk '/^Contents of section / { skip = ($4 ~ /^\.(symtab|strtab|rela)/) }
+                                 /^Contents of section / || (!skip && /^ [0-9a-f]+ /)'
+  }
+  if ! cmp -s <(relocs_of "$ref") <(relocs_of "$A64_NATIVE_RELOCS" | sed \
+         -e 's/R_AARCH64_PREL32 c_callback 0x0$/R_AARCH64_PLT32 c_callback 0x0/' \
+         -e 's/R_AARCH64_ABS32 ABS_NEG16 0x100000000$/R_AARCH64_ABS32 ABS_NEG16 0x0/' \
+         -e 's/R_AARCH64_ABS16 ABS_NEG16 0x10000$/R_AARCH64_ABS16 ABS_NEG16 0x0/') ||
+     ! cmp -s <(contents_of "$ref") <(contents_of "$A64_NATIVE_RELOCS"); then
+    echo "FAIL aarch64 a64asm: relocs.s with NATIVE_LD differs in more than PLT32 and" \
+      "the ABS32/ABS16 addends" >&2
+    FAILURES=$((FAILURES + 1))
+  fi
+}
+
 # ---------------------------------------------------------------- running
 
 # run_exe ARCH EXE PROG OUTPREFIX: writes OUTPREFIX.stdout and OUTPREFIX.status
@@ -144,8 +180,9 @@ native_link() {
   case "$arch/$variant" in
     x86_64/gcc-nopic|x86_64/llc-static|aarch64/llc-static|aarch64/llc-large) pie=(-no-pie) ;;
   esac
-  # ld refuses R_X86_64_16/8 in a PIE even against absolute symbols.
-  [ "$prog" = x86asm ] && pie=(-no-pie)
+  # ld refuses R_X86_64_16/8 in a PIE even against absolute symbols, and
+  # R_AARCH64_MOVW_UABS_* to local data.
+  case $prog in x86asm|a64asm) pie=(-no-pie) ;; esac
   "$cc" "${pie[@]}" "$@" -o "$exe"
 }
 
@@ -154,12 +191,17 @@ reference() {
   local arch=$1 prog=$2 exe=$WORK/ref-$1-$2 cc=gcc target=()
   [ "$arch" = aarch64 ] && { cc=aarch64-linux-gnu-gcc; target=(--target=aarch64-linux-gnu); }
   mkdir -p "$EXP/$arch"
-  if [ -d "$SRC/$prog" ] && [ "$prog" != x86asm ]; then
+  if [ -d "$SRC/$prog" ] && [ "$prog" != x86asm ] && [ "$prog" != a64asm ]; then
     local extra; read -r -a extra <<< "$(prog_cflags "$prog")"
     (cd "$SRC/$prog" && "$cc" "${CFLAGS_COMMON[@]}" "${extra[@]}" *.c -o "$exe")
   elif [ "$prog" = x86asm ]; then
     # GNU as assembles the .s here; the variants use llvm-mc objects.
     (cd "$SRC/x86asm" && gcc "${CFLAGS_COMMON[@]}" -no-pie main.c "$ASMDIR"/*.s -o "$exe")
+  elif [ "$prog" = a64asm ]; then
+    # GNU as assembles the .s here, in their NATIVE_LD form (see
+    # a64asm_native_relocs); the variants use llvm-mc objects.
+    (cd "$SRC/a64asm" && "$cc" "${CFLAGS_COMMON[@]}" -no-pie -Wa,--defsym,NATIVE_LD=1 main.c \
+      "$A64ASMDIR"/*.s -o "$exe")
   else
     # IR: clang-14 compiles the modules, the system linker links them.
     local f objs=()
@@ -181,6 +223,12 @@ check() {
   local exe=$WORK/chk-$arch-$variant-$prog objs
   mapfile -t objs < <(find "$dir" -maxdepth 1 -name '*.o' | sort)
   [ ${#objs[@]} -gt 0 ] || die "no objects in $dir"
+  if [ "$prog" = a64asm ]; then   # GNU ld needs the NATIVE_LD relocs.o
+    local i
+    for i in "${!objs[@]}"; do
+      [ "${objs[$i]}" = "$dir/relocs.o" ] && objs[$i]=$A64_NATIVE_RELOCS
+    done
+  fi
   if ! native_link "$arch" "$variant" "$prog" "$exe" "${objs[@]}" 2> "$exe.link"; then
     echo "FAIL $arch/$variant/$prog: native link failed:" >&2
     cat "$exe.link" >&2
@@ -266,6 +314,13 @@ update_readme() {
     echo "#### aarch64"
     echo
     reloc_table aarch64 "${A64_VARIANTS[@]}"
+    echo
+    echo "#### a64asm: relocs.o alone (the same object in every AArch64 variant)"
+    echo
+    echo "| type | count |"
+    echo "|---|---:|"
+    llvm-readobj -r "$OBJ/aarch64/${A64_VARIANTS[0]}/a64asm/relocs.o" \
+      | awk '$2 ~ /^R_/ { print $2 }' | sort | uniq -c | awk '{ print "| " $2 " | " $1 " |" }'
     echo "<!-- relocs:end -->"
   } > "$table"
   [ -f "$readme" ] || die "$readme missing"
@@ -284,7 +339,7 @@ start=$(date +%s)
 # (build-api.sh) and anything else under obj/ is left alone.
 for v in "${X86_VARIANTS[@]}"; do rm -rf "${OBJ:?}/x86_64/$v"; done
 for v in "${A64_VARIANTS[@]}"; do rm -rf "${OBJ:?}/aarch64/$v"; done
-for p in "${C_PROGS[@]}" x86asm "${IR_PROGS[@]}"; do
+for p in "${C_PROGS[@]}" x86asm a64asm "${IR_PROGS[@]}"; do
   rm -f "$EXP/x86_64/$p.stdout" "$EXP/x86_64/$p.status" "$EXP/aarch64/$p.stdout" "$EXP/aarch64/$p.status"
 done
 mkdir -p "$OBJ" "$EXP"
@@ -296,6 +351,7 @@ for v in "${X86_VARIANTS[@]}"; do
 done
 for v in "${A64_VARIANTS[@]}"; do
   for p in "${C_PROGS[@]}"; do compile_c aarch64 "$v" "$p"; done
+  compile_a64asm "$v"
 done
 for v in "${IR_VARIANTS[@]}"; do
   for p in "${IR_PROGS[@]}"; do
@@ -306,7 +362,8 @@ done
 
 echo "== expected outputs (native builds from source)"
 for p in "${C_PROGS[@]}" x86asm "${IR_PROGS[@]}"; do reference x86_64 "$p"; done
-for p in "${C_PROGS[@]}" "${IR_PROGS[@]}"; do reference aarch64 "$p"; done
+a64asm_native_relocs
+for p in "${C_PROGS[@]}" a64asm "${IR_PROGS[@]}"; do reference aarch64 "$p"; done
 
 echo "== checking every variant's objects against the expected outputs"
 for v in "${X86_VARIANTS[@]}"; do

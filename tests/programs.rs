@@ -48,9 +48,10 @@ macro_rules! program_tests {
     };
 }
 
-// x86asm (hand-written assembly) exists only for x86-64. gcc-nopic/cli needs
-// both the low 2 GiB (R_X86_64_32) and libc's neighbourhood (R_X86_64_PC32 to
-// stderr, optind, ...): no placement satisfies both, so relink must say so.
+// x86asm (hand-written assembly) exists only for x86-64 and a64asm only for
+// AArch64. gcc-nopic/cli needs both the low 2 GiB (R_X86_64_32) and libc's
+// neighbourhood (R_X86_64_PC32 to stderr, optind, ...): no placement satisfies
+// both, so relink must say so.
 #[cfg(target_arch = "x86_64")]
 program_tests! {
     gcc_pie_calls: "gcc-pie", "calls", OUTPUT;
@@ -103,6 +104,7 @@ program_tests! {
 
 #[cfg(target_arch = "aarch64")]
 program_tests! {
+    gcc_a64asm: "gcc", "a64asm", OUTPUT;
     gcc_calls: "gcc", "calls", OUTPUT;
     gcc_cli: "gcc", "cli", OUTPUT;
     gcc_ctors: "gcc", "ctors", OUTPUT;
@@ -110,6 +112,7 @@ program_tests! {
     gcc_tables: "gcc", "tables", OUTPUT;
     gcc_varargs: "gcc", "varargs", OUTPUT;
     gcc_weak: "gcc", "weak", OUTPUT;
+    llc_static_a64asm: "llc-static", "a64asm", OUTPUT;
     llc_static_calls: "llc-static", "calls", OUTPUT;
     llc_static_cli: "llc-static", "cli", OUTPUT;
     llc_static_ctors: "llc-static", "ctors", OUTPUT;
@@ -119,6 +122,7 @@ program_tests! {
     llc_static_weak: "llc-static", "weak", OUTPUT;
     llc_static_ircomdat: "llc-static", "ircomdat", OUTPUT;
     llc_static_irdso: "llc-static", "irdso", OUTPUT;
+    llc_pic_a64asm: "llc-pic", "a64asm", OUTPUT;
     llc_pic_calls: "llc-pic", "calls", OUTPUT;
     llc_pic_cli: "llc-pic", "cli", OUTPUT;
     llc_pic_ctors: "llc-pic", "ctors", OUTPUT;
@@ -128,6 +132,7 @@ program_tests! {
     llc_pic_weak: "llc-pic", "weak", OUTPUT;
     llc_pic_ircomdat: "llc-pic", "ircomdat", OUTPUT;
     llc_pic_irdso: "llc-pic", "irdso", OUTPUT;
+    llc_large_a64asm: "llc-large", "a64asm", OUTPUT;
     llc_large_calls: "llc-large", "calls", OUTPUT;
     llc_large_cli: "llc-large", "cli", OUTPUT;
     llc_large_ctors: "llc-large", "ctors", OUTPUT;
