@@ -2,20 +2,9 @@
 //! object in testdata, the loaded sections, the symbols and the relocations must
 //! agree in names, sizes, counts, offsets and addends.
 
-use std::path::{Path, PathBuf};
+mod common;
 
 use goblin::elf::{section_header as sh, Elf};
-
-fn objects(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            objects(&path, out);
-        } else if path.extension().is_some_and(|e| e == "o") {
-            out.push(path);
-        }
-    }
-}
 
 fn loaded(h: &sh::SectionHeader) -> bool {
     let f = h.sh_flags as u32;

@@ -2,18 +2,7 @@
 //! deterministic mutations of each (bit flips, truncations, header and table
 //! corruptions), must parse or fail cleanly.
 
-use std::path::{Path, PathBuf};
-
-fn objects(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            objects(&path, out);
-        } else if path.extension().is_some_and(|e| e == "o") {
-            out.push(path);
-        }
-    }
-}
+mod common;
 
 /// A small deterministic generator (xorshift), so failures reproduce.
 struct Rng(u64);
@@ -28,12 +17,7 @@ impl Rng {
 
 #[test]
 fn parse_replays_testdata_and_mutations() {
-    let mut files = Vec::new();
-    objects(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/obj"),
-        &mut files,
-    );
-    files.sort();
+    let files = common::all_objects();
     assert!(
         files.len() >= 20,
         "expected the testdata corpus, found {}",

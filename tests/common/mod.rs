@@ -114,3 +114,21 @@ pub fn run_with_timeout(mut cmd: Command, limit: Duration) -> Outcome {
         timed_out,
     }
 }
+
+/// Every `.o` file below `testdata/obj`, sorted.
+pub fn all_objects() -> Vec<PathBuf> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "o") {
+                out.push(path);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&testdata_dir().join("obj"), &mut out);
+    out.sort();
+    out
+}
