@@ -17,12 +17,7 @@ fn loaded(h: &sh::SectionHeader) -> bool {
 
 #[test]
 fn object_and_goblin_agree_on_every_testdata_object() {
-    let mut files = Vec::new();
-    objects(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/obj"),
-        &mut files,
-    );
-    files.sort();
+    let files = common::all_objects();
     let mut checked = 0;
     for file in &files {
         let bytes = std::fs::read(file).unwrap();
