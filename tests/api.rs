@@ -407,3 +407,46 @@ fn narrow_references_to_absolute_symbols_do_not_force_a_low_region() {
     let say: extern "C" fn(*const std::ffi::c_char) -> i32 = unsafe { l.function("say").unwrap() };
     assert_eq!(say(c"".as_ptr()), 1);
 }
+
+/// relink's mappings (the memfd named "relink") as `(permissions, line)`.
+fn relink_mappings() -> Vec<(String, String)> {
+    std::fs::read_to_string("/proc/self/maps")
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("memfd:relink"))
+        .map(|l| {
+            (
+                l.split_whitespace().nth(1).unwrap_or("").to_string(),
+                l.to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn no_relink_mapping_is_ever_writable_and_executable() {
+    let mut l = load(&["math", "ping", "pong"]);
+    let mut seen = 0;
+    let mut check = |when: &str| {
+        let maps = relink_mappings();
+        assert!(!maps.is_empty(), "{when}: no relink mappings found");
+        for (perms, line) in &maps {
+            assert!(
+                !(perms.contains('w') && perms.contains('x')),
+                "{when}: W+X mapping: {line}"
+            );
+        }
+        seen += maps.len();
+    };
+    check("after load");
+    assert!(
+        relink_mappings().iter().any(|(p, _)| p.contains('x')),
+        "code is executable"
+    );
+    let id = l.load_file(obj("weak")).unwrap();
+    l.load_file(obj("strong")).unwrap();
+    check("after a rebinding load");
+    l.unload(id).unwrap();
+    check("after unload");
+    assert!(seen > 0);
+}
