@@ -119,6 +119,12 @@ pub enum Error {
     #[error("`{symbol}`: {reason}")]
     BadLookup { symbol: String, reason: String },
 
+    #[error("{object} is still in use: {}", format_users(.symbols))]
+    InUse {
+        object: String,
+        symbols: Vec<Unresolved>,
+    },
+
     #[error("no loaded object has id {0}")]
     UnknownObject(u64),
 }
@@ -128,6 +134,14 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 fn hint_suffix(hint: &Option<&'static str>) -> String {
     hint.map(|h| format!(" ({h})")).unwrap_or_default()
+}
+
+fn format_users(symbols: &[Unresolved]) -> String {
+    let parts: Vec<String> = symbols
+        .iter()
+        .map(|u| format!("`{}` is used by {}", u.symbol, u.needed_by.join(", ")))
+        .collect();
+    parts.join("; ")
 }
 
 fn format_undefined(symbols: &[Unresolved]) -> String {

@@ -36,7 +36,7 @@ pub mod error;
 pub mod fuzz;
 pub mod input;
 mod linker;
-mod load;
+pub(crate) mod load;
 pub mod memory;
 mod placement;
 mod runtime;
@@ -44,5 +44,5 @@ pub mod symbols;
 mod unload;
 
 pub use error::{Error, Result};
-pub use linker::{Linker, LinkerOptions, ObjectId, Stats};
+pub use linker::{Linker, LinkerOptions, MemoryStats, ObjectId, ReplaceOptions, Stats};
 pub use memory::Placement;

@@ -52,6 +52,26 @@ impl Default for LinkerOptions {
     }
 }
 
+/// How [`Linker::replace_with`] treats the old version's state.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ReplaceOptions {
+    /// Keep the current contents of inherited global variables (live coding)
+    /// instead of re-initialising them; constructors and destructors do not run.
+    pub keep_state: bool,
+}
+
+/// Memory accounting of a [`Linker`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MemoryStats {
+    /// Bytes of live objects and tables (whole pages).
+    pub live: u64,
+    /// Bytes of replaced or unloaded versions awaiting [`Linker::reclaim`].
+    pub retired: u64,
+    pub objects: usize,
+    /// Slot/stub indices in use.
+    pub slots: usize,
+}
+
 /// Time spent in each stage, summed over every load.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Stats {
@@ -80,7 +100,12 @@ pub(crate) struct Placed {
 /// What the linker keeps per loaded object.
 pub(crate) struct Loaded {
     pub name: String,
-    pub block: Block,
+    /// Code and read-only data.
+    pub code: Block,
+    /// Writable data: its own, plus older versions' blocks it inherited variables in.
+    pub data: Vec<Block>,
+    /// Global writable variables: name → (live address, size).
+    pub data_symbols: HashMap<String, (u64, u64)>,
     pub sections: Vec<Placed>,
     /// Global names it defines, and names it refers to.
     pub defines: Vec<String>,
@@ -105,6 +130,8 @@ pub struct Linker {
     pub(crate) symbols: SymbolTable,
     pub(crate) objects: BTreeMap<ObjectId, Loaded>,
     pub(crate) comdats: HashMap<String, ObjectId>,
+    /// Memory of replaced or unloaded versions, freed by `reclaim`.
+    pub(crate) retired: Vec<Block>,
     next_id: u64,
     pub(crate) stats: Stats,
 }
@@ -126,6 +153,7 @@ impl Linker {
             symbols: SymbolTable::default(),
             objects: BTreeMap::new(),
             comdats: HashMap::new(),
+            retired: Vec::new(),
             next_id: 1,
             stats: Stats::default(),
         })
@@ -288,12 +316,124 @@ impl Linker {
 
     /// Unloads an object: runs its destructors, removes its symbols (their slots
     /// trap, or fall back to another definition) and frees its memory.
+    ///
+    /// Refused (nothing changes) while another loaded object refers to one of its
+    /// variables that nothing else defines. Its memory is retired, not freed: see
+    /// [`Linker::reclaim`].
     pub fn unload(&mut self, id: ObjectId) -> Result<()> {
         if !self.objects.contains_key(&id) {
             return Err(Error::UnknownObject(id.0));
         }
+        crate::unload::check(self, id)?;
         runtime::run_destructors(self, &[id]);
         crate::unload::remove(self, id)
+    }
+
+    /// Replaces a loaded object with a new version; see [`Linker::replace_with`].
+    pub fn replace(&mut self, id: ObjectId, bytes: &[u8]) -> Result<()> {
+        self.replace_with(id, bytes, ReplaceOptions::default())
+    }
+
+    /// Replaces a loaded object with a new version, without touching any other.
+    ///
+    /// The new version is linked completely (relocations applied, code protected
+    /// and made coherent) before it is published: then each of its functions' slots
+    /// is rewritten with one atomic store, so `address("f")`, pointers stored in
+    /// other objects and GOT entries — which all hold the stub — call the new code.
+    /// `id` keeps naming the object. If anything fails, nothing changes.
+    ///
+    /// Global variables of the same name and size keep their address (other
+    /// objects' direct references stay valid); their contents are re-initialised
+    /// from the new version, or kept with `keep_state`. A variable whose size
+    /// changed gets new storage, and every direct reference to it is re-patched
+    /// through the reverse index. A variable the new version drops while another
+    /// object still refers to it makes the replace fail, naming those objects.
+    /// Static (local) variables always start afresh.
+    ///
+    /// Without `keep_state`, the old version's destructors and the new version's
+    /// constructors run (after the switch); with it, neither does. The old version's
+    /// code is retired, not freed: see [`Linker::reclaim`].
+    pub fn replace_with(
+        &mut self,
+        id: ObjectId,
+        bytes: &[u8],
+        options: ReplaceOptions,
+    ) -> Result<()> {
+        let (name, data) = match self.objects.get(&id) {
+            Some(o) => (o.name.clone(), o.data_symbols.clone()),
+            None => return Err(Error::UnknownObject(id.0)),
+        };
+        let start = Instant::now();
+        let object = input::parse(&name, bytes)?;
+        self.stats.parse += start.elapsed();
+        self.ensure_space(std::slice::from_ref(&object))?;
+        self.check_dropped_data(id, &object, &data)?;
+        let replacing = crate::load::Replacing {
+            id,
+            keep_state: options.keep_state,
+            data,
+        };
+        let old = self.link_as(&object, id, Some(&replacing))?;
+        if !options.keep_state {
+            if let Some(old) = &old {
+                runtime::run_destructors_of(self, &[old]);
+            }
+            runtime::run_constructors(self, &[id]);
+        }
+        Ok(())
+    }
+
+    /// Refuses a new version that drops a variable other objects still use.
+    fn check_dropped_data(
+        &self,
+        id: ObjectId,
+        object: &Object,
+        old_data: &HashMap<String, (u64, u64)>,
+    ) -> Result<()> {
+        let kept = |name: &str| {
+            object
+                .symbols
+                .iter()
+                .any(|s| s.name == name && s.binding != Bind::Local && s.is_defined())
+        };
+        let mut lost: Vec<Unresolved> = crate::unload::data_dependents(self, id);
+        lost.retain(|u| !kept(&u.symbol) && old_data.contains_key(&u.symbol));
+        if lost.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::InUse {
+                object: self.object_name(id),
+                symbols: lost,
+            })
+        }
+    }
+
+    /// Frees the memory of replaced and unloaded versions.
+    ///
+    /// Contract: call it only when no thread can be executing (or about to return
+    /// into) retired code — for example between calls into loaded code, as
+    /// `relink watch` does. Dropping the linker frees everything.
+    pub fn reclaim(&mut self) -> u64 {
+        let Some(space) = self.space.as_mut() else {
+            return 0;
+        };
+        let mut freed = 0;
+        for block in self.retired.drain(..) {
+            freed += block.len;
+            space.region.free(block);
+        }
+        freed
+    }
+
+    /// Memory accounting: live and retired bytes, objects, symbols with slots.
+    pub fn memory(&self) -> MemoryStats {
+        let retired = self.retired.iter().map(|b| b.len).sum();
+        MemoryStats {
+            live: self.memory_in_use() - retired,
+            retired,
+            objects: self.objects.len(),
+            slots: self.space.as_ref().map_or(0, |s| s.stubs.len()),
+        }
     }
 
     /// Time spent per stage so far.

@@ -16,7 +16,10 @@ use crate::symbols::{Binding, ObjectDef, Site, SlotId};
 
 /// Where an object's pieces go, before anything is written.
 struct Layout {
-    block: Block,
+    /// Code and read-only data; retired whole when the object is replaced.
+    code: Block,
+    /// Writable data (`Data`, `Zero`), if any: kept while a newer version inherits it.
+    data: Option<Block>,
     classes: Vec<(Class, u64, u64)>,
     /// Per section: offset in the region, or `None` if not loaded (COMDAT loser).
     sections: Vec<Option<u64>>,
@@ -25,6 +28,27 @@ struct Layout {
     dso_handle: u64,
     /// Offset and capacity (in veneers) of the veneer area.
     veneers: (u64, u64),
+    /// Replace: target ranges `[lo, hi)` of this version's global data that live on
+    /// at an older version's address (`to`), which every reference uses instead.
+    redirects: Vec<(u64, u64, u64)>,
+}
+
+impl Layout {
+    /// The live address of `addr`: an inherited address if it falls in a redirect.
+    fn translate(&self, addr: u64) -> u64 {
+        self.redirects
+            .iter()
+            .find(|(lo, hi, _)| addr >= *lo && addr < *hi)
+            .map_or(addr, |(lo, _, to)| to + (addr - lo))
+    }
+}
+
+/// What replacing an object keeps from the version before.
+pub(crate) struct Replacing {
+    pub id: ObjectId,
+    pub keep_state: bool,
+    /// The old version's global writable data: name → (address, size).
+    pub data: HashMap<String, (u64, u64)>,
 }
 
 /// One relocation, resolved: what to write where.
@@ -78,12 +102,16 @@ impl Context<'_, '_> {
         }
     }
 
-    /// The site record of a direct reference at `place`.
+    /// The site record of a direct reference at `place` (at its live address, if
+    /// the place lies in inherited data).
     fn site(&self, place: Place) -> Site {
+        let p = self
+            .layout
+            .translate(self.target + place.at + place.r.offset);
         Site {
             object: self.id,
-            offset: place.at + place.r.offset,
-            p: self.target + place.at + place.r.offset,
+            offset: p - self.target,
+            p,
             kind: place.r.kind,
             addend: place.r.addend,
             section: place.si as u32,
@@ -97,8 +125,8 @@ type NamedSite = (String, Site);
 
 /// What a load takes that must be given back if it fails.
 #[derive(Default)]
-struct Undo {
-    block: Option<Block>,
+pub(crate) struct Undo {
+    blocks: Vec<Block>,
     slots: Vec<(Option<String>, SlotId)>,
     entries: Vec<String>,
 }
@@ -107,9 +135,20 @@ impl Linker {
     /// Links one object; see the module doc. Constructors are not run here.
     pub(crate) fn link(&mut self, object: &Object) -> Result<ObjectId> {
         let id = self.new_id();
+        self.link_as(object, id, None).map(|_| id)
+    }
+
+    /// Links `object` under `id`, as a new object or (with `replacing`) as the new
+    /// version of an old one. Returns the old version's record when replacing.
+    pub(crate) fn link_as(
+        &mut self,
+        object: &Object,
+        id: ObjectId,
+        replacing: Option<&Replacing>,
+    ) -> Result<Option<Loaded>> {
         let mut undo = Undo::default();
-        match self.link_inner(object, id, &mut undo) {
-            Ok(()) => Ok(id),
+        match self.link_inner(object, id, replacing, &mut undo) {
+            Ok(old) => Ok(old),
             Err(e) => {
                 self.rollback(undo);
                 Err(e)
@@ -117,13 +156,23 @@ impl Linker {
         }
     }
 
-    fn link_inner(&mut self, object: &Object, id: ObjectId, undo: &mut Undo) -> Result<()> {
+    fn link_inner(
+        &mut self,
+        object: &Object,
+        id: ObjectId,
+        replacing: Option<&Replacing>,
+        undo: &mut Undo,
+    ) -> Result<Option<Loaded>> {
         let start = Instant::now();
-        let excluded = self.comdat_losers(object);
-        self.check_duplicates(object, &excluded)?;
-        let layout = self.layout(object, &excluded)?;
-        undo.block = Some(layout.block);
+        let excluded = self.comdat_losers(object, id);
+        self.check_duplicates(object, &excluded, id)?;
+        let mut layout = self.layout(object, &excluded)?;
+        undo.blocks.push(layout.code);
+        undo.blocks.extend(layout.data);
         self.copy_sections(object, &layout);
+        if let Some(r) = replacing {
+            layout.redirects = inherited(object, &layout, r);
+        }
         self.stats.layout += start.elapsed();
 
         let start = Instant::now();
@@ -139,7 +188,7 @@ impl Linker {
             }
         }
         let (fixes, sites) = self.resolve(object, id, &layout, &defs, undo)?;
-        let patches = self.rebinding_patches(&defs)?;
+        let patches = self.rebinding_patches(&defs, replacing.map(|r| r.id))?;
         self.stats.resolve += start.elapsed();
 
         let start = Instant::now();
@@ -148,7 +197,7 @@ impl Linker {
         self.stats.relocations += fixes.len();
 
         let start = Instant::now();
-        self.commit(object, id, layout, defs, sites, patches)?;
+        let old = self.commit(object, id, layout, defs, sites, patches, replacing)?;
         let locals = undo
             .slots
             .iter()
@@ -159,7 +208,7 @@ impl Linker {
         }
         self.stats.finalize += start.elapsed();
         self.stats.objects += 1;
-        Ok(())
+        Ok(old)
     }
 
     fn rollback(&mut self, undo: Undo) {
@@ -178,7 +227,7 @@ impl Linker {
                 "call through a released slot".into(),
             );
         }
-        if let Some(block) = undo.block {
+        for block in undo.blocks {
             space.region.free(block);
         }
         for name in undo.entries {
@@ -193,11 +242,12 @@ impl Linker {
         }
     }
 
-    /// Sections of COMDAT groups whose signature another object already provides.
-    fn comdat_losers(&self, object: &Object) -> Vec<bool> {
+    /// Sections of COMDAT groups whose signature another object already provides
+    /// (`id` itself, when replacing, does not count).
+    fn comdat_losers(&self, object: &Object, id: ObjectId) -> Vec<bool> {
         let mut excluded = vec![false; object.sections.len()];
         for group in &object.groups {
-            if self.comdats.contains_key(group.signature) {
+            if self.comdats.get(group.signature).is_some_and(|o| *o != id) {
                 for s in &group.sections {
                     excluded[s.0 as usize] = true;
                 }
@@ -206,7 +256,7 @@ impl Linker {
         excluded
     }
 
-    fn check_duplicates(&self, object: &Object, excluded: &[bool]) -> Result<()> {
+    fn check_duplicates(&self, object: &Object, excluded: &[bool], id: ObjectId) -> Result<()> {
         for sym in &object.symbols {
             if sym.binding != Bind::Global || !live(&sym.definition, excluded) {
                 continue;
@@ -220,7 +270,7 @@ impl Linker {
             if let Some(first) = self.symbols.entries.get(sym.name).and_then(|e| {
                 e.defs
                     .iter()
-                    .find(|d| !d.weak)
+                    .find(|d| !d.weak && d.object != id)
                     .map(|d| self.object_name(d.object))
             }) {
                 return Err(Error::Duplicate {
@@ -265,19 +315,44 @@ impl Linker {
             0
         };
         let veneers = put(Class::Code, veneer_count * arch.veneer_size() as u64, 16);
+        // Code and read-only data in one block; writable data in another, so a
+        // replaced version's code can be retired while its data lives on.
         let mut class_start = [0u64; 4];
-        let mut total = 0u64;
-        for c in Class::ALL {
-            let i = c as usize;
-            total = total.next_multiple_of(aligns[i]);
-            class_start[i] = total;
-            total += sizes[i].next_multiple_of(page);
+        let mut blocks: [Option<Block>; 2] = [None, None];
+        let groups = [[Class::Code, Class::ReadOnly], [Class::Data, Class::Zero]];
+        for (b, group) in groups.iter().enumerate() {
+            let mut total = 0u64;
+            let mut rel = [0u64; 2];
+            for (k, c) in group.iter().enumerate() {
+                total = total.next_multiple_of(aligns[*c as usize]);
+                rel[k] = total;
+                total += sizes[*c as usize].next_multiple_of(page);
+            }
+            if total == 0 && b == 1 {
+                continue;
+            }
+            let align = group
+                .iter()
+                .map(|c| aligns[*c as usize])
+                .max()
+                .unwrap_or(page);
+            let block = match space.region.alloc(total, align) {
+                Ok(block) => block,
+                Err(e) => {
+                    blocks.iter().flatten().for_each(|b| space.region.free(*b));
+                    return Err(e);
+                }
+            };
+            for (k, c) in group.iter().enumerate() {
+                class_start[*c as usize] = block.offset + rel[k];
+            }
+            blocks[b] = Some(block);
         }
-        let align = aligns.iter().copied().max().unwrap_or(page);
-        let block = space.region.alloc(total, align)?;
-        let base = block.offset;
+        let Some(code) = blocks[0] else {
+            return Err(Error::Exhausted("no code block".into()));
+        };
         let target = space.region.target_base();
-        let abs = |class: Class, at: u64| base + class_start[class as usize] + at;
+        let abs = |class: Class, at: u64| class_start[class as usize] + at;
         let sections: Vec<Option<u64>> = section_at
             .iter()
             .map(|s| s.map(|(c, at)| abs(c, at)))
@@ -300,20 +375,19 @@ impl Linker {
         let classes = Class::ALL
             .iter()
             .map(|c| {
-                (
-                    *c,
-                    base + class_start[*c as usize],
-                    sizes[*c as usize].next_multiple_of(page),
-                )
+                let i = *c as usize;
+                (*c, class_start[i], sizes[i].next_multiple_of(page))
             })
             .collect();
         Ok(Layout {
-            block,
+            code,
+            data: blocks[1],
             classes,
             sections,
             addresses,
             dso_handle: target + abs(Class::ReadOnly, dso),
             veneers: (abs(Class::Code, veneers), veneer_count),
+            redirects: Vec::new(),
         })
     }
 
@@ -405,7 +479,9 @@ impl Linker {
             ));
         };
         let mut fix = cx.fix(place);
-        fix.v.s = addr;
+        // A section-relative reference into inherited data follows it.
+        let a = r.addend as u64;
+        fix.v.s = cx.layout.translate(addr.wrapping_add(a)).wrapping_sub(a);
         fix.v.z = sym.size;
         if r.kind.info().target == Target::Slot {
             let slot = self.local_slot(locals, r.symbol, addr, undo)?;
@@ -492,13 +568,38 @@ impl Linker {
     }
 
     /// Patches for other objects' sites of names this object (re)binds.
-    fn rebinding_patches(&self, defs: &HashMap<&str, ObjectDef>) -> Result<Vec<Patch>> {
+    /// Patches for other objects' sites of names whose binding this load changes:
+    /// the names it defines, and (replacing) the names the old version defined.
+    fn rebinding_patches(
+        &self,
+        defs: &HashMap<&str, ObjectDef>,
+        replaced: Option<ObjectId>,
+    ) -> Result<Vec<Patch>> {
+        let old: &[String] = match replaced.and_then(|id| self.objects.get(&id)) {
+            Some(o) => &o.defines,
+            None => &[],
+        };
+        let mut names: Vec<&str> = defs
+            .keys()
+            .copied()
+            .chain(old.iter().map(String::as_str))
+            .collect();
+        names.sort_unstable();
+        names.dedup();
         let mut out = Vec::new();
-        for (name, def) in defs {
-            let entry = &self.symbols.entries[*name];
-            let after = entry.binding(Some(def));
+        for name in names {
+            let Some(entry) = self.symbols.entries.get(name) else {
+                continue;
+            };
+            let after = entry.binding_with(replaced, defs.get(name));
             if entry.binding(None) != after {
-                out.extend(self.site_patches(name, &after, entry.slot, &entry.sites)?);
+                let others: Vec<Site> = entry
+                    .sites
+                    .iter()
+                    .filter(|s| Some(s.object) != replaced)
+                    .copied()
+                    .collect();
+                out.extend(self.site_patches(name, &after, entry.slot, &others)?);
             }
         }
         Ok(out)
@@ -562,6 +663,7 @@ impl Linker {
         Ok(())
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn commit(
         &mut self,
         object: &Object,
@@ -570,21 +672,77 @@ impl Linker {
         defs: HashMap<&str, ObjectDef>,
         sites: Vec<NamedSite>,
         patches: Vec<Patch>,
-    ) -> Result<()> {
+        replacing: Option<&Replacing>,
+    ) -> Result<Option<Loaded>> {
         let space = self.space()?;
+        let target = space.region.target_base();
         for (class, off, len) in &layout.classes {
             space.region.protect(*off, *len, *class)?;
             if *class == Class::Code {
-                flush_icache(space.region.target_base() + off, *len);
+                flush_icache(target + off, *len);
+            }
+        }
+        if replacing.is_some_and(|r| !r.keep_state) {
+            // Inherited data takes the new version's initial (relocated) contents.
+            for (lo, hi, to) in &layout.redirects {
+                let fresh = space.region.bytes(lo - target, hi - lo).to_vec();
+                space
+                    .region
+                    .bytes_mut(to - target, hi - lo)
+                    .copy_from_slice(&fresh);
             }
         }
         apply_patches(&mut space.region, &patches);
-        let mut refers: Vec<String> = referenced(object).iter().map(|s| s.to_string()).collect();
+        let old = replacing.and_then(|r| self.objects.remove(&r.id));
+        if let Some(old) = &old {
+            for name in old.defines.iter().chain(&old.refers) {
+                if let Some(e) = self.symbols.entries.get_mut(name) {
+                    e.defs.retain(|d| d.object != id);
+                    e.refs.retain(|(o, _)| *o != id);
+                    e.sites.retain(|s| s.object != id);
+                }
+            }
+        }
+        let refers = self.record_uses(object, id, sites);
+        let mut defines = Vec::with_capacity(defs.len());
+        for (name, def) in defs {
+            let entry = self.symbols.entries.entry(name.to_string()).or_default();
+            entry.defs.push(def);
+            defines.push(name.to_string());
+        }
+        for group in &object.groups {
+            self.comdats.insert(group.signature.to_string(), id);
+        }
+        let mut touched: Vec<String> = defines.iter().chain(refers.iter()).cloned().collect();
+        touched.extend(old.iter().flat_map(|o| o.defines.iter().cloned()));
+        let data = self.keep_data(&layout, old.as_ref());
+        let loaded = Loaded {
+            name: object.name.clone(),
+            code: layout.code,
+            data,
+            data_symbols: data_symbols(object, &layout),
+            sections: placed(object, &layout),
+            defines,
+            refers,
+            local_slots: Vec::new(),
+            dso_handle: layout.dso_handle,
+        };
+        self.objects.insert(id, loaded);
+        for name in &touched {
+            self.refresh_slot(name)?;
+        }
+        Ok(old)
+    }
+
+    /// Records the sites and references of a newly linked object; returns the
+    /// names it refers to, sorted.
+    fn record_uses(&mut self, object: &Object, id: ObjectId, sites: Vec<NamedSite>) -> Vec<String> {
         for (name, site) in sites {
             if let Some(e) = self.symbols.entries.get_mut(&name) {
                 e.sites.push(site);
             }
         }
+        let refers: Vec<String> = referenced(object).iter().map(|s| s.to_string()).collect();
         for name in &refers {
             let weak = object
                 .symbols
@@ -595,52 +753,31 @@ impl Linker {
                 e.refs.push((id, weak));
             }
         }
-        let mut defines = Vec::with_capacity(defs.len());
-        for (name, def) in defs {
-            self.symbols
-                .entries
-                .entry(name.to_string())
-                .or_default()
-                .defs
-                .push(def);
-            defines.push(name.to_string());
+        refers
+    }
+
+    /// The data blocks the new version uses: its own, and the old version's that
+    /// still hold inherited variables. The old version's other blocks and its code
+    /// are retired (another thread may still be running the old code).
+    fn keep_data(&mut self, layout: &Layout, old: Option<&Loaded>) -> Vec<Block> {
+        let mut data: Vec<Block> = layout.data.into_iter().collect();
+        let Some(old) = old else { return data };
+        let target = self.space.as_ref().map_or(0, |s| s.region.target_base());
+        let in_block =
+            |b: &Block, addr: u64| addr >= target + b.offset && addr < target + b.offset + b.len;
+        for block in &old.data {
+            if layout
+                .redirects
+                .iter()
+                .any(|(_, _, to)| in_block(block, *to))
+            {
+                data.push(*block);
+            } else {
+                self.retired.push(*block);
+            }
         }
-        for group in &object.groups {
-            self.comdats
-                .entry(group.signature.to_string())
-                .or_insert(id);
-        }
-        let touched: Vec<String> = defines.iter().chain(refers.iter()).cloned().collect();
-        refers.sort();
-        refers.dedup();
-        let sections = object
-            .sections
-            .iter()
-            .zip(&layout.sections)
-            .map(|(s, at)| Placed {
-                name: s.name.to_string(),
-                class: s.class,
-                role: s.role,
-                offset: at.unwrap_or(0),
-                size: if at.is_some() { s.size } else { 0 },
-            })
-            .collect();
-        self.objects.insert(
-            id,
-            Loaded {
-                name: object.name.clone(),
-                block: layout.block,
-                sections,
-                defines,
-                refers,
-                local_slots: Vec::new(),
-                dso_handle: layout.dso_handle,
-            },
-        );
-        for name in &touched {
-            self.refresh_slot(name)?;
-        }
-        Ok(())
+        self.retired.push(old.code);
+        data
     }
 
     /// Writes a name's slot and GOT entry for its current binding.
@@ -680,7 +817,7 @@ fn global_defs<'a>(
         if !is_global(sym.binding) || sym.name.is_empty() {
             continue;
         }
-        let Some(addr) = layout.addresses[i] else {
+        let Some(addr) = layout.addresses[i].map(|a| layout.translate(a)) else {
             continue;
         };
         let weak = sym.binding == Bind::Weak || matches!(sym.definition, Definition::Common { .. });
@@ -732,4 +869,67 @@ fn count_branches(object: &Object) -> u64 {
     targets.sort_unstable();
     targets.dedup();
     targets.len() as u64
+}
+
+/// Global writable data of the new version that keeps the old version's address:
+/// same name, same size. Everything else (new names, changed sizes, statics) gets
+/// fresh storage; changed sizes are re-patched through the reverse index.
+fn inherited(object: &Object, layout: &Layout, r: &Replacing) -> Vec<(u64, u64, u64)> {
+    let mut out = Vec::new();
+    for (i, sym) in object.symbols.iter().enumerate() {
+        if !is_global(sym.binding) || sym.size == 0 {
+            continue;
+        }
+        let writable = match sym.definition {
+            Definition::Section { section, .. } => {
+                matches!(object.section(section).class, Class::Data | Class::Zero)
+            }
+            Definition::Common { .. } => true,
+            _ => false,
+        };
+        let (Some(addr), true) = (layout.addresses[i], writable) else {
+            continue;
+        };
+        if let Some(&(old, size)) = r.data.get(sym.name) {
+            if size == sym.size {
+                out.push((addr, addr + size, old));
+            }
+        }
+    }
+    out
+}
+
+/// Where each loaded section went, for constructors, unload and debuggers.
+fn placed(object: &Object, layout: &Layout) -> Vec<Placed> {
+    object
+        .sections
+        .iter()
+        .zip(&layout.sections)
+        .map(|(s, at)| Placed {
+            name: s.name.to_string(),
+            class: s.class,
+            role: s.role,
+            offset: at.unwrap_or(0),
+            size: if at.is_some() { s.size } else { 0 },
+        })
+        .collect()
+}
+
+/// The object's global writable variables at their live addresses: what a later
+/// version inherits.
+fn data_symbols(object: &Object, layout: &Layout) -> HashMap<String, (u64, u64)> {
+    let mut out = HashMap::new();
+    for (i, sym) in object.symbols.iter().enumerate() {
+        let writable = match sym.definition {
+            Definition::Section { section, .. } => {
+                matches!(object.section(section).class, Class::Data | Class::Zero)
+            }
+            Definition::Common { .. } => true,
+            _ => false,
+        };
+        if let (true, true, Some(addr)) = (is_global(sym.binding), writable, layout.addresses[i]) {
+            out.insert(sym.name.to_string(), (layout.translate(addr), sym.size));
+        }
+    }
+    out
 }

@@ -1,9 +1,61 @@
 //! Removing an object: its names fall back to other definitions or trap, its sites
-//! and references are forgotten, its memory and local GOT entries are freed.
+//! and references are forgotten, its local GOT entries are freed and its memory
+//! is retired (freed by `Linker::reclaim`, since a thread may still be in its code).
+//!
+//! Unloading is refused while another loaded object refers to one of its variables
+//! and nothing else defines it: that object's code would read freed memory.
 
-use crate::error::Result;
+use crate::error::{Error, Result, Unresolved};
 use crate::linker::{Linker, ObjectId};
 use crate::symbols::Binding;
+
+/// Other objects that refer to `id`'s variables with nothing to fall back to.
+pub(crate) fn data_dependents(linker: &Linker, id: ObjectId) -> Vec<Unresolved> {
+    let Some(object) = linker.objects.get(&id) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut names: Vec<&String> = object.data_symbols.keys().collect();
+    names.sort();
+    for name in names {
+        let Some(entry) = linker.symbols.entries.get(name) else {
+            continue;
+        };
+        if !matches!(
+            entry.binding_with(Some(id), None),
+            Binding::Unresolved { .. }
+        ) {
+            continue;
+        }
+        let mut users: Vec<String> = entry
+            .refs
+            .iter()
+            .filter(|(o, _)| *o != id)
+            .map(|(o, _)| linker.object_name(*o))
+            .collect();
+        users.sort();
+        users.dedup();
+        if !users.is_empty() {
+            out.push(Unresolved {
+                symbol: name.clone(),
+                needed_by: users,
+            });
+        }
+    }
+    out
+}
+
+pub(crate) fn check(linker: &Linker, id: ObjectId) -> Result<()> {
+    let dependents = data_dependents(linker, id);
+    if dependents.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::InUse {
+            object: linker.object_name(id),
+            symbols: dependents,
+        })
+    }
+}
 
 pub(crate) fn remove(linker: &mut Linker, id: ObjectId) -> Result<()> {
     let Some(object) = linker.objects.remove(&id) else {
@@ -21,19 +73,16 @@ pub(crate) fn remove(linker: &mut Linker, id: ObjectId) -> Result<()> {
         if let Err(e) = linker.rebind(name) {
             first_error.get_or_insert(e);
         }
-        let unresolved = linker
-            .symbols
-            .entries
-            .get(name)
-            .is_some_and(|e| matches!(e.binding(None), Binding::Unresolved { .. }));
-        if let (true, Some(slot)) = (
+        let entry = linker.symbols.entries.get(name);
+        let unresolved =
+            entry.is_some_and(|e| matches!(e.binding(None), Binding::Unresolved { .. }));
+        if let (true, Some(slot), Some(space)) = (
             unresolved,
-            linker.symbols.entries.get(name).and_then(|e| e.slot),
+            entry.and_then(|e| e.slot),
+            linker.space.as_ref(),
         ) {
             let message = format!("call to `{name}`, which was unloaded with {}", object.name);
-            if let Some(space) = linker.space.as_ref() {
-                space.stubs.set_message(slot, message);
-            }
+            space.stubs.set_message(slot, message);
         }
     }
     linker.comdats.retain(|_, owner| *owner != id);
@@ -45,7 +94,8 @@ pub(crate) fn remove(linker: &mut Linker, id: ObjectId) -> Result<()> {
                 "call through a freed GOT entry".into(),
             );
         }
-        space.region.free(object.block);
     }
+    linker.retired.push(object.code);
+    linker.retired.extend(object.data);
     first_error.map_or(Ok(()), Err)
 }

@@ -271,7 +271,13 @@ fn memory_is_returned_on_unload() {
     let id = l.load_file(obj("ping")).unwrap();
     assert!(l.memory_in_use() > tables);
     l.unload(id).unwrap();
+    // Unloaded code is retired (a thread might still be in it) until reclaim.
+    let m = l.memory();
+    assert_eq!(m.live, tables);
+    assert!(m.retired > 0);
+    assert_eq!(l.reclaim(), m.retired);
     assert_eq!(l.memory_in_use(), tables);
+    assert_eq!(l.memory().retired, 0);
     let add: extern "C" fn(i32, i32) -> i32 = unsafe { l.function("add").unwrap() };
     assert_eq!(add(2, 2), 4);
 }

@@ -9,7 +9,7 @@
 //! (`exit` runs those before `_dl_fini`).
 
 use crate::input::{Class, Role};
-use crate::linker::{Linker, ObjectId};
+use crate::linker::{Linker, Loaded, ObjectId};
 
 extern "C" {
     fn __cxa_finalize(dso_handle: *mut libc::c_void);
@@ -17,7 +17,8 @@ extern "C" {
 
 /// Runs the constructors of `ids` (one batch) in link order.
 pub(crate) fn run_constructors(linker: &Linker, ids: &[ObjectId]) {
-    for f in ordered(linker, ids, true) {
+    let objects: Vec<&Loaded> = ids.iter().filter_map(|id| linker.objects.get(id)).collect();
+    for f in ordered(linker, &objects, true) {
         call(f);
     }
 }
@@ -26,14 +27,18 @@ pub(crate) fn run_constructors(linker: &Linker, ids: &[ObjectId]) {
 /// (newest object first), then `.fini_array`/`.dtors` in reverse link order.
 /// Called once per object, at unload or when the linker is dropped.
 pub(crate) fn run_destructors(linker: &Linker, ids: &[ObjectId]) {
-    for id in ids.iter().rev() {
-        if let Some(o) = linker.objects.get(id) {
-            // SAFETY: glibc's __cxa_finalize runs and forgets the handlers registered
-            // with this handle; the object's code is still mapped while they run.
-            unsafe { __cxa_finalize(o.dso_handle as *mut libc::c_void) };
-        }
+    let objects: Vec<&Loaded> = ids.iter().filter_map(|id| linker.objects.get(id)).collect();
+    run_destructors_of(linker, &objects);
+}
+
+/// As [`run_destructors`], for object records (also a replaced, retired version).
+pub(crate) fn run_destructors_of(linker: &Linker, objects: &[&Loaded]) {
+    for o in objects.iter().rev() {
+        // SAFETY: glibc's __cxa_finalize runs and forgets the handlers registered
+        // with this handle; the object's code is still mapped while they run.
+        unsafe { __cxa_finalize(o.dso_handle as *mut libc::c_void) };
     }
-    let mut list = ordered(linker, ids, false);
+    let mut list = ordered(linker, objects, false);
     list.reverse();
     for f in list {
         call(f);
@@ -42,13 +47,10 @@ pub(crate) fn run_destructors(linker: &Linker, ids: &[ObjectId]) {
 
 /// The function pointers of the objects' constructor (or destructor) tables, in
 /// the order ld would lay them out in one executable.
-fn ordered(linker: &Linker, ids: &[ObjectId], init: bool) -> Vec<u64> {
+fn ordered(linker: &Linker, objects: &[&Loaded], init: bool) -> Vec<u64> {
     let mut arrays: Vec<(u16, Vec<u64>)> = Vec::new();
     let mut olds: Vec<u64> = Vec::new();
-    for id in ids {
-        let Some(object) = linker.objects.get(id) else {
-            continue;
-        };
+    for object in objects {
         for s in &object.sections {
             match (s.role, init) {
                 (Role::InitArray { priority }, true) | (Role::FiniArray { priority }, false) => {

@@ -78,7 +78,17 @@ pub struct Entry {
 impl Entry {
     /// The binding, with `extra` definitions considered as if already loaded.
     pub fn binding(&self, extra: Option<&ObjectDef>) -> Binding {
-        let defs = self.defs.iter().chain(extra);
+        self.binding_with(None, extra)
+    }
+
+    /// The binding as it will be once `without`'s definitions are gone (it is being
+    /// replaced or unloaded) and `extra` is loaded.
+    pub fn binding_with(&self, without: Option<ObjectId>, extra: Option<&ObjectDef>) -> Binding {
+        let defs = self
+            .defs
+            .iter()
+            .filter(|d| Some(d.object) != without)
+            .chain(extra);
         if let Some(d) = defs.clone().find(|d| !d.weak) {
             return Binding::Object(*d);
         }
@@ -92,7 +102,11 @@ impl Entry {
             return Binding::Process(p);
         }
         Binding::Unresolved {
-            weak: self.refs.iter().all(|(_, weak)| *weak),
+            weak: self
+                .refs
+                .iter()
+                .filter(|(o, _)| Some(*o) != without)
+                .all(|(_, weak)| *weak),
         }
     }
 
