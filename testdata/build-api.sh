@@ -7,7 +7,12 @@ for arch in x86_64 aarch64; do
   if [ $arch = x86_64 ]; then cc=gcc; mc=x86_64-linux-gnu; else cc=aarch64-linux-gnu-gcc; mc=aarch64-linux-gnu; fi
   for c in api/*.c; do
     n=$(basename "$c" .c)
-    case $n in static_model) flags="-fno-pic -fno-pie" ;; *) flags="-fPIC" ;; esac
+    case $n in
+      static_model) flags="-fno-pic -fno-pie" ;;
+      # gcc's default PIE: extern variables are read PC-relative (direct sites).
+      user) flags="-fPIE" ;;
+      *) flags="-fPIC" ;;
+    esac
     $cc -O2 $flags -fno-asynchronous-unwind-tables -c "$c" -o "$out/$n.o"
   done
   llvm-mc -triple=$mc -filetype=obj api/overflow_$arch.s -o "$out/overflow.o"
