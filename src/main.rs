@@ -7,6 +7,8 @@ use std::ffi::{c_char, c_int, CString};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod watch;
+
 use clap::{Parser, Subcommand};
 use relink::{Error, Linker, Stats};
 
@@ -47,6 +49,25 @@ enum Command {
     },
     /// Print an object's sections, symbols and relocations as relink sees them.
     Info { input: PathBuf },
+    /// Call the entry repeatedly; hot-replace each object whose file changes.
+    Watch {
+        /// Function to call (as `int f(int argc, char **argv)`).
+        #[arg(long, default_value = "main")]
+        entry: String,
+        /// Milliseconds between calls.
+        #[arg(long, default_value_t = 500)]
+        interval: u64,
+        /// Keep global variables' contents across reloads.
+        #[arg(long)]
+        keep_state: bool,
+        /// Stop after this many calls (default: until Ctrl-C).
+        #[arg(long)]
+        count: Option<u64>,
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        #[arg(last = true)]
+        args: Vec<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -60,6 +81,21 @@ fn main() -> ExitCode {
         } => run(&entry, stats, &inputs, &args),
         Command::Check { stats, inputs } => check(stats, &inputs),
         Command::Info { input } => info(&input).map(|()| 0),
+        Command::Watch {
+            entry,
+            interval,
+            keep_state,
+            count,
+            inputs,
+            args,
+        } => watch::run(&watch::Options {
+            entry: &entry,
+            interval: std::time::Duration::from_millis(interval),
+            keep_state,
+            count,
+            inputs: &inputs,
+            args: &args,
+        }),
     };
     match result {
         Ok(status) => exit(status),

@@ -178,3 +178,88 @@ fn run_passes_arguments_and_an_entry_point() {
     ]);
     assert_eq!(out.status.code(), Some(6), "{}", text(&out.stderr));
 }
+
+/// Lines of a child's stream, as they come.
+fn lines(stream: impl std::io::Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stream)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// Waits for a line containing `want`; returns every line seen up to it.
+fn wait_for(rx: &std::sync::mpsc::Receiver<String>, want: &str, seen: &mut Vec<String>) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+        match rx.recv_timeout(left) {
+            Ok(line) => {
+                seen.push(line.clone());
+                if line.contains(want) {
+                    return;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    panic!("no line with `{want}`; saw:\n{}", seen.join("\n"));
+}
+
+/// Replaces `path` the way build tools do: write aside, then rename over it.
+fn replace_file(path: &std::path::Path, bytes: &[u8]) {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+}
+
+#[test]
+fn watch_hot_replaces_a_changed_object_and_survives_a_broken_one() {
+    let dir = std::env::temp_dir().join(format!("relink-watch-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let tick = dir.join("tick.o");
+    std::fs::copy(api("tick_v1"), &tick).unwrap();
+    let mut cmd = relink_command();
+    cmd.args([
+        "watch",
+        "--interval",
+        "20",
+        "--count",
+        "100000",
+        "--entry",
+        "tick",
+    ])
+    .arg(&tick)
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let out = lines(child.stdout.take().unwrap());
+    let err = lines(child.stderr.take().unwrap());
+    let (mut so, mut se) = (Vec::new(), Vec::new());
+    wait_for(&out, "tick v1 2", &mut so);
+
+    replace_file(&tick, &std::fs::read(api("tick_v2")).unwrap());
+    wait_for(&err, "relink: reloaded", &mut se);
+    assert!(se.last().unwrap().contains("tick.o in "), "{se:?}");
+    wait_for(&out, "tick v2", &mut so);
+
+    replace_file(&tick, b"\x7fELF truncated nonsense");
+    wait_for(&err, "keeping the running version", &mut se);
+    assert!(se.last().unwrap().starts_with("relink: error:"), "{se:?}");
+    so.clear();
+    wait_for(&out, "tick v2", &mut so);
+
+    // Ctrl-C ends it cleanly.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    wait_for(&err, "relink: watch: stopped after", &mut se);
+    assert_eq!(status.code(), Some(0), "{se:?}");
+    std::fs::remove_dir_all(&dir).ok();
+}
