@@ -17,5 +17,7 @@ cargo test
 echo "== cargo test (aarch64, under qemu-aarch64)"
 # Tests spawn the relink binary (and re-run themselves); built for aarch64, those
 # need the same runner cargo uses.
-RELINK_TEST_RUNNER="qemu-aarch64 -L /usr/aarch64-linux-gnu" \
+# RELINK_QEMU_USER=1 (also in .cargo/config.toml): qemu-user keeps stale
+# translations of code patched through relink's second mapping unless told.
+RELINK_TEST_RUNNER="qemu-aarch64 -L /usr/aarch64-linux-gnu" RELINK_QEMU_USER=1 \
   cargo test --target aarch64-unknown-linux-gnu

@@ -270,6 +270,17 @@ impl Linker {
         Ok(addr as *const u8)
     }
 
+    /// The address of a symbol's current implementation, bypassing its stub: it
+    /// changes when the object is replaced, so hold [`Linker::address`] instead.
+    /// For benchmarks and debuggers.
+    pub fn definition_address(&self, name: &str) -> Option<*const u8> {
+        match self.symbols.entries.get(name)?.binding(None) {
+            Binding::Object(d) => Some(d.address as *const u8),
+            Binding::Host(p) | Binding::Process(p) => Some(p.address as *const u8),
+            Binding::Unresolved { .. } => None,
+        }
+    }
+
     /// Defines `name` for loaded code (looked up after objects, before the process).
     /// Objects already loaded that refer to it are re-bound; if one of their direct
     /// references cannot reach `address`, that is the error and nothing changes.

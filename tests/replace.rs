@@ -306,3 +306,54 @@ fn load_unload_cycles_do_not_grow_the_process() {
         "RSS grew by {grown} KiB over {cycles} cycles"
     );
 }
+
+#[test]
+fn replace_works_for_static_model_objects() {
+    let mut l = Linker::new().unwrap();
+    // One batch, so the placement serves both (user_static needs the low 2 GiB).
+    let ids = l
+        .load_files(&[obj("lib_v1_static"), obj("user_static")])
+        .unwrap();
+    let lib = ids[0];
+    if cfg!(target_arch = "x86_64") {
+        assert_eq!(
+            l.region().unwrap().2,
+            relink::Placement::Low,
+            "-fno-pic needs the low 2 GiB"
+        );
+    }
+    let (user_version, user_via_pointer, user_counter) = unsafe {
+        (
+            get(&mut l, "user_version"),
+            get(&mut l, "user_via_pointer"),
+            get(&mut l, "user_counter"),
+        )
+    };
+    let user_table: extern "C" fn(i32) -> i32 = unsafe { l.function("user_table").unwrap() };
+    let counter = l.address("counter").unwrap();
+    assert_eq!(
+        [
+            user_version(),
+            user_via_pointer(),
+            user_counter(),
+            user_table(2)
+        ],
+        [1, 1, 1, 12]
+    );
+    l.replace(lib, &bytes("lib_v2_static")).unwrap();
+    assert_eq!(
+        [
+            user_version(),
+            user_via_pointer(),
+            user_counter(),
+            user_table(2)
+        ],
+        [2, 2, 100, 22]
+    );
+    assert_eq!(l.address("counter").unwrap(), counter);
+    l.replace(lib, &bytes("lib_v3_static")).unwrap();
+    assert_eq!(
+        [user_version(), user_counter(), user_table(7)],
+        [3, 300, 37]
+    );
+}

@@ -360,17 +360,54 @@ pub fn process_anchor() -> Option<u64> {
         .find_map(|name| crate::symbols::dlsym(name).map(|s| s.address))
 }
 
-/// Makes instructions written to `[target, target + len)` visible to instruction
-/// fetch. A no-op on x86-64, whose caches are coherent.
+/// Makes instructions written to `[target, target + len)` (read-execute code)
+/// visible to instruction fetch. A no-op on x86-64, whose caches are coherent.
 pub fn flush_icache(target: u64, len: u64) {
     #[cfg(target_arch = "aarch64")]
-    // SAFETY: cache maintenance by address on a range we mapped; it does not
-    // change memory contents.
-    unsafe {
-        aarch64_clear_cache(target, target + len)
-    };
+    {
+        // SAFETY: cache maintenance by address on a range we mapped; it does not
+        // change memory contents.
+        unsafe { aarch64_clear_cache(target, target + len) };
+        if qemu_user() {
+            drop_emulator_translations(target, len);
+        }
+    }
     #[cfg(not(target_arch = "aarch64"))]
     let _ = (target, len);
+}
+
+/// Whether relink runs under qemu-user and must help it notice code changes
+/// (`RELINK_QEMU_USER=1`, set by `.cargo/config.toml` and `scripts/test.sh`).
+///
+/// qemu-user ignores `ic ivau`; it notices self-modifying code by write-protecting
+/// the pages it translated — which a write through relink's second (working)
+/// mapping of the same memory bypasses, so it would keep running stale
+/// translations of patched code (the reason Erlang's JIT single-maps under QEMU).
+/// It does drop a page's translations when the page loses `PROT_EXEC`.
+#[cfg(target_arch = "aarch64")]
+fn qemu_user() -> bool {
+    static QEMU: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *QEMU.get_or_init(|| std::env::var_os("RELINK_QEMU_USER").is_some_and(|v| v == "1"))
+}
+
+/// Re-protects the code pages of `[target, target + len)` R-- then R-X: qemu-user
+/// then forgets its translations of them. Never used on hardware, where a thread
+/// running that code would fault in between.
+#[cfg(target_arch = "aarch64")]
+fn drop_emulator_translations(target: u64, len: u64) {
+    let page = page_size();
+    let lo = target & !(page - 1);
+    let hi = (target + len.max(1)).div_ceil(page) * page;
+    // SAFETY: the pages are relink's read-execute code pages; they end read-execute
+    // again, as they were.
+    unsafe {
+        libc::mprotect(lo as *mut libc::c_void, (hi - lo) as usize, libc::PROT_READ);
+        libc::mprotect(
+            lo as *mut libc::c_void,
+            (hi - lo) as usize,
+            libc::PROT_READ | libc::PROT_EXEC,
+        );
+    }
 }
 
 /// `dc cvau` over the range, `dsb ish`, `ic ivau` over the range, `dsb ish; isb`,
