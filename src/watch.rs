@@ -16,6 +16,9 @@ use relink::{Error, Linker, ObjectId, ReplaceOptions};
 
 static STOP: AtomicBool = AtomicBool::new(false);
 
+/// How long a changed file must stay unchanged before it is reloaded.
+const SETTLE: Duration = Duration::from_millis(100);
+
 extern "C" fn on_sigint(_: c_int) {
     STOP.store(true, Ordering::SeqCst);
 }
@@ -64,6 +67,9 @@ pub fn run(o: &Options) -> Result<i32, Error> {
     };
     let mut calls = 0u64;
     let mut status = 0;
+    // Changed files wait until they have been quiet for SETTLE: compilers write
+    // objects in place, and a half-written file is not a new version.
+    let mut pending: HashMap<PathBuf, Instant> = HashMap::new();
     while !STOP.load(Ordering::SeqCst) && o.count.is_none_or(|n| calls < n) {
         // Looked up each time: a reload may have been refused for undefined symbols.
         // SAFETY: the entry is documented to have C's `main` signature.
@@ -75,12 +81,25 @@ pub fn run(o: &Options) -> Result<i32, Error> {
         linker.reclaim();
         let deadline = Instant::now() + o.interval;
         while let Some(left) = deadline.checked_duration_since(Instant::now()) {
-            match rx.recv_timeout(left) {
-                Ok(Ok(event)) => reload_changed(&mut linker, &mut by_path, &event.paths, options),
+            match rx.recv_timeout(left.min(SETTLE)) {
+                Ok(Ok(event)) => {
+                    for path in event.paths {
+                        pending.insert(path, Instant::now());
+                    }
+                }
                 Ok(Err(e)) => eprintln!("relink: watch: {e}"),
-                Err(mpsc::RecvTimeoutError::Timeout) => break,
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
                 Err(mpsc::RecvTimeoutError::Disconnected) => break,
             }
+            let settled: Vec<PathBuf> = pending
+                .iter()
+                .filter(|(_, t)| t.elapsed() >= SETTLE)
+                .map(|(p, _)| p.clone())
+                .collect();
+            for path in &settled {
+                pending.remove(path);
+            }
+            reload_changed(&mut linker, &mut by_path, &settled, options);
             if STOP.load(Ordering::SeqCst) {
                 break;
             }
