@@ -335,7 +335,7 @@ impl Linker {
         if !self.objects.contains_key(&id) {
             return Err(Error::UnknownObject(id.0));
         }
-        crate::unload::check(self, id)?;
+        crate::unload::check(self, id, |_| true)?;
         runtime::run_destructors(self, &[id]);
         crate::unload::remove(self, id)
     }
@@ -378,7 +378,7 @@ impl Linker {
         let object = input::parse(&name, bytes)?;
         self.stats.parse += start.elapsed();
         self.ensure_space(std::slice::from_ref(&object))?;
-        self.check_dropped_data(id, &object, &data)?;
+        self.check_dropped_data(id, &object)?;
         let replacing = crate::load::Replacing {
             id,
             keep_state: options.keep_state,
@@ -395,28 +395,14 @@ impl Linker {
     }
 
     /// Refuses a new version that drops a variable other objects still use.
-    fn check_dropped_data(
-        &self,
-        id: ObjectId,
-        object: &Object,
-        old_data: &HashMap<String, (u64, u64)>,
-    ) -> Result<()> {
+    fn check_dropped_data(&self, id: ObjectId, object: &Object) -> Result<()> {
         let kept = |name: &str| {
             object
                 .symbols
                 .iter()
                 .any(|s| s.name == name && s.binding != Bind::Local && s.is_defined())
         };
-        let mut lost: Vec<Unresolved> = crate::unload::data_dependents(self, id);
-        lost.retain(|u| !kept(&u.symbol) && old_data.contains_key(&u.symbol));
-        if lost.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::InUse {
-                object: self.object_name(id),
-                symbols: lost,
-            })
-        }
+        crate::unload::check(self, id, |name| !kept(name))
     }
 
     /// Frees the memory of replaced and unloaded versions.

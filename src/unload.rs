@@ -45,8 +45,11 @@ pub(crate) fn data_dependents(linker: &Linker, id: ObjectId) -> Vec<Unresolved> 
     out
 }
 
-pub(crate) fn check(linker: &Linker, id: ObjectId) -> Result<()> {
-    let dependents = data_dependents(linker, id);
+/// `Err(InUse)` naming the objects that use `id`'s variables (those `counts`
+/// keeps), if any.
+pub(crate) fn check(linker: &Linker, id: ObjectId, counts: impl Fn(&str) -> bool) -> Result<()> {
+    let mut dependents = data_dependents(linker, id);
+    dependents.retain(|u| counts(&u.symbol));
     if dependents.is_empty() {
         Ok(())
     } else {

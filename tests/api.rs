@@ -2,8 +2,9 @@
 //! Objects come from testdata/api (rebuilt by testdata/build-api.sh), for the
 //! architecture this test binary runs on.
 
+mod common;
+
 use std::path::PathBuf;
-use std::process::Command;
 
 use relink::{Error, Linker, Placement};
 
@@ -282,25 +283,6 @@ fn memory_is_returned_on_unload() {
     assert_eq!(add(2, 2), 4);
 }
 
-/// Runs this test binary again with only `test` selected and `RELINK_CHILD` set,
-/// under the same runner as the tests themselves when cross-testing.
-fn run_child(test: &str) -> std::process::Output {
-    let exe = std::env::current_exe().unwrap();
-    let mut cmd = match std::env::var("RELINK_TEST_RUNNER") {
-        Ok(r) if !r.trim().is_empty() => {
-            let mut parts = r.split_whitespace();
-            let mut c = Command::new(parts.next().unwrap());
-            c.args(parts).arg(exe);
-            c
-        }
-        _ => Command::new(exe),
-    };
-    cmd.args(["--exact", test, "--nocapture", "--test-threads=1"])
-        .env("RELINK_CHILD", "1")
-        .output()
-        .unwrap()
-}
-
 #[test]
 fn calling_an_undefined_symbol_traps_with_its_name() {
     if std::env::var_os("RELINK_CHILD").is_some() {
@@ -311,7 +293,7 @@ fn calling_an_undefined_symbol_traps_with_its_name() {
         f(1);
         unreachable!("the trap returned");
     }
-    let out = run_child("calling_an_undefined_symbol_traps_with_its_name");
+    let out = common::run_child("calling_an_undefined_symbol_traps_with_its_name");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(

@@ -6,7 +6,6 @@
 mod common;
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -183,23 +182,6 @@ fn unload_is_refused_while_another_object_reads_its_variables() {
     assert!(l.reclaim() > 0);
 }
 
-fn run_child(test: &str) -> std::process::Output {
-    let exe = std::env::current_exe().unwrap();
-    let mut cmd = match std::env::var("RELINK_TEST_RUNNER") {
-        Ok(r) if !r.trim().is_empty() => {
-            let mut parts = r.split_whitespace();
-            let mut c = Command::new(parts.next().unwrap());
-            c.args(parts).arg(exe);
-            c
-        }
-        _ => Command::new(exe),
-    };
-    cmd.args(["--exact", test, "--nocapture", "--test-threads=1"])
-        .env("RELINK_CHILD", "1")
-        .output()
-        .unwrap()
-}
-
 #[test]
 fn calling_an_unloaded_function_traps_with_its_name() {
     if std::env::var_os("RELINK_CHILD").is_some() {
@@ -212,7 +194,7 @@ fn calling_an_unloaded_function_traps_with_its_name() {
         ping(3);
         unreachable!("the trap returned");
     }
-    let out = run_child("calling_an_unloaded_function_traps_with_its_name");
+    let out = common::run_child("calling_an_unloaded_function_traps_with_its_name");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(

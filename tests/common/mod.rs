@@ -132,3 +132,22 @@ pub fn all_objects() -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// Runs this test binary again with only `test` selected and `RELINK_CHILD` set
+/// (under `RELINK_TEST_RUNNER` when cross-testing): for tests whose child aborts.
+pub fn run_child(test: &str) -> std::process::Output {
+    let exe = std::env::current_exe().unwrap();
+    let mut cmd = match std::env::var("RELINK_TEST_RUNNER") {
+        Ok(r) if !r.trim().is_empty() => {
+            let mut parts = r.split_whitespace();
+            let mut c = Command::new(parts.next().unwrap());
+            c.args(parts).arg(exe);
+            c
+        }
+        _ => Command::new(exe),
+    };
+    cmd.args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .env("RELINK_CHILD", "1")
+        .output()
+        .unwrap()
+}
