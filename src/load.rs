@@ -102,6 +102,28 @@ impl Context<'_, '_> {
         }
     }
 
+    /// The address of a symbol this object defines (the subtrahend of a difference).
+    fn own_address(&self, sym: SymbolId, place: Place) -> Result<u64> {
+        self.layout
+            .addresses
+            .get(sym.0 as usize)
+            .copied()
+            .flatten()
+            .map(|a| self.layout.translate(a))
+            .ok_or_else(|| Error::Unsupported {
+                at: self
+                    .object
+                    .location(SectionId(place.si as u32), place.r.offset),
+                what: format!(
+                    "a difference from `{}`, which this object does not define",
+                    self.object
+                        .symbols
+                        .get(sym.0 as usize)
+                        .map_or("?", |s| s.name)
+                ),
+            })
+    }
+
     /// The site record of a direct reference at `place` (at its live address, if
     /// the place lies in inherited data).
     fn site(&self, place: Place) -> Site {
@@ -436,17 +458,32 @@ impl Linker {
                 let special =
                     special_symbol(sym.name, layout, cx.got).filter(|_| !sym.is_defined());
                 let place = Place { si, at, r };
-                if !is_global(sym.binding) || special.is_some() {
+                let mut fix = if !is_global(sym.binding) || special.is_some() {
                     let Some(fix) = self.resolve_local(&cx, place, special, &mut locals, undo)?
                     else {
                         continue;
                     };
-                    fixes.push(fix);
+                    fix
                 } else {
                     let (fix, site) = self.resolve_global(&cx, place, undo)?;
-                    fixes.push(fix);
+                    if r.minus.is_some() && site.is_some() {
+                        return Err(Error::Unsupported {
+                            at: object.location(SectionId(si as u32), r.offset),
+                            what: format!(
+                                "a difference of `{}`, which another object defines",
+                                sym.name
+                            ),
+                        });
+                    }
                     sites.extend(site);
+                    fix
+                };
+                if let Some(minus) = r.minus {
+                    // A difference is between real addresses, never stubs.
+                    let s = fix.direct.take().unwrap_or(fix.v.s);
+                    fix.v.s = s.wrapping_sub(cx.own_address(minus, place)?);
                 }
+                fixes.push(fix);
             }
         }
         Ok((fixes, sites))

@@ -156,6 +156,11 @@ pub enum Kind {
     /// Errors: not a 64-bit `LDR`; `A != 0`; the value must be in `[0, 2^15)` and
     /// 8-aligned.
     GotPageOffset15,
+    /// Mach-O `ARM64_RELOC_POINTER_TO_GOT` (pc-relative, 32 bits): a data word holding
+    /// the distance to the symbol's slot (`__eh_frame` personality pointers).
+    /// Fixup expression: `Fixup <- GOT + G + A - P : int32`.
+    /// Errors: the value must fit in a signed 32-bit field.
+    GotDelta32,
 }
 
 /// `MoveWide16` as a constant expression, for [`Kind::ALL`].
@@ -170,7 +175,7 @@ const fn movw(group: u8, checked: bool, signed: bool, pcrel: bool) -> Kind {
 
 impl Kind {
     /// Every kind the ELF reader produces, one entry per distinct relocation.
-    pub const ALL: [Kind; 39] = [
+    pub const ALL: [Kind; 40] = [
         Kind::Pointer64,
         Kind::Pointer32,
         Kind::Pointer16,
@@ -210,6 +215,7 @@ impl Kind {
         Kind::GotPage21,
         Kind::GotPageOffset12,
         Kind::GotPageOffset15,
+        Kind::GotDelta32,
     ];
 
     pub fn info(self) -> KindInfo {
@@ -240,7 +246,7 @@ impl Kind {
             CondBranch19 | TestBranch14 => info.pc_relative_narrow = true,
             Branch32 => info.reach = Reach::Stub,
             Branch26 => info.reach = Reach::Veneer,
-            GotPage21 | GotPageOffset12 => info.target = Target::Slot,
+            GotPage21 | GotPageOffset12 | GotDelta32 => info.target = Target::Slot,
             GotPageOffset15 => {
                 info.target = Target::Slot;
                 info.uses_got_base = true;
@@ -289,6 +295,10 @@ impl Kind {
             GotPage21 => patch(place, |i| adrp(i, got_slot(v)?, p, true))?,
             GotPageOffset12 => patch(place, |i| page_offset12_ldr64(i, got_slot(v)?))?,
             GotPageOffset15 => patch(place, |i| got_page_offset15(i, got_slot(v)?, v.got))?,
+            GotDelta32 => {
+                let d = v.slot.wrapping_add(a).wrapping_sub(p) as i64;
+                write_data(place, d, signed_range(32))?
+            }
         }
         Ok(())
     }
@@ -956,6 +966,12 @@ mod tests {
             (GotPageOffset15, 0xf940_0001 /* ldr x1, [x0] */, gv(P + 0x804, P + 0x800, 0), mis(0x804, 8)),
             (GotPageOffset15, 0xf940_0001 /* ldr x1, [x0] */, FixupValues { a: 8, ..gv(P, P, 0) }, unsupported()),
             (GotPageOffset15, 0xb940_0001 /* ldr w1, [x0] */, gv(P, P, 0), BAD),
+            // Data words: slot - P (+ A), signed 32 bits.
+            (GotDelta32, 0, gv(P + 0x7fff_ffff, 0, P), Ok(0x7fff_ffff)),
+            (GotDelta32, 0, gv(P + 0x8000_0000, 0, P), oor(0x8000_0000, (-0x8000_0000, 0x8000_0000))),
+            (GotDelta32, 0, gv(P - 0x8000_0000, 0, P), Ok(0x8000_0000)),
+            (GotDelta32, 0, gv(P - 0x8000_0001, 0, P), oor(-0x8000_0001, (-0x8000_0000, 0x8000_0000))),
+            (GotDelta32, 0, FixupValues { a: 4, ..gv(P + 8, 0, P) }, Ok(12)),
         ]
     }
 
@@ -990,7 +1006,10 @@ mod tests {
     fn info_matches_the_kinds() {
         for kind in Kind::ALL {
             let info = kind.info();
-            let got_kind = matches!(kind, GotPage21 | GotPageOffset12 | GotPageOffset15);
+            let got_kind = matches!(
+                kind,
+                GotPage21 | GotPageOffset12 | GotPageOffset15 | GotDelta32
+            );
             assert_eq!(info.target == Target::Slot, got_kind, "{kind:?}");
             assert_eq!(info.uses_got_base, kind == GotPageOffset15, "{kind:?}");
             assert!(!info.uses_size, "{kind:?}");

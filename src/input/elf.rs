@@ -355,6 +355,7 @@ impl<'a> Reader<'a, '_> {
             kind,
             symbol: SymbolId(sym as u32),
             addend: rela.r_addend(LE),
+            minus: None,
         }))
     }
 

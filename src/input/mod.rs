@@ -15,6 +15,7 @@
 //! ```
 
 pub mod elf;
+pub mod macho;
 
 use crate::arch::{Arch, RelocKind};
 use crate::error::{Error, Location, Result};
@@ -101,6 +102,9 @@ pub struct Reloc {
     pub kind: RelocKind,
     pub symbol: SymbolId,
     pub addend: i64,
+    /// A symbol whose address is subtracted (Mach-O `SUBTRACTOR` pairs: the value
+    /// is `S - minus + A`). It must be defined by the same object.
+    pub minus: Option<SymbolId>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -165,6 +169,8 @@ pub struct Group<'a> {
 pub fn parse<'a>(name: &str, bytes: &'a [u8]) -> Result<Object<'a>> {
     if bytes.starts_with(b"\x7fELF") {
         elf::parse(name, bytes)
+    } else if bytes.starts_with(&[0xcf, 0xfa, 0xed, 0xfe]) {
+        macho::parse(name, bytes)
     } else {
         Err(Error::malformed(
             Location::object(name),
