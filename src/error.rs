@@ -125,6 +125,11 @@ pub enum Error {
         symbols: Vec<Unresolved>,
     },
 
+    /// A failure injected by a test hook.
+    #[doc(hidden)]
+    #[error("injected failure after the {0} stage")]
+    Injected(String),
+
     #[error("no loaded object has id {0}")]
     UnknownObject(u64),
 }

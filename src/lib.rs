@@ -44,5 +44,5 @@ pub mod symbols;
 mod unload;
 
 pub use error::{Error, Result};
-pub use linker::{Linker, LinkerOptions, MemoryStats, ObjectId, ReplaceOptions, Stats};
+pub use linker::{Linker, LinkerOptions, MemoryStats, ObjectId, ReplaceOptions, Stage, Stats};
 pub use memory::Placement;

@@ -39,6 +39,23 @@ pub struct LinkerOptions {
     /// Test hook: address space left unused between the stub table and the first
     /// object, so that calls to stubs are far (AArch64 `BL` then needs veneers).
     pub gap_after_tables: u64,
+    /// Link completely, but never make code executable nor run constructors or
+    /// destructors (`relink check`, fuzzing, inspecting what a link produces).
+    pub link_only: bool,
+    /// Test hook: make every load fail at this stage (after its work, before the
+    /// next), to check that a failed load leaves the linker as it was.
+    #[doc(hidden)]
+    pub fail_at: Option<Stage>,
+}
+
+/// A stage of a load, for [`LinkerOptions::fail_at`].
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    Layout,
+    Resolve,
+    Fixup,
+    Finalize,
 }
 
 impl Default for LinkerOptions {
@@ -48,6 +65,8 @@ impl Default for LinkerOptions {
             region_size: 512 << 20,
             stub_capacity: stubs::DEFAULT_CAPACITY,
             gap_after_tables: 0,
+            link_only: false,
+            fail_at: None,
         }
     }
 }
@@ -221,7 +240,9 @@ impl Linker {
             return Err(e);
         }
         let start = Instant::now();
-        runtime::run_constructors(self, &ids);
+        if !self.options.link_only {
+            runtime::run_constructors(self, &ids);
+        }
         self.stats.finalize += start.elapsed();
         Ok(ids)
     }
@@ -336,7 +357,9 @@ impl Linker {
             return Err(Error::UnknownObject(id.0));
         }
         crate::unload::check(self, id, |_| true)?;
-        runtime::run_destructors(self, &[id]);
+        if !self.options.link_only {
+            runtime::run_destructors(self, &[id]);
+        }
         crate::unload::remove(self, id)
     }
 
@@ -385,7 +408,7 @@ impl Linker {
             data,
         };
         let old = self.link_as(&object, id, Some(&replacing))?;
-        if !options.keep_state {
+        if !options.keep_state && !self.options.link_only {
             if let Some(old) = &old {
                 runtime::run_destructors_of(self, &[old]);
             }
@@ -420,6 +443,40 @@ impl Linker {
             space.region.free(block);
         }
         freed
+    }
+
+    /// Test hook: make loads and replaces fail after `stage` from now on.
+    #[doc(hidden)]
+    pub fn set_fail_at(&mut self, stage: Option<Stage>) {
+        self.options.fail_at = stage;
+    }
+
+    /// A deterministic digest of everything a load may change: objects, memory
+    /// accounting, and per name its definitions, references, sites and slot. Two
+    /// equal digests mean a failed operation left the linker as it was.
+    #[doc(hidden)]
+    pub fn state_digest(&self) -> String {
+        let mut names: Vec<(&String, &crate::symbols::Entry)> =
+            self.symbols.entries.iter().collect();
+        names.sort_by(|a, b| a.0.cmp(b.0));
+        let mut out = format!("{:?}\n", self.memory());
+        for (id, o) in &self.objects {
+            out.push_str(&format!(
+                "object {id} {} {:?} {:?}\n",
+                o.name, o.code, o.data
+            ));
+        }
+        for (name, e) in names {
+            out.push_str(&format!(
+                "{name}: defs {:?} host {:?} refs {:?} sites {} slot {:?}\n",
+                e.defs,
+                e.host,
+                e.refs,
+                e.sites.len(),
+                e.slot
+            ));
+        }
+        out
     }
 
     /// Memory accounting: live and retired bytes, objects, symbols with slots.
@@ -461,6 +518,14 @@ impl Linker {
             .map_or_else(|| format!("object {id}"), |o| o.name.clone())
     }
 
+    /// The failure the `fail_at` test hook injects after `stage`, if any.
+    pub(crate) fn injected(&self, stage: Stage) -> Result<()> {
+        match self.options.fail_at {
+            Some(s) if s == stage => Err(Error::Injected(format!("{stage:?}"))),
+            _ => Ok(()),
+        }
+    }
+
     pub(crate) fn space(&mut self) -> Result<&mut Space> {
         self.space
             .as_mut()
@@ -483,7 +548,7 @@ impl Linker {
                 });
             }
         }
-        let needs = crate::placement::needs(objects, &mut self.symbols);
+        let needs = crate::placement::needs(objects, &self.symbols);
         if let Some(space) = &self.space {
             return crate::placement::check(
                 &needs,
@@ -494,6 +559,7 @@ impl Linker {
         }
         let placement = crate::placement::choose(&needs, self.options.placement)?;
         let mut region = Region::reserve(self.options.region_size, placement)?;
+        region.set_no_exec(self.options.link_only);
         if placement == Placement::Low && region.target_base() + region.size() > LOW_LIMIT {
             return Err(Error::Placement("the low region ends above 2 GiB".into()));
         }
@@ -717,7 +783,9 @@ fn map_file(path: &Path) -> Result<memmap2::Mmap> {
 impl Drop for Linker {
     fn drop(&mut self) {
         let ids: Vec<ObjectId> = self.objects.keys().copied().collect();
-        runtime::run_destructors(self, &ids);
+        if !self.options.link_only {
+            runtime::run_destructors(self, &ids);
+        }
     }
 }
 

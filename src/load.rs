@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::input::{Binding as Bind, Class, Definition, Object, Reloc, Role, SectionId, SymbolId};
 use crate::linker::{
     apply_patches, defines_code, is_global, object_def, size_of, slot_values, value_of, Linker,
-    Loaded, ObjectId, Patch, Placed,
+    Loaded, ObjectId, Patch, Placed, Stage,
 };
 use crate::memory::{flush_icache, Block};
 use crate::symbols::{Binding, ObjectDef, Site, SlotId};
@@ -196,6 +196,7 @@ impl Linker {
             layout.redirects = inherited(object, &layout, r);
         }
         self.stats.layout += start.elapsed();
+        self.injected(Stage::Layout)?;
 
         let start = Instant::now();
         let defs = global_defs(object, id, &layout);
@@ -212,10 +213,12 @@ impl Linker {
         let (fixes, sites) = self.resolve(object, id, &layout, &defs, undo)?;
         let patches = self.rebinding_patches(&defs, replacing.map(|r| r.id))?;
         self.stats.resolve += start.elapsed();
+        self.injected(Stage::Resolve)?;
 
         let start = Instant::now();
         self.apply_fixes(object, &layout, &fixes)?;
         self.stats.fixup += start.elapsed();
+        self.injected(Stage::Fixup)?;
         self.stats.relocations += fixes.len();
 
         let start = Instant::now();
@@ -711,6 +714,7 @@ impl Linker {
         patches: Vec<Patch>,
         replacing: Option<&Replacing>,
     ) -> Result<Option<Loaded>> {
+        self.injected(Stage::Finalize)?;
         let space = self.space()?;
         let target = space.region.target_base();
         for (class, off, len) in &layout.classes {

@@ -142,7 +142,11 @@ fn run(entry: &str, stats: bool, inputs: &[PathBuf], args: &[String]) -> Result<
 }
 
 fn check(stats: bool, inputs: &[PathBuf]) -> Result<i32, Error> {
-    let mut linker = Linker::new()?;
+    // Link completely, but never make the code executable or run constructors.
+    let mut linker = Linker::with_options(relink::LinkerOptions {
+        link_only: true,
+        ..Default::default()
+    })?;
     let mut problems = 0;
     let files: Vec<(String, Vec<u8>)> = inputs
         .iter()

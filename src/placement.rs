@@ -18,7 +18,7 @@ pub(crate) struct Needs {
     pub near: Option<(String, u64)>,
 }
 
-pub(crate) fn needs(objects: &[Object], symbols: &mut SymbolTable) -> Needs {
+pub(crate) fn needs(objects: &[Object], symbols: &SymbolTable) -> Needs {
     let mut needs = Needs::default();
     for object in objects {
         for section in &object.sections {
@@ -40,9 +40,12 @@ pub(crate) fn needs(objects: &[Object], symbols: &mut SymbolTable) -> Needs {
                     && sym.binding != Binding::Local
                     && global_def(objects, sym.name).is_none()
                 {
-                    let entry = symbols.entry_with_process(sym.name);
-                    if entry.defs.is_empty() {
-                        if let Some(Some(p)) = entry.process {
+                    // Looked up without touching the table: placement runs before
+                    // the load's transaction.
+                    let entry = symbols.entries.get(sym.name);
+                    if entry.is_none_or(|e| e.defs.is_empty() && e.host.is_none()) {
+                        let cached = entry.and_then(|e| e.process);
+                        if let Some(p) = cached.unwrap_or_else(|| crate::symbols::dlsym(sym.name)) {
                             if !p.function {
                                 needs.near = Some((at(), p.address));
                             }

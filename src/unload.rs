@@ -88,6 +88,17 @@ pub(crate) fn remove(linker: &mut Linker, id: ObjectId) -> Result<()> {
             space.stubs.set_message(slot, message);
         }
     }
+    // Names nothing uses any more (no definition, reference or slot) go.
+    for name in object.refers.iter().chain(object.defines.iter()) {
+        if linker
+            .symbols
+            .entries
+            .get(name)
+            .is_some_and(|e| e.is_unused() && e.slot.is_none())
+        {
+            linker.symbols.entries.remove(name);
+        }
+    }
     linker.comdats.retain(|_, owner| *owner != id);
     if let Some(space) = linker.space.as_mut() {
         for slot in &object.local_slots {

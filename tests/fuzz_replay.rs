@@ -1,8 +1,11 @@
-//! Replays the fuzz entry points on stable: every object in testdata, and
-//! deterministic mutations of each (bit flips, truncations, header and table
-//! corruptions), must parse or fail cleanly.
+//! Replays the fuzz entry points (`relink::fuzz`) on stable, so CI guards them
+//! without nightly: every object in testdata and deterministic mutations of it
+//! through `parse` and `link`, generated cases through `fixup`, op sequences through
+//! `sequence`, and every saved fuzz finding under `testdata/fuzz/<target>/`.
 
 mod common;
+
+use std::path::Path;
 
 /// A small deterministic generator (xorshift), so failures reproduce.
 struct Rng(u64);
@@ -13,10 +16,49 @@ impl Rng {
         self.0 ^= self.0 << 17;
         self.0
     }
+
+    fn bytes(&mut self, n: usize) -> Vec<u8> {
+        (0..n).map(|_| self.next() as u8).collect()
+    }
+}
+
+/// `good` with one of four kinds of damage.
+fn mutate(good: &[u8], rng: &mut Rng) -> Vec<u8> {
+    let mut bad = good.to_vec();
+    match rng.next() % 4 {
+        0 => bad.truncate(rng.next() as usize % good.len()),
+        1 => {
+            for _ in 0..1 + rng.next() % 8 {
+                let i = rng.next() as usize % bad.len();
+                bad[i] ^= 1 << (rng.next() % 8);
+            }
+        }
+        2 => {
+            // Corrupt a header or section-table word with an extreme value.
+            let i = (rng.next() as usize % 0x40).min(bad.len() - 8);
+            bad[i..i + 8].copy_from_slice(&[0xff; 8]);
+        }
+        _ => {
+            let i = rng.next() as usize % bad.len();
+            bad[i] = [0u8, 0x7f, 0x80, 0xff][rng.next() as usize % 4];
+        }
+    }
+    bad
+}
+
+/// Saved findings of one fuzz target (crash inputs turned regression tests).
+fn findings(target: &str) -> Vec<Vec<u8>> {
+    let dir = common::testdata_dir().join("fuzz").join(target);
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<_> = entries.map(|e| e.unwrap().path()).collect();
+    files.sort();
+    files.iter().map(|p| std::fs::read(p).unwrap()).collect()
 }
 
 #[test]
-fn parse_replays_testdata_and_mutations() {
+fn parse_replays_testdata_mutations_and_findings() {
     let files = common::all_objects();
     assert!(
         files.len() >= 20,
@@ -24,34 +66,81 @@ fn parse_replays_testdata_and_mutations() {
         files.len()
     );
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    let mut runs = 0;
     for file in &files {
         let good = std::fs::read(file).unwrap();
         relink::fuzz::parse(&good);
         for _ in 0..64 {
-            let mut bad = good.clone();
-            match rng.next() % 4 {
-                0 => bad.truncate(rng.next() as usize % good.len()),
-                1 => {
-                    for _ in 0..1 + rng.next() % 8 {
-                        let i = rng.next() as usize % bad.len();
-                        bad[i] ^= 1 << (rng.next() % 8);
-                    }
-                }
-                2 => {
-                    // Corrupt a header or section-table word with an extreme value.
-                    let i = (rng.next() as usize % 0x40).min(bad.len() - 8);
-                    bad[i..i + 8].copy_from_slice(&[0xff; 8]);
-                }
-                _ => {
-                    let i = rng.next() as usize % bad.len();
-                    let v = [0u8, 0x7f, 0x80, 0xff][rng.next() as usize % 4];
-                    bad[i] = v;
-                }
-            }
-            relink::fuzz::parse(&bad);
-            runs += 1;
+            relink::fuzz::parse(&mutate(&good, &mut rng));
         }
     }
-    assert_eq!(runs, files.len() * 64);
+    for input in findings("parse") {
+        relink::fuzz::parse(&input);
+    }
+}
+
+#[test]
+fn link_replays_testdata_mutations_and_findings() {
+    let files = common::all_objects();
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let this_arch = format!("/{}/", common::arch());
+    for file in files
+        .iter()
+        .filter(|f| f.to_string_lossy().contains(&this_arch))
+    {
+        let good = std::fs::read(file).unwrap();
+        relink::fuzz::link(&good);
+        for _ in 0..8 {
+            relink::fuzz::link(&mutate(&good, &mut rng));
+        }
+    }
+    for input in findings("link") {
+        relink::fuzz::link(&input);
+    }
+}
+
+#[test]
+fn fixup_matches_the_reference_model() {
+    let mut rng = Rng(0x1234_5678_9abc_def1);
+    for case in 0..50_000u64 {
+        let mut data = rng.bytes(58);
+        // Bias values toward boundaries and nearby addresses, where bugs live.
+        if case % 2 == 0 {
+            let base = rng.next() & 0x0000_7fff_ffff_f000;
+            for (i, off) in [(10usize, 0u64), (26, 1), (34, 2), (42, 3)] {
+                let near =
+                    base.wrapping_add((rng.next() % (1 << 34)).wrapping_sub(1 << 33) + off * 8);
+                data[i..i + 8].copy_from_slice(&near.to_le_bytes());
+            }
+            let small = (rng.next() % 64) as i64 - 32;
+            data[18..26].copy_from_slice(&small.to_le_bytes());
+        }
+        relink::fuzz::fixup(&data);
+    }
+    for input in findings("fixup") {
+        relink::fuzz::fixup(&input);
+    }
+}
+
+#[test]
+fn sequences_keep_the_linker_consistent() {
+    let dir = common::testdata_dir()
+        .join("obj")
+        .join(common::arch())
+        .join("api");
+    let names = [
+        "lib_v1", "lib_v2", "lib_v3", "lib_v4", "user", "ping", "pong", "weak", "strong",
+    ];
+    let seeds: Vec<Vec<u8>> = names
+        .iter()
+        .map(|n| std::fs::read(Path::new(&dir).join(format!("{n}.o"))).unwrap())
+        .collect();
+    let seeds: Vec<&[u8]> = seeds.iter().map(Vec::as_slice).collect();
+    let mut rng = Rng(0x0bad_5eed_dead_beef);
+    for _ in 0..150 {
+        let n = 8 + (rng.next() % 48) as usize;
+        relink::fuzz::sequence(&rng.bytes(n), &seeds);
+    }
+    for input in findings("sequence") {
+        relink::fuzz::sequence(&input, &seeds);
+    }
 }

@@ -61,6 +61,8 @@ pub struct Region {
     free: BTreeMap<u64, u64>,
     /// Bytes currently allocated.
     in_use: u64,
+    /// Link-only: code pages become read-only, never executable.
+    no_exec: bool,
 }
 
 // SAFETY: the region owns its mappings; nothing else aliases them through Rust
@@ -101,6 +103,7 @@ impl Region {
             page,
             free,
             in_use: 0,
+            no_exec: false,
         })
     }
 
@@ -115,6 +118,12 @@ impl Region {
 
     pub fn page_size(&self) -> u64 {
         self.page
+    }
+
+    /// From now on, code is protected read-only instead of read-execute (for
+    /// linking without running: `relink check`, fuzzing).
+    pub fn set_no_exec(&mut self, no_exec: bool) {
+        self.no_exec = no_exec;
     }
 
     /// Bytes currently allocated (whole pages).
@@ -184,6 +193,7 @@ impl Region {
     /// Sets the target view's permissions for `[offset, offset + len)` (pages).
     pub fn protect(&mut self, offset: u64, len: u64, class: Class) -> Result<()> {
         let prot = match class {
+            Class::Code if self.no_exec => libc::PROT_READ,
             Class::Code => libc::PROT_READ | libc::PROT_EXEC,
             Class::ReadOnly => libc::PROT_READ,
             Class::Data | Class::Zero => libc::PROT_READ | libc::PROT_WRITE,
