@@ -12,6 +12,8 @@ use crate::{Linker, LinkerOptions, ObjectId, ReplaceOptions};
 /// its section, every symbol's definition names a section that exists and lies
 /// within it.
 pub fn parse(data: &[u8]) {
+    let copy = crate::input::Aligned::if_needed(data);
+    let data = copy.as_ref().map_or(data, crate::input::Aligned::as_slice);
     let Ok(object) = crate::input::parse("fuzz", data) else {
         return;
     };

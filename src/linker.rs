@@ -208,9 +208,16 @@ impl Linker {
     /// Reserves memory placed for what these objects need, without loading them
     /// (a no-op if memory is already reserved and suits them).
     pub fn reserve_for(&mut self, inputs: &[(String, &[u8])]) -> Result<()> {
+        let copies: Vec<Option<input::Aligned>> = inputs
+            .iter()
+            .map(|(_, b)| input::Aligned::if_needed(b))
+            .collect();
         let objects = inputs
             .iter()
-            .filter_map(|(name, bytes)| input::parse(name, bytes).ok())
+            .zip(&copies)
+            .filter_map(|((name, bytes), copy)| {
+                input::parse(name, copy.as_ref().map_or(bytes, input::Aligned::as_slice)).ok()
+            })
             .collect::<Vec<_>>();
         self.ensure_space(&objects)
     }
@@ -219,9 +226,16 @@ impl Linker {
     /// stay loaded and the error names the one that failed.
     pub fn load_batch(&mut self, inputs: &[(String, &[u8])]) -> Result<Vec<ObjectId>> {
         let start = Instant::now();
+        let copies: Vec<Option<input::Aligned>> = inputs
+            .iter()
+            .map(|(_, b)| input::Aligned::if_needed(b))
+            .collect();
         let objects = inputs
             .iter()
-            .map(|(name, bytes)| input::parse(name, bytes))
+            .zip(&copies)
+            .map(|((name, bytes), copy)| {
+                input::parse(name, copy.as_ref().map_or(bytes, input::Aligned::as_slice))
+            })
             .collect::<Result<Vec<_>>>()?;
         self.stats.parse += start.elapsed();
         let fresh = self.space.is_none();
@@ -398,7 +412,8 @@ impl Linker {
             None => return Err(Error::UnknownObject(id.0)),
         };
         let start = Instant::now();
-        let object = input::parse(&name, bytes)?;
+        let copy = input::Aligned::if_needed(bytes);
+        let object = input::parse(&name, copy.as_ref().map_or(bytes, input::Aligned::as_slice))?;
         self.stats.parse += start.elapsed();
         self.ensure_space(std::slice::from_ref(&object))?;
         self.check_dropped_data(id, &object)?;

@@ -216,7 +216,11 @@ fn info(path: &PathBuf) -> Result<(), Error> {
         source: e,
     })?;
     let name = path.display().to_string();
-    let object = relink::input::parse(&name, &bytes)?;
+    let copy = relink::input::Aligned::if_needed(&bytes);
+    let bytes = copy
+        .as_ref()
+        .map_or(&bytes[..], relink::input::Aligned::as_slice);
+    let object = relink::input::parse(&name, bytes)?;
     println!("{name}: {} object", object.arch);
     println!("sections:");
     for (i, s) in object.sections.iter().enumerate() {

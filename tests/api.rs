@@ -438,3 +438,16 @@ fn no_relink_mapping_is_ever_writable_and_executable() {
     check("after unload");
     assert!(seen > 0);
 }
+
+#[test]
+fn misaligned_input_bytes_are_copied_not_refused() {
+    let bytes = std::fs::read(obj("math")).unwrap();
+    let mut shifted = vec![0u8; bytes.len() + 1];
+    shifted[1..].copy_from_slice(&bytes);
+    let odd = &shifted[1..];
+    assert_ne!(odd.as_ptr() as usize % 8, 0);
+    let mut l = Linker::new().unwrap();
+    l.load_bytes("math.o", odd).unwrap();
+    let add: extern "C" fn(i32, i32) -> i32 = unsafe { l.function("add").unwrap() };
+    assert_eq!(add(20, 22), 42);
+}

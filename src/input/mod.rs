@@ -165,8 +165,52 @@ pub struct Group<'a> {
     pub sections: Vec<SectionId>,
 }
 
-/// Parses an object in any supported format.
+/// Bytes copied into 8-byte-aligned storage: the readers read headers in place,
+/// which `object` allows only at their natural alignment.
+pub struct Aligned {
+    words: Vec<u64>,
+    len: usize,
+}
+
+impl Aligned {
+    pub fn new(bytes: &[u8]) -> Aligned {
+        let mut words = vec![0u64; bytes.len().div_ceil(8)];
+        for (w, chunk) in words.iter_mut().zip(bytes.chunks(8)) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            *w = u64::from_ne_bytes(b);
+        }
+        Aligned {
+            words,
+            len: bytes.len(),
+        }
+    }
+
+    pub fn as_slice(&self) -> &[u8] {
+        // SAFETY: `words` holds at least `len` initialised bytes; u8 has no
+        // alignment requirement and every bit pattern is valid.
+        unsafe { std::slice::from_raw_parts(self.words.as_ptr().cast::<u8>(), self.len) }
+    }
+}
+
+impl Aligned {
+    /// An aligned copy of `bytes`, or `None` if they are aligned already:
+    /// `let bytes = copy.as_ref().map_or(bytes, Aligned::as_slice);`
+    pub fn if_needed(bytes: &[u8]) -> Option<Aligned> {
+        (!(bytes.as_ptr() as usize).is_multiple_of(8)).then(|| Aligned::new(bytes))
+    }
+}
+
+/// Parses an object in any supported format. `bytes` must be 8-byte aligned (as
+/// `Vec`s, mmaps and [`Aligned`] are); the `Linker` copies misaligned input itself.
 pub fn parse<'a>(name: &str, bytes: &'a [u8]) -> Result<Object<'a>> {
+    if !(bytes.as_ptr() as usize).is_multiple_of(8) && !bytes.is_empty() {
+        return Err(Error::malformed(
+            Location::object(name),
+            "the bytes are not 8-byte aligned (relink reads headers in place; copy them \
+             into an input::Aligned)",
+        ));
+    }
     if bytes.starts_with(b"\x7fELF") {
         elf::parse(name, bytes)
     } else if bytes.starts_with(&[0xcf, 0xfa, 0xed, 0xfe]) {
@@ -200,4 +244,76 @@ pub(crate) fn priority(name: &str, base: &str) -> u16 {
         .and_then(|rest| rest.strip_prefix('.'))
         .and_then(|n| n.parse().ok())
         .unwrap_or(u16::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arch::{aarch64, x86_64};
+
+    // include_bytes! data is only byte-aligned: the readers need an aligned copy.
+    const X86_BYTES: &[u8] = include_bytes!("../../testdata/obj/x86_64/api/math.o");
+    const A64_BYTES: &[u8] = include_bytes!("../../testdata/obj/aarch64/api/math.o");
+
+    #[test]
+    fn misaligned_bytes_are_refused_clearly() {
+        let copy = Aligned::new(X86_BYTES);
+        let mut shifted = vec![0u64; copy.as_slice().len() / 8 + 2];
+        let raw = shifted.as_mut_ptr().cast::<u8>();
+        // SAFETY: in bounds of `shifted`, which outlives the slice.
+        let misaligned =
+            unsafe { std::slice::from_raw_parts_mut(raw.add(1), copy.as_slice().len()) };
+        misaligned.copy_from_slice(copy.as_slice());
+        let err = parse("odd.o", misaligned).unwrap_err();
+        assert!(err.to_string().contains("not 8-byte aligned"), "{err}");
+        let fixed = Aligned::if_needed(misaligned).unwrap();
+        assert!(parse("odd.o", fixed.as_slice()).is_ok());
+        assert!(Aligned::if_needed(copy.as_slice()).is_none());
+    }
+
+    #[test]
+    fn reads_both_architectures_into_the_same_model() {
+        let (x86, a64) = (Aligned::new(X86_BYTES), Aligned::new(A64_BYTES));
+        for (bytes, arch) in [
+            (x86.as_slice(), Arch::X86_64),
+            (a64.as_slice(), Arch::Aarch64),
+        ] {
+            let o = parse("math.o", bytes).unwrap();
+            assert_eq!(o.arch, arch);
+            let text = o.sections.iter().find(|s| s.name == ".text").unwrap();
+            assert_eq!(text.class, Class::Code);
+            let fib = o.symbols.iter().find(|s| s.name == "fib").unwrap();
+            assert_eq!(
+                (fib.binding, fib.kind),
+                (Binding::Global, SymbolKind::Function)
+            );
+            let ops = o.sections.iter().find(|s| s.name == ".data.rel").unwrap();
+            assert_eq!(ops.relocs.len(), 2);
+            let pointer = match arch {
+                Arch::X86_64 => RelocKind::X86_64(x86_64::Kind::Pointer64),
+                Arch::Aarch64 => RelocKind::Aarch64(aarch64::Kind::Pointer64),
+            };
+            assert!(ops.relocs.iter().all(|r| r.kind == pointer));
+        }
+    }
+
+    #[test]
+    fn every_truncation_is_an_error_not_a_panic() {
+        let (x86, a64) = (Aligned::new(X86_BYTES), Aligned::new(A64_BYTES));
+        for bytes in [x86.as_slice(), a64.as_slice()] {
+            for len in (0..bytes.len()).step_by(37) {
+                if let Ok(o) = parse("cut.o", &bytes[..len]) {
+                    assert!(o.sections.iter().all(|s| s.data.len() as u64 <= s.size));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn priorities_parse_from_section_names() {
+        assert_eq!(priority(".init_array.00101", ".init_array"), 101);
+        assert_eq!(priority(".init_array.65535", ".init_array"), 65535);
+        assert_eq!(priority(".init_array", ".init_array"), u16::MAX);
+        assert_eq!(priority(".init_array.x", ".init_array"), u16::MAX);
+    }
 }

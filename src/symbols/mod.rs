@@ -206,3 +206,89 @@ fn empty_dl_info() -> libc::Dl_info {
         dli_saddr: std::ptr::null_mut(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn def(object: u64, address: u64, weak: bool) -> ObjectDef {
+        ObjectDef {
+            object: ObjectId(object),
+            address,
+            size: 4,
+            code: true,
+            weak,
+        }
+    }
+
+    fn process(address: u64) -> ProcessSymbol {
+        ProcessSymbol {
+            address,
+            size: 0,
+            function: true,
+        }
+    }
+
+    #[test]
+    fn lookup_order_is_strong_object_then_weak_then_host_then_process() {
+        let mut e = Entry {
+            process: Some(Some(process(0x7000))),
+            ..Entry::default()
+        };
+        assert_eq!(e.binding(None), Binding::Process(process(0x7000)));
+        e.host = Some(process(0x6000));
+        assert_eq!(e.binding(None), Binding::Host(process(0x6000)));
+        e.defs.push(def(1, 0x1000, true));
+        assert_eq!(e.binding(None), Binding::Object(def(1, 0x1000, true)));
+        e.defs.push(def(2, 0x2000, false));
+        assert_eq!(e.binding(None), Binding::Object(def(2, 0x2000, false)));
+        // A definition being loaded counts; one being replaced does not.
+        assert_eq!(
+            e.binding_with(Some(ObjectId(2)), Some(&def(3, 0x3000, false))),
+            Binding::Object(def(3, 0x3000, false))
+        );
+        assert_eq!(
+            e.binding_with(Some(ObjectId(2)), None),
+            Binding::Object(def(1, 0x1000, true))
+        );
+    }
+
+    #[test]
+    fn unresolved_is_weak_only_when_every_reference_is() {
+        let mut e = Entry::default();
+        e.refs.push((ObjectId(1), true));
+        assert_eq!(e.binding(None), Binding::Unresolved { weak: true });
+        e.refs.push((ObjectId(2), false));
+        assert_eq!(e.binding(None), Binding::Unresolved { weak: false });
+        assert_eq!(
+            e.binding_with(Some(ObjectId(2)), None),
+            Binding::Unresolved { weak: true }
+        );
+        assert!(!e.is_unused());
+    }
+
+    #[test]
+    fn unresolved_lists_names_with_their_strong_users() {
+        let mut t = SymbolTable::default();
+        t.entries
+            .entry("b".into())
+            .or_default()
+            .refs
+            .push((ObjectId(2), false));
+        t.entries
+            .entry("a".into())
+            .or_default()
+            .refs
+            .push((ObjectId(1), false));
+        t.entries
+            .entry("w".into())
+            .or_default()
+            .refs
+            .push((ObjectId(1), true));
+        let defined = t.entries.entry("d".into()).or_default();
+        defined.refs.push((ObjectId(1), false));
+        defined.defs.push(def(3, 0x10, false));
+        let names: Vec<String> = t.unresolved().into_iter().map(|(n, _)| n).collect();
+        assert_eq!(names, ["a", "b"]);
+    }
+}
