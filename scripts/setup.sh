@@ -12,6 +12,10 @@ command -v qemu-aarch64 >/dev/null || need_apt+=(qemu-user)
 command -v clang-14 >/dev/null || need_apt+=(clang-14)
 command -v llc >/dev/null || need_apt+=(llvm-14)
 command -v g++ >/dev/null || need_apt+=(g++)
+# `setup.sh bench`: also what benches/compare.sh compares against.
+if [ "${1:-}" = bench ]; then
+  command -v ld.lld-14 >/dev/null || need_apt+=(lld-14)
+fi
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
