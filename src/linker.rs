@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 use crate::arch::{Arch, FixupValues, RelocKind};
 use crate::error::{Error, Location, Result, Unresolved};
 use crate::input::{self, Binding as Bind, Class, Definition, Object, Role};
-use crate::memory::{flush_icache, Block, Placement, Region, LOW_LIMIT};
+use crate::memory::pack::{Piece, Pools};
+use crate::memory::{flush_icache, Placement, Region, LOW_LIMIT};
 use crate::runtime;
 use crate::symbols::{stubs, Binding, ObjectDef, Site, SlotId, StubTable, SymbolTable};
 
@@ -82,10 +83,12 @@ pub struct ReplaceOptions {
 /// Memory accounting of a [`Linker`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct MemoryStats {
-    /// Bytes of live objects and tables (whole pages).
+    /// Bytes of live objects' pieces and of the slot/stub tables.
     pub live: u64,
     /// Bytes of replaced or unloaded versions awaiting [`Linker::reclaim`].
     pub retired: u64,
+    /// Bytes of whole pages the region has in use (what the process maps).
+    pub mapped: u64,
     pub objects: usize,
     /// Slot/stub indices in use.
     pub slots: usize,
@@ -119,10 +122,9 @@ pub(crate) struct Placed {
 /// What the linker keeps per loaded object.
 pub(crate) struct Loaded {
     pub name: String,
-    /// Code and read-only data.
-    pub code: Block,
-    /// Writable data: its own, plus older versions' blocks it inherited variables in.
-    pub data: Vec<Block>,
+    /// Its pieces (one per class), plus older versions' data pieces that hold
+    /// variables it inherited.
+    pub pieces: Vec<Piece>,
     /// Global writable variables: name → (live address, size).
     pub data_symbols: HashMap<String, (u64, u64)>,
     pub sections: Vec<Placed>,
@@ -138,6 +140,7 @@ pub(crate) struct Loaded {
 pub(crate) struct Space {
     pub region: Region,
     pub stubs: StubTable,
+    pub pools: Pools,
     pub placement: Placement,
 }
 
@@ -150,7 +153,7 @@ pub struct Linker {
     pub(crate) objects: BTreeMap<ObjectId, Loaded>,
     pub(crate) comdats: HashMap<String, ObjectId>,
     /// Memory of replaced or unloaded versions, freed by `reclaim`.
-    pub(crate) retired: Vec<Block>,
+    pub(crate) retired: Vec<Piece>,
     next_id: u64,
     pub(crate) stats: Stats,
 }
@@ -453,9 +456,9 @@ impl Linker {
             return 0;
         };
         let mut freed = 0;
-        for block in self.retired.drain(..) {
-            freed += block.len;
-            space.region.free(block);
+        for piece in self.retired.drain(..) {
+            freed += piece.len;
+            space.pools.free(&mut space.region, piece);
         }
         freed
     }
@@ -476,10 +479,7 @@ impl Linker {
         names.sort_by(|a, b| a.0.cmp(b.0));
         let mut out = format!("{:?}\n", self.memory());
         for (id, o) in &self.objects {
-            out.push_str(&format!(
-                "object {id} {} {:?} {:?}\n",
-                o.name, o.code, o.data
-            ));
+            out.push_str(&format!("object {id} {} {:?}\n", o.name, o.pieces));
         }
         for (name, e) in names {
             out.push_str(&format!(
@@ -496,10 +496,14 @@ impl Linker {
 
     /// Memory accounting: live and retired bytes, objects, symbols with slots.
     pub fn memory(&self) -> MemoryStats {
-        let retired = self.retired.iter().map(|b| b.len).sum();
+        let retired = self.retired.iter().map(|p| p.len).sum();
+        let (pieces, tables, mapped) = self.space.as_ref().map_or((0, 0, 0), |s| {
+            (s.pools.used(), s.stubs.block().len, s.region.in_use())
+        });
         MemoryStats {
-            live: self.memory_in_use() - retired,
+            live: pieces + tables - retired,
             retired,
+            mapped,
             objects: self.objects.len(),
             slots: self.space.as_ref().map_or(0, |s| s.stubs.len()),
         }
@@ -586,6 +590,7 @@ impl Linker {
         self.space = Some(Space {
             region,
             stubs,
+            pools: Pools::default(),
             placement,
         });
         Ok(())

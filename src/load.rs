@@ -11,16 +11,15 @@ use crate::linker::{
     apply_patches, defines_code, is_global, object_def, size_of, slot_values, value_of, Linker,
     Loaded, ObjectId, Patch, Placed, Stage,
 };
-use crate::memory::{flush_icache, Block};
+use crate::memory::flush_icache;
+use crate::memory::pack::Piece;
 use crate::symbols::{Binding, ObjectDef, Site, SlotId};
 
 /// Where an object's pieces go, before anything is written.
 struct Layout {
-    /// Code and read-only data; retired whole when the object is replaced.
-    code: Block,
-    /// Writable data (`Data`, `Zero`), if any: kept while a newer version inherits it.
-    data: Option<Block>,
-    classes: Vec<(Class, u64, u64)>,
+    /// One piece per non-empty class. On replace, the old version's code and
+    /// read-only pieces are retired; its data pieces live on while inherited.
+    pieces: Vec<Piece>,
     /// Per section: offset in the region, or `None` if not loaded (COMDAT loser).
     sections: Vec<Option<u64>>,
     /// Per symbol: its target address, if this object defines it.
@@ -148,7 +147,7 @@ type NamedSite = (String, Site);
 /// What a load takes that must be given back if it fails.
 #[derive(Default)]
 pub(crate) struct Undo {
-    blocks: Vec<Block>,
+    pieces: Vec<Piece>,
     slots: Vec<(Option<String>, SlotId)>,
     entries: Vec<String>,
 }
@@ -189,8 +188,7 @@ impl Linker {
         let excluded = self.comdat_losers(object, id);
         self.check_duplicates(object, &excluded, id)?;
         let mut layout = self.layout(object, &excluded)?;
-        undo.blocks.push(layout.code);
-        undo.blocks.extend(layout.data);
+        undo.pieces.extend(layout.pieces.iter().copied());
         self.copy_sections(object, &layout);
         if let Some(r) = replacing {
             layout.redirects = inherited(object, &layout, r);
@@ -252,8 +250,8 @@ impl Linker {
                 "call through a released slot".into(),
             );
         }
-        for block in undo.blocks {
-            space.region.free(block);
+        for piece in undo.pieces {
+            space.pools.free(&mut space.region, piece);
         }
         for name in undo.entries {
             if self
@@ -310,10 +308,8 @@ impl Linker {
 
     fn layout(&mut self, object: &Object, excluded: &[bool]) -> Result<Layout> {
         let arch = self.arch;
-        let space = self.space()?;
-        let page = space.region.page_size();
         let mut sizes = [0u64; 4];
-        let mut aligns = [page; 4];
+        let mut aligns = [1u64; 4];
         let mut section_at = vec![None; object.sections.len()];
         let mut put = |class: Class, size: u64, align: u64| -> u64 {
             let c = class as usize;
@@ -340,42 +336,36 @@ impl Linker {
             0
         };
         let veneers = put(Class::Code, veneer_count * arch.veneer_size() as u64, 16);
-        // Code and read-only data in one block; writable data in another, so a
-        // replaced version's code can be retired while its data lives on.
+        // One piece per non-empty class, packed into pages shared with other
+        // objects of the same class (memory/pack.rs).
+        let together = needs_compact_layout(object);
+        let space = self.space()?;
         let mut class_start = [0u64; 4];
-        let mut blocks: [Option<Block>; 2] = [None, None];
-        let groups = [[Class::Code, Class::ReadOnly], [Class::Data, Class::Zero]];
-        for (b, group) in groups.iter().enumerate() {
-            let mut total = 0u64;
-            let mut rel = [0u64; 2];
-            for (k, c) in group.iter().enumerate() {
-                total = total.next_multiple_of(aligns[*c as usize]);
-                rel[k] = total;
-                total += sizes[*c as usize].next_multiple_of(page);
-            }
-            if total == 0 && b == 1 {
-                continue;
-            }
-            let align = group
-                .iter()
-                .map(|c| aligns[*c as usize])
-                .max()
-                .unwrap_or(page);
-            let block = match space.region.alloc(total, align) {
-                Ok(block) => block,
-                Err(e) => {
-                    blocks.iter().flatten().for_each(|b| space.region.free(*b));
-                    return Err(e);
+        let requests: Vec<(Class, u64, u64)> = Class::ALL
+            .iter()
+            .filter(|c| sizes[**c as usize] > 0)
+            .map(|c| (*c, sizes[*c as usize], aligns[*c as usize]))
+            .collect();
+        let pieces = if together {
+            space.pools.alloc_together(&mut space.region, &requests)?
+        } else {
+            let mut pieces = Vec::new();
+            for &(c, size, align) in &requests {
+                match space.pools.alloc(&mut space.region, c, size, align) {
+                    Ok(piece) => pieces.push(piece),
+                    Err(e) => {
+                        for p in pieces {
+                            space.pools.free(&mut space.region, p);
+                        }
+                        return Err(e);
+                    }
                 }
-            };
-            for (k, c) in group.iter().enumerate() {
-                class_start[*c as usize] = block.offset + rel[k];
             }
-            blocks[b] = Some(block);
-        }
-        let Some(code) = blocks[0] else {
-            return Err(Error::Exhausted("no code block".into()));
+            pieces
         };
+        for piece in &pieces {
+            class_start[piece.class as usize] = piece.offset;
+        }
         let target = space.region.target_base();
         let abs = |class: Class, at: u64| class_start[class as usize] + at;
         let sections: Vec<Option<u64>> = section_at
@@ -397,17 +387,8 @@ impl Linker {
                 Definition::Undefined => None,
             })
             .collect();
-        let classes = Class::ALL
-            .iter()
-            .map(|c| {
-                let i = *c as usize;
-                (*c, class_start[i], sizes[i].next_multiple_of(page))
-            })
-            .collect();
         Ok(Layout {
-            code,
-            data: blocks[1],
-            classes,
+            pieces,
             sections,
             addresses,
             dso_handle: target + abs(Class::ReadOnly, dso),
@@ -717,11 +698,9 @@ impl Linker {
         self.injected(Stage::Finalize)?;
         let space = self.space()?;
         let target = space.region.target_base();
-        for (class, off, len) in &layout.classes {
-            space.region.protect(*off, *len, *class)?;
-            if *class == Class::Code {
-                flush_icache(target + off, *len);
-            }
+        // Pools protect their chunks once; new code only needs to be made coherent.
+        for piece in layout.pieces.iter().filter(|p| p.class == Class::Code) {
+            flush_icache(target + piece.offset, piece.len);
         }
         if replacing.is_some_and(|r| !r.keep_state) {
             // Inherited data takes the new version's initial (relocated) contents.
@@ -756,11 +735,10 @@ impl Linker {
         }
         let mut touched: Vec<String> = defines.iter().chain(refers.iter()).cloned().collect();
         touched.extend(old.iter().flat_map(|o| o.defines.iter().cloned()));
-        let data = self.keep_data(&layout, old.as_ref());
+        let pieces = self.keep_data(&layout, old.as_ref());
         let loaded = Loaded {
             name: object.name.clone(),
-            code: layout.code,
-            data,
+            pieces,
             data_symbols: data_symbols(object, &layout),
             sections: placed(object, &layout),
             defines,
@@ -797,28 +775,28 @@ impl Linker {
         refers
     }
 
-    /// The data blocks the new version uses: its own, and the old version's that
-    /// still hold inherited variables. The old version's other blocks and its code
-    /// are retired (another thread may still be running the old code).
-    fn keep_data(&mut self, layout: &Layout, old: Option<&Loaded>) -> Vec<Block> {
-        let mut data: Vec<Block> = layout.data.into_iter().collect();
-        let Some(old) = old else { return data };
+    /// The pieces the new version uses: its own, and the old version's data
+    /// pieces that still hold inherited variables. The old version's other pieces
+    /// (its code among them) are retired: another thread may still be running it.
+    fn keep_data(&mut self, layout: &Layout, old: Option<&Loaded>) -> Vec<Piece> {
+        let mut pieces = layout.pieces.clone();
+        let Some(old) = old else { return pieces };
         let target = self.space.as_ref().map_or(0, |s| s.region.target_base());
-        let in_block =
-            |b: &Block, addr: u64| addr >= target + b.offset && addr < target + b.offset + b.len;
-        for block in &old.data {
-            if layout
-                .redirects
-                .iter()
-                .any(|(_, _, to)| in_block(block, *to))
+        for piece in &old.pieces {
+            let (lo, hi) = (target + piece.offset, target + piece.offset + piece.len);
+            let data = matches!(piece.class, Class::Data | Class::Zero);
+            if data
+                && layout
+                    .redirects
+                    .iter()
+                    .any(|(_, _, to)| *to >= lo && *to < hi)
             {
-                data.push(*block);
+                pieces.push(*piece);
             } else {
-                self.retired.push(*block);
+                self.retired.push(*piece);
             }
         }
-        self.retired.push(old.code);
-        data
+        pieces
     }
 
     /// Writes a name's slot and GOT entry for its current binding.
@@ -973,4 +951,33 @@ fn data_symbols(object: &Object, layout: &Layout) -> HashMap<String, (u64, u64)>
         }
     }
     out
+}
+
+/// Whether the object's code reaches one of its own sections of another class
+/// through a narrow PC-relative form (AArch64 `ADR`, `LDR` literal, `MOVW_PREL`,
+/// x86-64 `PC8/16`): then its classes must be laid out close together.
+fn needs_compact_layout(object: &Object) -> bool {
+    object.sections.iter().any(|s| {
+        s.relocs.iter().any(|r| {
+            let narrow = r.kind.info().pc_relative_narrow;
+            let target = match object.symbol(r.symbol).definition {
+                Definition::Section { section, .. } => Some(object.section(section).class),
+                Definition::Common { .. } => Some(Class::Zero),
+                _ => None,
+            };
+            narrow && target.is_some_and(|c| c != s.class) && !is_wide(r.kind)
+        })
+    })
+}
+
+/// PC-relative kinds marked narrow that still reach ±2 GiB or more (x86-64
+/// `PC32`, AArch64 `ADRP`/`PREL32`): the region keeps them in reach anyway.
+fn is_wide(kind: RelocKind) -> bool {
+    use crate::arch::{aarch64::Kind as A, x86_64::Kind as X};
+    matches!(
+        kind,
+        RelocKind::X86_64(X::Delta32)
+            | RelocKind::Aarch64(A::Delta32 | A::Page21 { .. })
+            | RelocKind::Aarch64(A::MoveWide16 { group: 1.., .. })
+    )
 }

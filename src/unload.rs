@@ -109,7 +109,6 @@ pub(crate) fn remove(linker: &mut Linker, id: ObjectId) -> Result<()> {
             );
         }
     }
-    linker.retired.push(object.code);
-    linker.retired.extend(object.data);
+    linker.retired.extend(object.pieces);
     first_error.map_or(Ok(()), Err)
 }

@@ -16,6 +16,8 @@
 //!
 //! `unsafe` lives here: the two mappings, and handing out slices of the working view.
 
+pub mod pack;
+
 use std::collections::BTreeMap;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 

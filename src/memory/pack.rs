@@ -1,0 +1,228 @@
+//! Packing: the small pieces of many objects share pages of one permission class.
+//!
+//! Each class (code, read-only, data, zero-fill) has a pool of chunks — runs of
+//! pages taken from the region and protected once for that class. An object takes
+//! one byte range (a [`Piece`]) per non-empty class, first fit, aligned as its
+//! sections need. W^X holds per address as before: relink writes every piece
+//! through the working view; the target view of a chunk is R-X, R-- or RW- for its
+//! whole life. A freed piece's bytes return to its chunk (zeroed when reused); a
+//! chunk whose last piece is freed goes back to the region, and its pages to the
+//! kernel. Pieces too large or too aligned for a chunk get a chunk of their own.
+//!
+//! This is what lets thousands of one-function objects cost a few hundred bytes
+//! each instead of three pages.
+
+use std::collections::BTreeMap;
+
+use super::{Block, Region};
+use crate::error::{Error, Result};
+use crate::input::Class;
+
+/// Bytes of a shared chunk.
+const CHUNK: u64 = 64 << 10;
+
+/// A byte range of the region holding one class of one object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Piece {
+    pub class: Class,
+    /// Offset in the region, and length in bytes.
+    pub offset: u64,
+    pub len: u64,
+}
+
+#[derive(Debug)]
+struct Chunk {
+    block: Block,
+    /// Free ranges: offset (in the region) → length, coalesced.
+    free: BTreeMap<u64, u64>,
+    used: u64,
+}
+
+/// One pool of chunks per class.
+#[derive(Default)]
+pub struct Pools {
+    /// Per class: chunk start offset → chunk.
+    pools: [BTreeMap<u64, Chunk>; 4],
+    /// Bytes handed out in pieces.
+    used: u64,
+}
+
+impl Pools {
+    /// A zeroed piece of `len` bytes (at least 1) aligned to `align`.
+    pub fn alloc(
+        &mut self,
+        region: &mut Region,
+        class: Class,
+        len: u64,
+        align: u64,
+    ) -> Result<Piece> {
+        let len = len.max(1);
+        let align = align.max(1);
+        let pool = &mut self.pools[class as usize];
+        let found = pool
+            .values_mut()
+            .find_map(|c| take(c, region.target_base(), len, align));
+        let offset = match found {
+            Some(offset) => offset,
+            None => {
+                let page = region.page_size();
+                let size = if len + align > CHUNK / 4 || align > page {
+                    (len + align).div_ceil(page) * page
+                } else {
+                    CHUNK
+                };
+                let block = region.alloc(size, align.max(page))?;
+                if let Err(e) = region.protect(block.offset, block.len, class) {
+                    region.free(block);
+                    return Err(e);
+                }
+                let mut chunk = Chunk {
+                    block,
+                    free: BTreeMap::from([(block.offset, block.len)]),
+                    used: 0,
+                };
+                let Some(offset) = take(&mut chunk, region.target_base(), len, align) else {
+                    region.free(block);
+                    return Err(Error::Exhausted(format!("a {len}-byte piece does not fit")));
+                };
+                pool.insert(block.offset, chunk);
+                offset
+            }
+        };
+        region.bytes_mut(offset, len).fill(0);
+        self.used += len;
+        Ok(Piece { class, offset, len })
+    }
+
+    /// One piece per `(class, len, align)` request, all in one contiguous run of
+    /// pages (each class on pages of its own): for objects whose code reaches their
+    /// other sections through narrow PC-relative forms (AArch64 `ADR`, `LDR`
+    /// literal, `MOVW_PREL`), which need them close. The rest of each class's pages
+    /// stays available to other objects.
+    pub fn alloc_together(
+        &mut self,
+        region: &mut Region,
+        requests: &[(Class, u64, u64)],
+    ) -> Result<Vec<Piece>> {
+        let page = region.page_size();
+        let mut at = 0u64;
+        let mut spans = Vec::with_capacity(requests.len());
+        for &(class, len, align) in requests {
+            at = at.next_multiple_of(align.max(page));
+            let size = len.max(1).div_ceil(page) * page;
+            spans.push((class, at, size, len.max(1)));
+            at += size;
+        }
+        let align = requests.iter().map(|r| r.2).max().unwrap_or(1).max(page);
+        let block = region.alloc(at, align)?;
+        let mut pieces = Vec::with_capacity(spans.len());
+        for &(class, rel, size, len) in &spans {
+            let span = Block {
+                offset: block.offset + rel,
+                len: size,
+            };
+            if let Err(e) = region.protect(span.offset, span.len, class) {
+                region.free(block);
+                return Err(e);
+            }
+            let mut free = BTreeMap::new();
+            give_back(&mut free, span.offset, span.len);
+            let mut chunk = Chunk {
+                block: span,
+                free,
+                used: 0,
+            };
+            let offset = span.offset;
+            take_at(&mut chunk, offset, len);
+            self.pools[class as usize].insert(span.offset, chunk);
+            region.bytes_mut(offset, len).fill(0);
+            self.used += len;
+            pieces.push(Piece { class, offset, len });
+        }
+        // Pages between spans (alignment padding) go straight back.
+        let mut cursor = block.offset;
+        for &(_, rel, size, _) in &spans {
+            if block.offset + rel > cursor {
+                region.free(Block {
+                    offset: cursor,
+                    len: block.offset + rel - cursor,
+                });
+            }
+            cursor = block.offset + rel + size;
+        }
+        Ok(pieces)
+    }
+
+    /// Returns a piece; a chunk left empty goes back to the region.
+    pub fn free(&mut self, region: &mut Region, piece: Piece) {
+        let pool = &mut self.pools[piece.class as usize];
+        let Some((&start, chunk)) = pool.range_mut(..=piece.offset).next_back() else {
+            return;
+        };
+        if piece.offset + piece.len > chunk.block.offset + chunk.block.len {
+            return;
+        }
+        give_back(&mut chunk.free, piece.offset, piece.len);
+        chunk.used -= piece.len;
+        self.used -= piece.len;
+        if chunk.used == 0 {
+            let block = chunk.block;
+            pool.remove(&start);
+            region.free(block);
+        }
+    }
+
+    /// Bytes handed out in pieces.
+    pub fn used(&self) -> u64 {
+        self.used
+    }
+}
+
+/// First fit of `len` bytes aligned to `align` (in target addresses) in `chunk`.
+fn take(chunk: &mut Chunk, target_base: u64, len: u64, align: u64) -> Option<u64> {
+    let (free_at, free_len, at) = chunk.free.iter().find_map(|(&off, &flen)| {
+        let at = (target_base + off).next_multiple_of(align) - target_base;
+        (at + len <= off + flen).then_some((off, flen, at))
+    })?;
+    chunk.free.remove(&free_at);
+    if at > free_at {
+        chunk.free.insert(free_at, at - free_at);
+    }
+    if at + len < free_at + free_len {
+        chunk.free.insert(at + len, free_at + free_len - (at + len));
+    }
+    chunk.used += len;
+    Some(at)
+}
+
+/// Takes `[at, at + len)`, which must be free, from `chunk`.
+fn take_at(chunk: &mut Chunk, at: u64, len: u64) {
+    if let Some((&off, &flen)) = chunk.free.range(..=at).next_back() {
+        if at + len <= off + flen {
+            chunk.free.remove(&off);
+            if at > off {
+                chunk.free.insert(off, at - off);
+            }
+            if at + len < off + flen {
+                chunk.free.insert(at + len, off + flen - (at + len));
+            }
+            chunk.used += len;
+        }
+    }
+}
+
+/// Inserts `[off, off + len)` into a coalesced free map.
+fn give_back(free: &mut BTreeMap<u64, u64>, mut off: u64, mut len: u64) {
+    if let Some((&prev, &plen)) = free.range(..off).next_back() {
+        if prev + plen == off {
+            free.remove(&prev);
+            off = prev;
+            len += plen;
+        }
+    }
+    if let Some(&nlen) = free.get(&(off + len)) {
+        free.remove(&(off + len));
+        len += nlen;
+    }
+    free.insert(off, len);
+}
