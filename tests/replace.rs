@@ -206,20 +206,24 @@ fn calling_an_unloaded_function_traps_with_its_name() {
 
 #[test]
 fn threads_calling_through_stubs_survive_hundreds_of_replacements() {
+    use std::sync::atomic::AtomicU64;
     let (mut l, lib) = library();
     let version = unsafe { get(&mut l, "version") };
     let user_via_pointer = unsafe { get(&mut l, "user_via_pointer") };
     let stop = Arc::new(AtomicBool::new(false));
+    let calls: Arc<[AtomicU64; 2]> = Arc::new([AtomicU64::new(0), AtomicU64::new(0)]);
     let workers: Vec<_> = [version, user_via_pointer]
         .into_iter()
-        .map(|f| {
-            let stop = stop.clone();
+        .enumerate()
+        .map(|(w, f)| {
+            let (stop, calls) = (stop.clone(), calls.clone());
             std::thread::spawn(move || {
                 let mut seen = [0u64; 3];
                 while !stop.load(Ordering::Relaxed) {
                     let v = f();
                     assert!(v == 1 || v == 2, "impossible version {v}");
                     seen[v as usize] += 1;
+                    calls[w].fetch_add(1, Ordering::Release);
                 }
                 seen
             })
@@ -228,15 +232,22 @@ fn threads_calling_through_stubs_survive_hundreds_of_replacements() {
     let v1 = bytes("lib_v1");
     let v2 = bytes("lib_v2");
     for i in 0..300 {
-        // keep_state: constructors/destructors would not matter, and it keeps the
-        // variables the other thread may read untouched.
+        // keep_state: the variables another thread may read are left alone.
         let new = if i % 2 == 0 { &v2 } else { &v1 };
         l.replace_with(lib, new, ReplaceOptions { keep_state: true })
             .unwrap();
-        // Retired code is not reclaimed while the workers may be inside it.
-        if i % 50 == 49 {
+        // Let both workers call at least once into this version (however busy
+        // the machine is), so both versions are observed by construction.
+        let marks = [0, 1].map(|w| calls[w].load(Ordering::Acquire));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while (0..2).any(|w| calls[w].load(Ordering::Acquire) <= marks[w] + 1) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "a worker stopped calling"
+            );
             std::thread::yield_now();
         }
+        // Retired code is not reclaimed while the workers may be inside it.
     }
     stop.store(true, Ordering::Relaxed);
     for w in workers {

@@ -374,18 +374,22 @@ pub fn process_anchor() -> Option<u64> {
 
 /// Makes instructions written to `[target, target + len)` (read-execute code)
 /// visible to instruction fetch. A no-op on x86-64, whose caches are coherent.
-pub fn flush_icache(target: u64, len: u64) {
+///
+/// `reused`: the range may have run before (a patched site, a recycled piece).
+/// Only then does qemu-user need telling (see [`qemu_user`]); code written where
+/// nothing ran before has no stale translation.
+pub fn flush_icache(target: u64, len: u64, reused: bool) {
     #[cfg(target_arch = "aarch64")]
     {
         // SAFETY: cache maintenance by address on a range we mapped; it does not
         // change memory contents.
         unsafe { aarch64_clear_cache(target, target + len) };
-        if qemu_user() {
+        if reused && qemu_user() {
             drop_emulator_translations(target, len);
         }
     }
     #[cfg(not(target_arch = "aarch64"))]
-    let _ = (target, len);
+    let _ = (target, len, reused);
 }
 
 /// Whether relink runs under qemu-user and must help it notice code changes
@@ -404,7 +408,9 @@ fn qemu_user() -> bool {
 
 /// Re-protects the code pages of `[target, target + len)` R-- then R-X: qemu-user
 /// then forgets its translations of them. Never used on hardware, where a thread
-/// running that code would fault in between.
+/// running that code would fault in between — and under qemu a thread running
+/// other code on those pages can fault too: patching code while other threads run
+/// is not supported under qemu-user (hot replace is: it writes fresh ranges).
 #[cfg(target_arch = "aarch64")]
 fn drop_emulator_translations(target: u64, len: u64) {
     let page = page_size();

@@ -28,6 +28,8 @@ pub struct Piece {
     /// Offset in the region, and length in bytes.
     pub offset: u64,
     pub len: u64,
+    /// Whether no earlier piece ever used these bytes (no code ever ran there).
+    pub fresh: bool,
 }
 
 #[derive(Debug)]
@@ -36,6 +38,8 @@ struct Chunk {
     /// Free ranges: offset (in the region) → length, coalesced.
     free: BTreeMap<u64, u64>,
     used: u64,
+    /// End of the highest range ever handed out: bytes at or above it are fresh.
+    high: u64,
 }
 
 /// One pool of chunks per class.
@@ -62,8 +66,8 @@ impl Pools {
         let found = pool
             .values_mut()
             .find_map(|c| take(c, region.target_base(), len, align));
-        let offset = match found {
-            Some(offset) => offset,
+        let (offset, fresh) = match found {
+            Some(found) => found,
             None => {
                 let page = region.page_size();
                 let size = if len + align > CHUNK / 4 || align > page {
@@ -80,6 +84,7 @@ impl Pools {
                     block,
                     free: BTreeMap::from([(block.offset, block.len)]),
                     used: 0,
+                    high: block.offset,
                 };
                 let Some(offset) = take(&mut chunk, region.target_base(), len, align) else {
                     region.free(block);
@@ -91,7 +96,12 @@ impl Pools {
         };
         region.bytes_mut(offset, len).fill(0);
         self.used += len;
-        Ok(Piece { class, offset, len })
+        Ok(Piece {
+            class,
+            offset,
+            len,
+            fresh,
+        })
     }
 
     /// One piece per `(class, len, align)` request, all in one contiguous run of
@@ -131,13 +141,19 @@ impl Pools {
                 block: span,
                 free,
                 used: 0,
+                high: span.offset,
             };
             let offset = span.offset;
             take_at(&mut chunk, offset, len);
             self.pools[class as usize].insert(span.offset, chunk);
             region.bytes_mut(offset, len).fill(0);
             self.used += len;
-            pieces.push(Piece { class, offset, len });
+            pieces.push(Piece {
+                class,
+                offset,
+                len,
+                fresh: true,
+            });
         }
         // Pages between spans (alignment padding) go straight back.
         let mut cursor = block.offset;
@@ -178,8 +194,9 @@ impl Pools {
     }
 }
 
-/// First fit of `len` bytes aligned to `align` (in target addresses) in `chunk`.
-fn take(chunk: &mut Chunk, target_base: u64, len: u64, align: u64) -> Option<u64> {
+/// First fit of `len` bytes aligned to `align` (in target addresses) in `chunk`:
+/// its offset, and whether no earlier piece ever used those bytes.
+fn take(chunk: &mut Chunk, target_base: u64, len: u64, align: u64) -> Option<(u64, bool)> {
     let (free_at, free_len, at) = chunk.free.iter().find_map(|(&off, &flen)| {
         let at = (target_base + off).next_multiple_of(align) - target_base;
         (at + len <= off + flen).then_some((off, flen, at))
@@ -192,7 +209,9 @@ fn take(chunk: &mut Chunk, target_base: u64, len: u64, align: u64) -> Option<u64
         chunk.free.insert(at + len, free_at + free_len - (at + len));
     }
     chunk.used += len;
-    Some(at)
+    let fresh = at >= chunk.high;
+    chunk.high = chunk.high.max(at + len);
+    Some((at, fresh))
 }
 
 /// Takes `[at, at + len)`, which must be free, from `chunk`.
@@ -207,6 +226,7 @@ fn take_at(chunk: &mut Chunk, at: u64, len: u64) {
                 chunk.free.insert(at + len, off + flen - (at + len));
             }
             chunk.used += len;
+            chunk.high = chunk.high.max(at + len);
         }
     }
 }

@@ -160,8 +160,9 @@ impl StubTable {
                 cell,
             )
             .map_err(|e| fail("trap", e))?;
-        flush_icache(stub, ss);
-        flush_icache(trap, ts);
+        // A slot index's stub and trap are written once and never change.
+        flush_icache(stub, ss, false);
+        flush_icache(trap, ts, false);
         Ok(())
     }
 
