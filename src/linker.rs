@@ -737,7 +737,7 @@ pub(crate) fn apply_patches(region: &mut Region, patches: &[Patch]) {
             .bytes_mut(p.offset, p.bytes.len() as u64)
             .copy_from_slice(&p.bytes);
         if p.code {
-            flush_icache(p.target, p.bytes.len() as u64);
+            flush_icache(p.target, p.bytes.len() as u64, true);
         }
     }
 }

@@ -463,8 +463,15 @@ impl Linker {
                     fix
                 };
                 if let Some(minus) = r.minus {
-                    // A difference is between real addresses, never stubs.
-                    let s = fix.direct.take().unwrap_or(fix.v.s);
+                    // A difference uses the same address as any other reference
+                    // (a function's stub), so relative pointers compare equal to
+                    // `&f` and follow replacement — except in unwind tables, which
+                    // need the code's real address.
+                    let direct = fix.direct.take();
+                    let s = match section.role {
+                        Role::EhFrame => direct.unwrap_or(fix.v.s),
+                        _ => fix.v.s,
+                    };
                     fix.v.s = s.wrapping_sub(cx.own_address(minus, place)?);
                 }
                 fixes.push(fix);
@@ -551,6 +558,17 @@ impl Linker {
             let stubs = &self.space()?.stubs;
             stub = Some(stubs.stub_addr(slot));
             fix.v.slot = stubs.got_addr(slot);
+        }
+        if info.reach == Reach::Veneer && r.addend != 0 && direct.is_none() {
+            // A branch into the middle of a function bound through its stub would
+            // land inside the stub.
+            return Err(Error::Unsupported {
+                at: cx.object.location(SectionId(place.si as u32), r.offset),
+                what: format!(
+                    "a branch to `{}`{:+} with an offset, to a function bound through a stub",
+                    sym.name, r.addend
+                ),
+            });
         }
         fix.v.s = match (info.reach, direct) {
             (Reach::Exact, Some(d)) if d.code => {
@@ -700,7 +718,7 @@ impl Linker {
         let target = space.region.target_base();
         // Pools protect their chunks once; new code only needs to be made coherent.
         for piece in layout.pieces.iter().filter(|p| p.class == Class::Code) {
-            flush_icache(target + piece.offset, piece.len);
+            flush_icache(target + piece.offset, piece.len, !piece.fresh);
         }
         if replacing.is_some_and(|r| !r.keep_state) {
             // Inherited data takes the new version's initial (relocated) contents.

@@ -252,8 +252,11 @@ fn info(path: &PathBuf) -> Result<(), Error> {
     for s in object.sections.iter().filter(|s| !s.relocs.is_empty()) {
         println!("relocations in {}:", s.name);
         for r in &s.relocs {
+            let minus = r
+                .minus
+                .map_or(String::new(), |m| format!(" - {}", object.symbol(m).name));
             println!(
-                "  {:#8x} {:<22} {} {}{}",
+                "  {:#8x} {:<22} {}{minus} {}{}",
                 r.offset,
                 r.kind.to_string(),
                 object.symbol(r.symbol).name,

@@ -59,7 +59,8 @@ fn findings(target: &str) -> Vec<Vec<u8>> {
 
 #[test]
 fn parse_replays_testdata_mutations_and_findings() {
-    let files = common::all_objects();
+    let mut files = common::all_objects();
+    files.extend(common::all_macho_objects());
     assert!(
         files.len() >= 20,
         "expected the testdata corpus, found {}",
@@ -80,7 +81,8 @@ fn parse_replays_testdata_mutations_and_findings() {
 
 #[test]
 fn link_replays_testdata_mutations_and_findings() {
-    let files = common::all_objects();
+    let mut files = common::all_objects();
+    files.extend(common::all_macho_objects());
     let mut rng = Rng(0x2545_f491_4f6c_dd1d);
     let this_arch = format!("/{}/", common::arch());
     for file in files

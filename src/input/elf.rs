@@ -19,8 +19,7 @@ use crate::error::{Error, Location, Result};
 type Header = elf::FileHeader64<LE>;
 type Sections<'a> = SectionTable<'a, Header, &'a [u8]>;
 
-/// Largest section alignment relink honours (larger is refused as malformed).
-pub const MAX_ALIGN: u64 = 1 << 20;
+pub use super::MAX_ALIGN;
 
 /// Parses an ELF64 little-endian relocatable object.
 pub fn parse<'a>(name: &str, bytes: &'a [u8]) -> Result<Object<'a>> {

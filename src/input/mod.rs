@@ -24,6 +24,9 @@ use crate::error::{Error, Location, Result};
 /// any allocation, so a `.bss` of 2^40 bytes is an error, not an out-of-memory).
 pub const MAX_OBJECT_MEMORY: u64 = 512 << 20;
 
+/// Largest section alignment relink honours (larger is refused as malformed).
+pub const MAX_ALIGN: u64 = 1 << 20;
+
 /// Index of a section in [`Object::sections`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SectionId(pub u32);

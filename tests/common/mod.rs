@@ -115,8 +115,17 @@ pub fn run_with_timeout(mut cmd: Command, limit: Duration) -> Outcome {
     }
 }
 
-/// Every `.o` file below `testdata/obj`, sorted.
+/// Every `.o` file below `testdata/obj` (ELF), sorted.
 pub fn all_objects() -> Vec<PathBuf> {
+    objects_below(&testdata_dir().join("obj"))
+}
+
+/// Every `.o` file below `testdata/macho/obj` (Mach-O), sorted.
+pub fn all_macho_objects() -> Vec<PathBuf> {
+    objects_below(&testdata_dir().join("macho").join("obj"))
+}
+
+fn objects_below(dir: &std::path::Path) -> Vec<PathBuf> {
     fn walk(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
@@ -128,7 +137,7 @@ pub fn all_objects() -> Vec<PathBuf> {
         }
     }
     let mut out = Vec::new();
-    walk(&testdata_dir().join("obj"), &mut out);
+    walk(dir, &mut out);
     out.sort();
     out
 }
