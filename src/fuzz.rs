@@ -323,8 +323,10 @@ fn aarch64_reference(
             if insn & 0x9f00_0000 != op {
                 return None;
             }
+            // Page arithmetic is modulo 2^64, like every address computation.
             let x = if adrp {
-                (page(sa) - page(v.p as i128)) >> 12
+                let wrap = |x: i128| x.rem_euclid(1 << 64) as u64 as i64 as i128;
+                wrap(page(sa) - page(v.p as i128)) >> 12
             } else {
                 delta
             };
