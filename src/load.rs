@@ -917,14 +917,7 @@ fn inherited(object: &Object, layout: &Layout, r: &Replacing) -> Vec<(u64, u64, 
         if !is_global(sym.binding) || sym.size == 0 {
             continue;
         }
-        let writable = match sym.definition {
-            Definition::Section { section, .. } => {
-                matches!(object.section(section).class, Class::Data | Class::Zero)
-            }
-            Definition::Common { .. } => true,
-            _ => false,
-        };
-        let (Some(addr), true) = (layout.addresses[i], writable) else {
+        let (Some(addr), true) = (layout.addresses[i], writable_variable(object, sym)) else {
             continue;
         };
         if let Some(&(old, size)) = r.data.get(sym.name) {
@@ -957,13 +950,7 @@ fn placed(object: &Object, layout: &Layout) -> Vec<Placed> {
 fn data_symbols(object: &Object, layout: &Layout) -> HashMap<String, (u64, u64)> {
     let mut out = HashMap::new();
     for (i, sym) in object.symbols.iter().enumerate() {
-        let writable = match sym.definition {
-            Definition::Section { section, .. } => {
-                matches!(object.section(section).class, Class::Data | Class::Zero)
-            }
-            Definition::Common { .. } => true,
-            _ => false,
-        };
+        let writable = writable_variable(object, sym);
         if let (true, true, Some(addr)) = (is_global(sym.binding), writable, layout.addresses[i]) {
             out.insert(sym.name.to_string(), (layout.translate(addr), sym.size));
         }
@@ -998,4 +985,21 @@ fn is_wide(kind: RelocKind) -> bool {
             | RelocKind::Aarch64(A::Delta32 | A::Page21 { .. })
             | RelocKind::Aarch64(A::MoveWide16 { group: 1.., .. })
     )
+}
+
+/// A variable in writable memory whose size (from the file) lies within its
+/// section: only such symbols carry contents across a replace. A size running past
+/// its section is not trusted with memory (a fuzzed object had one).
+fn writable_variable(object: &Object, sym: &crate::input::Symbol) -> bool {
+    match sym.definition {
+        Definition::Section { section, offset } => {
+            let s = object.section(section);
+            matches!(s.class, Class::Data | Class::Zero)
+                && offset
+                    .checked_add(sym.size)
+                    .is_some_and(|end| end <= s.size)
+        }
+        Definition::Common { .. } => true,
+        _ => false,
+    }
 }
