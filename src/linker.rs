@@ -601,7 +601,9 @@ impl Linker {
         if let Some(slot) = self.symbols.entries.get(name).and_then(|e| e.slot) {
             return Ok(slot);
         }
-        let message = self.trap_message(name);
+        // A trap message only matters while the slot points at its trap.
+        let unresolved = matches!(binding, Binding::Unresolved { .. });
+        let message = unresolved.then(|| self.trap_message(name));
         let space = self
             .space
             .as_mut()
@@ -652,14 +654,17 @@ impl Linker {
         };
         let binding = entry.binding(None);
         let (slot, sites) = (entry.slot, entry.sites.clone());
-        let message = self.trap_message(name);
+        let unresolved = matches!(binding, Binding::Unresolved { .. });
+        let message = unresolved.then(|| self.trap_message(name));
         let patches = self.site_patches(name, &binding, slot, &sites)?;
         let Some(space) = self.space.as_mut() else {
             return Ok(());
         };
         if let Some(slot) = slot {
             let (s, g) = slot_values(&space.stubs, slot, &binding);
-            space.stubs.set_message(slot, message);
+            if let Some(message) = message {
+                space.stubs.set_message(slot, message);
+            }
             space.stubs.set_slot(&mut space.region, slot, s);
             space.stubs.set_got(&mut space.region, slot, g);
         }

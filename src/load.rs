@@ -595,11 +595,8 @@ impl Linker {
             return Ok(*s);
         }
         let space = self.space()?;
-        let slot = space.stubs.alloc(
-            &mut space.region,
-            "call through a local GOT entry".into(),
-            addr,
-        )?;
+        // A local GOT entry's slot holds its address at once: it never traps.
+        let slot = space.stubs.alloc(&mut space.region, None, addr)?;
         space.stubs.set_slot(&mut space.region, slot, addr);
         undo.slots.push((None, slot));
         locals.insert(sym, slot);
@@ -826,10 +823,13 @@ impl Linker {
             return Ok(());
         };
         let binding = entry.binding(None);
-        let message = self.trap_message(name);
+        let unresolved = matches!(binding, Binding::Unresolved { .. });
+        let message = unresolved.then(|| self.trap_message(name));
         let space = self.space()?;
         let (s, g) = slot_values(&space.stubs, slot, &binding);
-        space.stubs.set_message(slot, message);
+        if let Some(message) = message {
+            space.stubs.set_message(slot, message);
+        }
         space.stubs.set_slot(&mut space.region, slot, s);
         space.stubs.set_got(&mut space.region, slot, g);
         Ok(())

@@ -109,9 +109,14 @@ impl StubTable {
         self.len() == 0
     }
 
-    /// Hands out an index whose slot points at its trap (reporting `message`) and
-    /// whose GOT entry holds `got`.
-    pub fn alloc(&mut self, region: &mut Region, message: String, got: u64) -> Result<SlotId> {
+    /// Hands out an index whose slot points at its trap (reporting `message`, if
+    /// the caller will leave it there) and whose GOT entry holds `got`.
+    pub fn alloc(
+        &mut self,
+        region: &mut Region,
+        message: Option<String>,
+        got: u64,
+    ) -> Result<SlotId> {
         let id = match self.free.pop() {
             Some(i) => SlotId(i),
             None if self.next < self.capacity => {
@@ -127,7 +132,9 @@ impl StubTable {
                 )))
             }
         };
-        set_trap_message(self.slot_addr(id), message);
+        if let Some(message) = message {
+            set_trap_message(self.slot_addr(id), message);
+        }
         self.set_slot(region, id, self.trap_addr(id));
         self.set_got(region, id, got);
         Ok(id)
