@@ -6,7 +6,7 @@
 //! binding the new object changes — happens before any shared state is touched;
 //! on failure the new memory and slots are released and the linker is as before.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -17,7 +17,7 @@ use crate::input::{self, Binding as Bind, Class, Definition, Object, Role};
 use crate::memory::pack::{Piece, Pools};
 use crate::memory::{flush_icache, Placement, Region, LOW_LIMIT};
 use crate::runtime;
-use crate::symbols::{stubs, Binding, ObjectDef, Site, SlotId, StubTable, SymbolTable};
+use crate::symbols::{stubs, Binding, Map, ObjectDef, Site, SlotId, StubTable, SymbolTable};
 
 /// Names a loaded object; stays valid until it is unloaded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -126,7 +126,7 @@ pub(crate) struct Loaded {
     /// variables it inherited.
     pub pieces: Vec<Piece>,
     /// Global writable variables: name → (live address, size).
-    pub data_symbols: HashMap<String, (u64, u64)>,
+    pub data_symbols: Map<String, (u64, u64)>,
     pub sections: Vec<Placed>,
     /// Global names it defines, and names it refers to.
     pub defines: Vec<String>,
@@ -151,7 +151,7 @@ pub struct Linker {
     pub(crate) space: Option<Space>,
     pub(crate) symbols: SymbolTable,
     pub(crate) objects: BTreeMap<ObjectId, Loaded>,
-    pub(crate) comdats: HashMap<String, ObjectId>,
+    pub(crate) comdats: Map<String, ObjectId>,
     /// Memory of replaced or unloaded versions, freed by `reclaim`.
     pub(crate) retired: Vec<Piece>,
     next_id: u64,
@@ -174,7 +174,7 @@ impl Linker {
             space: None,
             symbols: SymbolTable::default(),
             objects: BTreeMap::new(),
-            comdats: HashMap::new(),
+            comdats: Map::default(),
             retired: Vec::new(),
             next_id: 1,
             stats: Stats::default(),
@@ -243,7 +243,12 @@ impl Linker {
         self.stats.parse += start.elapsed();
         let fresh = self.space.is_none();
         let mut ids = Vec::with_capacity(objects.len());
-        let linked = self.ensure_space(&objects).and_then(|()| {
+        let names: usize = objects.iter().map(|o| o.symbols.len()).sum();
+        self.symbols.entries.reserve(names / 2);
+        let start = Instant::now();
+        let placed = self.ensure_space(&objects);
+        self.stats.layout += start.elapsed();
+        let linked = placed.and_then(|()| {
             for object in &objects {
                 ids.push(self.link(object)?);
             }
@@ -507,6 +512,17 @@ impl Linker {
             objects: self.objects.len(),
             slots: self.space.as_ref().map_or(0, |s| s.stubs.len()),
         }
+    }
+
+    /// Runs every object's destructors, then leaves the linker's memory to the
+    /// operating system instead of freeing it piece by piece: for a process that
+    /// is about to exit (as `relink run` is).
+    pub fn finish(self) {
+        let ids: Vec<ObjectId> = self.objects.keys().copied().collect();
+        if !self.options.link_only {
+            runtime::run_destructors(&self, &ids);
+        }
+        std::mem::forget(self);
     }
 
     /// Time spent per stage so far.

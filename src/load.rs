@@ -1,7 +1,6 @@
 //! Linking one parsed object into the linker: layout → resolve → fixup → commit.
 //! See `linker.rs` for the transaction rule.
 
-use std::collections::HashMap;
 use std::time::Instant;
 
 use crate::arch::{FixupError, FixupValues, Reach, RelocKind, Target};
@@ -13,7 +12,7 @@ use crate::linker::{
 };
 use crate::memory::flush_icache;
 use crate::memory::pack::Piece;
-use crate::symbols::{Binding, ObjectDef, Site, SlotId};
+use crate::symbols::{Binding, Entry, Map, ObjectDef, Site, SlotId};
 
 /// Where an object's pieces go, before anything is written.
 struct Layout {
@@ -47,7 +46,7 @@ pub(crate) struct Replacing {
     pub id: ObjectId,
     pub keep_state: bool,
     /// The old version's global writable data: name → (address, size).
-    pub data: HashMap<String, (u64, u64)>,
+    pub data: Map<String, (u64, u64)>,
 }
 
 /// One relocation, resolved: what to write where.
@@ -68,7 +67,7 @@ struct Context<'c, 'o> {
     object: &'c Object<'o>,
     id: ObjectId,
     layout: &'c Layout,
-    defs: &'c HashMap<&'o str, ObjectDef>,
+    defs: &'c Map<&'o str, ObjectDef>,
     /// Target address of the region, and of the global offset table.
     target: u64,
     got: u64,
@@ -198,13 +197,20 @@ impl Linker {
 
         let start = Instant::now();
         let defs = global_defs(object, id, &layout);
-        for name in defs.keys().chain(referenced(object).iter()) {
-            if !self.symbols.entries.contains_key(*name) {
-                undo.entries.push(name.to_string());
-            }
-            let entry = self.symbols.entries.entry(name.to_string()).or_default();
+        let refs = referenced(object);
+        for name in defs.keys().copied().chain(refs.iter().map(|(n, _)| *n)) {
+            let asks_process = match self.symbols.entries.get(name) {
+                Some(e) => e.defs.is_empty() && e.process.is_none(),
+                None => {
+                    undo.entries.push(name.to_string());
+                    self.symbols
+                        .entries
+                        .insert(name.to_string(), Entry::default());
+                    true
+                }
+            };
             // The process is asked only when no object defines the name.
-            if entry.defs.is_empty() && !defs.contains_key(name) {
+            if asks_process && !defs.contains_key(name) {
                 self.symbols.entry_with_process(name);
             }
         }
@@ -220,7 +226,7 @@ impl Linker {
         self.stats.relocations += fixes.len();
 
         let start = Instant::now();
-        let old = self.commit(object, id, layout, defs, sites, patches, replacing)?;
+        let old = self.commit(object, id, layout, defs, &refs, sites, patches, replacing)?;
         let locals = undo
             .slots
             .iter()
@@ -323,7 +329,7 @@ impl Linker {
                 section_at[i] = Some((s.class, put(s.class, s.size, s.align)));
             }
         }
-        let mut commons = HashMap::new();
+        let mut commons = Map::default();
         for (i, sym) in object.symbols.iter().enumerate() {
             if let Definition::Common { size, align } = sym.definition {
                 commons.insert(i, put(Class::Zero, size, align));
@@ -418,7 +424,7 @@ impl Linker {
         object: &Object,
         id: ObjectId,
         layout: &Layout,
-        defs: &HashMap<&str, ObjectDef>,
+        defs: &Map<&str, ObjectDef>,
         undo: &mut Undo,
     ) -> Result<(Vec<Fix>, Vec<NamedSite>)> {
         let space = self.space()?;
@@ -432,7 +438,7 @@ impl Linker {
         };
         let mut fixes = Vec::new();
         let mut sites = Vec::new();
-        let mut locals: HashMap<SymbolId, SlotId> = HashMap::new();
+        let mut locals: Map<SymbolId, SlotId> = Map::default();
         for (si, section) in object.sections.iter().enumerate() {
             let Some(at) = layout.sections[si] else {
                 continue;
@@ -487,7 +493,7 @@ impl Linker {
         cx: &Context,
         place: Place,
         special: Option<u64>,
-        locals: &mut HashMap<SymbolId, SlotId>,
+        locals: &mut Map<SymbolId, SlotId>,
         undo: &mut Undo,
     ) -> Result<Option<Fix>> {
         let (r, section) = (place.r, cx.object.section(SectionId(place.si as u32)));
@@ -586,7 +592,7 @@ impl Linker {
 
     fn local_slot(
         &mut self,
-        locals: &mut HashMap<SymbolId, SlotId>,
+        locals: &mut Map<SymbolId, SlotId>,
         sym: SymbolId,
         addr: u64,
         undo: &mut Undo,
@@ -608,7 +614,7 @@ impl Linker {
     /// the names it defines, and (replacing) the names the old version defined.
     fn rebinding_patches(
         &self,
-        defs: &HashMap<&str, ObjectDef>,
+        defs: &Map<&str, ObjectDef>,
         replaced: Option<ObjectId>,
     ) -> Result<Vec<Patch>> {
         let old: &[String] = match replaced.and_then(|id| self.objects.get(&id)) {
@@ -643,7 +649,7 @@ impl Linker {
 
     fn apply_fixes(&mut self, object: &Object, layout: &Layout, fixes: &[Fix]) -> Result<()> {
         let arch = self.arch;
-        let mut veneers: HashMap<u64, u64> = HashMap::new();
+        let mut veneers: Map<u64, u64> = Map::default();
         let mut used = 0;
         let space = self
             .space
@@ -705,7 +711,8 @@ impl Linker {
         object: &Object,
         id: ObjectId,
         layout: Layout,
-        defs: HashMap<&str, ObjectDef>,
+        defs: Map<&str, ObjectDef>,
+        refs: &[(&str, bool)],
         sites: Vec<NamedSite>,
         patches: Vec<Patch>,
         replacing: Option<&Replacing>,
@@ -738,7 +745,7 @@ impl Linker {
                 }
             }
         }
-        let refers = self.record_uses(object, id, sites);
+        let refers = self.record_uses(id, refs, sites);
         let mut defines = Vec::with_capacity(defs.len());
         for (name, def) in defs {
             let entry = self.symbols.entries.entry(name.to_string()).or_default();
@@ -770,24 +777,23 @@ impl Linker {
 
     /// Records the sites and references of a newly linked object; returns the
     /// names it refers to, sorted.
-    fn record_uses(&mut self, object: &Object, id: ObjectId, sites: Vec<NamedSite>) -> Vec<String> {
+    fn record_uses(
+        &mut self,
+        id: ObjectId,
+        refs: &[(&str, bool)],
+        sites: Vec<NamedSite>,
+    ) -> Vec<String> {
         for (name, site) in sites {
             if let Some(e) = self.symbols.entries.get_mut(&name) {
                 e.sites.push(site);
             }
         }
-        let refers: Vec<String> = referenced(object).iter().map(|s| s.to_string()).collect();
-        for name in &refers {
-            let weak = object
-                .symbols
-                .iter()
-                .filter(|s| s.name == name && !s.is_defined())
-                .all(|s| s.binding == Bind::Weak);
-            if let Some(e) = self.symbols.entries.get_mut(name) {
-                e.refs.push((id, weak));
+        for (name, weak) in refs {
+            if let Some(e) = self.symbols.entries.get_mut(*name) {
+                e.refs.push((id, *weak));
             }
         }
-        refers
+        refs.iter().map(|(n, _)| n.to_string()).collect()
     }
 
     /// The pieces the new version uses: its own, and the old version's data
@@ -844,12 +850,8 @@ fn live(def: &Definition, excluded: &[bool]) -> bool {
 }
 
 /// Global definitions of an object that survive COMDAT selection.
-fn global_defs<'a>(
-    object: &Object<'a>,
-    id: ObjectId,
-    layout: &Layout,
-) -> HashMap<&'a str, ObjectDef> {
-    let mut out = HashMap::new();
+fn global_defs<'a>(object: &Object<'a>, id: ObjectId, layout: &Layout) -> Map<&'a str, ObjectDef> {
+    let mut out = Map::default();
     for (i, sym) in object.symbols.iter().enumerate() {
         if !is_global(sym.binding) || sym.name.is_empty() {
             continue;
@@ -865,19 +867,32 @@ fn global_defs<'a>(
     out
 }
 
-/// Global names an object refers to without defining them (or defines weakly).
-fn referenced<'a>(object: &Object<'a>) -> Vec<&'a str> {
-    let mut out: Vec<&str> = object
+/// Global names an object's relocations refer to, sorted, each with whether all
+/// its referring symbols are weak (one pass over the relocations).
+fn referenced<'a>(object: &Object<'a>) -> Vec<(&'a str, bool)> {
+    let mut ids: Vec<SymbolId> = object
         .sections
         .iter()
-        .flat_map(|s| s.relocs.iter())
-        .map(|r| object.symbol(r.symbol))
+        .flat_map(|s| s.relocs.iter().map(|r| r.symbol))
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut out: Vec<(&str, bool)> = ids
+        .into_iter()
+        .map(|id| object.symbol(id))
         .filter(|s| is_global(s.binding) && !s.name.is_empty())
         .filter(|s| special_name(s.name).is_none() || s.is_defined())
-        .map(|s| s.name)
+        .map(|s| (s.name, s.is_defined() || s.binding == Bind::Weak))
         .collect();
     out.sort_unstable();
-    out.dedup();
+    // Several symbols of one name (rare): weak only if all are.
+    out.dedup_by(|b, a| {
+        let same = a.0 == b.0;
+        if same {
+            a.1 &= b.1;
+        }
+        same
+    });
     out
 }
 
@@ -947,8 +962,8 @@ fn placed(object: &Object, layout: &Layout) -> Vec<Placed> {
 
 /// The object's global writable variables at their live addresses: what a later
 /// version inherits.
-fn data_symbols(object: &Object, layout: &Layout) -> HashMap<String, (u64, u64)> {
-    let mut out = HashMap::new();
+fn data_symbols(object: &Object, layout: &Layout) -> Map<String, (u64, u64)> {
+    let mut out = Map::default();
     for (i, sym) in object.symbols.iter().enumerate() {
         let writable = writable_variable(object, sym);
         if let (true, true, Some(addr)) = (is_global(sym.binding), writable, layout.addresses[i]) {

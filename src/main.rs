@@ -137,7 +137,8 @@ fn run(entry: &str, stats: bool, inputs: &[PathBuf], args: &[String]) -> Result<
     // SAFETY: reading glibc's `environ` pointer, which is always initialised.
     let envp = unsafe { environ };
     let status = main(c_args.len() as c_int, argv.as_ptr(), envp);
-    drop(linker);
+    // Destructors run; the memory goes back with the process.
+    linker.finish();
     Ok(status)
 }
 

@@ -9,7 +9,8 @@
 use crate::error::{Error, Result};
 use crate::input::{Binding, Definition, Object, Symbol};
 use crate::memory::{self, Placement, LOW_LIMIT, NEAR};
-use crate::symbols::SymbolTable;
+
+use crate::symbols::{Map, ProcessSymbol, SymbolTable};
 
 /// Why objects need a particular placement (a message naming the first place).
 #[derive(Debug, Default)]
@@ -20,6 +21,18 @@ pub(crate) struct Needs {
 
 pub(crate) fn needs(objects: &[Object], symbols: &SymbolTable) -> Needs {
     let mut needs = Needs::default();
+    // The batch's global definitions, first one wins (one pass, not one per use).
+    let mut defined: Map<&str, &Definition> = Map::default();
+    for o in objects {
+        for s in o
+            .symbols
+            .iter()
+            .filter(|s| s.binding != Binding::Local && s.is_defined())
+        {
+            defined.entry(s.name).or_insert(&s.definition);
+        }
+    }
+    let mut process: Map<&str, Option<ProcessSymbol>> = Map::default();
     for object in objects {
         for section in &object.sections {
             for r in &section.relocs {
@@ -31,26 +44,30 @@ pub(crate) fn needs(objects: &[Object], symbols: &SymbolTable) -> Needs {
                         object.name, section.name, r.offset, r.kind, sym.name
                     )
                 };
-                if info.absolute_narrow && needs.low.is_none() && !is_absolute(objects, sym) {
+                if info.absolute_narrow && needs.low.is_none() && !is_absolute(&defined, sym) {
                     needs.low = Some(at());
                 }
-                if info.pc_relative_narrow
+                let from_process = info.pc_relative_narrow
                     && needs.near.is_none()
                     && !sym.is_defined()
                     && sym.binding != Binding::Local
-                    && global_def(objects, sym.name).is_none()
-                {
-                    // Looked up without touching the table: placement runs before
-                    // the load's transaction.
-                    let entry = symbols.entries.get(sym.name);
-                    if entry.is_none_or(|e| e.defs.is_empty() && e.host.is_none()) {
-                        let cached = entry.and_then(|e| e.process);
-                        if let Some(p) = cached.unwrap_or_else(|| crate::symbols::dlsym(sym.name)) {
-                            if !p.function {
-                                needs.near = Some((at(), p.address));
-                            }
-                        }
-                    }
+                    && !defined.contains_key(sym.name);
+                if !from_process {
+                    continue;
+                }
+                // Looked up without touching the table: placement runs before the
+                // load's transaction.
+                let entry = symbols.entries.get(sym.name);
+                if entry.is_some_and(|e| !e.defs.is_empty() || e.host.is_some()) {
+                    continue;
+                }
+                let found = *process.entry(sym.name).or_insert_with(|| {
+                    entry
+                        .and_then(|e| e.process)
+                        .unwrap_or_else(|| crate::symbols::dlsym(sym.name))
+                });
+                if let Some(p) = found.filter(|p| !p.function) {
+                    needs.near = Some((at(), p.address));
                 }
             }
         }
@@ -58,23 +75,13 @@ pub(crate) fn needs(objects: &[Object], symbols: &SymbolTable) -> Needs {
     needs
 }
 
-/// The definition of a global `name` by some object of the batch.
-fn global_def<'a>(objects: &'a [Object], name: &str) -> Option<&'a Definition> {
-    objects.iter().find_map(|o| {
-        o.symbols
-            .iter()
-            .find(|s| s.name == name && s.binding != Binding::Local && s.is_defined())
-            .map(|s| &s.definition)
-    })
-}
-
 /// An absolute symbol (`SHN_ABS`), here or defined by another object of the batch:
 /// it does not move with the region, so narrow references to it need no placement.
-fn is_absolute(objects: &[Object], sym: &Symbol) -> bool {
+fn is_absolute(defined: &Map<&str, &Definition>, sym: &Symbol) -> bool {
     let def = if sym.is_defined() || sym.binding == Binding::Local {
         Some(&sym.definition)
     } else {
-        global_def(objects, sym.name)
+        defined.get(sym.name).copied()
     };
     matches!(def, Some(Definition::Absolute(_)))
 }
