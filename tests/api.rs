@@ -472,6 +472,12 @@ fn no_relink_mapping_is_ever_writable_and_executable() {
     let id = l.load_file(obj("weak")).unwrap();
     l.load_file(obj("strong")).unwrap();
     check("after a rebinding load");
+    let ping_id = l.objects().find(|(_, n)| n.ends_with("ping.o")).unwrap().0;
+    l.replace(ping_id, &std::fs::read(obj("ping_v2")).unwrap())
+        .unwrap();
+    check("after replace");
+    l.reclaim();
+    check("after reclaim");
     l.unload(id).unwrap();
     check("after unload");
     assert!(seen > 0);

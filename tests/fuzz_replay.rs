@@ -146,3 +146,39 @@ fn sequences_keep_the_linker_consistent() {
         relink::fuzz::sequence(&input, &seeds);
     }
 }
+
+/// One saved finding, by name.
+fn finding(target: &str, name: &str) -> Vec<u8> {
+    let path = common::testdata_dir().join("fuzz").join(target).join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// cargo fuzz, sequence target: a replace with a mutated object whose variable's
+/// symbol size ran past its section copied bytes beyond the object's memory.
+#[test]
+fn regression_replace_with_a_symbol_size_past_its_section() {
+    let dir = common::testdata_dir()
+        .join("obj")
+        .join(common::arch())
+        .join("api");
+    let names = [
+        "lib_v1", "lib_v2", "lib_v3", "lib_v4", "user", "ping", "pong", "weak", "strong",
+    ];
+    let seeds: Vec<Vec<u8>> = names
+        .iter()
+        .map(|n| std::fs::read(dir.join(format!("{n}.o"))).unwrap())
+        .collect();
+    let seeds: Vec<&[u8]> = seeds.iter().map(Vec::as_slice).collect();
+    let input = finding("sequence", "replace-with-a-symbol-size-past-its-section");
+    relink::fuzz::sequence(&input, &seeds);
+}
+
+/// cargo fuzz, fixup target: the reference model mixed wrapped and unwrapped
+/// addresses for an ADRP page delta near the top of the address space.
+#[test]
+fn regression_adrp_page_delta_wraps_at_the_top_of_the_address_space() {
+    relink::fuzz::fixup(&finding(
+        "fixup",
+        "adrp-page-delta-wraps-at-the-top-of-the-address-space",
+    ));
+}
