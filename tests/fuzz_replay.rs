@@ -57,6 +57,28 @@ fn findings(target: &str) -> Vec<Vec<u8>> {
     files.iter().map(|p| std::fs::read(p).unwrap()).collect()
 }
 
+/// Runs `entry` on `files`, `mutations` deterministic mutations of each, and the
+/// saved findings of `target`.
+fn replay(
+    files: &[std::path::PathBuf],
+    seed: u64,
+    mutations: usize,
+    target: &str,
+    entry: fn(&[u8]),
+) {
+    let mut rng = Rng(seed);
+    for file in files {
+        let good = std::fs::read(file).unwrap();
+        entry(&good);
+        for _ in 0..mutations {
+            entry(&mutate(&good, &mut rng));
+        }
+    }
+    for input in findings(target) {
+        entry(&input);
+    }
+}
+
 #[test]
 fn parse_replays_testdata_mutations_and_findings() {
     let mut files = common::all_objects();
@@ -66,38 +88,22 @@ fn parse_replays_testdata_mutations_and_findings() {
         "expected the testdata corpus, found {}",
         files.len()
     );
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    for file in &files {
-        let good = std::fs::read(file).unwrap();
-        relink::fuzz::parse(&good);
-        for _ in 0..64 {
-            relink::fuzz::parse(&mutate(&good, &mut rng));
-        }
-    }
-    for input in findings("parse") {
-        relink::fuzz::parse(&input);
-    }
+    replay(
+        &files,
+        0x9e37_79b9_7f4a_7c15,
+        64,
+        "parse",
+        relink::fuzz::parse,
+    );
 }
 
 #[test]
 fn link_replays_testdata_mutations_and_findings() {
+    let this_arch = format!("/{}/", common::arch());
     let mut files = common::all_objects();
     files.extend(common::all_macho_objects());
-    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
-    let this_arch = format!("/{}/", common::arch());
-    for file in files
-        .iter()
-        .filter(|f| f.to_string_lossy().contains(&this_arch))
-    {
-        let good = std::fs::read(file).unwrap();
-        relink::fuzz::link(&good);
-        for _ in 0..8 {
-            relink::fuzz::link(&mutate(&good, &mut rng));
-        }
-    }
-    for input in findings("link") {
-        relink::fuzz::link(&input);
-    }
+    files.retain(|f| f.to_string_lossy().contains(&this_arch));
+    replay(&files, 0x2545_f491_4f6c_dd1d, 8, "link", relink::fuzz::link);
 }
 
 #[test]

@@ -11,7 +11,7 @@ use object::LittleEndian as LE;
 
 use super::{
     priority, Binding, Class, Definition, Group, Object, Reloc, Role, Section, SectionId, Symbol,
-    SymbolId, SymbolKind, MAX_OBJECT_MEMORY,
+    SymbolId, SymbolKind,
 };
 use crate::arch::{aarch64, x86_64, Arch, RelocKind};
 use crate::error::{Error, Location, Result};
@@ -103,13 +103,7 @@ impl<'a> Reader<'a, '_> {
             }
             let name = self.section_name(index, h)?;
             let section = self.section(name, h)?;
-            total = total.saturating_add(section.size.saturating_add(section.align));
-            if total > MAX_OBJECT_MEMORY {
-                return Err(Error::malformed(
-                    self.at(Some(name), None),
-                    format!("sections need more than {MAX_OBJECT_MEMORY} bytes of memory"),
-                ));
-            }
+            super::within_budget(&mut total, &section, || self.at(Some(name), None))?;
             self.map[index] = Some(SectionId(out.len() as u32));
             out.push(section);
         }

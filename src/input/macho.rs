@@ -197,13 +197,7 @@ impl<'a, 'n> Reader<'a, 'n> {
                 continue;
             }
             let section = self.section(name, h)?;
-            total = total.saturating_add(section.size.saturating_add(section.align));
-            if total > MAX_OBJECT_MEMORY {
-                return Err(Error::malformed(
-                    self.at(Some(name), None),
-                    format!("sections need more than {MAX_OBJECT_MEMORY} bytes of memory"),
-                ));
-            }
+            super::within_budget(&mut total, &section, || self.at(Some(name), None))?;
             self.map[index] = Some(SectionId(out.len() as u32));
             out.push(section);
         }

@@ -241,6 +241,23 @@ impl<'a> Object<'a> {
     }
 }
 
+/// Adds a section to an object's memory budget; more than [`MAX_OBJECT_MEMORY`]
+/// is malformed (checked before anything is allocated).
+pub(crate) fn within_budget(
+    total: &mut u64,
+    section: &Section,
+    at: impl FnOnce() -> Location,
+) -> Result<()> {
+    *total = total.saturating_add(section.size.saturating_add(section.align));
+    if *total > MAX_OBJECT_MEMORY {
+        return Err(Error::malformed(
+            at(),
+            format!("sections need more than {MAX_OBJECT_MEMORY} bytes of memory"),
+        ));
+    }
+    Ok(())
+}
+
 /// Parses `.init_array.N`-style priorities; no suffix means 65535 (runs last).
 pub(crate) fn priority(name: &str, base: &str) -> u16 {
     name.strip_prefix(base)
