@@ -670,20 +670,12 @@ impl Linker {
         };
         let binding = entry.binding(None);
         let (slot, sites) = (entry.slot, entry.sites.clone());
-        let unresolved = matches!(binding, Binding::Unresolved { .. });
-        let message = unresolved.then(|| self.trap_message(name));
         let patches = self.site_patches(name, &binding, slot, &sites)?;
-        let Some(space) = self.space.as_mut() else {
+        if self.space.is_none() {
             return Ok(());
-        };
-        if let Some(slot) = slot {
-            let (s, g) = slot_values(&space.stubs, slot, &binding);
-            if let Some(message) = message {
-                space.stubs.set_message(slot, message);
-            }
-            space.stubs.set_slot(&mut space.region, slot, s);
-            space.stubs.set_got(&mut space.region, slot, g);
         }
+        self.refresh_slot(name)?;
+        let space = self.space()?;
         apply_patches(&mut space.region, &patches);
         Ok(())
     }
@@ -712,17 +704,23 @@ impl Linker {
                 got: space.stubs.got_base(),
                 ..FixupValues::default()
             };
-            site.kind.apply(&mut bytes, &v).map_err(|problem| {
-                let (sec, code) = self.site_section(site);
-                let _ = code;
-                Error::Fixup {
-                    at: Location::at(&self.object_name(site.object), &sec, site.section_offset),
+            let section = self
+                .objects
+                .get(&site.object)
+                .and_then(|o| o.sections.get(site.section as usize));
+            site.kind
+                .apply(&mut bytes, &v)
+                .map_err(|problem| Error::Fixup {
+                    at: Location::at(
+                        &self.object_name(site.object),
+                        section.map_or("?", |s| s.name.as_str()),
+                        site.section_offset,
+                    ),
                     kind: site.kind.to_string(),
                     symbol: name.to_string(),
                     problem,
-                }
-            })?;
-            let code = self.site_section(site).1;
+                })?;
+            let code = section.is_some_and(|s| s.class == Class::Code);
             out.push(Patch {
                 offset: site.offset,
                 target: site.p,
@@ -731,16 +729,6 @@ impl Linker {
             });
         }
         Ok(out)
-    }
-
-    fn site_section(&self, site: &Site) -> (String, bool) {
-        self.objects
-            .get(&site.object)
-            .and_then(|o| o.sections.get(site.section as usize))
-            .map_or_else(
-                || ("?".into(), false),
-                |s| (s.name.clone(), s.class == Class::Code),
-            )
     }
 }
 

@@ -5,8 +5,6 @@
 
 mod common;
 
-use std::path::Path;
-
 /// A small deterministic generator (xorshift), so failures reproduce.
 struct Rng(u64);
 impl Rng {
@@ -129,19 +127,24 @@ fn fixup_matches_the_reference_model() {
     }
 }
 
-#[test]
-fn sequences_keep_the_linker_consistent() {
+/// The valid objects the sequence target loads, replaces and mutates (the same
+/// list as fuzz/fuzz_targets/sequence.rs), for this architecture.
+fn sequence_seeds() -> Vec<Vec<u8>> {
     let dir = common::testdata_dir()
         .join("obj")
         .join(common::arch())
         .join("api");
-    let names = [
+    [
         "lib_v1", "lib_v2", "lib_v3", "lib_v4", "user", "ping", "pong", "weak", "strong",
-    ];
-    let seeds: Vec<Vec<u8>> = names
-        .iter()
-        .map(|n| std::fs::read(Path::new(&dir).join(format!("{n}.o"))).unwrap())
-        .collect();
+    ]
+    .iter()
+    .map(|n| std::fs::read(dir.join(format!("{n}.o"))).unwrap())
+    .collect()
+}
+
+#[test]
+fn sequences_keep_the_linker_consistent() {
+    let seeds = sequence_seeds();
     let seeds: Vec<&[u8]> = seeds.iter().map(Vec::as_slice).collect();
     let mut rng = Rng(0x0bad_5eed_dead_beef);
     for _ in 0..150 {
@@ -163,17 +166,7 @@ fn finding(target: &str, name: &str) -> Vec<u8> {
 /// symbol size ran past its section copied bytes beyond the object's memory.
 #[test]
 fn regression_replace_with_a_symbol_size_past_its_section() {
-    let dir = common::testdata_dir()
-        .join("obj")
-        .join(common::arch())
-        .join("api");
-    let names = [
-        "lib_v1", "lib_v2", "lib_v3", "lib_v4", "user", "ping", "pong", "weak", "strong",
-    ];
-    let seeds: Vec<Vec<u8>> = names
-        .iter()
-        .map(|n| std::fs::read(dir.join(format!("{n}.o"))).unwrap())
-        .collect();
+    let seeds = sequence_seeds();
     let seeds: Vec<&[u8]> = seeds.iter().map(Vec::as_slice).collect();
     let input = finding("sequence", "replace-with-a-symbol-size-past-its-section");
     relink::fuzz::sequence(&input, &seeds);
