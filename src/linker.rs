@@ -518,11 +518,16 @@ impl Linker {
     /// operating system instead of freeing it piece by piece: for a process that
     /// is about to exit (as `relink run` is).
     pub fn finish(self) {
+        self.run_all_destructors();
+        std::mem::forget(self);
+    }
+
+    /// Every loaded object's destructors, in reverse link order (not when link-only).
+    fn run_all_destructors(&self) {
         let ids: Vec<ObjectId> = self.objects.keys().copied().collect();
         if !self.options.link_only {
-            runtime::run_destructors(&self, &ids);
+            runtime::run_destructors(self, &ids);
         }
-        std::mem::forget(self);
     }
 
     /// Time spent per stage so far.
@@ -811,10 +816,7 @@ fn map_file(path: &Path) -> Result<memmap2::Mmap> {
 
 impl Drop for Linker {
     fn drop(&mut self) {
-        let ids: Vec<ObjectId> = self.objects.keys().copied().collect();
-        if !self.options.link_only {
-            runtime::run_destructors(self, &ids);
-        }
+        self.run_all_destructors();
     }
 }
 
