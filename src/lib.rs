@@ -39,10 +39,11 @@ mod linker;
 pub(crate) mod load;
 pub mod memory;
 mod placement;
-mod runtime;
+pub mod runtime;
 pub mod symbols;
 mod unload;
 
 pub use error::{Error, Result};
 pub use linker::{Linker, LinkerOptions, MemoryStats, ObjectId, ReplaceOptions, Stage, Stats};
 pub use memory::Placement;
+pub use runtime::Registrations;

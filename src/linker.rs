@@ -43,6 +43,12 @@ pub struct LinkerOptions {
     /// Link completely, but never make code executable nor run constructors or
     /// destructors (`relink check`, fuzzing, inspecting what a link produces).
     pub link_only: bool,
+    /// Register every loaded object with debuggers through the GDB JIT interface
+    /// (default on; costs a copy of each ELF object's file while it is loaded).
+    pub debugger: bool,
+    /// Append every loaded function and stub to `/tmp/perf-<pid>.map` for `perf`
+    /// (default off).
+    pub perf_map: bool,
     /// Test hook: make every load fail at this stage (after its work, before the
     /// next), to check that a failed load leaves the linker as it was.
     #[doc(hidden)]
@@ -67,6 +73,8 @@ impl Default for LinkerOptions {
             stub_capacity: stubs::DEFAULT_CAPACITY,
             gap_after_tables: 0,
             link_only: false,
+            debugger: true,
+            perf_map: false,
             fail_at: None,
         }
     }
@@ -134,6 +142,10 @@ pub(crate) struct Loaded {
     /// GOT entries for its local symbols.
     pub local_slots: Vec<SlotId>,
     pub dso_handle: u64,
+    /// Its unwind tables, registered with the process's unwinder.
+    pub unwind: Vec<runtime::unwind::Registration>,
+    /// Its entry in the debugger's list.
+    pub debug: Option<runtime::gdb::Registration>,
 }
 
 /// The memory everything loaded lives in: the region and its stub table.
@@ -154,6 +166,8 @@ pub struct Linker {
     pub(crate) comdats: Map<String, ObjectId>,
     /// Memory of replaced or unloaded versions, freed by `reclaim`.
     pub(crate) retired: Vec<Piece>,
+    /// Unwind registrations of retired versions, dropped by `reclaim`.
+    pub(crate) retired_frames: Vec<runtime::unwind::Registration>,
     next_id: u64,
     pub(crate) stats: Stats,
 }
@@ -176,6 +190,7 @@ impl Linker {
             objects: BTreeMap::new(),
             comdats: Map::default(),
             retired: Vec::new(),
+            retired_frames: Vec::new(),
             next_id: 1,
             stats: Stats::default(),
         })
@@ -430,12 +445,16 @@ impl Linker {
             keep_state: options.keep_state,
             data,
         };
-        let old = self.link_as(&object, id, Some(&replacing))?;
+        let mut old = self.link_as(&object, id, Some(&replacing))?;
         if !options.keep_state && !self.options.link_only {
             if let Some(old) = &old {
                 runtime::run_destructors_of(self, &[old]);
             }
             runtime::run_constructors(self, &[id]);
+        }
+        if let Some(old) = old.as_mut() {
+            // Its code is retired, not freed: it stays unwindable until reclaimed.
+            self.retired_frames.append(&mut old.unwind);
         }
         Ok(())
     }
@@ -460,6 +479,8 @@ impl Linker {
         let Some(space) = self.space.as_mut() else {
             return 0;
         };
+        // Their unwinder registrations point into the memory about to be freed.
+        self.retired_frames.clear();
         let mut freed = 0;
         for piece in self.retired.drain(..) {
             freed += piece.len;
@@ -817,6 +838,13 @@ fn map_file(path: &Path) -> Result<memmap2::Mmap> {
 impl Drop for Linker {
     fn drop(&mut self) {
         self.run_all_destructors();
+        // Unregister from the unwinder and the debugger while the memory they
+        // point into is still mapped (the region goes when `space` drops).
+        for o in self.objects.values_mut() {
+            o.unwind.clear();
+            o.debug = None;
+        }
+        self.retired_frames.clear();
     }
 }
 

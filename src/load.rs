@@ -12,15 +12,16 @@ use crate::linker::{
 };
 use crate::memory::flush_icache;
 use crate::memory::pack::Piece;
+use crate::runtime;
 use crate::symbols::{Binding, Entry, Map, ObjectDef, Site, SlotId};
 
 /// Where an object's pieces go, before anything is written.
-struct Layout {
+pub(crate) struct Layout {
     /// One piece per non-empty class. On replace, the old version's code and
     /// read-only pieces are retired; its data pieces live on while inherited.
     pieces: Vec<Piece>,
     /// Per section: offset in the region, or `None` if not loaded (COMDAT loser).
-    sections: Vec<Option<u64>>,
+    pub(crate) sections: Vec<Option<u64>>,
     /// Per symbol: its target address, if this object defines it.
     addresses: Vec<Option<u64>>,
     dso_handle: u64,
@@ -221,11 +222,18 @@ impl Linker {
 
         let start = Instant::now();
         self.apply_fixes(object, &layout, &fixes)?;
+        let frames = self.unwind_frames(object, &layout)?;
         self.stats.fixup += start.elapsed();
         self.injected(Stage::Fixup)?;
         self.stats.relocations += fixes.len();
 
         let start = Instant::now();
+        let base = self.space()?.region.target_base();
+        let placed_at: Vec<Option<u64>> = layout
+            .sections
+            .iter()
+            .map(|s| s.map(|o| base + o))
+            .collect();
         let old = self.commit(object, id, layout, defs, &refs, sites, patches, replacing)?;
         let locals = undo
             .slots
@@ -234,6 +242,9 @@ impl Linker {
             .map(|(_, s)| *s);
         if let Some(loaded) = self.objects.get_mut(&id) {
             loaded.local_slots = locals.collect();
+        }
+        if !self.options.link_only {
+            self.register(object, id, &placed_at, frames);
         }
         self.stats.finalize += start.elapsed();
         self.stats.objects += 1;
@@ -326,7 +337,13 @@ impl Linker {
         };
         for (i, s) in object.sections.iter().enumerate() {
             if !excluded[i] {
-                section_at[i] = Some((s.class, put(s.class, s.size, s.align)));
+                // Unwind sections get a zero terminator (runtime/unwind.rs).
+                let extra = if s.role == Role::EhFrame {
+                    runtime::unwind::TERMINATOR
+                } else {
+                    0
+                };
+                section_at[i] = Some((s.class, put(s.class, s.size + extra, s.align)));
             }
         }
         let mut commons = Map::default();
@@ -413,6 +430,13 @@ impl Linker {
                     .region
                     .bytes_mut(*at, s.data.len() as u64)
                     .copy_from_slice(s.data);
+            }
+            if let (Some(at), Role::EhFrame) = (at, s.role) {
+                let end = at + s.data.len() as u64;
+                space
+                    .region
+                    .bytes_mut(end, runtime::unwind::TERMINATOR)
+                    .fill(0);
             }
         }
     }
@@ -767,6 +791,8 @@ impl Linker {
             refers,
             local_slots: Vec::new(),
             dso_handle: layout.dso_handle,
+            unwind: Vec::new(),
+            debug: None,
         };
         self.objects.insert(id, loaded);
         for name in &touched {

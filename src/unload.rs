@@ -109,6 +109,9 @@ pub(crate) fn remove(linker: &mut Linker, id: ObjectId) -> Result<()> {
             );
         }
     }
+    let mut object = object;
+    object.debug = None;
+    linker.retired_frames.append(&mut object.unwind);
     linker.retired.extend(object.pieces);
     first_error.map_or(Ok(()), Err)
 }

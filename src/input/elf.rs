@@ -54,6 +54,8 @@ pub fn parse<'a>(name: &str, bytes: &'a [u8]) -> Result<Object<'a>> {
         sections,
         symbols,
         groups,
+        format: super::Format::Elf,
+        file: bytes,
     })
 }
 
@@ -102,7 +104,8 @@ impl<'a> Reader<'a, '_> {
                 continue;
             }
             let name = self.section_name(index, h)?;
-            let section = self.section(name, h)?;
+            let mut section = self.section(name, h)?;
+            section.file_index = index as u32;
             super::within_budget(&mut total, &section, || self.at(Some(name), None))?;
             self.map[index] = Some(SectionId(out.len() as u32));
             out.push(section);
@@ -156,6 +159,7 @@ impl<'a> Reader<'a, '_> {
             align,
             relocs: Vec::new(),
             group: None,
+            file_index: 0,
         })
     }
 

@@ -101,6 +101,8 @@ pub fn parse<'a>(name: &str, bytes: &'a [u8]) -> Result<Object<'a>> {
         sections,
         symbols,
         groups: Vec::new(),
+        format: super::Format::MachO,
+        file: bytes,
     })
 }
 
@@ -196,7 +198,8 @@ impl<'a, 'n> Reader<'a, 'n> {
             if !loaded(h) {
                 continue;
             }
-            let section = self.section(name, h)?;
+            let mut section = self.section(name, h)?;
+            section.file_index = index as u32 + 1;
             super::within_budget(&mut total, &section, || self.at(Some(name), None))?;
             self.map[index] = Some(SectionId(out.len() as u32));
             out.push(section);
@@ -234,6 +237,7 @@ impl<'a, 'n> Reader<'a, 'n> {
             align: 1 << log2,
             relocs: Vec::new(),
             group: None,
+            file_index: 0,
         })
     }
 

@@ -44,6 +44,17 @@ pub struct Object<'a> {
     pub symbols: Vec<Symbol<'a>>,
     /// COMDAT groups: a signature and the sections that stand or fall together.
     pub groups: Vec<Group<'a>>,
+    /// The file's container format.
+    pub format: Format,
+    /// The whole file, as read (the GDB JIT interface hands debuggers a copy).
+    pub file: &'a [u8],
+}
+
+/// The container format an [`Object`] was read from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Elf,
+    MachO,
 }
 
 /// Memory permissions a loaded section needs. Sections of one class share pages.
@@ -80,7 +91,8 @@ pub enum Role {
     Ctors,
     /// Old-style destructors (`.dtors`), run in order.
     Dtors,
-    /// Unwind tables, registered with the unwinder (later).
+    /// Unwind tables (`.eh_frame`, `__eh_frame`), validated and registered with
+    /// the process's unwinder (`runtime/unwind.rs`).
     EhFrame,
 }
 
@@ -96,6 +108,9 @@ pub struct Section<'a> {
     pub relocs: Vec<Reloc>,
     /// The COMDAT group the section belongs to, if any.
     pub group: Option<usize>,
+    /// Its index in the file's section table (ELF section header index, Mach-O
+    /// section number).
+    pub file_index: u32,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,6 +1,6 @@
 //! What touches the process beyond memory: constructors and destructors, and
-//! `__cxa_finalize` on each object's own `__dso_handle`.
-//! (Unwind registration, the GDB JIT interface and perf maps come later.)
+//! `__cxa_finalize` on each object's own `__dso_handle` (here); unwind tables
+//! (`unwind.rs`), the GDB JIT interface (`gdb.rs`) and perf map files (`perf.rs`).
 //!
 //! Order is what `ld`'s default script gives an executable: `.init_array.N` entries
 //! of *all* objects of a batch sorted by priority, then the unprioritised ones in
@@ -8,8 +8,14 @@
 //! reverse of that list, after the `__cxa_atexit` handlers each object registered
 //! (`exit` runs those before `_dl_fini`).
 
-use crate::input::{Class, Role};
+pub mod gdb;
+pub mod perf;
+pub(crate) mod unwind;
+
+use crate::error::Result;
+use crate::input::{Class, Object, Role, SectionId};
 use crate::linker::{Linker, Loaded, ObjectId};
+use crate::load::Layout;
 
 extern "C" {
     fn __cxa_finalize(dso_handle: *mut libc::c_void);
@@ -93,4 +99,101 @@ fn call(f: u64) {
     // object: the compiler put a `void (*)(void)` there and relink relocated it.
     let f: extern "C" fn() = unsafe { std::mem::transmute(f as usize) };
     f();
+}
+
+impl Linker {
+    /// Validates the unwind sections of a linked (not yet committed) object.
+    pub(crate) fn unwind_frames(
+        &mut self,
+        object: &Object,
+        layout: &Layout,
+    ) -> Result<Vec<unwind::Frames>> {
+        let Some(space) = self.space.as_ref() else {
+            return Ok(Vec::new());
+        };
+        let base = space.region.target_base();
+        let at = |i: usize| layout.sections[i].map(|o| base + o);
+        let ranges = |code: bool| -> Vec<(u64, u64)> {
+            object
+                .sections
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| !code || s.class == Class::Code)
+                .filter_map(|(i, s)| at(i).map(|a| (a, a + s.size)))
+                .collect()
+        };
+        let (code, all) = (ranges(true), ranges(false));
+        let bounds = unwind::Bounds {
+            code: &code,
+            object: &all,
+            region: (base, base + space.region.size()),
+        };
+        let mut frames = Vec::new();
+        for (i, s) in object.sections.iter().enumerate() {
+            let (Some(offset), Role::EhFrame) = (layout.sections[i], s.role) else {
+                continue;
+            };
+            let bytes = space.region.bytes(offset, s.size);
+            let section = SectionId(i as u32);
+            frames.push(unwind::validate(
+                object,
+                section,
+                bytes,
+                base + offset,
+                &bounds,
+            )?);
+        }
+        Ok(frames)
+    }
+
+    /// Registers a committed object with the unwinder, the debugger and perf.
+    pub(crate) fn register(
+        &mut self,
+        object: &Object,
+        id: ObjectId,
+        placed: &[Option<u64>],
+        frames: Vec<unwind::Frames>,
+    ) {
+        let debug = self
+            .options
+            .debugger
+            .then(|| gdb::image(object, placed))
+            .flatten()
+            .map(gdb::register);
+        if self.options.perf_map {
+            perf::add_object(object, placed);
+            if let (Some(space), Some(loaded)) = (self.space.as_ref(), self.objects.get(&id)) {
+                let stubs = &space.stubs;
+                let size = self.arch.stub_size() as u64;
+                perf::add_stubs(loaded.defines.iter().chain(&loaded.refers).filter_map(|n| {
+                    let slot = self.symbols.entries.get(n)?.slot?;
+                    Some((n.as_str(), stubs.stub_addr(slot), size))
+                }));
+            }
+        }
+        if let Some(loaded) = self.objects.get_mut(&id) {
+            loaded.unwind = frames.into_iter().filter_map(unwind::register).collect();
+            loaded.debug = debug;
+        }
+    }
+
+    /// What this linker has registered with the process right now.
+    pub fn registrations(&self) -> Registrations {
+        let objects = self.objects.values();
+        Registrations {
+            unwind: objects.clone().map(|o| o.unwind.len()).sum::<usize>()
+                + self.retired_frames.len(),
+            debugger: objects.filter(|o| o.debug.is_some()).count(),
+        }
+    }
+}
+
+/// Counts of a linker's live registrations ([`Linker::registrations`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Registrations {
+    /// Unwind sections registered with the unwinder (loaded objects', and those of
+    /// replaced or unloaded versions not yet reclaimed).
+    pub unwind: usize,
+    /// Entries in the GDB JIT list.
+    pub debugger: usize,
 }

@@ -1,0 +1,248 @@
+//! Unwind tables: each loaded object's `.eh_frame` (ELF) or `__eh_frame` (Mach-O)
+//! is validated with `gimli` after relocation and then registered with the
+//! process's unwinder, so that C++ exceptions, `_Unwind_Backtrace` and Rust
+//! backtraces walk through loaded code.
+//!
+//! Two unwinders, two conventions:
+//! - **libgcc** (`libgcc_s`, what every Rust and C++ program on glibc links):
+//!   `__register_frame(begin)` takes a whole `.eh_frame` section and walks it up
+//!   to a zero-length terminator. relink reserves four zero bytes after every
+//!   unwind section (layout) for that terminator, and registers the section once.
+//! - **LLVM libunwind** (detected by its `__unw_add_dynamic_fde`):
+//!   `__register_frame(fde)` takes one FDE; relink registers each live FDE.
+//!
+//! Both `__deregister_frame`s must get exactly the pointers that were registered
+//! (libgcc aborts otherwise), so a [`Registration`] remembers them and
+//! deregisters on drop. A version that was replaced or unloaded keeps its
+//! registration until its memory is reclaimed (`Linker::reclaim`), because a
+//! thread may still be running, and unwinding through, its code.
+//!
+//! Validation refuses what would make the unwinder read out of bounds or lie:
+//! CIE/FDE records that run past the section, 64-bit DWARF records (libgcc
+//! does not read them), unknown pointer encodings or call-frame instructions,
+//! an FDE whose PC range is not inside the object's own code, an LSDA pointer
+//! outside the object's memory, or an indirect personality pointer outside the
+//! region. FDEs of discarded COMDAT code keep a zero `pc_begin`, which both
+//! unwinders skip (as they do for `ld`'s output); they are not registered.
+
+use std::sync::OnceLock;
+
+use gimli::{BaseAddresses, CieOrFde, EhFrame, LittleEndian, Pointer, UnwindSection};
+
+use crate::error::{Error, Result};
+use crate::input::{Object, SectionId};
+
+/// Bytes of zero terminator reserved after every unwind section.
+pub(crate) const TERMINATOR: u64 = 4;
+
+/// A validated unwind section, ready to register.
+#[derive(Debug)]
+pub(crate) struct Frames {
+    /// Target address of the section (followed by the terminator).
+    section: u64,
+    /// Target addresses of the FDEs that describe loaded code.
+    fdes: Vec<u64>,
+}
+
+/// Address ranges an unwind section may point into.
+pub(crate) struct Bounds<'b> {
+    /// The object's code sections, `[start, end)` target addresses.
+    pub code: &'b [(u64, u64)],
+    /// Every placed section of the object.
+    pub object: &'b [(u64, u64)],
+    /// The whole region (GOT entries live there).
+    pub region: (u64, u64),
+}
+
+/// Validates one relocated unwind section (`bytes`, at target `address`).
+pub(crate) fn validate(
+    object: &Object,
+    section: SectionId,
+    bytes: &[u8],
+    address: u64,
+    bounds: &Bounds,
+) -> Result<Frames> {
+    let at = |offset: u64| object.location(section, offset);
+    let bad = |offset: u64, reason: String| Error::malformed(at(offset), reason);
+    let eh = EhFrame::new(bytes, LittleEndian);
+    let bases = BaseAddresses::default().set_eh_frame(address);
+    let mut entries = eh.entries(&bases);
+    let mut fdes = Vec::new();
+    let mut offset = 0u64;
+    loop {
+        if bytes.get(offset as usize..offset as usize + 4) == Some(&[0xff; 4]) {
+            return Err(Error::Unsupported {
+                at: at(offset),
+                what: "a 64-bit DWARF unwind record".into(),
+            });
+        }
+        let entry = match entries.next() {
+            Ok(Some(entry)) => entry,
+            Ok(None) => break,
+            Err(e) => return Err(bad(offset, format!("unwind record: {e}"))),
+        };
+        match entry {
+            CieOrFde::Cie(cie) => {
+                offset = cie.offset() as u64;
+                let mut ins = cie.instructions(&eh, &bases);
+                while ins
+                    .next()
+                    .map_err(|e| bad(offset, format!("CIE instructions: {e}")))?
+                    .is_some()
+                {}
+                if let Some(Pointer::Indirect(p)) = cie.personality() {
+                    if !inside(p, 8, &[bounds.region]) {
+                        return Err(bad(
+                            offset,
+                            format!("personality pointer {p:#x} is outside relink's memory"),
+                        ));
+                    }
+                }
+                offset += record_len(bytes, offset);
+            }
+            CieOrFde::Fde(partial) => {
+                offset = partial.offset() as u64;
+                let fde = partial
+                    .parse(|s, b, o| s.cie_from_offset(b, o))
+                    .map_err(|e| bad(offset, format!("FDE: {e}")))?;
+                let next = offset + record_len(bytes, offset);
+                let width = fde
+                    .cie()
+                    .fde_address_encoding()
+                    .map_or(8, |e| encoded_width(e.0));
+                let raw = bytes
+                    .get(offset as usize + 8..)
+                    .map(|r| &r[..width.min(r.len())]);
+                if raw.is_some_and(|r| r.iter().all(|b| *b == 0)) {
+                    // Discarded COMDAT code: unwinders skip a zero pc_begin.
+                    offset = next;
+                    continue;
+                }
+                let (lo, len) = (fde.initial_address(), fde.len());
+                if !inside(lo, len, bounds.code) {
+                    return Err(bad(
+                        offset,
+                        format!(
+                            "FDE covers [{lo:#x}, {:#x}), which is not inside the object's code",
+                            lo.wrapping_add(len)
+                        ),
+                    ));
+                }
+                let mut ins = fde.instructions(&eh, &bases);
+                while ins
+                    .next()
+                    .map_err(|e| bad(offset, format!("FDE instructions: {e}")))?
+                    .is_some()
+                {}
+                match fde.lsda() {
+                    Some(Pointer::Direct(p)) if !inside(p, 1, bounds.object) => {
+                        return Err(bad(
+                            offset,
+                            format!("LSDA pointer {p:#x} is outside the object"),
+                        ))
+                    }
+                    Some(Pointer::Indirect(p)) => {
+                        return Err(bad(
+                            offset,
+                            format!("indirect LSDA pointer {p:#x} is not supported"),
+                        ))
+                    }
+                    _ => {}
+                }
+                fdes.push(address + offset);
+                offset = next;
+            }
+        }
+    }
+    Ok(Frames {
+        section: address,
+        fdes,
+    })
+}
+
+/// Bytes of the record at `offset`, length field included (32-bit DWARF).
+fn record_len(bytes: &[u8], offset: u64) -> u64 {
+    let o = offset as usize;
+    bytes.get(o..o + 4).map_or(0, |b| {
+        u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])) + 4
+    })
+}
+
+/// Bytes a `DW_EH_PE_*` value format takes (uleb/sleb: the first byte decides zero).
+fn encoded_width(encoding: u8) -> usize {
+    match encoding & 0x0f {
+        0x02 | 0x0a => 2,
+        0x03 | 0x0b => 4,
+        0x01 | 0x09 => 1,
+        _ => 8,
+    }
+}
+
+fn inside(lo: u64, len: u64, ranges: &[(u64, u64)]) -> bool {
+    let Some(hi) = lo.checked_add(len) else {
+        return false;
+    };
+    ranges.iter().any(|(a, b)| lo >= *a && hi <= *b && lo < *b)
+}
+
+/// Which unwinder the process uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Convention {
+    /// libgcc: one call per section.
+    WholeSection,
+    /// LLVM libunwind: one call per FDE.
+    PerFde,
+}
+
+fn convention() -> Convention {
+    static CONVENTION: OnceLock<Convention> = OnceLock::new();
+    *CONVENTION.get_or_init(|| {
+        // SAFETY: dlsym with RTLD_DEFAULT and a NUL-terminated name only looks up.
+        let libunwind =
+            unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"__unw_add_dynamic_fde".as_ptr()) };
+        if libunwind.is_null() {
+            Convention::WholeSection
+        } else {
+            Convention::PerFde
+        }
+    })
+}
+
+extern "C" {
+    fn __register_frame(begin: *const u8);
+    fn __deregister_frame(begin: *const u8);
+}
+
+/// Unwind information registered with the process; deregistered when dropped.
+#[derive(Debug)]
+pub(crate) struct Registration {
+    registered: Vec<u64>,
+}
+
+/// Registers validated frames. Their memory (section and terminator) must stay
+/// mapped and unchanged until the registration is dropped.
+pub(crate) fn register(frames: Frames) -> Option<Registration> {
+    if frames.fdes.is_empty() {
+        return None;
+    }
+    let registered = match convention() {
+        Convention::WholeSection => vec![frames.section],
+        Convention::PerFde => frames.fdes,
+    };
+    for p in &registered {
+        // SAFETY: `p` is a validated, relocated section ending in a zero
+        // terminator (or one FDE of it), mapped readable in the target view.
+        unsafe { __register_frame(*p as *const u8) };
+    }
+    Some(Registration { registered })
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        for p in self.registered.iter().rev() {
+            // SAFETY: exactly what `register` registered, still mapped (the owner
+            // drops registrations before the memory is freed).
+            unsafe { __deregister_frame(*p as *const u8) };
+        }
+    }
+}
