@@ -119,6 +119,9 @@ pub enum Error {
     #[error("`{symbol}`: {reason}")]
     BadLookup { symbol: String, reason: String },
 
+    #[error("cannot load library `{name}`: {reason}")]
+    Library { name: String, reason: String },
+
     #[error("{object} is still in use: {}", format_users(.symbols))]
     InUse {
         object: String,

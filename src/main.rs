@@ -33,6 +33,8 @@ enum Command {
         /// Print a per-stage timing breakdown to stderr.
         #[arg(long)]
         stats: bool,
+        #[command(flatten)]
+        process: ProcessOptions,
         /// Object files.
         #[arg(required = true)]
         inputs: Vec<PathBuf>,
@@ -44,6 +46,9 @@ enum Command {
     Check {
         #[arg(long)]
         stats: bool,
+        /// Shared libraries whose symbols the objects use (as for `run`).
+        #[arg(short = 'l', long = "lib", value_name = "NAME")]
+        libs: Vec<String>,
         #[arg(required = true)]
         inputs: Vec<PathBuf>,
     },
@@ -70,16 +75,36 @@ enum Command {
     },
 }
 
+/// How `run` sets up the process around the loaded code.
+#[derive(clap::Args)]
+struct ProcessOptions {
+    /// Shared library whose symbols the objects use (repeatable): `stdc++` (as
+    /// for `-l`), or a name or path for `dlopen`. C++ objects need `-l stdc++`.
+    #[arg(short = 'l', long = "lib", value_name = "NAME")]
+    libs: Vec<String>,
+    /// Append every loaded function and stub to /tmp/perf-<pid>.map for `perf`.
+    #[arg(long)]
+    perf_map: bool,
+    /// Do not register loaded objects with debuggers (GDB JIT interface).
+    #[arg(long)]
+    no_debugger: bool,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run {
             entry,
             stats,
+            process,
             inputs,
             args,
-        } => run(&entry, stats, &inputs, &args),
-        Command::Check { stats, inputs } => check(stats, &inputs),
+        } => run(&entry, stats, &process, &inputs, &args),
+        Command::Check {
+            stats,
+            libs,
+            inputs,
+        } => check(stats, &libs, &inputs),
         Command::Info { input } => info(&input).map(|()| 0),
         Command::Watch {
             entry,
@@ -115,8 +140,21 @@ fn exit(status: i32) -> ExitCode {
 
 type Main = extern "C" fn(c_int, *const *const c_char, *const *const c_char) -> c_int;
 
-fn run(entry: &str, stats: bool, inputs: &[PathBuf], args: &[String]) -> Result<i32, Error> {
-    let mut linker = Linker::new()?;
+fn run(
+    entry: &str,
+    stats: bool,
+    process: &ProcessOptions,
+    inputs: &[PathBuf],
+    args: &[String],
+) -> Result<i32, Error> {
+    let mut linker = Linker::with_options(relink::LinkerOptions {
+        perf_map: process.perf_map,
+        debugger: !process.no_debugger,
+        ..Default::default()
+    })?;
+    for lib in &process.libs {
+        linker.load_library(lib)?;
+    }
     linker.load_files(inputs)?;
     // SAFETY: C's `main` (and any entry relink is asked to call) takes
     // (int, char **, char **) and returns int; extra arguments are harmless in the C ABI.
@@ -142,12 +180,15 @@ fn run(entry: &str, stats: bool, inputs: &[PathBuf], args: &[String]) -> Result<
     Ok(status)
 }
 
-fn check(stats: bool, inputs: &[PathBuf]) -> Result<i32, Error> {
+fn check(stats: bool, libs: &[String], inputs: &[PathBuf]) -> Result<i32, Error> {
     // Link completely, but never make the code executable or run constructors.
     let mut linker = Linker::with_options(relink::LinkerOptions {
         link_only: true,
         ..Default::default()
     })?;
+    for lib in libs {
+        linker.load_library(lib)?;
+    }
     let mut problems = 0;
     let files: Vec<(String, Vec<u8>)> = inputs
         .iter()

@@ -54,6 +54,8 @@ macro_rules! program_tests {
 // both, so relink must say so.
 #[cfg(target_arch = "x86_64")]
 program_tests! {
+    gxx_exceptions: "gxx", "exceptions", OUTPUT;
+    clang_llc_exceptions: "clang-llc", "exceptions", OUTPUT;
     gcc_pie_calls: "gcc-pie", "calls", OUTPUT;
     gcc_pie_cli: "gcc-pie", "cli", OUTPUT;
     gcc_pie_ctors: "gcc-pie", "ctors", OUTPUT;
@@ -104,6 +106,8 @@ program_tests! {
 
 #[cfg(target_arch = "aarch64")]
 program_tests! {
+    gxx_exceptions: "gxx", "exceptions", OUTPUT;
+    clang_llc_exceptions: "clang-llc", "exceptions", OUTPUT;
     gcc_a64asm: "gcc", "a64asm", OUTPUT;
     gcc_calls: "gcc", "calls", OUTPUT;
     gcc_cli: "gcc", "cli", OUTPUT;
@@ -177,7 +181,11 @@ fn check_program(variant: &str, prog: &str, expect: Expect) {
     let args = program_args(&testdata, prog);
 
     let mut cmd = relink_command();
-    cmd.arg("run").args(&objects).arg("--").args(&args);
+    cmd.arg("run");
+    for lib in program_libs(&testdata, prog) {
+        cmd.arg("-l").arg(lib);
+    }
+    cmd.args(&objects).arg("--").args(&args);
     let shown = format!("{cmd:?}");
     let got = run_with_timeout(cmd, TIME_LIMIT);
 
@@ -258,6 +266,23 @@ fn program_args(testdata: &Path, prog: &str) -> Vec<String> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
         Err(e) => panic!("{}: {e}", path.display()),
     }
+}
+
+/// Shared libraries a program needs (`relink run -l`), one per line in
+/// `src/<prog>/libs` or `cxx/<prog>/libs` (C++ programs need `stdc++`).
+fn program_libs(testdata: &Path, prog: &str) -> Vec<String> {
+    ["src", "cxx"]
+        .iter()
+        .map(|d| testdata.join(d).join(prog).join("libs"))
+        .find(|p| p.exists())
+        .map(|p| {
+            fs::read_to_string(&p)
+                .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+                .lines()
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn read(path: &Path) -> Vec<u8> {

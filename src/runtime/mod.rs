@@ -177,6 +177,47 @@ impl Linker {
         }
     }
 
+    /// Makes a shared library's symbols available to loaded objects (`dlopen` with
+    /// `RTLD_GLOBAL`; the library stays loaded for the life of the process).
+    ///
+    /// `name` is passed to `dlopen` as given when it contains `/` or `.so`;
+    /// otherwise it is a short name as for `-l`: `lib{name}.so`, then
+    /// `lib{name}.so.N` for N = 0..9 (so `stdc++` finds `libstdc++.so.6` without
+    /// the development symlink). C++ objects need `stdc++`.
+    pub fn load_library(&mut self, name: &str) -> Result<()> {
+        let candidates: Vec<String> = if name.contains('/') || name.contains(".so") {
+            vec![name.to_string()]
+        } else {
+            std::iter::once(format!("lib{name}.so"))
+                .chain((0..10).map(|n| format!("lib{name}.so.{n}")))
+                .collect()
+        };
+        let mut reason = String::from("not found");
+        for candidate in &candidates {
+            let Ok(c) = std::ffi::CString::new(candidate.as_str()) else {
+                break;
+            };
+            // SAFETY: dlopen with a NUL-terminated name; the handle is kept
+            // forever (never dlclose'd), so symbols bound to it stay valid.
+            let handle = unsafe { libc::dlopen(c.as_ptr(), libc::RTLD_NOW | libc::RTLD_GLOBAL) };
+            if !handle.is_null() {
+                return Ok(());
+            }
+            // SAFETY: dlerror returns a thread-local C string or null.
+            let e = unsafe { libc::dlerror() };
+            if !e.is_null() && candidates.len() == 1 {
+                // SAFETY: non-null dlerror results are NUL-terminated.
+                reason = unsafe { std::ffi::CStr::from_ptr(e) }
+                    .to_string_lossy()
+                    .into_owned();
+            }
+        }
+        Err(crate::Error::Library {
+            name: name.to_string(),
+            reason,
+        })
+    }
+
     /// What this linker has registered with the process right now.
     pub fn registrations(&self) -> Registrations {
         let objects = self.objects.values();
