@@ -46,4 +46,4 @@ mod unload;
 pub use error::{Error, Result};
 pub use linker::{Linker, LinkerOptions, MemoryStats, ObjectId, ReplaceOptions, Stage, Stats};
 pub use memory::Placement;
-pub use runtime::Registrations;
+pub use runtime::{Registrations, Symbolized};

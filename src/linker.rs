@@ -146,6 +146,8 @@ pub(crate) struct Loaded {
     pub unwind: Vec<runtime::unwind::Registration>,
     /// Its entry in the debugger's list.
     pub debug: Option<runtime::gdb::Registration>,
+    /// Its named code, `(name, target address, size)`, sorted by address.
+    pub functions: Vec<(Box<str>, u64, u64)>,
 }
 
 /// The memory everything loaded lives in: the region and its stub table.

@@ -793,6 +793,7 @@ impl Linker {
             dso_handle: layout.dso_handle,
             unwind: Vec::new(),
             debug: None,
+            functions: Vec::new(),
         };
         self.objects.insert(id, loaded);
         for name in &touched {

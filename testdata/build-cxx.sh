@@ -87,6 +87,9 @@ for arch in x86_64 aarch64; do
     done
   done
 done
+# The same C code as x86_64 Mach-O (its __eh_frame is registered too).
+(cd "$TD/unwind" && clang-14 -O2 -S -emit-llvm chain.c -o "$WORK/chain.ll" \
+   && llc -O2 -mtriple=x86_64-apple-macosx -filetype=obj "$WORK/chain.ll" -o x86_64/macho-chain.o)
 
 # Debug-info objects (tests/gdb.rs, x86-64): gcc -g -O0, and llc Mach-O (no DWARF used).
 rm -rf "$TD/debug/x86_64"; mkdir -p "$TD/debug/x86_64/macho"

@@ -171,10 +171,32 @@ impl Linker {
                 }));
             }
         }
+        let mut functions: Vec<(Box<str>, u64, u64)> = perf::functions(object, placed)
+            .into_iter()
+            .map(|(n, a, s)| (n.into(), a, s))
+            .collect();
+        functions.sort_by_key(|f| f.1);
         if let Some(loaded) = self.objects.get_mut(&id) {
             loaded.unwind = frames.into_iter().filter_map(unwind::register).collect();
             loaded.debug = debug;
+            loaded.functions = functions;
         }
+    }
+
+    /// Names the loaded code at `address` (a return address from a backtrace, a
+    /// sampled PC): the object, the function and the offset into it. Works for
+    /// every loaded object, with or without debug information; `None` for
+    /// addresses outside loaded functions (stubs, veneers, the host).
+    pub fn symbolize(&self, address: u64) -> Option<Symbolized> {
+        self.objects.values().find_map(|o| {
+            let i = o.functions.partition_point(|f| f.1 <= address);
+            let (name, start, size) = o.functions.get(i.checked_sub(1)?)?;
+            (address < start + size).then(|| Symbolized {
+                object: o.name.clone(),
+                function: name.to_string(),
+                offset: address - start,
+            })
+        })
     }
 
     /// Makes a shared library's symbols available to loaded objects (`dlopen` with
@@ -227,6 +249,14 @@ impl Linker {
             debugger: objects.filter(|o| o.debug.is_some()).count(),
         }
     }
+}
+
+/// Where an address lies in loaded code ([`Linker::symbolize`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Symbolized {
+    pub object: String,
+    pub function: String,
+    pub offset: u64,
 }
 
 /// Counts of a linker's live registrations ([`Linker::registrations`]).
