@@ -148,6 +148,11 @@ pub(crate) struct Loaded {
     pub debug: Option<runtime::gdb::Registration>,
     /// Its named code, `(name, target address, size)`, sorted by address.
     pub functions: Vec<(Box<str>, u64, u64)>,
+    /// Older versions replaced with `keep_state` that may have registered exit
+    /// handlers (`__cxa_atexit`) for the state this version kept: their handlers
+    /// point into their code, so it stays mapped until this object is unloaded,
+    /// when those handlers run (newest first) after this version's.
+    pub older: Vec<Loaded>,
 }
 
 /// The memory everything loaded lives in: the region and its stub table.
@@ -447,16 +452,42 @@ impl Linker {
             keep_state: options.keep_state,
             data,
         };
-        let mut old = self.link_as(&object, id, Some(&replacing))?;
+        let old = self.link_as(&object, id, Some(&replacing))?;
         if !options.keep_state && !self.options.link_only {
             if let Some(old) = &old {
                 runtime::run_destructors_of(self, &[old]);
             }
             runtime::run_constructors(self, &[id]);
         }
-        if let Some(old) = old.as_mut() {
-            // Its code is retired, not freed: it stays unwindable until reclaimed.
-            self.retired_frames.append(&mut old.unwind);
+        let Some(mut old) = old else { return Ok(()) };
+        let registers_exit_handlers = |o: &Loaded| {
+            o.refers
+                .iter()
+                .any(|n| n == "__cxa_atexit" || n == "atexit")
+                || !o.older.is_empty()
+        };
+        if options.keep_state && !self.options.link_only && registers_exit_handlers(&old) {
+            // Its exit handlers (C++ static destructors of the kept state) still
+            // point into its code: keep that code, and run them at unload.
+            let pinned: Vec<Piece> = old
+                .pieces
+                .iter()
+                .filter(|p| self.retired.contains(p))
+                .copied()
+                .collect();
+            self.retired.retain(|p| !pinned.contains(p));
+            old.pieces = pinned;
+            old.debug = None;
+            let older = std::mem::take(&mut old.older);
+            if let Some(new) = self.objects.get_mut(&id) {
+                new.older = older;
+                new.older.push(old);
+            }
+        } else {
+            // Its code is retired, not freed (commit retired its pieces already):
+            // it stays unwindable until reclaimed.
+            old.pieces.clear();
+            retire_versions(&mut self.retired, &mut self.retired_frames, old);
         }
         Ok(())
     }
@@ -829,6 +860,20 @@ pub(crate) fn size_of(binding: &Binding) -> u64 {
     }
 }
 
+/// Retires an unloaded or replaced version and the older versions it kept.
+pub(crate) fn retire_versions(
+    retired: &mut Vec<Piece>,
+    frames: &mut Vec<runtime::unwind::Registration>,
+    mut version: Loaded,
+) {
+    version.debug = None;
+    frames.append(&mut version.unwind);
+    retired.append(&mut version.pieces);
+    for older in version.older {
+        retire_versions(retired, frames, older);
+    }
+}
+
 fn map_file(path: &Path) -> Result<memmap2::Mmap> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     // SAFETY: the map is read-only and private; relink reads it only while loading
@@ -842,10 +887,7 @@ impl Drop for Linker {
         self.run_all_destructors();
         // Unregister from the unwinder and the debugger while the memory they
         // point into is still mapped (the region goes when `space` drops).
-        for o in self.objects.values_mut() {
-            o.unwind.clear();
-            o.debug = None;
-        }
+        self.objects.clear();
         self.retired_frames.clear();
     }
 }

@@ -794,6 +794,7 @@ impl Linker {
             unwind: Vec::new(),
             debug: None,
             functions: Vec::new(),
+            older: Vec::new(),
         };
         self.objects.insert(id, loaded);
         for name in &touched {

@@ -109,9 +109,6 @@ pub(crate) fn remove(linker: &mut Linker, id: ObjectId) -> Result<()> {
             );
         }
     }
-    let mut object = object;
-    object.debug = None;
-    linker.retired_frames.append(&mut object.unwind);
-    linker.retired.extend(object.pieces);
+    crate::linker::retire_versions(&mut linker.retired, &mut linker.retired_frames, object);
     first_error.map_or(Ok(()), Err)
 }

@@ -40,9 +40,14 @@ pub(crate) fn run_destructors(linker: &Linker, ids: &[ObjectId]) {
 /// As [`run_destructors`], for object records (also a replaced, retired version).
 pub(crate) fn run_destructors_of(linker: &Linker, objects: &[&Loaded]) {
     for o in objects.iter().rev() {
-        // SAFETY: glibc's __cxa_finalize runs and forgets the handlers registered
-        // with this handle; the object's code is still mapped while they run.
-        unsafe { __cxa_finalize(o.dso_handle as *mut libc::c_void) };
+        // The exit handlers of older versions whose state this one kept follow.
+        let handles =
+            std::iter::once(o.dso_handle).chain(o.older.iter().rev().map(|v| v.dso_handle));
+        for handle in handles {
+            // SAFETY: glibc's __cxa_finalize runs and forgets the handlers
+            // registered with this handle; their code is still mapped.
+            unsafe { __cxa_finalize(handle as *mut libc::c_void) };
+        }
     }
     let mut list = ordered(linker, objects, false);
     list.reverse();
@@ -244,7 +249,11 @@ impl Linker {
     pub fn registrations(&self) -> Registrations {
         let objects = self.objects.values();
         Registrations {
-            unwind: objects.clone().map(|o| o.unwind.len()).sum::<usize>()
+            unwind: objects
+                .clone()
+                .flat_map(|o| std::iter::once(o).chain(&o.older))
+                .map(|o| o.unwind.len())
+                .sum::<usize>()
                 + self.retired_frames.len(),
             debugger: objects.filter(|o| o.debug.is_some()).count(),
         }
