@@ -15,7 +15,7 @@ use crate::arch::{Arch, FixupValues, RelocKind};
 use crate::error::{Error, Location, Result, Unresolved};
 use crate::input::{self, Binding as Bind, Class, Definition, Object, Role};
 use crate::memory::pack::{Piece, Pools};
-use crate::memory::{flush_icache, Placement, Region, LOW_LIMIT};
+use crate::memory::{Placement, Region, LOW_LIMIT};
 use crate::runtime;
 use crate::symbols::{stubs, Binding, Map, ObjectDef, Site, SlotId, StubTable, SymbolTable};
 
@@ -49,6 +49,10 @@ pub struct LinkerOptions {
     /// Append every loaded function and stub to `/tmp/perf-<pid>.map` for `perf`
     /// (default off).
     pub perf_map: bool,
+    /// Map code so that a debugger can set software breakpoints in it (see
+    /// `memory/mod.rs`). `None` (default): only if a debugger is attached when
+    /// the first object loads. Set `Some(true)` to attach one later (`gdb -p`).
+    pub debuggable: Option<bool>,
     /// Test hook: make every load fail at this stage (after its work, before the
     /// next), to check that a failed load leaves the linker as it was.
     #[doc(hidden)]
@@ -75,6 +79,7 @@ impl Default for LinkerOptions {
             link_only: false,
             debugger: true,
             perf_map: false,
+            debuggable: None,
             fail_at: None,
         }
     }
@@ -654,6 +659,10 @@ impl Linker {
         let placement = crate::placement::choose(&needs, self.options.placement)?;
         let mut region = Region::reserve(self.options.region_size, placement)?;
         region.set_no_exec(self.options.link_only);
+        let debuggable = self.options.debuggable.unwrap_or_else(tracer_attached);
+        if debuggable && !self.options.link_only {
+            region.make_debuggable()?;
+        }
         if placement == Placement::Low && region.target_base() + region.size() > LOW_LIMIT {
             return Err(Error::Placement("the low region ends above 2 GiB".into()));
         }
@@ -805,7 +814,7 @@ pub(crate) fn apply_patches(region: &mut Region, patches: &[Patch]) {
             .bytes_mut(p.offset, p.bytes.len() as u64)
             .copy_from_slice(&p.bytes);
         if p.code {
-            flush_icache(p.target, p.bytes.len() as u64, true);
+            region.code_written(p.target, p.bytes.len() as u64, true);
         }
     }
 }
@@ -858,6 +867,15 @@ pub(crate) fn size_of(binding: &Binding) -> u64 {
         Binding::Host(p) | Binding::Process(p) => p.size,
         Binding::Unresolved { .. } => 0,
     }
+}
+
+/// Whether a debugger (any ptrace tracer) is attached to this process.
+fn tracer_attached() -> bool {
+    std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
+        s.lines()
+            .find_map(|l| l.strip_prefix("TracerPid:"))
+            .is_some_and(|pid| pid.trim() != "0")
+    })
 }
 
 /// Retires an unloaded or replaced version and the older versions it kept.

@@ -10,7 +10,6 @@ use crate::linker::{
     apply_patches, defines_code, is_global, object_def, size_of, slot_values, value_of, Linker,
     Loaded, ObjectId, Patch, Placed, Stage,
 };
-use crate::memory::flush_icache;
 use crate::memory::pack::Piece;
 use crate::runtime;
 use crate::symbols::{Binding, Entry, Map, ObjectDef, Site, SlotId};
@@ -746,7 +745,9 @@ impl Linker {
         let target = space.region.target_base();
         // Pools protect their chunks once; new code only needs to be made coherent.
         for piece in layout.pieces.iter().filter(|p| p.class == Class::Code) {
-            flush_icache(target + piece.offset, piece.len, !piece.fresh);
+            space
+                .region
+                .code_written(target + piece.offset, piece.len, !piece.fresh);
         }
         if replacing.is_some_and(|r| !r.keep_state) {
             // Inherited data takes the new version's initial (relocated) contents.

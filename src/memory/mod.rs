@@ -14,6 +14,18 @@
 //! Allocation is page-granular first-fit over the region; freed ranges are returned
 //! to the kernel (`fallocate(PUNCH_HOLE)`) and made `PROT_NONE` again.
 //!
+//! **Debuggable code.** The kernel refuses ptrace writes (`FOLL_FORCE`) into a
+//! shared mapping that is not writable, so a debugger cannot put a software
+//! breakpoint into a shared `R-X` view. When a debugger is attached at the first
+//! load (or `LinkerOptions::debuggable` asks for it), the target view's code
+//! ranges are *private* mappings of the same memfd instead: they read the file's
+//! pages until the debugger writes one, which then becomes a private copy. Every
+//! code write relink makes (it already reports each one for the icache, through
+//! [`Region::code_written`]) is then mirrored into such copied pages through
+//! `/proc/self/mem` — found with `/proc/self/pagemap` — so relink's later writes
+//! and the debugger's breakpoints coexist, and no page is ever writable and
+//! executable.
+//!
 //! `unsafe` lives here: the two mappings, and handing out slices of the working view.
 
 pub mod pack;
@@ -65,6 +77,8 @@ pub struct Region {
     in_use: u64,
     /// Link-only: code pages become read-only, never executable.
     no_exec: bool,
+    /// Debuggable code: `/proc/self/mem` and `/proc/self/pagemap`.
+    debug: Option<(std::fs::File, std::fs::File)>,
 }
 
 // SAFETY: the region owns its mappings; nothing else aliases them through Rust
@@ -106,6 +120,7 @@ impl Region {
             free,
             in_use: 0,
             no_exec: false,
+            debug: None,
         })
     }
 
@@ -126,6 +141,66 @@ impl Region {
     /// linking without running: `relink check`, fuzzing).
     pub fn set_no_exec(&mut self, no_exec: bool) {
         self.no_exec = no_exec;
+    }
+
+    /// Makes code ranges protected from now on debuggable (see the module docs).
+    pub fn make_debuggable(&mut self) -> Result<()> {
+        let open = |path: &str, write: bool| {
+            std::fs::OpenOptions::new()
+                .read(true)
+                .write(write)
+                .open(path)
+                .map_err(|e| Error::os(format!("opening {path} for debuggable code: {e}")))
+        };
+        self.debug = Some((
+            open("/proc/self/mem", true)?,
+            open("/proc/self/pagemap", false)?,
+        ));
+        Ok(())
+    }
+
+    /// Whether code ranges are debuggable.
+    pub fn debuggable(&self) -> bool {
+        self.debug.is_some()
+    }
+
+    /// Reports code just written through the working view at target
+    /// `[target, target + len)`: makes it visible to instruction fetch and, for
+    /// debuggable code, to pages a debugger has copied.
+    pub fn code_written(&self, target: u64, len: u64, reused: bool) {
+        if let Some((mem, pagemap)) = &self.debug {
+            self.mirror(mem, pagemap, target, len);
+        }
+        flush_icache(target, len, reused);
+    }
+
+    /// Copies working bytes into the target pages of `[target, target + len)`
+    /// that are private copies (a debugger wrote them).
+    fn mirror(&self, mem: &std::fs::File, pagemap: &std::fs::File, target: u64, len: u64) {
+        use std::os::unix::fs::FileExt;
+        if len == 0 || target < self.target || target + len > self.target + self.size {
+            return;
+        }
+        let mut page = target / self.page * self.page;
+        while page < target + len {
+            let mut entry = [0u8; 8];
+            let copied = pagemap
+                .read_exact_at(&mut entry, page / self.page * 8)
+                .is_ok_and(|()| {
+                    let e = u64::from_le_bytes(entry);
+                    // Bit 63: present; bit 61: a file page (not a private copy).
+                    e & (1 << 63) != 0 && e & (1 << 61) == 0
+                });
+            if copied {
+                let lo = page.max(target);
+                let hi = (page + self.page).min(target + len);
+                let bytes = self.bytes(lo - self.target, hi - lo);
+                // A failed mirror leaves the debugger's copy stale; nothing to
+                // recover here, and it cannot affect memory relink owns.
+                let _ = mem.write_all_at(bytes, lo);
+            }
+            page += self.page;
+        }
     }
 
     /// Bytes currently allocated (whole pages).
@@ -200,11 +275,40 @@ impl Region {
             Class::ReadOnly => libc::PROT_READ,
             Class::Data | Class::Zero => libc::PROT_READ | libc::PROT_WRITE,
         };
-        if self.protect_range(offset, len, prot) {
+        let done = if self.debug.is_some() && len > 0 {
+            self.remap(offset, len, prot, class == Class::Code)
+        } else {
+            self.protect_range(offset, len, prot)
+        };
+        if done {
             Ok(())
         } else {
             Err(Error::os(format!("mprotect of {len} bytes as {class:?}")))
         }
+    }
+
+    /// Debuggable code: maps `[offset, offset + len)` of the target view afresh,
+    /// private for code (a debugger may write it), shared otherwise.
+    fn remap(&mut self, offset: u64, len: u64, prot: libc::c_int, private: bool) -> bool {
+        assert!(offset.is_multiple_of(self.page) && offset + len <= self.size);
+        let sharing = if private {
+            libc::MAP_PRIVATE
+        } else {
+            libc::MAP_SHARED
+        };
+        // SAFETY: replaces pages of our own target mapping (in bounds, checked
+        // above) with a mapping of the same memfd range.
+        let at = unsafe {
+            libc::mmap(
+                (self.target + offset) as *mut libc::c_void,
+                len as usize,
+                prot,
+                sharing | libc::MAP_FIXED,
+                self.fd.as_raw_fd(),
+                offset as libc::off_t,
+            )
+        };
+        at as u64 == self.target + offset
     }
 
     fn protect_range(&mut self, offset: u64, len: u64, prot: libc::c_int) -> bool {

@@ -23,7 +23,7 @@
 use std::sync::Mutex;
 
 use crate::arch::Arch;
-use crate::input::{Binding, Class, Definition, Format, Object, SymbolKind};
+use crate::input::{Binding, Class, Definition, Format, Object, Role, SymbolKind};
 
 #[repr(C)]
 struct JitCodeEntry {
@@ -146,10 +146,16 @@ pub fn registered_entries() -> usize {
 
 /// The image to register for `object`, whose sections were placed at `placed`
 /// (target address per section, `None` where not loaded).
-pub(crate) fn image(object: &Object, placed: &[Option<u64>]) -> Option<Vec<u8>> {
+/// `unwind` gives the relocated contents of an unwind section (for Mach-O,
+/// whose image carries them as `.eh_frame` so the debugger can unwind).
+pub(crate) fn image(
+    object: &Object,
+    placed: &[Option<u64>],
+    unwind: &dyn Fn(usize) -> Option<Vec<u8>>,
+) -> Option<Vec<u8>> {
     match object.format {
         Format::Elf => elf_copy(object, placed),
-        Format::MachO => Some(synthesized(object, placed)),
+        Format::MachO => Some(synthesized(object, placed, unwind)),
     }
 }
 
@@ -196,6 +202,7 @@ struct Shdr {
     entsize: u64,
 }
 
+const SHT_PROGBITS: u32 = 1;
 const SHT_SYMTAB: u32 = 2;
 const SHT_STRTAB: u32 = 3;
 const SHT_NOBITS: u32 = 8;
@@ -221,7 +228,12 @@ fn append(file: &mut Vec<u8>, data: &[u8]) -> u64 {
 
 /// A minimal ELF: one `SHT_NOBITS` section per placed section (at its load
 /// address), `.symtab`, `.strtab`, `.shstrtab`.
-fn synthesized(object: &Object, placed: &[Option<u64>]) -> Vec<u8> {
+fn synthesized(
+    object: &Object,
+    placed: &[Option<u64>],
+    unwind: &dyn Fn(usize) -> Option<Vec<u8>>,
+) -> Vec<u8> {
+    let mut file = vec![0u8; 64];
     let mut shstr = vec![0u8];
     let mut strtab = vec![0u8];
     let mut headers = vec![Shdr::default()];
@@ -234,11 +246,17 @@ fn synthesized(object: &Object, placed: &[Option<u64>]) -> Vec<u8> {
             Class::ReadOnly => SHF_ALLOC,
             Class::Data | Class::Zero => SHF_ALLOC | SHF_WRITE,
         };
+        let contents = (s.role == Role::EhFrame).then(|| unwind(i)).flatten();
+        let (name, kind, offset) = match &contents {
+            Some(bytes) => (".eh_frame", SHT_PROGBITS, append(&mut file, bytes)),
+            None => (s.name, SHT_NOBITS, 0),
+        };
         headers.push(Shdr {
-            name: intern(&mut shstr, s.name),
-            kind: SHT_NOBITS,
+            name: intern(&mut shstr, name),
+            kind,
             flags,
             addr: *at,
+            offset,
             size: s.size,
             align: s.align,
             ..Shdr::default()
@@ -275,7 +293,6 @@ fn synthesized(object: &Object, placed: &[Option<u64>]) -> Vec<u8> {
         symtab.extend_from_slice(e);
     }
 
-    let mut file = vec![0u8; 64];
     let strtab_index = headers.len() as u32 + 1;
     headers.push(Shdr {
         name: intern(&mut shstr, ".symtab"),

@@ -162,7 +162,15 @@ impl Linker {
         let debug = self
             .options
             .debugger
-            .then(|| gdb::image(object, placed))
+            .then(|| {
+                let region = &self.space.as_ref()?.region;
+                let base = region.target_base();
+                let unwind = |i: usize| {
+                    let at = placed[i]?;
+                    Some(region.bytes(at - base, object.sections[i].size).to_vec())
+                };
+                gdb::image(object, placed, &unwind)
+            })
             .flatten()
             .map(gdb::register);
         if self.options.perf_map {

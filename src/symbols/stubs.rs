@@ -21,7 +21,7 @@ use std::sync::Mutex;
 use crate::arch::Arch;
 use crate::error::{Error, Result};
 use crate::input::Class;
-use crate::memory::{flush_icache, Block, Region};
+use crate::memory::{Block, Region};
 
 /// Index of a symbol's slot, GOT entry, stub and trap.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -168,8 +168,8 @@ impl StubTable {
             )
             .map_err(|e| fail("trap", e))?;
         // A slot index's stub and trap are written once and never change.
-        flush_icache(stub, ss, false);
-        flush_icache(trap, ts, false);
+        region.code_written(stub, ss, false);
+        region.code_written(trap, ts, false);
         Ok(())
     }
 
