@@ -12,7 +12,12 @@ extern "C" {
         what: *mut c_char,
         n: usize,
     ) -> c_int;
-    fn cxxhost_try1(f: extern "C" fn(c_int) -> c_int, a: c_int, what: *mut c_char, n: usize) -> c_int;
+    fn cxxhost_try1(
+        f: extern "C" fn(c_int) -> c_int,
+        a: c_int,
+        what: *mut c_char,
+        n: usize,
+    ) -> c_int;
 }
 
 /// What a call through a C++ `try` block gave.
