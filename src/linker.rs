@@ -43,16 +43,16 @@ pub struct LinkerOptions {
     /// Link completely, but never make code executable nor run constructors or
     /// destructors (`relink check`, fuzzing, inspecting what a link produces).
     pub link_only: bool,
-    /// Register every loaded object with debuggers through the GDB JIT interface
-    /// (default on; costs a copy of each ELF object's file while it is loaded).
-    pub debugger: bool,
+    /// Support for debuggers: register every loaded object through the GDB JIT
+    /// interface (`runtime/gdb.rs`; costs a copy of each ELF object's file while
+    /// it is loaded) and map code so that a debugger can set software breakpoints
+    /// in it (`memory/mod.rs`; not under qemu-user). `None` (default): on if a
+    /// debugger is attached when the first object loads. `Some(true)` to attach
+    /// one later (`gdb -p`), `Some(false)` never.
+    pub debugger: Option<bool>,
     /// Append every loaded function and stub to `/tmp/perf-<pid>.map` for `perf`
     /// (default off).
     pub perf_map: bool,
-    /// Map code so that a debugger can set software breakpoints in it (see
-    /// `memory/mod.rs`). `None` (default): only if a debugger is attached when
-    /// the first object loads. Set `Some(true)` to attach one later (`gdb -p`).
-    pub debuggable: Option<bool>,
     /// Test hook: make every load fail at this stage (after its work, before the
     /// next), to check that a failed load leaves the linker as it was.
     #[doc(hidden)]
@@ -77,9 +77,8 @@ impl Default for LinkerOptions {
             stub_capacity: stubs::DEFAULT_CAPACITY,
             gap_after_tables: 0,
             link_only: false,
-            debugger: true,
+            debugger: None,
             perf_map: false,
-            debuggable: None,
             fail_at: None,
         }
     }
@@ -166,6 +165,9 @@ pub(crate) struct Space {
     pub stubs: StubTable,
     pub pools: Pools,
     pub placement: Placement,
+    /// Objects are registered with debuggers (`LinkerOptions::debugger`, resolved
+    /// at the first load).
+    pub debugger: bool,
 }
 
 /// Loads, links and runs relocatable objects in this process.
@@ -659,8 +661,9 @@ impl Linker {
         let placement = crate::placement::choose(&needs, self.options.placement)?;
         let mut region = Region::reserve(self.options.region_size, placement)?;
         region.set_no_exec(self.options.link_only);
-        let debuggable = self.options.debuggable.unwrap_or_else(tracer_attached);
-        if debuggable && !self.options.link_only {
+        let debugger =
+            self.options.debugger.unwrap_or_else(tracer_attached) && !self.options.link_only;
+        if debugger && !crate::memory::qemu_user() {
             region.make_debuggable()?;
         }
         if placement == Placement::Low && region.target_base() + region.size() > LOW_LIMIT {
@@ -676,6 +679,7 @@ impl Linker {
             stubs,
             pools: Pools::default(),
             placement,
+            debugger,
         });
         Ok(())
     }

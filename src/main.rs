@@ -85,7 +85,12 @@ struct ProcessOptions {
     /// Append every loaded function and stub to /tmp/perf-<pid>.map for `perf`.
     #[arg(long)]
     perf_map: bool,
-    /// Do not register loaded objects with debuggers (GDB JIT interface).
+    /// Register loaded objects with debuggers and make their code breakpointable
+    /// even if no debugger is attached yet (for `gdb -p` later). Automatic when
+    /// relink runs under a debugger.
+    #[arg(long, conflicts_with = "no_debugger")]
+    debugger: bool,
+    /// Never register loaded objects with debuggers, even under one.
     #[arg(long)]
     no_debugger: bool,
 }
@@ -149,7 +154,11 @@ fn run(
 ) -> Result<i32, Error> {
     let mut linker = Linker::with_options(relink::LinkerOptions {
         perf_map: process.perf_map,
-        debugger: !process.no_debugger,
+        debugger: match (process.debugger, process.no_debugger) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
+        },
         ..Default::default()
     })?;
     for lib in &process.libs {

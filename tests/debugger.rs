@@ -156,7 +156,7 @@ fn debuggable_code_takes_breakpoints_and_later_writes() {
     use relink::{Linker, LinkerOptions};
     let obj = |n: &str| testdata_dir().join("unwind").join(arch()).join(n);
     let mut linker = Linker::with_options(LinkerOptions {
-        debuggable: Some(true),
+        debugger: Some(true),
         ..Default::default()
     })
     .unwrap();
@@ -195,7 +195,7 @@ fn plain_code_refuses_debugger_writes() {
     use relink::{Linker, LinkerOptions};
     use std::os::unix::fs::FileExt;
     let mut linker = Linker::with_options(LinkerOptions {
-        debuggable: Some(false),
+        debugger: Some(false),
         ..Default::default()
     })
     .unwrap();

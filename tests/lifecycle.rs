@@ -48,7 +48,11 @@ fn registrations_and_destructors_balance_over_many_cycles() {
         std::fs::read(object("gxx")).unwrap(),
         std::fs::read(object("clang-llc")).unwrap(),
     ];
-    let mut linker = Linker::new().unwrap();
+    let mut linker = Linker::with_options(relink::LinkerOptions {
+        debugger: Some(true),
+        ..Default::default()
+    })
+    .unwrap();
     linker.load_library("stdc++").unwrap();
     linker
         .define("host_event", host_event as *const u8)

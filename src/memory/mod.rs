@@ -505,9 +505,15 @@ pub fn flush_icache(target: u64, len: u64, reused: bool) {
 /// translations of patched code (the reason Erlang's JIT single-maps under QEMU).
 /// It does drop a page's translations when the page loses `PROT_EXEC`.
 #[cfg(target_arch = "aarch64")]
-fn qemu_user() -> bool {
+pub(crate) fn qemu_user() -> bool {
     static QEMU: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *QEMU.get_or_init(|| std::env::var_os("RELINK_QEMU_USER").is_some_and(|v| v == "1"))
+}
+
+/// relink's x86-64 tests run natively: never under qemu-user.
+#[cfg(not(target_arch = "aarch64"))]
+pub(crate) fn qemu_user() -> bool {
+    false
 }
 
 /// Re-protects the code pages of `[target, target + len)` R-- then R-X: qemu-user

@@ -159,9 +159,8 @@ impl Linker {
         placed: &[Option<u64>],
         frames: Vec<unwind::Frames>,
     ) {
-        let debug = self
-            .options
-            .debugger
+        let debugger = self.space.as_ref().is_some_and(|s| s.debugger);
+        let debug = debugger
             .then(|| {
                 let region = &self.space.as_ref()?.region;
                 let base = region.target_base();
