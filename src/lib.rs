@@ -24,7 +24,9 @@
 //!
 //! The pipeline, one module per stage: [`input`] (parse ELF into a format-neutral
 //! [`input::Object`]) → layout ([`memory`]) → resolve ([`symbols`]) → fixup
-//! ([`arch`]) → finalize (protect, constructors). See `DESIGN` in the README.
+//! ([`arch`]) → finalize (protect, constructors, and [`runtime`]: unwind tables
+//! registered with the process's unwinder, the GDB JIT interface, perf maps).
+//! See `DESIGN` in the README.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 // Errors are the cold path, and their variants are flat and structured on
