@@ -16,12 +16,13 @@ done
 
 # Mach-O twins of the members use_a.o needs (for a Darwin-format archive, whose
 # symbol table names start with `_`): clang-14 (Darwin target) to IR, then llc.
+# Kept out of obj/ (whose walkers expect ELF): archive/macho/<arch>/.
 for arch in x86_64 aarch64; do
   case $arch in
     x86_64) target=x86_64-apple-macosx11 triple=x86_64-apple-macosx ;;
     aarch64) target=arm64-apple-macosx11 triple=arm64-apple-macosx ;;
   esac
-  out=obj/$arch/archive/macho; mkdir -p "$out"; rm -f "$out"/*.o
+  out=archive/macho/$arch; mkdir -p "$out"; rm -f "$out"/*.o
   for n in m_a m_b use_a; do
     (cd archive && clang-14 --target=$target -O2 -fno-stack-protector -S -emit-llvm $n.c -o - ) |
       llc -O2 -filetype=obj -mtriple=$triple -o "$out/$n.o"

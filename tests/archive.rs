@@ -2,7 +2,7 @@
 //!
 //! The small archives are built at test time from the checked-in objects in
 //! `testdata/obj/<arch>/archive` (sources in `testdata/archive`, rebuilt by
-//! `testdata/build-archive.sh`) with the host's `ar` (GNU, thin, no index) and
+//! `testdata/build-archive.sh`; Mach-O twins in `testdata/archive/macho`) with the host's `ar` (GNU, thin, no index) and
 //! `llvm-ar --format=bsd`, or written byte by byte here (corrupt ones). The
 //! archive is `m_b m_a m_unused m_weak m_dup1 m_dup2`: `m_a` needs `m_b`, which
 //! comes first, so pulling it takes a second scan. Expected values are those of
@@ -207,7 +207,10 @@ fn thin_archive_members_are_read_from_their_files() {
 fn darwin_archive_of_mach_o_members() {
     // Its symbol table says `_b_value`; relink's Mach-O names lose the `_`.
     let dir = scratch("darwin");
-    let macho = |m: &str| obj(&format!("macho/{m}"));
+    let macho = |m: &str| {
+        let dir = common::testdata_dir().join("archive/macho");
+        dir.join(common::arch()).join(format!("{m}.o"))
+    };
     for m in ["m_b", "m_a"] {
         std::fs::copy(macho(m), dir.join(format!("{m}.o"))).unwrap();
     }
