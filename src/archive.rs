@@ -123,18 +123,17 @@ impl Linker {
             .iter()
             .map(|p| p.as_ref().display().to_string())
             .collect();
-        let archive_at = maps.iter().position(|m| is_archive(m));
+        let first_archive = maps.iter().position(|m| is_archive(m));
+        let object_after_archive =
+            first_archive.is_some_and(|first| maps[first..].iter().any(|m| !is_archive(m)));
         self.transaction(|linker, ids| {
-            if let (Some(first), None) = (archive_at, &linker.space) {
-                // Objects after an archive: choose the placement for all of them.
+            if object_after_archive && linker.space.is_none() {
+                // The first batch is not all the objects: place for all of them.
                 let objects: Vec<(String, &[u8])> = (0..maps.len())
-                    .filter(|i| *i > first && !is_archive(&maps[*i]))
-                    .chain((0..first).filter(|i| !is_archive(&maps[*i])))
+                    .filter(|i| !is_archive(&maps[*i]))
                     .map(|i| (names[i].clone(), &maps[i][..]))
                     .collect();
-                if !objects.is_empty() {
-                    linker.reserve_for(&objects)?;
-                }
+                linker.reserve_for(&objects)?;
             }
             let mut archives = Vec::new();
             let mut pending: Vec<(String, &[u8])> = Vec::new();
