@@ -64,6 +64,17 @@ pub enum Error {
     #[error("{at}: malformed object: {reason}")]
     Malformed { at: Location, reason: String },
 
+    /// An archive (`ar`) whose structure is broken: its header, a member header,
+    /// its symbol table, or a thin archive's member file.
+    #[error("{archive}{}: malformed archive: {reason}", archive_place(.member, .offset))]
+    MalformedArchive {
+        archive: String,
+        member: Option<String>,
+        /// Offset of the member header (or table) in the archive, when known.
+        offset: Option<u64>,
+        reason: String,
+    },
+
     #[error("{at}: unsupported relocation {r_type} against `{symbol}`{}", hint_suffix(.hint))]
     UnsupportedRelocation {
         at: Location,
@@ -142,6 +153,17 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 fn hint_suffix(hint: &Option<&'static str>) -> String {
     hint.map(|h| format!(" ({h})")).unwrap_or_default()
+}
+
+fn archive_place(member: &Option<String>, offset: &Option<u64>) -> String {
+    let member = member
+        .as_ref()
+        .map(|m| format!("({m})"))
+        .unwrap_or_default();
+    let offset = offset
+        .map(|o| format!(" at offset {o:#x}"))
+        .unwrap_or_default();
+    format!("{member}{offset}")
 }
 
 fn format_users(symbols: &[Unresolved]) -> String {

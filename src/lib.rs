@@ -1,6 +1,6 @@
-//! relink loads relocatable object files (`.o`) into the running process, links
-//! them in memory and runs them — and can unload one object, or replace it, without
-//! relinking the others.
+//! relink loads relocatable object files (`.o`, and `.a` archives of them) into the
+//! running process, links them in memory and runs them — and can unload one object,
+//! or replace it, without relinking the others.
 //!
 //! ```
 //! # fn main() -> Result<(), relink::Error> {
@@ -34,6 +34,7 @@
 // on them clumsier.
 #![allow(clippy::result_large_err)]
 pub mod arch;
+pub mod archive;
 pub mod error;
 pub mod fuzz;
 pub mod input;

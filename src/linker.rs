@@ -257,6 +257,26 @@ impl Linker {
     /// Loads `(name, bytes)` objects as one batch. If one fails, the ones before it
     /// stay loaded and the error names the one that failed.
     pub fn load_batch(&mut self, inputs: &[(String, &[u8])]) -> Result<Vec<ObjectId>> {
+        let fresh = self.space.is_none();
+        let mut ids = Vec::with_capacity(inputs.len());
+        if let Err(e) = self.link_batch(inputs, &mut ids) {
+            if fresh && self.objects.is_empty() {
+                // Nothing was loaded: give back the region this call reserved.
+                self.space = None;
+            }
+            return Err(e);
+        }
+        self.run_constructors_of(&ids);
+        Ok(ids)
+    }
+
+    /// Parses and links a batch without running constructors; `ids` receives each
+    /// object linked, also when a later one fails (for the caller to undo them).
+    pub(crate) fn link_batch(
+        &mut self,
+        inputs: &[(String, &[u8])],
+        ids: &mut Vec<ObjectId>,
+    ) -> Result<()> {
         let start = Instant::now();
         let copies: Vec<Option<input::Aligned>> = inputs
             .iter()
@@ -270,32 +290,25 @@ impl Linker {
             })
             .collect::<Result<Vec<_>>>()?;
         self.stats.parse += start.elapsed();
-        let fresh = self.space.is_none();
-        let mut ids = Vec::with_capacity(objects.len());
         let names: usize = objects.iter().map(|o| o.symbols.len()).sum();
         self.symbols.entries.reserve(names / 2);
         let start = Instant::now();
         let placed = self.ensure_space(&objects);
         self.stats.layout += start.elapsed();
-        let linked = placed.and_then(|()| {
-            for object in &objects {
-                ids.push(self.link(object)?);
-            }
-            Ok(())
-        });
-        if let Err(e) = linked {
-            if fresh && self.objects.is_empty() {
-                // Nothing was loaded: give back the region this call reserved.
-                self.space = None;
-            }
-            return Err(e);
+        placed?;
+        for object in &objects {
+            ids.push(self.link(object)?);
         }
+        Ok(())
+    }
+
+    /// Runs the constructors of objects just linked (not when link-only).
+    pub(crate) fn run_constructors_of(&mut self, ids: &[ObjectId]) {
         let start = Instant::now();
         if !self.options.link_only {
-            runtime::run_constructors(self, &ids);
+            runtime::run_constructors(self, ids);
         }
         self.stats.finalize += start.elapsed();
-        Ok(ids)
     }
 
     /// The address of a function, as a typed pointer.
@@ -896,7 +909,7 @@ pub(crate) fn retire_versions(
     }
 }
 
-fn map_file(path: &Path) -> Result<memmap2::Mmap> {
+pub(crate) fn map_file(path: &Path) -> Result<memmap2::Mmap> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     // SAFETY: the map is read-only and private; relink reads it only while loading
     // and copies what it keeps. A file truncated underneath would fault — the same

@@ -35,7 +35,7 @@ enum Command {
         stats: bool,
         #[command(flatten)]
         process: ProcessOptions,
-        /// Object files.
+        /// Object files and static archives (`.a`: members are linked when needed).
         #[arg(required = true)]
         inputs: Vec<PathBuf>,
         /// Arguments for the program (after `--`).
@@ -164,7 +164,8 @@ fn run(
     for lib in &process.libs {
         linker.load_library(lib)?;
     }
-    linker.load_files(inputs)?;
+    // Objects and archives (members pulled on demand), in command-line order.
+    linker.load_inputs(inputs)?;
     // SAFETY: C's `main` (and any entry relink is asked to call) takes
     // (int, char **, char **) and returns int; extra arguments are harmless in the C ABI.
     let main: Main = unsafe { linker.function(entry)? };
@@ -210,16 +211,31 @@ fn check(stats: bool, libs: &[String], inputs: &[PathBuf]) -> Result<i32, Error>
             }
         })
         .collect();
-    let all: Vec<(String, &[u8])> = files
+    let objects: Vec<(String, &[u8])> = files
         .iter()
+        .filter(|(_, b)| !relink::archive::is_archive(b))
         .map(|(n, b)| (n.clone(), b.as_slice()))
         .collect();
-    if let Err(e) = linker.reserve_for(&all) {
+    if let Err(e) = linker.reserve_for(&objects) {
         eprintln!("relink: error: {e}");
         problems += 1;
     }
+    let mut archives: Vec<(String, &[u8])> = Vec::new();
     for (name, bytes) in &files {
-        if let Err(e) = linker.load_bytes(name, bytes) {
+        let loaded = if relink::archive::is_archive(bytes) {
+            archives.push((name.clone(), bytes));
+            linker.load_archive_bytes(name, bytes).map(|_| ())
+        } else {
+            linker.load_bytes(name, bytes).map(|_| ())
+        };
+        if let Err(e) = loaded {
+            eprintln!("relink: error: {e}");
+            problems += 1;
+        }
+    }
+    // As `relink run`: objects after an archive may still need its members.
+    if !archives.is_empty() && !linker.undefined().is_empty() {
+        if let Err(e) = linker.load_archive_group(&archives) {
             eprintln!("relink: error: {e}");
             problems += 1;
         }
@@ -232,7 +248,15 @@ fn check(stats: bool, libs: &[String], inputs: &[PathBuf]) -> Result<i32, Error>
         print_stats(&linker.stats(), linker.memory_in_use());
     }
     if problems == 0 {
-        println!("{} object(s) link cleanly", files.len());
+        let pulled = linker.objects().count().saturating_sub(objects.len());
+        if archives.is_empty() {
+            println!("{} object(s) link cleanly", files.len());
+        } else {
+            println!(
+                "{} object(s) and {pulled} archive member(s) link cleanly",
+                objects.len()
+            );
+        }
         Ok(0)
     } else {
         eprintln!("relink: {problems} problem(s)");

@@ -140,6 +140,30 @@ impl StubTable {
         Ok(id)
     }
 
+    /// Where allocation stands, to undo every index handed out after it
+    /// (a failed load of several objects, such as an archive's members).
+    pub(crate) fn mark(&self) -> Mark {
+        let mut free = self.free.clone();
+        free.sort_unstable();
+        Mark {
+            next: self.next,
+            free: self.free.clone(),
+            free_sorted: free,
+        }
+    }
+
+    /// Whether `id` was handed out after `mark`.
+    pub(crate) fn allocated_since(&self, mark: &Mark, id: SlotId) -> bool {
+        id.0 >= mark.next || mark.free_sorted.binary_search(&id.0).is_ok()
+    }
+
+    /// Takes back every index handed out after `mark` (their users must have let
+    /// go of them: see `allocated_since`).
+    pub(crate) fn reset_to(&mut self, mark: Mark) {
+        self.next = mark.next;
+        self.free = mark.free;
+    }
+
     /// Returns an index for reuse; its slot is left pointing at its trap.
     pub fn release(&mut self, region: &mut Region, id: SlotId, message: String) {
         set_trap_message(self.slot_addr(id), message);
@@ -187,6 +211,14 @@ impl StubTable {
     pub fn set_message(&self, id: SlotId, message: String) {
         set_trap_message(self.slot_addr(id), message);
     }
+}
+
+/// A point in the table's allocation history ([`StubTable::mark`]).
+#[derive(Clone, Debug)]
+pub struct Mark {
+    next: u32,
+    free: Vec<u32>,
+    free_sorted: Vec<u32>,
 }
 
 /// Slot address → what calling through it while it traps means.
