@@ -10,6 +10,7 @@
 
 pub mod gdb;
 pub mod perf;
+pub mod tls;
 pub(crate) mod unwind;
 
 use crate::error::Result;

@@ -1,0 +1,448 @@
+//! Thread-local storage at run time: one TLS *module* per loaded object that has
+//! `SHF_TLS` sections, and per thread a lazily allocated block of each module.
+//!
+//! # Model
+//!
+//! - **Module.** The linker lays an object's `.tdata` and `.tbss` sections out as
+//!   one contiguous *image* in its read-only memory: initialised bytes first
+//!   (relocated like any other section, since `.tdata` may hold pointers), then the
+//!   zero-fill part. [`register`] gives the module an id; a [`Template`] records
+//!   where the image lives and the block's size and alignment. Module ids are
+//!   `generation << 32 | index`: indices are reused after a module is freed, ids
+//!   are not, so a stale id never matches a newer module.
+//! - **Blocks.** A thread's block of a module is allocated on the thread's first
+//!   access (the slow path of [`get_addr`]), copied from the image and zero-filled
+//!   beyond it. So a thread started before *or* after the object was loaded sees the
+//!   variables' initial values on its first access. Each thread keeps a table
+//!   indexed by module index holding `(id, block)`; the hit path is one
+//!   thread-local load, one compare and one add, with no lock.
+//! - **`__tls_get_addr`.** Loaded objects' references to `__tls_get_addr` bind to
+//!   [`get_addr`] (`extern "C" fn(*const TlsIndex) -> *mut u8`, the psABI's
+//!   `tls_index = {module, offset}`), never to the C library's: glibc's DTV knows
+//!   nothing of relink's modules. General and local dynamic code (x86-64 `TLSGD`,
+//!   `TLSLD` + `DTPOFF32`; AArch64 `-mtls-dialect=trad`) calls it directly.
+//! - **TLS descriptors** (AArch64's default for `-fPIC`): the descriptor relink
+//!   allocates is `{resolver, module, offset}`; the resolver (`tlsdesc_resolver`,
+//!   written in assembly) saves every register the descriptor ABI says it
+//!   preserves (all but `x0` and the flags: `x1`–`x18`, `x29`, `x30`, `q0`–`q31`),
+//!   calls [`get_addr`] with `&desc.module` and returns the block address minus
+//!   `tpidr_el0`.
+//! - **Freeing.** A module lives as long as the memory of its image: unload and
+//!   replace retire it with the object's other memory (a thread may still run the
+//!   old code and touch its variables), and `Linker::reclaim` or dropping the
+//!   linker frees it: [`unregister`] frees *every thread's* block of the module at
+//!   once (each module keeps the list of blocks allocated for it) — the same
+//!   contract as the code: no thread may still be inside the object. A thread that
+//!   exits frees its blocks of live modules (a Rust `thread_local!` destructor,
+//!   which glibc runs for C threads too via `__cxa_thread_atexit_impl`). A stale
+//!   access after the module was freed is reported by name and aborts, rather
+//!   than reading freed memory.
+//!
+//! # Limits
+//!
+//! - Initial-exec and local-exec code (x86-64 `GOTTPOFF`, `TPOFF32/64`; AArch64
+//!   `TLSIE_*`, `TLSLE_*`), what `-fno-pic` and PIE code use, needs each variable
+//!   at one fixed offset from the thread pointer in every thread (static TLS),
+//!   which a block allocated on demand cannot give; relink refuses those
+//!   relocations with a hint to compile with `-fPIC` or `-femulated-tls`. See the
+//!   README for what was found about glibc's static TLS surplus.
+//! - References to another object's thread-local variable bind to that object's
+//!   module at load: the variable must be loaded first, and replacing the object
+//!   that defines it leaves the user on the old module until it is reclaimed.
+
+use std::alloc::{alloc_zeroed, dealloc, Layout};
+use std::cell::UnsafeCell;
+use std::sync::{Mutex, MutexGuard};
+
+/// The psABI's `tls_index`: what `__tls_get_addr` receives.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TlsIndex {
+    pub module: u64,
+    pub offset: u64,
+}
+
+/// Where a module's initialisation image lives, and the shape of its blocks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Template {
+    /// Target address of the image (readable for as long as the module is
+    /// registered).
+    pub image: u64,
+    /// Bytes copied from the image into each block; the rest is zeroed.
+    pub init_len: u64,
+    /// Size of one block (at least `init_len`).
+    pub size: u64,
+    /// Alignment of one block (a power of two).
+    pub align: u64,
+}
+
+impl Template {
+    fn layout(&self) -> Option<Layout> {
+        let size = usize::try_from(self.size.max(1)).ok()?;
+        let align = usize::try_from(self.align.max(1)).ok()?;
+        Layout::from_size_align(size, align).ok()
+    }
+}
+
+/// A block of some thread, owned by its module.
+struct Block(*mut u8);
+
+// SAFETY: a block is plain memory; only the registry (under its lock) frees it.
+unsafe impl Send for Block {}
+
+struct Module {
+    id: u64,
+    template: Option<Template>,
+    blocks: Vec<Block>,
+}
+
+#[derive(Default)]
+struct Registry {
+    modules: Vec<Module>,
+    free: Vec<usize>,
+}
+
+static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
+    modules: Vec::new(),
+    free: Vec::new(),
+});
+
+fn registry() -> MutexGuard<'static, Registry> {
+    REGISTRY.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn index_of(id: u64) -> usize {
+    (id & 0xffff_ffff) as usize
+}
+
+/// Registers a module and returns its id (never 0). The template's image must
+/// stay readable until [`unregister`]; no block is made before code asks for one.
+pub fn register(template: Template) -> Option<u64> {
+    template.layout()?;
+    let mut reg = registry();
+    let index = match reg.free.pop() {
+        Some(i) => i,
+        None => {
+            reg.modules.push(Module {
+                id: 0,
+                template: None,
+                blocks: Vec::new(),
+            });
+            reg.modules.len() - 1
+        }
+    };
+    let module = &mut reg.modules[index];
+    let generation = (module.id >> 32) + 1;
+    module.id = (generation << 32) | index as u64;
+    module.template = Some(template);
+    Some(module.id)
+}
+
+/// Frees a module and every thread's block of it. The caller guarantees that no
+/// thread still uses those blocks (see the module doc).
+pub fn unregister(id: u64) {
+    let mut reg = registry();
+    let index = index_of(id);
+    let Some(module) = reg.modules.get_mut(index).filter(|m| m.id == id) else {
+        return;
+    };
+    let layout = module.template.take().and_then(|t| t.layout());
+    for block in module.blocks.drain(..) {
+        if let Some(layout) = layout {
+            // SAFETY: every block was allocated with this template's layout and
+            // is freed once: it leaves the list here.
+            unsafe { dealloc(block.0, layout) };
+        }
+    }
+    reg.free.push(index);
+}
+
+/// Number of blocks allocated for module `id` across all threads (tests).
+pub fn blocks_of(id: u64) -> usize {
+    let reg = registry();
+    reg.modules
+        .get(index_of(id))
+        .filter(|m| m.id == id)
+        .map_or(0, |m| m.blocks.len())
+}
+
+/// One thread's blocks, indexed by module index: `(module id, block)`.
+struct Table(UnsafeCell<Vec<(u64, *mut u8)>>);
+
+impl Drop for Table {
+    fn drop(&mut self) {
+        let entries = std::mem::take(self.0.get_mut());
+        if entries.iter().all(|(id, _)| *id == 0) {
+            return;
+        }
+        let mut reg = registry();
+        for (id, block) in entries.into_iter().filter(|(id, _)| *id != 0) {
+            let Some(module) = reg.modules.get_mut(index_of(id)).filter(|m| m.id == id) else {
+                continue; // freed with its module already
+            };
+            if let Some(at) = module.blocks.iter().position(|b| b.0 == block) {
+                module.blocks.swap_remove(at);
+                if let Some(layout) = module.template.and_then(|t| t.layout()) {
+                    // SAFETY: allocated with this layout; removed from the list
+                    // above, so freed exactly once.
+                    unsafe { dealloc(block, layout) };
+                }
+            }
+        }
+    }
+}
+
+thread_local! {
+    static TABLE: Table = const { Table(UnsafeCell::new(Vec::new())) };
+}
+
+/// relink's `__tls_get_addr`: the address of `offset` in this thread's block of
+/// `module`, allocating and initialising the block on first use.
+///
+/// # Safety
+/// `index` must point to a readable [`TlsIndex`] (loaded code passes a cell relink
+/// wrote).
+pub unsafe extern "C" fn get_addr(index: *const TlsIndex) -> *mut u8 {
+    // SAFETY: the caller passes a valid cell.
+    let index = unsafe { *index };
+    let hit = TABLE.try_with(|t| {
+        // SAFETY: the table is only touched by this thread, and never while
+        // another borrow of it is live (no code runs inside these closures).
+        let t = unsafe { &*t.0.get() };
+        match t.get(index_of(index.module)) {
+            Some(&(id, block)) if id == index.module => Some(block),
+            _ => None,
+        }
+    });
+    match hit {
+        Ok(Some(block)) => block.wrapping_add(index.offset as usize),
+        _ => slow_path(index).wrapping_add(index.offset as usize),
+    }
+}
+
+#[cold]
+fn slow_path(index: TlsIndex) -> *mut u8 {
+    let mut reg = registry();
+    let slot = index_of(index.module);
+    let Some(module) = reg
+        .modules
+        .get_mut(slot)
+        .filter(|m| m.id == index.module && m.template.is_some())
+    else {
+        die(&format!(
+            "thread-local variable of TLS module {:#x}, whose object was unloaded and reclaimed",
+            index.module
+        ));
+    };
+    let Some(template) = module.template else {
+        die("thread-local module without a template");
+    };
+    if index.offset >= template.size.max(1) {
+        die(&format!(
+            "thread-local offset {:#x} outside module {:#x} ({} bytes)",
+            index.offset, index.module, template.size
+        ));
+    }
+    let Some(layout) = template.layout() else {
+        die("thread-local block layout");
+    };
+    // SAFETY: the layout has a nonzero size.
+    let block = unsafe { alloc_zeroed(layout) };
+    if block.is_null() {
+        std::alloc::handle_alloc_error(layout);
+    }
+    // SAFETY: the image is readable while the module is registered (it lives in
+    // the object's memory, freed only after `unregister`), `init_len <= size`, and
+    // the block is fresh.
+    unsafe {
+        std::ptr::copy_nonoverlapping(
+            template.image as *const u8,
+            block,
+            template.init_len.min(template.size) as usize,
+        )
+    };
+    module.blocks.push(Block(block));
+    drop(reg);
+    let _ = TABLE.try_with(|t| {
+        // SAFETY: as in `get_addr`; no other borrow of the table is live.
+        let t = unsafe { &mut *t.0.get() };
+        if t.len() <= slot {
+            t.resize(slot + 1, (0, std::ptr::null_mut()));
+        }
+        t[slot] = (index.module, block);
+    });
+    // If the thread's table is already gone (a destructor running at thread exit),
+    // the block stays owned by its module and is freed with it.
+    block
+}
+
+fn die(what: &str) -> ! {
+    eprintln!("relink: fatal: access to a {what}");
+    std::process::abort()
+}
+
+/// The address loaded code's `__tls_get_addr` binds to.
+pub fn get_addr_address() -> u64 {
+    get_addr as unsafe extern "C" fn(*const TlsIndex) -> *mut u8 as usize as u64
+}
+
+/// The address of the TLS descriptor resolver (AArch64 hosts; 0 elsewhere, where
+/// AArch64 code cannot run anyway).
+pub fn tlsdesc_resolver_address() -> u64 {
+    #[cfg(target_arch = "aarch64")]
+    {
+        extern "C" {
+            fn relink_tlsdesc_resolver();
+        }
+        relink_tlsdesc_resolver as unsafe extern "C" fn() as usize as u64
+    }
+    #[cfg(not(target_arch = "aarch64"))]
+    {
+        0
+    }
+}
+
+// The TLS descriptor resolver. Entered with x0 = &desc, desc = {resolver, module,
+// offset}; returns x0 = block address - tpidr_el0 and preserves every other
+// register except the flags (AArch64 TLSDESC ABI). x19-x28 and d8-d15 are
+// callee-saved for `get_addr` already, but the upper halves of v8-v15 are not, so
+// all 32 q registers are saved.
+#[cfg(target_arch = "aarch64")]
+std::arch::global_asm!(
+    ".text",
+    ".p2align 4",
+    ".globl relink_tlsdesc_resolver",
+    ".hidden relink_tlsdesc_resolver",
+    ".type relink_tlsdesc_resolver, %function",
+    "relink_tlsdesc_resolver:",
+    ".cfi_startproc",
+    "stp x29, x30, [sp, #-16]!",
+    ".cfi_def_cfa_offset 16",
+    ".cfi_offset x29, -16",
+    ".cfi_offset x30, -8",
+    "mov x29, sp",
+    "sub sp, sp, #656",
+    "stp x1, x2, [sp, #0]",
+    "stp x3, x4, [sp, #16]",
+    "stp x5, x6, [sp, #32]",
+    "stp x7, x8, [sp, #48]",
+    "stp x9, x10, [sp, #64]",
+    "stp x11, x12, [sp, #80]",
+    "stp x13, x14, [sp, #96]",
+    "stp x15, x16, [sp, #112]",
+    "stp x17, x18, [sp, #128]",
+    "stp q0, q1, [sp, #144]",
+    "stp q2, q3, [sp, #176]",
+    "stp q4, q5, [sp, #208]",
+    "stp q6, q7, [sp, #240]",
+    "stp q8, q9, [sp, #272]",
+    "stp q10, q11, [sp, #304]",
+    "stp q12, q13, [sp, #336]",
+    "stp q14, q15, [sp, #368]",
+    "stp q16, q17, [sp, #400]",
+    "stp q18, q19, [sp, #432]",
+    "stp q20, q21, [sp, #464]",
+    "stp q22, q23, [sp, #496]",
+    "stp q24, q25, [sp, #528]",
+    "stp q26, q27, [sp, #560]",
+    "stp q28, q29, [sp, #592]",
+    "stp q30, q31, [sp, #624]",
+    "add x0, x0, #8",
+    "bl {get_addr}",
+    "mrs x1, tpidr_el0",
+    "sub x0, x0, x1",
+    "ldp x1, x2, [sp, #0]",
+    "ldp x3, x4, [sp, #16]",
+    "ldp x5, x6, [sp, #32]",
+    "ldp x7, x8, [sp, #48]",
+    "ldp x9, x10, [sp, #64]",
+    "ldp x11, x12, [sp, #80]",
+    "ldp x13, x14, [sp, #96]",
+    "ldp x15, x16, [sp, #112]",
+    "ldp x17, x18, [sp, #128]",
+    "ldp q0, q1, [sp, #144]",
+    "ldp q2, q3, [sp, #176]",
+    "ldp q4, q5, [sp, #208]",
+    "ldp q6, q7, [sp, #240]",
+    "ldp q8, q9, [sp, #272]",
+    "ldp q10, q11, [sp, #304]",
+    "ldp q12, q13, [sp, #336]",
+    "ldp q14, q15, [sp, #368]",
+    "ldp q16, q17, [sp, #400]",
+    "ldp q18, q19, [sp, #432]",
+    "ldp q20, q21, [sp, #464]",
+    "ldp q22, q23, [sp, #496]",
+    "ldp q24, q25, [sp, #528]",
+    "ldp q26, q27, [sp, #560]",
+    "ldp q28, q29, [sp, #592]",
+    "ldp q30, q31, [sp, #624]",
+    "add sp, sp, #656",
+    "ldp x29, x30, [sp], #16",
+    ".cfi_def_cfa_offset 0",
+    "ret",
+    ".cfi_endproc",
+    ".size relink_tlsdesc_resolver, . - relink_tlsdesc_resolver",
+    get_addr = sym get_addr,
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_are_per_thread_initialised_and_freed() {
+        let image: &'static [u8] = Box::leak(Box::new([1u8, 2, 3, 4]));
+        let id = register(Template {
+            image: image.as_ptr() as u64,
+            init_len: 4,
+            size: 16,
+            align: 16,
+        })
+        .unwrap();
+        let ti = TlsIndex {
+            module: id,
+            offset: 2,
+        };
+        // SAFETY: `ti` is a valid index of a registered module.
+        let p = unsafe { get_addr(&ti) };
+        assert_eq!(p as usize % 2, 0);
+        // SAFETY: the block has 16 bytes.
+        unsafe {
+            assert_eq!(*p, 3);
+            *p = 9;
+        }
+        assert_eq!(unsafe { get_addr(&ti) }, p, "hit path returns the same block");
+        let other = std::thread::spawn(move || {
+            // SAFETY: as above.
+            let q = unsafe { get_addr(&ti) };
+            // SAFETY: as above.
+            (q as usize, unsafe { *q }, unsafe { *q.add(5) })
+        })
+        .join()
+        .unwrap();
+        assert_ne!(other.0, p as usize);
+        assert_eq!((other.1, other.2), (3, 0));
+        // The other thread freed its block when it exited.
+        assert_eq!(blocks_of(id), 1);
+        unregister(id);
+        assert_eq!(blocks_of(id), 0);
+        // A reused index gets a new id; this thread's stale entry does not match.
+        let id2 = register(Template {
+            image: image.as_ptr() as u64,
+            init_len: 4,
+            size: 4,
+            align: 4,
+        })
+        .unwrap();
+        if index_of(id2) == index_of(id) {
+            assert_ne!(id2, id);
+        }
+        let ti2 = TlsIndex {
+            module: id2,
+            offset: 0,
+        };
+        // SAFETY: as above.
+        assert_eq!(unsafe { *get_addr(&ti2) }, 1);
+        unregister(id2);
+    }
+}
