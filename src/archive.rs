@@ -242,6 +242,10 @@ impl Linker {
         }
         // Unregister their unwind tables while their memory is still mapped.
         self.retired_frames.truncate(mark.frames);
+        // TLS modules of the members removed go with their memory.
+        let removed = self.retired.split_off(mark.retired.min(self.retired.len()));
+        self.release_tls(&removed);
+        self.retired.extend(removed);
         let Some(slots) = mark.slots else {
             // This transaction reserved the region: give it back.
             self.retired.truncate(mark.retired);

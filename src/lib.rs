@@ -42,6 +42,7 @@ mod linker;
 pub(crate) mod load;
 pub mod memory;
 mod placement;
+pub(crate) mod tls;
 pub mod runtime;
 pub mod symbols;
 mod unload;

@@ -184,6 +184,8 @@ pub struct Linker {
     pub(crate) retired_frames: Vec<runtime::unwind::Registration>,
     next_id: u64,
     pub(crate) stats: Stats,
+    /// TLS images of loaded and retired objects, with their modules (`tls.rs`).
+    pub(crate) tls_images: Vec<crate::tls::Image>,
 }
 
 impl Linker {
@@ -207,6 +209,7 @@ impl Linker {
             retired_frames: Vec::new(),
             next_id: 1,
             stats: Stats::default(),
+            tls_images: Vec::new(),
         })
     }
 
@@ -529,11 +532,17 @@ impl Linker {
     /// into) retired code — for example between calls into loaded code, as
     /// `relink watch` does. Dropping the linker frees everything.
     pub fn reclaim(&mut self) -> u64 {
+        if self.space.is_none() {
+            return 0;
+        }
+        // Their unwinder registrations point into the memory about to be freed.
+        self.retired_frames.clear();
+        let retired = std::mem::take(&mut self.retired);
+        self.release_tls(&retired);
+        self.retired = retired;
         let Some(space) = self.space.as_mut() else {
             return 0;
         };
-        // Their unwinder registrations point into the memory about to be freed.
-        self.retired_frames.clear();
         let mut freed = 0;
         for piece in self.retired.drain(..) {
             freed += piece.len;
@@ -924,6 +933,8 @@ impl Drop for Linker {
         // point into is still mapped (the region goes when `space` drops).
         self.objects.clear();
         self.retired_frames.clear();
+        // Every thread's blocks, while the images are still mapped.
+        self.release_all_tls();
     }
 }
 

@@ -13,6 +13,7 @@ use crate::linker::{
 use crate::memory::pack::Piece;
 use crate::runtime;
 use crate::symbols::{Binding, Entry, Map, ObjectDef, Site, SlotId};
+use crate::tls;
 
 /// Where an object's pieces go, before anything is written.
 pub(crate) struct Layout {
@@ -29,6 +30,12 @@ pub(crate) struct Layout {
     /// Replace: target ranges `[lo, hi)` of this version's global data that live on
     /// at an older version's address (`to`), which every reference uses instead.
     redirects: Vec<(u64, u64, u64)>,
+    /// The TLS image (region offsets), if the object has thread-local sections,
+    /// and its module once registered (`tls.rs`).
+    tls_plan: Option<tls::ImagePlan>,
+    tls_image: Option<tls::Image>,
+    /// Region offset and capacity of the thread-local cells.
+    tls_cells: (u64, u64),
 }
 
 impl Layout {
@@ -149,6 +156,7 @@ pub(crate) struct Undo {
     pieces: Vec<Piece>,
     slots: Vec<(Option<String>, SlotId)>,
     entries: Vec<String>,
+    tls_module: Option<u64>,
 }
 
 impl Linker {
@@ -188,6 +196,12 @@ impl Linker {
         self.check_duplicates(object, &excluded, id)?;
         let mut layout = self.layout(object, &excluded)?;
         undo.pieces.extend(layout.pieces.iter().copied());
+        if let Some(plan) = layout.tls_plan {
+            let image = self.register_tls(object, plan)?;
+            undo.tls_module = Some(image.module);
+            layout.tls_image = Some(image);
+        }
+        let tls_image = layout.tls_image;
         self.copy_sections(object, &layout);
         if let Some(r) = replacing {
             layout.redirects = inherited(object, &layout, r);
@@ -234,6 +248,7 @@ impl Linker {
             .map(|s| s.map(|o| base + o))
             .collect();
         let old = self.commit(object, id, layout, defs, &refs, sites, patches, replacing)?;
+        self.tls_images.extend(tls_image);
         let locals = undo
             .slots
             .iter()
@@ -251,6 +266,9 @@ impl Linker {
     }
 
     fn rollback(&mut self, undo: Undo) {
+        if let Some(module) = undo.tls_module {
+            crate::runtime::tls::unregister(module);
+        }
         let Some(space) = self.space.as_mut() else {
             return;
         };
@@ -335,7 +353,7 @@ impl Linker {
             at
         };
         for (i, s) in object.sections.iter().enumerate() {
-            if !excluded[i] {
+            if !excluded[i] && s.role != Role::Tls {
                 // Unwind sections get a zero terminator (runtime/unwind.rs).
                 let extra = if s.role == Role::EhFrame {
                     runtime::unwind::TERMINATOR
@@ -351,6 +369,14 @@ impl Linker {
                 commons.insert(i, put(Class::Zero, size, align));
             }
         }
+        let tls_plan = tls::plan_image(
+            object,
+            excluded,
+            |size, align| put(Class::ReadOnly, size, align),
+            |i, at| section_at[i] = Some((Class::ReadOnly, at)),
+        );
+        let cell_count = tls::cell_count(object);
+        let cells = put(Class::ReadOnly, cell_count * tls::CELL_SIZE, 16);
         let dso = put(Class::ReadOnly, 8, 8);
         let veneer_count = if arch.veneer_size() > 0 {
             count_branches(object)
@@ -416,6 +442,14 @@ impl Linker {
             dso_handle: target + abs(Class::ReadOnly, dso),
             veneers: (abs(Class::Code, veneers), veneer_count),
             redirects: Vec::new(),
+            tls_plan: tls_plan.map(|p| tls::ImagePlan {
+                start: abs(Class::ReadOnly, p.start),
+                init_end: abs(Class::ReadOnly, p.init_end),
+                end: abs(Class::ReadOnly, p.end),
+                align: p.align,
+            }),
+            tls_image: None,
+            tls_cells: (abs(Class::ReadOnly, cells), cell_count),
         })
     }
 
@@ -462,6 +496,7 @@ impl Linker {
         let mut fixes = Vec::new();
         let mut sites = Vec::new();
         let mut locals: Map<SymbolId, SlotId> = Map::default();
+        let mut cells = tls::Cells::new(layout.tls_cells.0, layout.tls_cells.1);
         for (si, section) in object.sections.iter().enumerate() {
             let Some(at) = layout.sections[si] else {
                 continue;
@@ -469,7 +504,7 @@ impl Linker {
             for r in &section.relocs {
                 let sym = object.symbol(r.symbol);
                 let special =
-                    special_symbol(sym.name, layout, cx.got).filter(|_| !sym.is_defined());
+                    special_symbol(sym.name, layout, cx.got, cx.target).filter(|_| !sym.is_defined());
                 let place = Place { si, at, r };
                 let mut fix = if !is_global(sym.binding) || special.is_some() {
                     let Some(fix) = self.resolve_local(&cx, place, special, &mut locals, undo)?
@@ -491,6 +526,27 @@ impl Linker {
                     sites.extend(site);
                     fix
                 };
+                if let Target::Tls(target) = r.kind.info().target {
+                    let f = tls::TlsFix {
+                        target,
+                        symbol: r.symbol,
+                        s: &mut fix.v.s,
+                        a: &mut fix.v.a,
+                        slot: &mut fix.v.slot,
+                    };
+                    let at = || object.location(SectionId(si as u32), r.offset);
+                    self.tls_fix(object, layout.tls_image, f, &mut cells, at)?;
+                    fix.direct = None;
+                } else if tls::is_tls_symbol(object, r.symbol) {
+                    return Err(Error::Unsupported {
+                        at: object.location(SectionId(si as u32), r.offset),
+                        what: format!(
+                            "a {} reference to thread-local `{}` (only thread-local \
+                             relocations may refer to it)",
+                            r.kind, sym.name
+                        ),
+                    });
+                }
                 if let Some(minus) = r.minus {
                     // A difference uses the same address as any other reference
                     // (a function's stub), so relative pointers compare equal to
@@ -925,15 +981,21 @@ fn referenced<'a>(object: &Object<'a>) -> Vec<(&'a str, bool)> {
     out
 }
 
-/// Names relink defines per object: `__dso_handle`, `_GLOBAL_OFFSET_TABLE_`.
+/// Names relink defines per object: `__dso_handle`, `_GLOBAL_OFFSET_TABLE_`,
+/// `_TLS_MODULE_BASE_` (the start of the object's own TLS block).
 fn special_name(name: &str) -> Option<()> {
-    matches!(name, "__dso_handle" | "_GLOBAL_OFFSET_TABLE_").then_some(())
+    matches!(
+        name,
+        "__dso_handle" | "_GLOBAL_OFFSET_TABLE_" | "_TLS_MODULE_BASE_"
+    )
+    .then_some(())
 }
 
-fn special_symbol(name: &str, layout: &Layout, got: u64) -> Option<u64> {
+fn special_symbol(name: &str, layout: &Layout, got: u64, target: u64) -> Option<u64> {
     match name {
         "__dso_handle" => Some(layout.dso_handle),
         "_GLOBAL_OFFSET_TABLE_" => Some(got),
+        "_TLS_MODULE_BASE_" => layout.tls_plan.map(|p| target + p.start),
         _ => None,
     }
 }

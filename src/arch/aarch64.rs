@@ -57,7 +57,7 @@
 
 use super::{
     check_aligned, check_range, int_or_uint_range, read_u32, signed_range, write_u32, FixupError,
-    FixupValues, KindInfo, Reach, Target,
+    FixupValues, KindInfo, Reach, Target, TlsTarget,
 };
 
 /// A stub: `adrp x16, slot; ldr x16, [x16, :lo12:slot]; br x16; brk #0`.
@@ -161,6 +161,34 @@ pub enum Kind {
     /// Fixup expression: `Fixup <- GOT + G + A - P : int32`.
     /// Errors: the value must fit in a signed 32-bit field.
     GotDelta32,
+    /// `TLSDESC_ADR_PAGE21`: an `ADRP` to the TLS descriptor relink allocates for
+    /// `S + A` (`{resolver, module, offset}`; its address is in `slot`).
+    /// Fixup expression: `immhi:immlo <- (Page(DESC) - Page(P)) >> 12`.
+    /// Errors: not `ADRP`; the page delta must be in `[-2^32, 2^32)`.
+    TlsDescPage21,
+    /// `TLSDESC_LD64_LO12`: the `LDR x` of the descriptor's resolver.
+    /// Fixup expression: `imm12 <- (DESC & 0xfff) >> 3`.
+    /// Errors: not a 64-bit `LDR`; the descriptor must be 8-aligned.
+    TlsDescLoad12,
+    /// `TLSDESC_ADD_LO12`: the `ADD` that passes the descriptor's address.
+    /// Fixup expression: `imm12 <- DESC & 0xfff`.
+    /// Errors: not an `ADD` (immediate).
+    TlsDescAdd12,
+    /// `TLSGD_ADR_PAGE21` (`module: false`), `TLSLD_ADR_PAGE21` (`module: true`): an
+    /// `ADRP` to the `TlsIndex` cell `{module, offset}` (or `{module, 0}`).
+    /// Fixup expression: `immhi:immlo <- (Page(CELL) - Page(P)) >> 12`.
+    /// Errors: not `ADRP`; the page delta must be in `[-2^32, 2^32)`.
+    TlsIndexPage21 { module: bool },
+    /// `TLSGD_ADD_LO12_NC`, `TLSLD_ADD_LO12_NC`: the `ADD` completing the cell's
+    /// address. Fixup expression: `imm12 <- CELL & 0xfff`.
+    /// Errors: not an `ADD` (immediate).
+    TlsIndexAdd12 { module: bool },
+    /// `TLSLD_ADD_DTPREL_HI12` (`hi`), `TLSLD_ADD_DTPREL_LO12(_NC)`: an `ADD` of the
+    /// variable's offset in its module's block (`S`, local dynamic).
+    /// Fixup expression: `imm12 <- (S + A) >> 12` (`hi`) or `(S + A) & 0xfff`.
+    /// Errors: not an `ADD`; `hi`: `S + A` must be in `[0, 2^24)`; `checked`:
+    /// `S + A` must be in `[0, 2^12)`.
+    DtpOffsetAdd12 { hi: bool, checked: bool },
 }
 
 /// `MoveWide16` as a constant expression, for [`Kind::ALL`].
@@ -175,7 +203,7 @@ const fn movw(group: u8, checked: bool, signed: bool, pcrel: bool) -> Kind {
 
 impl Kind {
     /// Every kind the ELF reader produces, one entry per distinct relocation.
-    pub const ALL: [Kind; 40] = [
+    pub const ALL: [Kind; 49] = [
         Kind::Pointer64,
         Kind::Pointer32,
         Kind::Pointer16,
@@ -216,6 +244,21 @@ impl Kind {
         Kind::GotPageOffset12,
         Kind::GotPageOffset15,
         Kind::GotDelta32,
+        Kind::TlsDescPage21,
+        Kind::TlsDescLoad12,
+        Kind::TlsDescAdd12,
+        Kind::TlsIndexPage21 { module: false },
+        Kind::TlsIndexPage21 { module: true },
+        Kind::TlsIndexAdd12 { module: false },
+        Kind::TlsIndexAdd12 { module: true },
+        Kind::DtpOffsetAdd12 {
+            hi: true,
+            checked: true,
+        },
+        Kind::DtpOffsetAdd12 {
+            hi: false,
+            checked: false,
+        },
     ];
 
     pub fn info(self) -> KindInfo {
@@ -251,6 +294,17 @@ impl Kind {
                 info.target = Target::Slot;
                 info.uses_got_base = true;
             }
+            TlsDescPage21 | TlsDescLoad12 | TlsDescAdd12 => {
+                info.target = Target::Tls(TlsTarget::Descriptor)
+            }
+            TlsIndexPage21 { module } | TlsIndexAdd12 { module } => {
+                info.target = Target::Tls(if module {
+                    TlsTarget::ModuleIndex
+                } else {
+                    TlsTarget::Index
+                })
+            }
+            DtpOffsetAdd12 { .. } => info.target = Target::Tls(TlsTarget::Offset),
             _ => {}
         }
         info
@@ -299,6 +353,10 @@ impl Kind {
                 let d = v.slot.wrapping_add(a).wrapping_sub(p) as i64;
                 write_data(place, d, signed_range(32))?
             }
+            TlsDescPage21 | TlsIndexPage21 { .. } => patch(place, |i| adrp(i, v.slot, p, true))?,
+            TlsDescLoad12 => patch(place, |i| page_offset12_ldr64(i, v.slot))?,
+            TlsDescAdd12 | TlsIndexAdd12 { .. } => patch(place, |i| add_imm12(i, v.slot & 0xfff))?,
+            DtpOffsetAdd12 { hi, checked } => patch(place, |i| dtp_offset_add12(i, sa, hi, checked))?,
         }
         Ok(())
     }
@@ -505,6 +563,25 @@ fn page_offset12_ldr64(insn: u32, slot: u64) -> Result<u32, FixupError> {
     expect(insn, &[&LDR_X_UIMM], "a 64-bit LDR (unsigned offset)")?;
     check_aligned(slot as i64, 8)?;
     Ok(encode_imm12(insn, (slot & 0xfff) >> 3))
+}
+
+/// An `ADD` (immediate) with `imm12` (not shifted by the instruction's own `sh`).
+fn add_imm12(insn: u32, imm: u64) -> Result<u32, FixupError> {
+    expect(insn, &[&ADD_IMM], "an ADD (immediate)")?;
+    Ok(encode_imm12(insn, imm & 0xfff))
+}
+
+/// Bits [23:12] (`hi`) or [11:0] of a TLS block offset in an `ADD` (immediate).
+fn dtp_offset_add12(insn: u32, x: u64, hi: bool, checked: bool) -> Result<u32, FixupError> {
+    if hi {
+        check_range(x as i64, 0, 1 << 24)?;
+        add_imm12(insn, x >> 12)
+    } else {
+        if checked {
+            check_range(x as i64, 0, 1 << 12)?;
+        }
+        add_imm12(insn, x)
+    }
 }
 
 /// `slot - Page(got)` in a 64-bit `LDR`.

@@ -153,6 +153,25 @@ pub enum Target {
     Symbol,
     /// The symbol's slot in the global offset table (`GOT + G`).
     Slot,
+    /// Thread-local storage: the linker turns the variable into what the kind
+    /// needs (`tls.rs`).
+    Tls(TlsTarget),
+}
+
+/// What a thread-local relocation needs to know about its variable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TlsTarget {
+    /// A `TlsIndex` cell `{module, offset of S + A}` (general dynamic), in `slot`.
+    Index,
+    /// A `TlsIndex` cell `{module, 0}` of the variable's module (local dynamic), in
+    /// `slot`.
+    ModuleIndex,
+    /// A TLS descriptor `{resolver, module, offset of S + A}`, in `slot`.
+    Descriptor,
+    /// The variable's offset in its module's block, in `s`.
+    Offset,
+    /// The module id, in `s`.
+    Module,
 }
 
 /// How a branch that does not reach its target can still get there.

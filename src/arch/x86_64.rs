@@ -21,6 +21,7 @@
 
 use super::{
     check_range, int_or_uint_range, signed_range, FixupError, FixupValues, KindInfo, Reach, Target,
+    TlsTarget,
 };
 
 /// A stub: `jmp *slot(%rip)`, padded with `int3`.
@@ -89,11 +90,30 @@ pub enum Kind {
     /// Fixup expression: `Fixup <- S + A - GOT : int64` with `S` the symbol's stub
     /// (`PLTOFF64`, large code model calls).
     StubBaseOffset64,
+    /// `TLSGD`: a `lea` of the [`TlsIndex`](crate::runtime::tls::TlsIndex) cell
+    /// `{module, offset}` relink allocates for the variable, passed to
+    /// `__tls_get_addr` (general dynamic).
+    /// Fixup expression: `Fixup <- CELL + A - P : int32` (`CELL` in `slot`).
+    /// Errors: the value must fit in a signed 32-bit field.
+    TlsIndexDelta32,
+    /// `TLSLD`: as `TlsIndexDelta32`, to the cell `{module, 0}` of the variable's
+    /// module (local dynamic: `DTPOFF32` offsets are added to the result).
+    /// Fixup expression: `Fixup <- CELL + A - P : int32`.
+    /// Errors: the value must fit in a signed 32-bit field.
+    TlsModuleDelta32,
+    /// `DTPOFF32`: the variable's offset in its module's block.
+    /// Fixup expression: `Fixup <- S + A : int32` where `S` is that offset.
+    /// Errors: the value must fit in a signed 32-bit field.
+    DtpOffset32,
+    /// `DTPOFF64`: Fixup expression: `Fixup <- S + A : int64`, `S` as in `DtpOffset32`.
+    DtpOffset64,
+    /// `DTPMOD64`: Fixup expression: `Fixup <- module id : uint64` (in `s`).
+    DtpModule64,
 }
 
 impl Kind {
     /// Every kind, for tables and tests.
-    pub const ALL: [Kind; 19] = [
+    pub const ALL: [Kind; 24] = [
         Kind::Pointer64,
         Kind::Pointer32,
         Kind::Pointer32Signed,
@@ -113,15 +133,20 @@ impl Kind {
         Kind::Size32,
         Kind::Size64,
         Kind::StubBaseOffset64,
+        Kind::TlsIndexDelta32,
+        Kind::TlsModuleDelta32,
+        Kind::DtpOffset32,
+        Kind::DtpOffset64,
+        Kind::DtpModule64,
     ];
 
     pub fn info(self) -> KindInfo {
         use Kind::*;
         let width = match self {
             Pointer64 | Delta64 | GotDelta64 | GotOffset64 | GotBaseOffset64 | GotBaseDelta64
-            | Size64 | StubBaseOffset64 => 8,
+            | Size64 | StubBaseOffset64 | DtpOffset64 | DtpModule64 => 8,
             Pointer32 | Pointer32Signed | Delta32 | Branch32 | GotDelta32 | GotBaseDelta32
-            | Size32 => 4,
+            | Size32 | TlsIndexDelta32 | TlsModuleDelta32 | DtpOffset32 => 4,
             Pointer16 | Delta16 => 2,
             Pointer8 | Delta8 => 1,
         };
@@ -137,6 +162,10 @@ impl Kind {
             }
             GotBaseOffset64 | GotBaseDelta32 | GotBaseDelta64 => info.uses_got_base = true,
             Size32 | Size64 => info.uses_size = true,
+            TlsIndexDelta32 => info.target = Target::Tls(TlsTarget::Index),
+            TlsModuleDelta32 => info.target = Target::Tls(TlsTarget::ModuleIndex),
+            DtpOffset32 | DtpOffset64 => info.target = Target::Tls(TlsTarget::Offset),
+            DtpModule64 => info.target = Target::Tls(TlsTarget::Module),
             Pointer64 | Delta64 => {}
         }
         if self == StubBaseOffset64 {
@@ -190,6 +219,15 @@ impl Kind {
             GotBaseDelta64 => write64(place, got.wrapping_add(a).wrapping_sub(p)),
             Size32 => write_checked(place, z.wrapping_add(a), (0, 1 << 32), 4)?,
             Size64 => write64(place, z.wrapping_add(a)),
+            TlsIndexDelta32 | TlsModuleDelta32 => write_checked(
+                place,
+                slot.wrapping_add(a).wrapping_sub(p),
+                signed_range(32),
+                4,
+            )?,
+            DtpOffset32 => write_checked(place, s.wrapping_add(a), signed_range(32), 4)?,
+            DtpOffset64 => write64(place, s.wrapping_add(a)),
+            DtpModule64 => write64(place, s),
         }
         Ok(())
     }
@@ -401,6 +439,19 @@ mod tests {
                 vals(0x1010, 0, 0),
                 Ok(0x10u64.to_le_bytes().to_vec()),
             ),
+            (
+                TlsIndexDelta32,
+                vals(0, -4, 0x3000),
+                Ok((-0x1004i32).to_le_bytes().to_vec()),
+            ),
+            (DtpOffset32, vals(0x10, 4, 0), Ok(0x14u32.to_le_bytes().to_vec())),
+            (
+                DtpOffset32,
+                vals(0x8000_0000, 0, 0),
+                oor(0x8000_0000, s32),
+            ),
+            (DtpOffset64, vals(0x10, 8, 0), Ok(0x18u64.to_le_bytes().to_vec())),
+            (DtpModule64, vals(0x1_0000_0003, 0, 0), Ok(0x1_0000_0003u64.to_le_bytes().to_vec())),
         ];
         for (i, (kind, v, want)) in cases.into_iter().enumerate() {
             assert_eq!(run(kind, v), want, "case {i}: {kind:?} {v:?}");

@@ -1,8 +1,9 @@
 //! ELF64 relocatable objects (x86-64 and AArch64), read with `object`'s low-level
 //! ELF API. Raw relocation types are mapped onto arch kinds here, and only here.
 //!
-//! What is loaded: every `SHF_ALLOC` section except notes, `SHF_EXCLUDE` and TLS
-//! templates (thread-local storage comes later). Symbols keep their ELF indices, so
+//! What is loaded: every `SHF_ALLOC` section except notes and `SHF_EXCLUDE`;
+//! `SHF_TLS` sections (`.tdata`, `.tbss`) become [`Role::Tls`] sections, the
+//! image of the object's thread-local storage module (`src/tls.rs`). Symbols keep their ELF indices, so
 //! a relocation's symbol index is its [`SymbolId`].
 
 use object::elf;
@@ -96,7 +97,6 @@ impl<'a> Reader<'a, '_> {
             let flags = h.sh_flags(LE);
             let kind = h.sh_type(LE);
             let skip = flags & u64::from(elf::SHF_ALLOC) == 0
-                || flags & u64::from(elf::SHF_TLS) != 0
                 || flags & (elf::SHF_EXCLUDE as u64) != 0
                 || kind == elf::SHT_NOTE
                 || kind == elf::SHT_GROUP;
@@ -133,8 +133,13 @@ impl<'a> Reader<'a, '_> {
                 )
             })?
         };
-        let role = role(name);
-        let class = if flags & u64::from(elf::SHF_EXECINSTR) != 0 {
+        let tls = flags & u64::from(elf::SHF_TLS) != 0;
+        let role = if tls { Role::Tls } else { role(name) };
+        // A TLS section is part of its module's image: copied into each thread's
+        // block, never written in place (`tls.rs`).
+        let class = if tls {
+            Class::ReadOnly
+        } else if flags & u64::from(elf::SHF_EXECINSTR) != 0 {
             Class::Code
         } else if nobits {
             Class::Zero
@@ -334,7 +339,7 @@ impl<'a> Reader<'a, '_> {
                 })
             }
         };
-        if section.class == Class::Zero {
+        if section.class == Class::Zero || (section.role == Role::Tls && section.data.is_empty()) {
             return Err(Error::malformed(at(), "relocation in a zero-fill section"));
         }
         let width = kind.info().width as u64;
@@ -426,7 +431,16 @@ enum Mapped {
 /// Not in `object`: AAELF64 type 314, `S + A - P` through a stub, in data.
 const R_AARCH64_PLT32: u32 = 314;
 
-const TLS_HINT: &str = "thread-local storage is not supported yet";
+/// Initial-exec and local-exec TLS: see `runtime/tls.rs`.
+const STATIC_TLS_HINT: &str = "initial-exec/local-exec thread-local storage needs static TLS \
+     (a fixed offset from the thread pointer in every thread), which relink cannot give: \
+     compile with -fPIC (general dynamic) or -femulated-tls";
+
+const TLSDESC_X86_HINT: &str = "x86-64 TLS descriptors (-mtls-dialect=gnu2) are not supported: \
+     compile with the default -mtls-dialect=gnu or -femulated-tls";
+
+const TLS_HINT: &str = "this thread-local storage relocation is not supported: compile with \
+     -fPIC (general dynamic) or -femulated-tls";
 
 fn x86_64_kind(r_type: u32) -> Mapped {
     use x86_64::Kind::*;
@@ -453,17 +467,17 @@ fn x86_64_kind(r_type: u32) -> Mapped {
         elf::R_X86_64_PLTOFF64 => StubBaseOffset64,
         elf::R_X86_64_SIZE32 => Size32,
         elf::R_X86_64_SIZE64 => Size64,
-        elf::R_X86_64_DTPMOD64
-        | elf::R_X86_64_DTPOFF64
-        | elf::R_X86_64_TPOFF64
-        | elf::R_X86_64_TLSGD
-        | elf::R_X86_64_TLSLD
-        | elf::R_X86_64_DTPOFF32
-        | elf::R_X86_64_GOTTPOFF
-        | elf::R_X86_64_TPOFF32
-        | elf::R_X86_64_GOTPC32_TLSDESC
-        | elf::R_X86_64_TLSDESC_CALL
-        | elf::R_X86_64_TLSDESC => return Mapped::Unsupported(Some(TLS_HINT)),
+        elf::R_X86_64_TLSGD => TlsIndexDelta32,
+        elf::R_X86_64_TLSLD => TlsModuleDelta32,
+        elf::R_X86_64_DTPOFF32 => DtpOffset32,
+        elf::R_X86_64_DTPOFF64 => DtpOffset64,
+        elf::R_X86_64_DTPMOD64 => DtpModule64,
+        elf::R_X86_64_GOTTPOFF | elf::R_X86_64_TPOFF32 | elf::R_X86_64_TPOFF64 => {
+            return Mapped::Unsupported(Some(STATIC_TLS_HINT))
+        }
+        elf::R_X86_64_GOTPC32_TLSDESC | elf::R_X86_64_TLSDESC_CALL | elf::R_X86_64_TLSDESC => {
+            return Mapped::Unsupported(Some(TLSDESC_X86_HINT))
+        }
         _ => return Mapped::Unsupported(None),
     };
     Mapped::Kind(RelocKind::X86_64(kind))
@@ -520,6 +534,31 @@ fn aarch64_kind(r_type: u32) -> Mapped {
         elf::R_AARCH64_ADR_GOT_PAGE => GotPage21,
         elf::R_AARCH64_LD64_GOT_LO12_NC => GotPageOffset12,
         elf::R_AARCH64_LD64_GOTPAGE_LO15 => GotPageOffset15,
+        elf::R_AARCH64_TLSDESC_ADR_PAGE21 => TlsDescPage21,
+        elf::R_AARCH64_TLSDESC_LD64_LO12 => TlsDescLoad12,
+        elf::R_AARCH64_TLSDESC_ADD_LO12 => TlsDescAdd12,
+        // A marker for linkers that relax the sequence; relink does not.
+        elf::R_AARCH64_TLSDESC_CALL => return Mapped::None,
+        elf::R_AARCH64_TLSGD_ADR_PAGE21 => TlsIndexPage21 { module: false },
+        elf::R_AARCH64_TLSGD_ADD_LO12_NC => TlsIndexAdd12 { module: false },
+        elf::R_AARCH64_TLSLD_ADR_PAGE21 => TlsIndexPage21 { module: true },
+        elf::R_AARCH64_TLSLD_ADD_LO12_NC => TlsIndexAdd12 { module: true },
+        elf::R_AARCH64_TLSLD_ADD_DTPREL_HI12 => DtpOffsetAdd12 {
+            hi: true,
+            checked: true,
+        },
+        elf::R_AARCH64_TLSLD_ADD_DTPREL_LO12 => DtpOffsetAdd12 {
+            hi: false,
+            checked: true,
+        },
+        elf::R_AARCH64_TLSLD_ADD_DTPREL_LO12_NC => DtpOffsetAdd12 {
+            hi: false,
+            checked: false,
+        },
+        elf::R_AARCH64_TLSIE_MOVW_GOTTPREL_G1..=elf::R_AARCH64_TLSLE_LDST64_TPREL_LO12_NC
+        | elf::R_AARCH64_TLSLE_LDST128_TPREL_LO12..=elf::R_AARCH64_TLSLE_LDST128_TPREL_LO12_NC => {
+            return Mapped::Unsupported(Some(STATIC_TLS_HINT))
+        }
         512..=573 => return Mapped::Unsupported(Some(TLS_HINT)),
         _ => return Mapped::Unsupported(None),
     };

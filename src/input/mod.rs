@@ -94,6 +94,10 @@ pub enum Role {
     /// Unwind tables (`.eh_frame`, `__eh_frame`), validated and registered with
     /// the process's unwinder (`runtime/unwind.rs`).
     EhFrame,
+    /// Thread-local storage (`SHF_TLS`: `.tdata`, `.tbss`): part of the object's
+    /// TLS image, copied into each thread's block (`src/tls.rs`). Zero-fill TLS
+    /// sections have no data but still occupy the image.
+    Tls,
 }
 
 #[derive(Debug)]

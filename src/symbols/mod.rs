@@ -162,6 +162,14 @@ impl SymbolTable {
 /// Looks a symbol up in the process (`dlsym(RTLD_DEFAULT)`), with its type and size
 /// from `dladdr1` when the dynamic symbol table has them.
 pub fn dlsym(name: &str) -> Option<ProcessSymbol> {
+    if name == "__tls_get_addr" {
+        // Loaded objects' TLS modules are relink's, not the C library's.
+        return Some(ProcessSymbol {
+            address: crate::runtime::tls::get_addr_address(),
+            size: 0,
+            function: true,
+        });
+    }
     let cname = CString::new(name).ok()?;
     // SAFETY: `cname` is a valid C string; RTLD_DEFAULT searches the global scope.
     let addr = unsafe { libc::dlsym(libc::RTLD_DEFAULT, cname.as_ptr()) };

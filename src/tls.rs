@@ -1,0 +1,287 @@
+//! Linking thread-local storage: each object's TLS *image*, its module, and the
+//! cells thread-local relocations point at. The run-time half (blocks per thread,
+//! `__tls_get_addr`, the TLS descriptor resolver, freeing) is `runtime/tls.rs`,
+//! whose module doc describes the whole model and its limits.
+//!
+//! - **Image.** An object's `Role::Tls` sections are laid out contiguously in its
+//!   read-only memory, initialised ones (`.tdata`) first, zero-fill ones (`.tbss`)
+//!   after, the whole aligned to the largest section alignment. A thread-local
+//!   symbol's "address" is its address in this image; relocations in `.tdata` are
+//!   applied there like anywhere else. The image is registered as a TLS module;
+//!   the module lives as long as the memory of the image (it is freed when that
+//!   memory is: `Linker::reclaim`, a failed load, or dropping the linker).
+//! - **Variables.** A thread-local relocation's `S` (an address in some image) is
+//!   turned into `(module, offset in the block)`: the object's own image, or one
+//!   of another loaded object (a global `__thread` variable defined there).
+//!   `_TLS_MODULE_BASE_` (clang's local dynamic on AArch64) is offset 0 of the
+//!   object's own module.
+//! - **Cells.** General dynamic code passes a `TlsIndex {module, offset}` to
+//!   `__tls_get_addr`, local dynamic code `{module, 0}`; AArch64 descriptors are
+//!   `{resolver, module, offset}`. relink allocates them (24 bytes each, one per
+//!   distinct value) in the object's read-only memory and writes them at resolve
+//!   time; nothing writes them afterwards.
+
+use crate::arch::{Arch, TlsTarget};
+use crate::error::{Error, Result};
+use crate::input::{Definition, Object, Role, SymbolId};
+use crate::linker::Linker;
+use crate::memory::pack::Piece;
+use crate::runtime::tls as rt;
+use crate::symbols::Map;
+
+/// Bytes of one cell: a `TlsIndex` (16) or a descriptor (24).
+pub(crate) const CELL_SIZE: u64 = 24;
+
+/// A registered TLS image: region offsets `[start, end)` and its module id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Image {
+    pub start: u64,
+    pub end: u64,
+    pub module: u64,
+}
+
+/// Where an object's TLS sections go, as class-relative offsets from `put`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ImagePlan {
+    pub start: u64,
+    pub init_end: u64,
+    pub end: u64,
+    pub align: u64,
+}
+
+/// Places the object's TLS sections with `put` (class-relative offsets), data
+/// first; records each section's offset in `section_at`. `None` if it has none.
+pub(crate) fn plan_image(
+    object: &Object,
+    excluded: &[bool],
+    mut put: impl FnMut(u64, u64) -> u64,
+    mut section_at: impl FnMut(usize, u64),
+) -> Option<ImagePlan> {
+    let tls: Vec<usize> = (0..object.sections.len())
+        .filter(|i| !excluded[*i] && object.sections[*i].role == Role::Tls)
+        .collect();
+    let align = tls.iter().map(|i| object.sections[*i].align).max()?;
+    let start = put(0, align);
+    let mut init_end = start;
+    let mut end = start;
+    for initialised in [true, false] {
+        for &i in &tls {
+            let s = &object.sections[i];
+            if s.data.is_empty() == initialised {
+                continue;
+            }
+            let at = put(s.size, s.align);
+            section_at(i, at);
+            end = at + s.size;
+            if initialised {
+                init_end = end;
+            }
+        }
+    }
+    Some(ImagePlan {
+        start,
+        init_end,
+        end,
+        align,
+    })
+}
+
+/// Distinct cells an object may need (an upper bound: one per symbol, addend and
+/// kind of cell).
+pub(crate) fn cell_count(object: &Object) -> u64 {
+    let mut keys: Vec<(SymbolId, i64, u8)> = object
+        .sections
+        .iter()
+        .flat_map(|s| s.relocs.iter())
+        .filter_map(|r| match r.kind.info().target {
+            crate::arch::Target::Tls(t @ (TlsTarget::Index | TlsTarget::Descriptor)) => {
+                Some((r.symbol, r.addend, t as u8))
+            }
+            crate::arch::Target::Tls(TlsTarget::ModuleIndex) => Some((r.symbol, 0, 9)),
+            _ => None,
+        })
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys.len() as u64
+}
+
+/// The cells of one object being linked: region offset of the area, capacity and
+/// those handed out.
+pub(crate) struct Cells {
+    pub offset: u64,
+    pub capacity: u64,
+    used: Map<(u8, u64, u64), u64>,
+}
+
+impl Cells {
+    pub fn new(offset: u64, capacity: u64) -> Cells {
+        Cells {
+            offset,
+            capacity,
+            used: Map::default(),
+        }
+    }
+}
+
+/// A thread-local relocation, before and after [`Linker::tls_fix`].
+pub(crate) struct TlsFix<'f> {
+    pub target: TlsTarget,
+    pub symbol: SymbolId,
+    /// `S` (an image address), then what the kind needs.
+    pub s: &'f mut u64,
+    pub a: &'f mut i64,
+    pub slot: &'f mut u64,
+}
+
+impl Linker {
+    /// The module holding target address `s`: this object's own `image`, or a
+    /// loaded object's.
+    fn tls_module_at(&self, s: u64, own: Option<Image>) -> Option<(u64, u64)> {
+        let base = self.space.as_ref()?.region.target_base();
+        own.iter()
+            .chain(self.tls_images.iter())
+            .find(|i| s >= base + i.start && s <= base + i.end)
+            .map(|i| (i.module, base + i.start))
+    }
+
+    /// Turns a thread-local relocation's `S` into what its kind needs (see the
+    /// module doc); allocates and writes cells. `what` names the place for errors.
+    pub(crate) fn tls_fix(
+        &mut self,
+        object: &Object,
+        own: Option<Image>,
+        f: TlsFix,
+        cells: &mut Cells,
+        what: impl Fn() -> crate::error::Location,
+    ) -> Result<()> {
+        let sym = object.symbol(f.symbol);
+        let Some((module, base)) = self.tls_module_at(*f.s, own) else {
+            let why = if sym.is_defined() {
+                "which is not in a thread-local section".to_string()
+            } else {
+                "which no loaded object defines as a thread-local variable (a variable \
+                 of the process or of an object loaded later cannot be reached)"
+                    .to_string()
+            };
+            return Err(Error::Unsupported {
+                at: what(),
+                what: format!("thread-local reference to `{}`, {why}", sym.name),
+            });
+        };
+        let offset = f.s.wrapping_sub(base);
+        let key = match f.target {
+            TlsTarget::Offset => {
+                *f.s = offset;
+                return Ok(());
+            }
+            TlsTarget::Module => {
+                *f.s = module;
+                return Ok(());
+            }
+            TlsTarget::ModuleIndex => (0u8, module, 0u64),
+            TlsTarget::Index | TlsTarget::Descriptor => {
+                // x86-64's addend adjusts the PC-relative field; AArch64's belongs
+                // to the variable.
+                let off = match object.arch {
+                    Arch::X86_64 => offset,
+                    Arch::Aarch64 => offset.wrapping_add(std::mem::take(f.a) as u64),
+                };
+                (f.target as u8, module, off)
+            }
+        };
+        if object.arch == Arch::Aarch64 && f.target == TlsTarget::ModuleIndex {
+            *f.a = 0;
+        }
+        *f.slot = self.tls_cell(key, f.target, cells, &what)?;
+        Ok(())
+    }
+
+    fn tls_cell(
+        &mut self,
+        key: (u8, u64, u64),
+        target: TlsTarget,
+        cells: &mut Cells,
+        what: impl Fn() -> crate::error::Location,
+    ) -> Result<u64> {
+        let space = self.space()?;
+        let base = space.region.target_base();
+        if let Some(at) = cells.used.get(&key) {
+            return Ok(base + at);
+        }
+        let n = cells.used.len() as u64;
+        if n >= cells.capacity {
+            return Err(Error::Unsupported {
+                at: what(),
+                what: "more thread-local cells than counted".into(),
+            });
+        }
+        let at = cells.offset + n * CELL_SIZE;
+        let (_, module, offset) = key;
+        let words = match target {
+            TlsTarget::Descriptor => [rt::tlsdesc_resolver_address(), module, offset],
+            _ => [module, offset, 0],
+        };
+        let out = space.region.bytes_mut(at, CELL_SIZE);
+        for (chunk, w) in out.chunks_exact_mut(8).zip(words) {
+            chunk.copy_from_slice(&w.to_le_bytes());
+        }
+        cells.used.insert(key, at);
+        Ok(base + at)
+    }
+
+    /// Registers the module of an object's image at region offset `plan.start`.
+    pub(crate) fn register_tls(&mut self, object: &Object, plan: ImagePlan) -> Result<Image> {
+        let base = self.space()?.region.target_base();
+        let template = rt::Template {
+            image: base + plan.start,
+            init_len: plan.init_end - plan.start,
+            size: plan.end - plan.start,
+            align: plan.align,
+        };
+        let module = rt::register(template).ok_or_else(|| {
+            Error::malformed(
+                crate::error::Location::object(&object.name),
+                format!(
+                    "thread-local storage of {} bytes aligned to {} cannot be allocated",
+                    template.size, template.align
+                ),
+            )
+        })?;
+        Ok(Image {
+            start: plan.start,
+            end: plan.end,
+            module,
+        })
+    }
+
+    /// Frees the TLS modules whose images lie in `pieces` (their memory is about
+    /// to be freed or dropped).
+    pub(crate) fn release_tls(&mut self, pieces: &[Piece]) {
+        self.tls_images.retain(|i| {
+            let inside = pieces
+                .iter()
+                .any(|p| i.start >= p.offset && i.start < p.offset + p.len.max(1));
+            if inside {
+                rt::unregister(i.module);
+            }
+            !inside
+        });
+    }
+
+    /// Frees every TLS module (the linker is going away).
+    pub(crate) fn release_all_tls(&mut self) {
+        for i in self.tls_images.drain(..) {
+            rt::unregister(i.module);
+        }
+    }
+}
+
+/// Whether a symbol is a thread-local variable (for relocations that are not
+/// thread-local kinds, which must not refer to one).
+pub(crate) fn is_tls_symbol(object: &Object, id: SymbolId) -> bool {
+    let sym = object.symbol(id);
+    sym.kind == crate::input::SymbolKind::Tls
+        || matches!(sym.definition, Definition::Section { section, .. }
+            if object.section(section).role == Role::Tls)
+}
