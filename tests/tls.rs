@@ -1,0 +1,209 @@
+//! Thread-local storage: loaded `__thread` variables used from several threads,
+//! including threads started before the objects were loaded; cross-object TLS;
+//! emulated TLS; unload, reclaim and replace; what is refused (static TLS).
+//!
+//! Objects and the native output come from `testdata/build-tls.sh`.
+
+mod common;
+
+use std::ffi::CStr;
+use std::os::raw::c_char;
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use common::{arch, relink_command, run_with_timeout, testdata_dir};
+use relink::{Error, Linker};
+
+fn obj(variant: &str, name: &str) -> PathBuf {
+    testdata_dir()
+        .join("obj")
+        .join(arch())
+        .join("tls")
+        .join(variant)
+        .join(format!("{name}.o"))
+}
+
+/// `relink run vars.o threads.o` prints what the natively linked program printed.
+fn program_matches_native(variant: &str) {
+    let expected =
+        std::fs::read_to_string(testdata_dir().join("expected").join(arch()).join("tls.stdout"))
+            .unwrap();
+    let mut cmd = relink_command();
+    cmd.arg("run")
+        .arg(obj(variant, "vars"))
+        .arg(obj(variant, "threads"));
+    let out = run_with_timeout(cmd, Duration::from_secs(300));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{variant}: status {}; stderr: {}",
+        out.describe_status(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout, expected, "{variant}");
+}
+
+#[test]
+fn gcc_pic_program_matches_native() {
+    program_matches_native("gcc");
+}
+
+#[test]
+fn clang_pic_program_matches_native() {
+    program_matches_native("clang");
+}
+
+#[test]
+fn emulated_tls_program_matches_native() {
+    program_matches_native("emutls");
+}
+
+#[cfg(target_arch = "aarch64")]
+#[test]
+fn gcc_trad_dialect_program_matches_native() {
+    program_matches_native("gcc-trad");
+}
+
+type Work = extern "C" fn(i32, *mut c_char, i32) -> i32;
+type Addr = extern "C" fn() -> *mut i32;
+
+/// Calls `work(k)` and returns its summary line.
+fn call(work: Work, k: i32) -> String {
+    let mut buf = [0 as c_char; 200];
+    work(k, buf.as_mut_ptr(), buf.len() as i32);
+    // SAFETY: snprintf wrote a NUL-terminated string into `buf`.
+    unsafe { CStr::from_ptr(buf.as_ptr()) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+const FRESH: &str = "first=7033 fresh=1 shared0=100";
+
+fn load(variant: &str) -> (Linker, Work, Addr) {
+    let mut l = Linker::new().unwrap();
+    l.load_file(obj(variant, "vars")).unwrap();
+    l.load_file(obj(variant, "threads")).unwrap();
+    // SAFETY: the signatures match threads.c.
+    let work: Work = unsafe { l.function("work").unwrap() };
+    let addr: Addr = unsafe { l.function("counter_address").unwrap() };
+    (l, work, addr)
+}
+
+/// Each thread has its own initialised copy: the main thread, a thread started
+/// before the objects were loaded, and threads started after.
+fn every_thread_sees_its_own_initialised_copy(variant: &str) {
+    let (go_tx, go_rx) = mpsc::channel::<(usize, usize)>();
+    let (done_tx, done_rx) = mpsc::channel::<(String, String, usize)>();
+    let early = std::thread::spawn(move || {
+        let (work, addr) = go_rx.recv().unwrap();
+        // SAFETY: the addresses are the loaded functions, sent as integers.
+        let (work, addr): (Work, Addr) = unsafe {
+            (
+                std::mem::transmute::<usize, Work>(work),
+                std::mem::transmute::<usize, Addr>(addr),
+            )
+        };
+        let first = call(work, 2);
+        let second = call(work, 1);
+        done_tx.send((first, second, addr() as usize)).unwrap();
+    });
+    let (l, work, addr) = load(variant);
+    let main_first = call(work, 5);
+    assert!(main_first.contains(FRESH), "{variant} main: {main_first}");
+    assert!(
+        main_first.contains("counter=32 ") && main_first.contains("shared=105"),
+        "{main_first}"
+    );
+    go_tx.send((work as usize, addr as usize)).unwrap();
+    let (first, second, early_addr) = done_rx.recv().unwrap();
+    early.join().unwrap();
+    assert!(first.contains(FRESH), "{variant} early thread: {first}");
+    assert!(first.contains("counter=11 "), "{first}");
+    assert!(second.contains("first=11"), "its own copy kept: {second}");
+    let late = std::thread::spawn(move || (call(work, 3), addr() as usize))
+        .join()
+        .unwrap();
+    assert!(late.0.contains(FRESH), "{variant} late thread: {}", late.0);
+    let mine = addr() as usize;
+    assert!(mine != early_addr && mine != late.1 && early_addr != late.1);
+    // The main thread's copy was not disturbed by the others.
+    let again = call(work, 1);
+    assert!(again.contains("first=32633"), "{again}");
+    drop(l);
+}
+
+#[test]
+fn gcc_pic_every_thread_sees_its_own_initialised_copy() {
+    every_thread_sees_its_own_initialised_copy("gcc");
+}
+
+#[test]
+fn clang_pic_every_thread_sees_its_own_initialised_copy() {
+    every_thread_sees_its_own_initialised_copy("clang");
+}
+
+#[test]
+fn emulated_tls_every_thread_sees_its_own_initialised_copy() {
+    every_thread_sees_its_own_initialised_copy("emutls");
+}
+
+#[test]
+fn replace_gives_fresh_thread_locals_and_unload_reclaim_frees_them() {
+    let (mut l, work, _) = load("gcc");
+    let before = call(work, 4);
+    assert!(before.contains(FRESH), "{before}");
+    // Replacing threads.o gives it a new module: this thread's new copy starts
+    // from the initial values; vars.o's `shared_counter` keeps this thread's value.
+    let id = l
+        .objects()
+        .find(|(_, n)| n.ends_with("threads.o"))
+        .map(|(id, _)| id)
+        .unwrap();
+    let bytes = std::fs::read(obj("gcc", "threads")).unwrap();
+    l.replace(id, &bytes).unwrap();
+    let work: Work = unsafe { l.function("work").unwrap() };
+    let after = call(work, 1);
+    assert!(
+        after.contains("first=7033 fresh=1 shared0=104"),
+        "{after}"
+    );
+    l.reclaim();
+    // Threads keep working after the old module was freed.
+    let t = std::thread::spawn(move || call(work, 1)).join().unwrap();
+    assert!(t.contains(FRESH), "{t}");
+    l.unload(id).unwrap();
+    l.reclaim();
+    // A new load (reusing the freed module index) starts from the initial values.
+    l.load_bytes("threads.o", &bytes).unwrap();
+    let work: Work = unsafe { l.function("work").unwrap() };
+    let again = call(work, 1);
+    assert!(again.contains("first=7033 fresh=1 shared0=105"), "{again}");
+}
+
+#[test]
+fn initial_exec_and_local_exec_are_refused_with_a_hint() {
+    let mut l = Linker::new().unwrap();
+    let err = l.load_file(obj("nopic", "refused")).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, Error::UnsupportedRelocation { .. }), "{msg}");
+    assert!(
+        msg.contains("refused.o") && msg.contains("static TLS") && msg.contains("-fPIC"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn a_thread_local_variable_nobody_defines_is_an_error() {
+    let mut l = Linker::new().unwrap();
+    let err = l.load_file(obj("gcc", "threads")).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("threads.o") && msg.contains("`shared_counter`"),
+        "{msg}"
+    );
+    // The failed load left nothing behind: loading in order works.
+    l.load_file(obj("gcc", "vars")).unwrap();
+    l.load_file(obj("gcc", "threads")).unwrap();
+}
