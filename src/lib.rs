@@ -42,9 +42,9 @@ mod linker;
 pub(crate) mod load;
 pub mod memory;
 mod placement;
-pub(crate) mod tls;
 pub mod runtime;
 pub mod symbols;
+pub(crate) mod tls;
 mod unload;
 
 pub use error::{Error, Result};

@@ -503,8 +503,8 @@ impl Linker {
             };
             for r in &section.relocs {
                 let sym = object.symbol(r.symbol);
-                let special =
-                    special_symbol(sym.name, layout, cx.got, cx.target).filter(|_| !sym.is_defined());
+                let special = special_symbol(sym.name, layout, cx.got, cx.target)
+                    .filter(|_| !sym.is_defined());
                 let place = Place { si, at, r };
                 let mut fix = if !is_global(sym.binding) || special.is_some() {
                     let Some(fix) = self.resolve_local(&cx, place, special, &mut locals, undo)?

@@ -26,9 +26,13 @@ fn obj(variant: &str, name: &str) -> PathBuf {
 
 /// `relink run vars.o threads.o` prints what the natively linked program printed.
 fn program_matches_native(variant: &str) {
-    let expected =
-        std::fs::read_to_string(testdata_dir().join("expected").join(arch()).join("tls.stdout"))
-            .unwrap();
+    let expected = std::fs::read_to_string(
+        testdata_dir()
+            .join("expected")
+            .join(arch())
+            .join("tls.stdout"),
+    )
+    .unwrap();
     let mut cmd = relink_command();
     cmd.arg("run")
         .arg(obj(variant, "vars"))
@@ -165,10 +169,7 @@ fn replace_gives_fresh_thread_locals_and_unload_reclaim_frees_them() {
     l.replace(id, &bytes).unwrap();
     let work: Work = unsafe { l.function("work").unwrap() };
     let after = call(work, 1);
-    assert!(
-        after.contains("first=7033 fresh=1 shared0=104"),
-        "{after}"
-    );
+    assert!(after.contains("first=7033 fresh=1 shared0=104"), "{after}");
     l.reclaim();
     // Threads keep working after the old module was freed.
     let t = std::thread::spawn(move || call(work, 1)).join().unwrap();

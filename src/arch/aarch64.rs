@@ -356,7 +356,9 @@ impl Kind {
             TlsDescPage21 | TlsIndexPage21 { .. } => patch(place, |i| adrp(i, v.slot, p, true))?,
             TlsDescLoad12 => patch(place, |i| page_offset12_ldr64(i, v.slot))?,
             TlsDescAdd12 | TlsIndexAdd12 { .. } => patch(place, |i| add_imm12(i, v.slot & 0xfff))?,
-            DtpOffsetAdd12 { hi, checked } => patch(place, |i| dtp_offset_add12(i, sa, hi, checked))?,
+            DtpOffsetAdd12 { hi, checked } => {
+                patch(place, |i| dtp_offset_add12(i, sa, hi, checked))?
+            }
         }
         Ok(())
     }

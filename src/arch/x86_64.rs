@@ -444,14 +444,22 @@ mod tests {
                 vals(0, -4, 0x3000),
                 Ok((-0x1004i32).to_le_bytes().to_vec()),
             ),
-            (DtpOffset32, vals(0x10, 4, 0), Ok(0x14u32.to_le_bytes().to_vec())),
             (
                 DtpOffset32,
-                vals(0x8000_0000, 0, 0),
-                oor(0x8000_0000, s32),
+                vals(0x10, 4, 0),
+                Ok(0x14u32.to_le_bytes().to_vec()),
             ),
-            (DtpOffset64, vals(0x10, 8, 0), Ok(0x18u64.to_le_bytes().to_vec())),
-            (DtpModule64, vals(0x1_0000_0003, 0, 0), Ok(0x1_0000_0003u64.to_le_bytes().to_vec())),
+            (DtpOffset32, vals(0x8000_0000, 0, 0), oor(0x8000_0000, s32)),
+            (
+                DtpOffset64,
+                vals(0x10, 8, 0),
+                Ok(0x18u64.to_le_bytes().to_vec()),
+            ),
+            (
+                DtpModule64,
+                vals(0x1_0000_0003, 0, 0),
+                Ok(0x1_0000_0003u64.to_le_bytes().to_vec()),
+            ),
         ];
         for (i, (kind, v, want)) in cases.into_iter().enumerate() {
             assert_eq!(run(kind, v), want, "case {i}: {kind:?} {v:?}");

@@ -411,7 +411,11 @@ mod tests {
             assert_eq!(*p, 3);
             *p = 9;
         }
-        assert_eq!(unsafe { get_addr(&ti) }, p, "hit path returns the same block");
+        assert_eq!(
+            unsafe { get_addr(&ti) },
+            p,
+            "hit path returns the same block"
+        );
         let other = std::thread::spawn(move || {
             // SAFETY: as above.
             let q = unsafe { get_addr(&ti) };

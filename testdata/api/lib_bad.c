@@ -1,3 +1,4 @@
-/* A version that cannot be linked: thread-local storage is refused. */
+/* A version that cannot be linked: -fno-pic thread-local storage (local exec) is
+ * refused. */
 __thread int per_thread;
 int version(void) { return per_thread; }
