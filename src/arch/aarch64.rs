@@ -408,6 +408,8 @@ const ADR: Class = Class(0x9f00_0000, 0x1000_0000);
 const ADRP: Class = Class(0x9f00_0000, 0x9000_0000);
 /// `ADD`/`ADDS` (immediate), 32 or 64 bits, unshifted (`sh` = 0).
 const ADD_IMM: Class = Class(0x5fc0_0000, 0x1100_0000);
+/// `ADD` (immediate) with `LSL #12` (`sh` = 1), as `:dtprel_hi12:` uses it.
+const ADD_IMM_LSL12: Class = Class(0x5fc0_0000, 0x1140_0000);
 /// Every load/store (unsigned offset), integer or SIMD&FP, and `PRFM`.
 const LDST_UIMM: Class = Class(0x3b00_0000, 0x3900_0000);
 /// `LDR x` (unsigned offset), the load through a slot.
@@ -576,8 +578,9 @@ fn add_imm12(insn: u32, imm: u64) -> Result<u32, FixupError> {
 /// Bits [23:12] (`hi`) or [11:0] of a TLS block offset in an `ADD` (immediate).
 fn dtp_offset_add12(insn: u32, x: u64, hi: bool, checked: bool) -> Result<u32, FixupError> {
     if hi {
+        expect(insn, &[&ADD_IMM_LSL12], "an ADD (immediate, LSL #12)")?;
         check_range(x as i64, 0, 1 << 24)?;
-        add_imm12(insn, x >> 12)
+        Ok(encode_imm12(insn, (x >> 12) & 0xfff))
     } else {
         if checked {
             check_range(x as i64, 0, 1 << 12)?;
@@ -1051,6 +1054,22 @@ mod tests {
             (GotDelta32, 0, gv(P - 0x8000_0000, 0, P), Ok(0x8000_0000)),
             (GotDelta32, 0, gv(P - 0x8000_0001, 0, P), oor(-0x8000_0001, (-0x8000_0000, 0x8000_0000))),
             (GotDelta32, 0, FixupValues { a: 4, ..gv(P + 8, 0, P) }, Ok(12)),
+            // TLS cells (descriptor or TlsIndex, in `slot`) and block offsets (in `s`).
+            (TlsDescPage21, 0x9000_0000 /* adrp x0, #0 */, gv(P + 0x12_3458, 0, P + 0x10), Ok(0xf000_0900 /* adrp x0, #0x123000 */)),
+            (TlsDescPage21, 0xf940_0000 /* ldr x0, [x0] */, gv(P, 0, P), BAD),
+            (TlsIndexPage21 { module: false }, 0x9000_0000 /* adrp x0, #0 */, gv(P + 0x12_3458, 0, P + 0x10), Ok(0xf000_0900 /* adrp x0, #0x123000 */)),
+            (TlsIndexPage21 { module: true }, 0x9000_0000 /* adrp x0, #0 */, gv(P + 0x1_0000_0000, 0, P), oor(0x1_0000_0000, I33)),
+            (TlsDescLoad12, 0xf940_0001 /* ldr x1, [x0] */, gv(P + 0x12_3458, 0, 0), Ok(0xf942_2c01 /* ldr x1, [x0, #0x458] */)),
+            (TlsDescLoad12, 0xf940_0001 /* ldr x1, [x0] */, gv(P + 0x45c, 0, 0), mis(P + 0x45c, 8)),
+            (TlsDescAdd12, 0x9100_0000 /* add x0, x0, #0 */, gv(P + 0x12_3458, 0, 0), Ok(0x9111_6000 /* add x0, x0, #0x458 */)),
+            (TlsDescAdd12, 0xf940_0001 /* ldr x1, [x0] */, gv(P, 0, 0), BAD),
+            (TlsIndexAdd12 { module: false }, 0x9100_0000 /* add x0, x0, #0 */, gv(P + 0x12_3458, 0, 0), Ok(0x9111_6000 /* add x0, x0, #0x458 */)),
+            (TlsIndexAdd12 { module: true }, 0x9100_0000 /* add x0, x0, #0 */, gv(P + 0xfff, 0, 0), Ok(0x913f_fc00 /* add x0, x0, #0xfff */)),
+            (DtpOffsetAdd12 { hi: true, checked: true }, 0x9140_0000 /* add x0, x0, #0, lsl #12 */, v(0x12_3456, 0, 0), Ok(0x9144_8c00 /* add x0, x0, #0x123, lsl #12 */)),
+            (DtpOffsetAdd12 { hi: true, checked: true }, 0x9140_0000 /* add x0, x0, #0, lsl #12 */, v(0xff_f000, 0x1000, 0), oor(0x100_0000, (0, 0x100_0000))),
+            (DtpOffsetAdd12 { hi: false, checked: false }, 0x9100_0000 /* add x0, x0, #0 */, v(0x12_3456, 0, 0), Ok(0x9111_5800 /* add x0, x0, #0x456 */)),
+            (DtpOffsetAdd12 { hi: false, checked: true }, 0x9100_0000 /* add x0, x0, #0 */, v(0xff0, 0x10, 0), oor(0x1000, (0, 0x1000))),
+            (DtpOffsetAdd12 { hi: false, checked: false }, 0xf940_0001 /* ldr x1, [x0] */, v(0, 0, 0), BAD),
         ]
     }
 

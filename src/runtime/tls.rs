@@ -47,8 +47,13 @@
 //!   relocations with a hint to compile with `-fPIC` or `-femulated-tls`. See the
 //!   README for what was found about glibc's static TLS surplus.
 //! - References to another object's thread-local variable bind to that object's
-//!   module at load: the variable must be loaded first, and replacing the object
-//!   that defines it leaves the user on the old module until it is reclaimed.
+//!   module at load: the variable must be loaded first, and replacing or unloading
+//!   the object that defines it leaves the user on the old module; once that is
+//!   reclaimed, the user's next access aborts with a message.
+//! - A TLS descriptor call always takes the resolver's full register save (there
+//!   is no assembly fast path); `__tls_get_addr` hits take no lock.
+//! - `.tbss` occupies region memory in the image too (never read: blocks are
+//!   zeroed past the initialised part).
 
 use std::alloc::{alloc_zeroed, dealloc, Layout};
 use std::cell::UnsafeCell;
