@@ -100,6 +100,9 @@ fn load(variant: &str) -> (Linker, Work, Addr) {
 fn every_thread_sees_its_own_initialised_copy(variant: &str) {
     let (go_tx, go_rx) = mpsc::channel::<(usize, usize)>();
     let (done_tx, done_rx) = mpsc::channel::<(String, String, usize)>();
+    // The early thread stays alive until the others have their copies: a block
+    // freed at its exit could otherwise be reused at the same address.
+    let (finish_tx, finish_rx) = mpsc::channel::<()>();
     let early = std::thread::spawn(move || {
         let (work, addr) = go_rx.recv().unwrap();
         // SAFETY: the addresses are the loaded functions, sent as integers.
@@ -112,6 +115,7 @@ fn every_thread_sees_its_own_initialised_copy(variant: &str) {
         let first = call(work, 2);
         let second = call(work, 1);
         done_tx.send((first, second, addr() as usize)).unwrap();
+        finish_rx.recv().unwrap();
     });
     let (l, work, addr) = load(variant);
     let main_first = call(work, 5);
@@ -122,7 +126,6 @@ fn every_thread_sees_its_own_initialised_copy(variant: &str) {
     );
     go_tx.send((work as usize, addr as usize)).unwrap();
     let (first, second, early_addr) = done_rx.recv().unwrap();
-    early.join().unwrap();
     assert!(first.contains(FRESH), "{variant} early thread: {first}");
     assert!(first.contains("counter=11 "), "{first}");
     assert!(second.contains("first=11"), "its own copy kept: {second}");
@@ -132,6 +135,8 @@ fn every_thread_sees_its_own_initialised_copy(variant: &str) {
     assert!(late.0.contains(FRESH), "{variant} late thread: {}", late.0);
     let mine = addr() as usize;
     assert!(mine != early_addr && mine != late.1 && early_addr != late.1);
+    finish_tx.send(()).unwrap();
+    early.join().unwrap();
     // The main thread's copy was not disturbed by the others.
     let again = call(work, 1);
     assert!(again.contains("first=32633"), "{again}");
