@@ -222,8 +222,10 @@ impl Linker {
         let mut ids = Vec::new();
         if let Err(e) = body(self, &mut ids) {
             self.undo(mark, &ids);
+            self.pending_ifuncs.clear();
             return Err(e);
         }
+        self.run_pending_resolvers()?;
         self.run_constructors_of(&ids);
         Ok(ids)
     }

@@ -35,8 +35,10 @@
 #![allow(clippy::result_large_err)]
 pub mod arch;
 pub mod archive;
+mod comdat;
 pub mod error;
 pub mod fuzz;
+mod ifunc;
 pub mod input;
 mod linker;
 pub(crate) mod load;

@@ -178,6 +178,12 @@ pub struct Linker {
     pub(crate) symbols: SymbolTable,
     pub(crate) objects: BTreeMap<ObjectId, Loaded>,
     pub(crate) comdats: Map<String, ObjectId>,
+    /// Per COMDAT signature: its names and users (`comdat.rs`).
+    pub(crate) comdat_uses: Map<String, crate::comdat::GroupUse>,
+    /// Unloaded or replaced owners kept alive for their groups' users, by keeper id.
+    pub(crate) kept: BTreeMap<ObjectId, Loaded>,
+    /// Ifunc resolvers waiting for the end of their batch (`ifunc.rs`).
+    pub(crate) pending_ifuncs: Vec<crate::ifunc::Pending>,
     /// Memory of replaced or unloaded versions, freed by `reclaim`.
     pub(crate) retired: Vec<Piece>,
     /// Unwind registrations of retired versions, dropped by `reclaim`.
@@ -205,6 +211,9 @@ impl Linker {
             symbols: SymbolTable::default(),
             objects: BTreeMap::new(),
             comdats: Map::default(),
+            comdat_uses: Map::default(),
+            kept: BTreeMap::new(),
+            pending_ifuncs: Vec::new(),
             retired: Vec::new(),
             retired_frames: Vec::new(),
             next_id: 1,
@@ -263,12 +272,15 @@ impl Linker {
         let fresh = self.space.is_none();
         let mut ids = Vec::with_capacity(inputs.len());
         if let Err(e) = self.link_batch(inputs, &mut ids) {
+            // The objects before the failing one stay loaded: bind their ifuncs.
+            _ = self.run_pending_resolvers();
             if fresh && self.objects.is_empty() {
                 // Nothing was loaded: give back the region this call reserved.
                 self.space = None;
             }
             return Err(e);
         }
+        self.run_pending_resolvers()?;
         self.run_constructors_of(&ids);
         Ok(ids)
     }
@@ -423,7 +435,9 @@ impl Linker {
         if !self.objects.contains_key(&id) {
             return Err(Error::UnknownObject(id.0));
         }
-        crate::unload::check(self, id, |_| true)?;
+        // Variables of COMDAT groups kept alive for their users do not count.
+        let kept = self.group_names(&self.groups_to_keep(id, None));
+        crate::unload::check(self, id, |name| !kept.iter().any(|k| k == name))?;
         if !self.options.link_only {
             runtime::run_destructors(self, &[id]);
         }
@@ -475,7 +489,19 @@ impl Linker {
             keep_state: options.keep_state,
             data,
         };
-        let old = self.link_as(&object, id, Some(&replacing))?;
+        // Groups other objects use that the new version drops stay alive.
+        let sigs = self.groups_to_keep(id, Some(&object));
+        let keeper = self.hand_to_keeper(id, &sigs);
+        let old = match self.link_as(&object, id, Some(&replacing)) {
+            Ok(old) => old,
+            Err(e) => {
+                if let Some(k) = keeper {
+                    self.move_groups(&sigs, k, id);
+                }
+                return Err(e);
+            }
+        };
+        self.run_pending_resolvers()?;
         if !options.keep_state && !self.options.link_only {
             if let Some(old) = &old {
                 runtime::run_destructors_of(self, &[old]);
@@ -483,6 +509,13 @@ impl Linker {
             runtime::run_constructors(self, &[id]);
         }
         let Some(mut old) = old else { return Ok(()) };
+        if let Some(k) = keeper {
+            self.retired.retain(|p| !old.pieces.contains(p));
+            self.kept.insert(k, old);
+            self.release_unused_keepers();
+            return Ok(());
+        }
+        self.release_unused_keepers();
         let registers_exit_handlers = |o: &Loaded| {
             o.refers
                 .iter()
@@ -523,7 +556,11 @@ impl Linker {
                 .iter()
                 .any(|s| s.name == name && s.binding != Bind::Local && s.is_defined())
         };
-        crate::unload::check(self, id, |name| !kept(name))
+        // Variables of COMDAT groups kept alive for their users do not count.
+        let groups = self.group_names(&self.groups_to_keep(id, Some(object)));
+        crate::unload::check(self, id, |name| {
+            !kept(name) && !groups.iter().any(|g| g == name)
+        })
     }
 
     /// Frees the memory of replaced and unloaded versions.
@@ -932,6 +969,7 @@ impl Drop for Linker {
         // Unregister from the unwinder and the debugger while the memory they
         // point into is still mapped (the region goes when `space` drops).
         self.objects.clear();
+        self.kept.clear();
         self.retired_frames.clear();
         // Every thread's blocks, while the images are still mapped.
         self.release_all_tls();

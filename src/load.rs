@@ -5,7 +5,9 @@ use std::time::Instant;
 
 use crate::arch::{FixupError, FixupValues, Reach, RelocKind, Target};
 use crate::error::{Error, Result};
-use crate::input::{Binding as Bind, Class, Definition, Object, Reloc, Role, SectionId, SymbolId};
+use crate::input::{
+    Binding as Bind, Class, Definition, Object, Reloc, Role, SectionId, SymbolId, SymbolKind,
+};
 use crate::linker::{
     apply_patches, defines_code, is_global, object_def, size_of, slot_values, value_of, Linker,
     Loaded, ObjectId, Patch, Placed, Stage,
@@ -19,7 +21,7 @@ use crate::tls;
 pub(crate) struct Layout {
     /// One piece per non-empty class. On replace, the old version's code and
     /// read-only pieces are retired; its data pieces live on while inherited.
-    pieces: Vec<Piece>,
+    pub(crate) pieces: Vec<Piece>,
     /// Per section: offset in the region, or `None` if not loaded (COMDAT loser).
     pub(crate) sections: Vec<Option<u64>>,
     /// Per symbol: its target address, if this object defines it.
@@ -153,10 +155,12 @@ type NamedSite = (String, Site);
 /// What a load takes that must be given back if it fails.
 #[derive(Default)]
 pub(crate) struct Undo {
-    pieces: Vec<Piece>,
+    pub(crate) pieces: Vec<Piece>,
     slots: Vec<(Option<String>, SlotId)>,
     entries: Vec<String>,
     tls_module: Option<u64>,
+    /// Local `STT_GNU_IFUNC` symbols' slots and their resolvers (`ifunc.rs`).
+    pub(crate) ifuncs: Vec<(SlotId, u64)>,
 }
 
 impl Linker {
@@ -210,7 +214,7 @@ impl Linker {
         self.injected(Stage::Layout)?;
 
         let start = Instant::now();
-        let defs = global_defs(object, id, &layout);
+        let mut defs = global_defs(object, id, &layout);
         let refs = referenced(object);
         for name in defs.keys().copied().chain(refs.iter().map(|(n, _)| *n)) {
             let asks_process = match self.symbols.entries.get(name) {
@@ -241,6 +245,17 @@ impl Linker {
         self.stats.relocations += fixes.len();
 
         let start = Instant::now();
+        let code: Vec<(u64, u64, bool)> = (layout.pieces.iter())
+            .filter(|p| p.class == Class::Code)
+            .map(|p| {
+                (
+                    self.space().map_or(0, |s| s.region.target_base()) + p.offset,
+                    p.len,
+                    !p.fresh,
+                )
+            })
+            .collect();
+        self.run_resolvers(object, id, &code, &mut defs, &refs, &undo.ifuncs)?;
         let base = self.space()?.region.target_base();
         let placed_at: Vec<Option<u64>> = layout
             .sections
@@ -596,8 +611,16 @@ impl Linker {
         let a = r.addend as u64;
         fix.v.s = cx.layout.translate(addr.wrapping_add(a)).wrapping_sub(a);
         fix.v.z = sym.size;
-        if r.kind.info().target == Target::Slot {
-            let slot = self.local_slot(locals, r.symbol, addr, undo)?;
+        let ifunc = sym.kind == SymbolKind::Ifunc;
+        if ifunc {
+            // Every reference goes through the stub; the slot gets the resolved
+            // address before the object is committed.
+            let slot = self.local_slot(locals, r.symbol, addr, ifunc, undo)?;
+            let stubs = &self.space()?.stubs;
+            fix.v.s = stubs.stub_addr(slot);
+            fix.v.slot = stubs.got_addr(slot);
+        } else if r.kind.info().target == Target::Slot {
+            let slot = self.local_slot(locals, r.symbol, addr, ifunc, undo)?;
             fix.v.slot = self.space()?.stubs.got_addr(slot);
         }
         Ok(Some(fix))
@@ -626,7 +649,8 @@ impl Linker {
         if let Binding::Unresolved { weak } = &mut binding {
             *weak &= sym.binding == Bind::Weak;
         }
-        let direct = own.filter(|d| !d.weak);
+        // An ifunc's own address is its resolver: calls go through the stub.
+        let direct = own.filter(|d| !d.weak && sym.kind != SymbolKind::Ifunc);
         let needs_slot = info.target == Target::Slot
             || info.reach != Reach::Exact
             || matches!(binding, Binding::Object(d) if d.code)
@@ -674,6 +698,7 @@ impl Linker {
         locals: &mut Map<SymbolId, SlotId>,
         sym: SymbolId,
         addr: u64,
+        ifunc: bool,
         undo: &mut Undo,
     ) -> Result<SlotId> {
         if let Some(s) = locals.get(&sym) {
@@ -683,6 +708,12 @@ impl Linker {
         // A local GOT entry's slot holds its address at once: it never traps.
         let slot = space.stubs.alloc(&mut space.region, None, addr)?;
         space.stubs.set_slot(&mut space.region, slot, addr);
+        if ifunc {
+            // An ifunc's canonical address is its stub; `addr` is its resolver.
+            let stub = space.stubs.stub_addr(slot);
+            space.stubs.set_got(&mut space.region, slot, stub);
+            undo.ifuncs.push((slot, addr));
+        }
         undo.slots.push((None, slot));
         locals.insert(sym, slot);
         Ok(slot)
@@ -833,9 +864,7 @@ impl Linker {
             entry.defs.push(def);
             defines.push(name.to_string());
         }
-        for group in &object.groups {
-            self.comdats.insert(group.signature.to_string(), id);
-        }
+        self.record_comdats(object, id, &layout.sections, replacing.is_some());
         let mut touched: Vec<String> = defines.iter().chain(refers.iter()).cloned().collect();
         touched.extend(old.iter().flat_map(|o| o.defines.iter().cloned()));
         let pieces = self.keep_data(&layout, old.as_ref());

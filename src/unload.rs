@@ -64,6 +64,8 @@ pub(crate) fn remove(linker: &mut Linker, id: ObjectId) -> Result<()> {
     let Some(object) = linker.objects.remove(&id) else {
         return Ok(());
     };
+    let sigs = linker.groups_to_keep(id, None);
+    let keeper = linker.hand_to_keeper(id, &sigs);
     for name in object.refers.iter().chain(object.defines.iter()) {
         if let Some(e) = linker.symbols.entries.get_mut(name) {
             e.refs.retain(|(o, _)| *o != id);
@@ -100,6 +102,18 @@ pub(crate) fn remove(linker: &mut Linker, id: ObjectId) -> Result<()> {
         }
     }
     linker.comdats.retain(|_, owner| *owner != id);
+    let comdats = &linker.comdats;
+    linker
+        .comdat_uses
+        .retain(|sig, _| comdats.contains_key(sig));
+    linker.forget_comdat_user(id);
+    if let Some(keeper) = keeper {
+        // Its COMDAT groups' users still run its code (comdat.rs).
+        linker.kept.insert(keeper, object);
+        linker.release_unused_keepers();
+        return first_error.map_or(Ok(()), Err);
+    }
+    linker.release_unused_keepers();
     if let Some(space) = linker.space.as_mut() {
         for slot in &object.local_slots {
             space.stubs.release(

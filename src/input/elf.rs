@@ -3,8 +3,10 @@
 //!
 //! What is loaded: every `SHF_ALLOC` section except notes and `SHF_EXCLUDE`;
 //! `SHF_TLS` sections (`.tdata`, `.tbss`) become [`Role::Tls`] sections, the
-//! image of the object's thread-local storage module (`src/tls.rs`). Symbols keep their ELF indices, so
-//! a relocation's symbol index is its [`SymbolId`].
+//! image of the object's thread-local storage module (`src/tls.rs`). Symbols keep
+//! their ELF indices, so a relocation's symbol index is its [`SymbolId`].
+//! `STT_GNU_IFUNC` symbols become [`SymbolKind::Ifunc`] (their resolver must lie
+//! in this object's code).
 
 use object::elf;
 use object::read::elf::{FileHeader, Rela as _, SectionHeader, SectionTable, Sym as _};
@@ -196,12 +198,7 @@ impl<'a> Reader<'a, '_> {
             let definition = self.definition(sym, shndx, sections, index)?;
             let kind = match sym.st_type() {
                 elf::STT_FUNC => SymbolKind::Function,
-                elf::STT_GNU_IFUNC => {
-                    return Err(Error::Unsupported {
-                        at: self.at(Some(".symtab"), None),
-                        what: format!("`{name}` is an STT_GNU_IFUNC symbol"),
-                    })
-                }
+                elf::STT_GNU_IFUNC => self.ifunc(name, &definition, sections)?,
                 elf::STT_OBJECT | elf::STT_COMMON => SymbolKind::Data,
                 elf::STT_SECTION => SymbolKind::Section,
                 elf::STT_TLS => SymbolKind::Tls,
@@ -226,6 +223,24 @@ impl<'a> Reader<'a, '_> {
             });
         }
         Ok(out)
+    }
+
+    /// An `STT_GNU_IFUNC` symbol: its value is the resolver, which must be code of
+    /// this object.
+    fn ifunc(&self, name: &str, def: &Definition, sections: &[Section<'a>]) -> Result<SymbolKind> {
+        match def {
+            Definition::Section { section, .. }
+                if sections[section.0 as usize].class == Class::Code =>
+            {
+                Ok(SymbolKind::Ifunc)
+            }
+            _ => Err(Error::Unsupported {
+                at: self.at(Some(".symtab"), None),
+                what: format!(
+                    "`{name}` is an STT_GNU_IFUNC symbol whose resolver is not code of this object"
+                ),
+            }),
+        }
     }
 
     fn definition(

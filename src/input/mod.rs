@@ -142,6 +142,9 @@ pub enum SymbolKind {
     Data,
     Section,
     Tls,
+    /// `STT_GNU_IFUNC`: the symbol's address is a resolver, run once at link; the
+    /// name binds to the address it returns (`ifunc.rs`).
+    Ifunc,
     /// `STT_NOTYPE` and the like.
     Unknown,
 }

@@ -100,6 +100,42 @@ fn read_pointers(linker: &Linker, offset: u64, size: u64, class: Class) -> Vec<u
         .collect()
 }
 
+/// glibc's `__ifunc_arg_t` (AArch64): what resolvers get as their second argument.
+#[repr(C)]
+struct IfuncArg {
+    size: u64,
+    hwcap: u64,
+    hwcap2: u64,
+}
+
+/// `_IFUNC_ARG_HWCAP`: tells an AArch64 resolver that its second argument is valid.
+const IFUNC_ARG_HWCAP: u64 = 1 << 62;
+
+/// Calls an `STT_GNU_IFUNC` resolver as glibc's dynamic linker does, and returns
+/// the implementation's address. On AArch64 it gets `(hwcap | _IFUNC_ARG_HWCAP,
+/// &__ifunc_arg_t)`; x86-64 resolvers take no arguments (the extra ones are
+/// ignored by the C calling convention).
+pub(crate) fn call_resolver(resolver: u64) -> u64 {
+    // SAFETY: getauxval only reads the process's auxiliary vector.
+    let (hwcap, hwcap2) = unsafe {
+        (
+            libc::getauxval(libc::AT_HWCAP),
+            libc::getauxval(libc::AT_HWCAP2),
+        )
+    };
+    let arg = IfuncArg {
+        size: std::mem::size_of::<IfuncArg>() as u64,
+        hwcap,
+        hwcap2,
+    };
+    // SAFETY: `resolver` is the value of an STT_GNU_IFUNC symbol of a loaded,
+    // relocated object whose code is executable and coherent: the compiler made it
+    // a function returning a code address, taking at most these arguments.
+    let f: extern "C" fn(u64, *const IfuncArg) -> u64 =
+        unsafe { std::mem::transmute(resolver as usize) };
+    f(hwcap | IFUNC_ARG_HWCAP, &arg)
+}
+
 fn call(f: u64) {
     // SAFETY: `f` came from a relocated constructor/destructor table of a loaded
     // object: the compiler put a `void (*)(void)` there and relink relocated it.

@@ -1,0 +1,139 @@
+//! `STT_GNU_IFUNC`: a function whose implementation is chosen at link time. The
+//! symbol's address is a *resolver*; relink calls it once and binds the name to the
+//! address it returns, the way the dynamic linker handles `R_*_IRELATIVE`.
+//!
+//! Every reference to an ifunc goes through a slot and its stub (calls inside its
+//! own object too, and a local ifunc gets a local slot), so the canonical address
+//! (`Linker::address`, pointers in data, GOT entries) is the stub and the resolver
+//! is never called by anyone else.
+//!
+//! When: after the object is placed, relocated and its code made coherent, and
+//! before anything can call the function. If every name the object refers to is
+//! already bound, that is before the object is committed — so a hot `replace`
+//! re-runs the new version's resolver and publishes the result with the usual one
+//! store per slot. Otherwise (a resolver may call a function of an object later in
+//! the same batch) the resolvers run once the batch is linked, before any
+//! constructor. With `link_only` (`relink check`) resolvers never run: the name stays
+//! bound to the resolver, and no code runs anyway.
+
+use crate::error::{Error, Location, Result};
+use crate::input::{Object, SymbolKind};
+use crate::linker::{is_global, Linker, ObjectId};
+use crate::runtime;
+use crate::symbols::{Binding, Map, ObjectDef, SlotId};
+
+/// Resolvers of one object whose run waits for the end of its batch.
+pub(crate) struct Pending {
+    object: ObjectId,
+    /// Global ifuncs: name and resolver address.
+    globals: Vec<(String, u64)>,
+    /// Local ifuncs: slot and resolver address.
+    locals: Vec<(SlotId, u64)>,
+}
+
+/// The global ifuncs an object defines, with their resolvers.
+fn global_ifuncs(object: &Object, defs: &Map<&str, ObjectDef>) -> Vec<(String, u64)> {
+    object
+        .symbols
+        .iter()
+        .filter(|s| s.kind == SymbolKind::Ifunc && is_global(s.binding))
+        .filter_map(|s| defs.get(s.name).map(|d| (s.name.to_string(), d.address)))
+        .collect()
+}
+
+impl Linker {
+    /// Runs `object`'s resolvers now (updating `defs` and the local slots) if every
+    /// name it refers to is bound, or queues them for the end of the batch.
+    pub(crate) fn run_resolvers(
+        &mut self,
+        object: &Object,
+        id: ObjectId,
+        code: &[(u64, u64, bool)],
+        defs: &mut Map<&str, ObjectDef>,
+        refs: &[(&str, bool)],
+        locals: &[(SlotId, u64)],
+    ) -> Result<()> {
+        let globals = global_ifuncs(object, defs);
+        if self.options.link_only || (globals.is_empty() && locals.is_empty()) {
+            return Ok(());
+        }
+        let bound = refs.iter().all(|(name, weak)| {
+            *weak
+                || self.symbols.entries.get(*name).is_some_and(|e| {
+                    !matches!(e.binding(defs.get(name)), Binding::Unresolved { .. })
+                })
+        });
+        if !bound {
+            self.pending_ifuncs.push(Pending {
+                object: id,
+                globals,
+                locals: locals.to_vec(),
+            });
+            return Ok(());
+        }
+        let space = self.space()?;
+        for &(target, len, reused) in code {
+            space.region.code_written(target, len, reused);
+        }
+        for (name, resolver) in globals {
+            let address = resolve(&object.name, &name, resolver)?;
+            if let Some(d) = defs.get_mut(name.as_str()) {
+                d.address = address;
+            }
+        }
+        for &(slot, resolver) in locals {
+            let address = resolve(&object.name, "(local ifunc)", resolver)?;
+            let space = self.space()?;
+            space.stubs.set_slot(&mut space.region, slot, address);
+        }
+        Ok(())
+    }
+
+    /// Runs the resolvers queued by the batch just linked (objects since unloaded
+    /// are skipped). A resolver returning null leaves its name bound to the
+    /// resolver and is reported after the others ran.
+    pub(crate) fn run_pending_resolvers(&mut self) -> Result<()> {
+        let mut first_error = None;
+        for p in std::mem::take(&mut self.pending_ifuncs) {
+            let Some(name) = self.objects.get(&p.object).map(|o| o.name.clone()) else {
+                continue;
+            };
+            for (symbol, resolver) in p.globals {
+                match resolve(&name, &symbol, resolver) {
+                    Ok(address) => self.rebind_ifunc(p.object, &symbol, address)?,
+                    Err(e) => _ = first_error.get_or_insert(e),
+                }
+            }
+            for (slot, resolver) in p.locals {
+                match resolve(&name, "(local ifunc)", resolver) {
+                    Ok(address) => {
+                        let space = self.space()?;
+                        space.stubs.set_slot(&mut space.region, slot, address);
+                    }
+                    Err(e) => _ = first_error.get_or_insert(e),
+                }
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    fn rebind_ifunc(&mut self, object: ObjectId, name: &str, address: u64) -> Result<()> {
+        if let Some(e) = self.symbols.entries.get_mut(name) {
+            for d in e.defs.iter_mut().filter(|d| d.object == object) {
+                d.address = address;
+            }
+        }
+        self.rebind(name)
+    }
+}
+
+/// Calls the resolver at `resolver` (an address in loaded, relocated code).
+fn resolve(object: &str, symbol: &str, resolver: u64) -> Result<u64> {
+    match runtime::call_resolver(resolver) {
+        0 => Err(Error::Unsupported {
+            at: Location::object(object),
+            what: format!("the ifunc resolver of `{symbol}` returned a null address"),
+        }),
+        address => Ok(address),
+    }
+}

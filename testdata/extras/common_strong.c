@@ -1,0 +1,1 @@
+int strong_wins = 42;

@@ -1,0 +1,2 @@
+int pick_value = 1;
+int pick(void) { return pick_value; }

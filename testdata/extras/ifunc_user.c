@@ -1,0 +1,3 @@
+/* Another object calling the global ifunc. */
+int scale(int x);
+int other_scale(int x) { return scale(x) - 1; }
