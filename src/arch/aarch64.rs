@@ -189,6 +189,13 @@ pub enum Kind {
     /// Errors: not an `ADD`; `hi`: `S + A` must be in `[0, 2^24)`; `checked`:
     /// `S + A` must be in `[0, 2^12)`.
     DtpOffsetAdd12 { hi: bool, checked: bool },
+    /// `TLS_DTPREL64` (1029; debug information), and the offset word of a Mach-O
+    /// thread-local variable descriptor: the variable's offset in its module's block.
+    /// Fixup expression: `Fixup <- S + A : int64` where `S` is that offset.
+    DtpOffset64,
+    /// `TLS_DTPMOD64` (1028), and the key word of a Mach-O thread-local variable
+    /// descriptor. Fixup expression: `Fixup <- module id : uint64` (in `s`).
+    DtpModule64,
 }
 
 /// `MoveWide16` as a constant expression, for [`Kind::ALL`].
@@ -203,7 +210,7 @@ const fn movw(group: u8, checked: bool, signed: bool, pcrel: bool) -> Kind {
 
 impl Kind {
     /// Every kind the ELF reader produces, one entry per distinct relocation.
-    pub const ALL: [Kind; 49] = [
+    pub const ALL: [Kind; 51] = [
         Kind::Pointer64,
         Kind::Pointer32,
         Kind::Pointer16,
@@ -259,12 +266,14 @@ impl Kind {
             hi: false,
             checked: false,
         },
+        Kind::DtpOffset64,
+        Kind::DtpModule64,
     ];
 
     pub fn info(self) -> KindInfo {
         use Kind::*;
         let width = match self {
-            Pointer64 | Delta64 => 8,
+            Pointer64 | Delta64 | DtpOffset64 | DtpModule64 => 8,
             Pointer16 | Delta16 => 2,
             _ => 4,
         };
@@ -304,7 +313,8 @@ impl Kind {
                     TlsTarget::Index
                 })
             }
-            DtpOffsetAdd12 { .. } => info.target = Target::Tls(TlsTarget::Offset),
+            DtpOffsetAdd12 { .. } | DtpOffset64 => info.target = Target::Tls(TlsTarget::Offset),
+            DtpModule64 => info.target = Target::Tls(TlsTarget::Module),
             _ => {}
         }
         info
@@ -359,6 +369,8 @@ impl Kind {
             DtpOffsetAdd12 { hi, checked } => {
                 patch(place, |i| dtp_offset_add12(i, sa, hi, checked))?
             }
+            DtpOffset64 => place.copy_from_slice(&sa.to_le_bytes()),
+            DtpModule64 => place.copy_from_slice(&s.to_le_bytes()),
         }
         Ok(())
     }
@@ -1066,6 +1078,8 @@ mod tests {
             (TlsIndexAdd12 { module: false }, 0x9100_0000 /* add x0, x0, #0 */, gv(P + 0x12_3458, 0, 0), Ok(0x9111_6000 /* add x0, x0, #0x458 */)),
             (TlsIndexAdd12 { module: true }, 0x9100_0000 /* add x0, x0, #0 */, gv(P + 0xfff, 0, 0), Ok(0x913f_fc00 /* add x0, x0, #0xfff */)),
             (DtpOffsetAdd12 { hi: true, checked: true }, 0x9140_0000 /* add x0, x0, #0, lsl #12 */, v(0x12_3456, 0, 0), Ok(0x9144_8c00 /* add x0, x0, #0x123, lsl #12 */)),
+            (DtpOffset64, 0, v(0x12_3456, 0x10, 0), Ok(0x12_3466)),
+            (DtpModule64, 0, v(0x2_0000_0005, 0, 0), Ok(0x2_0000_0005)),
             (DtpOffsetAdd12 { hi: true, checked: true }, 0x9140_0000 /* add x0, x0, #0, lsl #12 */, v(0xff_f000, 0x1000, 0), oor(0x100_0000, (0, 0x100_0000))),
             (DtpOffsetAdd12 { hi: false, checked: false }, 0x9100_0000 /* add x0, x0, #0 */, v(0x12_3456, 0, 0), Ok(0x9111_5800 /* add x0, x0, #0x456 */)),
             (DtpOffsetAdd12 { hi: false, checked: true }, 0x9100_0000 /* add x0, x0, #0 */, v(0xff0, 0x10, 0), oor(0x1000, (0, 0x1000))),

@@ -570,6 +570,8 @@ fn aarch64_kind(r_type: u32) -> Mapped {
             hi: false,
             checked: false,
         },
+        elf::R_AARCH64_TLS_DTPREL => DtpOffset64,
+        elf::R_AARCH64_TLS_DTPMOD => DtpModule64,
         elf::R_AARCH64_TLSIE_MOVW_GOTTPREL_G1..=elf::R_AARCH64_TLSLE_LDST64_TPREL_LO12_NC
         | elf::R_AARCH64_TLSLE_LDST128_TPREL_LO12..=elf::R_AARCH64_TLSLE_LDST128_TPREL_LO12_NC => {
             return Mapped::Unsupported(Some(STATIC_TLS_HINT))

@@ -3,8 +3,7 @@
 //! here, and only here; implicit addends are read out of the instructions and data.
 //!
 //! What is loaded: the sections of every segment, except debug sections
-//! (`S_ATTR_DEBUG`), `__LD,__compact_unwind` and thread-local sections
-//! (`S_THREAD_LOCAL_*`: thread-local storage comes later). Compact unwind is parsed
+//! (`S_ATTR_DEBUG`) and `__LD,__compact_unwind`. Compact unwind is parsed
 //! like any section header and ignored (neither loaded nor converted): unwinding
 //! uses `__eh_frame`. For x86_64, llc 14 emits `__eh_frame` for every function (and
 //! `__compact_unwind` as well when the triple names macOS 10.6 or later); for arm64
@@ -18,6 +17,8 @@
 //! |---|---|---|
 //! | `S_ATTR_PURE_INSTRUCTIONS` / `S_ATTR_SOME_INSTRUCTIONS` | `Code` | |
 //! | `S_ZEROFILL`, `S_GB_ZEROFILL` | `Zero` | |
+//! | `S_THREAD_LOCAL_REGULAR` (`__thread_data`), `S_THREAD_LOCAL_ZEROFILL` (`__thread_bss`) | `ReadOnly` | `Tls` |
+//! | `S_THREAD_LOCAL_VARIABLES` (`__thread_vars`) | `ReadOnly` | (descriptors, below) |
 //! | `S_MOD_INIT_FUNC_POINTERS` | `ReadOnly` | `InitArray { priority: 65535 }` |
 //! | `S_MOD_TERM_FUNC_POINTERS` | `ReadOnly` | `FiniArray { priority: 65535 }` |
 //! | `__TEXT,__eh_frame` | `ReadOnly` | `EhFrame` |
@@ -47,6 +48,23 @@
 //!   `ARM64_RELOC_ADDEND` (a signed 24-bit value), or is zero.
 //! - `SUBTRACTOR` + `UNSIGNED` is one [`Reloc`] with `minus`: `S - minus + A`.
 //!
+//! Thread-local variables: code reaches a variable `x` through its *descriptor*
+//! `_x` in `__thread_vars`, `{thunk, key, offset}`: x86_64 `movq _x@TLVP(%rip), %rdi;
+//! callq *(%rdi)` (`X86_64_RELOC_TLV`), arm64 `adrp`/`ldr` of `_x@TLVPPAGE` /
+//! `@TLVPPAGEOFF` (`ARM64_RELOC_TLVP_LOAD_PAGE21`/`PAGEOFF12`) then `blr` through
+//! the descriptor's first word. The code loads the descriptor's address from a slot,
+//! so those map onto the GOT kinds (`GotDelta32`, `GotPage21`, `GotPageOffset12`):
+//! ld64 makes the same slot (or relaxes the load into an address computation). In
+//! each descriptor the reader keeps the thunk word's relocation (`__tlv_bootstrap`,
+//! which relink binds to its own thunk), turns the offset word's `UNSIGNED`, which
+//! names the variable's initial value `_x$tlv$init` in `__thread_data` or
+//! `__thread_bss`, into `DtpOffset64` (its offset in the object's TLS block) and
+//! adds a `DtpModule64` for the key word (the object's TLS module). A descriptor's
+//! tail `{module, offset}` is then the `TlsIndex` relink's `__tls_get_addr` takes
+//! (see `runtime/tls.rs`). `S_THREAD_LOCAL_VARIABLE_POINTERS` and
+//! `S_THREAD_LOCAL_INIT_FUNCTION_POINTERS` (C++ `thread_local` with dynamic
+//! initialisation) are refused.
+//!
 //! The assembler leaves `__eh_frame`'s pointers to code without relocations when it
 //! can compute them (x86_64): the field holds the distance to the function in the
 //! object's address space. The reader adds the relocations it left out (as JITLink's
@@ -71,7 +89,8 @@ type RawReloc = macho::Relocation<LE>;
 
 /// The largest alignment ld64 gives a COMMON symbol that states none.
 const COMMON_MAX_ALIGN: u64 = 4096;
-const TLS_HINT: &str = "thread-local storage is not supported yet";
+/// Bytes of a thread-local variable descriptor `{thunk, key, offset}`.
+const TLV_DESCRIPTOR_SIZE: u64 = 24;
 const EXTERN_HINT: &str =
     "only its symbol-relative (r_extern = 1) form, the one assemblers emit, is supported";
 
@@ -95,6 +114,7 @@ pub fn parse<'a>(name: &str, bytes: &'a [u8]) -> Result<Object<'a>> {
     let symbols = reader.symbols(&sections)?;
     reader.relocations(&mut sections, &symbols)?;
     reader.eh_frame_pointers(&mut sections)?;
+    reader.tlv_descriptors(&mut sections)?;
     Ok(Object {
         name: name.to_string(),
         arch,
@@ -222,10 +242,16 @@ impl<'a, 'n> Reader<'a, 'n> {
                 what: what.into(),
             });
         }
-        let zero = matches!(kind, macho::S_ZEROFILL | macho::S_GB_ZEROFILL);
-        let data = h
-            .data(LE, self.bytes)
-            .map_err(|()| bad("section data lies outside the file".into()))?;
+        let zero = matches!(
+            kind,
+            macho::S_ZEROFILL | macho::S_GB_ZEROFILL | macho::S_THREAD_LOCAL_ZEROFILL
+        );
+        let data = match zero {
+            true => &[][..],
+            false => h
+                .data(LE, self.bytes)
+                .map_err(|()| bad("section data lies outside the file".into()))?,
+        };
         let size = h.size(LE);
         let (class, role) = class_and_role(h, zero);
         Ok(Section {
@@ -379,7 +405,9 @@ impl<'a, 'n> Reader<'a, 'n> {
             };
             return Ok((Definition::Undefined, kind));
         };
-        let kind = match sections[section.0 as usize].class {
+        let section_of = &sections[section.0 as usize];
+        let kind = match section_of.class {
+            _ if section_of.role == Role::Tls => SymbolKind::Tls,
             Class::Code => SymbolKind::Function,
             _ => SymbolKind::Data,
         };
@@ -424,7 +452,8 @@ impl<'a, 'n> Reader<'a, 'n> {
     ) -> Result<(Reloc, usize)> {
         let r = self.info(place, &raw[0])?;
         let offset = u64::from(r.r_address);
-        if place.section.class == Class::Zero {
+        let section = place.section;
+        if section.class == Class::Zero || (section.role == Role::Tls && section.data.is_empty()) {
             return Err(self.malformed(
                 place.section.name,
                 offset,
@@ -624,9 +653,9 @@ impl<'a, 'n> Reader<'a, 'n> {
             | macho::X86_64_RELOC_SIGNED_2
             | macho::X86_64_RELOC_SIGNED_4 => (Delta32, false),
             macho::X86_64_RELOC_BRANCH => (Branch32, false),
-            macho::X86_64_RELOC_GOT_LOAD | macho::X86_64_RELOC_GOT => (GotDelta32, true),
-            macho::X86_64_RELOC_TLV => {
-                return Err(self.unsupported(place, &r, symbols, Some(TLS_HINT)))
+            // The TLV load reads the descriptor's address from a slot.
+            macho::X86_64_RELOC_GOT_LOAD | macho::X86_64_RELOC_GOT | macho::X86_64_RELOC_TLV => {
+                (GotDelta32, true)
             }
             _ => return Err(self.unsupported(place, &r, symbols, None)),
         };
@@ -741,13 +770,15 @@ impl<'a, 'n> Reader<'a, 'n> {
                 self.shape(place, &r, symbols, ABS)?;
                 (self.page_offset12(place, offset)?, ABS)
             }
-            macho::ARM64_RELOC_GOT_LOAD_PAGE21 => (GotPage21, PCREL),
-            macho::ARM64_RELOC_GOT_LOAD_PAGEOFF12 => (GotPageOffset12, ABS),
+            // A TLV load reads the descriptor's address from a slot, like a GOT load.
+            macho::ARM64_RELOC_GOT_LOAD_PAGE21 | macho::ARM64_RELOC_TLVP_LOAD_PAGE21 => {
+                (GotPage21, PCREL)
+            }
+            macho::ARM64_RELOC_GOT_LOAD_PAGEOFF12 | macho::ARM64_RELOC_TLVP_LOAD_PAGEOFF12 => {
+                (GotPageOffset12, ABS)
+            }
             // `.long _sym@GOT - .`: the data holds no addend (JITLink ignores it too).
             macho::ARM64_RELOC_POINTER_TO_GOT => (GotDelta32, PCREL),
-            macho::ARM64_RELOC_TLVP_LOAD_PAGE21 | macho::ARM64_RELOC_TLVP_LOAD_PAGEOFF12 => {
-                return Err(self.unsupported(place, &r, symbols, Some(TLS_HINT)))
-            }
             _ => return Err(self.unsupported(place, &r, symbols, None)),
         };
         let (kind, shape) = kind;
@@ -855,6 +886,83 @@ impl<'a, 'n> Reader<'a, 'n> {
         Ok(())
     }
 
+    /// Rewrites the relocations of `S_THREAD_LOCAL_VARIABLES` sections: each
+    /// descriptor `{thunk, key, offset}` keeps its thunk pointer, its offset word
+    /// becomes `DtpOffset64` and its key word gets a `DtpModule64` of the same
+    /// variable (see the module doc).
+    fn tlv_descriptors(&self, sections: &mut [Section<'a>]) -> Result<()> {
+        for (index, h) in self.headers.iter().enumerate() {
+            let Some(id) = self.map[index] else {
+                continue;
+            };
+            if h.flags(LE) & macho::SECTION_TYPE != macho::S_THREAD_LOCAL_VARIABLES {
+                continue;
+            }
+            let section = &mut sections[id.0 as usize];
+            if !section.size.is_multiple_of(TLV_DESCRIPTOR_SIZE) {
+                return Err(self.malformed(
+                    section.name,
+                    0,
+                    format!(
+                        "thread-local variable descriptors of {} bytes, not a multiple of {TLV_DESCRIPTOR_SIZE}",
+                        section.size
+                    ),
+                ));
+            }
+            let relocs = std::mem::take(&mut section.relocs);
+            let mut out = Vec::with_capacity(relocs.len() * 3 / 2);
+            for r in relocs {
+                out.extend(self.tlv_descriptor_reloc(section.name, r)?);
+            }
+            section.relocs = out;
+        }
+        Ok(())
+    }
+
+    /// One relocation of a descriptor section, as described on `tlv_descriptors`.
+    fn tlv_descriptor_reloc(&self, section: &str, r: Reloc) -> Result<Vec<Reloc>> {
+        let (offset64, module64) = match self.arch {
+            Arch::X86_64 => (
+                RelocKind::X86_64(x86_64::Kind::DtpOffset64),
+                RelocKind::X86_64(x86_64::Kind::DtpModule64),
+            ),
+            Arch::Aarch64 => (
+                RelocKind::Aarch64(aarch64::Kind::DtpOffset64),
+                RelocKind::Aarch64(aarch64::Kind::DtpModule64),
+            ),
+        };
+        let pointer64 = matches!(
+            r.kind,
+            RelocKind::X86_64(x86_64::Kind::Pointer64)
+                | RelocKind::Aarch64(aarch64::Kind::Pointer64)
+        );
+        let word = r.offset % TLV_DESCRIPTOR_SIZE;
+        if !pointer64 || r.minus.is_some() || word == 8 {
+            return Err(self.malformed(
+                section,
+                r.offset,
+                "a thread-local variable descriptor needs one 8-byte UNSIGNED relocation \
+                 in its thunk word and one in its offset word, and none in its key word",
+            ));
+        }
+        if word == 0 {
+            return Ok(vec![r]);
+        }
+        let key = Reloc {
+            offset: r.offset - 8,
+            kind: module64,
+            addend: 0,
+            ..r
+        };
+        Ok(vec![
+            key,
+            Reloc {
+                kind: offset64,
+                ..r
+            },
+        ])
+    }
+
     /// The symbol of Mach-O section `index` (0-based).
     fn section_symbol(&self, index: usize) -> SymbolId {
         SymbolId((1 + self.nlists.len() + index) as u32)
@@ -937,13 +1045,12 @@ fn set_sizes(symbols: &mut [Symbol], sections: &[Section]) {
     }
 }
 
-/// Whether relink loads a section: not debug info, compact unwind or TLS.
+/// Whether relink loads a section: not debug info or compact unwind.
 fn loaded(h: &MachSection) -> bool {
     let flags = h.flags(LE);
     let skip = flags & macho::S_ATTR_DEBUG != 0
         || h.segment_name() == b"__LD"
-        || h.segment_name() == b"__DWARF"
-        || is_thread_local(flags & macho::SECTION_TYPE);
+        || h.segment_name() == b"__DWARF";
     !skip
 }
 
@@ -969,6 +1076,13 @@ fn unsupported_type(kind: u32) -> Option<&'static str> {
             Some("a symbol-pointer or stub section (it needs the indirect symbol table)")
         }
         macho::S_INIT_FUNC_OFFSETS => Some("an S_INIT_FUNC_OFFSETS section"),
+        macho::S_THREAD_LOCAL_VARIABLE_POINTERS => {
+            Some("an S_THREAD_LOCAL_VARIABLE_POINTERS section (made by ld64, not by compilers)")
+        }
+        macho::S_THREAD_LOCAL_INIT_FUNCTION_POINTERS => Some(
+            "an S_THREAD_LOCAL_INIT_FUNCTION_POINTERS section (thread-local variables with \
+             dynamic initialisation)",
+        ),
         macho::S_INTERPOSING => Some("an S_INTERPOSING section"),
         _ => None,
     }
@@ -979,6 +1093,12 @@ fn class_and_role(h: &MachSection, zero: bool) -> (Class, Role) {
     let (segment, name) = (h.segment_name(), h.name());
     let code = macho::S_ATTR_PURE_INSTRUCTIONS | macho::S_ATTR_SOME_INSTRUCTIONS;
     match flags & macho::SECTION_TYPE {
+        // The template of the object's TLS block, copied into each thread's block.
+        macho::S_THREAD_LOCAL_REGULAR | macho::S_THREAD_LOCAL_ZEROFILL => {
+            return (Class::ReadOnly, Role::Tls)
+        }
+        // Descriptors: written at link time, only read afterwards.
+        macho::S_THREAD_LOCAL_VARIABLES => return (Class::ReadOnly, Role::Plain),
         macho::S_MOD_INIT_FUNC_POINTERS => {
             return (Class::ReadOnly, Role::InitArray { priority: u16::MAX })
         }

@@ -27,6 +27,11 @@
 //!   preserves (all but `x0` and the flags: `x1`–`x18`, `x29`, `x30`, `q0`–`q31`),
 //!   calls [`get_addr`] with `&desc.module` and returns the block address minus
 //!   `tpidr_el0`.
+//! - **Mach-O thread-local variables**: a descriptor `{thunk, module, offset}` per
+//!   variable (the reader turns Darwin's `{thunk, key, offset}` into that); the
+//!   thunk (`relink_tlv_thunk`, assembly, Darwin's TLV convention: descriptor in
+//!   `rdi`/`x0`, address out in `rax`/`x0`, everything else preserved) calls
+//!   [`get_addr`] with `&desc.module`. The TLSDESC resolver calls the same thunk.
 //! - **Freeing.** A module lives as long as the memory of its image: unload and
 //!   replace retire it with the object's other memory (a thread may still run the
 //!   old code and touch its variables), and `Linker::reclaim` or dropping the
@@ -307,19 +312,127 @@ pub fn tlsdesc_resolver_address() -> u64 {
     }
 }
 
-// The TLS descriptor resolver. Entered with x0 = &desc, desc = {resolver, module,
-// offset}; returns x0 = block address - tpidr_el0 and preserves every other
-// register except the flags (AArch64 TLSDESC ABI). x19-x28 and d8-d15 are
-// callee-saved for `get_addr` already, but the upper halves of v8-v15 are not, so
-// all 32 q registers are saved.
+/// The address Mach-O's `__tlv_bootstrap` binds to: the thunk of every thread-local
+/// variable descriptor `{thunk, module, offset}` (the key word of a Darwin
+/// descriptor holds the module id, the offset word the variable's offset in the
+/// block, so `&desc.module` is a [`TlsIndex`]). 0 on hosts other than x86-64 and
+/// AArch64.
+pub fn tlv_thunk_address() -> u64 {
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+    {
+        extern "C" {
+            fn relink_tlv_thunk();
+        }
+        relink_tlv_thunk as unsafe extern "C" fn() as usize as u64
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    {
+        0
+    }
+}
+
+// Darwin's thread-local variable thunk, x86-64. Entered with rdi = &desc; returns
+// rax = the variable's address. Darwin's `tlv_get_addr` (and LLVM's
+// CSR_64_TLS_Darwin) preserve every register but rax and the flags; so does this:
+// it saves rcx, rdx, rsi, rdi, r8-r11 and xmm0-xmm15 around `get_addr` (the upper
+// halves of ymm/zmm registers are not saved: LLVM treats vector registers as
+// clobbered by the call, as does a plain call).
+#[cfg(target_arch = "x86_64")]
+std::arch::global_asm!(
+    ".text",
+    ".p2align 4",
+    ".globl relink_tlv_thunk",
+    ".hidden relink_tlv_thunk",
+    ".type relink_tlv_thunk, @function",
+    "relink_tlv_thunk:",
+    ".cfi_startproc",
+    "push rbp",
+    ".cfi_def_cfa_offset 16",
+    ".cfi_offset rbp, -16",
+    "mov rbp, rsp",
+    ".cfi_def_cfa_register rbp",
+    "push rcx",
+    "push rdx",
+    "push rsi",
+    "push rdi",
+    "push r8",
+    "push r9",
+    "push r10",
+    "push r11",
+    // 8 pushes after rbp: rsp is 16-byte aligned; 256 bytes of xmm keep it so.
+    "sub rsp, 256",
+    "movdqu [rsp + 0], xmm0",
+    "movdqu [rsp + 16], xmm1",
+    "movdqu [rsp + 32], xmm2",
+    "movdqu [rsp + 48], xmm3",
+    "movdqu [rsp + 64], xmm4",
+    "movdqu [rsp + 80], xmm5",
+    "movdqu [rsp + 96], xmm6",
+    "movdqu [rsp + 112], xmm7",
+    "movdqu [rsp + 128], xmm8",
+    "movdqu [rsp + 144], xmm9",
+    "movdqu [rsp + 160], xmm10",
+    "movdqu [rsp + 176], xmm11",
+    "movdqu [rsp + 192], xmm12",
+    "movdqu [rsp + 208], xmm13",
+    "movdqu [rsp + 224], xmm14",
+    "movdqu [rsp + 240], xmm15",
+    "add rdi, 8",
+    "call {get_addr}",
+    "movdqu xmm0, [rsp + 0]",
+    "movdqu xmm1, [rsp + 16]",
+    "movdqu xmm2, [rsp + 32]",
+    "movdqu xmm3, [rsp + 48]",
+    "movdqu xmm4, [rsp + 64]",
+    "movdqu xmm5, [rsp + 80]",
+    "movdqu xmm6, [rsp + 96]",
+    "movdqu xmm7, [rsp + 112]",
+    "movdqu xmm8, [rsp + 128]",
+    "movdqu xmm9, [rsp + 144]",
+    "movdqu xmm10, [rsp + 160]",
+    "movdqu xmm11, [rsp + 176]",
+    "movdqu xmm12, [rsp + 192]",
+    "movdqu xmm13, [rsp + 208]",
+    "movdqu xmm14, [rsp + 224]",
+    "movdqu xmm15, [rsp + 240]",
+    "add rsp, 256",
+    "pop r11",
+    "pop r10",
+    "pop r9",
+    "pop r8",
+    "pop rdi",
+    "pop rsi",
+    "pop rdx",
+    "pop rcx",
+    "pop rbp",
+    ".cfi_def_cfa rsp, 8",
+    "ret",
+    ".cfi_endproc",
+    ".size relink_tlv_thunk, . - relink_tlv_thunk",
+    get_addr = sym get_addr,
+);
+
+// AArch64: the thread-local variable thunk and the TLS descriptor resolver.
+//
+// `relink_tlv_thunk` (Darwin's TLV convention): entered with x0 = &desc, desc =
+// {thunk, module, offset}; returns x0 = the variable's address. Darwin's
+// `tlv_get_addr` may clobber x16, x17 and the link register (LLVM's
+// CSR_Darwin_AArch64_TLS); this thunk preserves every register but x0 and x30:
+// x1-x18, and all 32 q registers (x19-x28 and d8-d15 are callee-saved for
+// `get_addr` already, but the upper halves of v8-v15 are not).
+//
+// `relink_tlsdesc_resolver` (the AArch64 TLSDESC ABI): entered with x0 = &desc,
+// desc = {resolver, module, offset}; returns x0 = block address - tpidr_el0 and
+// preserves every other register except the flags. It calls the thunk (the same
+// descriptor shape) and subtracts the thread pointer.
 #[cfg(target_arch = "aarch64")]
 std::arch::global_asm!(
     ".text",
     ".p2align 4",
-    ".globl relink_tlsdesc_resolver",
-    ".hidden relink_tlsdesc_resolver",
-    ".type relink_tlsdesc_resolver, %function",
-    "relink_tlsdesc_resolver:",
+    ".globl relink_tlv_thunk",
+    ".hidden relink_tlv_thunk",
+    ".type relink_tlv_thunk, %function",
+    "relink_tlv_thunk:",
     ".cfi_startproc",
     "stp x29, x30, [sp, #-16]!",
     ".cfi_def_cfa_offset 16",
@@ -354,8 +467,6 @@ std::arch::global_asm!(
     "stp q30, q31, [sp, #624]",
     "add x0, x0, #8",
     "bl {get_addr}",
-    "mrs x1, tpidr_el0",
-    "sub x0, x0, x1",
     "ldp x1, x2, [sp, #0]",
     "ldp x3, x4, [sp, #16]",
     "ldp x5, x6, [sp, #32]",
@@ -383,6 +494,28 @@ std::arch::global_asm!(
     "ldp q30, q31, [sp, #624]",
     "add sp, sp, #656",
     "ldp x29, x30, [sp], #16",
+    ".cfi_def_cfa_offset 0",
+    "ret",
+    ".cfi_endproc",
+    ".size relink_tlv_thunk, . - relink_tlv_thunk",
+    "",
+    ".p2align 4",
+    ".globl relink_tlsdesc_resolver",
+    ".hidden relink_tlsdesc_resolver",
+    ".type relink_tlsdesc_resolver, %function",
+    "relink_tlsdesc_resolver:",
+    ".cfi_startproc",
+    "stp x29, x30, [sp, #-32]!",
+    ".cfi_def_cfa_offset 32",
+    ".cfi_offset x29, -32",
+    ".cfi_offset x30, -24",
+    "mov x29, sp",
+    "str x1, [sp, #16]",
+    "bl relink_tlv_thunk",
+    "mrs x1, tpidr_el0",
+    "sub x0, x0, x1",
+    "ldr x1, [sp, #16]",
+    "ldp x29, x30, [sp], #32",
     ".cfi_def_cfa_offset 0",
     "ret",
     ".cfi_endproc",
@@ -453,5 +586,87 @@ mod tests {
         // SAFETY: as above.
         assert_eq!(unsafe { *get_addr(&ti2) }, 1);
         unregister(id2);
+    }
+
+    /// A registered module of 16 bytes whose image starts 1, 2, 3, 4, and a
+    /// descriptor `{thunk, module, offset 2}` of it.
+    fn tlv_descriptor() -> (u64, Box<[u64; 3]>) {
+        let image: &'static [u8] = Box::leak(Box::new([1u8, 2, 3, 4]));
+        let id = register(Template {
+            image: image.as_ptr() as u64,
+            init_len: 4,
+            size: 16,
+            align: 16,
+        })
+        .unwrap();
+        (id, Box::new([tlv_thunk_address(), id, 2]))
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn x86_64_tlv_thunk_preserves_every_register_but_rax() {
+        let (id, desc) = tlv_descriptor();
+        let mut regs = [0u64; 8];
+        let (addr, x0, x15): (u64, f64, f64);
+        // SAFETY: the thunk follows Darwin's TLV convention: rdi = descriptor, rax =
+        // the result, flags clobbered; it preserves the rest (what is checked). The
+        // stack is aligned for a call on entry to an asm block without `nostack`.
+        unsafe {
+            std::arch::asm!(
+                "call r12",
+                in("r12") desc[0],
+                inout("rdi") &*desc as *const [u64; 3] as u64 => regs[0],
+                inout("rcx") 11u64 => regs[1],
+                inout("rdx") 12u64 => regs[2],
+                inout("rsi") 13u64 => regs[3],
+                inout("r8") 14u64 => regs[4],
+                inout("r9") 15u64 => regs[5],
+                inout("r10") 16u64 => regs[6],
+                inout("r11") 17u64 => regs[7],
+                inout("xmm0") 1.5f64 => x0,
+                inout("xmm15") 2.5f64 => x15,
+                out("rax") addr,
+            )
+        };
+        let desc_at = &*desc as *const [u64; 3] as u64;
+        assert_eq!(regs, [desc_at, 11, 12, 13, 14, 15, 16, 17]);
+        assert_eq!((x0, x15), (1.5, 2.5));
+        // SAFETY: the block has 16 bytes; offset 2 holds the image's third byte.
+        assert_eq!(unsafe { *(addr as *const u8) }, 3);
+        unregister(id);
+    }
+
+    #[cfg(target_arch = "aarch64")]
+    #[test]
+    fn aarch64_tlv_thunk_preserves_every_register_but_x0() {
+        let (id, desc) = tlv_descriptor();
+        let mut regs = [0u64; 6];
+        let addr: u64;
+        let (v0, v8, v31): (u128, u128, u128);
+        let wide = |k: u128| (k << 64) | k;
+        // SAFETY: the thunk follows Darwin's TLV convention: x0 = descriptor and
+        // result, x30 clobbered by the call; it preserves the rest (what is checked).
+        unsafe {
+            std::arch::asm!(
+                "blr x20",
+                in("x20") desc[0],
+                inout("x0") &*desc as *const [u64; 3] as u64 => addr,
+                inout("x1") 11u64 => regs[0],
+                inout("x2") 12u64 => regs[1],
+                inout("x9") 13u64 => regs[2],
+                inout("x15") 14u64 => regs[3],
+                inout("x16") 15u64 => regs[4],
+                inout("x17") 16u64 => regs[5],
+                inout("v0") wide(1) => v0,
+                inout("v8") wide(2) => v8,
+                inout("v31") wide(3) => v31,
+                out("x30") _,
+            )
+        };
+        assert_eq!(regs, [11, 12, 13, 14, 15, 16]);
+        assert_eq!((v0, v8, v31), (wide(1), wide(2), wide(3)));
+        // SAFETY: the block has 16 bytes; offset 2 holds the image's third byte.
+        assert_eq!(unsafe { *(addr as *const u8) }, 3);
+        unregister(id);
     }
 }

@@ -162,10 +162,16 @@ impl SymbolTable {
 /// Looks a symbol up in the process (`dlsym(RTLD_DEFAULT)`), with its type and size
 /// from `dladdr1` when the dynamic symbol table has them.
 pub fn dlsym(name: &str) -> Option<ProcessSymbol> {
-    if name == "__tls_get_addr" {
-        // Loaded objects' TLS modules are relink's, not the C library's.
+    // Loaded objects' TLS modules are relink's, not the C library's; Mach-O's
+    // `__tlv_bootstrap` (the thunk of its variable descriptors) is relink's too.
+    let tls = match name {
+        "__tls_get_addr" => Some(crate::runtime::tls::get_addr_address()),
+        "_tlv_bootstrap" => Some(crate::runtime::tls::tlv_thunk_address()),
+        _ => None,
+    };
+    if let Some(address) = tls {
         return Some(ProcessSymbol {
-            address: crate::runtime::tls::get_addr_address(),
+            address,
             size: 0,
             function: true,
         });

@@ -31,8 +31,8 @@ RUN_TIMEOUT=120
 # glibc does not export.
 CFLAGS_COMMON=(-O2 -ffp-contract=off -fno-stack-protector)
 
-BOTH_PROGS=(calls data tables ctors reltab mixed)
-OBJECT_ONLY=(errors unwind)   # objects for parse tests: not programs, not run
+BOTH_PROGS=(calls data tables ctors reltab mixed tlv)
+OBJECT_ONLY=(unwind)   # objects for parse tests: not programs, not run
 X86_PROGS=(varargs x86asm)
 A64_PROGS=(a64asm)
 
