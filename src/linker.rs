@@ -1008,5 +1008,6 @@ pub(crate) fn object_def(
         size,
         code,
         weak,
+        common: false,
     }
 }

@@ -975,8 +975,11 @@ fn global_defs<'a>(object: &Object<'a>, id: ObjectId, layout: &Layout) -> Map<&'
         };
         let weak = sym.binding == Bind::Weak || matches!(sym.definition, Definition::Common { .. });
         let code = defines_code(object, &sym.definition);
-        out.entry(sym.name)
-            .or_insert(object_def(id, addr, sym.size, code, weak));
+        let mut def = object_def(id, addr, sym.size, code, weak);
+        if let Definition::Common { size, .. } = sym.definition {
+            (def.size, def.common) = (size, true);
+        }
+        out.entry(sym.name).or_insert(def);
     }
     out
 }

@@ -209,6 +209,34 @@ fn commons_keep_their_alignment_and_merge_by_name() {
     assert_eq!(read(), 42, "the strong definition replaced the common");
 }
 
+/// Commons merge like ld: a larger common loaded later gets the name (its storage,
+/// its size and alignment), and the earlier object's references are re-patched to
+/// it; among equal sizes the first stays. Unloading the larger one goes back.
+#[test]
+fn the_largest_common_wins_even_when_loaded_later() {
+    type AddrFn = extern "C" fn() -> usize;
+    let mut l = Linker::new().unwrap();
+    let a = l.load_file(obj("common_a")).unwrap();
+    let big_a: AddrFn = unsafe { l.function("addr_big_a") }.unwrap();
+    let shared_a: AddrFn = unsafe { l.function("addr_shared_a") }.unwrap();
+    let (small, shared) = (big_a(), shared_a());
+    assert_eq!(small % 64, 0);
+    // common_b's big_common has 100 bytes aligned to 128 (common_a's: 40 and 64).
+    let b = l.load_file(obj("common_b")).unwrap();
+    let big_b: AddrFn = unsafe { l.function("addr_big_b") }.unwrap();
+    let shared_b: AddrFn = unsafe { l.function("addr_shared_b") }.unwrap();
+    let large = big_b();
+    assert_ne!(large, small, "common_b's own storage");
+    assert_eq!(big_a(), large, "common_a's references re-patched");
+    assert_eq!(l.address("big_common").unwrap() as usize, large);
+    assert_eq!(large % 128, 0, "the larger common's alignment: {large:#x}");
+    // `shared_common` is an int in both: the first loaded keeps it.
+    assert_eq!((shared_a(), shared_b()), (shared, shared));
+    assert!(l.objects().any(|(id, _)| id == a));
+    l.unload(b).unwrap();
+    assert_eq!(big_a(), small, "back to common_a's storage");
+}
+
 // ---- Large alignments ----
 
 #[test]

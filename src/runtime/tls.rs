@@ -642,8 +642,12 @@ mod tests {
         let (id, desc) = tlv_descriptor();
         let mut regs = [0u64; 6];
         let addr: u64;
-        let (v0, v8, v31): (u128, u128, u128);
-        let wide = |k: u128| (k << 64) | k;
+        use std::arch::aarch64::uint64x2_t;
+        let (v0, v8, v31): (uint64x2_t, uint64x2_t, uint64x2_t);
+        // SAFETY: two u64 lanes are a uint64x2_t.
+        let wide = |k: u64| unsafe { std::mem::transmute::<[u64; 2], uint64x2_t>([k, k << 8]) };
+        // SAFETY: as above, the other way.
+        let lanes = |v: uint64x2_t| unsafe { std::mem::transmute::<uint64x2_t, [u64; 2]>(v) };
         // SAFETY: the thunk follows Darwin's TLV convention: x0 = descriptor and
         // result, x30 clobbered by the call; it preserves the rest (what is checked).
         unsafe {
@@ -664,7 +668,10 @@ mod tests {
             )
         };
         assert_eq!(regs, [11, 12, 13, 14, 15, 16]);
-        assert_eq!((v0, v8, v31), (wide(1), wide(2), wide(3)));
+        assert_eq!(
+            [lanes(v0), lanes(v8), lanes(v31)],
+            [[1, 256], [2, 512], [3, 768]]
+        );
         // SAFETY: the block has 16 bytes; offset 2 holds the image's third byte.
         assert_eq!(unsafe { *(addr as *const u8) }, 3);
         unregister(id);

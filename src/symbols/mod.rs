@@ -3,7 +3,8 @@
 //! entry's slot/stub index, and the **sites** — direct references from objects that
 //! must be re-patched whenever the name's binding changes.
 //!
-//! Lookup order: loaded objects (strong before weak/common, then first loaded), then
+//! Lookup order: loaded objects (the first loaded strong definition, else the
+//! largest common — the first loaded of equal sizes —, else the first weak one), then
 //! host definitions, then the process.
 
 pub mod stubs;
@@ -31,6 +32,9 @@ pub struct ObjectDef {
     pub code: bool,
     /// Weak or common: a strong definition elsewhere wins.
     pub weak: bool,
+    /// Common (tentative): among commons the largest wins, and a common wins over a
+    /// weak definition (as in ld).
+    pub common: bool,
 }
 
 /// A symbol found in the process (or defined by the host).
@@ -96,6 +100,14 @@ impl Entry {
             .filter(|d| Some(d.object) != without)
             .chain(extra);
         if let Some(d) = defs.clone().find(|d| !d.weak) {
+            return Binding::Object(*d);
+        }
+        // The largest common, the first loaded of equal sizes (`reduce` keeps it).
+        let largest =
+            defs.clone()
+                .filter(|d| d.common)
+                .reduce(|best, d| if d.size > best.size { d } else { best });
+        if let Some(d) = largest {
             return Binding::Object(*d);
         }
         if let Some(d) = defs.clone().next() {
@@ -238,7 +250,42 @@ mod tests {
             size: 4,
             code: true,
             weak,
+            common: false,
         }
+    }
+
+    fn common(object: u64, size: u64) -> ObjectDef {
+        ObjectDef {
+            size,
+            code: false,
+            common: true,
+            ..def(object, object << 12, true)
+        }
+    }
+
+    #[test]
+    fn the_largest_common_wins_over_smaller_ones_and_weak_definitions() {
+        let mut e = Entry::default();
+        e.defs.push(def(1, 0x1000, true));
+        e.defs.push(common(2, 8));
+        assert_eq!(e.binding(None), Binding::Object(common(2, 8)));
+        e.defs.push(common(3, 8));
+        assert_eq!(
+            e.binding(None),
+            Binding::Object(common(2, 8)),
+            "first of equals"
+        );
+        assert_eq!(
+            e.binding(Some(&common(4, 64))),
+            Binding::Object(common(4, 64))
+        );
+        e.defs.push(common(4, 64));
+        assert_eq!(
+            e.binding_with(Some(ObjectId(4)), None),
+            Binding::Object(common(2, 8))
+        );
+        e.defs.push(def(5, 0x5000, false));
+        assert_eq!(e.binding(None), Binding::Object(def(5, 0x5000, false)));
     }
 
     fn process(address: u64) -> ProcessSymbol {
