@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::{arch, testdata_dir};
-use relink::{Linker, ReplaceOptions};
+use relink::ReplaceOptions;
 use relink_cxxhost::{call1, Outcome};
 
 /// host_event(kind) counts: 1 static constructed, 2 static destroyed
@@ -48,12 +48,7 @@ fn registrations_and_destructors_balance_over_many_cycles() {
         std::fs::read(object("gxx")).unwrap(),
         std::fs::read(object("clang-llc")).unwrap(),
     ];
-    let mut linker = Linker::with_options(relink::LinkerOptions {
-        debugger: Some(true),
-        ..Default::default()
-    })
-    .unwrap();
-    linker.load_library("stdc++").unwrap();
+    let mut linker = common::cxx_linker();
     linker
         .define("host_event", host_event as *const u8)
         .unwrap();

@@ -25,16 +25,7 @@ fn object(variant: &str, name: &str) -> PathBuf {
 }
 
 fn linker() -> Linker {
-    // Registered with debuggers too, to count those registrations.
-    let mut linker = Linker::with_options(relink::LinkerOptions {
-        debugger: Some(true),
-        ..Default::default()
-    })
-    .unwrap();
-    // The test binary links libstdc++ (through relink-cxxhost); loading it again
-    // by name checks that `load_library` finds it.
-    linker.load_library("stdc++").unwrap();
-    linker
+    common::cxx_linker()
 }
 
 #[test]

@@ -9,6 +9,19 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
+/// A linker for C++ objects that counts its debugger registrations: registered
+/// with debuggers (`debugger: Some(true)`) and with libstdc++ loaded by name (the
+/// test binaries link it through relink-cxxhost, so this checks `load_library`).
+pub fn cxx_linker() -> relink::Linker {
+    let mut linker = relink::Linker::with_options(relink::LinkerOptions {
+        debugger: Some(true),
+        ..Default::default()
+    })
+    .unwrap();
+    linker.load_library("stdc++").unwrap();
+    linker
+}
+
 /// `<crate>/testdata`.
 pub fn testdata_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata")
