@@ -17,7 +17,9 @@ use crate::input::{self, Binding as Bind, Class, Definition, Object, Role};
 use crate::memory::pack::{Piece, Pools};
 use crate::memory::{flush_icache, Placement, Region, LOW_LIMIT};
 use crate::runtime;
-use crate::symbols::{stubs, Binding, Map, ObjectDef, Site, SlotId, StubTable, SymbolTable};
+use crate::symbols::{
+    stubs, Binding, Map, NameId, ObjectDef, Site, SlotId, StubTable, SymbolTable,
+};
 
 /// Names a loaded object; stays valid until it is unloaded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -125,12 +127,12 @@ pub(crate) struct Loaded {
     /// Its pieces (one per class), plus older versions' data pieces that hold
     /// variables it inherited.
     pub pieces: Vec<Piece>,
-    /// Global writable variables: name → (live address, size).
-    pub data_symbols: Map<String, (u64, u64)>,
+    /// Global writable variables: (name, live address, size), sorted by name id.
+    pub data_symbols: Vec<(NameId, u64, u64)>,
     pub sections: Vec<Placed>,
     /// Global names it defines, and names it refers to.
-    pub defines: Vec<String>,
-    pub refers: Vec<String>,
+    pub defines: Vec<NameId>,
+    pub refers: Vec<NameId>,
     /// GOT entries for its local symbols.
     pub local_slots: Vec<SlotId>,
     pub dso_handle: u64,
@@ -154,6 +156,9 @@ pub struct Linker {
     pub(crate) comdats: Map<String, ObjectId>,
     /// Memory of replaced or unloaded versions, freed by `reclaim`.
     pub(crate) retired: Vec<Piece>,
+    /// While a batch loads: names whose trap message is stale. Messages are built
+    /// once, when the batch ends, not each time a load touches an unresolved name.
+    pub(crate) deferred_traps: Option<Vec<NameId>>,
     next_id: u64,
     pub(crate) stats: Stats,
 }
@@ -176,6 +181,7 @@ impl Linker {
             objects: BTreeMap::new(),
             comdats: Map::default(),
             retired: Vec::new(),
+            deferred_traps: None,
             next_id: 1,
             stats: Stats::default(),
         })
@@ -244,16 +250,18 @@ impl Linker {
         let fresh = self.space.is_none();
         let mut ids = Vec::with_capacity(objects.len());
         let names: usize = objects.iter().map(|o| o.symbols.len()).sum();
-        self.symbols.entries.reserve(names / 2);
+        self.symbols.reserve(names / 2);
         let start = Instant::now();
         let placed = self.ensure_space(&objects);
         self.stats.layout += start.elapsed();
+        self.deferred_traps = Some(Vec::new());
         let linked = placed.and_then(|()| {
             for object in &objects {
                 ids.push(self.link(object)?);
             }
             Ok(())
         });
+        self.write_deferred_traps();
         if let Err(e) = linked {
             if fresh && self.objects.is_empty() {
                 // Nothing was loaded: give back the region this call reserved.
@@ -294,18 +302,19 @@ impl Linker {
 
     /// The canonical address of any symbol: a function's stub, a variable's storage.
     pub fn address(&mut self, name: &str) -> Result<*const u8> {
-        let binding = match self.symbols.entries.get(name) {
-            Some(e) => e.binding(None),
+        let id = self.symbols.id(name);
+        let binding = match id {
+            Some(id) => self.symbols.entry(id).binding(None),
             None => Binding::Unresolved { weak: false },
         };
-        let addr = match binding {
-            Binding::Object(d) if d.code => {
-                let slot = self.slot_for(name, &binding)?;
+        let addr = match (binding, id) {
+            (Binding::Object(d), Some(id)) if d.code => {
+                let slot = self.slot_for(id, &binding)?;
                 self.space()?.stubs.stub_addr(slot)
             }
-            Binding::Object(d) => d.address,
-            Binding::Host(p) | Binding::Process(p) => p.address,
-            Binding::Unresolved { .. } => match crate::symbols::dlsym(name) {
+            (Binding::Object(d), _) => d.address,
+            (Binding::Host(p) | Binding::Process(p), _) => p.address,
+            (Binding::Unresolved { .. }, _) => match crate::symbols::dlsym(name) {
                 Some(p) => p.address,
                 None => return Err(Error::NotFound(name.to_string())),
             },
@@ -317,7 +326,7 @@ impl Linker {
     /// changes when the object is replaced, so hold [`Linker::address`] instead.
     /// For benchmarks and debuggers.
     pub fn definition_address(&self, name: &str) -> Option<*const u8> {
-        match self.symbols.entries.get(name)?.binding(None) {
+        match self.symbols.get(name)?.binding(None) {
             Binding::Object(d) => Some(d.address as *const u8),
             Binding::Host(p) | Binding::Process(p) => Some(p.address as *const u8),
             Binding::Unresolved { .. } => None,
@@ -328,7 +337,8 @@ impl Linker {
     /// Objects already loaded that refer to it are re-bound; if one of their direct
     /// references cannot reach `address`, that is the error and nothing changes.
     pub fn define(&mut self, name: &str, address: *const u8) -> Result<()> {
-        let entry = self.symbols.entries.entry(name.to_string()).or_default();
+        let (id, _) = self.symbols.intern(name);
+        let entry = self.symbols.entry_mut(id);
         let before = entry.binding(None);
         let old = entry.host.replace(crate::symbols::ProcessSymbol {
             address: address as u64,
@@ -336,10 +346,8 @@ impl Linker {
             function: true,
         });
         if before != entry.binding(None) {
-            if let Err(e) = self.rebind(name) {
-                if let Some(entry) = self.symbols.entries.get_mut(name) {
-                    entry.host = old;
-                }
+            if let Err(e) = self.rebind(id) {
+                self.symbols.entry_mut(id).host = old;
                 return Err(e);
             }
         }
@@ -479,8 +487,8 @@ impl Linker {
     /// equal digests mean a failed operation left the linker as it was.
     #[doc(hidden)]
     pub fn state_digest(&self) -> String {
-        let mut names: Vec<(&String, &crate::symbols::Entry)> =
-            self.symbols.entries.iter().collect();
+        let mut names: Vec<(&str, &crate::symbols::Entry)> =
+            self.symbols.iter().map(|(_, n, e)| (n, e)).collect();
         names.sort_by(|a, b| a.0.cmp(b.0));
         let mut out = format!("{:?}\n", self.memory());
         for (id, o) in &self.objects {
@@ -618,36 +626,69 @@ impl Linker {
     }
 
     /// The slot index of a global name, allocated (with its current binding) if new.
-    pub(crate) fn slot_for(&mut self, name: &str, binding: &Binding) -> Result<SlotId> {
-        if let Some(slot) = self.symbols.entries.get(name).and_then(|e| e.slot) {
+    pub(crate) fn slot_for(&mut self, id: NameId, binding: &Binding) -> Result<SlotId> {
+        if let Some(slot) = self.symbols.entry(id).slot {
             return Ok(slot);
         }
         // A trap message only matters while the slot points at its trap.
         let unresolved = matches!(binding, Binding::Unresolved { .. });
-        let message = unresolved.then(|| self.trap_message(name));
+        let message = unresolved.then(|| self.trap_message_now(id)).flatten();
         let space = self
             .space
             .as_mut()
-            .ok_or_else(|| Error::NotFound(name.into()))?;
+            .ok_or_else(|| Error::NotFound(self.symbols.name(id).into()))?;
         let slot = space.stubs.alloc(&mut space.region, message, 0)?;
         let (s, g) = slot_values(&space.stubs, slot, binding);
         space.stubs.set_slot(&mut space.region, slot, s);
         space.stubs.set_got(&mut space.region, slot, g);
-        self.symbols
-            .entries
-            .entry(name.to_string())
-            .or_default()
-            .slot = Some(slot);
+        self.symbols.entry_mut(id).slot = Some(slot);
         Ok(slot)
     }
 
-    pub(crate) fn trap_message(&self, name: &str) -> String {
+    /// The trap message of `id`, or `None` when a batch is loading: then it is
+    /// built when the batch ends ([`Linker::write_deferred_traps`]).
+    pub(crate) fn trap_message_now(&mut self, id: NameId) -> Option<String> {
+        match &mut self.deferred_traps {
+            Some(stale) => {
+                stale.push(id);
+                None
+            }
+            None => Some(self.trap_message(id)),
+        }
+    }
+
+    /// Ends deferral: writes the message of every deferred name whose slot still
+    /// traps, from the names' current state.
+    pub(crate) fn write_deferred_traps(&mut self) {
+        let Some(mut stale) = self.deferred_traps.take() else {
+            return;
+        };
+        stale.sort_unstable();
+        stale.dedup();
+        for id in stale {
+            if self.symbols.id(self.symbols.name(id)) != Some(id) {
+                continue; // removed since (a load rolled back)
+            }
+            let entry = self.symbols.entry(id);
+            let (Some(slot), Binding::Unresolved { .. }) = (entry.slot, entry.binding(None)) else {
+                continue;
+            };
+            let message = self.trap_message(id);
+            if let Some(space) = &self.space {
+                space.stubs.set_message(slot, message);
+            }
+        }
+    }
+
+    pub(crate) fn trap_message(&self, id: NameId) -> String {
+        let name = self.symbols.name(id);
         let needed: Vec<String> = self
             .symbols
-            .entries
-            .get(name)
-            .map(|e| e.refs.iter().map(|(id, _)| self.object_name(*id)).collect())
-            .unwrap_or_default();
+            .entry(id)
+            .refs
+            .iter()
+            .map(|(o, _)| self.object_name(*o))
+            .collect();
         if needed.is_empty() {
             format!("call to `{name}`, which is undefined")
         } else {
@@ -661,25 +702,18 @@ impl Linker {
     /// Re-applies the slot, GOT entry and every site of `name` after its binding
     /// changed. Sites that cannot reach the new binding are reported; the others
     /// are patched.
-    pub(crate) fn rebind(&mut self, name: &str) -> Result<()> {
-        if self
-            .symbols
-            .entries
-            .get(name)
-            .is_some_and(|e| e.defs.is_empty())
-        {
-            self.symbols.entry_with_process(name);
+    pub(crate) fn rebind(&mut self, id: NameId) -> Result<()> {
+        if self.symbols.entry(id).defs.is_empty() {
+            self.symbols.entry_with_process(id);
         }
-        let Some(entry) = self.symbols.entries.get(name) else {
-            return Ok(());
-        };
+        let entry = self.symbols.entry(id);
         let binding = entry.binding(None);
         let (slot, sites) = (entry.slot, entry.sites.clone());
-        let patches = self.site_patches(name, &binding, slot, &sites)?;
+        let patches = self.site_patches(id, &binding, slot, &sites)?;
         if self.space.is_none() {
             return Ok(());
         }
-        self.refresh_slot(name)?;
+        self.refresh_slot(id)?;
         let space = self.space()?;
         apply_patches(&mut space.region, &patches);
         Ok(())
@@ -688,7 +722,7 @@ impl Linker {
     /// New bytes for each site of `name` under `binding`, or the first error.
     pub(crate) fn site_patches(
         &self,
-        name: &str,
+        name: NameId,
         binding: &Binding,
         slot: Option<SlotId>,
         sites: &[Site],
@@ -722,7 +756,7 @@ impl Linker {
                         site.section_offset,
                     ),
                     kind: site.kind.to_string(),
-                    symbol: name.to_string(),
+                    symbol: self.symbols.name(name).to_string(),
                     problem,
                 })?;
             let code = section.is_some_and(|s| s.class == Class::Code);

@@ -57,7 +57,7 @@ pub(crate) fn needs(objects: &[Object], symbols: &SymbolTable) -> Needs {
                 }
                 // Looked up without touching the table: placement runs before the
                 // load's transaction.
-                let entry = symbols.entries.get(sym.name);
+                let entry = symbols.get(sym.name);
                 if entry.is_some_and(|e| !e.defs.is_empty() || e.host.is_some()) {
                     continue;
                 }

@@ -126,32 +126,134 @@ impl Entry {
     }
 }
 
-/// The table of global names.
+/// A name in the [`SymbolTable`]: an index, stable while the name is in the table.
+/// Loaded objects and sites hold these instead of strings; a name is hashed once
+/// per object that mentions it, not once per relocation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NameId(pub u32);
+
+/// The table of global names: each name is stored once (interned) and has an
+/// [`Entry`]. Names nothing uses any more are removed and their ids reused.
 #[derive(Default)]
 pub struct SymbolTable {
-    pub entries: Map<String, Entry>,
+    /// Hash index over `names`.
+    index: hashbrown::HashTable<NameId>,
+    names: Vec<Box<str>>,
+    entries: Vec<Entry>,
+    /// Ids of removed names, reused first.
+    free: Vec<NameId>,
+}
+
+fn hash(name: &str) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(name)
 }
 
 impl SymbolTable {
-    /// Looks `name` up in the process once and caches the answer.
-    pub fn entry_with_process(&mut self, name: &str) -> &mut Entry {
-        let entry = self.entries.entry(name.to_string()).or_default();
-        if entry.process.is_none() {
-            entry.process = Some(dlsym(name));
+    /// The id of `name`, if the table has it.
+    pub fn id(&self, name: &str) -> Option<NameId> {
+        self.index
+            .find(hash(name), |id| &*self.names[id.0 as usize] == name)
+            .copied()
+    }
+
+    /// The id of `name`, added (with an empty entry) if new; `true` if it was new.
+    pub fn intern(&mut self, name: &str) -> (NameId, bool) {
+        let h = hash(name);
+        let names = &self.names;
+        if let Some(id) = self.index.find(h, |id| &*names[id.0 as usize] == name) {
+            return (*id, false);
         }
-        entry
+        let id = match self.free.pop() {
+            Some(id) => {
+                self.names[id.0 as usize] = name.into();
+                id
+            }
+            None => {
+                self.names.push(name.into());
+                self.entries.push(Entry::default());
+                NameId(self.names.len() as u32 - 1)
+            }
+        };
+        let names = &self.names;
+        self.index
+            .insert_unique(h, id, |id| hash(&names[id.0 as usize]));
+        (id, true)
+    }
+
+    /// Forgets a name: its entry is cleared and its id may be handed out again.
+    pub fn remove(&mut self, id: NameId) {
+        let h = hash(&self.names[id.0 as usize]);
+        if let Ok(found) = self.index.find_entry(h, |x| *x == id) {
+            found.remove();
+            self.names[id.0 as usize] = Box::default();
+            self.entries[id.0 as usize] = Entry::default();
+            self.free.push(id);
+        }
+    }
+
+    pub fn name(&self, id: NameId) -> &str {
+        &self.names[id.0 as usize]
+    }
+
+    pub fn entry(&self, id: NameId) -> &Entry {
+        &self.entries[id.0 as usize]
+    }
+
+    pub fn entry_mut(&mut self, id: NameId) -> &mut Entry {
+        &mut self.entries[id.0 as usize]
+    }
+
+    /// The entry of `name`, if the table has it.
+    pub fn get(&self, name: &str) -> Option<&Entry> {
+        self.id(name).map(|id| self.entry(id))
+    }
+
+    pub fn get_mut(&mut self, name: &str) -> Option<&mut Entry> {
+        self.id(name).map(|id| self.entry_mut(id))
+    }
+
+    /// Every name in the table with its entry (in no particular order).
+    pub fn iter(&self) -> impl Iterator<Item = (NameId, &str, &Entry)> {
+        self.index
+            .iter()
+            .map(|id| (*id, self.name(*id), self.entry(*id)))
+    }
+
+    /// Number of names.
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
+    /// Room for `additional` more names without rehashing.
+    pub fn reserve(&mut self, additional: usize) {
+        let names = &self.names;
+        self.index
+            .reserve(additional, |id| hash(&names[id.0 as usize]));
+    }
+
+    /// Looks `id`'s name up in the process once and caches the answer.
+    pub fn entry_with_process(&mut self, id: NameId) -> &mut Entry {
+        let i = id.0 as usize;
+        if self.entries[i].process.is_none() {
+            self.entries[i].process = Some(dlsym(&self.names[i]));
+        }
+        &mut self.entries[i]
     }
 
     /// Names referred to by some object that nothing defines, with the objects that
     /// need them (non-weak references only), sorted.
     pub fn unresolved(&self) -> Vec<(String, BTreeSet<ObjectId>)> {
         let mut out: Vec<_> = self
-            .entries
             .iter()
-            .filter(|(_, e)| matches!(e.binding(None), Binding::Unresolved { weak: false }))
-            .map(|(n, e)| {
+            .filter(|(_, _, e)| matches!(e.binding(None), Binding::Unresolved { weak: false }))
+            .map(|(_, n, e)| {
                 let needed = e.refs.iter().filter(|(_, w)| !w).map(|(o, _)| *o).collect();
-                (n.clone(), needed)
+                (n.to_string(), needed)
             })
             .collect();
         out.sort();
@@ -276,25 +378,42 @@ mod tests {
     #[test]
     fn unresolved_lists_names_with_their_strong_users() {
         let mut t = SymbolTable::default();
-        t.entries
-            .entry("b".into())
-            .or_default()
-            .refs
-            .push((ObjectId(2), false));
-        t.entries
-            .entry("a".into())
-            .or_default()
-            .refs
-            .push((ObjectId(1), false));
-        t.entries
-            .entry("w".into())
-            .or_default()
-            .refs
-            .push((ObjectId(1), true));
-        let defined = t.entries.entry("d".into()).or_default();
+        let mut entry = |name: &str| {
+            let (id, _) = t.intern(name);
+            id
+        };
+        let (b, a, w, d) = (entry("b"), entry("a"), entry("w"), entry("d"));
+        t.entry_mut(b).refs.push((ObjectId(2), false));
+        t.entry_mut(a).refs.push((ObjectId(1), false));
+        t.entry_mut(w).refs.push((ObjectId(1), true));
+        let defined = t.entry_mut(d);
         defined.refs.push((ObjectId(1), false));
         defined.defs.push(def(3, 0x10, false));
         let names: Vec<String> = t.unresolved().into_iter().map(|(n, _)| n).collect();
         assert_eq!(names, ["a", "b"]);
+    }
+
+    #[test]
+    fn names_are_interned_and_ids_reused_after_removal() {
+        let mut t = SymbolTable::default();
+        let (a, new) = t.intern("alpha");
+        assert!(new);
+        assert_eq!(t.intern("alpha"), (a, false));
+        let (b, _) = t.intern("beta");
+        assert_ne!(a, b);
+        assert_eq!((t.id("beta"), t.name(b), t.len()), (Some(b), "beta", 2));
+        t.entry_mut(a).refs.push((ObjectId(1), false));
+        t.remove(a);
+        assert_eq!((t.id("alpha"), t.len()), (None, 1));
+        let (c, new) = t.intern("gamma");
+        assert!(new);
+        assert_eq!(c, a, "a removed id is reused");
+        assert!(t.entry(c).refs.is_empty(), "with a fresh entry");
+        assert_eq!(t.get("gamma").map(|e| e.refs.len()), Some(0));
+        for i in 0..1000 {
+            t.intern(&format!("n{i}"));
+        }
+        assert_eq!(t.id("beta"), Some(b), "ids survive growth");
+        assert_eq!(t.iter().count(), 1002);
     }
 }
