@@ -32,6 +32,7 @@
 // on them clumsier.
 #![allow(clippy::result_large_err)]
 pub mod arch;
+mod batch;
 pub mod error;
 pub mod fuzz;
 pub mod input;

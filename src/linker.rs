@@ -194,18 +194,24 @@ impl Linker {
     }
 
     /// Loads several object files as one batch: placement is chosen for all of
-    /// them, and their constructors run after all are linked.
+    /// them, and their constructors run after all are linked. Files are read one
+    /// at a time (large ones mapped), each linked before the next is read. If one
+    /// fails, the ones before it stay loaded and the error names the one that
+    /// failed.
     pub fn load_files<P: AsRef<Path>>(&mut self, paths: &[P]) -> Result<Vec<ObjectId>> {
-        let maps = paths
-            .iter()
-            .map(|p| map_file(p.as_ref()))
-            .collect::<Result<Vec<_>>>()?;
-        let inputs: Vec<(String, &[u8])> = paths
-            .iter()
-            .zip(&maps)
-            .map(|(p, m)| (p.as_ref().display().to_string(), m.as_ref()))
-            .collect();
-        self.load_batch(&inputs)
+        let mut files = crate::batch::Files::new(paths);
+        self.load_stream(&mut files, |linker, ids| {
+            let maps = paths
+                .iter()
+                .map(|p| map_file(p.as_ref()))
+                .collect::<Result<Vec<_>>>()?;
+            let inputs: Vec<(String, &[u8])> = paths
+                .iter()
+                .zip(&maps)
+                .map(|(p, m)| (p.as_ref().display().to_string(), m.as_ref()))
+                .collect();
+            linker.load_all_at_once(&inputs, ids)
+        })
     }
 
     /// Loads an object from bytes; `name` is used in messages.
@@ -231,50 +237,14 @@ impl Linker {
         self.ensure_space(&objects)
     }
 
-    /// Loads `(name, bytes)` objects as one batch. If one fails, the ones before it
-    /// stay loaded and the error names the one that failed.
+    /// Loads `(name, bytes)` objects as one batch: placement is chosen for all of
+    /// them, and their constructors run after all are linked. If one fails, the
+    /// ones before it stay loaded and the error names the one that failed.
     pub fn load_batch(&mut self, inputs: &[(String, &[u8])]) -> Result<Vec<ObjectId>> {
-        let start = Instant::now();
-        let copies: Vec<Option<input::Aligned>> = inputs
-            .iter()
-            .map(|(_, b)| input::Aligned::if_needed(b))
-            .collect();
-        let objects = inputs
-            .iter()
-            .zip(&copies)
-            .map(|((name, bytes), copy)| {
-                input::parse(name, copy.as_ref().map_or(bytes, input::Aligned::as_slice))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        self.stats.parse += start.elapsed();
-        let fresh = self.space.is_none();
-        let mut ids = Vec::with_capacity(objects.len());
-        let names: usize = objects.iter().map(|o| o.symbols.len()).sum();
-        self.symbols.reserve(names / 2);
-        let start = Instant::now();
-        let placed = self.ensure_space(&objects);
-        self.stats.layout += start.elapsed();
-        self.deferred_traps = Some(Vec::new());
-        let linked = placed.and_then(|()| {
-            for object in &objects {
-                ids.push(self.link(object)?);
-            }
-            Ok(())
-        });
-        self.write_deferred_traps();
-        if let Err(e) = linked {
-            if fresh && self.objects.is_empty() {
-                // Nothing was loaded: give back the region this call reserved.
-                self.space = None;
-            }
-            return Err(e);
-        }
-        let start = Instant::now();
-        if !self.options.link_only {
-            runtime::run_constructors(self, &ids);
-        }
-        self.stats.finalize += start.elapsed();
-        Ok(ids)
+        let mut slices = crate::batch::Slices::new(inputs);
+        self.load_stream(&mut slices, |linker, ids| {
+            linker.load_all_at_once(inputs, ids)
+        })
     }
 
     /// The address of a function, as a typed pointer.
@@ -586,7 +556,7 @@ impl Linker {
     }
 
     /// Reserves the region, placed for what `objects` need.
-    fn ensure_space(&mut self, objects: &[Object]) -> Result<()> {
+    pub(crate) fn ensure_space(&mut self, objects: &[Object]) -> Result<()> {
         for o in objects {
             if o.arch != self.arch {
                 return Err(Error::WrongArch {
@@ -842,10 +812,7 @@ pub(crate) fn size_of(binding: &Binding) -> u64 {
 
 fn map_file(path: &Path) -> Result<memmap2::Mmap> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    // SAFETY: the map is read-only and private; relink reads it only while loading
-    // and copies what it keeps. A file truncated underneath would fault — the same
-    // contract every mmap-based reader has.
-    unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(path, e))
+    crate::batch::map_file(&file, path)
 }
 
 impl Drop for Linker {

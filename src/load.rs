@@ -49,6 +49,14 @@ pub(crate) struct Replacing {
     pub data: Vec<(NameId, u64, u64)>,
 }
 
+/// A global symbol's binding while its object resolves (it cannot change
+/// meanwhile), and its slot once it has one.
+#[derive(Clone, Copy)]
+struct Bound {
+    binding: Binding,
+    slot: Option<SlotId>,
+}
+
 /// How resolve treats each symbol of an object, decided once per object.
 #[derive(Clone, Copy)]
 enum SymbolUse {
@@ -532,6 +540,7 @@ impl Linker {
         let mut fixes = Vec::with_capacity(count);
         let mut sites = Vec::new();
         let mut locals: Map<SymbolId, SlotId> = Map::default();
+        let mut bound: Vec<Option<Bound>> = vec![None; object.symbols.len()];
         for (si, section) in object.sections.iter().enumerate() {
             let Some(at) = layout.sections[si] else {
                 continue;
@@ -556,7 +565,9 @@ impl Linker {
                         ))
                     }
                     SymbolUse::Global { name, own } => {
-                        let (fix, site) = self.resolve_global(&cx, place, name, own, undo)?;
+                        let bound = &mut bound[r.symbol.0 as usize];
+                        let (fix, site) =
+                            self.resolve_global(&cx, place, name, own, bound, undo)?;
                         if r.minus.is_some() && site.is_some() {
                             return Err(Error::Unsupported {
                                 at: object.location(SectionId(si as u32), r.offset),
@@ -629,23 +640,30 @@ impl Linker {
     /// A relocation against a global name: bound directly to this object's own
     /// strong definition where the design allows, else through the name's slot,
     /// stub or current binding (recording a site for direct references).
+    #[allow(clippy::too_many_arguments)]
     fn resolve_global(
         &mut self,
         cx: &Context,
         place: Place,
         name: NameId,
         own: Option<u32>,
+        bound: &mut Option<Bound>,
         undo: &mut Undo,
     ) -> Result<(Fix, Option<NamedSite>)> {
         let r = place.r;
         let (info, sym) = (r.kind.info(), cx.object.symbol(r.symbol));
         let own = own.map(|i| &cx.defs.list[i as usize].1);
-        let entry = self.symbols.entry(name);
-        let mut binding = entry.binding(own);
-        let had_slot = entry.slot.is_some();
-        if let Binding::Unresolved { weak } = &mut binding {
-            *weak &= sym.binding == Bind::Weak;
-        }
+        let Bound { binding, slot } = *bound.get_or_insert_with(|| {
+            let entry = self.symbols.entry(name);
+            let mut binding = entry.binding(own);
+            if let Binding::Unresolved { weak } = &mut binding {
+                *weak &= sym.binding == Bind::Weak;
+            }
+            Bound {
+                binding,
+                slot: entry.slot,
+            }
+        });
         let direct = own.filter(|d| !d.weak);
         let needs_slot = info.target == Target::Slot
             || info.reach != Reach::Exact
@@ -656,10 +674,18 @@ impl Linker {
         let mut fix = cx.fix(place);
         fix.v.z = size_of(&binding);
         if needs_slot {
-            let slot = self.slot_for(name, &binding)?;
-            if !had_slot {
-                undo.slots.push((Some(name), slot));
-            }
+            let slot = match slot {
+                Some(slot) => slot,
+                None => {
+                    let slot = self.slot_for(name, &binding)?;
+                    undo.slots.push((Some(name), slot));
+                    *bound = Some(Bound {
+                        binding,
+                        slot: Some(slot),
+                    });
+                    slot
+                }
+            };
             let stubs = &self.space()?.stubs;
             stub = Some(stubs.stub_addr(slot));
             fix.v.slot = stubs.got_addr(slot);
@@ -848,7 +874,14 @@ impl Linker {
         for group in &object.groups {
             self.comdats.insert(group.signature.to_string(), id);
         }
-        let mut touched: Vec<NameId> = defines.iter().chain(refers.iter()).copied().collect();
+        // A reference changes a slot only while its name is unresolved (weak or
+        // not, and the trap's message); definitions always do.
+        let unresolved = |n: &NameId| {
+            let e = self.symbols.entry(*n);
+            e.slot.is_some() && matches!(e.binding(None), Binding::Unresolved { .. })
+        };
+        let mut touched: Vec<NameId> = refers.iter().copied().filter(unresolved).collect();
+        touched.extend(&defines);
         touched.extend(old.iter().flat_map(|o| o.defines.iter().copied()));
         let pieces = self.keep_data(&layout, old.as_ref());
         let loaded = Loaded {

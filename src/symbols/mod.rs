@@ -68,17 +68,80 @@ pub struct Site {
     pub section_offset: u64,
 }
 
+/// A short list that keeps a single element inline. Most names have one
+/// definition, one or two referring objects and few sites; a `Vec` for each
+/// (which allocates room for four) was a large part of the time and memory of
+/// linking many small objects.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub enum Few<T> {
+    #[default]
+    Zero,
+    One(T),
+    Many(Vec<T>),
+}
+
+impl<T: Copy> Few<T> {
+    pub fn push(&mut self, value: T) {
+        *self = match std::mem::take(self) {
+            Few::Zero => Few::One(value),
+            Few::One(first) => Few::Many(vec![first, value]),
+            Few::Many(mut v) => {
+                v.push(value);
+                Few::Many(v)
+            }
+        };
+    }
+
+    /// Keeps the elements for which `keep` is true.
+    pub fn retain(&mut self, mut keep: impl FnMut(&T) -> bool) {
+        match self {
+            Few::Zero => {}
+            Few::One(v) => {
+                if !keep(v) {
+                    *self = Few::Zero;
+                }
+            }
+            Few::Many(v) => {
+                v.retain(keep);
+                match v.len() {
+                    0 => *self = Few::Zero,
+                    1 => *self = Few::One(v[0]),
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+impl<T> std::ops::Deref for Few<T> {
+    type Target = [T];
+
+    fn deref(&self) -> &[T] {
+        match self {
+            Few::Zero => &[],
+            Few::One(v) => std::slice::from_ref(v),
+            Few::Many(v) => v,
+        }
+    }
+}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for Few<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
 #[derive(Default, Debug)]
 pub struct Entry {
-    pub defs: Vec<ObjectDef>,
+    pub defs: Few<ObjectDef>,
     pub host: Option<ProcessSymbol>,
     /// `dlsym` result, looked up once — and only while no object defines the name
     /// (`None`: not looked up yet).
     pub process: Option<Option<ProcessSymbol>>,
     pub slot: Option<SlotId>,
-    pub sites: Vec<Site>,
+    pub sites: Few<Site>,
     /// Objects that refer to the name; `true` if all their references are weak.
-    pub refs: Vec<(ObjectId, bool)>,
+    pub refs: Few<(ObjectId, bool)>,
 }
 
 impl Entry {
@@ -231,6 +294,8 @@ impl SymbolTable {
 
     /// Room for `additional` more names without rehashing.
     pub fn reserve(&mut self, additional: usize) {
+        self.names.reserve(additional);
+        self.entries.reserve(additional);
         let names = &self.names;
         self.index
             .reserve(additional, |id| hash(&names[id.0 as usize]));
@@ -391,6 +456,24 @@ mod tests {
         defined.defs.push(def(3, 0x10, false));
         let names: Vec<String> = t.unresolved().into_iter().map(|(n, _)| n).collect();
         assert_eq!(names, ["a", "b"]);
+    }
+
+    #[test]
+    fn few_holds_one_inline_and_more_in_a_vec() {
+        let mut f: Few<u32> = Few::default();
+        assert!(f.is_empty());
+        f.push(1);
+        assert!(matches!(f, Few::One(1)));
+        f.push(2);
+        f.push(3);
+        assert_eq!(&*f, &[1, 2, 3]);
+        f.retain(|v| *v != 2);
+        assert_eq!(&*f, &[1, 3]);
+        f.retain(|v| *v == 3);
+        assert!(matches!(f, Few::One(3)));
+        f.retain(|_| false);
+        assert!(matches!(f, Few::Zero));
+        assert_eq!(format!("{f:?}"), "[]");
     }
 
     #[test]

@@ -1,0 +1,234 @@
+//! Loading a batch of objects as a stream: each input is read, parsed, linked and
+//! dropped before the next is read, so memory holds one input file and one
+//! parsed object at a time, not the whole batch (a thousand objects' files and
+//! parsed relocations were most of a load's peak memory, and faulting that memory
+//! in a good part of its time).
+//!
+//! A batch's placement is chosen for all its objects. Streaming cannot look
+//! ahead, so a batch that reserves the region places it for its first object; if
+//! a later object needs another placement (a static-model object after
+//! position-independent ones), the batch is undone — it reserved the region, so
+//! nothing else lives there — and loaded again the old way: every object parsed
+//! first, the placement chosen for all of them.
+
+use std::io::Read;
+use std::path::Path;
+use std::time::Instant;
+
+use crate::error::{Error, Result};
+use crate::input::{self, Aligned};
+use crate::linker::{Linker, ObjectId};
+use crate::runtime;
+
+/// Files larger than this are mapped rather than read.
+const READ_LIMIT: u64 = 1 << 20;
+
+/// The inputs of a batch, handed out one at a time.
+pub(crate) trait Inputs {
+    fn len(&self) -> usize;
+    /// Input `i`'s name and 8-byte aligned bytes, valid until the next call.
+    fn get(&mut self, i: usize) -> Result<(&str, &[u8])>;
+}
+
+/// Inputs already in memory.
+pub(crate) struct Slices<'s, 'b> {
+    pub inputs: &'s [(String, &'b [u8])],
+    copy: Option<Aligned>,
+}
+
+impl<'s, 'b> Slices<'s, 'b> {
+    pub fn new(inputs: &'s [(String, &'b [u8])]) -> Self {
+        Slices { inputs, copy: None }
+    }
+}
+
+impl Inputs for Slices<'_, '_> {
+    fn len(&self) -> usize {
+        self.inputs.len()
+    }
+
+    fn get(&mut self, i: usize) -> Result<(&str, &[u8])> {
+        let (name, bytes) = &self.inputs[i];
+        self.copy = Aligned::if_needed(bytes);
+        Ok((name, self.copy.as_ref().map_or(bytes, Aligned::as_slice)))
+    }
+}
+
+/// Object files, read one at a time into one reused buffer (large ones mapped).
+pub(crate) struct Files<'p, P> {
+    pub paths: &'p [P],
+    name: String,
+    buffer: Vec<u8>,
+    copy: Option<Aligned>,
+    map: Option<memmap2::Mmap>,
+}
+
+impl<'p, P: AsRef<Path>> Files<'p, P> {
+    pub fn new(paths: &'p [P]) -> Self {
+        Files {
+            paths,
+            name: String::new(),
+            buffer: Vec::new(),
+            copy: None,
+            map: None,
+        }
+    }
+}
+
+impl<P: AsRef<Path>> Inputs for Files<'_, P> {
+    fn len(&self) -> usize {
+        self.paths.len()
+    }
+
+    fn get(&mut self, i: usize) -> Result<(&str, &[u8])> {
+        let path = self.paths[i].as_ref();
+        self.name.clear();
+        self.name.push_str(&path.display().to_string());
+        self.map = None;
+        let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+        if len > READ_LIMIT {
+            self.map = Some(map_file(&file, path)?);
+            return Ok((&self.name, self.map.as_deref().unwrap_or_default()));
+        }
+        self.buffer.clear();
+        file.read_to_end(&mut self.buffer)
+            .map_err(|e| Error::io(path, e))?;
+        // malloc's memory is 16-byte aligned; copy only if it ever is not.
+        self.copy = Aligned::if_needed(&self.buffer);
+        Ok((
+            &self.name,
+            self.copy.as_ref().map_or(&self.buffer, Aligned::as_slice),
+        ))
+    }
+}
+
+pub(crate) fn map_file(file: &std::fs::File, path: &Path) -> Result<memmap2::Mmap> {
+    // SAFETY: the map is read-only and private; relink reads it only while loading
+    // and copies what it keeps. A file truncated underneath would fault — the same
+    // contract every mmap-based reader has.
+    unsafe { memmap2::Mmap::map(file) }.map_err(|e| Error::io(path, e))
+}
+
+/// How streaming a batch ended.
+enum Streamed {
+    Done,
+    /// An object needs another placement than the one chosen for the first.
+    Replace,
+}
+
+impl Linker {
+    /// Loads a batch as a stream (see the module doc). `all_at_once` loads it the
+    /// old way, for a batch that must be placed for all its objects together.
+    pub(crate) fn load_stream(
+        &mut self,
+        inputs: &mut dyn Inputs,
+        all_at_once: impl FnOnce(&mut Linker, &mut Vec<ObjectId>) -> Result<()>,
+    ) -> Result<Vec<ObjectId>> {
+        let fresh = self.space.is_none();
+        let mut ids = Vec::with_capacity(inputs.len());
+        self.deferred_traps = Some(Vec::new());
+        let linked = match self.stream(inputs, fresh, &mut ids) {
+            Ok(Streamed::Replace) => {
+                self.forget_fresh_batch(&ids);
+                ids.clear();
+                all_at_once(self, &mut ids)
+            }
+            Ok(Streamed::Done) => Ok(()),
+            Err(e) => Err(e),
+        };
+        self.write_deferred_traps();
+        if let Err(e) = linked {
+            if fresh && self.objects.is_empty() {
+                // Nothing was loaded: give back the region this call reserved.
+                self.space = None;
+            }
+            return Err(e);
+        }
+        let start = Instant::now();
+        if !self.options.link_only {
+            runtime::run_constructors(self, &ids);
+        }
+        self.stats.finalize += start.elapsed();
+        Ok(ids)
+    }
+
+    fn stream(
+        &mut self,
+        inputs: &mut dyn Inputs,
+        fresh: bool,
+        ids: &mut Vec<ObjectId>,
+    ) -> Result<Streamed> {
+        let count = inputs.len();
+        for i in 0..count {
+            let start = Instant::now();
+            let (name, bytes) = inputs.get(i)?;
+            let object = input::parse(name, bytes)?;
+            self.stats.parse += start.elapsed();
+            let start = Instant::now();
+            if self.space.is_none() {
+                let globals = object
+                    .symbols
+                    .iter()
+                    .filter(|s| s.binding != input::Binding::Local);
+                self.symbols.reserve(globals.count() * count / 2);
+            }
+            match self.ensure_space(std::slice::from_ref(&object)) {
+                Err(Error::Placement(_)) if fresh && i > 0 => return Ok(Streamed::Replace),
+                placed => placed?,
+            }
+            self.stats.layout += start.elapsed();
+            ids.push(self.link(&object)?);
+        }
+        Ok(Streamed::Done)
+    }
+
+    /// Parses every input, chooses the placement for all of them, then links
+    /// them one by one.
+    pub(crate) fn load_all_at_once(
+        &mut self,
+        inputs: &[(String, &[u8])],
+        ids: &mut Vec<ObjectId>,
+    ) -> Result<()> {
+        let start = Instant::now();
+        let copies: Vec<Option<Aligned>> =
+            inputs.iter().map(|(_, b)| Aligned::if_needed(b)).collect();
+        let objects = inputs
+            .iter()
+            .zip(&copies)
+            .map(|((name, bytes), copy)| {
+                input::parse(name, copy.as_ref().map_or(bytes, Aligned::as_slice))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        self.stats.parse += start.elapsed();
+        let start = Instant::now();
+        self.ensure_space(&objects)?;
+        self.stats.layout += start.elapsed();
+        for object in &objects {
+            ids.push(self.link(object)?);
+        }
+        Ok(())
+    }
+
+    /// Undoes a batch that reserved the region (no constructor has run): its
+    /// objects, their names' definitions, references and slots, and the region go.
+    fn forget_fresh_batch(&mut self, ids: &[ObjectId]) {
+        for id in ids {
+            self.objects.remove(id);
+        }
+        self.comdats.clear();
+        self.retired.clear();
+        self.space = None;
+        let names: Vec<_> = self.symbols.iter().map(|(id, _, _)| id).collect();
+        for name in names {
+            let entry = self.symbols.entry_mut(name);
+            entry.defs = Default::default();
+            entry.refs = Default::default();
+            entry.sites = Default::default();
+            entry.slot = None;
+            if entry.is_unused() {
+                self.symbols.remove(name);
+            }
+        }
+    }
+}
