@@ -19,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::input::{self, Aligned};
 use crate::linker::{Linker, ObjectId};
 use crate::runtime;
+use crate::symbols::{Binding, NameId};
 
 /// Files larger than this are mapped rather than read.
 const READ_LIMIT: u64 = 1 << 20;
@@ -110,6 +111,34 @@ pub(crate) fn map_file(file: &std::fs::File, path: &Path) -> Result<memmap2::Mma
     unsafe { memmap2::Mmap::map(file) }.map_err(|e| Error::io(path, e))
 }
 
+/// Work a batch leaves for its end.
+#[derive(Default)]
+pub(crate) struct Deferred {
+    /// Names whose trap message is stale: built once at the end, not each time a
+    /// load touches an unresolved name.
+    traps: Vec<NameId>,
+    /// Names referenced while no object defined them: looked up in the process at
+    /// the end if no object of the batch has defined them by then (`dlsym` of a
+    /// name a later object defines was most of the lookups, and failing ones are
+    /// slow).
+    lookups: Vec<NameId>,
+    /// Names in `traps`.
+    marked: Vec<u64>,
+}
+
+impl Deferred {
+    fn mark_trap(&mut self, id: NameId) {
+        let (word, bit) = (id.0 as usize / 64, id.0 % 64);
+        if self.marked.len() <= word {
+            self.marked.resize(word + 1, 0);
+        }
+        if self.marked[word] & (1 << bit) == 0 {
+            self.marked[word] |= 1 << bit;
+            self.traps.push(id);
+        }
+    }
+}
+
 /// How streaming a batch ended.
 enum Streamed {
     Done,
@@ -127,7 +156,7 @@ impl Linker {
     ) -> Result<Vec<ObjectId>> {
         let fresh = self.space.is_none();
         let mut ids = Vec::with_capacity(inputs.len());
-        self.deferred_traps = Some(Vec::new());
+        self.deferred = Some(Deferred::default());
         let linked = match self.stream(inputs, fresh, &mut ids) {
             Ok(Streamed::Replace) => {
                 self.forget_fresh_batch(&ids);
@@ -137,7 +166,7 @@ impl Linker {
             Ok(Streamed::Done) => Ok(()),
             Err(e) => Err(e),
         };
-        self.write_deferred_traps();
+        let linked = linked.and(self.finish_deferred());
         if let Err(e) = linked {
             if fresh && self.objects.is_empty() {
                 // Nothing was loaded: give back the region this call reserved.
@@ -230,5 +259,64 @@ impl Linker {
                 self.symbols.remove(name);
             }
         }
+    }
+
+    /// The trap message of `id`, or `None` while a batch loads: then it is built
+    /// when the batch ends.
+    pub(crate) fn trap_message_now(&mut self, id: NameId) -> Option<String> {
+        match &mut self.deferred {
+            Some(deferred) => {
+                deferred.mark_trap(id);
+                None
+            }
+            None => Some(self.trap_message(id)),
+        }
+    }
+
+    /// Asks the process for `id` now, or (while a batch loads) at its end.
+    pub(crate) fn look_up_in_process(&mut self, id: NameId) {
+        match &mut self.deferred {
+            Some(deferred) => deferred.lookups.push(id),
+            None => {
+                self.symbols.entry_with_process(id);
+            }
+        }
+    }
+
+    /// Ends a batch: names still defined by no object are looked up in the process
+    /// and rebound (slots, GOT entries and direct references follow), then every
+    /// stale trap message is written from its name's current state.
+    fn finish_deferred(&mut self) -> Result<()> {
+        let Some(deferred) = self.deferred.take() else {
+            return Ok(());
+        };
+        let live = |linker: &Linker, id: NameId| linker.symbols.contains(id);
+        let mut first_error = None;
+        for id in deferred.lookups {
+            // A name may have been removed since (a load rolled back).
+            if !live(self, id) {
+                continue;
+            }
+            let entry = self.symbols.entry(id);
+            if entry.defs.is_empty() && entry.process.is_none() {
+                if let Err(e) = self.rebind(id) {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        for id in deferred.traps {
+            if !live(self, id) {
+                continue;
+            }
+            let entry = self.symbols.entry(id);
+            let (Some(slot), Binding::Unresolved { .. }) = (entry.slot, entry.binding(None)) else {
+                continue;
+            };
+            let message = self.trap_message(id);
+            if let Some(space) = &self.space {
+                space.stubs.set_message(slot, message);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
     }
 }

@@ -156,11 +156,10 @@ pub struct Linker {
     pub(crate) comdats: Map<String, ObjectId>,
     /// Memory of replaced or unloaded versions, freed by `reclaim`.
     pub(crate) retired: Vec<Piece>,
-    /// While a batch loads: names whose trap message is stale. Messages are built
-    /// once, when the batch ends, not each time a load touches an unresolved name.
-    pub(crate) deferred_traps: Option<Vec<NameId>>,
     next_id: u64,
     pub(crate) stats: Stats,
+    /// What a batch being loaded leaves for its end (batch.rs).
+    pub(crate) deferred: Option<crate::batch::Deferred>,
 }
 
 impl Linker {
@@ -181,9 +180,9 @@ impl Linker {
             objects: BTreeMap::new(),
             comdats: Map::default(),
             retired: Vec::new(),
-            deferred_traps: None,
             next_id: 1,
             stats: Stats::default(),
+            deferred: None,
         })
     }
 
@@ -613,41 +612,6 @@ impl Linker {
         space.stubs.set_got(&mut space.region, slot, g);
         self.symbols.entry_mut(id).slot = Some(slot);
         Ok(slot)
-    }
-
-    /// The trap message of `id`, or `None` when a batch is loading: then it is
-    /// built when the batch ends ([`Linker::write_deferred_traps`]).
-    pub(crate) fn trap_message_now(&mut self, id: NameId) -> Option<String> {
-        match &mut self.deferred_traps {
-            Some(stale) => {
-                stale.push(id);
-                None
-            }
-            None => Some(self.trap_message(id)),
-        }
-    }
-
-    /// Ends deferral: writes the message of every deferred name whose slot still
-    /// traps, from the names' current state.
-    pub(crate) fn write_deferred_traps(&mut self) {
-        let Some(mut stale) = self.deferred_traps.take() else {
-            return;
-        };
-        stale.sort_unstable();
-        stale.dedup();
-        for id in stale {
-            if self.symbols.id(self.symbols.name(id)) != Some(id) {
-                continue; // removed since (a load rolled back)
-            }
-            let entry = self.symbols.entry(id);
-            let (Some(slot), Binding::Unresolved { .. }) = (entry.slot, entry.binding(None)) else {
-                continue;
-            };
-            let message = self.trap_message(id);
-            if let Some(space) = &self.space {
-                space.stubs.set_message(slot, message);
-            }
-        }
     }
 
     pub(crate) fn trap_message(&self, id: NameId) -> String {

@@ -246,7 +246,7 @@ impl Linker {
             let e = self.symbols.entry(name);
             // The process is asked only when no object defines the name.
             if e.defs.is_empty() && e.process.is_none() && defs.get(name).is_none() {
-                self.symbols.entry_with_process(name);
+                self.look_up_in_process(name);
             }
         }
         let (fixes, sites) = self.resolve(object, id, &layout, &defs, &uses, undo)?;

@@ -218,6 +218,7 @@ impl Kind {
         Kind::GotDelta32,
     ];
 
+    #[inline]
     pub fn info(self) -> KindInfo {
         use Kind::*;
         let width = match self {

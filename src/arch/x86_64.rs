@@ -115,6 +115,7 @@ impl Kind {
         Kind::StubBaseOffset64,
     ];
 
+    #[inline]
     pub fn info(self) -> KindInfo {
         use Kind::*;
         let width = match self {

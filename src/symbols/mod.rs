@@ -82,14 +82,15 @@ pub enum Few<T> {
 
 impl<T: Copy> Few<T> {
     pub fn push(&mut self, value: T) {
-        *self = match std::mem::take(self) {
-            Few::Zero => Few::One(value),
-            Few::One(first) => Few::Many(vec![first, value]),
-            Few::Many(mut v) => {
-                v.push(value);
-                Few::Many(v)
+        match self {
+            Few::Zero => *self = Few::One(value),
+            Few::One(first) => {
+                let mut many = Vec::with_capacity(4);
+                many.extend([*first, value]);
+                *self = Few::Many(many);
             }
-        };
+            Few::Many(v) => v.push(value),
+        }
     }
 
     /// Keeps the elements for which `keep` is true.
@@ -139,7 +140,7 @@ pub struct Entry {
     /// (`None`: not looked up yet).
     pub process: Option<Option<ProcessSymbol>>,
     pub slot: Option<SlotId>,
-    pub sites: Few<Site>,
+    pub sites: Vec<Site>,
     /// Objects that refer to the name; `true` if all their references are weak.
     pub refs: Few<(ObjectId, bool)>,
 }
@@ -199,64 +200,120 @@ pub struct NameId(pub u32);
 /// [`Entry`]. Names nothing uses any more are removed and their ids reused.
 #[derive(Default)]
 pub struct SymbolTable {
-    /// Hash index over `names`.
+    /// Hash index over the names.
     index: hashbrown::HashTable<NameId>,
-    names: Vec<Box<str>>,
+    /// Every name's text, one after another (no allocation per name).
+    text: String,
+    /// Per id: where its name lies in `text` (`len == REMOVED`: no name).
+    spans: Vec<Span>,
     entries: Vec<Entry>,
     /// Ids of removed names, reused first.
     free: Vec<NameId>,
+    /// Bytes of `text` that removed names left behind.
+    garbage: usize,
 }
+
+#[derive(Clone, Copy)]
+struct Span {
+    start: u32,
+    len: u32,
+}
+
+const REMOVED: u32 = u32::MAX;
 
 fn hash(name: &str) -> u64 {
     use std::hash::BuildHasher;
     rustc_hash::FxBuildHasher.hash_one(name)
 }
 
+/// `id`'s name in `text`.
+fn text_of<'t>(text: &'t str, spans: &[Span], id: NameId) -> &'t str {
+    let Span { start, len } = spans[id.0 as usize];
+    if len == REMOVED {
+        return "";
+    }
+    &text[start as usize..(start + len) as usize]
+}
+
 impl SymbolTable {
     /// The id of `name`, if the table has it.
     pub fn id(&self, name: &str) -> Option<NameId> {
         self.index
-            .find(hash(name), |id| &*self.names[id.0 as usize] == name)
+            .find(hash(name), |id| self.name(*id) == name)
             .copied()
     }
 
     /// The id of `name`, added (with an empty entry) if new; `true` if it was new.
     pub fn intern(&mut self, name: &str) -> (NameId, bool) {
         let h = hash(name);
-        let names = &self.names;
-        if let Some(id) = self.index.find(h, |id| &*names[id.0 as usize] == name) {
+        let (text, spans) = (&self.text, &self.spans);
+        if let Some(id) = self.index.find(h, |id| text_of(text, spans, *id) == name) {
             return (*id, false);
         }
+        let span = Span {
+            start: self.text.len() as u32,
+            len: name.len() as u32,
+        };
+        self.text.push_str(name);
         let id = match self.free.pop() {
             Some(id) => {
-                self.names[id.0 as usize] = name.into();
+                self.spans[id.0 as usize] = span;
                 id
             }
             None => {
-                self.names.push(name.into());
+                self.spans.push(span);
                 self.entries.push(Entry::default());
-                NameId(self.names.len() as u32 - 1)
+                NameId(self.spans.len() as u32 - 1)
             }
         };
-        let names = &self.names;
+        let (text, spans) = (&self.text, &self.spans);
         self.index
-            .insert_unique(h, id, |id| hash(&names[id.0 as usize]));
+            .insert_unique(h, id, |id| hash(text_of(text, spans, *id)));
         (id, true)
     }
 
     /// Forgets a name: its entry is cleared and its id may be handed out again.
     pub fn remove(&mut self, id: NameId) {
-        let h = hash(&self.names[id.0 as usize]);
+        if !self.contains(id) {
+            return;
+        }
+        let h = hash(self.name(id));
         if let Ok(found) = self.index.find_entry(h, |x| *x == id) {
             found.remove();
-            self.names[id.0 as usize] = Box::default();
+            let span = &mut self.spans[id.0 as usize];
+            self.garbage += span.len as usize;
+            span.len = REMOVED;
             self.entries[id.0 as usize] = Entry::default();
             self.free.push(id);
+            if self.garbage > 4096 && self.garbage > self.text.len() / 2 {
+                self.compact();
+            }
         }
     }
 
+    /// Rewrites `text` without the bytes of removed names.
+    fn compact(&mut self) {
+        let mut text = String::with_capacity(self.text.len() - self.garbage);
+        for span in &mut self.spans {
+            if span.len != REMOVED {
+                let (start, end) = (span.start as usize, (span.start + span.len) as usize);
+                span.start = text.len() as u32;
+                text.push_str(&self.text[start..end]);
+            }
+        }
+        self.text = text;
+        self.garbage = 0;
+    }
+
+    /// Whether `id` names something (it was not removed).
+    pub fn contains(&self, id: NameId) -> bool {
+        self.spans
+            .get(id.0 as usize)
+            .is_some_and(|s| s.len != REMOVED)
+    }
+
     pub fn name(&self, id: NameId) -> &str {
-        &self.names[id.0 as usize]
+        text_of(&self.text, &self.spans, id)
     }
 
     pub fn entry(&self, id: NameId) -> &Entry {
@@ -294,18 +351,18 @@ impl SymbolTable {
 
     /// Room for `additional` more names without rehashing.
     pub fn reserve(&mut self, additional: usize) {
-        self.names.reserve(additional);
+        self.spans.reserve(additional);
         self.entries.reserve(additional);
-        let names = &self.names;
+        let (text, spans) = (&self.text, &self.spans);
         self.index
-            .reserve(additional, |id| hash(&names[id.0 as usize]));
+            .reserve(additional, |id| hash(text_of(text, spans, *id)));
     }
 
     /// Looks `id`'s name up in the process once and caches the answer.
     pub fn entry_with_process(&mut self, id: NameId) -> &mut Entry {
         let i = id.0 as usize;
         if self.entries[i].process.is_none() {
-            self.entries[i].process = Some(dlsym(&self.names[i]));
+            self.entries[i].process = Some(dlsym(self.name(id)));
         }
         &mut self.entries[i]
     }
@@ -498,5 +555,19 @@ mod tests {
         }
         assert_eq!(t.id("beta"), Some(b), "ids survive growth");
         assert_eq!(t.iter().count(), 1002);
+        // Removed names' bytes are reclaimed; the others keep their ids.
+        for round in 0..3 {
+            for i in 0..1000 {
+                let id = t.intern(&format!("n{i}")).0;
+                t.remove(id);
+                assert!(!t.contains(id), "round {round}");
+            }
+        }
+        assert_eq!(
+            (t.id("beta"), t.id("gamma"), t.len()),
+            (Some(b), Some(c), 2)
+        );
+        assert_eq!((t.name(b), t.name(c)), ("beta", "gamma"));
+        assert!(t.text.len() < 8192, "{}", t.text.len());
     }
 }
