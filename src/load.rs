@@ -29,6 +29,8 @@ struct Layout {
     /// Replace: target ranges `[lo, hi)` of this version's global data that live on
     /// at an older version's address (`to`), which every reference uses instead.
     redirects: Vec<(u64, u64, u64)>,
+    /// Global writable variables: (name, live address, size), sorted by name.
+    data: Vec<(NameId, u64, u64)>,
 }
 
 impl Layout {
@@ -70,6 +72,17 @@ enum SymbolUse {
     /// Any other global symbol: one without a name (malformed if a relocation uses
     /// it), or one this object neither defines nor refers to.
     Other,
+}
+
+/// An object's global names, interned; see `Linker::names`.
+struct Names {
+    /// Per symbol index.
+    uses: Vec<SymbolUse>,
+    defs: Defs,
+    /// Names it refers to, sorted, with whether all their references are weak.
+    refs: Vec<(NameId, bool)>,
+    /// Its global writable variables: (name, live address, size), sorted.
+    data: Vec<(NameId, u64, u64)>,
 }
 
 /// An object's global definitions that survive COMDAT selection, one per name
@@ -230,7 +243,6 @@ impl Linker {
     ) -> Result<Option<Loaded>> {
         let start = Instant::now();
         let excluded = self.comdat_losers(object, id);
-        self.check_duplicates(object, &excluded, id)?;
         let mut layout = self.layout(object, &excluded)?;
         undo.pieces.extend(layout.pieces.iter().copied());
         self.copy_sections(object, &layout);
@@ -241,7 +253,13 @@ impl Linker {
         self.injected(Stage::Layout)?;
 
         let start = Instant::now();
-        let (uses, defs, refs) = self.names(object, id, &layout, undo);
+        let Names {
+            uses,
+            defs,
+            refs,
+            data,
+        } = self.names(object, id, &layout, undo)?;
+        layout.data = data;
         for &(name, _) in &refs {
             let e = self.symbols.entry(name);
             // The process is asked only when no object defines the name.
@@ -311,33 +329,6 @@ impl Linker {
             }
         }
         excluded
-    }
-
-    fn check_duplicates(&self, object: &Object, excluded: &[bool], id: ObjectId) -> Result<()> {
-        for sym in &object.symbols {
-            if sym.binding != Bind::Global || !live(&sym.definition, excluded) {
-                continue;
-            }
-            if matches!(
-                sym.definition,
-                Definition::Common { .. } | Definition::Undefined
-            ) {
-                continue;
-            }
-            if let Some(first) = self.symbols.get(sym.name).and_then(|e| {
-                e.defs
-                    .iter()
-                    .find(|d| !d.weak && d.object != id)
-                    .map(|d| self.object_name(d.object))
-            }) {
-                return Err(Error::Duplicate {
-                    symbol: sym.name.to_string(),
-                    first,
-                    second: object.name.clone(),
-                });
-            }
-        }
-        Ok(())
     }
 
     fn layout(&mut self, object: &Object, excluded: &[bool]) -> Result<Layout> {
@@ -428,6 +419,7 @@ impl Linker {
             dso_handle: target + abs(Class::ReadOnly, dso),
             veneers: (abs(Class::Code, veneers), veneer_count),
             redirects: Vec::new(),
+            data: Vec::new(),
         })
     }
 
@@ -456,7 +448,7 @@ impl Linker {
         id: ObjectId,
         layout: &Layout,
         undo: &mut Undo,
-    ) -> (Vec<SymbolUse>, Defs, Vec<(NameId, bool)>) {
+    ) -> Result<Names> {
         let mut referenced = vec![false; object.symbols.len()];
         for r in object.sections.iter().flat_map(|s| &s.relocs) {
             if let Some(used) = referenced.get_mut(r.symbol.0 as usize) {
@@ -464,8 +456,7 @@ impl Linker {
             }
         }
         let mut uses = Vec::with_capacity(object.symbols.len());
-        let mut list = Vec::new();
-        let mut refs = Vec::new();
+        let (mut list, mut refs, mut data) = (Vec::new(), Vec::new(), Vec::new());
         for (i, sym) in object.symbols.iter().enumerate() {
             let address = layout.addresses[i].map(|a| layout.translate(a));
             let global = is_global(sym.binding);
@@ -481,10 +472,16 @@ impl Linker {
                     undo.entries.push(name);
                 }
                 if let Some(addr) = address {
-                    let weak = sym.binding == Bind::Weak
-                        || matches!(sym.definition, Definition::Common { .. });
+                    let common = matches!(sym.definition, Definition::Common { .. });
+                    if sym.binding == Bind::Global && !common {
+                        self.check_duplicate(object, id, sym.name, name)?;
+                    }
+                    let weak = sym.binding == Bind::Weak || common;
                     let code = defines_code(object, &sym.definition);
                     list.push((name, object_def(id, addr, sym.size, code, weak)));
+                    if writable_variable(object, sym) {
+                        data.push((name, addr, sym.size));
+                    }
                 }
                 if referenced[i] {
                     refs.push((name, sym.is_defined() || sym.binding == Bind::Weak));
@@ -511,7 +508,36 @@ impl Linker {
             }
             same
         });
-        (uses, defs, refs)
+        // One entry per variable name (the last symbol's, as a map insert would).
+        data.reverse();
+        data.sort_by_key(|d| d.0);
+        data.dedup_by_key(|d| d.0);
+        data.shrink_to_fit();
+        Ok(Names {
+            uses,
+            defs,
+            refs,
+            data,
+        })
+    }
+
+    /// A strong definition of `name` by another loaded object is an error.
+    fn check_duplicate(
+        &self,
+        object: &Object,
+        id: ObjectId,
+        symbol: &str,
+        name: NameId,
+    ) -> Result<()> {
+        let other = self.symbols.entry(name).strong_def(id);
+        match other {
+            Some(first) => Err(Error::Duplicate {
+                symbol: symbol.to_string(),
+                first: self.object_name(first.object),
+                second: object.name.clone(),
+            }),
+            None => Ok(()),
+        }
     }
 
     /// Computes every fixup's values, allocating slots as needed, and the sites
@@ -831,7 +857,7 @@ impl Linker {
         &mut self,
         object: &Object,
         id: ObjectId,
-        layout: Layout,
+        mut layout: Layout,
         defs: Defs,
         refs: &[(NameId, bool)],
         sites: Vec<NamedSite>,
@@ -887,7 +913,7 @@ impl Linker {
         let loaded = Loaded {
             name: object.name.clone(),
             pieces,
-            data_symbols: data_symbols(object, &layout, &self.symbols),
+            data_symbols: std::mem::take(&mut layout.data),
             sections: placed(object, &layout),
             defines,
             refers,
@@ -959,13 +985,6 @@ impl Linker {
         space.stubs.set_slot(&mut space.region, slot, s);
         space.stubs.set_got(&mut space.region, slot, g);
         Ok(())
-    }
-}
-
-fn live(def: &Definition, excluded: &[bool]) -> bool {
-    match def {
-        Definition::Section { section, .. } => !excluded[section.0 as usize],
-        _ => true,
     }
 }
 
@@ -1042,43 +1061,21 @@ fn placed(object: &Object, layout: &Layout) -> Vec<Placed> {
         .collect()
 }
 
-/// The object's global writable variables at their live addresses: what a later
-/// version inherits.
-fn data_symbols(
-    object: &Object,
-    layout: &Layout,
-    symbols: &SymbolTable,
-) -> Vec<(NameId, u64, u64)> {
-    let mut out = Vec::new();
-    for (i, sym) in object.symbols.iter().enumerate() {
-        if !is_global(sym.binding) || !writable_variable(object, sym) {
-            continue;
-        }
-        if let (Some(addr), Some(name)) = (layout.addresses[i], symbols.id(sym.name)) {
-            out.push((name, layout.translate(addr), sym.size));
-        }
-    }
-    // One entry per name (the last symbol of a name wins, as a map insert would).
-    out.reverse();
-    out.sort_by_key(|d| d.0);
-    out.dedup_by_key(|d| d.0);
-    out.shrink_to_fit();
-    out
-}
-
 /// Whether the object's code reaches one of its own sections of another class
 /// through a narrow PC-relative form (AArch64 `ADR`, `LDR` literal, `MOVW_PREL`,
 /// x86-64 `PC8/16`): then its classes must be laid out close together.
 fn needs_compact_layout(object: &Object) -> bool {
     object.sections.iter().any(|s| {
         s.relocs.iter().any(|r| {
-            let narrow = r.kind.info().pc_relative_narrow;
+            if !r.kind.info().pc_relative_narrow || is_wide(r.kind) {
+                return false;
+            }
             let target = match object.symbol(r.symbol).definition {
                 Definition::Section { section, .. } => Some(object.section(section).class),
                 Definition::Common { .. } => Some(Class::Zero),
                 _ => None,
             };
-            narrow && target.is_some_and(|c| c != s.class) && !is_wide(r.kind)
+            target.is_some_and(|c| c != s.class)
         })
     })
 }

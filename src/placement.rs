@@ -44,6 +44,9 @@ pub(crate) fn needs(objects: &[Object], symbols: &SymbolTable) -> Needs {
         for section in &object.sections {
             for r in &section.relocs {
                 let info = r.kind.info();
+                if !info.absolute_narrow && !info.pc_relative_narrow {
+                    continue;
+                }
                 let sym = object.symbol(r.symbol);
                 let at = || {
                     format!(

@@ -80,6 +80,7 @@ impl Pools {
                     region.free(block);
                     return Err(e);
                 }
+                region.populate(block.offset, block.len);
                 let mut chunk = Chunk {
                     block,
                     free: BTreeMap::from([(block.offset, block.len)]),
@@ -94,7 +95,11 @@ impl Pools {
                 offset
             }
         };
-        region.bytes_mut(offset, len).fill(0);
+        if !fresh {
+            // Bytes an earlier piece used; fresh ones are zero (free region
+            // memory reads as zeros).
+            region.bytes_mut(offset, len).fill(0);
+        }
         self.used += len;
         Ok(Piece {
             class,
@@ -135,6 +140,7 @@ impl Pools {
                 region.free(block);
                 return Err(e);
             }
+            region.populate(span.offset, span.len);
             let mut free = BTreeMap::new();
             give_back(&mut free, span.offset, span.len);
             let mut chunk = Chunk {
@@ -146,7 +152,6 @@ impl Pools {
             let offset = span.offset;
             take_at(&mut chunk, offset, len);
             self.pools[class as usize].insert(span.offset, chunk);
-            region.bytes_mut(offset, len).fill(0);
             self.used += len;
             pieces.push(Piece {
                 class,
