@@ -1,8 +1,9 @@
-//! Loading a batch of objects as a stream: each input is read, parsed, linked and
-//! dropped before the next is read, so memory holds one input file and one
-//! parsed object at a time, not the whole batch (a thousand objects' files and
-//! parsed relocations were most of a load's peak memory, and faulting that memory
-//! in a good part of its time).
+//! Loading a batch of objects as a stream: inputs are read and parsed a chunk
+//! at a time — on two threads when the machine has two cores — and each chunk's
+//! objects are linked, in order, before the next chunk is read. Memory holds one
+//! chunk of input files and parsed objects, not the whole batch (a thousand
+//! objects' files and parsed relocations were most of a load's peak memory, and
+//! faulting that memory in a good part of its time).
 //!
 //! A batch's placement is chosen for all its objects. Streaming cannot look
 //! ahead, so a batch that reserves the region places it for its first object; if
@@ -16,7 +17,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use crate::error::{Error, Result};
-use crate::input::{self, Aligned};
+use crate::input::{self, Aligned, Object};
 use crate::linker::{Linker, ObjectId};
 use crate::runtime;
 use crate::symbols::{Binding, NameId};
@@ -24,23 +25,43 @@ use crate::symbols::{Binding, NameId};
 /// Files larger than this are mapped rather than read.
 const READ_LIMIT: u64 = 1 << 20;
 
-/// The inputs of a batch, handed out one at a time.
-pub(crate) trait Inputs {
+/// Inputs read and parsed together, before they are linked one by one.
+const CHUNK: usize = 64;
+
+/// A chunk smaller than this is read and parsed on one thread.
+const PARALLEL_MIN: usize = 8;
+
+/// The inputs of a batch. `read` may run on several threads at once.
+pub(crate) trait Inputs: Sync {
     fn len(&self) -> usize;
-    /// Input `i`'s name and 8-byte aligned bytes, valid until the next call.
-    fn get(&mut self, i: usize) -> Result<(&str, &[u8])>;
+    /// Reads input `i` into `slot` (for inputs in memory, at most an aligned copy).
+    fn read(&self, i: usize, slot: &mut Slot) -> Result<()>;
+    /// Input `i`'s name and 8-byte aligned bytes, as `read` left them in `slot`.
+    fn get<'s>(&'s self, i: usize, slot: &'s Slot) -> (&'s str, &'s [u8]);
+}
+
+/// Where one input's bytes are kept while it is parsed and linked; reused.
+#[derive(Default)]
+pub(crate) struct Slot {
+    name: String,
+    buffer: Vec<u8>,
+    copy: Option<Aligned>,
+    map: Option<memmap2::Mmap>,
+}
+
+impl Slot {
+    /// The bytes `read` left: a mapping, an aligned copy, or the buffer.
+    fn bytes<'s>(&'s self, or: &'s [u8]) -> &'s [u8] {
+        if let Some(map) = &self.map {
+            return map;
+        }
+        self.copy.as_ref().map_or(or, Aligned::as_slice)
+    }
 }
 
 /// Inputs already in memory.
 pub(crate) struct Slices<'s, 'b> {
     pub inputs: &'s [(String, &'b [u8])],
-    copy: Option<Aligned>,
-}
-
-impl<'s, 'b> Slices<'s, 'b> {
-    pub fn new(inputs: &'s [(String, &'b [u8])]) -> Self {
-        Slices { inputs, copy: None }
-    }
 }
 
 impl Inputs for Slices<'_, '_> {
@@ -48,60 +69,96 @@ impl Inputs for Slices<'_, '_> {
         self.inputs.len()
     }
 
-    fn get(&mut self, i: usize) -> Result<(&str, &[u8])> {
+    fn read(&self, i: usize, slot: &mut Slot) -> Result<()> {
+        slot.copy = Aligned::if_needed(self.inputs[i].1);
+        Ok(())
+    }
+
+    fn get<'s>(&'s self, i: usize, slot: &'s Slot) -> (&'s str, &'s [u8]) {
         let (name, bytes) = &self.inputs[i];
-        self.copy = Aligned::if_needed(bytes);
-        Ok((name, self.copy.as_ref().map_or(bytes, Aligned::as_slice)))
+        (name, slot.bytes(bytes))
     }
 }
 
-/// Object files, read one at a time into one reused buffer (large ones mapped).
+/// Object files, each read into its slot's reused buffer (large ones mapped).
 pub(crate) struct Files<'p, P> {
     pub paths: &'p [P],
-    name: String,
-    buffer: Vec<u8>,
-    copy: Option<Aligned>,
-    map: Option<memmap2::Mmap>,
 }
 
-impl<'p, P: AsRef<Path>> Files<'p, P> {
-    pub fn new(paths: &'p [P]) -> Self {
-        Files {
-            paths,
-            name: String::new(),
-            buffer: Vec::new(),
-            copy: None,
-            map: None,
-        }
-    }
-}
-
-impl<P: AsRef<Path>> Inputs for Files<'_, P> {
+impl<P: AsRef<Path> + Sync> Inputs for Files<'_, P> {
     fn len(&self) -> usize {
         self.paths.len()
     }
 
-    fn get(&mut self, i: usize) -> Result<(&str, &[u8])> {
+    fn read(&self, i: usize, slot: &mut Slot) -> Result<()> {
         let path = self.paths[i].as_ref();
-        self.name.clear();
-        self.name.push_str(&path.display().to_string());
-        self.map = None;
+        slot.name.clear();
+        slot.name.push_str(&path.display().to_string());
+        (slot.map, slot.copy) = (None, None);
         let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
         let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
         if len > READ_LIMIT {
-            self.map = Some(map_file(&file, path)?);
-            return Ok((&self.name, self.map.as_deref().unwrap_or_default()));
+            slot.map = Some(map_file(&file, path)?);
+            return Ok(());
         }
-        self.buffer.clear();
-        file.read_to_end(&mut self.buffer)
+        slot.buffer.clear();
+        file.read_to_end(&mut slot.buffer)
             .map_err(|e| Error::io(path, e))?;
         // malloc's memory is 16-byte aligned; copy only if it ever is not.
-        self.copy = Aligned::if_needed(&self.buffer);
-        Ok((
-            &self.name,
-            self.copy.as_ref().map_or(&self.buffer, Aligned::as_slice),
-        ))
+        slot.copy = Aligned::if_needed(&slot.buffer);
+        Ok(())
     }
+
+    fn get<'s>(&'s self, _: usize, slot: &'s Slot) -> (&'s str, &'s [u8]) {
+        (&slot.name, slot.bytes(&slot.buffer))
+    }
+}
+
+/// Reads and parses inputs `first..first + slots.len()`, one per slot.
+fn read_and_parse<'s>(
+    inputs: &'s dyn Inputs,
+    first: usize,
+    slots: &'s mut [Slot],
+) -> Vec<Result<Object<'s>>> {
+    let read: Vec<Result<()>> = slots
+        .iter_mut()
+        .enumerate()
+        .map(|(k, slot)| inputs.read(first + k, slot))
+        .collect();
+    let slots: &'s [Slot] = slots;
+    read.into_iter()
+        .zip(slots)
+        .enumerate()
+        .map(|(k, (read, slot))| {
+            read?;
+            let (name, bytes) = inputs.get(first + k, slot);
+            input::parse(name, bytes)
+        })
+        .collect()
+}
+
+/// As [`read_and_parse`], the second half on another thread when it pays.
+fn read_and_parse_chunk<'s>(
+    inputs: &'s dyn Inputs,
+    first: usize,
+    slots: &'s mut [Slot],
+) -> Vec<Result<Object<'s>>> {
+    let parallel = slots.len() >= PARALLEL_MIN
+        && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+    if !parallel {
+        return read_and_parse(inputs, first, slots);
+    }
+    let half = slots.len() / 2;
+    let (mine, theirs) = slots.split_at_mut(half);
+    std::thread::scope(|scope| {
+        let helper = scope.spawn(|| read_and_parse(inputs, first + half, theirs));
+        let mut objects = read_and_parse(inputs, first, mine);
+        match helper.join() {
+            Ok(rest) => objects.extend(rest),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+        objects
+    })
 }
 
 pub(crate) fn map_file(file: &std::fs::File, path: &Path) -> Result<memmap2::Mmap> {
@@ -151,7 +208,7 @@ impl Linker {
     /// old way, for a batch that must be placed for all its objects together.
     pub(crate) fn load_stream(
         &mut self,
-        inputs: &mut dyn Inputs,
+        inputs: &dyn Inputs,
         all_at_once: impl FnOnce(&mut Linker, &mut Vec<ObjectId>) -> Result<()>,
     ) -> Result<Vec<ObjectId>> {
         let fresh = self.space.is_none();
@@ -184,30 +241,36 @@ impl Linker {
 
     fn stream(
         &mut self,
-        inputs: &mut dyn Inputs,
+        inputs: &dyn Inputs,
         fresh: bool,
         ids: &mut Vec<ObjectId>,
     ) -> Result<Streamed> {
         let count = inputs.len();
-        for i in 0..count {
+        let mut slots: Vec<Slot> = (0..count.min(CHUNK)).map(|_| Slot::default()).collect();
+        for first in (0..count).step_by(CHUNK) {
             let start = Instant::now();
-            let (name, bytes) = inputs.get(i)?;
-            let object = input::parse(name, bytes)?;
+            let slots = &mut slots[..CHUNK.min(count - first)];
+            let objects = read_and_parse_chunk(inputs, first, slots);
             self.stats.parse += start.elapsed();
-            let start = Instant::now();
-            if self.space.is_none() {
-                let globals = object
-                    .symbols
-                    .iter()
-                    .filter(|s| s.binding != input::Binding::Local);
-                self.symbols.reserve(globals.count() * count / 2);
+            for (k, object) in objects.into_iter().enumerate() {
+                let object = object?;
+                let start = Instant::now();
+                if self.space.is_none() {
+                    let globals = object
+                        .symbols
+                        .iter()
+                        .filter(|s| s.binding != input::Binding::Local);
+                    self.symbols.reserve(globals.count() * count / 2);
+                }
+                match self.ensure_space(std::slice::from_ref(&object)) {
+                    Err(Error::Placement(_)) if fresh && first + k > 0 => {
+                        return Ok(Streamed::Replace)
+                    }
+                    placed => placed?,
+                }
+                self.stats.layout += start.elapsed();
+                ids.push(self.link(&object)?);
             }
-            match self.ensure_space(std::slice::from_ref(&object)) {
-                Err(Error::Placement(_)) if fresh && i > 0 => return Ok(Streamed::Replace),
-                placed => placed?,
-            }
-            self.stats.layout += start.elapsed();
-            ids.push(self.link(&object)?);
         }
         Ok(Streamed::Done)
     }

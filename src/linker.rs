@@ -198,16 +198,17 @@ impl Linker {
     /// fails, the ones before it stay loaded and the error names the one that
     /// failed.
     pub fn load_files<P: AsRef<Path>>(&mut self, paths: &[P]) -> Result<Vec<ObjectId>> {
-        let mut files = crate::batch::Files::new(paths);
-        self.load_stream(&mut files, |linker, ids| {
+        let paths: Vec<&Path> = paths.iter().map(AsRef::as_ref).collect();
+        let files = crate::batch::Files { paths: &paths };
+        self.load_stream(&files, |linker, ids| {
             let maps = paths
                 .iter()
-                .map(|p| map_file(p.as_ref()))
+                .map(|p| map_file(p))
                 .collect::<Result<Vec<_>>>()?;
             let inputs: Vec<(String, &[u8])> = paths
                 .iter()
                 .zip(&maps)
-                .map(|(p, m)| (p.as_ref().display().to_string(), m.as_ref()))
+                .map(|(p, m)| (p.display().to_string(), m.as_ref()))
                 .collect();
             linker.load_all_at_once(&inputs, ids)
         })
@@ -240,10 +241,8 @@ impl Linker {
     /// them, and their constructors run after all are linked. If one fails, the
     /// ones before it stay loaded and the error names the one that failed.
     pub fn load_batch(&mut self, inputs: &[(String, &[u8])]) -> Result<Vec<ObjectId>> {
-        let mut slices = crate::batch::Slices::new(inputs);
-        self.load_stream(&mut slices, |linker, ids| {
-            linker.load_all_at_once(inputs, ids)
-        })
+        let slices = crate::batch::Slices { inputs };
+        self.load_stream(&slices, |linker, ids| linker.load_all_at_once(inputs, ids))
     }
 
     /// The address of a function, as a typed pointer.
