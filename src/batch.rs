@@ -1,9 +1,13 @@
-//! Loading a batch of objects as a stream: inputs are read and parsed a chunk
-//! at a time — on two threads when the machine has two cores — and each chunk's
-//! objects are linked, in order, before the next chunk is read. Memory holds one
-//! chunk of input files and parsed objects, not the whole batch (a thousand
-//! objects' files and parsed relocations were most of a load's peak memory, and
-//! faulting that memory in a good part of its time).
+//! Loading a batch of objects as a stream: each input is read (into one reused
+//! buffer), parsed, linked and dropped before the next is read. Memory holds one
+//! input file and one parsed object, not the whole batch (a thousand objects'
+//! files and parsed relocations were most of a load's peak memory, and faulting
+//! that memory in a good part of its time).
+//!
+//! Reading and parsing on a second thread (a chunk of inputs at a time) was
+//! measured not to pay on a two-core machine: the parsed objects then reach the
+//! linking thread through another core's cache, and the second core is rarely
+//! idle (`git log` has the version and its numbers).
 //!
 //! A batch's placement is chosen for all its objects. Streaming cannot look
 //! ahead, so a batch that reserves the region places it for its first object; if
@@ -17,7 +21,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use crate::error::{Error, Result};
-use crate::input::{self, Aligned, Object};
+use crate::input::{self, Aligned};
 use crate::linker::{Linker, ObjectId};
 use crate::runtime;
 use crate::symbols::{Binding, NameId};
@@ -25,14 +29,8 @@ use crate::symbols::{Binding, NameId};
 /// Files larger than this are mapped rather than read.
 const READ_LIMIT: u64 = 1 << 20;
 
-/// Inputs read and parsed together, before they are linked one by one.
-const CHUNK: usize = 64;
-
-/// A chunk smaller than this is read and parsed on one thread.
-const PARALLEL_MIN: usize = 8;
-
-/// The inputs of a batch. `read` may run on several threads at once.
-pub(crate) trait Inputs: Sync {
+/// The inputs of a batch, read one at a time.
+pub(crate) trait Inputs {
     fn len(&self) -> usize;
     /// Reads input `i` into `slot` (for inputs in memory, at most an aligned copy).
     fn read(&self, i: usize, slot: &mut Slot) -> Result<()>;
@@ -85,7 +83,7 @@ pub(crate) struct Files<'p, P> {
     pub paths: &'p [P],
 }
 
-impl<P: AsRef<Path> + Sync> Inputs for Files<'_, P> {
+impl<P: AsRef<Path>> Inputs for Files<'_, P> {
     fn len(&self) -> usize {
         self.paths.len()
     }
@@ -101,8 +99,11 @@ impl<P: AsRef<Path> + Sync> Inputs for Files<'_, P> {
             slot.map = Some(map_file(&file, path)?);
             return Ok(());
         }
+        // One read of the size just asked (read_to_end would ask again, and read
+        // once more to see the end).
         slot.buffer.clear();
-        file.read_to_end(&mut slot.buffer)
+        slot.buffer.resize(len as usize, 0);
+        file.read_exact(&mut slot.buffer)
             .map_err(|e| Error::io(path, e))?;
         // malloc's memory is 16-byte aligned; copy only if it ever is not.
         slot.copy = Aligned::if_needed(&slot.buffer);
@@ -112,53 +113,6 @@ impl<P: AsRef<Path> + Sync> Inputs for Files<'_, P> {
     fn get<'s>(&'s self, _: usize, slot: &'s Slot) -> (&'s str, &'s [u8]) {
         (&slot.name, slot.bytes(&slot.buffer))
     }
-}
-
-/// Reads and parses inputs `first..first + slots.len()`, one per slot.
-fn read_and_parse<'s>(
-    inputs: &'s dyn Inputs,
-    first: usize,
-    slots: &'s mut [Slot],
-) -> Vec<Result<Object<'s>>> {
-    let read: Vec<Result<()>> = slots
-        .iter_mut()
-        .enumerate()
-        .map(|(k, slot)| inputs.read(first + k, slot))
-        .collect();
-    let slots: &'s [Slot] = slots;
-    read.into_iter()
-        .zip(slots)
-        .enumerate()
-        .map(|(k, (read, slot))| {
-            read?;
-            let (name, bytes) = inputs.get(first + k, slot);
-            input::parse(name, bytes)
-        })
-        .collect()
-}
-
-/// As [`read_and_parse`], the second half on another thread when it pays.
-fn read_and_parse_chunk<'s>(
-    inputs: &'s dyn Inputs,
-    first: usize,
-    slots: &'s mut [Slot],
-) -> Vec<Result<Object<'s>>> {
-    let parallel = slots.len() >= PARALLEL_MIN
-        && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
-    if !parallel {
-        return read_and_parse(inputs, first, slots);
-    }
-    let half = slots.len() / 2;
-    let (mine, theirs) = slots.split_at_mut(half);
-    std::thread::scope(|scope| {
-        let helper = scope.spawn(|| read_and_parse(inputs, first + half, theirs));
-        let mut objects = read_and_parse(inputs, first, mine);
-        match helper.join() {
-            Ok(rest) => objects.extend(rest),
-            Err(panic) => std::panic::resume_unwind(panic),
-        }
-        objects
-    })
 }
 
 pub(crate) fn map_file(file: &std::fs::File, path: &Path) -> Result<memmap2::Mmap> {
@@ -246,31 +200,27 @@ impl Linker {
         ids: &mut Vec<ObjectId>,
     ) -> Result<Streamed> {
         let count = inputs.len();
-        let mut slots: Vec<Slot> = (0..count.min(CHUNK)).map(|_| Slot::default()).collect();
-        for first in (0..count).step_by(CHUNK) {
+        let mut slot = Slot::default();
+        for i in 0..count {
             let start = Instant::now();
-            let slots = &mut slots[..CHUNK.min(count - first)];
-            let objects = read_and_parse_chunk(inputs, first, slots);
+            inputs.read(i, &mut slot)?;
+            let (name, bytes) = inputs.get(i, &slot);
+            let object = input::parse(name, bytes)?;
             self.stats.parse += start.elapsed();
-            for (k, object) in objects.into_iter().enumerate() {
-                let object = object?;
-                let start = Instant::now();
-                if self.space.is_none() {
-                    let globals = object
-                        .symbols
-                        .iter()
-                        .filter(|s| s.binding != input::Binding::Local);
-                    self.symbols.reserve(globals.count() * count / 2);
-                }
-                match self.ensure_space(std::slice::from_ref(&object)) {
-                    Err(Error::Placement(_)) if fresh && first + k > 0 => {
-                        return Ok(Streamed::Replace)
-                    }
-                    placed => placed?,
-                }
-                self.stats.layout += start.elapsed();
-                ids.push(self.link(&object)?);
+            let start = Instant::now();
+            if self.space.is_none() {
+                let globals = object
+                    .symbols
+                    .iter()
+                    .filter(|s| s.binding != input::Binding::Local);
+                self.symbols.reserve(globals.count() * count / 2);
             }
+            match self.ensure_space(std::slice::from_ref(&object)) {
+                Err(Error::Placement(_)) if fresh && i > 0 => return Ok(Streamed::Replace),
+                placed => placed?,
+            }
+            self.stats.layout += start.elapsed();
+            ids.push(self.link(&object)?);
         }
         Ok(Streamed::Done)
     }

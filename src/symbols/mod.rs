@@ -200,8 +200,10 @@ pub struct NameId(pub u32);
 /// [`Entry`]. Names nothing uses any more are removed and their ids reused.
 #[derive(Default)]
 pub struct SymbolTable {
-    /// Hash index over the names.
-    index: hashbrown::HashTable<NameId>,
+    /// Hash index over the names. Each element carries its name's span, so a
+    /// lookup reads the text without first reading `spans` (one cache miss
+    /// fewer per lookup: a large part of linking thousands of objects).
+    index: hashbrown::HashTable<Indexed>,
     /// Every name's text, one after another (no allocation per name).
     text: String,
     /// Per id: where its name lies in `text` (`len == REMOVED`: no name).
@@ -217,6 +219,18 @@ pub struct SymbolTable {
 struct Span {
     start: u32,
     len: u32,
+}
+
+#[derive(Clone, Copy)]
+struct Indexed {
+    id: NameId,
+    span: Span,
+}
+
+impl Span {
+    fn of<'t>(&self, text: &'t str) -> &'t str {
+        &text[self.start as usize..(self.start + self.len) as usize]
+    }
 }
 
 const REMOVED: u32 = u32::MAX;
@@ -238,17 +252,18 @@ fn text_of<'t>(text: &'t str, spans: &[Span], id: NameId) -> &'t str {
 impl SymbolTable {
     /// The id of `name`, if the table has it.
     pub fn id(&self, name: &str) -> Option<NameId> {
+        let text = &self.text;
         self.index
-            .find(hash(name), |id| self.name(*id) == name)
-            .copied()
+            .find(hash(name), |x| x.span.of(text) == name)
+            .map(|x| x.id)
     }
 
     /// The id of `name`, added (with an empty entry) if new; `true` if it was new.
     pub fn intern(&mut self, name: &str) -> (NameId, bool) {
         let h = hash(name);
-        let (text, spans) = (&self.text, &self.spans);
-        if let Some(id) = self.index.find(h, |id| text_of(text, spans, *id) == name) {
-            return (*id, false);
+        let text = &self.text;
+        if let Some(x) = self.index.find(h, |x| x.span.of(text) == name) {
+            return (x.id, false);
         }
         let span = Span {
             start: self.text.len() as u32,
@@ -266,9 +281,9 @@ impl SymbolTable {
                 NameId(self.spans.len() as u32 - 1)
             }
         };
-        let (text, spans) = (&self.text, &self.spans);
+        let text = &self.text;
         self.index
-            .insert_unique(h, id, |id| hash(text_of(text, spans, *id)));
+            .insert_unique(h, Indexed { id, span }, |x| hash(x.span.of(text)));
         (id, true)
     }
 
@@ -278,7 +293,7 @@ impl SymbolTable {
             return;
         }
         let h = hash(self.name(id));
-        if let Ok(found) = self.index.find_entry(h, |x| *x == id) {
+        if let Ok(found) = self.index.find_entry(h, |x| x.id == id) {
             found.remove();
             let span = &mut self.spans[id.0 as usize];
             self.garbage += span.len as usize;
@@ -300,6 +315,9 @@ impl SymbolTable {
                 span.start = text.len() as u32;
                 text.push_str(&self.text[start..end]);
             }
+        }
+        for x in self.index.iter_mut() {
+            x.span = self.spans[x.id.0 as usize];
         }
         self.text = text;
         self.garbage = 0;
@@ -337,7 +355,7 @@ impl SymbolTable {
     pub fn iter(&self) -> impl Iterator<Item = (NameId, &str, &Entry)> {
         self.index
             .iter()
-            .map(|id| (*id, self.name(*id), self.entry(*id)))
+            .map(|x| (x.id, x.span.of(&self.text), self.entry(x.id)))
     }
 
     /// Number of names.
@@ -353,9 +371,8 @@ impl SymbolTable {
     pub fn reserve(&mut self, additional: usize) {
         self.spans.reserve(additional);
         self.entries.reserve(additional);
-        let (text, spans) = (&self.text, &self.spans);
-        self.index
-            .reserve(additional, |id| hash(text_of(text, spans, *id)));
+        let text = &self.text;
+        self.index.reserve(additional, |x| hash(x.span.of(text)));
     }
 
     /// Looks `id`'s name up in the process once and caches the answer.
