@@ -358,6 +358,24 @@ impl SymbolTable {
             .map(|x| (x.id, x.span.of(&self.text), self.entry(x.id)))
     }
 
+    /// As [`SymbolTable::iter`], with the entries mutable.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (NameId, &str, &mut Entry)> {
+        let text = &self.text;
+        self.entries
+            .iter_mut()
+            .zip(&self.spans)
+            .enumerate()
+            .filter(|(_, (_, span))| span.len != REMOVED)
+            .map(move |(i, (entry, span))| (NameId(i as u32), span.of(text), entry))
+    }
+
+    /// Forgets `name`, if the table has it (see [`SymbolTable::remove`]).
+    pub fn remove_name(&mut self, name: &str) {
+        if let Some(id) = self.id(name) {
+            self.remove(id);
+        }
+    }
+
     /// Number of names.
     pub fn len(&self) -> usize {
         self.index.len()
@@ -572,6 +590,14 @@ mod tests {
         }
         assert_eq!(t.id("beta"), Some(b), "ids survive growth");
         assert_eq!(t.iter().count(), 1002);
+        for (id, name, entry) in t.iter_mut() {
+            if name == "beta" {
+                entry.refs.push((ObjectId(id.0 as u64), true));
+            }
+        }
+        assert_eq!(t.get("beta").map(|e| e.refs.len()), Some(1));
+        t.remove_name("n999");
+        assert_eq!((t.id("n999"), t.len()), (None, 1001));
         // Removed names' bytes are reclaimed; the others keep their ids.
         for round in 0..3 {
             for i in 0..1000 {
@@ -585,6 +611,7 @@ mod tests {
             (Some(b), Some(c), 2)
         );
         assert_eq!((t.name(b), t.name(c)), ("beta", "gamma"));
+        assert_eq!(t.iter_mut().count(), 2);
         assert!(t.text.len() < 8192, "{}", t.text.len());
     }
 }
