@@ -1,26 +1,30 @@
 #!/usr/bin/env bash
 # Side-by-side: relink vs llvm-rtdyld -execute vs llvm-jitlink-14 vs ld.lld -shared + dlopen,
-# on the same generated llc objects (benches/gen_corpus.py). Several runs each; prints the
-# median wall time and median peak RSS (/usr/bin/time -v) of each tool, and ratios to relink.
-# Every run's exit status is checked against the generator's independently computed value.
+# on the same generated llc objects (benches/gen_corpus.py, x86-64 ELF, pic). Several runs
+# each; prints per corpus size the median wall time and median peak RSS (/usr/bin/time -v)
+# of each tool and its ratios to relink. Every run's exit status is checked against the
+# generator's independently computed value. Then the memory cost of many tiny objects:
+# relink's peak RSS with TINY one-function objects, per object.
 #
-# usage: benches/compare.sh [N_OBJECTS=1000] [FUNCTIONS=20] [RUNS=5]
+# usage: benches/compare.sh [RUNS=5] [FUNCTIONS=20] [SIZES="1000 5000"] [TINY=10000]
+#   SIZES: numbers of generated modules; each corpus also has main.o (1000 -> 1,001 objects).
+# env:  SKIP="jitlink lld"  tools to leave out (rtdyld, jitlink, lld)
+#       RELINK_BASELINE=path  also time another relink binary (e.g. an older build)
+#       KEEP=dir  keep the generated corpora in dir (reused when present)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-n=${1:-1000}; f=${2:-20}; runs=${3:-5}
+runs=${1:-5}; f=${2:-20}; sizes=${3:-"1000 5000"}; tiny=${4:-10000}
+skip=" ${SKIP:-} "
 work=$(mktemp -d /tmp/relink-compare.XXXXXX); trap 'rm -rf "$work"' EXIT
-expected=$(python3 benches/gen_corpus.py "$work/obj" "$n" "$f" --reloc pic)
+keep=${KEEP:-$work}
 bash scripts/setup.sh bench
 cargo build --release -q
-relink=target/release/relink
-objs=("$work"/obj/*.o)
-echo "corpus: $n modules x $f functions + main, llc -relocation-model=pic; expected status $expected"
-echo "relocations: $(for o in "${objs[@]}"; do llvm-readobj -r "$o"; done | grep -c ' R_' )"
+relink=$PWD/target/release/relink
 
 # ld.lld -shared + dlopen: a tiny C driver dlopens the library and calls main.
 lld=$(command -v ld.lld-14 || command -v ld.lld || true)
-if [ -n "$lld" ]; then
-  cat > "$work/dl.c" <<'C'
+[ -n "$lld" ] || skip="$skip lld "
+cat > "$work/dl.c" <<'C'
 #include <dlfcn.h>
 #include <stdio.h>
 int main(int argc, char **argv) {
@@ -30,39 +34,91 @@ int main(int argc, char **argv) {
   return m(argc, argv);
 }
 C
-  gcc -O2 "$work/dl.c" -o "$work/dl" -ldl
-fi
+gcc -O2 "$work/dl.c" -o "$work/dl" -ldl
 
-measure() { # name, command... : prints "name median_s median_kib"
-  local name=$1; shift
-  local times=() rss=()
-  for _ in $(seq "$runs"); do
-    set +e
-    /usr/bin/time -v "$@" > /dev/null 2> "$work/time.txt"
-    local status=$?
-    set -e
-    local got
-    got=$(grep -oP 'Exit status: \K[0-9]+' "$work/time.txt" || echo "$status")
-    if [ "$got" != "$expected" ]; then
-      echo "$name: exit status $got, expected $expected" >&2; tail -n 30 "$work/time.txt" >&2; return 1
-    fi
-    times+=("$(grep -oP 'Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): \K.*' "$work/time.txt" | awk -F: '{print ($1*60)+$2}')")
-    rss+=("$(grep -oP 'Maximum resident set size \(kbytes\): \K[0-9]+' "$work/time.txt")")
-  done
-  printf '%s %s %s\n' "$name" \
-    "$(printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}')" \
-    "$(printf '%s\n' "${rss[@]}" | sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}')"
+# corpus DIR N F SHAPE: generates (or reuses) a corpus; sets $expected.
+corpus() {
+  if [ -f "$1/expected" ]; then expected=$(cat "$1/expected"); return; fi
+  rm -rf "$1"
+  expected=$(python3 benches/gen_corpus.py "$1" "$2" "$3" --shape "$4" --reloc pic)
+  echo "$expected" > "$1/expected"
 }
 
-{
-  measure relink "$relink" run "${objs[@]}"
-  measure llvm-rtdyld llvm-rtdyld -execute -entry=main "${objs[@]}"
-  (ulimit -s 65536; measure llvm-jitlink-14 llvm-jitlink-14 "${objs[@]}") || echo "llvm-jitlink-14 failed - -"
-  if [ -n "$lld" ]; then
-    measure "ld.lld+dlopen" bash -c "$lld -shared -o $work/lib.so $work/obj/*.o && $work/dl $work/lib.so"
-  fi
-} > "$work/results.txt"
+median() { sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
 
-awk 'NR==1 {t0=$2; r0=$3}
-     {printf "%-16s %8.3f s %9d KiB   time %6.2fx relink   rss %6.2fx relink\n", $1, $2, $3, ($2>0 && t0>0) ? $2/t0 : 0, ($3>0 && r0>0) ? $3/r0 : 0}' \
-  "$work/results.txt"
+measure() { # name, command... : prints "name median_s median_kib"; checks every exit status
+  local name=$1; shift
+  local times=() rss=() status got t0 t1
+  for _ in $(seq "$runs"); do
+    set +e
+    t0=$EPOCHREALTIME
+    /usr/bin/time -v "$@" > /dev/null 2> "$work/time.txt"
+    status=$?
+    t1=$EPOCHREALTIME
+    set -e
+    got=$(grep -oP 'Exit status: \K[0-9]+' "$work/time.txt" || echo "$status")
+    if [ "$got" != "$expected" ]; then
+      echo "$name: exit status $got, expected $expected" >&2; tail -n 30 "$work/time.txt" >&2
+      return 1
+    fi
+    # Wall time from the shell's microsecond clock (time -v rounds to 10 ms).
+    times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f", b - a }')")
+    rss+=("$(grep -oP 'Maximum resident set size \(kbytes\): \K[0-9]+' "$work/time.txt")")
+  done
+  printf '%s %s %s\n' "$name" "$(printf '%s\n' "${times[@]}" | median)" \
+    "$(printf '%s\n' "${rss[@]}" | median)"
+}
+
+wants() { [[ "$skip" != *" $1 "* ]]; }
+
+for n in $sizes; do
+  dir=$keep/rich-$n-$f
+  corpus "$dir" "$n" "$f" rich
+  objs=("$dir"/*.o)
+  relocs=$(llvm-readobj -r "${objs[@]}" | grep -cE '^ +0x[0-9A-Fa-f]+ R_')
+  echo
+  echo "corpus: $n modules x $f functions + main = ${#objs[@]} objects (llc -O2 pic," \
+    "x86-64 ELF), $relocs relocations = $((relocs / ${#objs[@]})) per object;" \
+    "expected status $expected; medians of $runs runs; load $(cut -d' ' -f1-3 /proc/loadavg)"
+  {
+    measure "relink" "$relink" run "${objs[@]}"
+    if [ -n "${RELINK_BASELINE:-}" ]; then
+      measure "relink-baseline" "$RELINK_BASELINE" run "${objs[@]}" || echo "relink-baseline -"
+    fi
+    if wants rtdyld; then
+      measure "llvm-rtdyld" llvm-rtdyld -execute -entry=main "${objs[@]}" || echo "llvm-rtdyld -"
+    fi
+    if wants jitlink; then
+      (ulimit -s 65536; measure "llvm-jitlink-14" llvm-jitlink-14 "${objs[@]}") ||
+        echo "llvm-jitlink-14 -"
+    fi
+    if wants lld; then
+      measure "ld.lld+dlopen" bash -c \
+        "$lld -shared -o $work/lib.so $dir/*.o && $work/dl $work/lib.so" || echo "ld.lld+dlopen -"
+    fi
+  } > "$work/results.txt"
+  awk -v objs="${#objs[@]}" '
+    BEGIN { printf "%-16s %10s %12s %12s %14s %13s\n", "tool", "wall", "per object", "peak RSS",
+            "wall/relink", "RSS/relink" }
+    NR == 1 { t0 = $2; r0 = $3 }
+    $2 == "-" { printf "%-16s %10s\n", $1, "failed"; next }
+    { printf "%-16s %8.4f s %9.1f us %8.1f MiB %13.2fx %12.2fx\n", $1, $2, $2 * 1e6 / objs,
+             $3 / 1024, (t0 > 0) ? $2 / t0 : 0, (r0 > 0) ? $3 / r0 : 0 }' "$work/results.txt"
+done
+
+if [ "$tiny" -gt 0 ]; then
+  echo
+  dir=$keep/chain-$tiny-1
+  corpus "$dir" "$tiny" 1 chain
+  objs=("$dir"/*.o)
+  measure relink "$relink" run "${objs[@]}" > "$work/big.txt"
+  small_dir=$keep/chain-10-1
+  corpus "$small_dir" 10 1 chain
+  measure relink "$relink" run "$small_dir"/*.o > "$work/small.txt"
+  read -r _ _ big < "$work/big.txt"
+  read -r _ _ small < "$work/small.txt"
+  awk -v n="${#objs[@]}" -v big="$big" -v small="$small" 'BEGIN {
+    printf "tiny objects: %d one-function objects (chain shape, F = 1): relink peak RSS %.1f MiB" \
+           " = %.2f KiB per object; above 11 objects (%.1f MiB): %.2f KiB per object\n",
+           n, big / 1024, big / n, small / 1024, (big - small) / (n - 11) }'
+fi

@@ -1,22 +1,48 @@
 #!/usr/bin/env python3
 """Deterministic corpus generator: N LLVM IR modules (+ main), compiled with llc.
 
-Each module i defines F functions f_i_j, a 4-word data array and a table of
-pointers to its functions. f_i_j calls f_i_{j-1} (same object) or, for j == 0,
-f_{i-1}_{F-1} (the previous object, a cross-object call), reads data of its own
-and of the previous object, and mixes the results with 32-bit wrapping arithmetic.
-main calls the last function directly and through the last table, and returns the
-result's low byte. The expected exit status is computed here, independently, by
-evaluating the same arithmetic in Python.
+Two shapes:
 
-usage: gen_corpus.py OUT_DIR N F [--triple T] [--reloc static|pic] [--no-llc]
-prints the expected exit status on stdout.
+rich (the default; about 190 relocations per x86-64 pic object at F = 20)
+    Module i defines F functions f_i_j and 4 leaf functions g_i_k, and four tables:
+    data_i (8 x i32, writable), ptrs_i (4 pointers into other modules' data_*),
+    ops_i (pointers to its own leaves) and table_i (pointers to its f_i_*), plus a
+    private 32-byte constant. f_i_j
+      - calls f_i_{j-1} (same object), or for j == 0 f_{i-1}_{F-1} (the previous
+        object): one call chain through the whole corpus;
+      - calls a leaf g_a_* of another object a, directly;
+      - calls a leaf of another object b through b's ops_b table;
+      - reads data_c of another object c, its own data_i, its own constant, and
+        through ptrs_i a word of some other object's data;
+    and mixes everything with 32-bit wrapping arithmetic. The objects a, b, c and
+    the targets of ptrs_i are spread over the whole corpus (earlier and later
+    objects), so every object has many cross-object references.
+
+chain (--shape chain; the small objects of the RSS-per-object measurement)
+    Module i defines F functions f_i_j, a 4-word data array and a table of pointers
+    to its functions. f_i_j calls f_i_{j-1} or f_{i-1}_{F-1}, reads data of its own
+    and of the previous object.
+
+main calls the last function directly and through the last table, and returns the
+result's low byte (bit 0 set if the two calls disagree). The expected exit status
+is computed here, independently, by evaluating the same arithmetic in Python.
+
+usage: gen_corpus.py OUT_DIR N F [--shape rich|chain] [--triple T]
+                     [--reloc static|pic] [--no-llc] [--jobs J]
+T: x86_64-unknown-linux-gnu (default), aarch64-unknown-linux-gnu,
+   x86_64-apple-macosx, arm64-apple-macosx.
+Prints the expected exit status on stdout.
 """
 import argparse
 import os
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 
 M = 0x01000193  # FNV prime: odd, so the chain never collapses to a constant
+LEAVES = 4
+DATA = 8
+PTRS = 4
+CONST = 32
 
 
 def wrap(v):
@@ -27,13 +53,148 @@ def constants(i, j):
     return (i * 7919 + j * 104729 + 12345) % 65521
 
 
-def data(i):
-    return [(i * 31 + k * 17 + 3) % 1000 for k in range(4)]
+def data(i, words=DATA):
+    return [(i * 31 + k * 17 + 3) % 1000 for k in range(words)]
 
 
-def module(i, f, triple):
+def const_bytes(i):
+    return [(i * 13 + k * 7 + 1) % 251 for k in range(CONST)]
+
+
+def other(i, j, salt, n):
+    """Another module than i (when there is one), spread over the corpus."""
+    o = (i * 7919 + j * 104729 + salt * 15485863) % n
+    return (o + 1) % n if o == i else o
+
+
+def ptr_target(i, k, n):
+    return other(i, k, 4, n), (k * 3) % DATA
+
+
+# ---------------------------------------------------------------- rich shape
+
+def leaf(i, k, x):
+    return wrap(x * (2 * k + 3) + data(i)[k])
+
+
+def rich_step(i, j, r, n):
+    """f_i_j's result, given r (what its chain call returned)."""
+    a, b, c = other(i, j, 1, n), other(i, j, 2, n), other(i, j, 3, n)
+    l = leaf(a, j % LEAVES, r)
+    o = leaf(b, (j + 1) % LEAVES, r)
+    d1 = data(c)[j % DATA]
+    d2 = data(i)[(j + 3) % DATA]
+    pc, pk = ptr_target(i, j % PTRS, n)
+    d3 = data(pc)[pk]
+    s = const_bytes(i)[j % CONST]
+    v = wrap(r * M + constants(i, j))
+    v = v ^ l
+    v = wrap(v + o)
+    v = v ^ d1
+    v = wrap(v + d2)
+    v = wrap(v + d3)
+    return v ^ s
+
+
+def rich_module(i, n, f, triple):
     out = [f'target triple = "{triple}"', ""]
     d = ", ".join(f"i32 {v}" for v in data(i))
+    out.append(f"@data_{i} = global [{DATA} x i32] [{d}]")
+    c = ", ".join(f"i8 {v}" for v in const_bytes(i))
+    out.append(f"@const_{i} = private unnamed_addr constant [{CONST} x i8] [{c}]")
+    ptrs = []
+    for k in range(PTRS):
+        pc, pk = ptr_target(i, k, n)
+        ptrs.append(f"i32* getelementptr ([{DATA} x i32], [{DATA} x i32]* @data_{pc}, i32 0, i32 {pk})")
+    out.append(f"@ptrs_{i} = global [{PTRS} x i32*] [{', '.join(ptrs)}]")
+    ops = ", ".join(f"i32 (i32)* @g_{i}_{k}" for k in range(LEAVES))
+    out.append(f"@ops_{i} = global [{LEAVES} x i32 (i32)*] [{ops}]")
+    fns = ", ".join(f"i32 (i32)* @f_{i}_{j}" for j in range(f))
+    out.append(f"@table_{i} = global [{f} x i32 (i32)*] [{fns}]")
+    # Declarations of everything other modules provide.
+    data_ext, ops_ext, fn_ext = set(), set(), set()
+    for k in range(PTRS):
+        data_ext.add(ptr_target(i, k, n)[0])
+    if i > 0:
+        fn_ext.add(f"f_{i-1}_{f-1}")
+    for j in range(f):
+        fn_ext.add(f"g_{other(i, j, 1, n)}_{j % LEAVES}")
+        ops_ext.add(other(i, j, 2, n))
+        data_ext.add(other(i, j, 3, n))
+    for m in sorted(data_ext - {i}):
+        out.append(f"@data_{m} = external global [{DATA} x i32]")
+    for m in sorted(ops_ext - {i}):
+        out.append(f"@ops_{m} = external global [{LEAVES} x i32 (i32)*]")
+    own = {f"g_{i}_{k}" for k in range(LEAVES)} | {f"f_{i}_{j}" for j in range(f)}
+    for name in sorted(fn_ext - own):
+        out.append(f"declare i32 @{name}(i32)")
+    out.append("")
+    for k in range(LEAVES):
+        out += [
+            f"define i32 @g_{i}_{k}(i32 %x) {{",
+            f"  %p = getelementptr [{DATA} x i32], [{DATA} x i32]* @data_{i}, i32 0, i32 {k}",
+            "  %d = load i32, i32* %p",
+            f"  %m = mul i32 %x, {2 * k + 3}",
+            "  %v = add i32 %m, %d",
+            "  ret i32 %v",
+            "}",
+        ]
+    for j in range(f):
+        out += rich_function(i, j, n, f)
+    return "\n".join(out) + "\n"
+
+
+def rich_function(i, j, n, f):
+    a, b, c = other(i, j, 1, n), other(i, j, 2, n), other(i, j, 3, n)
+    body = [f"define i32 @f_{i}_{j}(i32 %x) {{"]
+    if j > 0:
+        body.append(f"  %r = call i32 @f_{i}_{j-1}(i32 %x)")
+    elif i > 0:
+        body.append(f"  %r = call i32 @f_{i-1}_{f-1}(i32 %x)")
+    else:
+        body.append("  %r = add i32 %x, 0")
+    arr = f"[{DATA} x i32], [{DATA} x i32]*"
+    body += [
+        f"  %l = call i32 @g_{a}_{j % LEAVES}(i32 %r)",
+        f"  %opp = getelementptr [{LEAVES} x i32 (i32)*], [{LEAVES} x i32 (i32)*]* @ops_{b}, "
+        f"i32 0, i32 {(j + 1) % LEAVES}",
+        "  %op = load i32 (i32)*, i32 (i32)** %opp",
+        "  %o = call i32 %op(i32 %r)",
+        f"  %p1 = getelementptr {arr} @data_{c}, i32 0, i32 {j % DATA}",
+        "  %d1 = load i32, i32* %p1",
+        f"  %p2 = getelementptr {arr} @data_{i}, i32 0, i32 {(j + 3) % DATA}",
+        "  %d2 = load i32, i32* %p2",
+        f"  %pp = getelementptr [{PTRS} x i32*], [{PTRS} x i32*]* @ptrs_{i}, i32 0, i32 {j % PTRS}",
+        "  %p3 = load i32*, i32** %pp",
+        "  %d3 = load i32, i32* %p3",
+        f"  %ps = getelementptr [{CONST} x i8], [{CONST} x i8]* @const_{i}, i32 0, i32 {j % CONST}",
+        "  %sb = load i8, i8* %ps",
+        "  %s = zext i8 %sb to i32",
+        f"  %m = mul i32 %r, {M}",
+        f"  %v1 = add i32 %m, {constants(i, j)}",
+        "  %v2 = xor i32 %v1, %l",
+        "  %v3 = add i32 %v2, %o",
+        "  %v4 = xor i32 %v3, %d1",
+        "  %v5 = add i32 %v4, %d2",
+        "  %v6 = add i32 %v5, %d3",
+        "  %v7 = xor i32 %v6, %s",
+        "  ret i32 %v7",
+        "}",
+    ]
+    return body
+
+
+# ---------------------------------------------------------------- chain shape
+
+def chain_step(i, j, r, n):
+    src = i - 1 if (i > 0 and j % 2 == 1) else i
+    d = data(src, 4)[j % 4]
+    return wrap(wrap(r * M) + constants(i, j)) ^ d
+
+
+def chain_module(i, n, f, triple):
+    out = [f'target triple = "{triple}"', ""]
+    d = ", ".join(f"i32 {v}" for v in data(i, 4))
     out.append(f"@data_{i} = global [4 x i32] [{d}]")
     ptrs = ", ".join(f"i32 (i32)* @f_{i}_{j}" for j in range(f))
     out.append(f"@table_{i} = global [{f} x i32 (i32)*] [{ptrs}]")
@@ -60,6 +221,8 @@ def module(i, f, triple):
     return "\n".join(out) + "\n"
 
 
+# ---------------------------------------------------------------- main, model
+
 def main_module(n, f, triple):
     last = n - 1
     return f"""target triple = "{triple}"
@@ -79,15 +242,16 @@ define i32 @main(i32 %argc, i8** %argv) {{
 """
 
 
-def expected(n, f):
-    r = 7
+def expected(n, f, step):
+    """The exit status: main's arithmetic, evaluated along the call chain."""
+    r = 7  # f_0_0's chain value is its argument
     for i in range(n):
         for j in range(f):
-            src = i - 1 if (i > 0 and j % 2 == 1) else i
-            d = data(src)[j % 4]
-            r = wrap(wrap(r * M) + constants(i, j)) ^ d
-            r = wrap(r)
+            r = step(i, j, r, n)
     return (r & 0xFF) & 254
+
+
+SHAPES = {"rich": (rich_module, rich_step), "chain": (chain_module, chain_step)}
 
 
 def main():
@@ -95,14 +259,21 @@ def main():
     ap.add_argument("out")
     ap.add_argument("n", type=int)
     ap.add_argument("f", type=int)
+    ap.add_argument("--shape", choices=SHAPES, default="rich")
     ap.add_argument("--triple", default="x86_64-unknown-linux-gnu")
     ap.add_argument("--reloc", default="pic")
     ap.add_argument("--no-llc", action="store_true")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     a = ap.parse_args()
+    if a.n < 1 or a.f < 1:
+        ap.error("N and F must be at least 1")
+    module, step = SHAPES[a.shape]
     os.makedirs(a.out, exist_ok=True)
-    sources = [(f"m{i:05}", module(i, a.f, a.triple)) for i in range(a.n)]
-    sources.append(("main", main_module(a.n, a.f, a.triple)))
-    for name, text in sources:
+    names = [f"m{i:05}" for i in range(a.n)] + ["main"]
+
+    def build(k):
+        name = names[k]
+        text = main_module(a.n, a.f, a.triple) if k == a.n else module(k, a.n, a.f, a.triple)
         ll = os.path.join(a.out, name + ".ll")
         with open(ll, "w") as fh:
             fh.write(text)
@@ -112,7 +283,10 @@ def main():
                  f"-relocation-model={a.reloc}", ll, "-o", os.path.join(a.out, name + ".o")],
                 check=True)
             os.remove(ll)
-    print(expected(a.n, a.f))
+
+    with ThreadPoolExecutor(max_workers=max(1, a.jobs)) as pool:
+        list(pool.map(build, range(a.n + 1)))
+    print(expected(a.n, a.f, step))
 
 
 if __name__ == "__main__":

@@ -1,45 +1,25 @@
 //! Replace latency with 10, 1,000 and 10,000 objects loaded, and the cost of a call
 //! through a stub against a direct call. Objects come from benches/gen_corpus.py
-//! (llc, pic), generated into a temporary directory at start.
+//! (`--shape chain`, one function each: llc, pic), generated into the temporary
+//! directory once.
 //! Run: `cargo bench --bench replace`.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
+use std::time::Duration;
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion};
 use relink::{Linker, LinkerOptions, ReplaceOptions};
 
-fn corpus(n: usize) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("relink-bench-replace-{n}"));
-    if !dir.join("main.o").exists() {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/gen_corpus.py");
-        let triple = if cfg!(target_arch = "aarch64") {
-            "aarch64-unknown-linux-gnu"
-        } else {
-            "x86_64-unknown-linux-gnu"
-        };
-        let ok = Command::new("python3")
-            .arg(script)
-            .arg(&dir)
-            .args([n.to_string(), "1".into(), "--triple".into(), triple.into()])
-            .status()
-            .expect("python3")
-            .success();
-        assert!(ok, "gen_corpus.py failed");
-    }
-    dir
-}
+mod common;
 
 fn bench_replace(c: &mut Criterion) {
     let mut group = c.benchmark_group("replace one object");
+    group
+        .sample_size(50)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
     for n in [10usize, 1_000, 10_000] {
-        let dir = corpus(n);
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|e| e == "o"))
-            .collect();
-        files.sort();
+        let files = common::corpus("chain", n, 1);
         let options = LinkerOptions {
             region_size: 1 << 30,
             ..Default::default()
@@ -62,14 +42,17 @@ fn bench_replace(c: &mut Criterion) {
 }
 
 fn bench_call(c: &mut Criterion) {
-    let dir = corpus(10);
+    let files: Vec<PathBuf> = common::corpus("chain", 10, 1);
     let mut linker = Linker::new().unwrap();
-    let files: Vec<PathBuf> = (0..10).map(|i| dir.join(format!("m{i:05}.o"))).collect();
     linker.load_files(&files).unwrap();
     let through_stub: extern "C" fn(i32) -> i32 = unsafe { linker.function("f_0_0").unwrap() };
     let raw = linker.definition_address("f_0_0").unwrap();
     let direct: extern "C" fn(i32) -> i32 = unsafe { std::mem::transmute(raw) };
+    assert_eq!(through_stub(7), direct(7));
     let mut group = c.benchmark_group("call f_0_0");
+    group
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(2));
     group.bench_function("through its stub", |b| {
         b.iter(|| through_stub(black_box(7)))
     });

@@ -161,7 +161,7 @@ impl Linker {
         if pending.is_empty() {
             return Ok(());
         }
-        let result = self.link_batch(pending, ids);
+        let result = self.load_all_at_once(pending, ids);
         pending.clear();
         result
     }
@@ -189,7 +189,7 @@ impl Linker {
                         .collect::<Result<Vec<_>>>()?;
                     let inputs: Vec<(String, &[u8])> =
                         members.iter().map(|(n, b)| (n.clone(), &b[..])).collect();
-                    self.link_batch(&inputs, ids)?;
+                    self.load_all_at_once(&inputs, ids)?;
                 }
             }
             if !pulled || archives.len() < 2 {
@@ -201,7 +201,7 @@ impl Linker {
     /// A name an archive member should provide: referred to strongly (or asked
     /// for by the host) and defined by no loaded object and no host definition.
     fn needs(&self, name: &str, roots: &[&str]) -> bool {
-        match self.symbols.entries.get(name) {
+        match self.symbols.get(name) {
             Some(e) if !e.defs.is_empty() || e.host.is_some() => false,
             Some(e) => e.refs.iter().any(|(_, weak)| !weak) || roots.contains(&name),
             None => roots.contains(&name),
@@ -263,23 +263,25 @@ impl Linker {
             space.pools.free(&mut space.region, piece);
         }
         let mut gone = Vec::new();
-        for (name, e) in self.symbols.entries.iter_mut() {
+        for (name, _, e) in self.symbols.iter_mut() {
             if let Some(slot) = e.slot.filter(|s| space.stubs.allocated_since(&slots, *s)) {
                 let message = "call through a released slot".to_string();
                 space.stubs.release(&mut space.region, slot, message);
                 e.slot = None;
                 if e.is_unused() {
-                    gone.push(name.clone());
+                    gone.push(name);
                 }
             }
         }
         for name in gone {
-            self.symbols.entries.remove(&name);
+            self.symbols.remove(name);
         }
         space.stubs.reset_to(slots);
         for name in defined {
             // The trap message goes back to "undefined (needed by ...)".
-            let _ = self.refresh_slot(&name);
+            if self.symbols.contains(name) {
+                let _ = self.refresh_slot(name);
+            }
         }
     }
 }

@@ -113,7 +113,7 @@ impl Linker {
             }
         }
         for name in self.group_names(sigs) {
-            if let Some(e) = self.symbols.entries.get_mut(&name) {
+            if let Some(e) = self.symbols.get_mut(&name) {
                 for d in e.defs.iter_mut().filter(|d| d.object == from) {
                     d.object = to;
                 }
@@ -154,20 +154,18 @@ impl Linker {
                 self.comdats.remove(sig);
                 self.comdat_uses.remove(sig);
             }
-            for name in &names {
-                if let Some(e) = self.symbols.entries.get_mut(name) {
-                    e.defs.retain(|d| d.object != keeper);
-                }
+            let ids: Vec<_> = names.iter().filter_map(|n| self.symbols.id(n)).collect();
+            for name in ids {
+                self.symbols
+                    .entry_mut(name)
+                    .defs
+                    .retain(|d| d.object != keeper);
                 // Their users are gone: only the host or other objects can still
                 // hold the stub, which now traps or falls back.
                 _ = self.rebind(name);
-                if self
-                    .symbols
-                    .entries
-                    .get(name)
-                    .is_some_and(|e| e.is_unused() && e.slot.is_none())
-                {
-                    self.symbols.entries.remove(name);
+                let e = self.symbols.entry(name);
+                if e.is_unused() && e.slot.is_none() {
+                    self.symbols.remove(name);
                 }
             }
             if let Some(space) = self.space.as_mut() {

@@ -19,25 +19,29 @@
 use crate::error::{Error, Location, Result};
 use crate::input::{Object, SymbolKind};
 use crate::linker::{is_global, Linker, ObjectId};
+use crate::load::Defs;
 use crate::runtime;
-use crate::symbols::{Binding, Map, ObjectDef, SlotId};
+use crate::symbols::{Binding, NameId, SlotId, SymbolTable};
 
 /// Resolvers of one object whose run waits for the end of its batch.
 pub(crate) struct Pending {
     object: ObjectId,
     /// Global ifuncs: name and resolver address.
-    globals: Vec<(String, u64)>,
+    globals: Vec<(NameId, u64)>,
     /// Local ifuncs: slot and resolver address.
     locals: Vec<(SlotId, u64)>,
 }
 
 /// The global ifuncs an object defines, with their resolvers.
-fn global_ifuncs(object: &Object, defs: &Map<&str, ObjectDef>) -> Vec<(String, u64)> {
+fn global_ifuncs(object: &Object, symbols: &SymbolTable, defs: &Defs) -> Vec<(NameId, u64)> {
     object
         .symbols
         .iter()
         .filter(|s| s.kind == SymbolKind::Ifunc && is_global(s.binding))
-        .filter_map(|s| defs.get(s.name).map(|d| (s.name.to_string(), d.address)))
+        .filter_map(|s| {
+            let name = symbols.id(s.name)?;
+            defs.get(name).map(|d| (name, d.address))
+        })
         .collect()
 }
 
@@ -49,19 +53,20 @@ impl Linker {
         object: &Object,
         id: ObjectId,
         code: &[(u64, u64, bool)],
-        defs: &mut Map<&str, ObjectDef>,
-        refs: &[(&str, bool)],
+        defs: &mut Defs,
+        refs: &[(NameId, bool)],
         locals: &[(SlotId, u64)],
     ) -> Result<()> {
-        let globals = global_ifuncs(object, defs);
+        let globals = global_ifuncs(object, &self.symbols, defs);
         if self.options.link_only || (globals.is_empty() && locals.is_empty()) {
             return Ok(());
         }
         let bound = refs.iter().all(|(name, weak)| {
             *weak
-                || self.symbols.entries.get(*name).is_some_and(|e| {
-                    !matches!(e.binding(defs.get(name)), Binding::Unresolved { .. })
-                })
+                || !matches!(
+                    self.symbols.entry(*name).binding(defs.get(*name)),
+                    Binding::Unresolved { .. }
+                )
         });
         if !bound {
             self.pending_ifuncs.push(Pending {
@@ -76,8 +81,8 @@ impl Linker {
             space.region.code_written(target, len, reused);
         }
         for (name, resolver) in globals {
-            let address = resolve(&object.name, &name, resolver)?;
-            if let Some(d) = defs.get_mut(name.as_str()) {
+            let address = resolve(&object.name, self.symbols.name(name), resolver)?;
+            if let Some(d) = defs.get_mut(name) {
                 d.address = address;
             }
         }
@@ -99,8 +104,8 @@ impl Linker {
                 continue;
             };
             for (symbol, resolver) in p.globals {
-                match resolve(&name, &symbol, resolver) {
-                    Ok(address) => self.rebind_ifunc(p.object, &symbol, address)?,
+                match resolve(&name, self.symbols.name(symbol), resolver) {
+                    Ok(address) => self.rebind_ifunc(p.object, symbol, address)?,
                     Err(e) => _ = first_error.get_or_insert(e),
                 }
             }
@@ -117,11 +122,14 @@ impl Linker {
         first_error.map_or(Ok(()), Err)
     }
 
-    fn rebind_ifunc(&mut self, object: ObjectId, name: &str, address: u64) -> Result<()> {
-        if let Some(e) = self.symbols.entries.get_mut(name) {
-            for d in e.defs.iter_mut().filter(|d| d.object == object) {
-                d.address = address;
-            }
+    fn rebind_ifunc(&mut self, object: ObjectId, name: NameId, address: u64) -> Result<()> {
+        // A name may have been removed since (its object unloaded).
+        if !self.symbols.contains(name) {
+            return Ok(());
+        }
+        let e = self.symbols.entry_mut(name);
+        for d in e.defs.iter_mut().filter(|d| d.object == object) {
+            d.address = address;
         }
         self.rebind(name)
     }

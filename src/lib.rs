@@ -35,6 +35,7 @@
 #![allow(clippy::result_large_err)]
 pub mod arch;
 pub mod archive;
+mod batch;
 mod comdat;
 pub mod error;
 pub mod fuzz;

@@ -17,7 +17,9 @@ use crate::input::{self, Binding as Bind, Class, Definition, Object, Role};
 use crate::memory::pack::{Piece, Pools};
 use crate::memory::{Placement, Region, LOW_LIMIT};
 use crate::runtime;
-use crate::symbols::{stubs, Binding, Map, ObjectDef, Site, SlotId, StubTable, SymbolTable};
+use crate::symbols::{
+    stubs, Binding, Map, NameId, ObjectDef, Site, SlotId, StubTable, SymbolTable,
+};
 
 /// Names a loaded object; stays valid until it is unloaded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -137,12 +139,12 @@ pub(crate) struct Loaded {
     /// Its pieces (one per class), plus older versions' data pieces that hold
     /// variables it inherited.
     pub pieces: Vec<Piece>,
-    /// Global writable variables: name → (live address, size).
-    pub data_symbols: Map<String, (u64, u64)>,
+    /// Global writable variables: (name, live address, size), sorted by name id.
+    pub data_symbols: Vec<(NameId, u64, u64)>,
     pub sections: Vec<Placed>,
     /// Global names it defines, and names it refers to.
-    pub defines: Vec<String>,
-    pub refers: Vec<String>,
+    pub defines: Vec<NameId>,
+    pub refers: Vec<NameId>,
     /// GOT entries for its local symbols.
     pub local_slots: Vec<SlotId>,
     pub dso_handle: u64,
@@ -192,6 +194,8 @@ pub struct Linker {
     pub(crate) stats: Stats,
     /// TLS images of loaded and retired objects, with their modules (`tls.rs`).
     pub(crate) tls_images: Vec<crate::tls::Image>,
+    /// What a batch being loaded leaves for its end (batch.rs).
+    pub(crate) deferred: Option<crate::batch::Deferred>,
 }
 
 impl Linker {
@@ -219,6 +223,7 @@ impl Linker {
             next_id: 1,
             stats: Stats::default(),
             tls_images: Vec::new(),
+            deferred: None,
         })
     }
 
@@ -229,18 +234,25 @@ impl Linker {
     }
 
     /// Loads several object files as one batch: placement is chosen for all of
-    /// them, and their constructors run after all are linked.
+    /// them, and their constructors run after all are linked. Files are read one
+    /// at a time (large ones mapped), each linked before the next is read. If one
+    /// fails, the ones before it stay loaded and the error names the one that
+    /// failed.
     pub fn load_files<P: AsRef<Path>>(&mut self, paths: &[P]) -> Result<Vec<ObjectId>> {
-        let maps = paths
-            .iter()
-            .map(|p| map_file(p.as_ref()))
-            .collect::<Result<Vec<_>>>()?;
-        let inputs: Vec<(String, &[u8])> = paths
-            .iter()
-            .zip(&maps)
-            .map(|(p, m)| (p.as_ref().display().to_string(), m.as_ref()))
-            .collect();
-        self.load_batch(&inputs)
+        let paths: Vec<&Path> = paths.iter().map(AsRef::as_ref).collect();
+        let files = crate::batch::Files { paths: &paths };
+        self.load_stream(&files, |linker, ids| {
+            let maps = paths
+                .iter()
+                .map(|p| map_file(p))
+                .collect::<Result<Vec<_>>>()?;
+            let inputs: Vec<(String, &[u8])> = paths
+                .iter()
+                .zip(&maps)
+                .map(|(p, m)| (p.display().to_string(), m.as_ref()))
+                .collect();
+            linker.load_all_at_once(&inputs, ids)
+        })
     }
 
     /// Loads an object from bytes; `name` is used in messages.
@@ -266,55 +278,12 @@ impl Linker {
         self.ensure_space(&objects)
     }
 
-    /// Loads `(name, bytes)` objects as one batch. If one fails, the ones before it
-    /// stay loaded and the error names the one that failed.
+    /// Loads `(name, bytes)` objects as one batch: placement is chosen for all of
+    /// them, and their constructors run after all are linked. If one fails, the
+    /// ones before it stay loaded and the error names the one that failed.
     pub fn load_batch(&mut self, inputs: &[(String, &[u8])]) -> Result<Vec<ObjectId>> {
-        let fresh = self.space.is_none();
-        let mut ids = Vec::with_capacity(inputs.len());
-        if let Err(e) = self.link_batch(inputs, &mut ids) {
-            // The objects before the failing one stay loaded: bind their ifuncs.
-            _ = self.run_pending_resolvers();
-            if fresh && self.objects.is_empty() {
-                // Nothing was loaded: give back the region this call reserved.
-                self.space = None;
-            }
-            return Err(e);
-        }
-        self.run_pending_resolvers()?;
-        self.run_constructors_of(&ids);
-        Ok(ids)
-    }
-
-    /// Parses and links a batch without running constructors; `ids` receives each
-    /// object linked, also when a later one fails (for the caller to undo them).
-    pub(crate) fn link_batch(
-        &mut self,
-        inputs: &[(String, &[u8])],
-        ids: &mut Vec<ObjectId>,
-    ) -> Result<()> {
-        let start = Instant::now();
-        let copies: Vec<Option<input::Aligned>> = inputs
-            .iter()
-            .map(|(_, b)| input::Aligned::if_needed(b))
-            .collect();
-        let objects = inputs
-            .iter()
-            .zip(&copies)
-            .map(|((name, bytes), copy)| {
-                input::parse(name, copy.as_ref().map_or(bytes, input::Aligned::as_slice))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        self.stats.parse += start.elapsed();
-        let names: usize = objects.iter().map(|o| o.symbols.len()).sum();
-        self.symbols.entries.reserve(names / 2);
-        let start = Instant::now();
-        let placed = self.ensure_space(&objects);
-        self.stats.layout += start.elapsed();
-        placed?;
-        for object in &objects {
-            ids.push(self.link(object)?);
-        }
-        Ok(())
+        let slices = crate::batch::Slices { inputs };
+        self.load_stream(&slices, |linker, ids| linker.load_all_at_once(inputs, ids))
     }
 
     /// Runs the constructors of objects just linked (not when link-only).
@@ -351,18 +320,19 @@ impl Linker {
 
     /// The canonical address of any symbol: a function's stub, a variable's storage.
     pub fn address(&mut self, name: &str) -> Result<*const u8> {
-        let binding = match self.symbols.entries.get(name) {
-            Some(e) => e.binding(None),
+        let id = self.symbols.id(name);
+        let binding = match id {
+            Some(id) => self.symbols.entry(id).binding(None),
             None => Binding::Unresolved { weak: false },
         };
-        let addr = match binding {
-            Binding::Object(d) if d.code => {
-                let slot = self.slot_for(name, &binding)?;
+        let addr = match (binding, id) {
+            (Binding::Object(d), Some(id)) if d.code => {
+                let slot = self.slot_for(id, &binding)?;
                 self.space()?.stubs.stub_addr(slot)
             }
-            Binding::Object(d) => d.address,
-            Binding::Host(p) | Binding::Process(p) => p.address,
-            Binding::Unresolved { .. } => match crate::symbols::dlsym(name) {
+            (Binding::Object(d), _) => d.address,
+            (Binding::Host(p) | Binding::Process(p), _) => p.address,
+            (Binding::Unresolved { .. }, _) => match crate::symbols::dlsym(name) {
                 Some(p) => p.address,
                 None => return Err(Error::NotFound(name.to_string())),
             },
@@ -374,7 +344,7 @@ impl Linker {
     /// changes when the object is replaced, so hold [`Linker::address`] instead.
     /// For benchmarks and debuggers.
     pub fn definition_address(&self, name: &str) -> Option<*const u8> {
-        match self.symbols.entries.get(name)?.binding(None) {
+        match self.symbols.get(name)?.binding(None) {
             Binding::Object(d) => Some(d.address as *const u8),
             Binding::Host(p) | Binding::Process(p) => Some(p.address as *const u8),
             Binding::Unresolved { .. } => None,
@@ -385,7 +355,8 @@ impl Linker {
     /// Objects already loaded that refer to it are re-bound; if one of their direct
     /// references cannot reach `address`, that is the error and nothing changes.
     pub fn define(&mut self, name: &str, address: *const u8) -> Result<()> {
-        let entry = self.symbols.entries.entry(name.to_string()).or_default();
+        let (id, _) = self.symbols.intern(name);
+        let entry = self.symbols.entry_mut(id);
         let before = entry.binding(None);
         let old = entry.host.replace(crate::symbols::ProcessSymbol {
             address: address as u64,
@@ -393,10 +364,8 @@ impl Linker {
             function: true,
         });
         if before != entry.binding(None) {
-            if let Err(e) = self.rebind(name) {
-                if let Some(entry) = self.symbols.entries.get_mut(name) {
-                    entry.host = old;
-                }
+            if let Err(e) = self.rebind(id) {
+                self.symbols.entry_mut(id).host = old;
                 return Err(e);
             }
         }
@@ -519,7 +488,7 @@ impl Linker {
         let registers_exit_handlers = |o: &Loaded| {
             o.refers
                 .iter()
-                .any(|n| n == "__cxa_atexit" || n == "atexit")
+                .any(|n| matches!(self.symbols.name(*n), "__cxa_atexit" | "atexit"))
                 || !o.older.is_empty()
         };
         if options.keep_state && !self.options.link_only && registers_exit_handlers(&old) {
@@ -599,8 +568,8 @@ impl Linker {
     /// equal digests mean a failed operation left the linker as it was.
     #[doc(hidden)]
     pub fn state_digest(&self) -> String {
-        let mut names: Vec<(&String, &crate::symbols::Entry)> =
-            self.symbols.entries.iter().collect();
+        let mut names: Vec<(&str, &crate::symbols::Entry)> =
+            self.symbols.iter().map(|(_, n, e)| (n, e)).collect();
         names.sort_by(|a, b| a.0.cmp(b.0));
         let mut out = format!("{:?}\n", self.memory());
         for (id, o) in &self.objects {
@@ -698,7 +667,7 @@ impl Linker {
     }
 
     /// Reserves the region, placed for what `objects` need.
-    fn ensure_space(&mut self, objects: &[Object]) -> Result<()> {
+    pub(crate) fn ensure_space(&mut self, objects: &[Object]) -> Result<()> {
         for o in objects {
             if o.arch != self.arch {
                 return Err(Error::WrongArch {
@@ -744,36 +713,34 @@ impl Linker {
     }
 
     /// The slot index of a global name, allocated (with its current binding) if new.
-    pub(crate) fn slot_for(&mut self, name: &str, binding: &Binding) -> Result<SlotId> {
-        if let Some(slot) = self.symbols.entries.get(name).and_then(|e| e.slot) {
+    pub(crate) fn slot_for(&mut self, id: NameId, binding: &Binding) -> Result<SlotId> {
+        if let Some(slot) = self.symbols.entry(id).slot {
             return Ok(slot);
         }
         // A trap message only matters while the slot points at its trap.
         let unresolved = matches!(binding, Binding::Unresolved { .. });
-        let message = unresolved.then(|| self.trap_message(name));
+        let message = unresolved.then(|| self.trap_message_now(id)).flatten();
         let space = self
             .space
             .as_mut()
-            .ok_or_else(|| Error::NotFound(name.into()))?;
+            .ok_or_else(|| Error::NotFound(self.symbols.name(id).into()))?;
         let slot = space.stubs.alloc(&mut space.region, message, 0)?;
         let (s, g) = slot_values(&space.stubs, slot, binding);
         space.stubs.set_slot(&mut space.region, slot, s);
         space.stubs.set_got(&mut space.region, slot, g);
-        self.symbols
-            .entries
-            .entry(name.to_string())
-            .or_default()
-            .slot = Some(slot);
+        self.symbols.entry_mut(id).slot = Some(slot);
         Ok(slot)
     }
 
-    pub(crate) fn trap_message(&self, name: &str) -> String {
+    pub(crate) fn trap_message(&self, id: NameId) -> String {
+        let name = self.symbols.name(id);
         let needed: Vec<String> = self
             .symbols
-            .entries
-            .get(name)
-            .map(|e| e.refs.iter().map(|(id, _)| self.object_name(*id)).collect())
-            .unwrap_or_default();
+            .entry(id)
+            .refs
+            .iter()
+            .map(|(o, _)| self.object_name(*o))
+            .collect();
         if needed.is_empty() {
             format!("call to `{name}`, which is undefined")
         } else {
@@ -787,25 +754,18 @@ impl Linker {
     /// Re-applies the slot, GOT entry and every site of `name` after its binding
     /// changed. Sites that cannot reach the new binding are reported; the others
     /// are patched.
-    pub(crate) fn rebind(&mut self, name: &str) -> Result<()> {
-        if self
-            .symbols
-            .entries
-            .get(name)
-            .is_some_and(|e| e.defs.is_empty())
-        {
-            self.symbols.entry_with_process(name);
+    pub(crate) fn rebind(&mut self, id: NameId) -> Result<()> {
+        if self.symbols.entry(id).defs.is_empty() {
+            self.symbols.entry_with_process(id);
         }
-        let Some(entry) = self.symbols.entries.get(name) else {
-            return Ok(());
-        };
+        let entry = self.symbols.entry(id);
         let binding = entry.binding(None);
         let (slot, sites) = (entry.slot, entry.sites.clone());
-        let patches = self.site_patches(name, &binding, slot, &sites)?;
+        let patches = self.site_patches(id, &binding, slot, &sites)?;
         if self.space.is_none() {
             return Ok(());
         }
-        self.refresh_slot(name)?;
+        self.refresh_slot(id)?;
         let space = self.space()?;
         apply_patches(&mut space.region, &patches);
         Ok(())
@@ -814,7 +774,7 @@ impl Linker {
     /// New bytes for each site of `name` under `binding`, or the first error.
     pub(crate) fn site_patches(
         &self,
-        name: &str,
+        name: NameId,
         binding: &Binding,
         slot: Option<SlotId>,
         sites: &[Site],
@@ -848,7 +808,7 @@ impl Linker {
                         site.section_offset,
                     ),
                     kind: site.kind.to_string(),
-                    symbol: name.to_string(),
+                    symbol: self.symbols.name(name).to_string(),
                     problem,
                 })?;
             let code = section.is_some_and(|s| s.class == Class::Code);
@@ -957,10 +917,7 @@ pub(crate) fn retire_versions(
 
 pub(crate) fn map_file(path: &Path) -> Result<memmap2::Mmap> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    // SAFETY: the map is read-only and private; relink reads it only while loading
-    // and copies what it keeps. A file truncated underneath would fault — the same
-    // contract every mmap-based reader has.
-    unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(path, e))
+    crate::batch::map_file(&file, path)
 }
 
 impl Drop for Linker {

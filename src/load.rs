@@ -14,7 +14,7 @@ use crate::linker::{
 };
 use crate::memory::pack::Piece;
 use crate::runtime;
-use crate::symbols::{Binding, Entry, Map, ObjectDef, Site, SlotId};
+use crate::symbols::{Binding, Map, NameId, ObjectDef, Site, SlotId, SymbolTable};
 use crate::tls;
 
 /// Where an object's pieces go, before anything is written.
@@ -38,6 +38,8 @@ pub(crate) struct Layout {
     tls_image: Option<tls::Image>,
     /// Region offset and capacity of the thread-local cells.
     tls_cells: (u64, u64),
+    /// Global writable variables: (name, live address, size), sorted by name.
+    data: Vec<(NameId, u64, u64)>,
 }
 
 impl Layout {
@@ -54,8 +56,65 @@ impl Layout {
 pub(crate) struct Replacing {
     pub id: ObjectId,
     pub keep_state: bool,
-    /// The old version's global writable data: name → (address, size).
-    pub data: Map<String, (u64, u64)>,
+    /// The old version's global writable data: (name, address, size), sorted.
+    pub data: Vec<(NameId, u64, u64)>,
+}
+
+/// A global symbol's binding while its object resolves (it cannot change
+/// meanwhile), and its slot once it has one.
+#[derive(Clone, Copy)]
+struct Bound {
+    binding: Binding,
+    slot: Option<SlotId>,
+}
+
+/// How resolve treats each symbol of an object, decided once per object.
+#[derive(Clone, Copy)]
+enum SymbolUse {
+    /// Bound within the object.
+    Local,
+    /// `__dso_handle` or `_GLOBAL_OFFSET_TABLE_`, undefined: relink defines them.
+    Special,
+    /// A global name (interned); `own`: this object's definition of it, an index
+    /// into [`Defs::list`].
+    Global { name: NameId, own: Option<u32> },
+    /// Any other global symbol: one without a name (malformed if a relocation uses
+    /// it), or one this object neither defines nor refers to.
+    Other,
+}
+
+/// An object's global names, interned; see `Linker::names`.
+struct Names {
+    /// Per symbol index.
+    uses: Vec<SymbolUse>,
+    defs: Defs,
+    /// Names it refers to, sorted, with whether all their references are weak.
+    refs: Vec<(NameId, bool)>,
+    /// Its global writable variables: (name, live address, size), sorted.
+    data: Vec<(NameId, u64, u64)>,
+}
+
+/// An object's global definitions that survive COMDAT selection, one per name
+/// (the first symbol of a name wins), sorted by name id.
+pub(crate) struct Defs {
+    list: Vec<(NameId, ObjectDef)>,
+}
+
+impl Defs {
+    fn index(&self, name: NameId) -> Option<u32> {
+        self.list
+            .binary_search_by_key(&name, |(n, _)| *n)
+            .ok()
+            .map(|i| i as u32)
+    }
+
+    pub(crate) fn get(&self, name: NameId) -> Option<&ObjectDef> {
+        self.index(name).map(|i| &self.list[i as usize].1)
+    }
+
+    pub(crate) fn get_mut(&mut self, name: NameId) -> Option<&mut ObjectDef> {
+        self.index(name).map(|i| &mut self.list[i as usize].1)
+    }
 }
 
 /// One relocation, resolved: what to write where.
@@ -76,7 +135,9 @@ struct Context<'c, 'o> {
     object: &'c Object<'o>,
     id: ObjectId,
     layout: &'c Layout,
-    defs: &'c Map<&'o str, ObjectDef>,
+    defs: &'c Defs,
+    /// Per symbol index.
+    uses: &'c [SymbolUse],
     /// Target address of the region, and of the global offset table.
     target: u64,
     got: u64,
@@ -150,14 +211,15 @@ impl Context<'_, '_> {
 }
 
 /// A direct reference to a global name, recorded at commit.
-type NamedSite = (String, Site);
+type NamedSite = (NameId, Site);
 
 /// What a load takes that must be given back if it fails.
 #[derive(Default)]
 pub(crate) struct Undo {
     pub(crate) pieces: Vec<Piece>,
-    slots: Vec<(Option<String>, SlotId)>,
-    entries: Vec<String>,
+    slots: Vec<(Option<NameId>, SlotId)>,
+    /// Names this load added to the symbol table.
+    entries: Vec<NameId>,
     tls_module: Option<u64>,
     /// Local `STT_GNU_IFUNC` symbols' slots and their resolvers (`ifunc.rs`).
     pub(crate) ifuncs: Vec<(SlotId, u64)>,
@@ -197,7 +259,6 @@ impl Linker {
     ) -> Result<Option<Loaded>> {
         let start = Instant::now();
         let excluded = self.comdat_losers(object, id);
-        self.check_duplicates(object, &excluded, id)?;
         let mut layout = self.layout(object, &excluded)?;
         undo.pieces.extend(layout.pieces.iter().copied());
         if let Some(plan) = layout.tls_plan {
@@ -208,31 +269,27 @@ impl Linker {
         let tls_image = layout.tls_image;
         self.copy_sections(object, &layout);
         if let Some(r) = replacing {
-            layout.redirects = inherited(object, &layout, r);
+            layout.redirects = inherited(object, &layout, r, &self.symbols);
         }
         self.stats.layout += start.elapsed();
         self.injected(Stage::Layout)?;
 
         let start = Instant::now();
-        let mut defs = global_defs(object, id, &layout);
-        let refs = referenced(object);
-        for name in defs.keys().copied().chain(refs.iter().map(|(n, _)| *n)) {
-            let asks_process = match self.symbols.entries.get(name) {
-                Some(e) => e.defs.is_empty() && e.process.is_none(),
-                None => {
-                    undo.entries.push(name.to_string());
-                    self.symbols
-                        .entries
-                        .insert(name.to_string(), Entry::default());
-                    true
-                }
-            };
+        let Names {
+            uses,
+            mut defs,
+            refs,
+            data,
+        } = self.names(object, id, &layout, undo)?;
+        layout.data = data;
+        for &(name, _) in &refs {
+            let e = self.symbols.entry(name);
             // The process is asked only when no object defines the name.
-            if asks_process && !defs.contains_key(name) {
-                self.symbols.entry_with_process(name);
+            if e.defs.is_empty() && e.process.is_none() && defs.get(name).is_none() {
+                self.look_up_in_process(name);
             }
         }
-        let (fixes, sites) = self.resolve(object, id, &layout, &defs, undo)?;
+        let (fixes, sites) = self.resolve(object, id, &layout, &defs, &uses, undo)?;
         let patches = self.rebinding_patches(&defs, replacing.map(|r| r.id))?;
         self.stats.resolve += start.elapsed();
         self.injected(Stage::Resolve)?;
@@ -289,9 +346,7 @@ impl Linker {
         };
         for (name, slot) in undo.slots {
             if let Some(name) = name {
-                if let Some(e) = self.symbols.entries.get_mut(&name) {
-                    e.slot = None;
-                }
+                self.symbols.entry_mut(name).slot = None;
             }
             space.stubs.release(
                 &mut space.region,
@@ -303,13 +358,8 @@ impl Linker {
             space.pools.free(&mut space.region, piece);
         }
         for name in undo.entries {
-            if self
-                .symbols
-                .entries
-                .get(&name)
-                .is_some_and(|e| e.is_unused())
-            {
-                self.symbols.entries.remove(&name);
+            if self.symbols.entry(name).is_unused() {
+                self.symbols.remove(name);
             }
         }
     }
@@ -326,33 +376,6 @@ impl Linker {
             }
         }
         excluded
-    }
-
-    fn check_duplicates(&self, object: &Object, excluded: &[bool], id: ObjectId) -> Result<()> {
-        for sym in &object.symbols {
-            if sym.binding != Bind::Global || !live(&sym.definition, excluded) {
-                continue;
-            }
-            if matches!(
-                sym.definition,
-                Definition::Common { .. } | Definition::Undefined
-            ) {
-                continue;
-            }
-            if let Some(first) = self.symbols.entries.get(sym.name).and_then(|e| {
-                e.defs
-                    .iter()
-                    .find(|d| !d.weak && d.object != id)
-                    .map(|d| self.object_name(d.object))
-            }) {
-                return Err(Error::Duplicate {
-                    symbol: sym.name.to_string(),
-                    first,
-                    second: object.name.clone(),
-                });
-            }
-        }
-        Ok(())
     }
 
     fn layout(&mut self, object: &Object, excluded: &[bool]) -> Result<Layout> {
@@ -465,6 +488,7 @@ impl Linker {
             }),
             tls_image: None,
             tls_cells: (abs(Class::ReadOnly, cells), cell_count),
+            data: Vec::new(),
         })
     }
 
@@ -489,14 +513,123 @@ impl Linker {
         }
     }
 
+    /// Interns the object's global names — those it defines and those its
+    /// relocations use (new ones are recorded in `undo`) — and decides once per
+    /// symbol how resolve binds it. Returns the per-symbol uses, the global
+    /// definitions, and the names it refers to (sorted by id), each with whether
+    /// all its referring symbols are weak.
+    fn names(
+        &mut self,
+        object: &Object,
+        id: ObjectId,
+        layout: &Layout,
+        undo: &mut Undo,
+    ) -> Result<Names> {
+        let mut referenced = vec![false; object.symbols.len()];
+        for r in object.sections.iter().flat_map(|s| &s.relocs) {
+            if let Some(used) = referenced.get_mut(r.symbol.0 as usize) {
+                *used = true;
+            }
+        }
+        let mut uses = Vec::with_capacity(object.symbols.len());
+        let (mut list, mut refs, mut data) = (Vec::new(), Vec::new(), Vec::new());
+        for (i, sym) in object.symbols.iter().enumerate() {
+            let address = layout.addresses[i].map(|a| layout.translate(a));
+            let global = is_global(sym.binding);
+            let used = if !global {
+                SymbolUse::Local
+            } else if !sym.is_defined() && special_name(sym.name).is_some() {
+                SymbolUse::Special
+            } else if sym.name.is_empty() || (address.is_none() && !referenced[i]) {
+                SymbolUse::Other
+            } else {
+                let (name, new) = self.symbols.intern(sym.name);
+                if new {
+                    undo.entries.push(name);
+                }
+                if let Some(addr) = address {
+                    let common = matches!(sym.definition, Definition::Common { .. });
+                    if sym.binding == Bind::Global && !common {
+                        self.check_duplicate(object, id, sym.name, name)?;
+                    }
+                    let weak = sym.binding == Bind::Weak || common;
+                    let code = defines_code(object, &sym.definition);
+                    let mut def = object_def(id, addr, sym.size, code, weak);
+                    if let Definition::Common { size, .. } = sym.definition {
+                        (def.size, def.common) = (size, true);
+                    }
+                    list.push((name, def));
+                    if writable_variable(object, sym) {
+                        data.push((name, addr, sym.size));
+                    }
+                }
+                if referenced[i] {
+                    refs.push((name, sym.is_defined() || sym.binding == Bind::Weak));
+                }
+                SymbolUse::Global { name, own: None }
+            };
+            uses.push(used);
+        }
+        // One definition per name: the first symbol's (the sort is stable).
+        list.sort_by_key(|(n, _)| *n);
+        list.dedup_by_key(|(n, _)| *n);
+        let defs = Defs { list };
+        for used in &mut uses {
+            if let SymbolUse::Global { name, own } = used {
+                *own = defs.index(*name);
+            }
+        }
+        refs.sort_unstable_by_key(|(n, _)| *n);
+        // Several symbols of one name (rare): weak only if all are.
+        refs.dedup_by(|b, a| {
+            let same = a.0 == b.0;
+            if same {
+                a.1 &= b.1;
+            }
+            same
+        });
+        // One entry per variable name (the last symbol's, as a map insert would).
+        data.reverse();
+        data.sort_by_key(|d| d.0);
+        data.dedup_by_key(|d| d.0);
+        data.shrink_to_fit();
+        Ok(Names {
+            uses,
+            defs,
+            refs,
+            data,
+        })
+    }
+
+    /// A strong definition of `name` by another loaded object is an error.
+    fn check_duplicate(
+        &self,
+        object: &Object,
+        id: ObjectId,
+        symbol: &str,
+        name: NameId,
+    ) -> Result<()> {
+        let other = self.symbols.entry(name).strong_def(id);
+        match other {
+            Some(first) => Err(Error::Duplicate {
+                symbol: symbol.to_string(),
+                first: self.object_name(first.object),
+                second: object.name.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
     /// Computes every fixup's values, allocating slots as needed, and the sites
     /// (direct references to other objects' names) to record.
+    #[allow(clippy::too_many_arguments)]
     fn resolve(
         &mut self,
         object: &Object,
         id: ObjectId,
         layout: &Layout,
-        defs: &Map<&str, ObjectDef>,
+        defs: &Defs,
+        uses: &[SymbolUse],
         undo: &mut Undo,
     ) -> Result<(Vec<Fix>, Vec<NamedSite>)> {
         let space = self.space()?;
@@ -505,41 +638,55 @@ impl Linker {
             id,
             layout,
             defs,
+            uses,
             target: space.region.target_base(),
             got: space.stubs.got_base(),
         };
-        let mut fixes = Vec::new();
+        let count = object.sections.iter().map(|s| s.relocs.len()).sum();
+        let mut fixes = Vec::with_capacity(count);
         let mut sites = Vec::new();
         let mut locals: Map<SymbolId, SlotId> = Map::default();
         let mut cells = tls::Cells::new(layout.tls_cells.0, layout.tls_cells.1);
+        let mut bound: Vec<Option<Bound>> = vec![None; object.symbols.len()];
         for (si, section) in object.sections.iter().enumerate() {
             let Some(at) = layout.sections[si] else {
                 continue;
             };
             for r in &section.relocs {
                 let sym = object.symbol(r.symbol);
-                let special = special_symbol(sym.name, layout, cx.got, cx.target)
-                    .filter(|_| !sym.is_defined());
                 let place = Place { si, at, r };
-                let mut fix = if !is_global(sym.binding) || special.is_some() {
-                    let Some(fix) = self.resolve_local(&cx, place, special, &mut locals, undo)?
-                    else {
-                        continue;
-                    };
-                    fix
-                } else {
-                    let (fix, site) = self.resolve_global(&cx, place, undo)?;
-                    if r.minus.is_some() && site.is_some() {
-                        return Err(Error::Unsupported {
-                            at: object.location(SectionId(si as u32), r.offset),
-                            what: format!(
-                                "a difference of `{}`, which another object defines",
-                                sym.name
-                            ),
-                        });
+                let mut fix = match cx.uses[r.symbol.0 as usize] {
+                    SymbolUse::Local | SymbolUse::Special => {
+                        let special = special_symbol(sym.name, layout, cx.got, cx.target)
+                            .filter(|_| !sym.is_defined());
+                        let local = self.resolve_local(&cx, place, special, &mut locals, undo)?;
+                        let Some(fix) = local else {
+                            continue;
+                        };
+                        fix
                     }
-                    sites.extend(site);
-                    fix
+                    SymbolUse::Other => {
+                        return Err(Error::malformed(
+                            object.location(SectionId(si as u32), r.offset),
+                            "relocation against a global symbol with no name",
+                        ))
+                    }
+                    SymbolUse::Global { name, own } => {
+                        let bound = &mut bound[r.symbol.0 as usize];
+                        let (fix, site) =
+                            self.resolve_global(&cx, place, name, own, bound, undo)?;
+                        if r.minus.is_some() && site.is_some() {
+                            return Err(Error::Unsupported {
+                                at: object.location(SectionId(si as u32), r.offset),
+                                what: format!(
+                                    "a difference of `{}`, which another object defines",
+                                    sym.name
+                                ),
+                            });
+                        }
+                        sites.extend(site);
+                        fix
+                    }
                 };
                 if let Target::Tls(target) = r.kind.info().target {
                     let f = tls::TlsFix {
@@ -629,26 +776,30 @@ impl Linker {
     /// A relocation against a global name: bound directly to this object's own
     /// strong definition where the design allows, else through the name's slot,
     /// stub or current binding (recording a site for direct references).
+    #[allow(clippy::too_many_arguments)]
     fn resolve_global(
         &mut self,
         cx: &Context,
         place: Place,
+        name: NameId,
+        own: Option<u32>,
+        bound: &mut Option<Bound>,
         undo: &mut Undo,
     ) -> Result<(Fix, Option<NamedSite>)> {
         let r = place.r;
         let (info, sym) = (r.kind.info(), cx.object.symbol(r.symbol));
-        let own = cx.defs.get(sym.name);
-        let entry = self.symbols.entries.get(sym.name).ok_or_else(|| {
-            Error::malformed(
-                cx.object.location(SectionId(place.si as u32), r.offset),
-                "relocation against a global symbol with no name",
-            )
-        })?;
-        let mut binding = entry.binding(own);
-        let had_slot = entry.slot.is_some();
-        if let Binding::Unresolved { weak } = &mut binding {
-            *weak &= sym.binding == Bind::Weak;
-        }
+        let own = own.map(|i| &cx.defs.list[i as usize].1);
+        let Bound { binding, slot } = *bound.get_or_insert_with(|| {
+            let entry = self.symbols.entry(name);
+            let mut binding = entry.binding(own);
+            if let Binding::Unresolved { weak } = &mut binding {
+                *weak &= sym.binding == Bind::Weak;
+            }
+            Bound {
+                binding,
+                slot: entry.slot,
+            }
+        });
         // An ifunc's own address is its resolver: calls go through the stub.
         let direct = own.filter(|d| !d.weak && sym.kind != SymbolKind::Ifunc);
         let needs_slot = info.target == Target::Slot
@@ -660,10 +811,18 @@ impl Linker {
         let mut fix = cx.fix(place);
         fix.v.z = size_of(&binding);
         if needs_slot {
-            let slot = self.slot_for(sym.name, &binding)?;
-            if !had_slot {
-                undo.slots.push((Some(sym.name.to_string()), slot));
-            }
+            let slot = match slot {
+                Some(slot) => slot,
+                None => {
+                    let slot = self.slot_for(name, &binding)?;
+                    undo.slots.push((Some(name), slot));
+                    *bound = Some(Bound {
+                        binding,
+                        slot: Some(slot),
+                    });
+                    slot
+                }
+            };
             let stubs = &self.space()?.stubs;
             stub = Some(stubs.stub_addr(slot));
             fix.v.slot = stubs.got_addr(slot);
@@ -689,7 +848,7 @@ impl Linker {
             (_, None) => stub.unwrap_or(0),
         };
         let records = info.reach == Reach::Exact && info.target == Target::Symbol;
-        let site = (records && direct.is_none()).then(|| (sym.name.to_string(), cx.site(place)));
+        let site = (records && direct.is_none()).then(|| (name, cx.site(place)));
         Ok((fix, site))
     }
 
@@ -722,27 +881,23 @@ impl Linker {
     /// Patches for other objects' sites of names this object (re)binds.
     /// Patches for other objects' sites of names whose binding this load changes:
     /// the names it defines, and (replacing) the names the old version defined.
-    fn rebinding_patches(
-        &self,
-        defs: &Map<&str, ObjectDef>,
-        replaced: Option<ObjectId>,
-    ) -> Result<Vec<Patch>> {
-        let old: &[String] = match replaced.and_then(|id| self.objects.get(&id)) {
+    fn rebinding_patches(&self, defs: &Defs, replaced: Option<ObjectId>) -> Result<Vec<Patch>> {
+        let old: &[NameId] = match replaced.and_then(|id| self.objects.get(&id)) {
             Some(o) => &o.defines,
             None => &[],
         };
-        let mut names: Vec<&str> = defs
-            .keys()
-            .copied()
-            .chain(old.iter().map(String::as_str))
-            .collect();
-        names.sort_unstable();
-        names.dedup();
+        let mut names: Vec<NameId> = defs.list.iter().map(|(n, _)| *n).collect();
+        if !old.is_empty() {
+            names.extend(old);
+            names.sort_unstable();
+            names.dedup();
+        }
         let mut out = Vec::new();
         for name in names {
-            let Some(entry) = self.symbols.entries.get(name) else {
-                continue;
-            };
+            let entry = self.symbols.entry(name);
+            if entry.sites.is_empty() {
+                continue; // nothing to re-patch, whatever the binding
+            }
             let after = entry.binding_with(replaced, defs.get(name));
             if entry.binding(None) != after {
                 let others: Vec<Site> = entry
@@ -820,9 +975,9 @@ impl Linker {
         &mut self,
         object: &Object,
         id: ObjectId,
-        layout: Layout,
-        defs: Map<&str, ObjectDef>,
-        refs: &[(&str, bool)],
+        mut layout: Layout,
+        defs: Defs,
+        refs: &[(NameId, bool)],
         sites: Vec<NamedSite>,
         patches: Vec<Patch>,
         replacing: Option<&Replacing>,
@@ -850,28 +1005,33 @@ impl Linker {
         let old = replacing.and_then(|r| self.objects.remove(&r.id));
         if let Some(old) = &old {
             for name in old.defines.iter().chain(&old.refers) {
-                if let Some(e) = self.symbols.entries.get_mut(name) {
-                    e.defs.retain(|d| d.object != id);
-                    e.refs.retain(|(o, _)| *o != id);
-                    e.sites.retain(|s| s.object != id);
-                }
+                let e = self.symbols.entry_mut(*name);
+                e.defs.retain(|d| d.object != id);
+                e.refs.retain(|(o, _)| *o != id);
+                e.sites.retain(|s| s.object != id);
             }
         }
         let refers = self.record_uses(id, refs, sites);
-        let mut defines = Vec::with_capacity(defs.len());
-        for (name, def) in defs {
-            let entry = self.symbols.entries.entry(name.to_string()).or_default();
-            entry.defs.push(def);
-            defines.push(name.to_string());
+        let mut defines = Vec::with_capacity(defs.list.len());
+        for (name, def) in defs.list {
+            self.symbols.entry_mut(name).defs.push(def);
+            defines.push(name);
         }
         self.record_comdats(object, id, &layout.sections, replacing.is_some());
-        let mut touched: Vec<String> = defines.iter().chain(refers.iter()).cloned().collect();
-        touched.extend(old.iter().flat_map(|o| o.defines.iter().cloned()));
+        // A reference changes a slot only while its name is unresolved (weak or
+        // not, and the trap's message); definitions always do.
+        let unresolved = |n: &NameId| {
+            let e = self.symbols.entry(*n);
+            e.slot.is_some() && matches!(e.binding(None), Binding::Unresolved { .. })
+        };
+        let mut touched: Vec<NameId> = refers.iter().copied().filter(unresolved).collect();
+        touched.extend(&defines);
+        touched.extend(old.iter().flat_map(|o| o.defines.iter().copied()));
         let pieces = self.keep_data(&layout, old.as_ref());
         let loaded = Loaded {
             name: object.name.clone(),
             pieces,
-            data_symbols: data_symbols(object, &layout),
+            data_symbols: std::mem::take(&mut layout.data),
             sections: placed(object, &layout),
             defines,
             refers,
@@ -883,7 +1043,7 @@ impl Linker {
             older: Vec::new(),
         };
         self.objects.insert(id, loaded);
-        for name in &touched {
+        for name in touched {
             self.refresh_slot(name)?;
         }
         Ok(old)
@@ -894,20 +1054,16 @@ impl Linker {
     fn record_uses(
         &mut self,
         id: ObjectId,
-        refs: &[(&str, bool)],
+        refs: &[(NameId, bool)],
         sites: Vec<NamedSite>,
-    ) -> Vec<String> {
+    ) -> Vec<NameId> {
         for (name, site) in sites {
-            if let Some(e) = self.symbols.entries.get_mut(&name) {
-                e.sites.push(site);
-            }
+            self.symbols.entry_mut(name).sites.push(site);
         }
-        for (name, weak) in refs {
-            if let Some(e) = self.symbols.entries.get_mut(*name) {
-                e.refs.push((id, *weak));
-            }
+        for &(name, weak) in refs {
+            self.symbols.entry_mut(name).refs.push((id, weak));
         }
-        refs.iter().map(|(n, _)| n.to_string()).collect()
+        refs.iter().map(|(n, _)| *n).collect()
     }
 
     /// The pieces the new version uses: its own, and the old version's data
@@ -935,16 +1091,14 @@ impl Linker {
     }
 
     /// Writes a name's slot and GOT entry for its current binding.
-    pub(crate) fn refresh_slot(&mut self, name: &str) -> Result<()> {
-        let Some(entry) = self.symbols.entries.get(name) else {
-            return Ok(());
-        };
+    pub(crate) fn refresh_slot(&mut self, name: NameId) -> Result<()> {
+        let entry = self.symbols.entry(name);
         let Some(slot) = entry.slot else {
             return Ok(());
         };
         let binding = entry.binding(None);
         let unresolved = matches!(binding, Binding::Unresolved { .. });
-        let message = unresolved.then(|| self.trap_message(name));
+        let message = unresolved.then(|| self.trap_message_now(name)).flatten();
         let space = self.space()?;
         let (s, g) = slot_values(&space.stubs, slot, &binding);
         if let Some(message) = message {
@@ -954,63 +1108,6 @@ impl Linker {
         space.stubs.set_got(&mut space.region, slot, g);
         Ok(())
     }
-}
-
-fn live(def: &Definition, excluded: &[bool]) -> bool {
-    match def {
-        Definition::Section { section, .. } => !excluded[section.0 as usize],
-        _ => true,
-    }
-}
-
-/// Global definitions of an object that survive COMDAT selection.
-fn global_defs<'a>(object: &Object<'a>, id: ObjectId, layout: &Layout) -> Map<&'a str, ObjectDef> {
-    let mut out = Map::default();
-    for (i, sym) in object.symbols.iter().enumerate() {
-        if !is_global(sym.binding) || sym.name.is_empty() {
-            continue;
-        }
-        let Some(addr) = layout.addresses[i].map(|a| layout.translate(a)) else {
-            continue;
-        };
-        let weak = sym.binding == Bind::Weak || matches!(sym.definition, Definition::Common { .. });
-        let code = defines_code(object, &sym.definition);
-        let mut def = object_def(id, addr, sym.size, code, weak);
-        if let Definition::Common { size, .. } = sym.definition {
-            (def.size, def.common) = (size, true);
-        }
-        out.entry(sym.name).or_insert(def);
-    }
-    out
-}
-
-/// Global names an object's relocations refer to, sorted, each with whether all
-/// its referring symbols are weak (one pass over the relocations).
-fn referenced<'a>(object: &Object<'a>) -> Vec<(&'a str, bool)> {
-    let mut ids: Vec<SymbolId> = object
-        .sections
-        .iter()
-        .flat_map(|s| s.relocs.iter().map(|r| r.symbol))
-        .collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let mut out: Vec<(&str, bool)> = ids
-        .into_iter()
-        .map(|id| object.symbol(id))
-        .filter(|s| is_global(s.binding) && !s.name.is_empty())
-        .filter(|s| special_name(s.name).is_none() || s.is_defined())
-        .map(|s| (s.name, s.is_defined() || s.binding == Bind::Weak))
-        .collect();
-    out.sort_unstable();
-    // Several symbols of one name (rare): weak only if all are.
-    out.dedup_by(|b, a| {
-        let same = a.0 == b.0;
-        if same {
-            a.1 &= b.1;
-        }
-        same
-    });
-    out
 }
 
 /// Names relink defines per object: `__dso_handle`, `_GLOBAL_OFFSET_TABLE_`,
@@ -1049,7 +1146,12 @@ fn count_branches(object: &Object) -> u64 {
 /// Global writable data of the new version that keeps the old version's address:
 /// same name, same size. Everything else (new names, changed sizes, statics) gets
 /// fresh storage; changed sizes are re-patched through the reverse index.
-fn inherited(object: &Object, layout: &Layout, r: &Replacing) -> Vec<(u64, u64, u64)> {
+fn inherited(
+    object: &Object,
+    layout: &Layout,
+    r: &Replacing,
+    symbols: &SymbolTable,
+) -> Vec<(u64, u64, u64)> {
     let mut out = Vec::new();
     for (i, sym) in object.symbols.iter().enumerate() {
         if !is_global(sym.binding) || sym.size == 0 {
@@ -1058,7 +1160,11 @@ fn inherited(object: &Object, layout: &Layout, r: &Replacing) -> Vec<(u64, u64, 
         let (Some(addr), true) = (layout.addresses[i], writable_variable(object, sym)) else {
             continue;
         };
-        if let Some(&(old, size)) = r.data.get(sym.name) {
+        let Some(name) = symbols.id(sym.name) else {
+            continue;
+        };
+        if let Ok(k) = r.data.binary_search_by_key(&name, |d| d.0) {
+            let (_, old, size) = r.data[k];
             if size == sym.size {
                 out.push((addr, addr + size, old));
             }
@@ -1083,32 +1189,21 @@ fn placed(object: &Object, layout: &Layout) -> Vec<Placed> {
         .collect()
 }
 
-/// The object's global writable variables at their live addresses: what a later
-/// version inherits.
-fn data_symbols(object: &Object, layout: &Layout) -> Map<String, (u64, u64)> {
-    let mut out = Map::default();
-    for (i, sym) in object.symbols.iter().enumerate() {
-        let writable = writable_variable(object, sym);
-        if let (true, true, Some(addr)) = (is_global(sym.binding), writable, layout.addresses[i]) {
-            out.insert(sym.name.to_string(), (layout.translate(addr), sym.size));
-        }
-    }
-    out
-}
-
 /// Whether the object's code reaches one of its own sections of another class
 /// through a narrow PC-relative form (AArch64 `ADR`, `LDR` literal, `MOVW_PREL`,
 /// x86-64 `PC8/16`): then its classes must be laid out close together.
 fn needs_compact_layout(object: &Object) -> bool {
     object.sections.iter().any(|s| {
         s.relocs.iter().any(|r| {
-            let narrow = r.kind.info().pc_relative_narrow;
+            if !r.kind.info().pc_relative_narrow || is_wide(r.kind) {
+                return false;
+            }
             let target = match object.symbol(r.symbol).definition {
                 Definition::Section { section, .. } => Some(object.section(section).class),
                 Definition::Common { .. } => Some(Class::Zero),
                 _ => None,
             };
-            narrow && target.is_some_and(|c| c != s.class) && !is_wide(r.kind)
+            target.is_some_and(|c| c != s.class)
         })
     })
 }

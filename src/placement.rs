@@ -21,22 +21,32 @@ pub(crate) struct Needs {
 
 pub(crate) fn needs(objects: &[Object], symbols: &SymbolTable) -> Needs {
     let mut needs = Needs::default();
-    // The batch's global definitions, first one wins (one pass, not one per use).
-    let mut defined: Map<&str, &Definition> = Map::default();
-    for o in objects {
-        for s in o
-            .symbols
-            .iter()
-            .filter(|s| s.binding != Binding::Local && s.is_defined())
-        {
-            defined.entry(s.name).or_insert(&s.definition);
-        }
-    }
+    // The batch's global definitions, first one wins: built once, and only if a
+    // relocation needs them (position-independent code never does).
+    let defined = std::cell::OnceCell::new();
+    let defined = || {
+        defined.get_or_init(|| {
+            let mut defined: Map<&str, &Definition> = Map::default();
+            for o in objects {
+                for s in o
+                    .symbols
+                    .iter()
+                    .filter(|s| s.binding != Binding::Local && s.is_defined())
+                {
+                    defined.entry(s.name).or_insert(&s.definition);
+                }
+            }
+            defined
+        })
+    };
     let mut process: Map<&str, Option<ProcessSymbol>> = Map::default();
     for object in objects {
         for section in &object.sections {
             for r in &section.relocs {
                 let info = r.kind.info();
+                if !info.absolute_narrow && !info.pc_relative_narrow {
+                    continue;
+                }
                 let sym = object.symbol(r.symbol);
                 let at = || {
                     format!(
@@ -44,20 +54,20 @@ pub(crate) fn needs(objects: &[Object], symbols: &SymbolTable) -> Needs {
                         object.name, section.name, r.offset, r.kind, sym.name
                     )
                 };
-                if info.absolute_narrow && needs.low.is_none() && !is_absolute(&defined, sym) {
+                if info.absolute_narrow && needs.low.is_none() && !is_absolute(defined(), sym) {
                     needs.low = Some(at());
                 }
                 let from_process = info.pc_relative_narrow
                     && needs.near.is_none()
                     && !sym.is_defined()
                     && sym.binding != Binding::Local
-                    && !defined.contains_key(sym.name);
+                    && !defined().contains_key(sym.name);
                 if !from_process {
                     continue;
                 }
                 // Looked up without touching the table: placement runs before the
                 // load's transaction.
-                let entry = symbols.entries.get(sym.name);
+                let entry = symbols.get(sym.name);
                 if entry.is_some_and(|e| !e.defs.is_empty() || e.host.is_some()) {
                     continue;
                 }

@@ -15,10 +15,14 @@ pub(crate) fn data_dependents(linker: &Linker, id: ObjectId) -> Vec<Unresolved> 
         return Vec::new();
     };
     let mut out = Vec::new();
-    let mut names: Vec<&String> = object.data_symbols.keys().collect();
-    names.sort();
+    let mut names: Vec<&str> = object
+        .data_symbols
+        .iter()
+        .map(|(n, _, _)| linker.symbols.name(*n))
+        .collect();
+    names.sort_unstable();
     for name in names {
-        let Some(entry) = linker.symbols.entries.get(name) else {
+        let Some(entry) = linker.symbols.get(name) else {
             continue;
         };
         if !matches!(
@@ -37,7 +41,7 @@ pub(crate) fn data_dependents(linker: &Linker, id: ObjectId) -> Vec<Unresolved> 
         users.dedup();
         if !users.is_empty() {
             out.push(Unresolved {
-                symbol: name.clone(),
+                symbol: name.to_string(),
                 needed_by: users,
             });
         }
@@ -67,38 +71,40 @@ pub(crate) fn remove(linker: &mut Linker, id: ObjectId) -> Result<()> {
     let sigs = linker.groups_to_keep(id, None);
     let keeper = linker.hand_to_keeper(id, &sigs);
     for name in object.refers.iter().chain(object.defines.iter()) {
-        if let Some(e) = linker.symbols.entries.get_mut(name) {
-            e.refs.retain(|(o, _)| *o != id);
-            e.sites.retain(|s| s.object != id);
-            e.defs.retain(|d| d.object != id);
-        }
+        let e = linker.symbols.entry_mut(*name);
+        e.refs.retain(|(o, _)| *o != id);
+        e.sites.retain(|s| s.object != id);
+        e.defs.retain(|d| d.object != id);
     }
     let mut first_error = None;
-    for name in &object.defines {
+    for &name in &object.defines {
         if let Err(e) = linker.rebind(name) {
             first_error.get_or_insert(e);
         }
-        let entry = linker.symbols.entries.get(name);
-        let unresolved =
-            entry.is_some_and(|e| matches!(e.binding(None), Binding::Unresolved { .. }));
-        if let (true, Some(slot), Some(space)) = (
-            unresolved,
-            entry.and_then(|e| e.slot),
-            linker.space.as_ref(),
-        ) {
-            let message = format!("call to `{name}`, which was unloaded with {}", object.name);
+        let entry = linker.symbols.entry(name);
+        let unresolved = matches!(entry.binding(None), Binding::Unresolved { .. });
+        if let (true, Some(slot), Some(space)) = (unresolved, entry.slot, linker.space.as_ref()) {
+            let message = format!(
+                "call to `{}`, which was unloaded with {}",
+                linker.symbols.name(name),
+                object.name
+            );
             space.stubs.set_message(slot, message);
         }
     }
     // Names nothing uses any more (no definition, reference or slot) go.
-    for name in object.refers.iter().chain(object.defines.iter()) {
-        if linker
-            .symbols
-            .entries
-            .get(name)
-            .is_some_and(|e| e.is_unused() && e.slot.is_none())
-        {
-            linker.symbols.entries.remove(name);
+    let mut names: Vec<_> = object
+        .refers
+        .iter()
+        .chain(&object.defines)
+        .copied()
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    for name in names {
+        let e = linker.symbols.entry(name);
+        if e.is_unused() && e.slot.is_none() {
+            linker.symbols.remove(name);
         }
     }
     linker.comdats.retain(|_, owner| *owner != id);

@@ -256,6 +256,40 @@ fn static_model_objects_get_a_low_region() {
     assert_eq!(add(1, 2), 3);
 }
 
+/// Batches stream (each object is linked before the next is read) and place the
+/// region for their first object; a later object that needs the low 2 GiB makes
+/// the batch start over, placed for all its objects.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn a_batch_is_placed_for_all_its_objects_even_when_streamed() {
+    extern "C" fn host_seven() -> i32 {
+        7
+    }
+    for by_file in [true, false] {
+        let mut l = Linker::new().unwrap();
+        l.define("host_seven", host_seven as *const u8).unwrap();
+        let names = ["math", "static_model"];
+        if by_file {
+            l.load_files(&names.map(obj)).unwrap();
+        } else {
+            let bytes = names.map(|n| std::fs::read(obj(n)).unwrap());
+            let inputs: Vec<(String, &[u8])> = names
+                .iter()
+                .zip(&bytes)
+                .map(|(n, b)| (n.to_string(), b.as_slice()))
+                .collect();
+            l.load_batch(&inputs).unwrap();
+        }
+        assert_eq!(l.region().unwrap().2, Placement::Low);
+        assert_eq!(l.objects().count(), 2);
+        let add: extern "C" fn(i32, i32) -> i32 = unsafe { l.function("add").unwrap() };
+        let pick: extern "C" fn(i32) -> i32 = unsafe { l.function("pick").unwrap() };
+        assert_eq!((add(1, 2), pick(2)), (3, 4));
+        let seven: extern "C" fn() -> i32 = unsafe { l.function("host_seven").unwrap() };
+        assert_eq!(seven(), 7, "host definitions survive the restart");
+    }
+}
+
 #[test]
 fn pic_objects_are_placed_near_the_process() {
     let l = load(&["math"]);

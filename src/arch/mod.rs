@@ -115,6 +115,7 @@ impl RelocKind {
     }
 
     /// Facts about the kind that the linker needs before applying it.
+    #[inline]
     pub fn info(self) -> KindInfo {
         match self {
             RelocKind::X86_64(k) => k.info(),

@@ -140,6 +140,7 @@ impl Kind {
         Kind::DtpModule64,
     ];
 
+    #[inline]
     pub fn info(self) -> KindInfo {
         use Kind::*;
         let width = match self {

@@ -175,18 +175,17 @@ impl<'a> Reader<'a, '_> {
             .table
             .symbols(LE, self.bytes, elf::SHT_SYMTAB)
             .map_err(|e| Error::malformed(self.at(Some(".symtab"), None), e.to_string()))?;
+        let strings = self
+            .table
+            .section(table.string_section())
+            .and_then(|h| h.data(LE, self.bytes))
+            .unwrap_or(&[]);
         let mut out = Vec::with_capacity(table.len());
         for (index, sym) in table.iter().enumerate() {
-            let raw = table.symbol_name(LE, sym).map_err(|e| {
+            let mut name = c_str(strings, sym.st_name(LE)).map_err(|why| {
                 Error::malformed(
                     self.at(Some(".symtab"), None),
-                    format!("symbol {index}: {e}"),
-                )
-            })?;
-            let mut name = std::str::from_utf8(raw).map_err(|_| {
-                Error::malformed(
-                    self.at(Some(".symtab"), None),
-                    format!("symbol {index}: name is not UTF-8"),
+                    format!("symbol {index}: {why}"),
                 )
             })?;
             let shndx = match sym.st_shndx(LE) {
@@ -413,6 +412,19 @@ impl<'a> Reader<'a, '_> {
         }
         Ok(groups)
     }
+}
+
+/// The NUL-terminated UTF-8 string at `offset` of a string table. Symbol names
+/// are short: a plain scan for the NUL beats `memchr`'s setup.
+fn c_str(strings: &[u8], offset: u32) -> std::result::Result<&str, &'static str> {
+    let rest = strings
+        .get(offset as usize..)
+        .ok_or("name offset lies outside the string table")?;
+    let len = rest
+        .iter()
+        .position(|&b| b == 0)
+        .ok_or("name is not NUL-terminated")?;
+    std::str::from_utf8(&rest[..len]).map_err(|_| "name is not UTF-8")
 }
 
 fn role(name: &str) -> Role {

@@ -240,16 +240,21 @@ impl Region {
     }
 
     /// Returns a block: its pages go back to the kernel and become inaccessible.
+    /// Free memory reads as zeros (allocators rely on it: fresh pieces are not
+    /// cleared again).
     pub fn free(&mut self, block: Block) {
         self.protect_range(block.offset, block.len, libc::PROT_NONE);
         // SAFETY: punching a hole in our own memfd; the range is inside the file.
-        unsafe {
+        let punched = unsafe {
             libc::fallocate(
                 self.fd.as_raw_fd(),
                 libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE,
                 block.offset as libc::off_t,
                 block.len as libc::off_t,
-            );
+            )
+        } == 0;
+        if !punched {
+            self.bytes_mut(block.offset, block.len).fill(0);
         }
         self.in_use -= block.len;
         let (mut off, mut len) = (block.offset, block.len);
@@ -351,6 +356,30 @@ impl Region {
         let cell =
             unsafe { &*(self.working.add(offset as usize) as *const std::sync::atomic::AtomicU64) };
         cell.store(value, std::sync::atomic::Ordering::Release);
+    }
+}
+
+impl Region {
+    /// Faults in the pages of `[offset, offset + len)` in both views at once
+    /// (after it is protected), instead of one page fault per page as relink
+    /// writes it and the code first runs or reads it. Best effort: a kernel
+    /// without `MADV_POPULATE_*` (before 5.14) faults them in later as usual.
+    pub fn populate(&mut self, offset: u64, len: u64) {
+        assert!(offset.is_multiple_of(self.page) && offset + len <= self.size);
+        // SAFETY: advice on ranges of our own two mappings (in bounds, checked
+        // above); populating changes no contents and no permissions.
+        unsafe {
+            libc::madvise(
+                self.working.add(offset as usize).cast(),
+                len as usize,
+                libc::MADV_POPULATE_WRITE,
+            );
+            libc::madvise(
+                (self.target + offset) as *mut libc::c_void,
+                len as usize,
+                libc::MADV_POPULATE_READ,
+            );
+        }
     }
 }
 

@@ -49,6 +49,10 @@ pub struct Pools {
     pools: [BTreeMap<u64, Chunk>; 4],
     /// Bytes handed out in pieces.
     used: u64,
+    /// Per class: the chunk that served the last piece, tried first (most
+    /// pieces fit where the previous one did; scanning every chunk first made
+    /// loading thousands of objects quadratic).
+    recent: [Option<u64>; 4],
 }
 
 impl Pools {
@@ -63,11 +67,19 @@ impl Pools {
         let len = len.max(1);
         let align = align.max(1);
         let pool = &mut self.pools[class as usize];
-        let found = pool
-            .values_mut()
-            .find_map(|c| take(c, region.target_base(), len, align));
+        let recent = &mut self.recent[class as usize];
+        let base = region.target_base();
+        let found = recent
+            .and_then(|at| Some((at, take(pool.get_mut(&at)?, base, len, align)?)))
+            .or_else(|| {
+                pool.iter_mut()
+                    .find_map(|(at, c)| Some((*at, take(c, base, len, align)?)))
+            });
         let (offset, fresh) = match found {
-            Some(found) => found,
+            Some((at, found)) => {
+                *recent = Some(at);
+                found
+            }
             None => {
                 let page = region.page_size();
                 let size = if len + align > CHUNK / 4 || align > page {
@@ -80,6 +92,7 @@ impl Pools {
                     region.free(block);
                     return Err(e);
                 }
+                region.populate(block.offset, block.len);
                 let mut chunk = Chunk {
                     block,
                     free: BTreeMap::from([(block.offset, block.len)]),
@@ -91,10 +104,15 @@ impl Pools {
                     return Err(Error::Exhausted(format!("a {len}-byte piece does not fit")));
                 };
                 pool.insert(block.offset, chunk);
+                *recent = Some(block.offset);
                 offset
             }
         };
-        region.bytes_mut(offset, len).fill(0);
+        if !fresh {
+            // Bytes an earlier piece used; fresh ones are zero (free region
+            // memory reads as zeros).
+            region.bytes_mut(offset, len).fill(0);
+        }
         self.used += len;
         Ok(Piece {
             class,
@@ -135,6 +153,7 @@ impl Pools {
                 region.free(block);
                 return Err(e);
             }
+            region.populate(span.offset, span.len);
             let mut free = BTreeMap::new();
             give_back(&mut free, span.offset, span.len);
             let mut chunk = Chunk {
@@ -146,7 +165,6 @@ impl Pools {
             let offset = span.offset;
             take_at(&mut chunk, offset, len);
             self.pools[class as usize].insert(span.offset, chunk);
-            region.bytes_mut(offset, len).fill(0);
             self.used += len;
             pieces.push(Piece {
                 class,

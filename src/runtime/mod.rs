@@ -215,8 +215,8 @@ impl Linker {
                 let stubs = &space.stubs;
                 let size = self.arch.stub_size() as u64;
                 perf::add_stubs(loaded.defines.iter().chain(&loaded.refers).filter_map(|n| {
-                    let slot = self.symbols.entries.get(n)?.slot?;
-                    Some((n.as_str(), stubs.stub_addr(slot), size))
+                    let slot = self.symbols.entry(*n).slot?;
+                    Some((self.symbols.name(*n), stubs.stub_addr(slot), size))
                 }));
             }
         }

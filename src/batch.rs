@@ -1,0 +1,345 @@
+//! Loading a batch of objects as a stream: each input is read (into one reused
+//! buffer), parsed, linked and dropped before the next is read. Memory holds one
+//! input file and one parsed object, not the whole batch (a thousand objects'
+//! files and parsed relocations were most of a load's peak memory, and faulting
+//! that memory in a good part of its time).
+//!
+//! Reading and parsing on a second thread (a chunk of inputs at a time) was
+//! measured not to pay on a two-core machine: the parsed objects then reach the
+//! linking thread through another core's cache, and the second core is rarely
+//! idle (`git log` has the version and its numbers).
+//!
+//! A batch's placement is chosen for all its objects. Streaming cannot look
+//! ahead, so a batch that reserves the region places it for its first object; if
+//! a later object needs another placement (a static-model object after
+//! position-independent ones), the batch is undone — it reserved the region, so
+//! nothing else lives there — and loaded again the old way: every object parsed
+//! first, the placement chosen for all of them.
+
+use std::io::Read;
+use std::path::Path;
+use std::time::Instant;
+
+use crate::error::{Error, Result};
+use crate::input::{self, Aligned};
+use crate::linker::{Linker, ObjectId};
+use crate::symbols::{Binding, NameId};
+
+/// Files larger than this are mapped rather than read.
+const READ_LIMIT: u64 = 1 << 20;
+
+/// The inputs of a batch, read one at a time.
+pub(crate) trait Inputs {
+    fn len(&self) -> usize;
+    /// Reads input `i` into `slot` (for inputs in memory, at most an aligned copy).
+    fn read(&self, i: usize, slot: &mut Slot) -> Result<()>;
+    /// Input `i`'s name and 8-byte aligned bytes, as `read` left them in `slot`.
+    fn get<'s>(&'s self, i: usize, slot: &'s Slot) -> (&'s str, &'s [u8]);
+}
+
+/// Where one input's bytes are kept while it is parsed and linked; reused.
+#[derive(Default)]
+pub(crate) struct Slot {
+    name: String,
+    buffer: Vec<u8>,
+    copy: Option<Aligned>,
+    map: Option<memmap2::Mmap>,
+}
+
+impl Slot {
+    /// The bytes `read` left: a mapping, an aligned copy, or the buffer.
+    fn bytes<'s>(&'s self, or: &'s [u8]) -> &'s [u8] {
+        if let Some(map) = &self.map {
+            return map;
+        }
+        self.copy.as_ref().map_or(or, Aligned::as_slice)
+    }
+}
+
+/// Inputs already in memory.
+pub(crate) struct Slices<'s, 'b> {
+    pub inputs: &'s [(String, &'b [u8])],
+}
+
+impl Inputs for Slices<'_, '_> {
+    fn len(&self) -> usize {
+        self.inputs.len()
+    }
+
+    fn read(&self, i: usize, slot: &mut Slot) -> Result<()> {
+        slot.copy = Aligned::if_needed(self.inputs[i].1);
+        Ok(())
+    }
+
+    fn get<'s>(&'s self, i: usize, slot: &'s Slot) -> (&'s str, &'s [u8]) {
+        let (name, bytes) = &self.inputs[i];
+        (name, slot.bytes(bytes))
+    }
+}
+
+/// Object files, each read into its slot's reused buffer (large ones mapped).
+pub(crate) struct Files<'p, P> {
+    pub paths: &'p [P],
+}
+
+impl<P: AsRef<Path>> Inputs for Files<'_, P> {
+    fn len(&self) -> usize {
+        self.paths.len()
+    }
+
+    fn read(&self, i: usize, slot: &mut Slot) -> Result<()> {
+        let path = self.paths[i].as_ref();
+        slot.name.clear();
+        slot.name.push_str(&path.display().to_string());
+        (slot.map, slot.copy) = (None, None);
+        let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+        if len > READ_LIMIT {
+            slot.map = Some(map_file(&file, path)?);
+            return Ok(());
+        }
+        // One read of the size just asked (read_to_end would ask again, and read
+        // once more to see the end).
+        slot.buffer.clear();
+        slot.buffer.resize(len as usize, 0);
+        file.read_exact(&mut slot.buffer)
+            .map_err(|e| Error::io(path, e))?;
+        // malloc's memory is 16-byte aligned; copy only if it ever is not.
+        slot.copy = Aligned::if_needed(&slot.buffer);
+        Ok(())
+    }
+
+    fn get<'s>(&'s self, _: usize, slot: &'s Slot) -> (&'s str, &'s [u8]) {
+        (&slot.name, slot.bytes(&slot.buffer))
+    }
+}
+
+pub(crate) fn map_file(file: &std::fs::File, path: &Path) -> Result<memmap2::Mmap> {
+    // SAFETY: the map is read-only and private; relink reads it only while loading
+    // and copies what it keeps. A file truncated underneath would fault — the same
+    // contract every mmap-based reader has.
+    unsafe { memmap2::Mmap::map(file) }.map_err(|e| Error::io(path, e))
+}
+
+/// Work a batch leaves for its end.
+#[derive(Default)]
+pub(crate) struct Deferred {
+    /// Names whose trap message is stale: built once at the end, not each time a
+    /// load touches an unresolved name.
+    traps: Vec<NameId>,
+    /// Names referenced while no object defined them: looked up in the process at
+    /// the end if no object of the batch has defined them by then (`dlsym` of a
+    /// name a later object defines was most of the lookups, and failing ones are
+    /// slow).
+    lookups: Vec<NameId>,
+    /// Names in `traps`.
+    marked: Vec<u64>,
+}
+
+impl Deferred {
+    fn mark_trap(&mut self, id: NameId) {
+        let (word, bit) = (id.0 as usize / 64, id.0 % 64);
+        if self.marked.len() <= word {
+            self.marked.resize(word + 1, 0);
+        }
+        if self.marked[word] & (1 << bit) == 0 {
+            self.marked[word] |= 1 << bit;
+            self.traps.push(id);
+        }
+    }
+}
+
+/// How streaming a batch ended.
+enum Streamed {
+    Done,
+    /// An object needs another placement than the one chosen for the first.
+    Replace,
+}
+
+impl Linker {
+    /// Loads a batch as a stream (see the module doc). `all_at_once` loads it the
+    /// old way, for a batch that must be placed for all its objects together.
+    pub(crate) fn load_stream(
+        &mut self,
+        inputs: &dyn Inputs,
+        all_at_once: impl FnOnce(&mut Linker, &mut Vec<ObjectId>) -> Result<()>,
+    ) -> Result<Vec<ObjectId>> {
+        let fresh = self.space.is_none();
+        let mut ids = Vec::with_capacity(inputs.len());
+        self.deferred = Some(Deferred::default());
+        let linked = match self.stream(inputs, fresh, &mut ids) {
+            Ok(Streamed::Replace) => {
+                self.forget_fresh_batch(&ids);
+                ids.clear();
+                all_at_once(self, &mut ids)
+            }
+            Ok(Streamed::Done) => Ok(()),
+            Err(e) => Err(e),
+        };
+        let linked = linked.and(self.finish_deferred());
+        if let Err(e) = linked {
+            // The objects before the failing one stay loaded: bind their ifuncs.
+            _ = self.run_pending_resolvers();
+            if fresh && self.objects.is_empty() {
+                // Nothing was loaded: give back the region this call reserved.
+                self.space = None;
+            }
+            return Err(e);
+        }
+        // Resolvers run once every name of the batch is bound, before any
+        // constructor (which may call an ifunc).
+        self.run_pending_resolvers()?;
+        self.run_constructors_of(&ids);
+        Ok(ids)
+    }
+
+    fn stream(
+        &mut self,
+        inputs: &dyn Inputs,
+        fresh: bool,
+        ids: &mut Vec<ObjectId>,
+    ) -> Result<Streamed> {
+        let count = inputs.len();
+        let mut slot = Slot::default();
+        for i in 0..count {
+            let start = Instant::now();
+            inputs.read(i, &mut slot)?;
+            let (name, bytes) = inputs.get(i, &slot);
+            let object = input::parse(name, bytes)?;
+            self.stats.parse += start.elapsed();
+            let start = Instant::now();
+            if self.space.is_none() {
+                let globals = object
+                    .symbols
+                    .iter()
+                    .filter(|s| s.binding != input::Binding::Local);
+                self.symbols.reserve(globals.count() * count / 2);
+            }
+            match self.ensure_space(std::slice::from_ref(&object)) {
+                Err(Error::Placement(_)) if fresh && i > 0 => return Ok(Streamed::Replace),
+                placed => placed?,
+            }
+            self.stats.layout += start.elapsed();
+            ids.push(self.link(&object)?);
+        }
+        Ok(Streamed::Done)
+    }
+
+    /// Parses every input, chooses the placement for all of them, then links
+    /// them one by one; `ids` receives each object linked, also when a later one
+    /// fails. Constructors are not run (archive transactions use this directly).
+    pub(crate) fn load_all_at_once(
+        &mut self,
+        inputs: &[(String, &[u8])],
+        ids: &mut Vec<ObjectId>,
+    ) -> Result<()> {
+        let start = Instant::now();
+        let copies: Vec<Option<Aligned>> =
+            inputs.iter().map(|(_, b)| Aligned::if_needed(b)).collect();
+        let objects = inputs
+            .iter()
+            .zip(&copies)
+            .map(|((name, bytes), copy)| {
+                input::parse(name, copy.as_ref().map_or(bytes, Aligned::as_slice))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        self.stats.parse += start.elapsed();
+        let names: usize = objects.iter().map(|o| o.symbols.len()).sum();
+        self.symbols.reserve(names / 2);
+        let start = Instant::now();
+        self.ensure_space(&objects)?;
+        self.stats.layout += start.elapsed();
+        for object in &objects {
+            ids.push(self.link(object)?);
+        }
+        Ok(())
+    }
+
+    /// Undoes a batch that reserved the region (no constructor has run): its
+    /// objects, their names' definitions, references and slots, and the region go.
+    fn forget_fresh_batch(&mut self, ids: &[ObjectId]) {
+        // Unwinder and debugger registrations and TLS modules go while the memory
+        // they point into is still mapped (as in `Drop for Linker`).
+        for id in ids {
+            self.objects.remove(id);
+        }
+        self.kept.clear();
+        self.retired_frames.clear();
+        self.release_all_tls();
+        self.pending_ifuncs.clear();
+        self.comdats.clear();
+        self.comdat_uses.clear();
+        self.retired.clear();
+        self.space = None;
+        let names: Vec<_> = self.symbols.iter().map(|(id, _, _)| id).collect();
+        for name in names {
+            let entry = self.symbols.entry_mut(name);
+            entry.defs = Default::default();
+            entry.refs = Default::default();
+            entry.sites = Default::default();
+            entry.slot = None;
+            if entry.is_unused() {
+                self.symbols.remove(name);
+            }
+        }
+    }
+
+    /// The trap message of `id`, or `None` while a batch loads: then it is built
+    /// when the batch ends.
+    pub(crate) fn trap_message_now(&mut self, id: NameId) -> Option<String> {
+        match &mut self.deferred {
+            Some(deferred) => {
+                deferred.mark_trap(id);
+                None
+            }
+            None => Some(self.trap_message(id)),
+        }
+    }
+
+    /// Asks the process for `id` now, or (while a batch loads) at its end.
+    pub(crate) fn look_up_in_process(&mut self, id: NameId) {
+        match &mut self.deferred {
+            Some(deferred) => deferred.lookups.push(id),
+            None => {
+                self.symbols.entry_with_process(id);
+            }
+        }
+    }
+
+    /// Ends a batch: names still defined by no object are looked up in the process
+    /// and rebound (slots, GOT entries and direct references follow), then every
+    /// stale trap message is written from its name's current state.
+    fn finish_deferred(&mut self) -> Result<()> {
+        let Some(deferred) = self.deferred.take() else {
+            return Ok(());
+        };
+        let live = |linker: &Linker, id: NameId| linker.symbols.contains(id);
+        let mut first_error = None;
+        for id in deferred.lookups {
+            // A name may have been removed since (a load rolled back).
+            if !live(self, id) {
+                continue;
+            }
+            let entry = self.symbols.entry(id);
+            if entry.defs.is_empty() && entry.process.is_none() {
+                if let Err(e) = self.rebind(id) {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        for id in deferred.traps {
+            if !live(self, id) {
+                continue;
+            }
+            let entry = self.symbols.entry(id);
+            let (Some(slot), Binding::Unresolved { .. }) = (entry.slot, entry.binding(None)) else {
+                continue;
+            };
+            let message = self.trap_message(id);
+            if let Some(space) = &self.space {
+                space.stubs.set_message(slot, message);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+}
