@@ -136,6 +136,16 @@ fn main() -> ExitCode {
     }
 }
 
+/// Whether the file at `path` begins with an archive's magic (unreadable files
+/// are left to the loader, which reports them).
+fn starts_like_an_archive(path: &std::path::Path) -> bool {
+    use std::io::Read;
+    let mut magic = [0u8; 8];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok_and(|()| relink::archive::is_archive(&magic))
+}
+
 /// Flushes C stdio and exits with `status` as C's `exit` would see it.
 fn exit(status: i32) -> ExitCode {
     // SAFETY: fflush(NULL) flushes every open C stream; no preconditions.
@@ -165,7 +175,13 @@ fn run(
         linker.load_library(lib)?;
     }
     // Objects and archives (members pulled on demand), in command-line order.
-    linker.load_inputs(inputs)?;
+    // Objects alone take the streaming batch loader (one file in memory at a
+    // time); the run ends at the first error either way.
+    if inputs.iter().any(|p| starts_like_an_archive(p)) {
+        linker.load_inputs(inputs)?;
+    } else {
+        linker.load_files(inputs)?;
+    }
     // SAFETY: C's `main` (and any entry relink is asked to call) takes
     // (int, char **, char **) and returns int; extra arguments are harmless in the C ABI.
     let main: Main = unsafe { linker.function(entry)? };
