@@ -68,6 +68,8 @@ pub(crate) fn validate(
     let bases = BaseAddresses::default().set_eh_frame(address);
     let mut entries = eh.entries(&bases);
     let mut fdes = Vec::new();
+    type Cie<'b> = gimli::CommonInformationEntry<gimli::EndianSlice<'b, LittleEndian>>;
+    let mut cies: Vec<(gimli::EhFrameOffset, Cie)> = Vec::new();
     let mut offset = 0u64;
     loop {
         if bytes.get(offset as usize..offset as usize + 4) == Some(&[0xff; 4]) {
@@ -102,8 +104,16 @@ pub(crate) fn validate(
             }
             CieOrFde::Fde(partial) => {
                 offset = partial.offset() as u64;
+                // Objects have one CIE or a few: parse each once, not per FDE.
                 let fde = partial
-                    .parse(|s, b, o| s.cie_from_offset(b, o))
+                    .parse(|s, b, o| {
+                        if let Some((_, cie)) = cies.iter().find(|(at, _)| *at == o) {
+                            return Ok(cie.clone());
+                        }
+                        let cie = s.cie_from_offset(b, o)?;
+                        cies.push((o, cie.clone()));
+                        Ok(cie)
+                    })
                     .map_err(|e| bad(offset, format!("FDE: {e}")))?;
                 let next = offset + record_len(bytes, offset);
                 let width = fde
