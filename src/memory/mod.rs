@@ -217,24 +217,13 @@ impl Region {
     pub fn alloc(&mut self, len: u64, align: u64) -> Result<Block> {
         let len = len.max(1).div_ceil(self.page) * self.page;
         let align = align.max(self.page);
-        let found = self.free.iter().find_map(|(&off, &flen)| {
-            let start = (self.target + off).next_multiple_of(align) - self.target;
-            (start + len <= off + flen).then_some((off, flen, start))
-        });
-        let Some((off, flen, start)) = found else {
+        let Some(start) = take_first_fit(&mut self.free, self.target, len, align) else {
             return Err(Error::Exhausted(format!(
                 "no room for {len} bytes in the {} MiB region ({} MiB in use)",
                 self.size >> 20,
                 self.in_use >> 20
             )));
         };
-        self.free.remove(&off);
-        if start > off {
-            self.free.insert(off, start - off);
-        }
-        if start + len < off + flen {
-            self.free.insert(start + len, off + flen - (start + len));
-        }
         self.in_use += len;
         Ok(Block { offset: start, len })
     }
@@ -257,19 +246,7 @@ impl Region {
             self.bytes_mut(block.offset, block.len).fill(0);
         }
         self.in_use -= block.len;
-        let (mut off, mut len) = (block.offset, block.len);
-        if let Some((&prev, &plen)) = self.free.range(..off).next_back() {
-            if prev + plen == off {
-                self.free.remove(&prev);
-                off = prev;
-                len += plen;
-            }
-        }
-        if let Some(&nlen) = self.free.get(&(off + len)) {
-            self.free.remove(&(off + len));
-            len += nlen;
-        }
-        self.free.insert(off, len);
+        give_back(&mut self.free, block.offset, block.len);
     }
 
     /// Sets the target view's permissions for `[offset, offset + len)` (pages).
@@ -388,6 +365,52 @@ impl Drop for Region {
         unmap(self.target, self.size);
         unmap(self.working as u64, self.size);
     }
+}
+
+// Free maps: offset → length of each free range, coalesced. The region's pages
+// and each pool chunk's bytes are managed with these.
+
+/// Takes the first `len` bytes of `free` whose target address (`target_base` +
+/// offset) is aligned to `align`; returns their offset.
+pub(crate) fn take_first_fit(
+    free: &mut BTreeMap<u64, u64>,
+    target_base: u64,
+    len: u64,
+    align: u64,
+) -> Option<u64> {
+    let (off, flen, at) = free.iter().find_map(|(&off, &flen)| {
+        let at = (target_base + off).next_multiple_of(align) - target_base;
+        (at + len <= off + flen).then_some((off, flen, at))
+    })?;
+    carve(free, off, flen, at, len);
+    Some(at)
+}
+
+/// Takes `[at, at + len)` out of the free range `[off, off + flen)`.
+pub(crate) fn carve(free: &mut BTreeMap<u64, u64>, off: u64, flen: u64, at: u64, len: u64) {
+    free.remove(&off);
+    if at > off {
+        free.insert(off, at - off);
+    }
+    if at + len < off + flen {
+        free.insert(at + len, off + flen - (at + len));
+    }
+}
+
+/// Puts `[off, off + len)` back, merged with its free neighbours.
+pub(crate) fn give_back(free: &mut BTreeMap<u64, u64>, mut off: u64, mut len: u64) {
+    if let Some((&prev, &plen)) = free.range(..off).next_back() {
+        if prev + plen == off {
+            free.remove(&prev);
+            off = prev;
+            len += plen;
+        }
+    }
+    if let Some(&nlen) = free.get(&(off + len)) {
+        free.remove(&(off + len));
+        len += nlen;
+    }
+    free.insert(off, len);
 }
 
 fn page_size() -> u64 {

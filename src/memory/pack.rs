@@ -14,7 +14,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Block, Region};
+use super::{carve, give_back, take_first_fit, Block, Region};
 use crate::error::{Error, Result};
 use crate::input::Class;
 
@@ -215,17 +215,7 @@ impl Pools {
 /// First fit of `len` bytes aligned to `align` (in target addresses) in `chunk`:
 /// its offset, and whether no earlier piece ever used those bytes.
 fn take(chunk: &mut Chunk, target_base: u64, len: u64, align: u64) -> Option<(u64, bool)> {
-    let (free_at, free_len, at) = chunk.free.iter().find_map(|(&off, &flen)| {
-        let at = (target_base + off).next_multiple_of(align) - target_base;
-        (at + len <= off + flen).then_some((off, flen, at))
-    })?;
-    chunk.free.remove(&free_at);
-    if at > free_at {
-        chunk.free.insert(free_at, at - free_at);
-    }
-    if at + len < free_at + free_len {
-        chunk.free.insert(at + len, free_at + free_len - (at + len));
-    }
+    let at = take_first_fit(&mut chunk.free, target_base, len, align)?;
     chunk.used += len;
     let fresh = at >= chunk.high;
     chunk.high = chunk.high.max(at + len);
@@ -236,31 +226,9 @@ fn take(chunk: &mut Chunk, target_base: u64, len: u64, align: u64) -> Option<(u6
 fn take_at(chunk: &mut Chunk, at: u64, len: u64) {
     if let Some((&off, &flen)) = chunk.free.range(..=at).next_back() {
         if at + len <= off + flen {
-            chunk.free.remove(&off);
-            if at > off {
-                chunk.free.insert(off, at - off);
-            }
-            if at + len < off + flen {
-                chunk.free.insert(at + len, off + flen - (at + len));
-            }
+            carve(&mut chunk.free, off, flen, at, len);
             chunk.used += len;
             chunk.high = chunk.high.max(at + len);
         }
     }
-}
-
-/// Inserts `[off, off + len)` into a coalesced free map.
-fn give_back(free: &mut BTreeMap<u64, u64>, mut off: u64, mut len: u64) {
-    if let Some((&prev, &plen)) = free.range(..off).next_back() {
-        if prev + plen == off {
-            free.remove(&prev);
-            off = prev;
-            len += plen;
-        }
-    }
-    if let Some(&nlen) = free.get(&(off + len)) {
-        free.remove(&(off + len));
-        len += nlen;
-    }
-    free.insert(off, len);
 }

@@ -527,16 +527,25 @@ std::arch::global_asm!(
 mod tests {
     use super::*;
 
-    #[test]
-    fn blocks_are_per_thread_initialised_and_freed() {
-        let image: &'static [u8] = Box::leak(Box::new([1u8, 2, 3, 4]));
-        let id = register(Template {
-            image: image.as_ptr() as u64,
+    /// The image 1, 2, 3, 4 of the test modules.
+    fn test_image() -> &'static [u8] {
+        Box::leak(Box::new([1u8, 2, 3, 4]))
+    }
+
+    /// A registered module of 16 bytes (alignment 16) whose image is `test_image`.
+    fn test_module() -> u64 {
+        register(Template {
+            image: test_image().as_ptr() as u64,
             init_len: 4,
             size: 16,
             align: 16,
         })
-        .unwrap();
+        .unwrap()
+    }
+
+    #[test]
+    fn blocks_are_per_thread_initialised_and_freed() {
+        let id = test_module();
         let ti = TlsIndex {
             module: id,
             offset: 2,
@@ -570,7 +579,7 @@ mod tests {
         assert_eq!(blocks_of(id), 0);
         // A reused index gets a new id; this thread's stale entry does not match.
         let id2 = register(Template {
-            image: image.as_ptr() as u64,
+            image: test_image().as_ptr() as u64,
             init_len: 4,
             size: 4,
             align: 4,
@@ -591,14 +600,7 @@ mod tests {
     /// A registered module of 16 bytes whose image starts 1, 2, 3, 4, and a
     /// descriptor `{thunk, module, offset 2}` of it.
     fn tlv_descriptor() -> (u64, Box<[u64; 3]>) {
-        let image: &'static [u8] = Box::leak(Box::new([1u8, 2, 3, 4]));
-        let id = register(Template {
-            image: image.as_ptr() as u64,
-            init_len: 4,
-            size: 16,
-            align: 16,
-        })
-        .unwrap();
+        let id = test_module();
         (id, Box::new([tlv_thunk_address(), id, 2]))
     }
 
