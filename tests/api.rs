@@ -9,11 +9,7 @@ use std::path::PathBuf;
 use relink::{Error, Linker, Placement};
 
 fn obj(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("testdata/obj")
-        .join(std::env::consts::ARCH)
-        .join("api")
-        .join(format!("{name}.o"))
+    common::object("api", name)
 }
 
 fn load(names: &[&str]) -> Linker {

@@ -24,11 +24,7 @@ use relink::{Error, Linker, Stage};
 const MEMBERS: [&str; 6] = ["m_b", "m_a", "m_unused", "m_weak", "m_dup1", "m_dup2"];
 
 fn obj(name: &str) -> PathBuf {
-    common::testdata_dir()
-        .join("obj")
-        .join(common::arch())
-        .join("archive")
-        .join(format!("{name}.o"))
+    common::object("archive", name)
 }
 
 /// A fresh directory for one test's archives, removed when dropped.

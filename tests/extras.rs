@@ -3,16 +3,14 @@
 //! Objects come from testdata/extras (rebuilt by testdata/build-extras.sh) for the
 //! architecture this test binary runs on; every test runs loaded code.
 
+mod common;
+
 use std::path::PathBuf;
 
 use relink::{Linker, LinkerOptions};
 
 fn obj(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("testdata/obj")
-        .join(std::env::consts::ARCH)
-        .join("extras")
-        .join(format!("{name}.o"))
+    common::object("extras", name)
 }
 
 fn bytes(name: &str) -> Vec<u8> {

@@ -11,6 +11,8 @@
 
 mod common;
 
+use common::Rng;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -35,24 +37,6 @@ fn objects(arch: &str, prog: &str) -> Vec<PathBuf> {
         .collect();
     out.sort();
     assert!(!out.is_empty(), "no objects in {}", dir.display());
-    out
-}
-
-/// Every `.o` below `testdata/macho/obj`, sorted.
-fn all_objects() -> Vec<PathBuf> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                walk(&path, out);
-            } else if path.extension().is_some_and(|e| e == "o") {
-                out.push(path);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(&macho_dir().join("obj"), &mut out);
-    out.sort();
     out
 }
 
@@ -183,7 +167,7 @@ fn elf_and_macho_objects_link_together_through_the_api() {
 #[test]
 fn every_macho_object_parses_and_agrees_with_goblin() {
     let mut checked = 0;
-    for path in all_objects() {
+    for path in common::all_macho_objects() {
         let bytes = read(&path);
         if !is_macho(&bytes) {
             continue;
@@ -479,7 +463,7 @@ fn macho_addends_equal_the_elf_twins() {
 #[test]
 fn eh_frame_pointers_get_relocations() {
     let (mut functions, mut lsdas, mut personalities) = (0, 0, 0);
-    for path in all_objects() {
+    for path in common::all_macho_objects() {
         let bytes = read(&path);
         if !is_macho(&bytes) {
             continue;
@@ -528,17 +512,6 @@ fn eh_frame_pointers_get_relocations() {
 }
 
 // ---- Malformed input -----------------------------------------------------------------
-
-/// A small deterministic generator (xorshift), so failures reproduce.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
 
 /// Where things are in a Mach-O object, read by hand (independently of the reader).
 struct Raw {
@@ -622,7 +595,7 @@ fn assert_error(bytes: &[u8], wants: &[&str]) {
 fn mutated_macho_objects_never_panic() {
     let mut rng = Rng(0x2545_f491_4f6c_dd1d);
     let mut runs = 0;
-    for path in all_objects() {
+    for path in common::all_macho_objects() {
         let good = read(&path);
         relink::fuzz::parse(&good);
         if !is_macho(&good) {
@@ -663,7 +636,7 @@ fn mutated_macho_objects_never_panic() {
 
 #[test]
 fn truncated_macho_objects_fail_cleanly() {
-    for path in all_objects() {
+    for path in common::all_macho_objects() {
         let good = read(&path);
         if !is_macho(&good) {
             continue;

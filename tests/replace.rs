@@ -12,11 +12,7 @@ use std::sync::Arc;
 use relink::{Error, Linker, ReplaceOptions};
 
 fn obj(name: &str) -> PathBuf {
-    common::testdata_dir()
-        .join("obj")
-        .join(common::arch())
-        .join("api")
-        .join(format!("{name}.o"))
+    common::object("api", name)
 }
 
 fn bytes(name: &str) -> Vec<u8> {

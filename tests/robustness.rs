@@ -10,11 +10,7 @@ use goblin::elf::Elf;
 use relink::{Error, Linker, Stage};
 
 fn obj(name: &str) -> PathBuf {
-    common::testdata_dir()
-        .join("obj")
-        .join(common::arch())
-        .join("api")
-        .join(format!("{name}.o"))
+    common::object("api", name)
 }
 
 #[test]

@@ -22,6 +22,31 @@ pub fn cxx_linker() -> relink::Linker {
     linker
 }
 
+/// `testdata/obj/<arch>/<group>/<name>.o`, for the architecture under test.
+pub fn object(group: &str, name: &str) -> PathBuf {
+    testdata_dir()
+        .join("obj")
+        .join(arch())
+        .join(group)
+        .join(format!("{name}.o"))
+}
+
+/// A small deterministic generator (xorshift), so failures reproduce.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    pub fn bytes(&mut self, n: usize) -> Vec<u8> {
+        (0..n).map(|_| self.next() as u8).collect()
+    }
+}
+
 /// `<crate>/testdata`.
 pub fn testdata_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata")
