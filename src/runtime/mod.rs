@@ -209,8 +209,9 @@ impl Linker {
             })
             .flatten()
             .map(gdb::register);
+        let named = perf::functions(object, placed);
         if self.options.perf_map {
-            perf::add_object(object, placed);
+            perf::add_functions(&named);
             if let (Some(space), Some(loaded)) = (self.space.as_ref(), self.objects.get(&id)) {
                 let stubs = &space.stubs;
                 let size = self.arch.stub_size() as u64;
@@ -220,7 +221,7 @@ impl Linker {
                 }));
             }
         }
-        let mut functions: Vec<(Box<str>, u64, u64)> = perf::functions(object, placed)
+        let mut functions: Vec<(Box<str>, u64, u64)> = named
             .into_iter()
             .map(|(n, a, s)| (n.into(), a, s))
             .collect();

@@ -50,9 +50,8 @@ fn with_map(f: impl FnOnce(&mut MapFile) -> std::io::Result<()>) {
     }
 }
 
-/// Appends the object's functions.
-pub(crate) fn add_object(object: &Object, placed: &[Option<u64>]) {
-    let functions = functions(object, placed);
+/// Appends an object's functions, as [`functions`] lists them.
+pub(crate) fn add_functions(functions: &[(&str, u64, u64)]) {
     if functions.is_empty() {
         return;
     }
