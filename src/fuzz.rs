@@ -254,11 +254,11 @@ fn reference(kind: RelocKind, before: u64, v: &FixupValues) -> Option<Option<u64
                 GotBaseDelta32 => ranged(wrap(got + a - p), -(1 << 31), 1 << 31, 4),
                 GotBaseDelta64 => put(wrap(got + a - p), 8),
                 Size64 => put(wrap(z + a), 8),
-                TlsIndexDelta32 | TlsModuleDelta32 => {
+                TlsIndexDelta32 | TlsModuleDelta32 | TpCellDelta32 | TlsDescDelta32 => {
                     ranged(wrap(slot + a - p), -(1 << 31), 1 << 31, 4)
                 }
-                DtpOffset32 => ranged(sa, -(1 << 31), 1 << 31, 4),
-                DtpOffset64 => put(sa, 8),
+                DtpOffset32 | TpOffset32 => ranged(sa, -(1 << 31), 1 << 31, 4),
+                DtpOffset64 | TpOffset64 => put(sa, 8),
                 DtpModule64 => put(s, 8),
             }
         }

@@ -213,6 +213,9 @@ impl Context<'_, '_> {
 /// A direct reference to a global name, recorded at commit.
 type NamedSite = (NameId, Site);
 
+/// A static-TLS fixup, finished once its module's thread-pointer offset is known.
+type StaticFix = (Fix, tls::StaticUse);
+
 /// What a load takes that must be given back if it fails.
 #[derive(Default)]
 pub(crate) struct Undo {
@@ -289,17 +292,21 @@ impl Linker {
                 self.look_up_in_process(name);
             }
         }
-        let (fixes, sites) = self.resolve(object, id, &layout, &defs, &uses, undo)?;
+        let (fixes, sites, statics) = self.resolve(object, id, &layout, &defs, &uses, undo)?;
         let patches = self.rebinding_patches(&defs, replacing.map(|r| r.id))?;
         self.stats.resolve += start.elapsed();
         self.injected(Stage::Resolve)?;
 
         let start = Instant::now();
         self.apply_fixes(object, &layout, &fixes)?;
+        let relocations = fixes.len() + statics.len();
+        if !statics.is_empty() {
+            self.apply_static_tls(object, &layout, statics)?;
+        }
         let frames = self.unwind_frames(object, &layout)?;
         self.stats.fixup += start.elapsed();
         self.injected(Stage::Fixup)?;
-        self.stats.relocations += fixes.len();
+        self.stats.relocations += relocations;
 
         let start = Instant::now();
         let code: Vec<(u64, u64, bool)> = (layout.pieces.iter())
@@ -631,7 +638,7 @@ impl Linker {
         defs: &Defs,
         uses: &[SymbolUse],
         undo: &mut Undo,
-    ) -> Result<(Vec<Fix>, Vec<NamedSite>)> {
+    ) -> Result<(Vec<Fix>, Vec<NamedSite>, Vec<StaticFix>)> {
         let space = self.space()?;
         let cx = Context {
             object,
@@ -645,6 +652,7 @@ impl Linker {
         let count = object.sections.iter().map(|s| s.relocs.len()).sum();
         let mut fixes = Vec::with_capacity(count);
         let mut sites = Vec::new();
+        let mut statics = Vec::new();
         let mut locals: Map<SymbolId, SlotId> = Map::default();
         let mut cells = tls::Cells::new(layout.tls_cells.0, layout.tls_cells.1);
         let mut bound: Vec<Option<Bound>> = vec![None; object.symbols.len()];
@@ -697,8 +705,23 @@ impl Linker {
                         slot: &mut fix.v.slot,
                     };
                     let at = || object.location(SectionId(si as u32), r.offset);
-                    self.tls_fix(object, layout.tls_image, f, &mut cells, at)?;
+                    let deferred = self.tls_fix(object, layout.tls_image, f, &mut cells, at)?;
                     fix.direct = None;
+                    if let Some(u) = deferred {
+                        if section.role == Role::Tls {
+                            // glibc copies the image into every thread before
+                            // the offset is known.
+                            return Err(Error::Unsupported {
+                                at: at(),
+                                what: format!(
+                                    "a thread-pointer offset ({}) inside thread-local data",
+                                    r.kind
+                                ),
+                            });
+                        }
+                        statics.push((fix, u));
+                        continue;
+                    }
                 } else if tls::is_tls_symbol(object, r.symbol) {
                     return Err(Error::Unsupported {
                         at: object.location(SectionId(si as u32), r.offset),
@@ -724,7 +747,41 @@ impl Linker {
                 fixes.push(fix);
             }
         }
-        Ok((fixes, sites))
+        Ok((fixes, sites, statics))
+    }
+
+    /// Finishes and applies the static-TLS fixups (initial and local exec) once
+    /// every other fixup is applied, so that the object's own TLS image is final
+    /// when the C library copies it into every thread (`runtime/static_tls.rs`).
+    fn apply_static_tls(
+        &mut self,
+        object: &Object,
+        layout: &Layout,
+        statics: Vec<StaticFix>,
+    ) -> Result<()> {
+        let mut offsets: Map<u64, i64> = Map::default();
+        let mut fixes = Vec::with_capacity(statics.len());
+        for (mut fix, u) in statics {
+            let tp = match offsets.get(&u.module) {
+                Some(tp) => *tp,
+                None => {
+                    let name = object.symbol(fix.symbol).name;
+                    let start = layout.sections[fix.section].unwrap_or(0);
+                    let at = || object.location(SectionId(fix.section as u32), fix.offset - start);
+                    let tp = self.static_tls_offset(u.module, layout.tls_image, name, at)?;
+                    offsets.insert(u.module, tp);
+                    tp
+                }
+            };
+            match u.cell {
+                Some((cell, offset)) => {
+                    self.write_tp_cell(cell, (tp as u64).wrapping_add(offset))?
+                }
+                None => fix.v.s = (tp as u64).wrapping_add(fix.v.s),
+            }
+            fixes.push(fix);
+        }
+        self.apply_fixes(object, layout, &fixes)
     }
 
     /// A relocation against a local symbol, or a name relink defines per object.

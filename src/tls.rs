@@ -36,6 +36,8 @@ pub(crate) const CELL_SIZE: u64 = 24;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Image {
     pub start: u64,
+    /// End of the initialised part (`.tdata`).
+    pub init_end: u64,
     pub end: u64,
     pub module: u64,
 }
@@ -94,9 +96,9 @@ pub(crate) fn cell_count(object: &Object) -> u64 {
         .iter()
         .flat_map(|s| s.relocs.iter())
         .filter_map(|r| match r.kind.info().target {
-            crate::arch::Target::Tls(t @ (TlsTarget::Index | TlsTarget::Descriptor)) => {
-                Some((r.symbol, r.addend, t as u8))
-            }
+            crate::arch::Target::Tls(
+                t @ (TlsTarget::Index | TlsTarget::Descriptor | TlsTarget::TpCell),
+            ) => Some((r.symbol, r.addend, t as u8)),
             crate::arch::Target::Tls(TlsTarget::ModuleIndex) => Some((r.symbol, 0, 9)),
             _ => None,
         })
@@ -124,6 +126,17 @@ impl Cells {
     }
 }
 
+/// A static-TLS relocation (initial or local exec) whose values wait for its
+/// module's thread-pointer offset (see [`Linker::static_tls_offset`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct StaticUse {
+    pub module: u64,
+    /// For a cell (`TpCell`): its region offset and the variable's offset in the
+    /// block; the cell gets their sum with the module's offset. Otherwise `s`
+    /// holds the variable's offset in the block and gets the module's added.
+    pub cell: Option<(u64, u64)>,
+}
+
 /// A thread-local relocation, before and after [`Linker::tls_fix`].
 pub(crate) struct TlsFix<'f> {
     pub target: TlsTarget,
@@ -147,6 +160,7 @@ impl Linker {
 
     /// Turns a thread-local relocation's `S` into what its kind needs (see the
     /// module doc); allocates and writes cells. `what` names the place for errors.
+    /// A static-TLS kind's values are finished later: see [`StaticUse`].
     pub(crate) fn tls_fix(
         &mut self,
         object: &Object,
@@ -154,7 +168,7 @@ impl Linker {
         f: TlsFix,
         cells: &mut Cells,
         what: impl Fn() -> crate::error::Location,
-    ) -> Result<()> {
+    ) -> Result<Option<StaticUse>> {
         let sym = object.symbol(f.symbol);
         let Some((module, base)) = self.tls_module_at(*f.s, own) else {
             let why = if sym.is_defined() {
@@ -173,14 +187,18 @@ impl Linker {
         let key = match f.target {
             TlsTarget::Offset => {
                 *f.s = offset;
-                return Ok(());
+                return Ok(None);
+            }
+            TlsTarget::TpOffset => {
+                *f.s = offset;
+                return Ok(Some(StaticUse { module, cell: None }));
             }
             TlsTarget::Module => {
                 *f.s = module;
-                return Ok(());
+                return Ok(None);
             }
             TlsTarget::ModuleIndex => (0u8, module, 0u64),
-            TlsTarget::Index | TlsTarget::Descriptor => {
+            TlsTarget::Index | TlsTarget::Descriptor | TlsTarget::TpCell => {
                 // x86-64's addend adjusts the PC-relative field; AArch64's belongs
                 // to the variable.
                 let off = match object.arch {
@@ -194,6 +212,56 @@ impl Linker {
             *f.a = 0;
         }
         *f.slot = self.tls_cell(key, f.target, cells, &what)?;
+        if f.target == TlsTarget::TpCell {
+            let base = self.space()?.region.target_base();
+            let cell = Some((*f.slot - base, key.2));
+            return Ok(Some(StaticUse { module, cell }));
+        }
+        Ok(None)
+    }
+
+    /// The thread-pointer offset of `module`, made static TLS now if it is not
+    /// yet (`runtime/static_tls.rs`): this object's own module once its image is
+    /// relocated, or a loaded object's whose blocks no thread has taken yet. A
+    /// link-only linker runs nothing and takes no static TLS: 0.
+    pub(crate) fn static_tls_offset(
+        &mut self,
+        module: u64,
+        own: Option<Image>,
+        symbol: &str,
+        what: impl Fn() -> crate::error::Location,
+    ) -> Result<i64> {
+        if self.options.link_only {
+            return Ok(0);
+        }
+        if let Some(offset) = rt::static_offset(module) {
+            return Ok(offset);
+        }
+        let found = (own.iter().chain(self.tls_images.iter()))
+            .find(|i| i.module == module)
+            .copied();
+        let space = self.space()?;
+        let image = found
+            .map(|i| space.region.bytes(i.start, i.init_end - i.start).to_vec())
+            .unwrap_or_default();
+        rt::make_static(module, &image).map_err(|why| Error::Unsupported {
+            at: what(),
+            what: format!(
+                "initial-exec/local-exec reference to thread-local `{symbol}`, which needs \
+                 static TLS (a fixed offset from the thread pointer): {why}. The C library's \
+                 static TLS surplus is small; enlarge it at process start with \
+                 GLIBC_TUNABLES=glibc.rtld.optional_static_tls=BYTES, or compile with -fPIC \
+                 (general dynamic) or -femulated-tls"
+            ),
+        })
+    }
+
+    /// Writes a static-TLS cell: the variable's offset from the thread pointer.
+    pub(crate) fn write_tp_cell(&mut self, at: u64, value: u64) -> Result<()> {
+        self.space()?
+            .region
+            .bytes_mut(at, 8)
+            .copy_from_slice(&value.to_le_bytes());
         Ok(())
     }
 
@@ -250,6 +318,7 @@ impl Linker {
         })?;
         Ok(Image {
             start: plan.start,
+            init_end: plan.init_end,
             end: plan.end,
             module,
         })

@@ -9,7 +9,8 @@ for arch in x86_64 aarch64; do
     n=$(basename "$c" .c)
     case $n in
       static_model) flags="-fno-pic -fno-pie" ;;
-      # Initial-exec/local-exec TLS: refused (tests that need an object relink refuses).
+      # Initial-exec TLS of a variable no object defines: refused (tests that need an
+      # object relink refuses).
       tls|lib_bad) flags="-fno-pic -fno-pie" ;;
       # gcc's default PIE: extern variables are read PC-relative (direct sites).
       user) flags="-fPIE" ;;

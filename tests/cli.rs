@@ -54,7 +54,7 @@ fn check_reports_every_problem_and_exits_1() {
     let stderr = text(&out.stderr);
     for part in [
         "relink: error: duplicate symbol `dup`: defined in",
-        "needs static TLS",
+        "no loaded object defines as a thread-local variable",
         "undefined symbol(s)",
         "`missing_one`, needed by",
         "`host_add`, needed by",

@@ -196,6 +196,35 @@ pub enum Kind {
     /// `TLS_DTPMOD64` (1028), and the key word of a Mach-O thread-local variable
     /// descriptor. Fixup expression: `Fixup <- module id : uint64` (in `s`).
     DtpModule64,
+    /// `TLSIE_ADR_GOTTPREL_PAGE21` (initial exec): an `ADRP` to the cell relink
+    /// allocates holding the variable's offset from the thread pointer
+    /// (`tpidr_el0`; its address is in `slot`).
+    /// Fixup expression: `immhi:immlo <- (Page(CELL) - Page(P)) >> 12`.
+    /// Errors: not `ADRP`; the page delta must be in `[-2^32, 2^32)`.
+    TpCellPage21,
+    /// `TLSIE_LD64_GOTTPREL_LO12_NC`: the `LDR x` of that cell.
+    /// Fixup expression: `imm12 <- (CELL & 0xfff) >> 3`.
+    /// Errors: not a 64-bit `LDR`; the cell must be 8-aligned.
+    TpCellLoad12,
+    /// `TLSIE_LD_GOTTPREL_PREL19`: an `LDR x` (literal) of that cell.
+    /// Fixup expression: `imm19 <- (CELL - P) >> 2`.
+    /// Errors: wrong instruction; the value must be in `[-2^20, 2^20)` and 4-aligned.
+    TpCellLiteral19,
+    /// `TLSLE_ADD_TPREL_HI12` (`hi`), `TLSLE_ADD_TPREL_LO12(_NC)` (local exec): an
+    /// `ADD` of the variable's offset from the thread pointer (`S`).
+    /// Fixup expression: `imm12 <- (S + A) >> 12` (`hi`) or `(S + A) & 0xfff`.
+    /// Errors: not an `ADD`; `hi`: `S + A` must be in `[0, 2^24)`; `checked`:
+    /// `S + A` must be in `[0, 2^12)`.
+    TpOffsetAdd12 { hi: bool, checked: bool },
+    /// `TLSLE_LDSTn_TPREL_LO12(_NC)`: a load/store of `2^shift` bytes at the
+    /// variable's offset from the thread pointer (`S`).
+    /// Fixup expression: `imm12 <- ((S + A) & 0xfff) >> shift`.
+    /// Errors: not a load/store of that size; the low `shift` bits of `S + A` must
+    /// be zero; `checked`: `S + A` must be in `[0, 2^12)`.
+    TpOffsetLoadStore12 { shift: u8, checked: bool },
+    /// `TLSLE_MOVW_TPREL_Gn(_NC)`: a `MOVZ`, `MOVN` or `MOVK` of the variable's
+    /// offset from the thread pointer (`S`), as `MoveWide16` signed, absolute.
+    TpOffsetMoveWide16 { group: u8, checked: bool },
 }
 
 /// `MoveWide16` as a constant expression, for [`Kind::ALL`].
@@ -210,7 +239,7 @@ const fn movw(group: u8, checked: bool, signed: bool, pcrel: bool) -> Kind {
 
 impl Kind {
     /// Every kind the ELF reader produces, one entry per distinct relocation.
-    pub const ALL: [Kind; 51] = [
+    pub const ALL: [Kind; 61] = [
         Kind::Pointer64,
         Kind::Pointer32,
         Kind::Pointer16,
@@ -268,6 +297,37 @@ impl Kind {
         },
         Kind::DtpOffset64,
         Kind::DtpModule64,
+        Kind::TpCellPage21,
+        Kind::TpCellLoad12,
+        Kind::TpCellLiteral19,
+        Kind::TpOffsetAdd12 {
+            hi: true,
+            checked: true,
+        },
+        Kind::TpOffsetAdd12 {
+            hi: false,
+            checked: true,
+        },
+        Kind::TpOffsetAdd12 {
+            hi: false,
+            checked: false,
+        },
+        Kind::TpOffsetLoadStore12 {
+            shift: 2,
+            checked: false,
+        },
+        Kind::TpOffsetLoadStore12 {
+            shift: 3,
+            checked: true,
+        },
+        Kind::TpOffsetMoveWide16 {
+            group: 1,
+            checked: true,
+        },
+        Kind::TpOffsetMoveWide16 {
+            group: 0,
+            checked: false,
+        },
     ];
 
     #[inline]
@@ -316,6 +376,12 @@ impl Kind {
             }
             DtpOffsetAdd12 { .. } | DtpOffset64 => info.target = Target::Tls(TlsTarget::Offset),
             DtpModule64 => info.target = Target::Tls(TlsTarget::Module),
+            TpCellPage21 | TpCellLoad12 | TpCellLiteral19 => {
+                info.target = Target::Tls(TlsTarget::TpCell)
+            }
+            TpOffsetAdd12 { .. } | TpOffsetLoadStore12 { .. } | TpOffsetMoveWide16 { .. } => {
+                info.target = Target::Tls(TlsTarget::TpOffset)
+            }
             _ => {}
         }
         info
@@ -372,6 +438,27 @@ impl Kind {
             }
             DtpOffset64 => place.copy_from_slice(&sa.to_le_bytes()),
             DtpModule64 => place.copy_from_slice(&s.to_le_bytes()),
+            TpCellPage21 => patch(place, |i| adrp(i, v.slot, p, true))?,
+            TpCellLoad12 => patch(place, |i| page_offset12_ldr64(i, v.slot))?,
+            TpCellLiteral19 => {
+                let d = v.slot.wrapping_sub(p) as i64;
+                patch(place, |i| {
+                    expect(i, &[&LDR_X_LITERAL], "a 64-bit LDR (literal)")?;
+                    load_literal19(i, d)
+                })?
+            }
+            TpOffsetAdd12 { hi, checked } => {
+                patch(place, |i| dtp_offset_add12(i, sa, hi, checked))?
+            }
+            TpOffsetLoadStore12 { shift, checked } => patch(place, |i| {
+                if checked {
+                    check_range(sa as i64, 0, 1 << 12)?;
+                }
+                page_offset12(i, sa, shift)
+            })?,
+            TpOffsetMoveWide16 { group, checked } => {
+                patch(place, |i| move_wide(i, sa, group, checked, true))?
+            }
         }
         Ok(())
     }
@@ -427,6 +514,8 @@ const ADD_IMM_LSL12: Class = Class(0x5fc0_0000, 0x1140_0000);
 const LDST_UIMM: Class = Class(0x3b00_0000, 0x3900_0000);
 /// `LDR x` (unsigned offset), the load through a slot.
 const LDR_X_UIMM: Class = Class(0xffc0_0000, 0xf940_0000);
+/// `LDR x` (literal).
+const LDR_X_LITERAL: Class = Class(0xff00_0000, 0x5800_0000);
 /// `MOVN`, `MOVZ`, `MOVK` (and the unallocated `opc` = 01).
 const MOVE_WIDE: Class = Class(0x1f80_0000, 0x1280_0000);
 
@@ -1080,6 +1169,21 @@ mod tests {
             (TlsIndexAdd12 { module: true }, 0x9100_0000 /* add x0, x0, #0 */, gv(P + 0xfff, 0, 0), Ok(0x913f_fc00 /* add x0, x0, #0xfff */)),
             (DtpOffsetAdd12 { hi: true, checked: true }, 0x9140_0000 /* add x0, x0, #0, lsl #12 */, v(0x12_3456, 0, 0), Ok(0x9144_8c00 /* add x0, x0, #0x123, lsl #12 */)),
             (DtpOffset64, 0, v(0x12_3456, 0x10, 0), Ok(0x12_3466)),
+            // Static TLS: the cell of initial exec in `slot`, thread-pointer offsets in `s`.
+            (TpCellPage21, 0x9000_0000 /* adrp x0, #0 */, gv(P + 0x12_3458, 0, P + 0x10), Ok(0xf000_0900 /* adrp x0, #0x123000 */)),
+            (TpCellPage21, 0xf940_0000 /* ldr x0, [x0] */, gv(P, 0, P), BAD),
+            (TpCellLoad12, 0xf940_0001 /* ldr x1, [x0] */, gv(P + 0x12_3458, 0, 0), Ok(0xf942_2c01 /* ldr x1, [x0, #0x458] */)),
+            (TpCellLoad12, 0xf940_0001 /* ldr x1, [x0] */, gv(P + 0x45c, 0, 0), mis(P + 0x45c, 8)),
+            (TpCellLiteral19, 0x5800_0001 /* ldr x1, #0 */, gv(P + 0x100, 0, P), Ok(0x5800_0801 /* ldr x1, #0x100 */)),
+            (TpCellLiteral19, 0x1800_0001 /* ldr w1, #0 */, gv(P + 0x100, 0, P), BAD),
+            (TpOffsetAdd12 { hi: true, checked: true }, 0x9140_0000 /* add x0, x0, #0, lsl #12 */, v(0x12_3456, 0, 0), Ok(0x9144_8c00 /* add x0, x0, #0x123, lsl #12 */)),
+            (TpOffsetAdd12 { hi: false, checked: false }, 0x9100_0000 /* add x0, x0, #0 */, v(0x12_3456, 0, 0), Ok(0x9111_5800 /* add x0, x0, #0x456 */)),
+            (TpOffsetAdd12 { hi: false, checked: true }, 0x9100_0000 /* add x0, x0, #0 */, v(0x1000, 0, 0), oor(0x1000, (0, 0x1000))),
+            (TpOffsetLoadStore12 { shift: 2, checked: false }, 0xb940_0001 /* ldr w1, [x0] */, v(0x1_0158, 0, 0), Ok(0xb941_5801 /* ldr w1, [x0, #0x158] */)),
+            (TpOffsetLoadStore12 { shift: 3, checked: true }, 0xf940_0001 /* ldr x1, [x0] */, v(0x1_0158, 0, 0), oor(0x1_0158, (0, 0x1000))),
+            (TpOffsetLoadStore12 { shift: 3, checked: false }, 0xf940_0001 /* ldr x1, [x0] */, v(0x154, 0, 0), mis(0x154, 8)),
+            (TpOffsetMoveWide16 { group: 1, checked: true }, 0xd2a0_0000 /* movz x0, #0, lsl #16 */, v(0x12_3456, 0, 0), Ok(0xd2a0_0240 /* movz x0, #0x12, lsl #16 */)),
+            (TpOffsetMoveWide16 { group: 0, checked: false }, 0xf280_0000 /* movk x0, #0 */, v(0x12_3456, 0, 0), Ok(0xf286_8ac0 /* movk x0, #0x3456 */)),
             (DtpModule64, 0, v(0x2_0000_0005, 0, 0), Ok(0x2_0000_0005)),
             (DtpOffsetAdd12 { hi: true, checked: true }, 0x9140_0000 /* add x0, x0, #0, lsl #12 */, v(0xff_f000, 0x1000, 0), oor(0x100_0000, (0, 0x100_0000))),
             (DtpOffsetAdd12 { hi: false, checked: false }, 0x9100_0000 /* add x0, x0, #0 */, v(0x12_3456, 0, 0), Ok(0x9111_5800 /* add x0, x0, #0x456 */)),

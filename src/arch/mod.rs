@@ -173,6 +173,12 @@ pub enum TlsTarget {
     Offset,
     /// The module id, in `s`.
     Module,
+    /// The variable's offset from the thread pointer (static TLS: initial and
+    /// local exec), in `s`.
+    TpOffset,
+    /// A cell holding the variable's offset from the thread pointer (the GOT
+    /// entry of initial-exec code), in `slot`.
+    TpCell,
 }
 
 /// How a branch that does not reach its target can still get there.

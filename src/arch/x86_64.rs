@@ -109,11 +109,28 @@ pub enum Kind {
     DtpOffset64,
     /// `DTPMOD64`: Fixup expression: `Fixup <- module id : uint64` (in `s`).
     DtpModule64,
+    /// `GOTTPOFF` (initial exec): a load of the cell relink allocates holding the
+    /// variable's offset from the thread pointer (`%fs:0`).
+    /// Fixup expression: `Fixup <- CELL + A - P : int32` (`CELL` in `slot`).
+    /// Errors: the value must fit in a signed 32-bit field.
+    TpCellDelta32,
+    /// `TPOFF32` (local exec): the variable's offset from the thread pointer.
+    /// Fixup expression: `Fixup <- S + A : int32` where `S` is that offset.
+    /// Errors: the value must fit in a signed 32-bit field.
+    TpOffset32,
+    /// `TPOFF64`: Fixup expression: `Fixup <- S + A : int64`, `S` as in `TpOffset32`.
+    TpOffset64,
+    /// `GOTPC32_TLSDESC` (`-mtls-dialect=gnu2`): a `lea` of the TLS descriptor
+    /// `{resolver, module, offset}` relink allocates; `call *(%rax)` (`TLSDESC_CALL`)
+    /// needs nothing.
+    /// Fixup expression: `Fixup <- DESC + A - P : int32` (`DESC` in `slot`).
+    /// Errors: the value must fit in a signed 32-bit field.
+    TlsDescDelta32,
 }
 
 impl Kind {
     /// Every kind, for tables and tests.
-    pub const ALL: [Kind; 24] = [
+    pub const ALL: [Kind; 28] = [
         Kind::Pointer64,
         Kind::Pointer32,
         Kind::Pointer32Signed,
@@ -138,6 +155,10 @@ impl Kind {
         Kind::DtpOffset32,
         Kind::DtpOffset64,
         Kind::DtpModule64,
+        Kind::TpCellDelta32,
+        Kind::TpOffset32,
+        Kind::TpOffset64,
+        Kind::TlsDescDelta32,
     ];
 
     #[inline]
@@ -145,9 +166,10 @@ impl Kind {
         use Kind::*;
         let width = match self {
             Pointer64 | Delta64 | GotDelta64 | GotOffset64 | GotBaseOffset64 | GotBaseDelta64
-            | Size64 | StubBaseOffset64 | DtpOffset64 | DtpModule64 => 8,
+            | Size64 | StubBaseOffset64 | DtpOffset64 | DtpModule64 | TpOffset64 => 8,
             Pointer32 | Pointer32Signed | Delta32 | Branch32 | GotDelta32 | GotBaseDelta32
-            | Size32 | TlsIndexDelta32 | TlsModuleDelta32 | DtpOffset32 => 4,
+            | Size32 | TlsIndexDelta32 | TlsModuleDelta32 | DtpOffset32 | TpCellDelta32
+            | TpOffset32 | TlsDescDelta32 => 4,
             Pointer16 | Delta16 => 2,
             Pointer8 | Delta8 => 1,
         };
@@ -167,6 +189,9 @@ impl Kind {
             TlsModuleDelta32 => info.target = Target::Tls(TlsTarget::ModuleIndex),
             DtpOffset32 | DtpOffset64 => info.target = Target::Tls(TlsTarget::Offset),
             DtpModule64 => info.target = Target::Tls(TlsTarget::Module),
+            TpCellDelta32 => info.target = Target::Tls(TlsTarget::TpCell),
+            TpOffset32 | TpOffset64 => info.target = Target::Tls(TlsTarget::TpOffset),
+            TlsDescDelta32 => info.target = Target::Tls(TlsTarget::Descriptor),
             Pointer64 | Delta64 => {}
         }
         if self == StubBaseOffset64 {
@@ -220,14 +245,16 @@ impl Kind {
             GotBaseDelta64 => write64(place, got.wrapping_add(a).wrapping_sub(p)),
             Size32 => write_checked(place, z.wrapping_add(a), (0, 1 << 32), 4)?,
             Size64 => write64(place, z.wrapping_add(a)),
-            TlsIndexDelta32 | TlsModuleDelta32 => write_checked(
+            TlsIndexDelta32 | TlsModuleDelta32 | TpCellDelta32 | TlsDescDelta32 => write_checked(
                 place,
                 slot.wrapping_add(a).wrapping_sub(p),
                 signed_range(32),
                 4,
             )?,
-            DtpOffset32 => write_checked(place, s.wrapping_add(a), signed_range(32), 4)?,
-            DtpOffset64 => write64(place, s.wrapping_add(a)),
+            DtpOffset32 | TpOffset32 => {
+                write_checked(place, s.wrapping_add(a), signed_range(32), 4)?
+            }
+            DtpOffset64 | TpOffset64 => write64(place, s.wrapping_add(a)),
             DtpModule64 => write64(place, s),
         }
         Ok(())
@@ -460,6 +487,32 @@ mod tests {
                 DtpModule64,
                 vals(0x1_0000_0003, 0, 0),
                 Ok(0x1_0000_0003u64.to_le_bytes().to_vec()),
+            ),
+            // Static TLS: thread-pointer offsets are negative on x86-64.
+            (
+                TpCellDelta32,
+                vals(0, -4, 0x3000),
+                Ok((-0x1004i32).to_le_bytes().to_vec()),
+            ),
+            (
+                TpOffset32,
+                vals((-0x150i64) as u64, 4, 0),
+                Ok((-0x14ci32).to_le_bytes().to_vec()),
+            ),
+            (
+                TpOffset32,
+                vals((-0x8000_0001i64) as u64, 0, 0),
+                oor(-0x8000_0001, s32),
+            ),
+            (
+                TpOffset64,
+                vals((-0x150i64) as u64, 8, 0),
+                Ok((-0x148i64).to_le_bytes().to_vec()),
+            ),
+            (
+                TlsDescDelta32,
+                vals(0, -4, 0x3000),
+                Ok((-0x1004i32).to_le_bytes().to_vec()),
             ),
         ];
         for (i, (kind, v, want)) in cases.into_iter().enumerate() {

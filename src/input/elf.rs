@@ -458,13 +458,8 @@ enum Mapped {
 /// Not in `object`: AAELF64 type 314, `S + A - P` through a stub, in data.
 const R_AARCH64_PLT32: u32 = 314;
 
-/// Initial-exec and local-exec TLS: see `runtime/tls.rs`.
-const STATIC_TLS_HINT: &str = "initial-exec/local-exec thread-local storage needs static TLS \
-     (a fixed offset from the thread pointer in every thread), which relink cannot give: \
-     compile with -fPIC (general dynamic) or -femulated-tls";
-
-const TLSDESC_X86_HINT: &str = "x86-64 TLS descriptors (-mtls-dialect=gnu2) are not supported: \
-     compile with the default -mtls-dialect=gnu or -femulated-tls";
+const TLSDESC_HINT: &str = "TLS descriptors in data (R_X86_64_TLSDESC) are dynamic \
+     relocations, not for relocatable objects";
 
 const TLS_HINT: &str = "this thread-local storage relocation is not supported: compile with \
      -fPIC (general dynamic) or -femulated-tls";
@@ -499,12 +494,13 @@ fn x86_64_kind(r_type: u32) -> Mapped {
         elf::R_X86_64_DTPOFF32 => DtpOffset32,
         elf::R_X86_64_DTPOFF64 => DtpOffset64,
         elf::R_X86_64_DTPMOD64 => DtpModule64,
-        elf::R_X86_64_GOTTPOFF | elf::R_X86_64_TPOFF32 | elf::R_X86_64_TPOFF64 => {
-            return Mapped::Unsupported(Some(STATIC_TLS_HINT))
-        }
-        elf::R_X86_64_GOTPC32_TLSDESC | elf::R_X86_64_TLSDESC_CALL | elf::R_X86_64_TLSDESC => {
-            return Mapped::Unsupported(Some(TLSDESC_X86_HINT))
-        }
+        elf::R_X86_64_GOTTPOFF => TpCellDelta32,
+        elf::R_X86_64_TPOFF32 => TpOffset32,
+        elf::R_X86_64_TPOFF64 => TpOffset64,
+        elf::R_X86_64_GOTPC32_TLSDESC => TlsDescDelta32,
+        // A marker for linkers that relax the sequence; relink does not.
+        elf::R_X86_64_TLSDESC_CALL => return Mapped::None,
+        elf::R_X86_64_TLSDESC => return Mapped::Unsupported(Some(TLSDESC_HINT)),
         _ => return Mapped::Unsupported(None),
     };
     Mapped::Kind(RelocKind::X86_64(kind))
@@ -518,6 +514,8 @@ fn aarch64_kind(r_type: u32) -> Mapped {
         signed,
         pcrel,
     };
+    let tpmw = |group, checked| TpOffsetMoveWide16 { group, checked };
+    let tpls = |shift, checked| TpOffsetLoadStore12 { shift, checked };
     let kind = match r_type {
         elf::R_AARCH64_NONE | 256 => return Mapped::None,
         elf::R_AARCH64_ABS64 => Pointer64,
@@ -584,10 +582,36 @@ fn aarch64_kind(r_type: u32) -> Mapped {
         },
         elf::R_AARCH64_TLS_DTPREL => DtpOffset64,
         elf::R_AARCH64_TLS_DTPMOD => DtpModule64,
-        elf::R_AARCH64_TLSIE_MOVW_GOTTPREL_G1..=elf::R_AARCH64_TLSLE_LDST64_TPREL_LO12_NC
-        | elf::R_AARCH64_TLSLE_LDST128_TPREL_LO12..=elf::R_AARCH64_TLSLE_LDST128_TPREL_LO12_NC => {
-            return Mapped::Unsupported(Some(STATIC_TLS_HINT))
-        }
+        elf::R_AARCH64_TLSIE_ADR_GOTTPREL_PAGE21 => TpCellPage21,
+        elf::R_AARCH64_TLSIE_LD64_GOTTPREL_LO12_NC => TpCellLoad12,
+        elf::R_AARCH64_TLSIE_LD_GOTTPREL_PREL19 => TpCellLiteral19,
+        elf::R_AARCH64_TLSLE_MOVW_TPREL_G2 => tpmw(2, true),
+        elf::R_AARCH64_TLSLE_MOVW_TPREL_G1 => tpmw(1, true),
+        elf::R_AARCH64_TLSLE_MOVW_TPREL_G1_NC => tpmw(1, false),
+        elf::R_AARCH64_TLSLE_MOVW_TPREL_G0 => tpmw(0, true),
+        elf::R_AARCH64_TLSLE_MOVW_TPREL_G0_NC => tpmw(0, false),
+        elf::R_AARCH64_TLSLE_ADD_TPREL_HI12 => TpOffsetAdd12 {
+            hi: true,
+            checked: true,
+        },
+        elf::R_AARCH64_TLSLE_ADD_TPREL_LO12 => TpOffsetAdd12 {
+            hi: false,
+            checked: true,
+        },
+        elf::R_AARCH64_TLSLE_ADD_TPREL_LO12_NC => TpOffsetAdd12 {
+            hi: false,
+            checked: false,
+        },
+        elf::R_AARCH64_TLSLE_LDST8_TPREL_LO12 => tpls(0, true),
+        elf::R_AARCH64_TLSLE_LDST8_TPREL_LO12_NC => tpls(0, false),
+        elf::R_AARCH64_TLSLE_LDST16_TPREL_LO12 => tpls(1, true),
+        elf::R_AARCH64_TLSLE_LDST16_TPREL_LO12_NC => tpls(1, false),
+        elf::R_AARCH64_TLSLE_LDST32_TPREL_LO12 => tpls(2, true),
+        elf::R_AARCH64_TLSLE_LDST32_TPREL_LO12_NC => tpls(2, false),
+        elf::R_AARCH64_TLSLE_LDST64_TPREL_LO12 => tpls(3, true),
+        elf::R_AARCH64_TLSLE_LDST64_TPREL_LO12_NC => tpls(3, false),
+        elf::R_AARCH64_TLSLE_LDST128_TPREL_LO12 => tpls(4, true),
+        elf::R_AARCH64_TLSLE_LDST128_TPREL_LO12_NC => tpls(4, false),
         512..=573 => return Mapped::Unsupported(Some(TLS_HINT)),
         _ => return Mapped::Unsupported(None),
     };

@@ -10,6 +10,7 @@
 
 pub mod gdb;
 pub mod perf;
+pub mod static_tls;
 pub mod tls;
 pub(crate) mod unwind;
 

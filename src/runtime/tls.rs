@@ -64,6 +64,8 @@ use std::alloc::{alloc_zeroed, dealloc, Layout};
 use std::cell::UnsafeCell;
 use std::sync::{Mutex, MutexGuard};
 
+use super::static_tls::{thread_pointer, StaticBlock};
+
 /// The psABI's `tls_index`: what `__tls_get_addr` receives.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -104,6 +106,9 @@ struct Module {
     id: u64,
     template: Option<Template>,
     blocks: Vec<Block>,
+    /// Static TLS (`static_tls.rs`): every thread's block at one offset from the
+    /// thread pointer, owned by the C library; `blocks` stays empty.
+    fixed: Option<StaticBlock>,
 }
 
 #[derive(Default)]
@@ -137,6 +142,7 @@ pub fn register(template: Template) -> Option<u64> {
                 id: 0,
                 template: None,
                 blocks: Vec::new(),
+                fixed: None,
             });
             reg.modules.len() - 1
         }
@@ -164,7 +170,46 @@ pub fn unregister(id: u64) {
             unsafe { dealloc(block.0, layout) };
         }
     }
+    let fixed = module.fixed.take();
     reg.free.push(index);
+    drop(reg);
+    // dlclose outside the lock.
+    drop(fixed);
+}
+
+/// Makes module `id` static TLS (see `static_tls.rs`): every thread's block at
+/// one offset from the thread pointer, initialised from `image` (the module's
+/// relocated initialised bytes). Returns that offset; the same again for a
+/// module that is static already. Refused when a thread already has a block of
+/// the module (its values could not move).
+pub fn make_static(id: u64, image: &[u8]) -> Result<i64, String> {
+    let mut reg = registry();
+    let Some(module) = reg.modules.get_mut(index_of(id)).filter(|m| m.id == id) else {
+        return Err("the thread-local module is gone".into());
+    };
+    if let Some(b) = &module.fixed {
+        return Ok(b.tp_offset);
+    }
+    if !module.blocks.is_empty() {
+        return Err(format!(
+            "{} thread(s) already use it as dynamic TLS, whose blocks cannot move",
+            module.blocks.len()
+        ));
+    }
+    let Some(t) = module.template else {
+        return Err("the thread-local module has no template".into());
+    };
+    let block = super::static_tls::allocate(image, t.size, t.align)?;
+    let offset = block.tp_offset;
+    module.fixed = Some(block);
+    Ok(offset)
+}
+
+/// The thread-pointer offset of module `id` if it is static TLS.
+pub fn static_offset(id: u64) -> Option<i64> {
+    let reg = registry();
+    let m = reg.modules.get(index_of(id)).filter(|m| m.id == id)?;
+    m.fixed.as_ref().map(|b| b.tp_offset)
 }
 
 /// Number of blocks allocated for module `id` across all threads (tests).
@@ -253,6 +298,13 @@ fn slow_path(index: TlsIndex) -> *mut u8 {
             index.offset, index.module, template.size
         ));
     }
+    if let Some(fixed) = &module.fixed {
+        // Static TLS: this thread's block is at the module's fixed offset.
+        let block = thread_pointer().wrapping_add(fixed.tp_offset as u64) as *mut u8;
+        drop(reg);
+        remember(slot, index.module, block);
+        return block;
+    }
     let Some(layout) = template.layout() else {
         die("thread-local block layout");
     };
@@ -273,17 +325,22 @@ fn slow_path(index: TlsIndex) -> *mut u8 {
     };
     module.blocks.push(Block(block));
     drop(reg);
+    remember(slot, index.module, block);
+    // If the thread's table is already gone (a destructor running at thread exit),
+    // the block stays owned by its module and is freed with it.
+    block
+}
+
+/// Records this thread's block of module `id` (index `slot`) for the hit path.
+fn remember(slot: usize, id: u64, block: *mut u8) {
     let _ = TABLE.try_with(|t| {
         // SAFETY: as in `get_addr`; no other borrow of the table is live.
         let t = unsafe { &mut *t.0.get() };
         if t.len() <= slot {
             t.resize(slot + 1, (0, std::ptr::null_mut()));
         }
-        t[slot] = (index.module, block);
+        t[slot] = (id, block);
     });
-    // If the thread's table is already gone (a destructor running at thread exit),
-    // the block stays owned by its module and is freed with it.
-    block
 }
 
 fn die(what: &str) -> ! {
@@ -296,17 +353,17 @@ pub fn get_addr_address() -> u64 {
     get_addr as unsafe extern "C" fn(*const TlsIndex) -> *mut u8 as usize as u64
 }
 
-/// The address of the TLS descriptor resolver (AArch64 hosts; 0 elsewhere, where
-/// AArch64 code cannot run anyway).
+/// The address of the TLS descriptor resolver of the host's architecture (0 on
+/// hosts other than x86-64 and AArch64).
 pub fn tlsdesc_resolver_address() -> u64 {
-    #[cfg(target_arch = "aarch64")]
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
     {
         extern "C" {
             fn relink_tlsdesc_resolver();
         }
         relink_tlsdesc_resolver as unsafe extern "C" fn() as usize as u64
     }
-    #[cfg(not(target_arch = "aarch64"))]
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
     {
         0
     }
@@ -409,6 +466,27 @@ std::arch::global_asm!(
     "ret",
     ".cfi_endproc",
     ".size relink_tlv_thunk, . - relink_tlv_thunk",
+    "",
+    // The x86-64 TLS descriptor resolver (`-mtls-dialect=gnu2`): entered with rax
+    // = &desc, desc = {resolver, module, offset}; returns rax = the variable's
+    // address minus the thread pointer (`%fs:0`) and preserves every other
+    // register but the flags. The thunk takes the same descriptor shape in rdi.
+    ".p2align 4",
+    ".globl relink_tlsdesc_resolver",
+    ".hidden relink_tlsdesc_resolver",
+    ".type relink_tlsdesc_resolver, @function",
+    "relink_tlsdesc_resolver:",
+    ".cfi_startproc",
+    "push rdi",
+    ".cfi_def_cfa_offset 16",
+    "mov rdi, rax",
+    "call relink_tlv_thunk",
+    "sub rax, qword ptr fs:[0]",
+    "pop rdi",
+    ".cfi_def_cfa_offset 8",
+    "ret",
+    ".cfi_endproc",
+    ".size relink_tlsdesc_resolver, . - relink_tlsdesc_resolver",
     get_addr = sym get_addr,
 );
 

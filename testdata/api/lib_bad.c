@@ -1,4 +1,3 @@
-/* A version that cannot be linked: -fno-pic thread-local storage (local exec) is
- * refused. */
-__thread int per_thread;
+/* A version that cannot be linked: its thread-local variable is defined nowhere. */
+extern __thread int per_thread;
 int version(void) { return per_thread; }

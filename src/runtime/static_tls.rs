@@ -1,0 +1,337 @@
+//! Static TLS: blocks at one fixed offset from the thread pointer in every
+//! thread, which initial-exec and local-exec code (x86-64 `GOTTPOFF`,
+//! `TPOFF32/64`; AArch64 `TLSIE_*`, `TLSLE_*`) needs.
+//!
+//! Only the C library can give every thread — the running ones and those not yet
+//! started — a block at the same offset: it lays out each thread's static TLS
+//! area when it creates the thread, and keeps a *surplus* for libraries that are
+//! loaded later and need static TLS. relink borrows that mechanism instead of
+//! reimplementing it: for a module that needs static TLS it writes a tiny shared
+//! object (below, about 600 bytes plus the image) into a memfd and `dlopen`s it.
+//! glibc then
+//! - allocates the block from the surplus (or fails: "cannot allocate memory in
+//!   static TLS block", reported as such),
+//! - copies the module's initial image into the block of **every running
+//!   thread** (`__pthread_init_static_tls`), and into each thread created later,
+//! - tells relink the offset by applying the library's one dynamic relocation, a
+//!   `TPOFF64` (`TLS_TPREL64` on AArch64) against the library's own block, to a
+//!   word relink reads back: `address = thread pointer + offset` in every thread.
+//!
+//! So the image must be final (relocated) before [`allocate`]: the linker
+//! allocates after applying every other fixup of the object.
+//!
+//! The library: ELF header; program headers `PT_LOAD` (the whole file,
+//! read/write, so no text relocation), `PT_DYNAMIC`, `PT_TLS` (the image) and
+//! `PT_GNU_STACK` (without it glibc would make every thread's stack executable);
+//! a dynamic section with a one-bucket `DT_HASH`, a symbol table holding only the
+//! null symbol, `DT_RELA` with the one relocation, and `DT_FLAGS = DF_STATIC_TLS`.
+//!
+//! Limits: glibc's surplus is small (about 1.6 KiB on glibc 2.36, shared with
+//! anything else that needs it); `GLIBC_TUNABLES=glibc.rtld.optional_static_tls=N`
+//! at process start enlarges it. Unloading a module `dlclose`s its library; glibc
+//! gives the space back only when it was the last block allocated.
+
+use std::ffi::CString;
+use std::io::Write;
+use std::os::fd::{FromRawFd, OwnedFd};
+
+/// A static TLS block held for one module: the library that owns it.
+#[derive(Debug)]
+pub struct StaticBlock {
+    handle: *mut libc::c_void,
+    /// The memfd the library was loaded from, open as long as the library is:
+    /// glibc knows a library by its name, `/proc/self/fd/N`, so no other library
+    /// may be loaded under that name meanwhile.
+    _file: std::fs::File,
+    /// Offset of the block from the thread pointer (the same in every thread).
+    pub tp_offset: i64,
+}
+
+// SAFETY: the handle is only passed to dlclose, which may run on any thread.
+unsafe impl Send for StaticBlock {}
+
+impl Drop for StaticBlock {
+    fn drop(&mut self) {
+        // SAFETY: the handle came from dlopen and is closed once.
+        unsafe { libc::dlclose(self.handle) };
+    }
+}
+
+/// The thread pointer of the calling thread.
+pub fn thread_pointer() -> u64 {
+    let tp: u64;
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: reads the TCB's self pointer at %fs:0 (x86-64 TLS ABI).
+    unsafe {
+        std::arch::asm!("mov {}, fs:0", out(reg) tp, options(nostack, readonly, preserves_flags))
+    };
+    #[cfg(target_arch = "aarch64")]
+    // SAFETY: reads tpidr_el0, always readable at EL0.
+    unsafe {
+        std::arch::asm!("mrs {}, tpidr_el0", out(reg) tp, options(nostack, nomem, preserves_flags))
+    };
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    {
+        tp = 0;
+    }
+    tp
+}
+
+/// Where the relocated word and the image go in the library (file offsets equal
+/// virtual addresses).
+struct Plan {
+    dynamic: u64,
+    hash: u64,
+    symtab: u64,
+    strtab: u64,
+    rela: u64,
+    word: u64,
+    image: u64,
+}
+
+const PHNUM: u64 = 4;
+const DYN_ENTRIES: u64 = 10;
+
+fn plan(align: u64) -> Plan {
+    let dynamic = 64 + PHNUM * 56;
+    let hash = dynamic + DYN_ENTRIES * 16;
+    let symtab = hash + 16;
+    let strtab = symtab + 24;
+    let rela = (strtab + 1).next_multiple_of(8);
+    let word = rela + 24;
+    let image = (word + 8).next_multiple_of(align.max(1));
+    Plan {
+        dynamic,
+        hash,
+        symtab,
+        strtab,
+        rela,
+        word,
+        image,
+    }
+}
+
+/// The shared object described in the module doc, for the host's architecture.
+fn library(image: &[u8], size: u64, align: u64) -> Option<Vec<u8>> {
+    #[cfg(target_arch = "x86_64")]
+    let (machine, tpoff) = (
+        62u16, /* EM_X86_64 */
+        18u64, /* R_X86_64_TPOFF64 */
+    );
+    #[cfg(target_arch = "aarch64")]
+    let (machine, tpoff) = (
+        183u16,  /* EM_AARCH64 */
+        1030u64, /* R_AARCH64_TLS_TPREL64 */
+    );
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    return None;
+    let p = plan(align);
+    let end = p.image.checked_add(image.len() as u64)?;
+    let mut out = Vec::with_capacity(end as usize);
+    let u16_ = |o: &mut Vec<u8>, v: u16| o.extend_from_slice(&v.to_le_bytes());
+    let u32_ = |o: &mut Vec<u8>, v: u32| o.extend_from_slice(&v.to_le_bytes());
+    let u64_ = |o: &mut Vec<u8>, v: u64| o.extend_from_slice(&v.to_le_bytes());
+    // ELF header.
+    out.extend_from_slice(&[0x7f, b'E', b'L', b'F', 2, 1, 1, 0]);
+    out.extend_from_slice(&[0; 8]);
+    u16_(&mut out, 3); // ET_DYN
+    u16_(&mut out, machine);
+    u32_(&mut out, 1);
+    u64_(&mut out, 0); // e_entry
+    u64_(&mut out, 64); // e_phoff
+    u64_(&mut out, 0); // e_shoff
+    u32_(&mut out, 0); // e_flags
+    u16_(&mut out, 64);
+    u16_(&mut out, 56);
+    u16_(&mut out, PHNUM as u16);
+    u16_(&mut out, 64);
+    u16_(&mut out, 0);
+    u16_(&mut out, 0);
+    // Program headers: type, flags, offset, vaddr, paddr, filesz, memsz, align.
+    let phdr = |o: &mut Vec<u8>, ty: u32, flags: u32, at: u64, file: u64, mem: u64, al: u64| {
+        u32_(o, ty);
+        u32_(o, flags);
+        for v in [at, at, at, file, mem, al] {
+            u64_(o, v);
+        }
+    };
+    const R: u32 = 4;
+    const W: u32 = 2;
+    phdr(&mut out, 1, R | W, 0, end, end, 0x1000); // PT_LOAD
+    let dyn_size = DYN_ENTRIES * 16;
+    phdr(&mut out, 2, R | W, p.dynamic, dyn_size, dyn_size, 8); // PT_DYNAMIC
+    phdr(
+        &mut out,
+        7,
+        R,
+        p.image,
+        image.len() as u64,
+        size,
+        align.max(1),
+    ); // PT_TLS
+    phdr(&mut out, 0x6474_e551, R | W, 0, 0, 0, 16); // PT_GNU_STACK
+                                                     // Dynamic section.
+    for (tag, value) in [
+        (4u64, p.hash), // DT_HASH
+        (5, p.strtab),  // DT_STRTAB
+        (6, p.symtab),  // DT_SYMTAB
+        (10, 1),        // DT_STRSZ
+        (11, 24),       // DT_SYMENT
+        (7, p.rela),    // DT_RELA
+        (8, 24),        // DT_RELASZ
+        (9, 24),        // DT_RELAENT
+        (30, 0x10),     // DT_FLAGS = DF_STATIC_TLS
+        (0, 0),         // DT_NULL
+    ] {
+        u64_(&mut out, tag);
+        u64_(&mut out, value);
+    }
+    // DT_HASH: one bucket, one chain entry, both the null symbol.
+    for v in [1u32, 1, 0, 0] {
+        u32_(&mut out, v);
+    }
+    out.extend_from_slice(&[0; 24]); // the null symbol
+    out.push(0); // the string table
+    out.resize(p.rela as usize, 0);
+    u64_(&mut out, p.word); // r_offset
+    u64_(&mut out, tpoff); // r_info: symbol 0, the TP-offset type
+    u64_(&mut out, 0); // r_addend
+    u64_(&mut out, 0); // the word
+    out.resize(p.image as usize, 0);
+    out.extend_from_slice(image);
+    Some(out)
+}
+
+/// Takes a static TLS block of `size` bytes aligned to `align` from the C
+/// library, initialised from `image` (the rest zero) in every thread, running or
+/// future. The error is the C library's message.
+pub fn allocate(image: &[u8], size: u64, align: u64) -> Result<StaticBlock, String> {
+    if !align.is_power_of_two() || (image.len() as u64) > size {
+        return Err(format!(
+            "bad TLS block shape: {size} bytes aligned to {align}"
+        ));
+    }
+    let bytes = library(image, size, align)
+        .ok_or_else(|| "static TLS is not supported on this architecture".to_string())?;
+    // SAFETY: memfd_create with a NUL-terminated name.
+    let fd = unsafe { libc::memfd_create(c"relink-static-tls".as_ptr(), libc::MFD_CLOEXEC) };
+    if fd < 0 {
+        return Err(format!("memfd_create: {}", std::io::Error::last_os_error()));
+    }
+    // SAFETY: a fresh descriptor that nothing else owns.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    let mut file = std::fs::File::from(fd);
+    file.write_all(&bytes)
+        .map_err(|e| format!("writing the memfd: {e}"))?;
+    // A name glibc does not already know (it would return that library
+    // instead): file descriptors are reused once closed, so another number is
+    // taken while the one tried is held.
+    let mut held = Vec::new();
+    let mut loaded = None;
+    for _ in 0..8 {
+        use std::os::fd::AsRawFd;
+        let path = CString::new(format!("/proc/self/fd/{}", file.as_raw_fd()))
+            .map_err(|e| e.to_string())?;
+        // SAFETY: RTLD_NOLOAD only looks the name up; a hit is released again.
+        let known = unsafe { libc::dlopen(path.as_ptr(), libc::RTLD_NOW | libc::RTLD_NOLOAD) };
+        if !known.is_null() {
+            // SAFETY: the reference RTLD_NOLOAD took.
+            unsafe { libc::dlclose(known) };
+            let other = file.try_clone().map_err(|e| format!("dup: {e}"))?;
+            held.push(std::mem::replace(&mut file, other));
+            continue;
+        }
+        // SAFETY: dlopen of a complete shared object; RTLD_LOCAL keeps its (no)
+        // symbols out of the global scope.
+        loaded = Some(unsafe { libc::dlopen(path.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) });
+        break;
+    }
+    drop(held);
+    let handle = loaded.ok_or_else(|| "no free name for the static TLS library".to_string())?;
+    if handle.is_null() {
+        // SAFETY: dlerror returns a thread-local C string or null.
+        let e = unsafe { libc::dlerror() };
+        if e.is_null() {
+            return Err("dlopen failed".into());
+        }
+        // SAFETY: non-null dlerror results are NUL-terminated.
+        let why = unsafe { std::ffi::CStr::from_ptr(e) }.to_string_lossy();
+        // "/proc/self/fd/N: cannot allocate memory in static TLS block"
+        let why = why.split_once(": ").map_or(&*why, |(_, w)| w);
+        return Err(format!("the C library refused it: {why}"));
+    }
+    // Closed again (dropped) on every error below.
+    let mut block = StaticBlock {
+        handle,
+        _file: file,
+        tp_offset: 0,
+    };
+    let mut map: *mut libc::c_void = std::ptr::null_mut();
+    // SAFETY: RTLD_DI_LINKMAP stores a `struct link_map *`, whose first member
+    // is `l_addr`, the library's load bias.
+    let base = unsafe {
+        if libc::dlinfo(handle, libc::RTLD_DI_LINKMAP, &mut map as *mut _ as *mut _) != 0
+            || map.is_null()
+        {
+            return Err("dlinfo(RTLD_DI_LINKMAP) failed".into());
+        }
+        *(map as *const u64)
+    };
+    // SAFETY: the word lies in the library's writable PT_LOAD segment, relocated
+    // by dlopen.
+    let tp_offset = unsafe { *((base + plan(align).word) as *const i64) };
+    // glibc initialised this thread's copy at that offset: check it holds the
+    // image (a wrong offset or layout is an error, not silent corruption).
+    // SAFETY: the block is `size >= image.len()` bytes at that offset, or the
+    // check below fails only by reading this thread's static TLS area.
+    let here = thread_pointer().wrapping_add(tp_offset as u64) as *const u8;
+    let copied = unsafe { std::slice::from_raw_parts(here, image.len()) };
+    if copied != image {
+        return Err(format!(
+            "the C library's block at thread pointer {tp_offset:+#x} does not hold the image"
+        ));
+    }
+    block.tp_offset = tp_offset;
+    Ok(block)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(tp_offset: i64, len: usize) -> Vec<u8> {
+        let at = thread_pointer().wrapping_add(tp_offset as u64) as *const u8;
+        // SAFETY: the block of `len` bytes lies at that offset in every thread.
+        unsafe { std::slice::from_raw_parts(at, len) }.to_vec()
+    }
+
+    #[test]
+    fn every_thread_sees_the_image_at_one_offset() {
+        let (go, wait) = std::sync::mpsc::channel::<i64>();
+        let (done, result) = std::sync::mpsc::channel();
+        // A thread that was running before the block existed.
+        let early = std::thread::spawn(move || {
+            let off = wait.recv().unwrap();
+            done.send(read(off, 8)).unwrap();
+        });
+        let block = allocate(&[1, 2, 3, 4], 8, 8).expect("static TLS");
+        assert_eq!(read(block.tp_offset, 8), [1, 2, 3, 4, 0, 0, 0, 0]);
+        go.send(block.tp_offset).unwrap();
+        assert_eq!(result.recv().unwrap(), [1, 2, 3, 4, 0, 0, 0, 0]);
+        early.join().unwrap();
+        // Writes are per thread; a later thread starts from the image.
+        let at = thread_pointer().wrapping_add(block.tp_offset as u64) as *mut u8;
+        // SAFETY: this thread's block.
+        unsafe { *at = 9 };
+        let off = block.tp_offset;
+        let later = std::thread::spawn(move || read(off, 8)).join().unwrap();
+        assert_eq!(later, [1, 2, 3, 4, 0, 0, 0, 0]);
+        assert_eq!(read(off, 1), [9]);
+    }
+
+    #[test]
+    fn an_exhausted_surplus_is_an_error() {
+        let e = allocate(&[], 1 << 20, 16).unwrap_err();
+        assert!(e.contains("static TLS"), "{e}");
+    }
+}
