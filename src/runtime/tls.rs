@@ -21,12 +21,13 @@
 //!   `tls_index = {module, offset}`), never to the C library's: glibc's DTV knows
 //!   nothing of relink's modules. General and local dynamic code (x86-64 `TLSGD`,
 //!   `TLSLD` + `DTPOFF32`; AArch64 `-mtls-dialect=trad`) calls it directly.
-//! - **TLS descriptors** (AArch64's default for `-fPIC`): the descriptor relink
-//!   allocates is `{resolver, module, offset}`; the resolver (`tlsdesc_resolver`,
-//!   written in assembly) saves every register the descriptor ABI says it
-//!   preserves (all but `x0` and the flags: `x1`–`x18`, `x29`, `x30`, `q0`–`q31`),
-//!   calls [`get_addr`] with `&desc.module` and returns the block address minus
-//!   `tpidr_el0`.
+//! - **TLS descriptors** (AArch64's default for `-fPIC`; x86-64 with
+//!   `-mtls-dialect=gnu2`): the descriptor relink allocates is `{resolver, module,
+//!   offset}`; the resolver (`relink_tlsdesc_resolver`, written in assembly)
+//!   preserves every register the descriptor ABI says it does (all but the result
+//!   register, `x0`/`rax`, and the flags; on AArch64 `x1`–`x18`, `x29`, `x30`,
+//!   `q0`–`q31` are saved explicitly), calls [`get_addr`] with `&desc.module` and
+//!   returns the block address minus the thread pointer (`tpidr_el0`, `%fs:0`).
 //! - **Mach-O thread-local variables**: a descriptor `{thunk, module, offset}` per
 //!   variable (the reader turns Darwin's `{thunk, key, offset}` into that); the
 //!   thunk (`relink_tlv_thunk`, assembly, Darwin's TLV convention: descriptor in
@@ -45,12 +46,14 @@
 //!
 //! # Limits
 //!
-//! - Initial-exec and local-exec code (x86-64 `GOTTPOFF`, `TPOFF32/64`; AArch64
-//!   `TLSIE_*`, `TLSLE_*`), what `-fno-pic` and PIE code use, needs each variable
-//!   at one fixed offset from the thread pointer in every thread (static TLS),
-//!   which a block allocated on demand cannot give; relink refuses those
-//!   relocations with a hint to compile with `-fPIC` or `-femulated-tls`. See the
-//!   README for what was found about glibc's static TLS surplus.
+//! - **Static TLS** (initial and local exec: x86-64 `GOTTPOFF`, `TPOFF32/64`;
+//!   AArch64 `TLSIE_*`, `TLSLE_*`; what `-fno-pic` and PIE code use) needs each
+//!   variable at one fixed offset from the thread pointer in every thread. Such a
+//!   module is made static ([`make_static`], `static_tls.rs`): the C library gives
+//!   every thread a block at one offset from its static TLS surplus, initialised
+//!   from the image; [`get_addr`] then returns that block for the module too (no
+//!   block is allocated). The surplus is small (about 1.6 KiB on glibc 2.36), and a
+//!   module some thread already holds a dynamic block of cannot become static.
 //! - References to another object's thread-local variable bind to that object's
 //!   module at load: the variable must be loaded first, and replacing or unloading
 //!   the object that defines it leaves the user on the old module; once that is
@@ -713,6 +716,41 @@ mod tests {
         assert_eq!((x0, x15), (1.5, 2.5));
         // SAFETY: the block has 16 bytes; offset 2 holds the image's third byte.
         assert_eq!(unsafe { *(addr as *const u8) }, 3);
+        unregister(id);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn x86_64_tlsdesc_resolver_preserves_every_register_but_rax() {
+        let (id, mut desc) = tlv_descriptor();
+        desc[0] = tlsdesc_resolver_address();
+        let mut regs = [0u64; 8];
+        let (offset, x0, x15): (u64, f64, f64);
+        // SAFETY: the resolver follows the TLSDESC convention: rax = descriptor
+        // in, thread-pointer offset out, flags clobbered; it preserves the rest
+        // (what is checked).
+        unsafe {
+            std::arch::asm!(
+                "call r12",
+                in("r12") desc[0],
+                inout("rax") &*desc as *const [u64; 3] as u64 => offset,
+                inout("rdi") 10u64 => regs[0],
+                inout("rcx") 11u64 => regs[1],
+                inout("rdx") 12u64 => regs[2],
+                inout("rsi") 13u64 => regs[3],
+                inout("r8") 14u64 => regs[4],
+                inout("r9") 15u64 => regs[5],
+                inout("r10") 16u64 => regs[6],
+                inout("r11") 17u64 => regs[7],
+                inout("xmm0") 1.5f64 => x0,
+                inout("xmm15") 2.5f64 => x15,
+            )
+        };
+        assert_eq!(regs, [10, 11, 12, 13, 14, 15, 16, 17]);
+        assert_eq!((x0, x15), (1.5, 2.5));
+        let addr = thread_pointer().wrapping_add(offset) as *const u8;
+        // SAFETY: this thread's block has 16 bytes; offset 2 holds the third byte.
+        assert_eq!(unsafe { *addr }, 3);
         unregister(id);
     }
 
