@@ -120,6 +120,8 @@ pub struct Stats {
     pub relocations: usize,
     /// Branches that went through a veneer because their target was out of reach.
     pub veneers: usize,
+    /// Initial-exec TLS loads rewritten to local exec (x86-64 `GOTTPOFF`).
+    pub relaxed: usize,
 }
 
 /// A section of a loaded object, where it lives.

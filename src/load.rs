@@ -775,13 +775,42 @@ impl Linker {
             };
             match u.cell {
                 Some((cell, offset)) => {
-                    self.write_tp_cell(cell, (tp as u64).wrapping_add(offset))?
+                    let value = (tp as u64).wrapping_add(offset);
+                    self.write_tp_cell(cell, value)?;
+                    if self.relax_initial_exec(&mut fix, value, layout) {
+                        self.stats.relaxed += 1;
+                    }
                 }
                 None => fix.v.s = (tp as u64).wrapping_add(fix.v.s),
             }
             fixes.push(fix);
         }
         self.apply_fixes(object, layout, &fixes)
+    }
+
+    /// x86-64 initial exec whose variable's thread-pointer offset is `value`:
+    /// rewrites the instruction to take it as an immediate (local exec) when it is
+    /// a `mov` or `add` (`arch::x86_64::relax_gottpoff`), saving the cell's load.
+    fn relax_initial_exec(&mut self, fix: &mut Fix, value: u64, layout: &Layout) -> bool {
+        use crate::arch::x86_64::{relax_gottpoff, Kind};
+        let section_start = layout.sections[fix.section].unwrap_or(u64::MAX);
+        if fix.kind != RelocKind::X86_64(Kind::TpCellDelta32)
+            || fix.v.a != -4
+            || fix.offset < section_start.saturating_add(3)
+            || i32::try_from(value as i64).is_err()
+        {
+            return false;
+        }
+        let Some(space) = self.space.as_mut() else {
+            return false;
+        };
+        if !relax_gottpoff(space.region.bytes_mut(fix.offset - 3, 3)) {
+            return false;
+        }
+        fix.kind = RelocKind::X86_64(Kind::TpOffset32);
+        fix.v.s = value;
+        fix.v.a = 0;
+        true
     }
 
     /// A relocation against a local symbol, or a name relink defines per object.

@@ -261,6 +261,31 @@ impl Kind {
     }
 }
 
+/// Relaxes initial exec to local exec (the psABI's `GOTTPOFF` relaxation), given
+/// the three bytes before a `GOTTPOFF` field whose addend is -4: `movq
+/// x@gottpoff(%rip), %reg` becomes `movq $x@tpoff, %reg` and `addq
+/// x@gottpoff(%rip), %reg` becomes `addq $x@tpoff, %reg`; the field then takes
+/// the thread-pointer offset itself (`TpOffset32`). Returns false, changing
+/// nothing, for any other instruction.
+pub fn relax_gottpoff(insn: &mut [u8]) -> bool {
+    let [rex, op, modrm] = *insn else {
+        return false;
+    };
+    // REX.W, maybe REX.R (r8-r15); RIP-relative operand (mod 00, rm 101).
+    if rex & 0xfb != 0x48 || modrm & 0xc7 != 0x05 {
+        return false;
+    }
+    let new_op = match op {
+        0x8b => 0xc7, // mov r/m64, imm32
+        0x03 => 0x81, // add r/m64, imm32 (/0)
+        _ => return false,
+    };
+    let reg = (modrm >> 3) & 7;
+    // The register moves from ModRM.reg to ModRM.rm: REX.R becomes REX.B.
+    insn.copy_from_slice(&[0x48 | ((rex & 0x04) >> 2), new_op, 0xc0 | reg]);
+    true
+}
+
 fn write64(place: &mut [u8], v: u64) {
     place[..8].copy_from_slice(&v.to_le_bytes());
 }
@@ -518,6 +543,25 @@ mod tests {
         for (i, (kind, v, want)) in cases.into_iter().enumerate() {
             assert_eq!(run(kind, v), want, "case {i}: {kind:?} {v:?}");
         }
+    }
+
+    #[test]
+    fn gottpoff_relaxes_mov_and_add_only() {
+        let relax = |b: [u8; 3]| {
+            let mut b = b;
+            relax_gottpoff(&mut b).then_some(b)
+        };
+        // movq x@gottpoff(%rip), %rax -> movq $x@tpoff, %rax
+        assert_eq!(relax([0x48, 0x8b, 0x05]), Some([0x48, 0xc7, 0xc0]));
+        // movq x@gottpoff(%rip), %r12 -> movq $x@tpoff, %r12
+        assert_eq!(relax([0x4c, 0x8b, 0x25]), Some([0x49, 0xc7, 0xc4]));
+        // addq x@gottpoff(%rip), %rdx -> addq $x@tpoff, %rdx
+        assert_eq!(relax([0x48, 0x03, 0x15]), Some([0x48, 0x81, 0xc2]));
+        // A non-RIP-relative operand, a 32-bit mov, another opcode: left alone.
+        assert_eq!(relax([0x48, 0x8b, 0x04]), None);
+        assert_eq!(relax([0x40, 0x8b, 0x05]), None);
+        assert_eq!(relax([0x48, 0x2b, 0x05]), None);
+        assert!(!relax_gottpoff(&mut [0x48, 0x8b]));
     }
 
     #[test]
