@@ -217,6 +217,7 @@ impl Linker {
         let mark = Mark {
             retired: self.retired.len(),
             frames: self.retired_frames.len(),
+            retired_slots: self.retired_slots.len(),
             slots: self.space.as_ref().map(|s| s.stubs.mark()),
         };
         let mut ids = Vec::new();
@@ -244,6 +245,8 @@ impl Linker {
         }
         // Unregister their unwind tables while their memory is still mapped.
         self.retired_frames.truncate(mark.frames);
+        // Their local slots were allocated since the mark: `reset_to` takes them.
+        self.retired_slots.truncate(mark.retired_slots);
         // TLS modules of the members removed go with their memory.
         let removed = self.retired.split_off(mark.retired.min(self.retired.len()));
         self.release_tls(&removed);
@@ -291,6 +294,8 @@ struct Mark {
     retired: usize,
     /// `retired_frames.len()`: unwind registrations of objects unloaded before.
     frames: usize,
+    /// `retired_slots.len()`: local slots of objects unloaded before.
+    retired_slots: usize,
     /// `None`: the region did not exist yet.
     slots: Option<stubs::Mark>,
 }

@@ -270,6 +270,7 @@ impl Linker {
         self.comdats.clear();
         self.comdat_uses.clear();
         self.retired.clear();
+        self.retired_slots.clear();
         self.space = None;
         let names: Vec<_> = self.symbols.iter().map(|(id, _, _)| id).collect();
         for name in names {

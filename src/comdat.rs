@@ -168,16 +168,7 @@ impl Linker {
                     self.symbols.remove(name);
                 }
             }
-            if let Some(space) = self.space.as_mut() {
-                for slot in &loaded.local_slots {
-                    space.stubs.release(
-                        &mut space.region,
-                        *slot,
-                        "call through a freed GOT entry".into(),
-                    );
-                }
-            }
-            retire_versions(&mut self.retired, &mut self.retired_frames, loaded);
+            retire_versions(self, loaded);
         }
     }
 }

@@ -192,6 +192,9 @@ pub struct Linker {
     pub(crate) retired: Vec<Piece>,
     /// Unwind registrations of retired versions, dropped by `reclaim`.
     pub(crate) retired_frames: Vec<runtime::unwind::Registration>,
+    /// Local GOT slots of replaced or unloaded versions: their code may still
+    /// run until `reclaim`, which releases them.
+    pub(crate) retired_slots: Vec<SlotId>,
     next_id: u64,
     pub(crate) stats: Stats,
     /// TLS images of loaded and retired objects, with their modules (`tls.rs`).
@@ -222,6 +225,7 @@ impl Linker {
             pending_ifuncs: Vec::new(),
             retired: Vec::new(),
             retired_frames: Vec::new(),
+            retired_slots: Vec::new(),
             next_id: 1,
             stats: Stats::default(),
             tls_images: Vec::new(),
@@ -514,7 +518,7 @@ impl Linker {
             // Its code is retired, not freed (commit retired its pieces already):
             // it stays unwindable until reclaimed.
             old.pieces.clear();
-            retire_versions(&mut self.retired, &mut self.retired_frames, old);
+            retire_versions(self, old);
         }
         Ok(())
     }
@@ -551,6 +555,10 @@ impl Linker {
         let Some(space) = self.space.as_mut() else {
             return 0;
         };
+        for slot in self.retired_slots.drain(..) {
+            let message = "call through a freed GOT entry".to_string();
+            space.stubs.release(&mut space.region, slot, message);
+        }
         let mut freed = 0;
         for piece in self.retired.drain(..) {
             freed += piece.len;
@@ -904,16 +912,13 @@ fn tracer_attached() -> bool {
 }
 
 /// Retires an unloaded or replaced version and the older versions it kept.
-pub(crate) fn retire_versions(
-    retired: &mut Vec<Piece>,
-    frames: &mut Vec<runtime::unwind::Registration>,
-    mut version: Loaded,
-) {
+pub(crate) fn retire_versions(linker: &mut Linker, mut version: Loaded) {
     version.debug = None;
-    frames.append(&mut version.unwind);
-    retired.append(&mut version.pieces);
+    linker.retired_frames.append(&mut version.unwind);
+    linker.retired.append(&mut version.pieces);
+    linker.retired_slots.append(&mut version.local_slots);
     for older in version.older {
-        retire_versions(retired, frames, older);
+        retire_versions(linker, older);
     }
 }
 

@@ -120,15 +120,6 @@ pub(crate) fn remove(linker: &mut Linker, id: ObjectId) -> Result<()> {
         return first_error.map_or(Ok(()), Err);
     }
     linker.release_unused_keepers();
-    if let Some(space) = linker.space.as_mut() {
-        for slot in &object.local_slots {
-            space.stubs.release(
-                &mut space.region,
-                *slot,
-                "call through a freed GOT entry".into(),
-            );
-        }
-    }
-    crate::linker::retire_versions(&mut linker.retired, &mut linker.retired_frames, object);
+    crate::linker::retire_versions(linker, object);
     first_error.map_or(Ok(()), Err)
 }

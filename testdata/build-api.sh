@@ -19,6 +19,7 @@ for arch in x86_64 aarch64; do
     $cc -O2 $flags -fno-asynchronous-unwind-tables -c "$c" -o "$out/$n.o"
   done
   llvm-mc -triple=$mc -filetype=obj api/overflow_$arch.s -o "$out/overflow.o"
+  llvm-mc -triple=$mc -filetype=obj api/local_got_$arch.s -o "$out/local_got.o"
   # Static-model builds of the replace test objects (x86-64: R_X86_64_32S, low region).
   for n in lib_v1 lib_v2 lib_v3 user; do
     $cc -O2 -fno-pic -fno-pie -fno-asynchronous-unwind-tables -c api/$n.c -o "$out/${n}_static.o"

@@ -346,3 +346,35 @@ fn replace_works_for_static_model_objects() {
         [3, 300, 37]
     );
 }
+
+/// A replaced or unloaded version's local GOT slots stay valid until `reclaim`
+/// (its code may still run) and are released then: slot use does not grow with
+/// replaces.
+#[test]
+fn local_got_slots_of_old_versions_are_released_at_reclaim() {
+    let mut l = Linker::new().unwrap();
+    let before = l.memory().slots;
+    let id = l.load_file(obj("local_got")).unwrap();
+    // SAFETY: `int local_got_value(void)`.
+    let old: extern "C" fn() -> i32 = unsafe { l.function("local_got_value").unwrap() };
+    // The object's local slot and the name's stub (what `function` returns).
+    let loaded = l.memory().slots;
+    assert_eq!(old(), 42);
+    let new = bytes("local_got");
+    l.replace(id, &new).unwrap();
+    // The old version still runs through its own slot until reclaim.
+    assert_eq!(old(), 42);
+    assert!(l.memory().slots > loaded);
+    l.reclaim();
+    for _ in 0..100 {
+        l.replace(id, &new).unwrap();
+        l.reclaim();
+    }
+    assert_eq!(l.memory().slots, loaded, "local slots leaked");
+    // SAFETY: as above.
+    let f: extern "C" fn() -> i32 = unsafe { l.function("local_got_value").unwrap() };
+    assert_eq!(f(), 42);
+    l.unload(id).unwrap();
+    l.reclaim();
+    assert!(l.memory().slots <= loaded && l.memory().slots >= before);
+}
