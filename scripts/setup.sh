@@ -18,7 +18,8 @@ command -v g++ >/dev/null || need_apt+=(g++)
 # Static archives the archive tests load and compare with the shared libraries
 # (tests/archive.rs, x86-64 hosts only).
 if [ "$(uname -m)" = x86_64 ]; then
-  for pkg in zlib1g-dev:libz libbz2-dev:libbz2 libexpat1-dev:libexpat libgmp-dev:libgmp; do
+  for pkg in zlib1g-dev:libz libbz2-dev:libbz2 libexpat1-dev:libexpat libgmp-dev:libgmp \
+      libsqlite3-dev:libsqlite3 libffi-dev:libffi; do
     [ -f "/usr/lib/x86_64-linux-gnu/${pkg#*:}.a" ] || need_apt+=("${pkg%%:*}")
   done
 fi

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Rebuilds testdata/obj/<arch>/archive/*.o for the archive tests (tests/archive.rs),
 # which put them into archives at test time (ar, llvm-ar, or written in Rust).
-# zdriver.o (calls zlib) is x86-64 only: the tests link it with the system's libz.a.
+# zdriver.o, sqldriver.o and ffidriver.o (zlib, SQLite, libffi) are x86-64 only: the
+# tests link them with the system's libz.a, libsqlite3.a and libffi.a.
 set -euo pipefail
 cd "$(dirname "$0")"
 for arch in x86_64 aarch64; do
@@ -9,7 +10,7 @@ for arch in x86_64 aarch64; do
   if [ $arch = x86_64 ]; then cc=gcc; else cc=aarch64-linux-gnu-gcc; fi
   for c in archive/*.c; do
     n=$(basename "$c" .c)
-    [ $n = zdriver ] && [ $arch != x86_64 ] && continue
+    case $n in zdriver|sqldriver|ffidriver) [ $arch != x86_64 ] && continue ;; esac
     $cc -O2 -fPIC -fno-asynchronous-unwind-tables -c "$c" -o "$out/$n.o"
   done
 done

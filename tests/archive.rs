@@ -10,8 +10,9 @@
 //! `b_value(7)`), as a native link gives them.
 //!
 //! The x86-64 build also loads real system archives (`libz.a`, `libbz2.a`,
-//! `libexpat.a`, `libgmp.a`, installed by scripts/setup.sh) and compares what
-//! their loaded code computes with the host's shared libraries.
+//! `libexpat.a`, `libgmp.a`, `libsqlite3.a`, `libffi.a`, installed by
+//! scripts/setup.sh) and compares what their loaded code computes with the host's
+//! shared libraries.
 
 mod common;
 
@@ -831,6 +832,50 @@ mod system {
         l.load_archive_for(libz(), &["crc32"]).unwrap();
         assert_eq!(member_names(&l, &libz()), ["crc32.o"]);
         assert_eq!(member_names(&l, &libz()), ld_pulls(&libz(), &["crc32"]));
+    }
+
+    /// `relink run [-l LIB] driver.o archive` prints what `driver.o` linked
+    /// natively against the host's shared library (`-l<so>`) prints.
+    fn cli_matches_the_native_program(driver: &str, archive: &str, so: &str, libs: &[&str]) {
+        let dir = scratch(&format!("native-{driver}"));
+        let object = obj(driver);
+        let exe = dir.join("native");
+        let so_flag = format!("-l{so}");
+        let (object_s, exe_s) = (object.to_str().unwrap(), exe.to_str().unwrap());
+        run_tool(&dir, "gcc", &[object_s, &so_flag, "-o", exe_s]);
+        let native = Command::new(&exe).output().unwrap();
+        assert!(native.status.success());
+        let lib = Path::new(LIBDIR).join(archive);
+        let mut args = vec!["run"];
+        for l in libs {
+            args.extend(["-l", l]);
+        }
+        args.extend([object_s, lib.to_str().unwrap()]);
+        let out = relink(&args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&native.stdout)
+        );
+    }
+
+    /// SQLite's amalgamation (one member, ~23,000 relocations) runs SQL; its math
+    /// functions come from the host's libm (`-l m`: libm.a's IFUNC resolvers need
+    /// a static glibc).
+    #[test]
+    fn cli_runs_sql_through_libsqlite3_a_like_the_hosts_libsqlite3() {
+        cli_matches_the_native_program("sqldriver", "libsqlite3.a", "sqlite3", &["m"]);
+    }
+
+    /// libffi: calls through its hand-written assembly (`unix64.S`) and a closure.
+    #[test]
+    fn cli_calls_through_libffi_a_like_the_hosts_libffi() {
+        cli_matches_the_native_program("ffidriver", "libffi.a", "ffi", &[]);
     }
 
     #[test]
