@@ -965,6 +965,6 @@ pub(crate) fn object_def(
         size,
         code,
         weak,
-        common: false,
+        common: None,
     }
 }
