@@ -972,6 +972,6 @@ pub(crate) fn object_def(
         size,
         code,
         weak,
-        common: false,
+        common: None,
     }
 }

@@ -562,8 +562,8 @@ impl Linker {
                     let weak = sym.binding == Bind::Weak || common;
                     let code = defines_code(object, &sym.definition);
                     let mut def = object_def(id, addr, sym.size, code, weak);
-                    if let Definition::Common { size, .. } = sym.definition {
-                        (def.size, def.common) = (size, true);
+                    if let Definition::Common { size, align } = sym.definition {
+                        (def.size, def.common) = (size, Some(align));
                     }
                     list.push((name, def));
                     if writable_variable(object, sym) {

@@ -51,6 +51,13 @@ prog_cflags() {   # extra compiler flags of a C program: src/<prog>/cflags
   if [ -f "$f" ]; then tr '\n' ' ' < "$f"; fi
 }
 
+# prog_skips ARCH VARIANT PROG: whether src/PROG/skip lists ARCH/VARIANT (lines
+# "arch/variant reason": variants that cannot build the program at all).
+prog_skips() {
+  local f=$SRC/$3/skip
+  [ -f "$f" ] && awk -v av="$1/$2" '$1 == av { found = 1 } END { exit !found }' "$f"
+}
+
 prog_args_file() {
   if [ -f "$SRC/$1/args" ]; then echo "$SRC/$1/args"; else echo /dev/null; fi
 }
@@ -346,11 +353,11 @@ mkdir -p "$OBJ" "$EXP"
 
 echo "== compiling"
 for v in "${X86_VARIANTS[@]}"; do
-  for p in "${C_PROGS[@]}"; do compile_c x86_64 "$v" "$p"; done
+  for p in "${C_PROGS[@]}"; do prog_skips x86_64 "$v" "$p" || compile_c x86_64 "$v" "$p"; done
   compile_x86asm "$v"
 done
 for v in "${A64_VARIANTS[@]}"; do
-  for p in "${C_PROGS[@]}"; do compile_c aarch64 "$v" "$p"; done
+  for p in "${C_PROGS[@]}"; do prog_skips aarch64 "$v" "$p" || compile_c aarch64 "$v" "$p"; done
   compile_a64asm "$v"
 done
 for v in "${IR_VARIANTS[@]}"; do

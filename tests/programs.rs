@@ -35,9 +35,10 @@ const OUTPUT: Expect = Expect::Output;
 const LOAD_ERROR: Expect = Expect::LoadError;
 
 macro_rules! program_tests {
-    ($($name:ident: $variant:literal, $prog:literal, $expect:expr;)*) => {
+    ($($(#[$attr:meta])* $name:ident: $variant:literal, $prog:literal, $expect:expr;)*) => {
         $(
             #[test]
+            $(#[$attr])*
             fn $name() {
                 check_program($variant, $prog, $expect);
             }
@@ -48,10 +49,21 @@ macro_rules! program_tests {
     };
 }
 
+// Programs relink does not run correctly yet are listed `#[ignore]` with the
+// reason (`cargo test --test programs -- --ignored` runs them); see
+// testdata/README.md:
+// - FUNCTION_ALIGNMENT: a function's canonical address is its stub (8-aligned),
+//   not aligned as its section and symbol are;
+// - TLS_DTORS_AT_EXIT: `relink run` runs the objects' __cxa_atexit handlers and
+//   .fini_array before `exit` runs the main thread's thread_local destructors
+//   (C runs those first).
+//
 // x86asm (hand-written assembly) exists only for x86-64 and a64asm only for
-// AArch64. gcc-nopic/cli needs both the low 2 GiB (R_X86_64_32) and libc's
-// neighbourhood (R_X86_64_PC32 to stderr, optind, ...): no placement satisfies
-// both, so relink must say so.
+// AArch64. ifunc is not built for x86-64 llc-large (GNU ld refuses GOT64 against
+// an ifunc), threadvars not for AArch64 llc-large (LLVM 14 has only local-exec
+// TLS in that code model): testdata/src/<prog>/skip. gcc-nopic/cli needs both
+// the low 2 GiB (R_X86_64_32) and libc's neighbourhood (R_X86_64_PC32 to
+// stderr, optind, ...): no placement satisfies both, so relink must say so.
 #[cfg(target_arch = "x86_64")]
 program_tests! {
     gxx_exceptions: "gxx", "exceptions", OUTPUT;
@@ -102,6 +114,36 @@ program_tests! {
     llc_large_x86asm: "llc-large", "x86asm", OUTPUT;
     llc_large_ircomdat: "llc-large", "ircomdat", OUTPUT;
     llc_large_irdso: "llc-large", "irdso", OUTPUT;
+    gxx_emitxx: "gxx", "emitxx", OUTPUT;
+    clang_llc_emitxx: "clang-llc", "emitxx", OUTPUT;
+    #[ignore = "relink bug: TLS_DTORS_AT_EXIT"]
+    gxx_tlsexit: "gxx", "tlsexit", OUTPUT;
+    #[ignore = "relink bug: TLS_DTORS_AT_EXIT"]
+    clang_llc_tlsexit: "clang-llc", "tlsexit", OUTPUT;
+    gcc_pie_emit: "gcc-pie", "emit", OUTPUT;
+    gcc_pie_ifunc: "gcc-pie", "ifunc", OUTPUT;
+    gcc_pie_threadvars: "gcc-pie", "threadvars", OUTPUT;
+    #[ignore = "relink bug: FUNCTION_ALIGNMENT"]
+    gcc_pie_funcalign: "gcc-pie", "funcalign", OUTPUT;
+    gcc_nopic_emit: "gcc-nopic", "emit", OUTPUT;
+    gcc_nopic_ifunc: "gcc-nopic", "ifunc", OUTPUT;
+    gcc_nopic_threadvars: "gcc-nopic", "threadvars", OUTPUT;
+    #[ignore = "relink bug: FUNCTION_ALIGNMENT"]
+    gcc_nopic_funcalign: "gcc-nopic", "funcalign", OUTPUT;
+    llc_static_emit: "llc-static", "emit", OUTPUT;
+    llc_static_ifunc: "llc-static", "ifunc", OUTPUT;
+    llc_static_threadvars: "llc-static", "threadvars", OUTPUT;
+    #[ignore = "relink bug: FUNCTION_ALIGNMENT"]
+    llc_static_funcalign: "llc-static", "funcalign", OUTPUT;
+    llc_pic_emit: "llc-pic", "emit", OUTPUT;
+    llc_pic_ifunc: "llc-pic", "ifunc", OUTPUT;
+    llc_pic_threadvars: "llc-pic", "threadvars", OUTPUT;
+    #[ignore = "relink bug: FUNCTION_ALIGNMENT"]
+    llc_pic_funcalign: "llc-pic", "funcalign", OUTPUT;
+    llc_large_emit: "llc-large", "emit", OUTPUT;
+    llc_large_threadvars: "llc-large", "threadvars", OUTPUT;
+    #[ignore = "relink bug: FUNCTION_ALIGNMENT"]
+    llc_large_funcalign: "llc-large", "funcalign", OUTPUT;
 }
 
 #[cfg(target_arch = "aarch64")]
@@ -146,6 +188,31 @@ program_tests! {
     llc_large_weak: "llc-large", "weak", OUTPUT;
     llc_large_ircomdat: "llc-large", "ircomdat", OUTPUT;
     llc_large_irdso: "llc-large", "irdso", OUTPUT;
+    gxx_emitxx: "gxx", "emitxx", OUTPUT;
+    clang_llc_emitxx: "clang-llc", "emitxx", OUTPUT;
+    #[ignore = "relink bug: TLS_DTORS_AT_EXIT"]
+    gxx_tlsexit: "gxx", "tlsexit", OUTPUT;
+    #[ignore = "relink bug: TLS_DTORS_AT_EXIT"]
+    clang_llc_tlsexit: "clang-llc", "tlsexit", OUTPUT;
+    gcc_emit: "gcc", "emit", OUTPUT;
+    gcc_ifunc: "gcc", "ifunc", OUTPUT;
+    gcc_threadvars: "gcc", "threadvars", OUTPUT;
+    #[ignore = "relink bug: FUNCTION_ALIGNMENT"]
+    gcc_funcalign: "gcc", "funcalign", OUTPUT;
+    llc_static_emit: "llc-static", "emit", OUTPUT;
+    llc_static_ifunc: "llc-static", "ifunc", OUTPUT;
+    llc_static_threadvars: "llc-static", "threadvars", OUTPUT;
+    #[ignore = "relink bug: FUNCTION_ALIGNMENT"]
+    llc_static_funcalign: "llc-static", "funcalign", OUTPUT;
+    llc_pic_emit: "llc-pic", "emit", OUTPUT;
+    llc_pic_ifunc: "llc-pic", "ifunc", OUTPUT;
+    llc_pic_threadvars: "llc-pic", "threadvars", OUTPUT;
+    #[ignore = "relink bug: FUNCTION_ALIGNMENT"]
+    llc_pic_funcalign: "llc-pic", "funcalign", OUTPUT;
+    llc_large_emit: "llc-large", "emit", OUTPUT;
+    llc_large_ifunc: "llc-large", "ifunc", OUTPUT;
+    #[ignore = "relink bug: FUNCTION_ALIGNMENT"]
+    llc_large_funcalign: "llc-large", "funcalign", OUTPUT;
 }
 
 /// A program directory that build.sh produced but nobody listed above would

@@ -32,9 +32,11 @@ pub struct ObjectDef {
     pub code: bool,
     /// Weak or common: a strong definition elsewhere wins.
     pub weak: bool,
-    /// Common (tentative): among commons the largest wins, and a common wins over a
-    /// weak definition (as in ld).
-    pub common: bool,
+    /// Common (tentative), with the alignment its object gave it: among commons
+    /// the largest wins, then the most aligned (ld gives the one it allocates the
+    /// largest size and alignment of all), and a common wins over a weak
+    /// definition (as in ld).
+    pub common: Option<u64>,
 }
 
 /// A symbol found in the process (or defined by the host).
@@ -176,11 +178,13 @@ impl Entry {
         if let Some(d) = defs.clone().find(|d| !d.weak) {
             return Binding::Object(*d);
         }
-        // The largest common, the first loaded of equal sizes (`reduce` keeps it).
-        let largest =
-            defs.clone()
-                .filter(|d| d.common)
-                .reduce(|best, d| if d.size > best.size { d } else { best });
+        // The largest common, then the most aligned, then the first loaded
+        // (`reduce` keeps it).
+        let largest = defs
+            .clone()
+            .filter_map(|d| d.common.map(|align| (d, (d.size, align))))
+            .reduce(|best, d| if d.1 > best.1 { d } else { best })
+            .map(|(d, _)| d);
         if let Some(d) = largest {
             return Binding::Object(*d);
         }
@@ -519,15 +523,19 @@ mod tests {
             size: 4,
             code: true,
             weak,
-            common: false,
+            common: None,
         }
     }
 
     fn common(object: u64, size: u64) -> ObjectDef {
+        aligned_common(object, size, 8)
+    }
+
+    fn aligned_common(object: u64, size: u64, align: u64) -> ObjectDef {
         ObjectDef {
             size,
             code: false,
-            common: true,
+            common: Some(align),
             ..def(object, object << 12, true)
         }
     }
@@ -555,6 +563,18 @@ mod tests {
         );
         e.defs.push(def(5, 0x5000, false));
         assert_eq!(e.binding(None), Binding::Object(def(5, 0x5000, false)));
+    }
+
+    #[test]
+    fn among_commons_of_one_size_the_most_aligned_wins() {
+        let mut e = Entry::default();
+        e.defs.push(aligned_common(1, 32, 16));
+        e.defs.push(aligned_common(2, 32, 128));
+        e.defs.push(aligned_common(3, 32, 64));
+        assert_eq!(e.binding(None), Binding::Object(aligned_common(2, 32, 128)));
+        // Size comes first: the others' memory is too small for the largest.
+        e.defs.push(aligned_common(4, 64, 8));
+        assert_eq!(e.binding(None), Binding::Object(aligned_common(4, 64, 8)));
     }
 
     fn process(address: u64) -> ProcessSymbol {
