@@ -155,6 +155,22 @@ fn exit(status: i32) -> ExitCode {
 
 type Main = extern "C" fn(c_int, *const *const c_char, *const *const c_char) -> c_int;
 
+/// The linker of `relink run`, handed to [`finish_at_exit`] once `main` returned.
+static AT_EXIT: std::sync::atomic::AtomicPtr<Linker> =
+    std::sync::atomic::AtomicPtr::new(std::ptr::null_mut());
+
+/// Runs the loaded objects' destructors from the C library's `exit`, where a
+/// natively linked program's `_dl_fini` runs them: after the exiting thread's
+/// `thread_local` destructors and after every `atexit`/`__cxa_atexit` handler
+/// registered later (the objects' constructors registered theirs after this).
+extern "C" fn finish_at_exit() {
+    let linker = AT_EXIT.swap(std::ptr::null_mut(), std::sync::atomic::Ordering::AcqRel);
+    if !linker.is_null() {
+        // SAFETY: the pointer came from Box::into_raw in `run` and is taken once.
+        unsafe { Box::from_raw(linker) }.finish();
+    }
+}
+
 fn run(
     entry: &str,
     stats: bool,
@@ -173,6 +189,14 @@ fn run(
     })?;
     for lib in &process.libs {
         linker.load_library(lib)?;
+    }
+    // Before any constructor can register an exit handler of its own (see
+    // `finish_at_exit`).
+    // SAFETY: registers a plain function; atexit fails only when out of memory.
+    if unsafe { libc::atexit(finish_at_exit) } != 0 {
+        return Err(Error::NotFound(
+            "atexit: no room for relink's exit handler".into(),
+        ));
     }
     // Objects and archives (members pulled on demand), in command-line order.
     // Objects alone take the streaming batch loader (one file in memory at a
@@ -201,8 +225,12 @@ fn run(
     // SAFETY: reading glibc's `environ` pointer, which is always initialised.
     let envp = unsafe { environ };
     let status = main(c_args.len() as c_int, argv.as_ptr(), envp);
-    // Destructors run; the memory goes back with the process.
-    linker.finish();
+    // Destructors run when the process exits (`finish_at_exit`); the memory goes
+    // back with the process.
+    AT_EXIT.store(
+        Box::into_raw(Box::new(linker)),
+        std::sync::atomic::Ordering::Release,
+    );
     Ok(status)
 }
 

@@ -116,9 +116,7 @@ program_tests! {
     llc_large_irdso: "llc-large", "irdso", OUTPUT;
     gxx_emitxx: "gxx", "emitxx", OUTPUT;
     clang_llc_emitxx: "clang-llc", "emitxx", OUTPUT;
-    #[ignore = "relink bug: TLS_DTORS_AT_EXIT"]
     gxx_tlsexit: "gxx", "tlsexit", OUTPUT;
-    #[ignore = "relink bug: TLS_DTORS_AT_EXIT"]
     clang_llc_tlsexit: "clang-llc", "tlsexit", OUTPUT;
     gcc_pie_emit: "gcc-pie", "emit", OUTPUT;
     gcc_pie_ifunc: "gcc-pie", "ifunc", OUTPUT;
@@ -190,9 +188,7 @@ program_tests! {
     llc_large_irdso: "llc-large", "irdso", OUTPUT;
     gxx_emitxx: "gxx", "emitxx", OUTPUT;
     clang_llc_emitxx: "clang-llc", "emitxx", OUTPUT;
-    #[ignore = "relink bug: TLS_DTORS_AT_EXIT"]
     gxx_tlsexit: "gxx", "tlsexit", OUTPUT;
-    #[ignore = "relink bug: TLS_DTORS_AT_EXIT"]
     clang_llc_tlsexit: "clang-llc", "tlsexit", OUTPUT;
     gcc_emit: "gcc", "emit", OUTPUT;
     gcc_ifunc: "gcc", "ifunc", OUTPUT;
