@@ -134,6 +134,8 @@ pub(crate) struct Deferred {
     lookups: Vec<NameId>,
     /// Names in `traps`.
     marked: Vec<u64>,
+    /// Cells of thread-local variables used before their object was linked.
+    pub(crate) tls: Vec<crate::tls::PendingCell>,
 }
 
 impl Deferred {
@@ -315,7 +317,7 @@ impl Linker {
             return Ok(());
         };
         let live = |linker: &Linker, id: NameId| linker.symbols.contains(id);
-        let mut first_error = None;
+        let mut first_error = self.finish_pending_tls(deferred.tls).err();
         for id in deferred.lookups {
             // A name may have been removed since (a load rolled back).
             if !live(self, id) {

@@ -698,6 +698,7 @@ impl Linker {
                 };
                 if let Target::Tls(target) = r.kind.info().target {
                     let f = tls::TlsFix {
+                        object: id,
                         target,
                         symbol: r.symbol,
                         s: &mut fix.v.s,

@@ -24,7 +24,7 @@
 use crate::arch::{Arch, TlsTarget};
 use crate::error::{Error, Result};
 use crate::input::{Definition, Object, Role, SymbolId};
-use crate::linker::Linker;
+use crate::linker::{Linker, ObjectId};
 use crate::memory::pack::Piece;
 use crate::runtime::tls as rt;
 use crate::symbols::Map;
@@ -137,8 +137,24 @@ pub(crate) struct StaticUse {
     pub cell: Option<(u64, u64)>,
 }
 
+/// A cell for a thread-local variable that no object defined yet when its user
+/// was linked, in a batch: written when the batch ends (see
+/// [`Linker::finish_pending_tls`]), when the object defining it has been linked.
+pub(crate) struct PendingCell {
+    pub object: ObjectId,
+    pub name: String,
+    pub target: TlsTarget,
+    /// Region offset of the cell.
+    pub at: u64,
+    /// Added to the variable's offset (AArch64's addend).
+    pub addend: u64,
+    pub location: crate::error::Location,
+}
+
 /// A thread-local relocation, before and after [`Linker::tls_fix`].
 pub(crate) struct TlsFix<'f> {
+    /// The object being linked.
+    pub object: ObjectId,
     pub target: TlsTarget,
     pub symbol: SymbolId,
     /// `S` (an image address), then what the kind needs.
@@ -170,6 +186,18 @@ impl Linker {
         what: impl Fn() -> crate::error::Location,
     ) -> Result<Option<StaticUse>> {
         let sym = object.symbol(f.symbol);
+        let forward = matches!(
+            f.target,
+            TlsTarget::Index | TlsTarget::Descriptor | TlsTarget::TpCell
+        );
+        if !sym.is_defined()
+            && forward
+            && self.deferred.is_some()
+            && self.tls_module_at(*f.s, own).is_none()
+        {
+            // A later object of the batch may define it.
+            return self.pending_cell(object, f, cells, &what);
+        }
         let Some((module, base)) = self.tls_module_at(*f.s, own) else {
             let why = if sym.is_defined() {
                 "which is not in a thread-local section".to_string()
@@ -218,6 +246,118 @@ impl Linker {
             return Ok(Some(StaticUse { module, cell }));
         }
         Ok(None)
+    }
+
+    /// A cell for an undefined variable, written at the batch's end.
+    fn pending_cell(
+        &mut self,
+        object: &Object,
+        f: TlsFix,
+        cells: &mut Cells,
+        what: impl Fn() -> crate::error::Location,
+    ) -> Result<Option<StaticUse>> {
+        let name = object.symbol(f.symbol).name.to_string();
+        let addend = match object.arch {
+            Arch::X86_64 => 0,
+            Arch::Aarch64 => std::mem::take(f.a) as u64,
+        };
+        // One cell per (kind, name, addend): a key no defined variable has.
+        let id = self.symbols.id(&name).map_or(u64::MAX, |n| u64::from(n.0));
+        let key = (f.target as u8 | 0x80, id, addend);
+        *f.slot = self.tls_cell(key, f.target, cells, &what)?;
+        let at = *f.slot - self.space()?.region.target_base();
+        if let Some(d) = self.deferred.as_mut() {
+            d.tls.push(PendingCell {
+                object: f.object,
+                name,
+                target: f.target,
+                at,
+                addend,
+                location: what(),
+            });
+        }
+        Ok(None)
+    }
+
+    /// Writes the cells of [`PendingCell`]s whose variables the batch defined.
+    /// An object whose variable is still undefined is taken out again (none of
+    /// the batch's code has run yet), unless another object already uses its
+    /// variables; the first such problem is the error.
+    pub(crate) fn finish_pending_tls(&mut self, pending: Vec<PendingCell>) -> Result<()> {
+        let mut first_error = None;
+        let mut failed = Vec::new();
+        for p in pending {
+            if !self.objects.contains_key(&p.object) || failed.contains(&p.object) {
+                continue; // its object was rolled back, or fails already
+            }
+            if let Err(e) = self.write_pending(&p) {
+                first_error.get_or_insert(e);
+                failed.push(p.object);
+            }
+        }
+        for id in failed {
+            if crate::unload::check(self, id, |_| true).is_ok() {
+                self.discard_unrun(id);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// Removes an object whose code never ran and frees its memory at once (as
+    /// an archive transaction's undo does).
+    fn discard_unrun(&mut self, id: ObjectId) {
+        let (pieces, frames, slots) = (
+            self.retired.len(),
+            self.retired_frames.len(),
+            self.retired_slots.len(),
+        );
+        if crate::unload::remove(self, id).is_err() {
+            return;
+        }
+        // Unwinder registrations and TLS modules go while the memory is mapped.
+        self.retired_frames.truncate(frames);
+        let removed = self.retired.split_off(pieces.min(self.retired.len()));
+        self.release_tls(&removed);
+        let slots = self
+            .retired_slots
+            .split_off(slots.min(self.retired_slots.len()));
+        if let Some(space) = self.space.as_mut() {
+            for slot in slots {
+                let message = "call through a released slot".to_string();
+                space.stubs.release(&mut space.region, slot, message);
+            }
+            for piece in removed {
+                space.pools.free(&mut space.region, piece);
+            }
+        }
+    }
+
+    fn write_pending(&mut self, p: &PendingCell) -> Result<()> {
+        let undefined = || Error::Unsupported {
+            at: p.location.clone(),
+            what: format!(
+                "thread-local reference to `{}`, which no loaded object defines as a \
+                 thread-local variable (a variable of the process cannot be reached)",
+                p.name
+            ),
+        };
+        let s = self.definition_address(&p.name).ok_or_else(undefined)? as u64;
+        let (module, base) = self.tls_module_at(s, None).ok_or_else(undefined)?;
+        let offset = s.wrapping_sub(base).wrapping_add(p.addend);
+        let words = match p.target {
+            TlsTarget::Descriptor => [rt::tlsdesc_resolver_address(), module, offset],
+            TlsTarget::TpCell => {
+                let at = || p.location.clone();
+                let tp = self.static_tls_offset(module, None, &p.name, at)?;
+                [(tp as u64).wrapping_add(offset), 0, 0]
+            }
+            _ => [module, offset, 0],
+        };
+        let out = self.space()?.region.bytes_mut(p.at, CELL_SIZE);
+        for (chunk, w) in out.chunks_exact_mut(8).zip(words) {
+            chunk.copy_from_slice(&w.to_le_bytes());
+        }
+        Ok(())
     }
 
     /// The thread-pointer offset of `module`, made static TLS now if it is not

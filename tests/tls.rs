@@ -29,6 +29,11 @@ fn obj(variant: &str, name: &str) -> PathBuf {
 
 /// `relink run vars.o threads.o` prints what the natively linked program printed.
 fn program_matches_native(variant: &str) {
+    program_matches_native_in_order(variant, ["vars", "threads"]);
+}
+
+/// The same with the objects in `order`.
+fn program_matches_native_in_order(variant: &str, order: [&str; 2]) {
     let expected = std::fs::read_to_string(
         testdata_dir()
             .join("expected")
@@ -38,8 +43,8 @@ fn program_matches_native(variant: &str) {
     .unwrap();
     let mut cmd = relink_command();
     cmd.arg("run")
-        .arg(obj(variant, "vars"))
-        .arg(obj(variant, "threads"));
+        .arg(obj(variant, order[0]))
+        .arg(obj(variant, order[1]));
     let out = run_with_timeout(cmd, Duration::from_secs(300));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
@@ -77,6 +82,35 @@ fn gcc_trad_dialect_program_matches_native() {
 #[test]
 fn gcc_tls_descriptor_program_matches_native() {
     program_matches_native("gcc-gnu2");
+}
+
+/// In one batch (`relink run`, `load_files`) a thread-local variable may be
+/// defined by an object after its user: the user's cells are written when the
+/// batch ends.
+#[test]
+fn a_batch_may_define_thread_locals_after_their_users() {
+    for variant in ["gcc", "clang", "gcc-nopic", "emutls"] {
+        program_matches_native_in_order(variant, ["threads", "vars"]);
+    }
+    let mut l = Linker::new().unwrap();
+    l.load_files(&[obj("gcc", "threads"), obj("gcc", "vars")])
+        .unwrap();
+    // SAFETY: the signature matches threads.c.
+    let work: Work = unsafe { l.function("work").unwrap() };
+    let out = call(work, 1);
+    assert!(out.contains(FRESH), "{out}");
+    // Defined by nobody in the batch: an error naming the user and the variable.
+    let mut l = Linker::new().unwrap();
+    let err = l
+        .load_files(&[obj("gcc", "threads")])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("threads.o") && err.contains("`shared_counter`"),
+        "{err}"
+    );
+    assert_eq!(l.objects().count(), 0, "the object that failed is gone");
+    assert_eq!(l.memory().live, 0);
 }
 
 #[test]
