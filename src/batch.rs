@@ -136,6 +136,9 @@ pub(crate) struct Deferred {
     marked: Vec<u64>,
     /// Cells of thread-local variables used before their object was linked.
     pub(crate) tls: Vec<crate::tls::PendingCell>,
+    /// Inputs of the batch follow the object being linked (one of them may
+    /// define a variable it uses).
+    pub(crate) more: bool,
 }
 
 impl Deferred {
@@ -222,6 +225,7 @@ impl Linker {
                 placed => placed?,
             }
             self.stats.layout += start.elapsed();
+            self.more_inputs(i + 1 < count);
             ids.push(self.link(&object)?);
         }
         Ok(Streamed::Done)
@@ -251,7 +255,8 @@ impl Linker {
         let start = Instant::now();
         self.ensure_space(&objects)?;
         self.stats.layout += start.elapsed();
-        for object in &objects {
+        for (i, object) in objects.iter().enumerate() {
+            self.more_inputs(i + 1 < objects.len());
             ids.push(self.link(object)?);
         }
         Ok(())
@@ -284,6 +289,13 @@ impl Linker {
             if entry.is_unused() {
                 self.symbols.remove(name);
             }
+        }
+    }
+
+    /// Records whether inputs of the batch follow the object about to be linked.
+    fn more_inputs(&mut self, more: bool) {
+        if let Some(d) = self.deferred.as_mut() {
+            d.more = more;
         }
     }
 

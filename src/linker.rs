@@ -734,7 +734,15 @@ impl Linker {
             .space
             .as_mut()
             .ok_or_else(|| Error::NotFound(self.symbols.name(id).into()))?;
-        let slot = space.stubs.alloc(&mut space.region, message, 0)?;
+        // A function's stub keeps the alignment the function declares (say
+        // `aligned(64)`), as its address would in a static link.
+        let align = match binding {
+            Binding::Object(d) if d.code => 1u64 << d.align_log2.min(12),
+            _ => 1,
+        };
+        let slot = space
+            .stubs
+            .alloc_aligned(&mut space.region, message, 0, align)?;
         let (s, g) = slot_values(&space.stubs, slot, binding);
         space.stubs.set_slot(&mut space.region, slot, s);
         space.stubs.set_got(&mut space.region, slot, g);
@@ -973,5 +981,6 @@ pub(crate) fn object_def(
         code,
         weak,
         common: None,
+        align_log2: 0,
     }
 }

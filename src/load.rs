@@ -562,8 +562,16 @@ impl Linker {
                     let weak = sym.binding == Bind::Weak || common;
                     let code = defines_code(object, &sym.definition);
                     let mut def = object_def(id, addr, sym.size, code, weak);
-                    if let Definition::Common { size, align } = sym.definition {
-                        (def.size, def.common) = (size, Some(align));
+                    match sym.definition {
+                        Definition::Common { size, align } => {
+                            (def.size, def.common) = (size, Some(align));
+                        }
+                        Definition::Section { section, offset } if code => {
+                            let align = object.section(section).align.max(1);
+                            def.align_log2 =
+                                (align.trailing_zeros().min(offset.trailing_zeros()) as u8).min(12);
+                        }
+                        _ => {}
                     }
                     list.push((name, def));
                     if writable_variable(object, sym) {

@@ -192,10 +192,11 @@ impl Linker {
         );
         if !sym.is_defined()
             && forward
-            && self.deferred.is_some()
+            && self.deferred.as_ref().is_some_and(|d| d.more)
             && self.tls_module_at(*f.s, own).is_none()
         {
-            // A later object of the batch may define it.
+            // A later object of the batch may define it (the last one fails now,
+            // and its load is undone like any other that fails).
             return self.pending_cell(object, f, cells, &what);
         }
         let Some((module, base)) = self.tls_module_at(*f.s, own) else {

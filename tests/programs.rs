@@ -49,15 +49,6 @@ macro_rules! program_tests {
     };
 }
 
-// Programs relink does not run correctly yet are listed `#[ignore]` with the
-// reason (`cargo test --test programs -- --ignored` runs them); see
-// testdata/README.md:
-// - FUNCTION_ALIGNMENT: a function's canonical address is its stub (8-aligned),
-//   not aligned as its section and symbol are;
-// - TLS_DTORS_AT_EXIT: `relink run` runs the objects' __cxa_atexit handlers and
-//   .fini_array before `exit` runs the main thread's thread_local destructors
-//   (C runs those first).
-//
 // x86asm (hand-written assembly) exists only for x86-64 and a64asm only for
 // AArch64. ifunc is not built for x86-64 llc-large (GNU ld refuses GOT64 against
 // an ifunc), threadvars not for AArch64 llc-large (LLVM 14 has only local-exec
@@ -121,26 +112,21 @@ program_tests! {
     gcc_pie_emit: "gcc-pie", "emit", OUTPUT;
     gcc_pie_ifunc: "gcc-pie", "ifunc", OUTPUT;
     gcc_pie_threadvars: "gcc-pie", "threadvars", OUTPUT;
-    #[ignore = "relink bug: FUNCTION_ALIGNMENT"]
     gcc_pie_funcalign: "gcc-pie", "funcalign", OUTPUT;
     gcc_nopic_emit: "gcc-nopic", "emit", OUTPUT;
     gcc_nopic_ifunc: "gcc-nopic", "ifunc", OUTPUT;
     gcc_nopic_threadvars: "gcc-nopic", "threadvars", OUTPUT;
-    #[ignore = "relink bug: FUNCTION_ALIGNMENT"]
     gcc_nopic_funcalign: "gcc-nopic", "funcalign", OUTPUT;
     llc_static_emit: "llc-static", "emit", OUTPUT;
     llc_static_ifunc: "llc-static", "ifunc", OUTPUT;
     llc_static_threadvars: "llc-static", "threadvars", OUTPUT;
-    #[ignore = "relink bug: FUNCTION_ALIGNMENT"]
     llc_static_funcalign: "llc-static", "funcalign", OUTPUT;
     llc_pic_emit: "llc-pic", "emit", OUTPUT;
     llc_pic_ifunc: "llc-pic", "ifunc", OUTPUT;
     llc_pic_threadvars: "llc-pic", "threadvars", OUTPUT;
-    #[ignore = "relink bug: FUNCTION_ALIGNMENT"]
     llc_pic_funcalign: "llc-pic", "funcalign", OUTPUT;
     llc_large_emit: "llc-large", "emit", OUTPUT;
     llc_large_threadvars: "llc-large", "threadvars", OUTPUT;
-    #[ignore = "relink bug: FUNCTION_ALIGNMENT"]
     llc_large_funcalign: "llc-large", "funcalign", OUTPUT;
 }
 
@@ -193,21 +179,17 @@ program_tests! {
     gcc_emit: "gcc", "emit", OUTPUT;
     gcc_ifunc: "gcc", "ifunc", OUTPUT;
     gcc_threadvars: "gcc", "threadvars", OUTPUT;
-    #[ignore = "relink bug: FUNCTION_ALIGNMENT"]
     gcc_funcalign: "gcc", "funcalign", OUTPUT;
     llc_static_emit: "llc-static", "emit", OUTPUT;
     llc_static_ifunc: "llc-static", "ifunc", OUTPUT;
     llc_static_threadvars: "llc-static", "threadvars", OUTPUT;
-    #[ignore = "relink bug: FUNCTION_ALIGNMENT"]
     llc_static_funcalign: "llc-static", "funcalign", OUTPUT;
     llc_pic_emit: "llc-pic", "emit", OUTPUT;
     llc_pic_ifunc: "llc-pic", "ifunc", OUTPUT;
     llc_pic_threadvars: "llc-pic", "threadvars", OUTPUT;
-    #[ignore = "relink bug: FUNCTION_ALIGNMENT"]
     llc_pic_funcalign: "llc-pic", "funcalign", OUTPUT;
     llc_large_emit: "llc-large", "emit", OUTPUT;
     llc_large_ifunc: "llc-large", "ifunc", OUTPUT;
-    #[ignore = "relink bug: FUNCTION_ALIGNMENT"]
     llc_large_funcalign: "llc-large", "funcalign", OUTPUT;
 }
 

@@ -111,6 +111,22 @@ fn a_batch_may_define_thread_locals_after_their_users() {
     );
     assert_eq!(l.objects().count(), 0, "the object that failed is gone");
     assert_eq!(l.memory().live, 0);
+    // Not defined by the rest of the batch either (emutls' vars.o defines
+    // `__emutls_v.shared_counter`): the user is taken out, the rest stays.
+    let mut l = Linker::new().unwrap();
+    let err = l
+        .load_files(&[obj("gcc", "threads"), obj("emutls", "vars")])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("threads.o") && err.contains("`shared_counter`"),
+        "{err}"
+    );
+    let names: Vec<String> = l.objects().map(|(_, n)| n.to_string()).collect();
+    assert!(
+        names.len() == 1 && names[0].ends_with("emutls/vars.o"),
+        "{names:?}"
+    );
 }
 
 #[test]

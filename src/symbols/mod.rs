@@ -37,6 +37,10 @@ pub struct ObjectDef {
     /// largest size and alignment of all), and a common wins over a weak
     /// definition (as in ld).
     pub common: Option<u64>,
+    /// log2 of the alignment the definition has in its object (code: what its
+    /// stub, its canonical address, keeps when it is handed out after the
+    /// definition is known; at most a page).
+    pub align_log2: u8,
 }
 
 /// A symbol found in the process (or defined by the host).
@@ -524,6 +528,7 @@ mod tests {
             code: true,
             weak,
             common: None,
+            align_log2: 0,
         }
     }
 

@@ -140,6 +140,54 @@ impl StubTable {
         Ok(id)
     }
 
+    /// As [`StubTable::alloc`], for an index whose stub is aligned to `align`
+    /// (a power of two up to a page; the stub code starts on a page). Indices
+    /// skipped on the way stay free for others. Alignments up to 16 bytes, what
+    /// compilers give every function, are not asked for: most functions would
+    /// leave an index unused and every such allocation would search the free list.
+    pub fn alloc_aligned(
+        &mut self,
+        region: &mut Region,
+        message: Option<String>,
+        got: u64,
+        align: u64,
+    ) -> Result<SlotId> {
+        let size = self.arch.stub_size() as u64;
+        if align <= size.max(16) || align > region.page_size() {
+            return self.alloc(region, message, got);
+        }
+        let aligned = |t: &StubTable, i: u32| t.stub_addr(SlotId(i)).is_multiple_of(align);
+        if let Some(at) = self.free.iter().rposition(|&i| aligned(self, i)) {
+            let i = self.free.remove(at);
+            self.free.push(i);
+            return self.alloc(region, message, got);
+        }
+        // Otherwise bump past unaligned indices (freed for others) to an aligned one.
+        let mut skipped = Vec::new();
+        while self.next < self.capacity && !aligned(self, self.next) {
+            let id = SlotId(self.next);
+            self.next += 1;
+            self.write_code(region, id)?;
+            self.set_slot(region, id, self.trap_addr(id));
+            skipped.push(id.0);
+        }
+        let id = if self.next < self.capacity {
+            // `alloc` pops the free list first: keep it aside for this one.
+            let free = std::mem::take(&mut self.free);
+            let id = self.alloc(region, message, got);
+            self.free = free;
+            id
+        } else {
+            Err(Error::Exhausted(String::new()))
+        };
+        self.free.extend(skipped);
+        match id {
+            Ok(id) => Ok(id),
+            // No aligned index left: any index (the alignment is best effort).
+            Err(_) => self.alloc(region, None, got),
+        }
+    }
+
     /// Where allocation stands, to undo every index handed out after it
     /// (a failed load of several objects, such as an archive's members).
     pub(crate) fn mark(&self) -> Mark {
@@ -249,4 +297,47 @@ extern "C" fn trap_handler(slot: u64) -> ! {
         .unwrap_or_else(|| format!("call through unknown slot {slot:#x}"));
     let _ = writeln!(std::io::stderr(), "relink: {message}");
     std::process::abort()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::Placement;
+
+    #[test]
+    fn aligned_indices_skip_to_an_aligned_stub_and_free_the_rest() {
+        let mut region = Region::reserve(1 << 24, Placement::Auto).unwrap();
+        let arch = if cfg!(target_arch = "aarch64") {
+            Arch::Aarch64
+        } else {
+            Arch::X86_64
+        };
+        let mut t = StubTable::new(&mut region, arch, 4096).unwrap();
+        let first = t.alloc(&mut region, None, 0).unwrap();
+        // Up to 16 bytes: the next index, unaligned or not.
+        let small = t.alloc_aligned(&mut region, None, 0, 16).unwrap();
+        assert_eq!(small.0, first.0 + 1);
+        let page = t.alloc_aligned(&mut region, None, 0, 4096).unwrap();
+        assert_eq!(t.stub_addr(page) % 4096, 0);
+        // The indices skipped on the way are free, and one of them is aligned
+        // enough for the next request.
+        let line = t.alloc_aligned(&mut region, None, 0, 64).unwrap();
+        assert_eq!(t.stub_addr(line) % 64, 0);
+        assert!(line.0 < page.0);
+        // Plain allocations take the other skipped indices before new ones.
+        let skipped = page.0 as usize - 3;
+        assert_eq!(t.len(), 4);
+        let again: Vec<SlotId> = (0..skipped)
+            .map(|_| t.alloc(&mut region, None, 0).unwrap())
+            .collect();
+        let taken = [first, small, page, line];
+        assert!(again.iter().all(|s| s.0 < page.0 && !taken.contains(s)));
+        assert_eq!(t.len(), 4 + skipped);
+        assert_eq!(t.alloc(&mut region, None, 0).unwrap().0, page.0 + 1);
+        // A freed aligned index is reused for the next aligned request.
+        let message = String::from("freed");
+        t.release(&mut region, page, message);
+        let reused = t.alloc_aligned(&mut region, None, 0, 4096).unwrap();
+        assert_eq!(reused, page);
+    }
 }
