@@ -183,6 +183,13 @@ fn format_undefined(symbols: &[Unresolved]) -> String {
             u.needed_by.join(", ")
         ));
     }
+    if symbols.iter().any(|u| u.symbol.starts_with("__aarch64_")) {
+        // gcc/clang's outline atomics (`-moutline-atomics`, AArch64's default).
+        s.push_str(
+            "\n  (`__aarch64_*` are libgcc's outline atomics, only in the static libgcc.a: \
+             pass it as an input, e.g. `$(gcc -print-libgcc-file-name)`)",
+        );
+    }
     s
 }
 

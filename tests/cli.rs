@@ -263,3 +263,32 @@ fn watch_hot_replaces_a_changed_object_and_survives_a_broken_one() {
     assert_eq!(status.code(), Some(0), "{se:?}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// AArch64 gcc's outline atomics live in the static libgcc.a: relink says so, and
+/// runs the program with that archive as an input.
+#[cfg(target_arch = "aarch64")]
+#[test]
+fn outline_atomics_need_libgcc_a_and_the_error_says_so() {
+    let atomics = api("atomics");
+    let out = relink(&["run", atomics.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("`__aarch64_ldadd4_acq_rel`") && stderr.contains("libgcc.a"),
+        "{stderr}"
+    );
+    // The cross toolchain's libgcc.a (scripts/setup.sh installs gcc-aarch64-linux-gnu),
+    // or the native one on an AArch64 host.
+    let libgcc = [
+        "/usr/lib/gcc-cross/aarch64-linux-gnu",
+        "/usr/lib/gcc/aarch64-linux-gnu",
+    ]
+    .iter()
+    .filter_map(|dir| std::fs::read_dir(dir).ok())
+    .flatten()
+    .filter_map(|e| Some(e.ok()?.path().join("libgcc.a")))
+    .find(|p| p.exists())
+    .expect("libgcc.a of an AArch64 gcc");
+    let out = relink(&["run", atomics.to_str().unwrap(), libgcc.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(30), "{}", text(&out.stderr));
+}
