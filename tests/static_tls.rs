@@ -13,16 +13,10 @@ use std::ffi::CStr;
 use std::os::raw::c_char;
 use std::path::PathBuf;
 
-use common::{arch, testdata_dir};
 use relink::{Linker, LinkerOptions, Placement, Stage};
 
 fn obj(variant: &str, name: &str) -> PathBuf {
-    testdata_dir()
-        .join("obj")
-        .join(arch())
-        .join("tls")
-        .join(variant)
-        .join(format!("{name}.o"))
+    common::object(&format!("tls/{variant}"), name)
 }
 
 type Work = extern "C" fn(i32, *mut c_char, i32) -> i32;

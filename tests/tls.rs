@@ -19,12 +19,7 @@ use common::{arch, relink_command, run_with_timeout, testdata_dir};
 use relink::{Linker, LinkerOptions, Placement};
 
 fn obj(variant: &str, name: &str) -> PathBuf {
-    testdata_dir()
-        .join("obj")
-        .join(arch())
-        .join("tls")
-        .join(variant)
-        .join(format!("{name}.o"))
+    common::object(&format!("tls/{variant}"), name)
 }
 
 /// `relink run vars.o threads.o` prints what the natively linked program printed.
