@@ -152,8 +152,8 @@ pub(crate) struct Loaded {
     pub unwind: Vec<runtime::unwind::Registration>,
     /// Its entry in the debugger's list.
     pub debug: Option<runtime::gdb::Registration>,
-    /// Its named code, `(name, target address, size)`, sorted by address.
-    pub functions: Vec<(Box<str>, u64, u64)>,
+    /// Its named code, sorted by address.
+    pub functions: runtime::Functions,
     /// Older versions replaced with `keep_state` that may have registered exit
     /// handlers (`__cxa_atexit`) for the state this version kept: their handlers
     /// point into their code, so it stays mapped until this object is unloaded,

@@ -532,7 +532,12 @@ impl Linker {
             }
         }
         let mut uses = Vec::with_capacity(object.symbols.len());
-        let (mut list, mut refs, mut data) = (Vec::new(), Vec::new(), Vec::new());
+        let globals = uses.capacity();
+        let (mut list, mut refs, mut data) = (
+            Vec::with_capacity(globals),
+            Vec::with_capacity(globals),
+            Vec::new(),
+        );
         for (i, sym) in object.symbols.iter().enumerate() {
             let address = layout.addresses[i].map(|a| layout.translate(a));
             let global = is_global(sym.binding);
@@ -644,7 +649,7 @@ impl Linker {
         };
         let count = object.sections.iter().map(|s| s.relocs.len()).sum();
         let mut fixes = Vec::with_capacity(count);
-        let mut sites = Vec::new();
+        let mut sites = Vec::with_capacity(count);
         let mut locals: Map<SymbolId, SlotId> = Map::default();
         let mut cells = tls::Cells::new(layout.tls_cells.0, layout.tls_cells.1);
         let mut bound: Vec<Option<Bound>> = vec![None; object.symbols.len()];
@@ -1039,7 +1044,7 @@ impl Linker {
             dso_handle: layout.dso_handle,
             unwind: Vec::new(),
             debug: None,
-            functions: Vec::new(),
+            functions: Default::default(),
             older: Vec::new(),
         };
         self.objects.insert(id, loaded);
