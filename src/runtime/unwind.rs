@@ -138,12 +138,15 @@ pub(crate) fn validate(
                         ),
                     ));
                 }
-                let mut ins = fde.instructions(&eh, &bases);
-                while ins
-                    .next()
-                    .map_err(|e| bad(offset, format!("FDE instructions: {e}")))?
-                    .is_some()
-                {}
+                let fast = fde_instructions(bytes, offset, next, &fde).is_some_and(well_formed);
+                if !fast {
+                    let mut ins = fde.instructions(&eh, &bases);
+                    while ins
+                        .next()
+                        .map_err(|e| bad(offset, format!("FDE instructions: {e}")))?
+                        .is_some()
+                    {}
+                }
                 match fde.lsda() {
                     Some(Pointer::Direct(p)) if !inside(p, 1, bounds.object) => {
                         return Err(bad(
@@ -168,6 +171,95 @@ pub(crate) fn validate(
         section: address,
         fdes,
     })
+}
+
+type Fde<'b> = gimli::FrameDescriptionEntry<gimli::EndianSlice<'b, LittleEndian>>;
+
+/// The call-frame instructions of the FDE that `gimli` parsed at `[offset, next)`:
+/// after its length, CIE pointer, address and range, and augmentation data.
+/// `None` where their layout is not the common one (a variable-width address
+/// encoding): the caller then asks `gimli`.
+fn fde_instructions<'b>(bytes: &'b [u8], offset: u64, next: u64, fde: &Fde) -> Option<&'b [u8]> {
+    let cie = fde.cie();
+    let width = match cie.fde_address_encoding().map(|e| e.format().0) {
+        None | Some(0x00) => usize::from(cie.address_size()),
+        Some(0x02 | 0x0a) => 2,
+        Some(0x03 | 0x0b) => 4,
+        Some(0x04 | 0x0c) => 8,
+        Some(_) => return None,
+    };
+    let record = bytes.get(usize::try_from(offset).ok()?..usize::try_from(next).ok()?)?;
+    let mut rest = record.get(8 + 2 * width..)?;
+    if cie.augmentation().is_some() {
+        let len = usize::try_from(leb128(&mut rest)?).ok()?;
+        rest = rest.get(len..)?;
+    }
+    Some(rest)
+}
+
+/// Whether `ins` is a sequence of well-formed call-frame instructions of the
+/// common kinds. It accepts nothing that `gimli`'s iterator refuses; whatever it
+/// does not accept (rarer opcodes, long LEB128s, malformed bytes) goes to
+/// `gimli`, which then decides and words the error. Walking them here is a
+/// fraction of the cost of `gimli` decoding each instruction.
+fn well_formed(mut ins: &[u8]) -> bool {
+    // Operands after the opcode: R register (ULEB128 that fits 16 bits),
+    // U ULEB128, S SLEB128, B block (ULEB128 length and bytes), digits: fixed bytes.
+    while let Some((&op, rest)) = ins.split_first() {
+        ins = rest;
+        let operands: &[u8] = match op >> 6 {
+            1 | 3 => b"", // DW_CFA_advance_loc, DW_CFA_restore
+            2 => b"U",    // DW_CFA_offset
+            _ => match op {
+                0x00 | 0x0a | 0x0b => b"",         // nop, remember_state, restore_state
+                0x02 => b"1",                      // advance_loc1
+                0x03 => b"2",                      // advance_loc2
+                0x04 => b"4",                      // advance_loc4
+                0x05 | 0x0c | 0x14 => b"RU",       // offset_extended, def_cfa, val_offset
+                0x06 | 0x07 | 0x08 | 0x0d => b"R", // restore_extended, undefined, same_value, def_cfa_register
+                0x09 => b"RR",                     // register
+                0x0e | 0x2e => b"U",               // def_cfa_offset, GNU_args_size
+                0x0f => b"B",                      // def_cfa_expression
+                0x10 | 0x16 => b"RB",              // expression, val_expression
+                0x11 | 0x12 | 0x15 => b"RS",       // offset_extended_sf, def_cfa_sf, val_offset_sf
+                0x13 => b"S",                      // def_cfa_offset_sf
+                _ => return false,                 // set_loc, vendor and unknown opcodes
+            },
+        };
+        for operand in operands {
+            let ok = match operand {
+                b'R' => leb128(&mut ins).is_some_and(|r| r <= 0xffff),
+                b'U' => leb128(&mut ins).is_some(),
+                b'S' => leb128(&mut ins).is_some(),
+                b'B' => leb128(&mut ins)
+                    .and_then(|len| ins.get(usize::try_from(len).ok()?..))
+                    .map(|rest| ins = rest)
+                    .is_some(),
+                digit => ins
+                    .get(usize::from(digit - b'0')..)
+                    .map(|rest| ins = rest)
+                    .is_some(),
+            };
+            if !ok {
+                return false;
+            }
+        }
+    }
+    true
+}
+
+/// Reads a LEB128 of at most 9 bytes (longer ones go to `gimli`); signed ones
+/// only need skipping, so their value is not sign-extended.
+fn leb128(bytes: &mut &[u8]) -> Option<u64> {
+    let mut value = 0u64;
+    for (i, &b) in bytes.iter().enumerate().take(9) {
+        value |= u64::from(b & 0x7f) << (7 * i);
+        if b & 0x80 == 0 {
+            *bytes = &bytes[i + 1..];
+            return Some(value);
+        }
+    }
+    None
 }
 
 /// Bytes of the record at `offset`, length field included (32-bit DWARF).
@@ -254,5 +346,74 @@ impl Drop for Registration {
             // drops registrations before the memory is freed).
             unsafe { __deregister_frame(*p as *const u8) };
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A section with one CIE ("zR", pc-relative sdata4 addresses) and one FDE
+    /// whose instructions are `ins`.
+    fn section(ins: &[u8]) -> Vec<u8> {
+        let mut cie = vec![0, 0, 0, 0, 1, b'z', b'R', 0, 1, 0x78, 16, 1, 0x1b];
+        while cie.len() % 4 != 0 {
+            cie.push(0);
+        }
+        let mut out = ((cie.len() as u32).to_le_bytes()).to_vec();
+        out.extend(&cie);
+        let fde_at = out.len() as u32;
+        let mut fde = (fde_at + 4).to_le_bytes().to_vec(); // CIE pointer
+        fde.extend([0, 1, 0, 0, 16, 0, 0, 0, 0]); // pc_begin, pc_range, no augmentation
+        fde.extend(ins);
+        out.extend((fde.len() as u32).to_le_bytes());
+        out.extend(fde);
+        out
+    }
+
+    /// Random instruction streams: whatever the quick walk accepts, `gimli`
+    /// accepts too, and the walk finds the same instruction bytes.
+    #[test]
+    fn quick_walk_accepts_nothing_gimli_refuses() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut accepted = 0;
+        for _ in 0..20_000 {
+            let len = (next() % 12) as usize;
+            let ins: Vec<u8> = (0..len)
+                .map(|_| match next() % 4 {
+                    0 => (next() % 0x18) as u8,
+                    1 => [0x2e, 0x01, 0x2d, 0xff, 0x80][(next() % 5) as usize],
+                    _ => next() as u8,
+                })
+                .collect();
+            let bytes = section(&ins);
+            let eh = EhFrame::new(&bytes, LittleEndian);
+            let bases = BaseAddresses::default().set_eh_frame(0x1000);
+            let mut entries = eh.entries(&bases);
+            let _cie = entries.next().unwrap().unwrap();
+            let Some(CieOrFde::Fde(partial)) = entries.next().unwrap() else {
+                panic!("no FDE");
+            };
+            let offset = partial.offset() as u64;
+            let fde = partial.parse(|s, b, o| s.cie_from_offset(b, o)).unwrap();
+            let found = fde_instructions(&bytes, offset, bytes.len() as u64, &fde).unwrap();
+            assert_eq!(found, &ins[..]);
+            if well_formed(found) {
+                accepted += 1;
+                let mut it = fde.instructions(&eh, &bases);
+                while it
+                    .next()
+                    .unwrap_or_else(|e| panic!("{ins:x?}: {e}"))
+                    .is_some()
+                {}
+            }
+        }
+        assert!(accepted > 1000, "only {accepted} accepted");
     }
 }
