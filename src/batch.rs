@@ -35,6 +35,11 @@ pub(crate) trait Inputs {
     fn read(&self, i: usize, slot: &mut Slot) -> Result<()>;
     /// Input `i`'s name and 8-byte aligned bytes, as `read` left them in `slot`.
     fn get<'s>(&'s self, i: usize, slot: &'s Slot) -> (&'s str, &'s [u8]);
+    /// Whether the batch's `all_at_once` also links archives: then a fresh
+    /// batch that meets one starts over with it.
+    fn takes_archives(&self) -> bool {
+        false
+    }
 }
 
 /// Where one input's bytes are kept while it is parsed and linked; reused.
@@ -118,6 +123,10 @@ impl<P: AsRef<Path>> Inputs for Files<'_, P> {
     fn get<'s>(&'s self, _: usize, slot: &'s Slot) -> (&'s str, &'s [u8]) {
         (&slot.name, slot.bytes(&slot.buffer[..slot.len]))
     }
+
+    fn takes_archives(&self) -> bool {
+        true
+    }
 }
 
 pub(crate) fn map_file(file: &std::fs::File, path: &Path) -> Result<memmap2::Mmap> {
@@ -160,24 +169,29 @@ enum Streamed {
     Done,
     /// An object needs another placement than the one chosen for the first.
     Replace,
+    /// Input `i` is an archive (and the batch's `all_at_once` links archives).
+    Archive(usize),
 }
 
 impl Linker {
-    /// Loads a batch as a stream (see the module doc). `all_at_once` loads it the
-    /// old way, for a batch that must be placed for all its objects together.
+    /// Loads a batch as a stream (see the module doc). `all_at_once` loads it
+    /// (from the input it is given on) the old way, for a batch that must be
+    /// placed for all its objects together, or that holds an archive.
     pub(crate) fn load_stream(
         &mut self,
         inputs: &dyn Inputs,
-        all_at_once: impl FnOnce(&mut Linker, &mut Vec<ObjectId>) -> Result<()>,
+        all_at_once: impl FnOnce(&mut Linker, usize, &mut Vec<ObjectId>) -> Result<()>,
     ) -> Result<Vec<ObjectId>> {
         let fresh = self.space.is_none();
         let mut ids = Vec::with_capacity(inputs.len());
         self.deferred = Some(Deferred::default());
         let linked = match self.stream(inputs, fresh, &mut ids) {
-            Ok(Streamed::Replace) => {
+            // The objects before the archive stay, as they would if it failed.
+            Ok(Streamed::Archive(i)) if !fresh => all_at_once(self, i, &mut ids),
+            Ok(Streamed::Replace | Streamed::Archive(_)) => {
                 self.forget_fresh_batch(&ids);
                 ids.clear();
-                all_at_once(self, &mut ids)
+                all_at_once(self, 0, &mut ids)
             }
             Ok(Streamed::Done) => Ok(()),
             Err(e) => Err(e),
@@ -211,6 +225,9 @@ impl Linker {
             let start = Instant::now();
             inputs.read(i, &mut slot)?;
             let (name, bytes) = inputs.get(i, &slot);
+            if inputs.takes_archives() && crate::archive::is_archive(bytes) {
+                return Ok(Streamed::Archive(i));
+            }
             let object = input::parse(name, bytes)?;
             self.stats.parse += start.elapsed();
             let start = Instant::now();

@@ -237,15 +237,22 @@ impl Linker {
     /// them, and their constructors run after all are linked. Files are read one
     /// at a time (large ones mapped), each linked before the next is read. If one
     /// fails, the ones before it stay loaded and the error names the one that
-    /// failed.
+    /// failed. Static archives among them (told apart by their first bytes) are
+    /// searched as [`Linker::load_inputs`] searches them; from the first archive
+    /// on (from the first file, if the linker had nothing loaded), the files are
+    /// linked as it links them.
     pub fn load_files<P: AsRef<Path>>(&mut self, paths: &[P]) -> Result<Vec<ObjectId>> {
         let paths: Vec<&Path> = paths.iter().map(AsRef::as_ref).collect();
         let files = crate::batch::Files { paths: &paths };
-        self.load_stream(&files, |linker, ids| {
+        self.load_stream(&files, |linker, first, ids| {
+            let paths = &paths[first..];
             let maps = paths
                 .iter()
                 .map(|p| map_file(p))
                 .collect::<Result<Vec<_>>>()?;
+            if maps.iter().any(|m| crate::archive::is_archive(m)) {
+                return linker.link_inputs(paths, &maps, ids);
+            }
             let inputs: Vec<(String, &[u8])> = paths
                 .iter()
                 .zip(&maps)
@@ -283,7 +290,9 @@ impl Linker {
     /// ones before it stay loaded and the error names the one that failed.
     pub fn load_batch(&mut self, inputs: &[(String, &[u8])]) -> Result<Vec<ObjectId>> {
         let slices = crate::batch::Slices { inputs };
-        self.load_stream(&slices, |linker, ids| linker.load_all_at_once(inputs, ids))
+        self.load_stream(&slices, |linker, _, ids| {
+            linker.load_all_at_once(inputs, ids)
+        })
     }
 
     /// Runs the constructors of objects just linked (not when link-only).
