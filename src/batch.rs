@@ -35,8 +35,8 @@ pub(crate) trait Inputs {
     fn read(&self, i: usize, slot: &mut Slot) -> Result<()>;
     /// Input `i`'s name and 8-byte aligned bytes, as `read` left them in `slot`.
     fn get<'s>(&'s self, i: usize, slot: &'s Slot) -> (&'s str, &'s [u8]);
-    /// Whether the batch's `all_at_once` also links archives: then a fresh
-    /// batch that meets one starts over with it.
+    /// Whether the batch's `all_at_once` also links archives: then a batch that
+    /// meets one links the rest with it (a fresh batch starts over with it).
     fn takes_archives(&self) -> bool {
         false
     }

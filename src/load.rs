@@ -649,7 +649,7 @@ impl Linker {
         };
         let count = object.sections.iter().map(|s| s.relocs.len()).sum();
         let mut fixes = Vec::with_capacity(count);
-        let mut sites = Vec::with_capacity(count);
+        let mut sites = Vec::new();
         let mut locals: Map<SymbolId, SlotId> = Map::default();
         let mut cells = tls::Cells::new(layout.tls_cells.0, layout.tls_cells.1);
         let mut bound: Vec<Option<Bound>> = vec![None; object.symbols.len()];

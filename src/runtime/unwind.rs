@@ -556,7 +556,8 @@ mod tests {
         // pc_begin of the FDE (after the CIE): PC-relative, pointing at the code.
         let fde = read_u32(&base, 0).unwrap() as usize + 4;
         let place = 0x1000 + fde as u64 + 8;
-        base[fde + 8..fde + 12].copy_from_slice(&((0x1010 - place) as u32).to_le_bytes());
+        let delta = 0x1010u64.wrapping_sub(place) as u32;
+        base[fde + 8..fde + 12].copy_from_slice(&delta.to_le_bytes());
         // A second FDE, of discarded code (zero address), sharing the CIE.
         let mut zero = vec![0u8; 4 + 4 + 8 + 1];
         zero[..4].copy_from_slice(&13u32.to_le_bytes());
