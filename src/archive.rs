@@ -119,6 +119,18 @@ impl Linker {
             .iter()
             .map(|p| map_file(p.as_ref()))
             .collect::<Result<Vec<_>>>()?;
+        self.transaction(|linker, ids| linker.link_inputs(paths, &maps, ids))
+    }
+
+    /// The body of [`Linker::load_inputs`], with the files mapped: links into
+    /// `ids` and runs no constructor (`load_files` uses it too, for a batch that
+    /// turns out to hold an archive).
+    pub(crate) fn link_inputs<P: AsRef<Path>>(
+        &mut self,
+        paths: &[P],
+        maps: &[memmap2::Mmap],
+        ids: &mut Vec<ObjectId>,
+    ) -> Result<()> {
         let names: Vec<String> = paths
             .iter()
             .map(|p| p.as_ref().display().to_string())
@@ -126,31 +138,29 @@ impl Linker {
         let first_archive = maps.iter().position(|m| is_archive(m));
         let object_after_archive =
             first_archive.is_some_and(|first| maps[first..].iter().any(|m| !is_archive(m)));
-        self.transaction(|linker, ids| {
-            if object_after_archive && linker.space.is_none() {
-                // The first batch is not all the objects: place for all of them.
-                let objects: Vec<(String, &[u8])> = (0..maps.len())
-                    .filter(|i| !is_archive(&maps[*i]))
-                    .map(|i| (names[i].clone(), &maps[i][..]))
-                    .collect();
-                linker.reserve_for(&objects)?;
+        if object_after_archive && self.space.is_none() {
+            // The first batch is not all the objects: place for all of them.
+            let objects: Vec<(String, &[u8])> = (0..maps.len())
+                .filter(|i| !is_archive(&maps[*i]))
+                .map(|i| (names[i].clone(), &maps[i][..]))
+                .collect();
+            self.reserve_for(&objects)?;
+        }
+        let mut archives = Vec::new();
+        let mut pending: Vec<(String, &[u8])> = Vec::new();
+        for (i, map) in maps.iter().enumerate() {
+            if !is_archive(map) {
+                pending.push((names[i].clone(), map));
+                continue;
             }
-            let mut archives = Vec::new();
-            let mut pending: Vec<(String, &[u8])> = Vec::new();
-            for (i, map) in maps.iter().enumerate() {
-                if !is_archive(map) {
-                    pending.push((names[i].clone(), map));
-                    continue;
-                }
-                linker.link_pending(&mut pending, ids)?;
-                let dir = dir_of(paths[i].as_ref());
-                archives.push(Archive::parse(&names[i], map, dir)?);
-                let last = archives.len() - 1;
-                linker.pull(&mut archives[last..], &[], ids)?;
-            }
-            linker.link_pending(&mut pending, ids)?;
-            linker.pull(&mut archives, &[], ids)
-        })
+            self.link_pending(&mut pending, ids)?;
+            let dir = dir_of(paths[i].as_ref());
+            archives.push(Archive::parse(&names[i], map, dir)?);
+            let last = archives.len() - 1;
+            self.pull(&mut archives[last..], &[], ids)?;
+        }
+        self.link_pending(&mut pending, ids)?;
+        self.pull(&mut archives, &[], ids)
     }
 
     fn link_pending(

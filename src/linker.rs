@@ -154,8 +154,8 @@ pub(crate) struct Loaded {
     pub unwind: Vec<runtime::unwind::Registration>,
     /// Its entry in the debugger's list.
     pub debug: Option<runtime::gdb::Registration>,
-    /// Its named code, `(name, target address, size)`, sorted by address.
-    pub functions: Vec<(Box<str>, u64, u64)>,
+    /// Its named code, sorted by address.
+    pub functions: runtime::Functions,
     /// Older versions replaced with `keep_state` that may have registered exit
     /// handlers (`__cxa_atexit`) for the state this version kept: their handlers
     /// point into their code, so it stays mapped until this object is unloaded,
@@ -243,15 +243,22 @@ impl Linker {
     /// them, and their constructors run after all are linked. Files are read one
     /// at a time (large ones mapped), each linked before the next is read. If one
     /// fails, the ones before it stay loaded and the error names the one that
-    /// failed.
+    /// failed. Static archives among them (told apart by their first bytes) are
+    /// searched as [`Linker::load_inputs`] searches them; from the first archive
+    /// on (from the first file, if the linker had nothing loaded), the files are
+    /// linked as it links them.
     pub fn load_files<P: AsRef<Path>>(&mut self, paths: &[P]) -> Result<Vec<ObjectId>> {
         let paths: Vec<&Path> = paths.iter().map(AsRef::as_ref).collect();
         let files = crate::batch::Files { paths: &paths };
-        self.load_stream(&files, |linker, ids| {
+        self.load_stream(&files, |linker, first, ids| {
+            let paths = &paths[first..];
             let maps = paths
                 .iter()
                 .map(|p| map_file(p))
                 .collect::<Result<Vec<_>>>()?;
+            if maps.iter().any(|m| crate::archive::is_archive(m)) {
+                return linker.link_inputs(paths, &maps, ids);
+            }
             let inputs: Vec<(String, &[u8])> = paths
                 .iter()
                 .zip(&maps)
@@ -289,7 +296,9 @@ impl Linker {
     /// ones before it stay loaded and the error names the one that failed.
     pub fn load_batch(&mut self, inputs: &[(String, &[u8])]) -> Result<Vec<ObjectId>> {
         let slices = crate::batch::Slices { inputs };
-        self.load_stream(&slices, |linker, ids| linker.load_all_at_once(inputs, ids))
+        self.load_stream(&slices, |linker, _, ids| {
+            linker.load_all_at_once(inputs, ids)
+        })
     }
 
     /// Runs the constructors of objects just linked (not when link-only).

@@ -539,7 +539,12 @@ impl Linker {
             }
         }
         let mut uses = Vec::with_capacity(object.symbols.len());
-        let (mut list, mut refs, mut data) = (Vec::new(), Vec::new(), Vec::new());
+        let globals = uses.capacity();
+        let (mut list, mut refs, mut data) = (
+            Vec::with_capacity(globals),
+            Vec::with_capacity(globals),
+            Vec::new(),
+        );
         for (i, sym) in object.symbols.iter().enumerate() {
             let address = layout.addresses[i].map(|a| layout.translate(a));
             let global = is_global(sym.binding);
@@ -1134,7 +1139,7 @@ impl Linker {
             dso_handle: layout.dso_handle,
             unwind: Vec::new(),
             debug: None,
-            functions: Vec::new(),
+            functions: Default::default(),
             older: Vec::new(),
         };
         self.objects.insert(id, loaded);

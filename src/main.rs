@@ -136,16 +136,6 @@ fn main() -> ExitCode {
     }
 }
 
-/// Whether the file at `path` begins with an archive's magic (unreadable files
-/// are left to the loader, which reports them).
-fn starts_like_an_archive(path: &std::path::Path) -> bool {
-    use std::io::Read;
-    let mut magic = [0u8; 8];
-    std::fs::File::open(path)
-        .and_then(|mut f| f.read_exact(&mut magic))
-        .is_ok_and(|()| relink::archive::is_archive(&magic))
-}
-
 /// Flushes C stdio and exits with `status` as C's `exit` would see it.
 fn exit(status: i32) -> ExitCode {
     // SAFETY: fflush(NULL) flushes every open C stream; no preconditions.
@@ -198,14 +188,10 @@ fn run(
             "atexit: no room for relink's exit handler".into(),
         ));
     }
-    // Objects and archives (members pulled on demand), in command-line order.
-    // Objects alone take the streaming batch loader (one file in memory at a
-    // time); the run ends at the first error either way.
-    if inputs.iter().any(|p| starts_like_an_archive(p)) {
-        linker.load_inputs(inputs)?;
-    } else {
-        linker.load_files(inputs)?;
-    }
+    // Objects and archives (members pulled on demand), in command-line order:
+    // objects stream (one file in memory at a time) until an archive turns up,
+    // then everything is linked as `load_inputs` links it.
+    linker.load_files(inputs)?;
     // SAFETY: C's `main` (and any entry relink is asked to call) takes
     // (int, char **, char **) and returns int; extra arguments are harmless in the C ABI.
     let main: Main = unsafe { linker.function(entry)? };

@@ -385,7 +385,23 @@ fn archives_searched_as_a_group_find_each_others_members() {
         l.load_inputs(&order).unwrap();
         let use_a: extern "C" fn(i32) -> i32 = unsafe { l.function("use_a").unwrap() };
         assert_eq!(use_a(1), 421, "{order:?}");
+        // load_files takes archives too: it streams objects until one turns up.
+        let mut l = Linker::new().unwrap();
+        assert_eq!(l.load_files(&order).unwrap().len(), 3, "{order:?}");
+        let use_a: extern "C" fn(i32) -> i32 = unsafe { l.function("use_a").unwrap() };
+        assert_eq!(use_a(1), 421, "{order:?}");
     }
+    // Into a linker that already has objects: those before the archive stream,
+    // the rest are linked as load_inputs links them.
+    let mut l = linker_with(&["use_weak"]);
+    let ids = l.load_files(&[obj("use_a"), liba, libb]).unwrap();
+    assert_eq!(ids.len(), 3);
+    assert_eq!(
+        names(&l, &dir),
+        ["use_weak.o", "use_a.o", "liba.a(m_a.o)", "libb.a(m_b.o)"]
+    );
+    let use_a: extern "C" fn(i32) -> i32 = unsafe { l.function("use_a").unwrap() };
+    assert_eq!(use_a(1), 421);
 }
 
 #[test]

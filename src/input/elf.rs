@@ -180,9 +180,11 @@ impl<'a> Reader<'a, '_> {
             .section(table.string_section())
             .and_then(|h| h.data(LE, self.bytes))
             .unwrap_or(&[]);
+        // One UTF-8 check of the whole table, not one per name.
+        let text = std::str::from_utf8(strings).ok();
         let mut out = Vec::with_capacity(table.len());
         for (index, sym) in table.iter().enumerate() {
-            let mut name = c_str(strings, sym.st_name(LE)).map_err(|why| {
+            let mut name = c_str(strings, text, sym.st_name(LE)).map_err(|why| {
                 Error::malformed(
                     self.at(Some(".symtab"), None),
                     format!("symbol {index}: {why}"),
@@ -414,9 +416,15 @@ impl<'a> Reader<'a, '_> {
     }
 }
 
-/// The NUL-terminated UTF-8 string at `offset` of a string table. Symbol names
-/// are short: a plain scan for the NUL beats `memchr`'s setup.
-fn c_str(strings: &[u8], offset: u32) -> std::result::Result<&str, &'static str> {
+/// The NUL-terminated UTF-8 string at `offset` of a string table (`text`: the
+/// table, if all of it is UTF-8; then a name only needs to start and end on
+/// character boundaries). Symbol names are short: a plain scan for the NUL
+/// beats `memchr`'s setup.
+fn c_str<'s>(
+    strings: &'s [u8],
+    text: Option<&'s str>,
+    offset: u32,
+) -> std::result::Result<&'s str, &'static str> {
     let rest = strings
         .get(offset as usize..)
         .ok_or("name offset lies outside the string table")?;
@@ -424,7 +432,11 @@ fn c_str(strings: &[u8], offset: u32) -> std::result::Result<&str, &'static str>
         .iter()
         .position(|&b| b == 0)
         .ok_or("name is not NUL-terminated")?;
-    std::str::from_utf8(&rest[..len]).map_err(|_| "name is not UTF-8")
+    let name = match text {
+        Some(text) => text.get(offset as usize..offset as usize + len),
+        None => std::str::from_utf8(&rest[..len]).ok(),
+    };
+    name.ok_or("name is not UTF-8")
 }
 
 fn role(name: &str) -> Role {

@@ -222,11 +222,7 @@ impl Linker {
                 }));
             }
         }
-        let mut functions: Vec<(Box<str>, u64, u64)> = named
-            .into_iter()
-            .map(|(n, a, s)| (n.into(), a, s))
-            .collect();
-        functions.sort_by_key(|f| f.1);
+        let functions = Functions::new(named);
         if let Some(loaded) = self.objects.get_mut(&id) {
             loaded.unwind = frames.into_iter().filter_map(unwind::register).collect();
             loaded.debug = debug;
@@ -240,9 +236,8 @@ impl Linker {
     /// addresses outside loaded functions (stubs, veneers, the host).
     pub fn symbolize(&self, address: u64) -> Option<Symbolized> {
         self.objects.values().find_map(|o| {
-            let i = o.functions.partition_point(|f| f.1 <= address);
-            let (name, start, size) = o.functions.get(i.checked_sub(1)?)?;
-            (address < start + size).then(|| Symbolized {
+            let (name, start) = o.functions.find(address)?;
+            Some(Symbolized {
                 object: o.name.clone(),
                 function: name.to_string(),
                 offset: address - start,
@@ -303,6 +298,43 @@ impl Linker {
                 + self.retired_frames.len(),
             debugger: objects.filter(|o| o.debug.is_some()).count(),
         }
+    }
+}
+
+/// An object's named code for [`Linker::symbolize`]: `(name, target address,
+/// size)` sorted by address, the names in one string (a `Box<str>` per function
+/// was a thousand objects' most frequent allocation).
+#[derive(Debug, Default)]
+pub struct Functions {
+    names: String,
+    /// `(address, size, end of the name in `names`)`; a name starts where the
+    /// previous one ends.
+    list: Vec<(u64, u64, usize)>,
+}
+
+impl Functions {
+    fn new(mut named: Vec<(&str, u64, u64)>) -> Functions {
+        named.sort_by_key(|f| f.1);
+        let mut names = String::with_capacity(named.iter().map(|f| f.0.len()).sum());
+        let list = named
+            .iter()
+            .map(|(name, address, size)| {
+                names.push_str(name);
+                (*address, *size, names.len())
+            })
+            .collect();
+        Functions { names, list }
+    }
+
+    /// The function containing `address`: its name and start.
+    fn find(&self, address: u64) -> Option<(&str, u64)> {
+        let i = self
+            .list
+            .partition_point(|f| f.0 <= address)
+            .checked_sub(1)?;
+        let (start, size, end) = self.list[i];
+        let begin = i.checked_sub(1).map_or(0, |p| self.list[p].2);
+        (address < start + size).then(|| (&self.names[begin..end], start))
     }
 }
 

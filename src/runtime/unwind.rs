@@ -62,6 +62,128 @@ pub(crate) fn validate(
     address: u64,
     bounds: &Bounds,
 ) -> Result<Frames> {
+    if let Some(fdes) = quick_frames(bytes, address, bounds) {
+        return Ok(Frames {
+            section: address,
+            fdes,
+        });
+    }
+    validate_with_gimli(object, section, bytes, address, bounds)
+}
+
+/// The FDEs of a section in the shape compilers give plain C code: "zR" CIEs
+/// (version 1 or 3, a fixed-width absolute or PC-relative address encoding)
+/// each before its FDEs, common call-frame instructions, every FDE inside the
+/// object's code or (discarded COMDAT code) with a zero address. `None` for
+/// anything else — other shapes, and every error: then [`validate_with_gimli`]
+/// decides, and words the error. It accepts nothing that one refuses, and finds
+/// the same FDEs (a test checks both on mutated sections); it is a fraction of
+/// its cost, most of which went into `gimli`'s general parsing of each FDE.
+fn quick_frames(bytes: &[u8], address: u64, bounds: &Bounds) -> Option<Vec<u64>> {
+    let mut cies: Vec<(usize, u8)> = Vec::new(); // (offset, address encoding)
+    let mut fdes = Vec::new();
+    let mut offset = 0;
+    while offset < bytes.len() {
+        let len = read_u32(bytes, offset)?;
+        if len == 0 || len == u32::MAX {
+            return None;
+        }
+        let end = offset.checked_add(4 + usize::try_from(len).ok()?)?;
+        let record = bytes.get(offset + 8..end)?;
+        match read_u32(bytes, offset + 4)? {
+            0 => cies.push((offset, quick_cie(record)?)),
+            id => {
+                let cie = (offset + 4).checked_sub(usize::try_from(id).ok()?)?;
+                let &(_, encoding) = cies.iter().find(|(at, _)| *at == cie)?;
+                let at = address.wrapping_add(offset as u64 + 8);
+                if quick_fde(record, at, encoding, bounds)? {
+                    fdes.push(address.wrapping_add(offset as u64));
+                }
+            }
+        }
+        offset = end;
+    }
+    Some(fdes)
+}
+
+/// A "zR" CIE's address encoding (after its length and id), if its shape and
+/// instructions are the common ones.
+fn quick_cie(mut cie: &[u8]) -> Option<u8> {
+    let (&version, rest) = cie.split_first()?;
+    cie = rest.strip_prefix(b"zR\0")?;
+    leb128(&mut cie)?; // code alignment factor
+    leb128(&mut cie)?; // data alignment factor
+    match version {
+        1 => cie = cie.get(1..)?,
+        3 => _ = leb128(&mut cie).filter(|r| *r <= 0xffff)?,
+        _ => return None,
+    }
+    let [1, encoding, instructions @ ..] = cie else {
+        return None;
+    };
+    fixed_width(*encoding)?;
+    well_formed(instructions).then_some(*encoding)
+}
+
+/// Bytes of a fixed-width, absolute or PC-relative, direct address encoding.
+fn fixed_width(encoding: u8) -> Option<usize> {
+    if encoding & 0xf0 & !0x10 != 0 {
+        return None; // indirect, or relative to something else than the place
+    }
+    match encoding & 0x0f {
+        0x00 | 0x04 | 0x0c => Some(8),
+        0x02 | 0x0a => Some(2),
+        0x03 | 0x0b => Some(4),
+        _ => None,
+    }
+}
+
+/// Checks an FDE (after its length and CIE pointer; `at`: the target address of
+/// its first address field). `Some(false)`: discarded COMDAT code (a zero
+/// address), skipped.
+fn quick_fde(fde: &[u8], at: u64, encoding: u8, bounds: &Bounds) -> Option<bool> {
+    let width = fixed_width(encoding)?;
+    let value = |field: &[u8]| -> u64 {
+        let mut le = [0u8; 8];
+        le[..width].copy_from_slice(field);
+        let v = u64::from_le_bytes(le);
+        let signed = encoding & 0x08 != 0 && width < 8;
+        let shift = 64 - 8 * width as u32;
+        if signed {
+            (((v << shift) as i64) >> shift) as u64
+        } else {
+            v
+        }
+    };
+    let begin = fde.get(..width)?;
+    if begin.iter().all(|b| *b == 0) {
+        // As gimli's parse would: the fields and the augmentation data must fit.
+        let mut rest = fde.get(2 * width..)?;
+        let aug = usize::try_from(leb128(&mut rest)?).ok()?;
+        return rest.get(aug..).map(|_| false);
+    }
+    let base = if encoding & 0x10 != 0 { at } else { 0 };
+    let lo = base.wrapping_add(value(begin));
+    let len = value(fde.get(width..2 * width)?);
+    let mut rest = fde.get(2 * width..)?;
+    let aug = usize::try_from(leb128(&mut rest)?).ok()?;
+    let instructions = rest.get(aug..)?;
+    (inside(lo, len, bounds.code) && well_formed(instructions)).then_some(true)
+}
+
+fn read_u32(bytes: &[u8], at: usize) -> Option<u32> {
+    let b = bytes.get(at..at.checked_add(4)?)?;
+    Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+/// The thorough validation: any section `gimli` can read, with its errors.
+fn validate_with_gimli(
+    object: &Object,
+    section: SectionId,
+    bytes: &[u8],
+    address: u64,
+    bounds: &Bounds,
+) -> Result<Frames> {
     let at = |offset: u64| object.location(section, offset);
     let bad = |offset: u64, reason: String| Error::malformed(at(offset), reason);
     let eh = EhFrame::new(bytes, LittleEndian);
@@ -138,12 +260,15 @@ pub(crate) fn validate(
                         ),
                     ));
                 }
-                let mut ins = fde.instructions(&eh, &bases);
-                while ins
-                    .next()
-                    .map_err(|e| bad(offset, format!("FDE instructions: {e}")))?
-                    .is_some()
-                {}
+                let fast = fde_instructions(bytes, offset, next, &fde).is_some_and(well_formed);
+                if !fast {
+                    let mut ins = fde.instructions(&eh, &bases);
+                    while ins
+                        .next()
+                        .map_err(|e| bad(offset, format!("FDE instructions: {e}")))?
+                        .is_some()
+                    {}
+                }
                 match fde.lsda() {
                     Some(Pointer::Direct(p)) if !inside(p, 1, bounds.object) => {
                         return Err(bad(
@@ -168,6 +293,95 @@ pub(crate) fn validate(
         section: address,
         fdes,
     })
+}
+
+type Fde<'b> = gimli::FrameDescriptionEntry<gimli::EndianSlice<'b, LittleEndian>>;
+
+/// The call-frame instructions of the FDE that `gimli` parsed at `[offset, next)`:
+/// after its length, CIE pointer, address and range, and augmentation data.
+/// `None` where their layout is not the common one (a variable-width address
+/// encoding): the caller then asks `gimli`.
+fn fde_instructions<'b>(bytes: &'b [u8], offset: u64, next: u64, fde: &Fde) -> Option<&'b [u8]> {
+    let cie = fde.cie();
+    let width = match cie.fde_address_encoding().map(|e| e.format().0) {
+        None | Some(0x00) => usize::from(cie.address_size()),
+        Some(0x02 | 0x0a) => 2,
+        Some(0x03 | 0x0b) => 4,
+        Some(0x04 | 0x0c) => 8,
+        Some(_) => return None,
+    };
+    let record = bytes.get(usize::try_from(offset).ok()?..usize::try_from(next).ok()?)?;
+    let mut rest = record.get(8 + 2 * width..)?;
+    if cie.augmentation().is_some() {
+        let len = usize::try_from(leb128(&mut rest)?).ok()?;
+        rest = rest.get(len..)?;
+    }
+    Some(rest)
+}
+
+/// Whether `ins` is a sequence of well-formed call-frame instructions of the
+/// common kinds. It accepts nothing that `gimli`'s iterator refuses; whatever it
+/// does not accept (rarer opcodes, long LEB128s, malformed bytes) goes to
+/// `gimli`, which then decides and words the error. Walking them here is a
+/// fraction of the cost of `gimli` decoding each instruction.
+fn well_formed(mut ins: &[u8]) -> bool {
+    // Operands after the opcode: R register (ULEB128 that fits 16 bits),
+    // U ULEB128, S SLEB128, B block (ULEB128 length and bytes), digits: fixed bytes.
+    while let Some((&op, rest)) = ins.split_first() {
+        ins = rest;
+        let operands: &[u8] = match op >> 6 {
+            1 | 3 => b"", // DW_CFA_advance_loc, DW_CFA_restore
+            2 => b"U",    // DW_CFA_offset
+            _ => match op {
+                0x00 | 0x0a | 0x0b => b"",         // nop, remember_state, restore_state
+                0x02 => b"1",                      // advance_loc1
+                0x03 => b"2",                      // advance_loc2
+                0x04 => b"4",                      // advance_loc4
+                0x05 | 0x0c | 0x14 => b"RU",       // offset_extended, def_cfa, val_offset
+                0x06 | 0x07 | 0x08 | 0x0d => b"R", // restore_extended, undefined, same_value, def_cfa_register
+                0x09 => b"RR",                     // register
+                0x0e | 0x2e => b"U",               // def_cfa_offset, GNU_args_size
+                0x0f => b"B",                      // def_cfa_expression
+                0x10 | 0x16 => b"RB",              // expression, val_expression
+                0x11 | 0x12 | 0x15 => b"RS",       // offset_extended_sf, def_cfa_sf, val_offset_sf
+                0x13 => b"S",                      // def_cfa_offset_sf
+                _ => return false,                 // set_loc, vendor and unknown opcodes
+            },
+        };
+        for operand in operands {
+            let ok = match operand {
+                b'R' => leb128(&mut ins).is_some_and(|r| r <= 0xffff),
+                b'U' => leb128(&mut ins).is_some(),
+                b'S' => leb128(&mut ins).is_some(),
+                b'B' => leb128(&mut ins)
+                    .and_then(|len| ins.get(usize::try_from(len).ok()?..))
+                    .map(|rest| ins = rest)
+                    .is_some(),
+                digit => ins
+                    .get(usize::from(digit - b'0')..)
+                    .map(|rest| ins = rest)
+                    .is_some(),
+            };
+            if !ok {
+                return false;
+            }
+        }
+    }
+    true
+}
+
+/// Reads a LEB128 of at most 9 bytes (longer ones go to `gimli`); signed ones
+/// only need skipping, so their value is not sign-extended.
+fn leb128(bytes: &mut &[u8]) -> Option<u64> {
+    let mut value = 0u64;
+    for (i, &b) in bytes.iter().enumerate().take(9) {
+        value |= u64::from(b & 0x7f) << (7 * i);
+        if b & 0x80 == 0 {
+            *bytes = &bytes[i + 1..];
+            return Some(value);
+        }
+    }
+    None
 }
 
 /// Bytes of the record at `offset`, length field included (32-bit DWARF).
@@ -254,5 +468,132 @@ impl Drop for Registration {
             // drops registrations before the memory is freed).
             unsafe { __deregister_frame(*p as *const u8) };
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A section with one CIE ("zR", pc-relative sdata4 addresses) and one FDE
+    /// whose instructions are `ins`.
+    fn section(ins: &[u8]) -> Vec<u8> {
+        let mut cie = vec![0, 0, 0, 0, 1, b'z', b'R', 0, 1, 0x78, 16, 1, 0x1b];
+        while cie.len() % 4 != 0 {
+            cie.push(0);
+        }
+        let mut out = ((cie.len() as u32).to_le_bytes()).to_vec();
+        out.extend(&cie);
+        let fde_at = out.len() as u32;
+        let mut fde = (fde_at + 4).to_le_bytes().to_vec(); // CIE pointer
+        fde.extend([0, 1, 0, 0, 16, 0, 0, 0, 0]); // pc_begin, pc_range, no augmentation
+        fde.extend(ins);
+        out.extend((fde.len() as u32).to_le_bytes());
+        out.extend(fde);
+        out
+    }
+
+    /// Random instruction streams: whatever the quick walk accepts, `gimli`
+    /// accepts too, and the walk finds the same instruction bytes.
+    #[test]
+    fn quick_walk_accepts_nothing_gimli_refuses() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut accepted = 0;
+        for _ in 0..20_000 {
+            let len = (next() % 12) as usize;
+            let ins: Vec<u8> = (0..len)
+                .map(|_| match next() % 4 {
+                    0 => (next() % 0x18) as u8,
+                    1 => [0x2e, 0x01, 0x2d, 0xff, 0x80][(next() % 5) as usize],
+                    _ => next() as u8,
+                })
+                .collect();
+            let bytes = section(&ins);
+            let eh = EhFrame::new(&bytes, LittleEndian);
+            let bases = BaseAddresses::default().set_eh_frame(0x1000);
+            let mut entries = eh.entries(&bases);
+            let _cie = entries.next().unwrap().unwrap();
+            let Some(CieOrFde::Fde(partial)) = entries.next().unwrap() else {
+                panic!("no FDE");
+            };
+            let offset = partial.offset() as u64;
+            let fde = partial.parse(|s, b, o| s.cie_from_offset(b, o)).unwrap();
+            let found = fde_instructions(&bytes, offset, bytes.len() as u64, &fde).unwrap();
+            assert_eq!(found, &ins[..]);
+            if well_formed(found) {
+                accepted += 1;
+                let mut it = fde.instructions(&eh, &bases);
+                while it
+                    .next()
+                    .unwrap_or_else(|e| panic!("{ins:x?}: {e}"))
+                    .is_some()
+                {}
+            }
+        }
+        assert!(accepted > 1000, "only {accepted} accepted");
+    }
+
+    /// Mutated sections (two FDEs, one of discarded code): whatever the quick
+    /// validation accepts, the thorough one accepts too, with the same FDEs.
+    #[test]
+    fn quick_validation_agrees_with_gimli() {
+        let file = std::fs::read("testdata/debug/x86_64/counter.o").unwrap();
+        let object = crate::input::parse("counter.o", &file).unwrap();
+        let id = SectionId(0);
+        let code = [(0x1000u64, 0x1100u64)];
+        let bounds = Bounds {
+            code: &code,
+            object: &code,
+            region: (0, u64::MAX),
+        };
+        let mut base = section(&[0x41, 0x0e, 0x10, 0x86, 0x02]);
+        // pc_begin of the FDE (after the CIE): PC-relative, pointing at the code.
+        let fde = read_u32(&base, 0).unwrap() as usize + 4;
+        let place = 0x1000 + fde as u64 + 8;
+        let delta = 0x1010u64.wrapping_sub(place) as u32;
+        base[fde + 8..fde + 12].copy_from_slice(&delta.to_le_bytes());
+        // A second FDE, of discarded code (zero address), sharing the CIE.
+        let mut zero = vec![0u8; 4 + 4 + 8 + 1];
+        zero[..4].copy_from_slice(&13u32.to_le_bytes());
+        zero[4..8].copy_from_slice(&(base.len() as u32 + 4).to_le_bytes());
+        base.extend(zero);
+        let address = 0x1000;
+        assert!(quick_frames(&base, address, &bounds).is_some());
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let (mut quick, mut both) = (0, 0);
+        for _ in 0..50_000 {
+            let mut bytes = base.clone();
+            for _ in 0..1 + next() % 3 {
+                let i = (next() % bytes.len() as u64) as usize;
+                bytes[i] = match next() % 3 {
+                    0 => bytes[i] ^ (1 << (next() % 8)),
+                    1 => [0, 1, 3, 0x0b, 0x1b, 0x80, 0xff][(next() % 7) as usize],
+                    _ => next() as u8,
+                };
+            }
+            if next() % 8 == 0 {
+                bytes.truncate((next() % bytes.len() as u64) as usize);
+            }
+            let thorough = validate_with_gimli(&object, id, &bytes, address, &bounds);
+            if let Some(fdes) = quick_frames(&bytes, address, &bounds) {
+                quick += 1;
+                let frames = thorough.unwrap_or_else(|e| panic!("{bytes:x?}: {e}"));
+                assert_eq!(frames.fdes, fdes, "{bytes:x?}");
+            }
+            both += 1;
+        }
+        assert!(quick > 1000 && both > quick, "{quick} of {both}");
     }
 }

@@ -381,11 +381,18 @@ impl SymbolTable {
         self.id(name).map(|id| self.entry_mut(id))
     }
 
-    /// Every name in the table with its entry (in no particular order).
+    /// Every name in the table with its entry (in no particular order: in the
+    /// order of ids, which walks the entries in memory order rather than
+    /// jumping about as the hash index would — checking every name's binding
+    /// before a lookup was a third of a load's cache misses).
     pub fn iter(&self) -> impl Iterator<Item = (NameId, &str, &Entry)> {
-        self.index
+        let text = &self.text;
+        self.entries
             .iter()
-            .map(|x| (x.id, x.span.of(&self.text), self.entry(x.id)))
+            .zip(&self.spans)
+            .enumerate()
+            .filter(|(_, (_, span))| span.len != REMOVED)
+            .map(move |(i, (entry, span))| (NameId(i as u32), span.of(text), entry))
     }
 
     /// As [`SymbolTable::iter`], with the entries mutable.
