@@ -16,10 +16,18 @@
 //!   `_TLS_MODULE_BASE_` (clang's local dynamic on AArch64) is offset 0 of the
 //!   object's own module.
 //! - **Cells.** General dynamic code passes a `TlsIndex {module, offset}` to
-//!   `__tls_get_addr`, local dynamic code `{module, 0}`; AArch64 descriptors are
-//!   `{resolver, module, offset}`. relink allocates them (24 bytes each, one per
-//!   distinct value) in the object's read-only memory and writes them at resolve
-//!   time; nothing writes them afterwards.
+//!   `__tls_get_addr`, local dynamic code `{module, 0}`; descriptors (AArch64,
+//!   x86-64 gnu2) are `{resolver, module, offset}`; initial-exec code loads the
+//!   variable's thread-pointer offset from a cell. relink allocates them (24
+//!   bytes each, one per distinct value) in the object's read-only memory and
+//!   writes them before the object's code can run: at resolve time, or — for a
+//!   variable a later object of the same batch defines — when the batch ends
+//!   ([`PendingCell`]); nothing writes them afterwards.
+//! - **Static TLS.** Initial- and local-exec relocations need the module's
+//!   thread-pointer offset, known once the module is made static
+//!   (`runtime/static_tls.rs`), which needs its final image: their fixups wait
+//!   until the object's other fixups are applied ([`StaticUse`]). x86-64
+//!   `movq`/`addq x@gottpoff(%rip)` is then relaxed to an immediate.
 
 use crate::arch::{Arch, TlsTarget};
 use crate::error::{Error, Result};
