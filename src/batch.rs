@@ -190,10 +190,21 @@ impl Linker {
         let fresh = self.space.is_none();
         let mut ids = Vec::with_capacity(inputs.len());
         self.deferred = Some(Deferred::default());
+        let counted = (
+            self.stats.objects,
+            self.stats.relocations,
+            self.stats.relaxed,
+        );
         let linked = match self.stream(inputs, fresh, &mut ids) {
             // The objects before the archive stay, as they would if it failed.
             Ok(Streamed::Archive(i)) if !fresh => all_at_once(self, i, &mut ids),
             Ok(Streamed::Replace | Streamed::Archive(_)) => {
+                // They are linked again: count them once (their time counts).
+                (
+                    self.stats.objects,
+                    self.stats.relocations,
+                    self.stats.relaxed,
+                ) = counted;
                 self.forget_fresh_batch(&ids);
                 ids.clear();
                 all_at_once(self, 0, &mut ids)

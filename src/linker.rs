@@ -106,6 +106,9 @@ pub struct MemoryStats {
     pub objects: usize,
     /// Slot/stub indices in use.
     pub slots: usize,
+    /// Per permission class (code, read-only, data, zero-fill): bytes of the
+    /// objects' pieces, and bytes of the chunks they are packed into.
+    pub by_class: [(u64, u64); 4],
 }
 
 /// Time spent in each stage, summed over every load.
@@ -619,6 +622,10 @@ impl Linker {
             mapped,
             objects: self.objects.len(),
             slots: self.space.as_ref().map_or(0, |s| s.stubs.len()),
+            by_class: self
+                .space
+                .as_ref()
+                .map_or([(0, 0); 4], |s| s.pools.by_class()),
         }
     }
 

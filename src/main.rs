@@ -203,7 +203,7 @@ fn run(
     let mut argv: Vec<*const c_char> = c_args.iter().map(|a| a.as_ptr()).collect();
     argv.push(std::ptr::null());
     if stats {
-        print_stats(&linker.stats(), linker.memory_in_use());
+        print_stats(&linker.stats(), &linker.memory());
     }
     extern "C" {
         static environ: *const *const c_char;
@@ -275,7 +275,7 @@ fn check(stats: bool, libs: &[String], inputs: &[PathBuf]) -> Result<i32, Error>
         problems += 1;
     }
     if stats {
-        print_stats(&linker.stats(), linker.memory_in_use());
+        print_stats(&linker.stats(), &linker.memory());
     }
     if problems == 0 {
         let pulled = linker.objects().count().saturating_sub(objects.len());
@@ -294,15 +294,24 @@ fn check(stats: bool, libs: &[String], inputs: &[PathBuf]) -> Result<i32, Error>
     }
 }
 
-fn print_stats(s: &Stats, memory: u64) {
+fn print_stats(s: &Stats, memory: &relink::MemoryStats) {
     let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
     let total = s.parse + s.layout + s.resolve + s.fixup + s.finalize;
     eprintln!(
-        "relink: {} objects, {} relocations, {} KiB mapped",
+        "relink: {} objects, {} relocations, {} stubs, {} veneers, {} TLS relaxations, {} KiB mapped",
         s.objects,
         s.relocations,
-        memory >> 10
+        memory.slots,
+        s.veneers,
+        s.relaxed,
+        memory.mapped >> 10
     );
+    let kib = |b: u64| b.div_ceil(1024);
+    let classes = ["code", "read-only", "data", "zero-fill"];
+    let parts: Vec<String> = (classes.iter().zip(memory.by_class))
+        .map(|(c, (used, chunks))| format!("{c} {} KiB (in {} KiB)", kib(used), kib(chunks)))
+        .collect();
+    eprintln!("relink: {}", parts.join(", "));
     for (name, d) in [
         ("parse", s.parse),
         ("layout", s.layout),

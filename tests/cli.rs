@@ -123,6 +123,15 @@ fn stats_breaks_down_the_stages() {
         stderr.contains(&format!("relink: {} objects", objects.len())),
         "{stderr}"
     );
+    // Counts: stubs, and bytes per permission class.
+    assert!(stderr.contains(" stubs, "), "{stderr}");
+    for class in ["code ", "read-only ", "data ", "zero-fill "] {
+        assert!(
+            stderr.contains(class),
+            "no `{class}` bytes in:
+{stderr}"
+        );
+    }
 }
 
 #[test]

@@ -210,6 +210,18 @@ impl Pools {
     pub fn used(&self) -> u64 {
         self.used
     }
+
+    /// Per class (in `Class` order): bytes handed out in pieces, and bytes of
+    /// the chunks holding them.
+    pub fn by_class(&self) -> [(u64, u64); 4] {
+        std::array::from_fn(|c| {
+            let chunks = self.pools[c].values();
+            (
+                chunks.clone().map(|k| k.used).sum(),
+                chunks.map(|k| k.block.len).sum(),
+            )
+        })
+    }
 }
 
 /// First fit of `len` bytes aligned to `align` (in target addresses) in `chunk`:
