@@ -212,7 +212,7 @@ impl Linker {
     /// for by the host) and defined by no loaded object and no host definition.
     fn needs(&self, name: &str, roots: &[&str]) -> bool {
         match self.symbols.get(name) {
-            Some(e) if !e.defs.is_empty() || e.host.is_some() => false,
+            Some(e) if !e.defs.is_empty() || e.host().is_some() => false,
             Some(e) => e.refs.iter().any(|(_, weak)| !weak) || roots.contains(&name),
             None => roots.contains(&name),
         }

@@ -318,7 +318,7 @@ impl Linker {
             let entry = self.symbols.entry_mut(name);
             entry.defs = Default::default();
             entry.refs = Default::default();
-            entry.sites = Default::default();
+            entry.retain_sites(|_| false);
             entry.slot = None;
             if entry.is_unused() {
                 self.symbols.remove(name);
@@ -370,7 +370,7 @@ impl Linker {
                 continue;
             }
             let entry = self.symbols.entry(id);
-            if entry.defs.is_empty() && entry.process.is_none() {
+            if entry.defs.is_empty() && entry.process().is_none() {
                 if let Err(e) = self.rebind(id) {
                     first_error.get_or_insert(e);
                 }

@@ -376,14 +376,14 @@ impl Linker {
         let (id, _) = self.symbols.intern(name);
         let entry = self.symbols.entry_mut(id);
         let before = entry.binding(None);
-        let old = entry.host.replace(crate::symbols::ProcessSymbol {
+        let old = entry.set_host(Some(crate::symbols::ProcessSymbol {
             address: address as u64,
             size: 0,
             function: true,
-        });
+        }));
         if before != entry.binding(None) {
             if let Err(e) = self.rebind(id) {
-                self.symbols.entry_mut(id).host = old;
+                self.symbols.entry_mut(id).set_host(old);
                 return Err(e);
             }
         }
@@ -601,9 +601,9 @@ impl Linker {
             out.push_str(&format!(
                 "{name}: defs {:?} host {:?} refs {:?} sites {} slot {:?}\n",
                 e.defs,
-                e.host,
+                e.host(),
                 e.refs,
-                e.sites.len(),
+                e.sites().len(),
                 e.slot
             ));
         }
@@ -794,7 +794,7 @@ impl Linker {
         }
         let entry = self.symbols.entry(id);
         let binding = entry.binding(None);
-        let (slot, sites) = (entry.slot, entry.sites.clone());
+        let (slot, sites) = (entry.slot, entry.sites().to_vec());
         let patches = self.site_patches(id, &binding, slot, &sites)?;
         if self.space.is_none() {
             return Ok(());

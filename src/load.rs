@@ -288,7 +288,7 @@ impl Linker {
         for &(name, _) in &refs {
             let e = self.symbols.entry(name);
             // The process is asked only when no object defines the name.
-            if e.defs.is_empty() && e.process.is_none() && defs.get(name).is_none() {
+            if e.defs.is_empty() && e.process().is_none() && defs.get(name).is_none() {
                 self.look_up_in_process(name);
             }
         }
@@ -569,7 +569,8 @@ impl Linker {
                     let mut def = object_def(id, addr, sym.size, code, weak);
                     match sym.definition {
                         Definition::Common { size, align } => {
-                            (def.size, def.common) = (size, Some(align));
+                            // `align` is a power of two (the readers check).
+                            (def.size, def.common) = (size, Some(align.trailing_zeros() as u8));
                         }
                         Definition::Section { section, offset } if code => {
                             let align = object.section(section).align.max(1);
@@ -995,13 +996,13 @@ impl Linker {
         let mut out = Vec::new();
         for name in names {
             let entry = self.symbols.entry(name);
-            if entry.sites.is_empty() {
+            if entry.sites().is_empty() {
                 continue; // nothing to re-patch, whatever the binding
             }
             let after = entry.binding_with(replaced, defs.get(name));
             if entry.binding(None) != after {
                 let others: Vec<Site> = entry
-                    .sites
+                    .sites()
                     .iter()
                     .filter(|s| Some(s.object) != replaced)
                     .copied()
@@ -1108,7 +1109,7 @@ impl Linker {
                 let e = self.symbols.entry_mut(*name);
                 e.defs.retain(|d| d.object != id);
                 e.refs.retain(|(o, _)| *o != id);
-                e.sites.retain(|s| s.object != id);
+                e.retain_sites(|s| s.object != id);
             }
         }
         let refers = self.record_uses(id, refs, sites);
@@ -1158,7 +1159,7 @@ impl Linker {
         sites: Vec<NamedSite>,
     ) -> Vec<NameId> {
         for (name, site) in sites {
-            self.symbols.entry_mut(name).sites.push(site);
+            self.symbols.entry_mut(name).push_site(site);
         }
         for &(name, weak) in refs {
             self.symbols.entry_mut(name).refs.push((id, weak));

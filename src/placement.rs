@@ -68,12 +68,12 @@ pub(crate) fn needs(objects: &[Object], symbols: &SymbolTable) -> Needs {
                 // Looked up without touching the table: placement runs before the
                 // load's transaction.
                 let entry = symbols.get(sym.name);
-                if entry.is_some_and(|e| !e.defs.is_empty() || e.host.is_some()) {
+                if entry.is_some_and(|e| !e.defs.is_empty() || e.host().is_some()) {
                     continue;
                 }
                 let found = *process.entry(sym.name).or_insert_with(|| {
                     entry
-                        .and_then(|e| e.process)
+                        .and_then(|e| e.process())
                         .unwrap_or_else(|| crate::symbols::dlsym(sym.name))
                 });
                 if let Some(p) = found.filter(|p| !p.function) {

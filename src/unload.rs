@@ -73,7 +73,7 @@ pub(crate) fn remove(linker: &mut Linker, id: ObjectId) -> Result<()> {
     for name in object.refers.iter().chain(object.defines.iter()) {
         let e = linker.symbols.entry_mut(*name);
         e.refs.retain(|(o, _)| *o != id);
-        e.sites.retain(|s| s.object != id);
+        e.retain_sites(|s| s.object != id);
         e.defs.retain(|d| d.object != id);
     }
     let mut first_error = None;

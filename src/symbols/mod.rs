@@ -32,11 +32,11 @@ pub struct ObjectDef {
     pub code: bool,
     /// Weak or common: a strong definition elsewhere wins.
     pub weak: bool,
-    /// Common (tentative), with the alignment its object gave it: among commons
-    /// the largest wins, then the most aligned (ld gives the one it allocates the
-    /// largest size and alignment of all), and a common wins over a weak
-    /// definition (as in ld).
-    pub common: Option<u64>,
+    /// Common (tentative), with log2 of the alignment its object gave it (a
+    /// power of two): among commons the largest wins, then the most aligned (ld
+    /// gives the one it allocates the largest size and alignment of all), and a
+    /// common wins over a weak definition (as in ld).
+    pub common: Option<u8>,
     /// log2 of the alignment the definition has in its object (code: what its
     /// stub, its canonical address, keeps when it is handed out after the
     /// definition is known; at most a page).
@@ -81,13 +81,15 @@ pub struct Site {
 /// A short list that keeps a single element inline. Most names have one
 /// definition, one or two referring objects and few sites; a `Vec` for each
 /// (which allocates room for four) was a large part of the time and memory of
-/// linking many small objects.
+/// linking many small objects. More than one element are boxed, so that the
+/// list is no larger than its element (and a pointer) and an [`Entry`] fits a
+/// cache line.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub enum Few<T> {
     #[default]
     Zero,
     One(T),
-    Many(Vec<T>),
+    Many(Box<Vec<T>>),
 }
 
 impl<T: Copy> Few<T> {
@@ -97,7 +99,7 @@ impl<T: Copy> Few<T> {
             Few::One(first) => {
                 let mut many = Vec::with_capacity(4);
                 many.extend([*first, value]);
-                *self = Few::Many(many);
+                *self = Few::Many(Box::new(many));
             }
             Few::Many(v) => v.push(value),
         }
@@ -152,20 +154,80 @@ impl<T: std::fmt::Debug> std::fmt::Debug for Few<T> {
     }
 }
 
+/// A name's entry: one cache line (lookups and bindings of names were most of
+/// the time spent resolving thousands of objects' symbols).
 #[derive(Default, Debug)]
+#[repr(align(64))]
 pub struct Entry {
     pub defs: Few<ObjectDef>,
-    pub host: Option<ProcessSymbol>,
-    /// `dlsym` result, looked up once — and only while no object defines the name
-    /// (`None`: not looked up yet).
-    pub process: Option<Option<ProcessSymbol>>,
-    pub slot: Option<SlotId>,
-    pub sites: Vec<Site>,
     /// Objects that refer to the name; `true` if all their references are weak.
     pub refs: Few<(ObjectId, bool)>,
+    pub slot: Option<SlotId>,
+    /// See [`Entry::host`], [`Entry::process`] and [`Entry::sites`]: rare (most
+    /// names are the objects' own and are referred to through slots and stubs),
+    /// so out of line; `None` while all are empty.
+    rare: Option<Box<Rare>>,
+}
+
+// One cache line per entry: at 152 bytes over three, linking 5,001 objects had
+// 11% more L1 and L2 data cache misses.
+const _: () = assert!(std::mem::size_of::<Entry>() == 64);
+
+/// The rarely used parts of an [`Entry`].
+#[derive(Clone, Default, Debug, PartialEq, Eq)]
+struct Rare {
+    host: Option<ProcessSymbol>,
+    process: Option<Option<ProcessSymbol>>,
+    sites: Vec<Site>,
 }
 
 impl Entry {
+    /// What the host `define`d.
+    pub fn host(&self) -> Option<ProcessSymbol> {
+        self.rare.as_ref().and_then(|r| r.host)
+    }
+
+    /// `dlsym` result, looked up once — and only while no object defines the name
+    /// (`None`: not looked up yet).
+    pub fn process(&self) -> Option<Option<ProcessSymbol>> {
+        self.rare.as_ref().and_then(|r| r.process)
+    }
+
+    /// Direct references to the name from loaded objects.
+    pub fn sites(&self) -> &[Site] {
+        self.rare.as_ref().map_or(&[], |r| &r.sites)
+    }
+
+    /// Sets what the host defined; returns what it was.
+    pub fn set_host(&mut self, host: Option<ProcessSymbol>) -> Option<ProcessSymbol> {
+        let old = self.host();
+        self.update_rare(|r| r.host = host);
+        old
+    }
+
+    pub fn set_process(&mut self, process: Option<Option<ProcessSymbol>>) {
+        self.update_rare(|r| r.process = process);
+    }
+
+    pub fn push_site(&mut self, site: Site) {
+        self.update_rare(|r| r.sites.push(site));
+    }
+
+    /// Keeps the sites for which `keep` is true.
+    pub fn retain_sites(&mut self, keep: impl FnMut(&Site) -> bool) {
+        if self.rare.is_some() {
+            self.update_rare(|r| r.sites.retain(keep));
+        }
+    }
+
+    fn update_rare(&mut self, change: impl FnOnce(&mut Rare)) {
+        let rare = self.rare.get_or_insert_with(Default::default);
+        change(rare);
+        if rare.host.is_none() && rare.process.is_none() && rare.sites.is_empty() {
+            self.rare = None;
+        }
+    }
+
     /// The binding, with `extra` definitions considered as if already loaded.
     pub fn binding(&self, extra: Option<&ObjectDef>) -> Binding {
         self.binding_with(None, extra)
@@ -195,11 +257,13 @@ impl Entry {
         if let Some(d) = defs.clone().next() {
             return Binding::Object(*d);
         }
-        if let Some(h) = self.host {
-            return Binding::Host(h);
-        }
-        if let Some(Some(p)) = self.process {
-            return Binding::Process(p);
+        if let Some(rare) = &self.rare {
+            if let Some(h) = rare.host {
+                return Binding::Host(h);
+            }
+            if let Some(Some(p)) = rare.process {
+                return Binding::Process(p);
+            }
         }
         Binding::Unresolved {
             weak: self
@@ -216,7 +280,7 @@ impl Entry {
     }
 
     pub fn is_unused(&self) -> bool {
-        self.defs.is_empty() && self.host.is_none() && self.refs.is_empty()
+        self.defs.is_empty() && self.host().is_none() && self.refs.is_empty()
     }
 }
 
@@ -433,8 +497,9 @@ impl SymbolTable {
     /// Looks `id`'s name up in the process once and caches the answer.
     pub fn entry_with_process(&mut self, id: NameId) -> &mut Entry {
         let i = id.0 as usize;
-        if self.entries[i].process.is_none() {
-            self.entries[i].process = Some(dlsym(self.name(id)));
+        if self.entries[i].process().is_none() {
+            let found = dlsym(self.name(id));
+            self.entries[i].set_process(Some(found));
         }
         &mut self.entries[i]
     }
@@ -547,7 +612,7 @@ mod tests {
         ObjectDef {
             size,
             code: false,
-            common: Some(align),
+            common: Some(align.trailing_zeros() as u8),
             ..def(object, object << 12, true)
         }
     }
@@ -599,12 +664,10 @@ mod tests {
 
     #[test]
     fn lookup_order_is_strong_object_then_weak_then_host_then_process() {
-        let mut e = Entry {
-            process: Some(Some(process(0x7000))),
-            ..Entry::default()
-        };
+        let mut e = Entry::default();
+        e.set_process(Some(Some(process(0x7000))));
         assert_eq!(e.binding(None), Binding::Process(process(0x7000)));
-        e.host = Some(process(0x6000));
+        e.set_host(Some(process(0x6000)));
         assert_eq!(e.binding(None), Binding::Host(process(0x6000)));
         e.defs.push(def(1, 0x1000, true));
         assert_eq!(e.binding(None), Binding::Object(def(1, 0x1000, true)));
