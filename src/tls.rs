@@ -362,11 +362,7 @@ impl Linker {
             }
             _ => [module, offset, 0],
         };
-        let out = self.space()?.region.bytes_mut(p.at, CELL_SIZE);
-        for (chunk, w) in out.chunks_exact_mut(8).zip(words) {
-            chunk.copy_from_slice(&w.to_le_bytes());
-        }
-        Ok(())
+        self.write_cell(p.at, words)
     }
 
     /// The thread-pointer offset of `module`, made static TLS now if it is not
@@ -407,11 +403,7 @@ impl Linker {
 
     /// Writes a static-TLS cell: the variable's offset from the thread pointer.
     pub(crate) fn write_tp_cell(&mut self, at: u64, value: u64) -> Result<()> {
-        self.space()?
-            .region
-            .bytes_mut(at, 8)
-            .copy_from_slice(&value.to_le_bytes());
-        Ok(())
+        self.write_cell(at, [value, 0, 0])
     }
 
     fn tls_cell(
@@ -439,12 +431,18 @@ impl Linker {
             TlsTarget::Descriptor => [rt::tlsdesc_resolver_address(), module, offset],
             _ => [module, offset, 0],
         };
-        let out = space.region.bytes_mut(at, CELL_SIZE);
+        self.write_cell(at, words)?;
+        cells.used.insert(key, at);
+        Ok(base + at)
+    }
+
+    /// Writes a cell's three words at region offset `at`.
+    fn write_cell(&mut self, at: u64, words: [u64; 3]) -> Result<()> {
+        let out = self.space()?.region.bytes_mut(at, CELL_SIZE);
         for (chunk, w) in out.chunks_exact_mut(8).zip(words) {
             chunk.copy_from_slice(&w.to_le_bytes());
         }
-        cells.used.insert(key, at);
-        Ok(base + at)
+        Ok(())
     }
 
     /// Registers the module of an object's image at region offset `plan.start`.
