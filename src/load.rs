@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use crate::arch::{FixupError, FixupValues, Reach, RelocKind, Target};
+use crate::arch::{Arch, FixupError, FixupValues, Reach, RelocKind, Target};
 use crate::error::{Error, Result};
 use crate::input::{
     Binding as Bind, Class, Definition, Object, Reloc, Role, SectionId, SymbolId, SymbolKind,
@@ -27,6 +27,9 @@ pub(crate) struct Layout {
     /// Per symbol: its target address, if this object defines it.
     addresses: Vec<Option<u64>>,
     dso_handle: u64,
+    /// Target address of the object's `atexit` thunk, if it calls `atexit`
+    /// (`Arch::write_atexit`).
+    atexit: Option<u64>,
     /// Offset and capacity (in veneers) of the veneer area.
     veneers: (u64, u64),
     /// Replace: target ranges `[lo, hi)` of this version's global data that live on
@@ -271,6 +274,9 @@ impl Linker {
         }
         let tls_image = layout.tls_image;
         self.copy_sections(object, &layout);
+        if let Some(at) = layout.atexit {
+            self.write_atexit(object, at, layout.dso_handle)?;
+        }
         if let Some(r) = replacing {
             layout.redirects = inherited(object, &layout, r, &self.symbols);
         }
@@ -429,6 +435,11 @@ impl Linker {
             0
         };
         let veneers = put(Class::Code, veneer_count * arch.veneer_size() as u64, 16);
+        let atexit = object
+            .symbols
+            .iter()
+            .any(|s| s.name == "atexit" && !s.is_defined() && is_global(s.binding))
+            .then(|| put(Class::Code, Arch::ATEXIT_SIZE as u64, 16));
         // One piece per non-empty class, packed into pages shared with other
         // objects of the same class (memory/pack.rs).
         let together = needs_compact_layout(object);
@@ -485,6 +496,7 @@ impl Linker {
             sections,
             addresses,
             dso_handle: target + abs(Class::ReadOnly, dso),
+            atexit: atexit.map(|at| target + abs(Class::Code, at)),
             veneers: (abs(Class::Code, veneers), veneer_count),
             redirects: Vec::new(),
             tls_plan: tls_plan.map(|p| tls::ImagePlan {
@@ -614,6 +626,17 @@ impl Linker {
         data.sort_by_key(|d| d.0);
         data.dedup_by_key(|d| d.0);
         data.shrink_to_fit();
+        if layout.atexit.is_some() {
+            // The atexit thunk calls it (and an object that registers exit
+            // handlers is kept while they may run: `Linker::replace_with`).
+            let (name, new) = self.symbols.intern("__cxa_atexit");
+            if new {
+                undo.entries.push(name);
+            }
+            if !refs.iter().any(|(n, _)| *n == name) {
+                refs.push((name, true));
+            }
+        }
         Ok(Names {
             uses,
             defs,
@@ -801,6 +824,21 @@ impl Linker {
             fixes.push(fix);
         }
         self.apply_fixes(object, layout, &fixes)
+    }
+
+    /// Writes the object's `atexit` thunk at target address `at`.
+    fn write_atexit(&mut self, object: &Object, at: u64, dso_handle: u64) -> Result<()> {
+        let cxa_atexit =
+            crate::symbols::dlsym("__cxa_atexit").ok_or_else(|| Error::Unsupported {
+                at: crate::error::Location::object(&object.name),
+                what: "`atexit`: the process has no `__cxa_atexit`".into(),
+            })?;
+        let arch = self.arch;
+        let region = &mut self.space()?.region;
+        let offset = at - region.target_base();
+        let out = region.bytes_mut(offset, Arch::ATEXIT_SIZE as u64);
+        arch.write_atexit(out, dso_handle, cxa_atexit.address);
+        Ok(())
     }
 
     /// x86-64 initial exec whose variable's thread-pointer offset is `value`:
@@ -1216,7 +1254,7 @@ impl Linker {
 fn special_name(name: &str) -> Option<()> {
     matches!(
         name,
-        "__dso_handle" | "_GLOBAL_OFFSET_TABLE_" | "_TLS_MODULE_BASE_"
+        "__dso_handle" | "_GLOBAL_OFFSET_TABLE_" | "_TLS_MODULE_BASE_" | "atexit"
     )
     .then_some(())
 }
@@ -1224,6 +1262,7 @@ fn special_name(name: &str) -> Option<()> {
 fn special_symbol(name: &str, layout: &Layout, got: u64, target: u64) -> Option<u64> {
     match name {
         "__dso_handle" => Some(layout.dso_handle),
+        "atexit" => layout.atexit,
         "_GLOBAL_OFFSET_TABLE_" => Some(got),
         "_TLS_MODULE_BASE_" => layout.tls_plan.map(|p| target + p.start),
         _ => None,

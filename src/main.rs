@@ -210,14 +210,13 @@ fn run(
     }
     // SAFETY: reading glibc's `environ` pointer, which is always initialised.
     let envp = unsafe { environ };
-    let status = main(c_args.len() as c_int, argv.as_ptr(), envp);
-    // Destructors run when the process exits (`finish_at_exit`); the memory goes
-    // back with the process.
+    // Destructors run when the process exits (`finish_at_exit`), also if the
+    // program calls `exit` itself; the memory goes back with the process.
     AT_EXIT.store(
         Box::into_raw(Box::new(linker)),
         std::sync::atomic::Ordering::Release,
     );
-    Ok(status)
+    Ok(main(c_args.len() as c_int, argv.as_ptr(), envp))
 }
 
 fn check(stats: bool, libs: &[String], inputs: &[PathBuf]) -> Result<i32, Error> {

@@ -61,6 +61,42 @@ impl Arch {
         }
     }
 
+    /// Bytes of an `atexit` thunk (see [`Arch::write_atexit`]).
+    pub const ATEXIT_SIZE: usize = 32;
+
+    /// Writes `atexit(f)` for one object: `__cxa_atexit(f, NULL, dso_handle)`
+    /// with the object's own `__dso_handle` (glibc 2.34+ has no `atexit` in
+    /// libc.so: it is compiled into each executable and library from
+    /// libc_nonshared.a, for this reason). Absolute addresses, so it works at any
+    /// distance. `out` is at least [`Arch::ATEXIT_SIZE`] bytes.
+    pub fn write_atexit(self, out: &mut [u8], dso_handle: u64, cxa_atexit: u64) {
+        let mut code = Vec::with_capacity(Self::ATEXIT_SIZE);
+        match self {
+            Arch::X86_64 => {
+                code.extend_from_slice(&[0x48, 0xba]); // movabs rdx, dso_handle
+                code.extend_from_slice(&dso_handle.to_le_bytes());
+                code.extend_from_slice(&[0x31, 0xf6]); // xor esi, esi
+                code.extend_from_slice(&[0x48, 0xb8]); // movabs rax, __cxa_atexit
+                code.extend_from_slice(&cxa_atexit.to_le_bytes());
+                code.extend_from_slice(&[0xff, 0xe0]); // jmp rax
+            }
+            Arch::Aarch64 => {
+                for insn in [
+                    0x5800_0082u32, // ldr x2, #16 (dso_handle)
+                    0x5800_00b0,    // ldr x16, #20 (__cxa_atexit)
+                    0xaa1f_03e1,    // mov x1, xzr
+                    0xd61f_0200,    // br x16
+                ] {
+                    code.extend_from_slice(&insn.to_le_bytes());
+                }
+                code.extend_from_slice(&dso_handle.to_le_bytes());
+                code.extend_from_slice(&cxa_atexit.to_le_bytes());
+            }
+        }
+        code.resize(Self::ATEXIT_SIZE, 0xcc);
+        out[..Self::ATEXIT_SIZE].copy_from_slice(&code);
+    }
+
     /// Writes a stub at target address `at` that jumps to the address held in `slot`.
     pub fn write_stub(self, out: &mut [u8], at: u64, slot: u64) -> Result<(), FixupError> {
         match self {

@@ -1,4 +1,5 @@
 #include <stdio.h>
+#include <stdlib.h>
 #include "ctors.h"
 
 static int main_seen = -1;
@@ -25,6 +26,11 @@ static void main_fini(void)
     printf("dtor default (main.c): runs first\n");
 }
 
+/* atexit (in libc_nonshared.a since glibc 2.34, not in libc.so): handlers run in
+ * reverse order of registration, before the destructors. */
+static void first_registered(void) { printf("atexit: registered first, runs second\n"); }
+static void second_registered(void) { printf("atexit: registered second, runs first\n"); }
+
 int main(void)
 {
     printf("main: base=%d derived=%d main_seen=%d status=%s\n", base_value, derived_value,
@@ -33,5 +39,8 @@ int main(void)
     for (int i = 0; i < ctor_count && i < 8; i++)
         printf(" %d", ctor_sequence[i]);
     printf(" (%d total)\n", ctor_count);
-    return 0;
+    atexit(first_registered);
+    atexit(second_registered);
+    /* exit() rather than return: the destructors still run. */
+    exit(ctor_count == 5 ? 0 : 1);
 }
