@@ -225,9 +225,7 @@ impl Linker {
         body: impl FnOnce(&mut Linker, &mut Vec<ObjectId>) -> Result<()>,
     ) -> Result<Vec<ObjectId>> {
         let mark = Mark {
-            retired: self.retired.len(),
-            frames: self.retired_frames.len(),
-            retired_slots: self.retired_slots.len(),
+            retired: self.retired_mark(),
             slots: self.space.as_ref().map(|s| s.stubs.mark()),
         };
         let mut ids = Vec::new();
@@ -253,17 +251,10 @@ impl Linker {
             // Re-binding names to what they were bound to before cannot fail.
             let _ = crate::unload::remove(self, *id);
         }
-        // Unregister their unwind tables while their memory is still mapped.
-        self.retired_frames.truncate(mark.frames);
         // Their local slots were allocated since the mark: `reset_to` takes them.
-        self.retired_slots.truncate(mark.retired_slots);
-        // TLS modules of the members removed go with their memory.
-        let removed = self.retired.split_off(mark.retired.min(self.retired.len()));
-        self.release_tls(&removed);
-        self.retired.extend(removed);
+        let (removed, _) = self.take_retired_since(&mark.retired);
         let Some(slots) = mark.slots else {
             // This transaction reserved the region: give it back.
-            self.retired.truncate(mark.retired);
             if self.objects.is_empty() {
                 self.space = None;
             }
@@ -272,7 +263,7 @@ impl Linker {
         let Some(space) = self.space.as_mut() else {
             return;
         };
-        for piece in self.retired.drain(mark.retired..) {
+        for piece in removed {
             space.pools.free(&mut space.region, piece);
         }
         let mut gone = Vec::new();
@@ -301,11 +292,8 @@ impl Linker {
 
 /// What a transaction restores on failure.
 struct Mark {
-    retired: usize,
-    /// `retired_frames.len()`: unwind registrations of objects unloaded before.
-    frames: usize,
-    /// `retired_slots.len()`: local slots of objects unloaded before.
-    retired_slots: usize,
+    /// What objects unloaded before had retired.
+    retired: crate::linker::RetiredMark,
     /// `None`: the region did not exist yet.
     slots: Option<stubs::Mark>,
 }

@@ -935,6 +935,36 @@ fn tracer_attached() -> bool {
     })
 }
 
+/// How far the retired lists reach at some point (see
+/// [`Linker::take_retired_since`]).
+pub(crate) struct RetiredMark {
+    pieces: usize,
+    frames: usize,
+    slots: usize,
+}
+
+impl Linker {
+    pub(crate) fn retired_mark(&self) -> RetiredMark {
+        RetiredMark {
+            pieces: self.retired.len(),
+            frames: self.retired_frames.len(),
+            slots: self.retired_slots.len(),
+        }
+    }
+
+    /// Takes back what objects removed since `mark` retired, when none of their
+    /// code ever ran (a failed transaction or batch): their unwind registrations
+    /// go and their TLS modules are freed while the memory is still mapped; their
+    /// pieces and local slots are returned for the caller to free.
+    pub(crate) fn take_retired_since(&mut self, mark: &RetiredMark) -> (Vec<Piece>, Vec<SlotId>) {
+        self.retired_frames.truncate(mark.frames);
+        let pieces = self.retired.split_off(mark.pieces.min(self.retired.len()));
+        self.release_tls(&pieces);
+        let slots = (self.retired_slots).split_off(mark.slots.min(self.retired_slots.len()));
+        (pieces, slots)
+    }
+}
+
 /// Retires an unloaded or replaced version and the older versions it kept.
 pub(crate) fn retire_versions(linker: &mut Linker, mut version: Loaded) {
     version.debug = None;
