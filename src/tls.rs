@@ -194,20 +194,21 @@ impl Linker {
         what: impl Fn() -> crate::error::Location,
     ) -> Result<Option<StaticUse>> {
         let sym = object.symbol(f.symbol);
+        let found = self.tls_module_at(*f.s, own);
         let forward = matches!(
             f.target,
             TlsTarget::Index | TlsTarget::Descriptor | TlsTarget::TpCell
         );
-        if !sym.is_defined()
+        if found.is_none()
+            && !sym.is_defined()
             && forward
             && self.deferred.as_ref().is_some_and(|d| d.more)
-            && self.tls_module_at(*f.s, own).is_none()
         {
             // A later object of the batch may define it (the last one fails now,
             // and its load is undone like any other that fails).
             return self.pending_cell(object, f, cells, &what);
         }
-        let Some((module, base)) = self.tls_module_at(*f.s, own) else {
+        let Some((module, base)) = found else {
             let why = if sym.is_defined() {
                 "which is not in a thread-local section".to_string()
             } else {
@@ -315,27 +316,17 @@ impl Linker {
     /// Removes an object whose code never ran and frees its memory at once (as
     /// an archive transaction's undo does).
     fn discard_unrun(&mut self, id: ObjectId) {
-        let (pieces, frames, slots) = (
-            self.retired.len(),
-            self.retired_frames.len(),
-            self.retired_slots.len(),
-        );
+        let mark = self.retired_mark();
         if crate::unload::remove(self, id).is_err() {
             return;
         }
-        // Unwinder registrations and TLS modules go while the memory is mapped.
-        self.retired_frames.truncate(frames);
-        let removed = self.retired.split_off(pieces.min(self.retired.len()));
-        self.release_tls(&removed);
-        let slots = self
-            .retired_slots
-            .split_off(slots.min(self.retired_slots.len()));
+        let (pieces, slots) = self.take_retired_since(&mark);
         if let Some(space) = self.space.as_mut() {
             for slot in slots {
                 let message = "call through a released slot".to_string();
                 space.stubs.release(&mut space.region, slot, message);
             }
-            for piece in removed {
+            for piece in pieces {
                 space.pools.free(&mut space.region, piece);
             }
         }
@@ -354,13 +345,12 @@ impl Linker {
         let (module, base) = self.tls_module_at(s, None).ok_or_else(undefined)?;
         let offset = s.wrapping_sub(base).wrapping_add(p.addend);
         let words = match p.target {
-            TlsTarget::Descriptor => [rt::tlsdesc_resolver_address(), module, offset],
             TlsTarget::TpCell => {
                 let at = || p.location.clone();
                 let tp = self.static_tls_offset(module, None, &p.name, at)?;
                 [(tp as u64).wrapping_add(offset), 0, 0]
             }
-            _ => [module, offset, 0],
+            target => cell_words(target, module, offset),
         };
         self.write_cell(p.at, words)
     }
@@ -427,11 +417,7 @@ impl Linker {
         }
         let at = cells.offset + n * CELL_SIZE;
         let (_, module, offset) = key;
-        let words = match target {
-            TlsTarget::Descriptor => [rt::tlsdesc_resolver_address(), module, offset],
-            _ => [module, offset, 0],
-        };
-        self.write_cell(at, words)?;
+        self.write_cell(at, cell_words(target, module, offset))?;
         cells.used.insert(key, at);
         Ok(base + at)
     }
@@ -490,6 +476,15 @@ impl Linker {
         for i in self.tls_images.drain(..) {
             rt::unregister(i.module);
         }
+    }
+}
+
+/// A cell's words: a descriptor `{resolver, module, offset}`, or a `TlsIndex`
+/// `{module, offset}` (a static-TLS cell's word is written over it later).
+fn cell_words(target: TlsTarget, module: u64, offset: u64) -> [u64; 3] {
+    match target {
+        TlsTarget::Descriptor => [rt::tlsdesc_resolver_address(), module, offset],
+        _ => [module, offset, 0],
     }
 }
 
