@@ -76,7 +76,7 @@ struct Bound {
 enum SymbolUse {
     /// Bound within the object.
     Local,
-    /// `__dso_handle` or `_GLOBAL_OFFSET_TABLE_`, undefined: relink defines them.
+    /// A name relink defines per object (`special_name`), undefined here.
     Special,
     /// A global name (interned); `own`: this object's definition of it, an index
     /// into [`Defs::list`].
@@ -612,6 +612,15 @@ impl Linker {
                 *own = defs.index(*name);
             }
         }
+        if layout.atexit.is_some() {
+            // The atexit thunk calls it (and an object that registers exit
+            // handlers is kept while they may run: `Linker::replace_with`).
+            let (name, new) = self.symbols.intern("__cxa_atexit");
+            if new {
+                undo.entries.push(name);
+            }
+            refs.push((name, true));
+        }
         refs.sort_unstable_by_key(|(n, _)| *n);
         // Several symbols of one name (rare): weak only if all are.
         refs.dedup_by(|b, a| {
@@ -626,17 +635,6 @@ impl Linker {
         data.sort_by_key(|d| d.0);
         data.dedup_by_key(|d| d.0);
         data.shrink_to_fit();
-        if layout.atexit.is_some() {
-            // The atexit thunk calls it (and an object that registers exit
-            // handlers is kept while they may run: `Linker::replace_with`).
-            let (name, new) = self.symbols.intern("__cxa_atexit");
-            if new {
-                undo.entries.push(name);
-            }
-            if !refs.iter().any(|(n, _)| *n == name) {
-                refs.push((name, true));
-            }
-        }
         Ok(Names {
             uses,
             defs,
@@ -1250,7 +1248,8 @@ impl Linker {
 }
 
 /// Names relink defines per object: `__dso_handle`, `_GLOBAL_OFFSET_TABLE_`,
-/// `_TLS_MODULE_BASE_` (the start of the object's own TLS block).
+/// `_TLS_MODULE_BASE_` (the start of the object's own TLS block) and `atexit`
+/// (the object's thunk, `Arch::write_atexit`).
 fn special_name(name: &str) -> Option<()> {
     matches!(
         name,
