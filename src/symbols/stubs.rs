@@ -171,21 +171,17 @@ impl StubTable {
             self.set_slot(region, id, self.trap_addr(id));
             skipped.push(id.0);
         }
-        let id = if self.next < self.capacity {
-            // `alloc` pops the free list first: keep it aside for this one.
-            let free = std::mem::take(&mut self.free);
-            let id = self.alloc(region, message, got);
-            self.free = free;
-            id
-        } else {
-            Err(Error::Exhausted(String::new()))
-        };
-        self.free.extend(skipped);
-        match id {
-            Ok(id) => Ok(id),
+        if self.next >= self.capacity {
             // No aligned index left: any index (the alignment is best effort).
-            Err(_) => self.alloc(region, None, got),
+            self.free.extend(skipped);
+            return self.alloc(region, message, got);
         }
+        // `alloc` pops the free list first: keep it aside for this one.
+        let free = std::mem::take(&mut self.free);
+        let id = self.alloc(region, message, got);
+        self.free = free;
+        self.free.extend(skipped);
+        id
     }
 
     /// Where allocation stands, to undo every index handed out after it
