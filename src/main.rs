@@ -145,7 +145,7 @@ fn exit(status: i32) -> ExitCode {
 
 type Main = extern "C" fn(c_int, *const *const c_char, *const *const c_char) -> c_int;
 
-/// The linker of `relink run`, handed to [`finish_at_exit`] once `main` returned.
+/// The linker of `relink run`, handed to [`finish_at_exit`] before `main` runs.
 static AT_EXIT: std::sync::atomic::AtomicPtr<Linker> =
     std::sync::atomic::AtomicPtr::new(std::ptr::null_mut());
 

@@ -55,7 +55,8 @@
 //!   block is allocated). The surplus is small (about 1.6 KiB on glibc 2.36), and a
 //!   module some thread already holds a dynamic block of cannot become static.
 //! - References to another object's thread-local variable bind to that object's
-//!   module at load: the variable must be loaded first, and replacing or unloading
+//!   module at load: the variable must be loaded first or in the same batch
+//!   (`tls.rs`, pending cells), and replacing or unloading
 //!   the object that defines it leaves the user on the old module; once that is
 //!   reclaimed, the user's next access aborts with a message.
 //! - A TLS descriptor call always takes the resolver's full register save (there
