@@ -144,15 +144,18 @@ def rich_module(i, n, f, triple):
     return "\n".join(out) + "\n"
 
 
+def chain_call(i, j, f):
+    """%r: f_{i}_{j} calls the function before it in the chain (the first adds 0)."""
+    if j > 0:
+        return f"  %r = call i32 @f_{i}_{j-1}(i32 %x)"
+    if i > 0:
+        return f"  %r = call i32 @f_{i-1}_{f-1}(i32 %x)"
+    return "  %r = add i32 %x, 0"
+
+
 def rich_function(i, j, n, f):
     a, b, c = other(i, j, 1, n), other(i, j, 2, n), other(i, j, 3, n)
-    body = [f"define i32 @f_{i}_{j}(i32 %x) {{"]
-    if j > 0:
-        body.append(f"  %r = call i32 @f_{i}_{j-1}(i32 %x)")
-    elif i > 0:
-        body.append(f"  %r = call i32 @f_{i-1}_{f-1}(i32 %x)")
-    else:
-        body.append("  %r = add i32 %x, 0")
+    body = [f"define i32 @f_{i}_{j}(i32 %x) {{", chain_call(i, j, f)]
     arr = f"[{DATA} x i32], [{DATA} x i32]*"
     body += [
         f"  %l = call i32 @g_{a}_{j % LEAVES}(i32 %r)",
@@ -204,12 +207,7 @@ def chain_module(i, n, f, triple):
     out.append("")
     for j in range(f):
         out.append(f"define i32 @f_{i}_{j}(i32 %x) {{")
-        if j > 0:
-            out.append(f"  %r = call i32 @f_{i}_{j-1}(i32 %x)")
-        elif i > 0:
-            out.append(f"  %r = call i32 @f_{i-1}_{f-1}(i32 %x)")
-        else:
-            out.append("  %r = add i32 %x, 0")
+        out.append(chain_call(i, j, f))
         src = i - 1 if (i > 0 and j % 2 == 1) else i
         out.append(f"  %p = getelementptr [4 x i32], [4 x i32]* @data_{src}, i32 0, i32 {j % 4}")
         out.append("  %d = load i32, i32* %p")
