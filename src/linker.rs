@@ -114,7 +114,13 @@ pub struct MemoryStats {
 /// Time spent in each stage, summed over every load.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Stats {
+    /// Reading and parsing on the linking thread.
     pub parse: Duration,
+    /// Reading and parsing on a second thread, ahead of and overlapping the
+    /// linking thread's stages (batches of files, `batch.rs`).
+    pub parse_ahead: Duration,
+    /// Time the linking thread waited for the second thread's next object.
+    pub waited: Duration,
     pub layout: Duration,
     pub resolve: Duration,
     pub fixup: Duration,
@@ -243,8 +249,9 @@ impl Linker {
     }
 
     /// Loads several object files as one batch: placement is chosen for all of
-    /// them, and their constructors run after all are linked. Files are read one
-    /// at a time (large ones mapped), each linked before the next is read. If one
+    /// them, and their constructors run after all are linked. Files are read (large
+    /// ones mapped) and parsed a few ahead of the one being linked, on a second
+    /// thread when there are two cores; memory holds a few files, not all. If one
     /// fails, the ones before it stay loaded and the error names the one that
     /// failed. Static archives among them (told apart by their first bytes) are
     /// searched as [`Linker::load_inputs`] searches them; from the first archive

@@ -189,7 +189,7 @@ fn run(
         ));
     }
     // Objects and archives (members pulled on demand), in command-line order:
-    // objects stream (one file in memory at a time) until an archive turns up,
+    // objects stream (read and parsed a few ahead) until an archive turns up,
     // then everything is linked as `load_inputs` links it.
     linker.load_files(inputs)?;
     // SAFETY: C's `main` (and any entry relink is asked to call) takes
@@ -295,7 +295,8 @@ fn check(stats: bool, libs: &[String], inputs: &[PathBuf]) -> Result<i32, Error>
 
 fn print_stats(s: &Stats, memory: &relink::MemoryStats) {
     let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
-    let total = s.parse + s.layout + s.resolve + s.fixup + s.finalize;
+    // The linking thread's time (reading ahead overlaps it).
+    let total = s.parse + s.waited + s.layout + s.resolve + s.fixup + s.finalize;
     eprintln!(
         "relink: {} objects, {} relocations, {} stubs, {} veneers, {} TLS relaxations, {} KiB mapped",
         s.objects,
@@ -311,8 +312,15 @@ fn print_stats(s: &Stats, memory: &relink::MemoryStats) {
         .map(|(c, (used, chunks))| format!("{c} {} KiB (in {} KiB)", kib(used), kib(chunks)))
         .collect();
     eprintln!("relink: {}", parts.join(", "));
+    if s.parse_ahead > std::time::Duration::ZERO {
+        eprintln!(
+            "relink: read and parsed ahead on a second thread: {:.3} ms",
+            ms(s.parse_ahead)
+        );
+    }
     for (name, d) in [
         ("parse", s.parse),
+        ("waited", s.waited),
         ("layout", s.layout),
         ("resolve", s.resolve),
         ("fixup", s.fixup),
