@@ -231,7 +231,11 @@ fn read_and_parse(path: &Path, mut slot: Slot) -> Ahead {
         input::parse(name, bytes)
     });
     match parsed {
-        Ok(parsed) => Ahead::Object(parsed, start.elapsed()),
+        Ok(parsed) => {
+            // Worked out here, off the linking thread.
+            parsed.borrow_dependent().named_code();
+            Ahead::Object(parsed, start.elapsed())
+        }
         Err(e) => Ahead::Failed(e),
     }
 }

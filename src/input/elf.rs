@@ -59,6 +59,7 @@ pub fn parse<'a>(name: &str, bytes: &'a [u8]) -> Result<Object<'a>> {
         groups,
         format: super::Format::Elf,
         file: bytes,
+        named_code: Default::default(),
     })
 }
 

@@ -123,6 +123,7 @@ pub fn parse<'a>(name: &str, bytes: &'a [u8]) -> Result<Object<'a>> {
         groups: Vec::new(),
         format: super::Format::MachO,
         file: bytes,
+        named_code: Default::default(),
     })
 }
 

@@ -48,6 +48,8 @@ pub struct Object<'a> {
     pub format: Format,
     /// The whole file, as read (the GDB JIT interface hands debuggers a copy).
     pub file: &'a [u8],
+    /// Its named code, worked out when first asked ([`Object::named_code`]).
+    pub(crate) named_code: std::cell::OnceCell<crate::runtime::NamedCode>,
 }
 
 /// The container format an [`Object`] was read from.
@@ -260,6 +262,14 @@ impl<'a> Object<'a> {
     /// A location inside one of this object's sections, for error messages.
     pub fn location(&self, section: SectionId, offset: u64) -> Location {
         Location::at(&self.name, self.section(section).name, offset)
+    }
+
+    /// Its functions, for symbolizing and perf maps: worked out once, from the
+    /// object alone, so that a batch's reading thread does it
+    /// (`batch::read_and_parse`) rather than the linking thread.
+    pub(crate) fn named_code(&self) -> &crate::runtime::NamedCode {
+        self.named_code
+            .get_or_init(|| crate::runtime::NamedCode::of(self))
     }
 }
 

@@ -15,7 +15,7 @@ pub mod tls;
 pub(crate) mod unwind;
 
 use crate::error::Result;
-use crate::input::{Class, Object, Role, SectionId};
+use crate::input::{Class, Definition, Object, Role, SectionId, SymbolKind};
 use crate::linker::{Linker, Loaded, ObjectId};
 use crate::load::Layout;
 
@@ -210,9 +210,9 @@ impl Linker {
             })
             .flatten()
             .map(gdb::register);
-        let named = perf::functions(object, placed);
+        let functions = Functions::place(object.named_code(), placed);
         if self.options.perf_map {
-            perf::add_functions(&named);
+            perf::add_functions(functions.iter());
             if let (Some(space), Some(loaded)) = (self.space.as_ref(), self.objects.get(&id)) {
                 let stubs = &space.stubs;
                 let size = self.arch.stub_size() as u64;
@@ -222,7 +222,6 @@ impl Linker {
                 }));
             }
         }
-        let functions = Functions::new(named);
         if let Some(loaded) = self.objects.get_mut(&id) {
             loaded.unwind = frames.into_iter().filter_map(unwind::register).collect();
             loaded.debug = debug;
@@ -301,29 +300,88 @@ impl Linker {
     }
 }
 
-/// An object's named code for [`Linker::symbolize`]: `(name, target address,
-/// size)` sorted by address, the names in one string (a `Box<str>` per function
-/// was a thousand objects' most frequent allocation).
+/// An object's named code as its symbol table gives it, worked out from the
+/// object alone ([`Object::named_code`]: on a batch's reading thread). Sizes
+/// come from the symbol table; where it has none (Mach-O), from the next
+/// symbol in the section.
+#[derive(Debug, Default)]
+pub struct NamedCode {
+    names: String,
+    /// `(section, offset, size, end of the name in `names`)`, sorted by section
+    /// and offset; a name starts where the previous one ends.
+    list: Vec<(SectionId, u64, u64, usize)>,
+}
+
+impl NamedCode {
+    pub(crate) fn of(object: &Object) -> NamedCode {
+        let mut starts: Vec<(SectionId, u64, &str, u64)> = object
+            .symbols
+            .iter()
+            .filter(|s| !s.name.is_empty() && s.kind != SymbolKind::Section)
+            .filter_map(|s| match s.definition {
+                Definition::Section { section, offset }
+                    if object.section(section).class == Class::Code =>
+                {
+                    Some((section, offset, s.name, s.size))
+                }
+                _ => None,
+            })
+            .collect();
+        starts.sort_by_key(|(s, o, _, _)| (*s, *o));
+        let mut names = String::with_capacity(starts.iter().map(|f| f.2.len()).sum());
+        let mut list = Vec::with_capacity(starts.len());
+        for (i, &(section, offset, name, size)) in starts.iter().enumerate() {
+            let end = starts
+                .get(i + 1)
+                .filter(|n| n.0 == section && n.1 > offset)
+                .map_or(object.section(section).size, |n| n.1);
+            let size = if size > 0 {
+                size
+            } else {
+                end.saturating_sub(offset)
+            };
+            if size > 0 {
+                names.push_str(name);
+                list.push((section, offset, size, names.len()));
+            }
+        }
+        NamedCode { names, list }
+    }
+}
+
+/// An object's named code for [`Linker::symbolize`] and perf maps: `(target
+/// address, size, name)` sorted by address, the names in one string (a
+/// `Box<str>` per function was a thousand objects' most frequent allocation).
 #[derive(Debug, Default)]
 pub struct Functions {
     names: String,
-    /// `(address, size, end of the name in `names`)`; a name starts where the
-    /// previous one ends.
-    list: Vec<(u64, u64, usize)>,
+    /// `(address, size, start and end of the name in `names`)`.
+    list: Vec<(u64, u64, usize, usize)>,
 }
 
 impl Functions {
-    fn new(mut named: Vec<(&str, u64, u64)>) -> Functions {
-        named.sort_by_key(|f| f.1);
-        let mut names = String::with_capacity(named.iter().map(|f| f.0.len()).sum());
-        let list = named
-            .iter()
-            .map(|(name, address, size)| {
-                names.push_str(name);
-                (*address, *size, names.len())
-            })
-            .collect();
-        Functions { names, list }
+    /// `code`, at the addresses its sections were `placed` at.
+    fn place(code: &NamedCode, placed: &[Option<u64>]) -> Functions {
+        let mut list = Vec::with_capacity(code.list.len());
+        let mut start = 0;
+        for &(section, offset, size, end) in &code.list {
+            if let Some(base) = placed.get(section.0 as usize).copied().flatten() {
+                list.push((base + offset, size, start, end));
+            }
+            start = end;
+        }
+        // Sections placed in order leave it sorted already.
+        list.sort_by_key(|f| f.0);
+        Functions {
+            names: code.names.clone(),
+            list,
+        }
+    }
+
+    /// `(name, address, size)` of each function.
+    fn iter(&self) -> impl Iterator<Item = (&str, u64, u64)> {
+        (self.list.iter())
+            .map(|&(address, size, start, end)| (&self.names[start..end], address, size))
     }
 
     /// The function containing `address`: its name and start.
@@ -332,8 +390,7 @@ impl Functions {
             .list
             .partition_point(|f| f.0 <= address)
             .checked_sub(1)?;
-        let (start, size, end) = self.list[i];
-        let begin = i.checked_sub(1).map_or(0, |p| self.list[p].2);
+        let (start, size, begin, end) = self.list[i];
         (address < start + size).then(|| (&self.names[begin..end], start))
     }
 }

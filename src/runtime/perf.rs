@@ -13,8 +13,6 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use crate::input::{Class, Definition, Object, SectionId};
-
 struct MapFile {
     file: File,
     stubs: HashSet<u64>,
@@ -50,16 +48,15 @@ fn with_map(f: impl FnOnce(&mut MapFile) -> std::io::Result<()>) {
     }
 }
 
-/// Appends an object's functions, as [`functions`] lists them.
-pub(crate) fn add_functions(functions: &[(&str, u64, u64)]) {
-    if functions.is_empty() {
-        return;
-    }
+/// Appends an object's functions: `(name, address, size)`.
+pub(crate) fn add_functions<'n>(functions: impl Iterator<Item = (&'n str, u64, u64)>) {
     let mut text = String::new();
     for (name, address, size) in functions {
         text.push_str(&format!("{address:x} {size:x} {name}\n"));
     }
-    with_map(|m| m.file.write_all(text.as_bytes()));
+    if !text.is_empty() {
+        with_map(|m| m.file.write_all(text.as_bytes()));
+    }
 }
 
 /// Appends stubs not listed yet: `(name, stub address, stub size)`.
@@ -73,45 +70,4 @@ pub(crate) fn add_stubs<'n>(stubs: impl Iterator<Item = (&'n str, u64, u64)>) {
         }
         m.file.write_all(text.as_bytes())
     });
-}
-
-/// Named code of the object: `(name, address, size)`. Sizes come from the
-/// symbol table; where it has none (Mach-O), from the next symbol in the section.
-pub(crate) fn functions<'a>(
-    object: &Object<'a>,
-    placed: &[Option<u64>],
-) -> Vec<(&'a str, u64, u64)> {
-    let mut starts: Vec<(SectionId, u64, &'a str, u64)> = object
-        .symbols
-        .iter()
-        .filter(|s| !s.name.is_empty() && s.kind != crate::input::SymbolKind::Section)
-        .filter_map(|s| match s.definition {
-            Definition::Section { section, offset }
-                if object.section(section).class == Class::Code =>
-            {
-                Some((section, offset, s.name, s.size))
-            }
-            _ => None,
-        })
-        .collect();
-    starts.sort_by_key(|(s, o, _, _)| (*s, *o));
-    let mut out = Vec::with_capacity(starts.len());
-    for (i, &(section, offset, name, size)) in starts.iter().enumerate() {
-        let Some(base) = placed[section.0 as usize] else {
-            continue;
-        };
-        let end = starts
-            .get(i + 1)
-            .filter(|n| n.0 == section && n.1 > offset)
-            .map_or(object.section(section).size, |n| n.1);
-        let size = if size > 0 {
-            size
-        } else {
-            end.saturating_sub(offset)
-        };
-        if size > 0 {
-            out.push((name, base + offset, size));
-        }
-    }
-    out
 }
