@@ -550,6 +550,16 @@ impl Linker {
                 *used = true;
             }
         }
+        // Every global name looked up first, in a loop that does nothing else:
+        // the lookups' cache misses (hash index, name text) then overlap, where
+        // between the steps below each waited for its own.
+        let known: Vec<Option<NameId>> = (object.symbols.iter())
+            .map(|s| {
+                is_global(s.binding)
+                    .then(|| self.symbols.id(s.name))
+                    .flatten()
+            })
+            .collect();
         let mut uses = Vec::with_capacity(object.symbols.len());
         let globals = uses.capacity();
         let (mut list, mut refs, mut data) = (
@@ -567,7 +577,10 @@ impl Linker {
             } else if sym.name.is_empty() || (address.is_none() && !referenced[i]) {
                 SymbolUse::Other
             } else {
-                let (name, new) = self.symbols.intern(sym.name);
+                let (name, new) = match known[i] {
+                    Some(name) => (name, false),
+                    None => self.symbols.intern(sym.name),
+                };
                 if new {
                     undo.entries.push(name);
                 }
