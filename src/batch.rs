@@ -160,9 +160,10 @@ pub(crate) fn map_file(file: &std::fs::File, path: &Path) -> Result<memmap2::Mma
     unsafe { memmap2::Mmap::map(file) }.map_err(|e| Error::io(path, e))
 }
 
-/// Objects the reading thread hands over at once. Handing them over one at a
-/// time woke a thread per object (futex calls were a tenth of both threads'
-/// time); a chunk's files and parsed objects take about 0.3 MiB.
+/// Objects the reading thread hands over at once (the first chunks are
+/// smaller). Handing them over one at a time woke a thread per object (futex
+/// calls were a tenth of both threads' time); a chunk's files and parsed
+/// objects take about 0.3 MiB.
 const CHUNK: usize = 16;
 
 /// Reading ahead starts a thread; for a few files that costs more than it saves.
@@ -199,7 +200,14 @@ enum Ahead {
 /// listening.
 fn read_ahead(paths: &[&Path], to_link: &SyncSender<Vec<Ahead>>, used: &Receiver<Vec<Parsed>>) {
     let mut slots: Vec<Slot> = Vec::new();
-    for chunk in paths.chunks(CHUNK) {
+    let mut rest = paths;
+    // The first chunks are small, so that linking starts at once; they grow
+    // to CHUNK while the linking thread is busy with them.
+    let mut size = 1;
+    while !rest.is_empty() {
+        let chunk;
+        (chunk, rest) = rest.split_at(size.min(rest.len()));
+        size = (size * 2).min(CHUNK);
         slots.extend(used.try_iter().flatten().map(Parsed::into_owner));
         let mut ahead = Vec::with_capacity(chunk.len());
         for path in chunk {
@@ -373,9 +381,11 @@ impl Linker {
     ) -> Option<Result<Streamed>> {
         let count = paths.len();
         std::thread::scope(|scope| {
-            // One chunk waits in the channel while the reading thread fills the
-            // next and this thread links a third.
-            let (to_link, chunks) = mpsc::sync_channel(1);
+            // Up to four chunks wait in the channel while the reading thread
+            // fills the next and this thread links one: enough to ride out the
+            // reading thread's slow stretches (a file read from disk, the
+            // thread descheduled), which left linking waiting with one.
+            let (to_link, chunks) = mpsc::sync_channel(4);
             let (to_reuse, used) = mpsc::channel();
             std::thread::Builder::new()
                 .name("relink-read".into())
