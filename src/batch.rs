@@ -241,7 +241,9 @@ fn read_and_parse(path: &Path, mut slot: Slot) -> Ahead {
     match parsed {
         Ok(parsed) => {
             // Worked out here, off the linking thread.
-            parsed.borrow_dependent().named_code();
+            let object = parsed.borrow_dependent();
+            object.named_code();
+            object.facts();
             Ahead::Object(parsed, start.elapsed())
         }
         Err(e) => Ahead::Failed(e),

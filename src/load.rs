@@ -426,7 +426,7 @@ impl Linker {
             |size, align| put(Class::ReadOnly, size, align),
             |i, at| section_at[i] = Some((Class::ReadOnly, at)),
         );
-        let cell_count = tls::cell_count(object);
+        let cell_count = object.facts().tls_cells;
         let cells = put(Class::ReadOnly, cell_count * tls::CELL_SIZE, 16);
         let dso = put(Class::ReadOnly, 8, 8);
         let veneer_count = if arch.veneer_size() > 0 {
@@ -442,7 +442,7 @@ impl Linker {
             .then(|| put(Class::Code, Arch::ATEXIT_SIZE as u64, 16));
         // One piece per non-empty class, packed into pages shared with other
         // objects of the same class (memory/pack.rs).
-        let together = needs_compact_layout(object);
+        let together = object.facts().compact;
         let space = self.space()?;
         let mut class_start = [0u64; 4];
         let requests: Vec<(Class, u64, u64)> = Class::ALL
@@ -1344,7 +1344,7 @@ fn placed(object: &Object, layout: &Layout) -> Vec<Placed> {
 /// Whether the object's code reaches one of its own sections of another class
 /// through a narrow PC-relative form (AArch64 `ADR`, `LDR` literal, `MOVW_PREL`,
 /// x86-64 `PC8/16`): then its classes must be laid out close together.
-fn needs_compact_layout(object: &Object) -> bool {
+pub(crate) fn needs_compact_layout(object: &Object) -> bool {
     object.sections.iter().any(|s| {
         s.relocs.iter().any(|r| {
             if !r.kind.info().pc_relative_narrow || is_wide(r.kind) {

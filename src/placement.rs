@@ -41,48 +41,60 @@ pub(crate) fn needs(objects: &[Object], symbols: &SymbolTable) -> Needs {
     };
     let mut process: Map<&str, Option<ProcessSymbol>> = Map::default();
     for object in objects {
-        for section in &object.sections {
-            for r in &section.relocs {
-                let info = r.kind.info();
-                if !info.absolute_narrow && !info.pc_relative_narrow {
-                    continue;
-                }
-                let sym = object.symbol(r.symbol);
-                let at = || {
-                    format!(
-                        "{}: {}+{:#x} ({} to `{}`)",
-                        object.name, section.name, r.offset, r.kind, sym.name
-                    )
-                };
-                if info.absolute_narrow && needs.low.is_none() && !is_absolute(defined(), sym) {
-                    needs.low = Some(at());
-                }
-                let from_process = info.pc_relative_narrow
-                    && needs.near.is_none()
-                    && !sym.is_defined()
-                    && sym.binding != Binding::Local
-                    && !defined().contains_key(sym.name);
-                if !from_process {
-                    continue;
-                }
-                // Looked up without touching the table: placement runs before the
-                // load's transaction.
-                let entry = symbols.get(sym.name);
-                if entry.is_some_and(|e| !e.defs.is_empty() || e.host().is_some()) {
-                    continue;
-                }
-                let found = *process.entry(sym.name).or_insert_with(|| {
-                    entry
-                        .and_then(|e| e.process())
-                        .unwrap_or_else(|| crate::symbols::dlsym(sym.name))
-                });
-                if let Some(p) = found.filter(|p| !p.function) {
-                    needs.near = Some((at(), p.address));
-                }
+        for &(si, ri) in &object.facts().narrow {
+            let section = &object.sections[si];
+            let r = &section.relocs[ri];
+            let info = r.kind.info();
+            let sym = object.symbol(r.symbol);
+            let at = || {
+                format!(
+                    "{}: {}+{:#x} ({} to `{}`)",
+                    object.name, section.name, r.offset, r.kind, sym.name
+                )
+            };
+            if info.absolute_narrow && needs.low.is_none() && !is_absolute(defined(), sym) {
+                needs.low = Some(at());
+            }
+            let from_process = info.pc_relative_narrow
+                && needs.near.is_none()
+                && !sym.is_defined()
+                && sym.binding != Binding::Local
+                && !defined().contains_key(sym.name);
+            if !from_process {
+                continue;
+            }
+            // Looked up without touching the table: placement runs before the
+            // load's transaction.
+            let entry = symbols.get(sym.name);
+            if entry.is_some_and(|e| !e.defs.is_empty() || e.host().is_some()) {
+                continue;
+            }
+            let found = *process.entry(sym.name).or_insert_with(|| {
+                entry
+                    .and_then(|e| e.process())
+                    .unwrap_or_else(|| crate::symbols::dlsym(sym.name))
+            });
+            if let Some(p) = found.filter(|p| !p.function) {
+                needs.near = Some((at(), p.address));
             }
         }
     }
     needs
+}
+
+/// The relocations [`needs`] looks at: `(section, relocation)` indices of those
+/// with a narrow absolute or PC-relative field.
+pub(crate) fn narrow(object: &Object) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    for (si, section) in object.sections.iter().enumerate() {
+        for (ri, r) in section.relocs.iter().enumerate() {
+            let info = r.kind.info();
+            if info.absolute_narrow || info.pc_relative_narrow {
+                out.push((si, ri));
+            }
+        }
+    }
+    out
 }
 
 /// An absolute symbol (`SHN_ABS`), here or defined by another object of the batch:

@@ -60,6 +60,7 @@ pub fn parse<'a>(name: &str, bytes: &'a [u8]) -> Result<Object<'a>> {
         format: super::Format::Elf,
         file: bytes,
         named_code: Default::default(),
+        facts: Default::default(),
     })
 }
 

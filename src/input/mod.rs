@@ -50,6 +50,22 @@ pub struct Object<'a> {
     pub file: &'a [u8],
     /// Its named code, worked out when first asked ([`Object::named_code`]).
     pub(crate) named_code: std::cell::OnceCell<crate::runtime::NamedCode>,
+    /// What its relocations say, worked out when first asked ([`Object::facts`]).
+    pub(crate) facts: std::cell::OnceCell<Facts>,
+}
+
+/// What linking works out from an object's relocations alone, each a scan of
+/// all of them ([`Object::facts`]).
+#[derive(Debug)]
+pub(crate) struct Facts {
+    /// Its code reaches its own sections of another class through a narrow
+    /// PC-relative form (`load::needs_compact_layout`).
+    pub compact: bool,
+    /// At most this many TLS cells (`tls::cell_count`).
+    pub tls_cells: u64,
+    /// `(section, relocation)` indices of those placement looks at
+    /// (`placement::narrow`).
+    pub narrow: Vec<(usize, usize)>,
 }
 
 /// The container format an [`Object`] was read from.
@@ -270,6 +286,15 @@ impl<'a> Object<'a> {
     pub(crate) fn named_code(&self) -> &crate::runtime::NamedCode {
         self.named_code
             .get_or_init(|| crate::runtime::NamedCode::of(self))
+    }
+
+    /// What its relocations say: worked out once, as [`Object::named_code`].
+    pub(crate) fn facts(&self) -> &Facts {
+        self.facts.get_or_init(|| Facts {
+            compact: crate::load::needs_compact_layout(self),
+            tls_cells: crate::tls::cell_count(self),
+            narrow: crate::placement::narrow(self),
+        })
     }
 }
 
