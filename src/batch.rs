@@ -23,11 +23,13 @@
 use std::io::Read;
 use std::path::Path;
 use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 use crate::input::{self, Aligned, Object};
 use crate::linker::{Linker, ObjectId};
+use crate::memory::Prefault;
 use crate::symbols::{Binding, NameId};
 
 /// Files larger than this are mapped rather than read.
@@ -194,33 +196,54 @@ enum Ahead {
     Failed(Error),
 }
 
-/// The reading thread: reads and parses `paths` in order, a chunk at a time,
-/// into `to_link`, reusing the slots of objects that come back in `used`.
-/// Stops after an archive or an error, or when the linking thread stops
-/// listening.
-fn read_ahead(paths: &[&Path], to_link: &SyncSender<Vec<Ahead>>, used: &Receiver<Vec<Parsed>>) {
-    let mut slots: Vec<Slot> = Vec::new();
-    let mut rest = paths;
-    // The first chunks are small, so that linking starts at once; they grow
-    // to CHUNK while the linking thread is busy with them.
-    let mut size = 1;
-    while !rest.is_empty() {
-        let chunk;
-        (chunk, rest) = rest.split_at(size.min(rest.len()));
-        size = (size * 2).min(CHUNK);
-        slots.extend(used.try_iter().flatten().map(Parsed::into_owner));
-        let mut ahead = Vec::with_capacity(chunk.len());
-        for path in chunk {
-            let next = read_and_parse(path, slots.pop().unwrap_or_default());
-            let last = !matches!(next, Ahead::Object(..));
-            ahead.push(next);
-            if last {
-                _ = to_link.send(ahead);
+/// The reading thread's ends of [`Linker::stream_ahead`]'s channels.
+struct Reading<'a> {
+    paths: &'a [&'a Path],
+    to_link: SyncSender<Vec<Ahead>>,
+    used: Receiver<Vec<Parsed>>,
+    prefault: &'a OnceLock<Prefault>,
+}
+
+/// The linking thread's ends.
+struct Linking<'a> {
+    count: usize,
+    chunks: Receiver<Vec<Ahead>>,
+    to_reuse: mpsc::Sender<Vec<Parsed>>,
+    prefault: &'a OnceLock<Prefault>,
+}
+
+impl Reading<'_> {
+    /// Reads and parses the files in order, a chunk at a time, reusing the
+    /// slots of objects that come back; between files, faults in the region's
+    /// next pages. Stops after an archive or an error, or when the linking
+    /// thread stops listening.
+    fn run(self) {
+        let mut slots: Vec<Slot> = Vec::new();
+        let mut rest = self.paths;
+        // The first chunks are small, so that linking starts at once; they
+        // grow to CHUNK while the linking thread is busy with them.
+        let mut size = 1;
+        while !rest.is_empty() {
+            let chunk;
+            (chunk, rest) = rest.split_at(size.min(rest.len()));
+            size = (size * 2).min(CHUNK);
+            slots.extend(self.used.try_iter().flatten().map(Parsed::into_owner));
+            let mut ahead = Vec::with_capacity(chunk.len());
+            for path in chunk {
+                let next = read_and_parse(path, slots.pop().unwrap_or_default());
+                if let Some(prefault) = self.prefault.get() {
+                    prefault.run();
+                }
+                let last = !matches!(next, Ahead::Object(..));
+                ahead.push(next);
+                if last {
+                    _ = self.to_link.send(ahead);
+                    return;
+                }
+            }
+            if self.to_link.send(ahead).is_err() {
                 return;
             }
-        }
-        if to_link.send(ahead).is_err() {
-            return;
         }
     }
 }
@@ -382,6 +405,8 @@ impl Linker {
         ids: &mut Vec<ObjectId>,
     ) -> Option<Result<Streamed>> {
         let count = paths.len();
+        // Set once the region exists; the region outlives the scope.
+        let prefault = OnceLock::new();
         std::thread::scope(|scope| {
             // Up to four chunks wait in the channel while the reading thread
             // fills the next and this thread links one: enough to ride out the
@@ -389,30 +414,41 @@ impl Linker {
             // thread descheduled), which left linking waiting with one.
             let (to_link, chunks) = mpsc::sync_channel(4);
             let (to_reuse, used) = mpsc::channel();
+            let reading = Reading {
+                paths,
+                to_link,
+                used,
+                prefault: &prefault,
+            };
             std::thread::Builder::new()
                 .name("relink-read".into())
-                .spawn_scoped(scope, move || read_ahead(paths, &to_link, &used))
+                .spawn_scoped(scope, move || reading.run())
                 .ok()?;
-            Some(self.link_ahead(count, &chunks, &to_reuse, fresh, ids))
+            let linking = Linking {
+                count,
+                chunks,
+                to_reuse,
+                prefault: &prefault,
+            };
+            Some(self.link_ahead(&linking, fresh, ids))
         })
     }
 
-    /// The linking side of [`Linker::stream_ahead`]: links the `count` objects
-    /// that arrive in `chunks`, and sends them back to `to_reuse`.
+    /// The linking side of [`Linker::stream_ahead`]: links the objects that
+    /// arrive, and sends them back to be dropped.
     fn link_ahead(
         &mut self,
-        count: usize,
-        chunks: &Receiver<Vec<Ahead>>,
-        to_reuse: &mpsc::Sender<Vec<Parsed>>,
+        at: &Linking,
         fresh: bool,
         ids: &mut Vec<ObjectId>,
     ) -> Result<Streamed> {
+        let count = at.count;
         let mut i = 0;
         while i < count {
             let start = Instant::now();
             // An error only if the reading thread panicked: leaving the
             // scope then passes its panic on.
-            let Ok(chunk) = chunks.recv() else { break };
+            let Ok(chunk) = at.chunks.recv() else { break };
             self.stats.waited += start.elapsed();
             let mut linked = Vec::with_capacity(CHUNK);
             for next in chunk {
@@ -429,8 +465,11 @@ impl Linker {
                 linked.push(parsed);
                 i += 1;
             }
+            if let Some(region) = self.space.as_ref().map(|s| &s.region) {
+                at.prefault.get_or_init(|| region.prefault()).expect(region);
+            }
             // Dropped and their buffers reused there; here if it has ended.
-            _ = to_reuse.send(linked);
+            _ = at.to_reuse.send(linked);
         }
         Ok(Streamed::Done)
     }
