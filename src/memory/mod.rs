@@ -399,17 +399,24 @@ impl Prefault {
     /// How far above the next allocation pages are faulted in.
     pub const AHEAD: u64 = 512 << 10;
 
+    /// The most one [`Prefault::run`] faults in: a caller with other work (the
+    /// reading thread, between files) gets back to it soon.
+    pub const STEP: u64 = 64 << 10;
+
     /// Records where `region` (the one this was made for) hands out next.
     pub fn expect(&self, region: &Region) {
         self.next.store(region.first_free(), Ordering::Relaxed);
     }
 
-    /// Faults in the pages from the next allocation up to [`Prefault::AHEAD`]
-    /// above it, those not faulted in yet. Best effort.
+    /// Faults in pages from the next allocation up to [`Prefault::AHEAD`]
+    /// above it, those not faulted in yet, at most [`Prefault::STEP`] bytes.
+    /// Best effort.
     pub fn run(&self) {
         let next = self.next.load(Ordering::Relaxed);
         let from = self.done.load(Ordering::Relaxed).max(next);
-        let to = next.saturating_add(Self::AHEAD).min(self.size);
+        let to = (next.saturating_add(Self::AHEAD))
+            .min(from.saturating_add(Self::STEP))
+            .min(self.size);
         if from >= to {
             return;
         }
