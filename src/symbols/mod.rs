@@ -93,11 +93,24 @@ pub enum Few<T> {
 }
 
 impl<T: Copy> Few<T> {
+    /// Room a list gets when it first needs the heap: 128 bytes, at least four
+    /// elements. A name referred to by a handful of objects (five each for most
+    /// of a generated thousand-object program's names) then never grows its
+    /// list, and growing (a `realloc` that copies) cost more than the push.
+    const FIRST_MANY: usize = {
+        let fit = 128 / std::mem::size_of::<T>();
+        if fit > 4 {
+            fit
+        } else {
+            4
+        }
+    };
+
     pub fn push(&mut self, value: T) {
         match self {
             Few::Zero => *self = Few::One(value),
             Few::One(first) => {
-                let mut many = Vec::with_capacity(4);
+                let mut many = Vec::with_capacity(Self::FIRST_MANY);
                 many.extend([*first, value]);
                 *self = Few::Many(Box::new(many));
             }
