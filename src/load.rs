@@ -1159,7 +1159,7 @@ impl Linker {
         // not, and the trap's message); definitions always do.
         let unresolved = |n: &NameId| {
             let e = self.symbols.entry(*n);
-            e.slot.is_some() && matches!(e.binding(None), Binding::Unresolved { .. })
+            e.slot.is_some() && e.is_unresolved()
         };
         let mut touched: Vec<NameId> = refers.iter().copied().filter(unresolved).collect();
         touched.extend(&defines);

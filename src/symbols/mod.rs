@@ -287,6 +287,17 @@ impl Entry {
         }
     }
 
+    /// Whether nothing defines the name (`binding(None)` is `Unresolved`),
+    /// without working out whether every reference is weak (which reads every
+    /// referring object).
+    pub fn is_unresolved(&self) -> bool {
+        self.defs.is_empty()
+            && self
+                .rare
+                .as_ref()
+                .is_none_or(|r| r.host.is_none() && !matches!(r.process, Some(Some(_))))
+    }
+
     /// The first strong definition by an object other than `except`.
     pub fn strong_def(&self, except: ObjectId) -> Option<&ObjectDef> {
         self.defs.iter().find(|d| !d.weak && d.object != except)
@@ -680,6 +691,7 @@ mod tests {
         let mut e = Entry::default();
         e.set_process(Some(Some(process(0x7000))));
         assert_eq!(e.binding(None), Binding::Process(process(0x7000)));
+        assert!(!e.is_unresolved());
         e.set_host(Some(process(0x6000)));
         assert_eq!(e.binding(None), Binding::Host(process(0x6000)));
         e.defs.push(def(1, 0x1000, true));
@@ -702,6 +714,9 @@ mod tests {
         let mut e = Entry::default();
         e.refs.push((ObjectId(1), true));
         assert_eq!(e.binding(None), Binding::Unresolved { weak: true });
+        assert!(e.is_unresolved());
+        e.set_process(Some(None)); // looked up, not found
+        assert!(e.is_unresolved());
         e.refs.push((ObjectId(2), false));
         assert_eq!(e.binding(None), Binding::Unresolved { weak: false });
         assert_eq!(
