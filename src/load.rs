@@ -1173,9 +1173,11 @@ impl Linker {
             let e = self.symbols.entry(*n);
             e.slot.is_some() && e.is_unresolved()
         };
-        let mut touched: Vec<NameId> = refers.iter().copied().filter(unresolved).collect();
+        let old_defines = old.as_ref().map_or(&[][..], |o| &o.defines[..]);
+        let mut touched = Vec::with_capacity(refers.len() + defines.len() + old_defines.len());
+        touched.extend(refers.iter().copied().filter(unresolved));
         touched.extend(&defines);
-        touched.extend(old.iter().flat_map(|o| o.defines.iter().copied()));
+        touched.extend(old_defines);
         let pieces = self.keep_data(&layout, old.as_ref());
         let loaded = Loaded {
             name: object.name.clone(),

@@ -81,19 +81,22 @@ pub(crate) fn functions<'a>(
     object: &Object<'a>,
     placed: &[Option<u64>],
 ) -> Vec<(&'a str, u64, u64)> {
-    let mut starts: Vec<(SectionId, u64, &'a str, u64)> = object
-        .symbols
-        .iter()
-        .filter(|s| !s.name.is_empty() && s.kind != crate::input::SymbolKind::Section)
-        .filter_map(|s| match s.definition {
-            Definition::Section { section, offset }
-                if object.section(section).class == Class::Code =>
-            {
-                Some((section, offset, s.name, s.size))
-            }
-            _ => None,
-        })
-        .collect();
+    // Sized for every symbol: a filtered collect would grow it step by step.
+    let mut starts: Vec<(SectionId, u64, &'a str, u64)> = Vec::with_capacity(object.symbols.len());
+    starts.extend(
+        object
+            .symbols
+            .iter()
+            .filter(|s| !s.name.is_empty() && s.kind != crate::input::SymbolKind::Section)
+            .filter_map(|s| match s.definition {
+                Definition::Section { section, offset }
+                    if object.section(section).class == Class::Code =>
+                {
+                    Some((section, offset, s.name, s.size))
+                }
+                _ => None,
+            }),
+    );
     starts.sort_by_key(|(s, o, _, _)| (*s, *o));
     let mut out = Vec::with_capacity(starts.len());
     for (i, &(section, offset, name, size)) in starts.iter().enumerate() {
