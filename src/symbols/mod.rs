@@ -114,7 +114,14 @@ impl<T: Copy> Few<T> {
                 many.extend([*first, value]);
                 *self = Few::Many(Box::new(many));
             }
-            Few::Many(v) => v.push(value),
+            Few::Many(v) => {
+                // A list that outgrew its first room belongs to a name many
+                // objects use: quadruple it rather than double it.
+                if v.len() == v.capacity() {
+                    v.reserve(3 * v.len());
+                }
+                v.push(value);
+            }
         }
     }
 
