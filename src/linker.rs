@@ -210,6 +210,8 @@ pub struct Linker {
     pub(crate) tls_images: Vec<crate::tls::Image>,
     /// What a batch being loaded leaves for its end (batch.rs).
     pub(crate) deferred: Option<crate::batch::Deferred>,
+    /// The current load's undo record, kept between loads for its memory.
+    pub(crate) undo: crate::load::Undo,
 }
 
 impl Linker {
@@ -239,6 +241,7 @@ impl Linker {
             stats: Stats::default(),
             tls_images: Vec::new(),
             deferred: None,
+            undo: Default::default(),
         })
     }
 

@@ -219,7 +219,9 @@ type NamedSite = (NameId, Site);
 /// A static-TLS fixup, finished once its module's thread-pointer offset is known.
 type StaticFix = (Fix, tls::StaticUse);
 
-/// What a load takes that must be given back if it fails.
+/// What a load takes that must be given back if it fails. The `Linker` keeps
+/// one between loads (`Linker::undo`) and clears it, so that its lists do not
+/// grow from nothing for every object.
 #[derive(Default)]
 pub(crate) struct Undo {
     pub(crate) pieces: Vec<Piece>,
@@ -229,6 +231,16 @@ pub(crate) struct Undo {
     tls_module: Option<u64>,
     /// Local `STT_GNU_IFUNC` symbols' slots and their resolvers (`ifunc.rs`).
     pub(crate) ifuncs: Vec<(SlotId, u64)>,
+}
+
+impl Undo {
+    fn clear(&mut self) {
+        self.pieces.clear();
+        self.slots.clear();
+        self.entries.clear();
+        self.tls_module = None;
+        self.ifuncs.clear();
+    }
 }
 
 impl Linker {
@@ -246,14 +258,14 @@ impl Linker {
         id: ObjectId,
         replacing: Option<&Replacing>,
     ) -> Result<Option<Loaded>> {
-        let mut undo = Undo::default();
-        match self.link_inner(object, id, replacing, &mut undo) {
-            Ok(old) => Ok(old),
-            Err(e) => {
-                self.rollback(undo);
-                Err(e)
-            }
+        let mut undo = std::mem::take(&mut self.undo);
+        undo.clear();
+        let result = self.link_inner(object, id, replacing, &mut undo);
+        if result.is_err() {
+            self.rollback(&mut undo);
         }
+        self.undo = undo;
+        result
     }
 
     fn link_inner(
@@ -350,14 +362,14 @@ impl Linker {
         Ok(old)
     }
 
-    fn rollback(&mut self, undo: Undo) {
-        if let Some(module) = undo.tls_module {
+    fn rollback(&mut self, undo: &mut Undo) {
+        if let Some(module) = undo.tls_module.take() {
             crate::runtime::tls::unregister(module);
         }
         let Some(space) = self.space.as_mut() else {
             return;
         };
-        for (name, slot) in undo.slots {
+        for (name, slot) in undo.slots.drain(..) {
             if let Some(name) = name {
                 self.symbols.entry_mut(name).slot = None;
             }
@@ -367,10 +379,10 @@ impl Linker {
                 "call through a released slot".into(),
             );
         }
-        for piece in undo.pieces {
+        for piece in undo.pieces.drain(..) {
             space.pools.free(&mut space.region, piece);
         }
-        for name in undo.entries {
+        for name in undo.entries.drain(..) {
             if self.symbols.entry(name).is_unused() {
                 self.symbols.remove(name);
             }
@@ -1172,11 +1184,13 @@ impl Linker {
         // not, and the trap's message); definitions always do.
         let unresolved = |n: &NameId| {
             let e = self.symbols.entry(*n);
-            e.slot.is_some() && matches!(e.binding(None), Binding::Unresolved { .. })
+            e.slot.is_some() && e.is_unresolved()
         };
-        let mut touched: Vec<NameId> = refers.iter().copied().filter(unresolved).collect();
+        let old_defines = old.as_ref().map_or(&[][..], |o| &o.defines[..]);
+        let mut touched = Vec::with_capacity(refers.len() + defines.len() + old_defines.len());
+        touched.extend(refers.iter().copied().filter(unresolved));
         touched.extend(&defines);
-        touched.extend(old.iter().flat_map(|o| o.defines.iter().copied()));
+        touched.extend(old_defines);
         let pieces = self.keep_data(&layout, old.as_ref());
         let loaded = Loaded {
             name: object.name.clone(),

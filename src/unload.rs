@@ -82,7 +82,7 @@ pub(crate) fn remove(linker: &mut Linker, id: ObjectId) -> Result<()> {
             first_error.get_or_insert(e);
         }
         let entry = linker.symbols.entry(name);
-        let unresolved = matches!(entry.binding(None), Binding::Unresolved { .. });
+        let unresolved = entry.is_unresolved();
         if let (true, Some(slot), Some(space)) = (unresolved, entry.slot, linker.space.as_ref()) {
             let message = format!(
                 "call to `{}`, which was unloaded with {}",

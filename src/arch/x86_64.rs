@@ -29,6 +29,26 @@ pub const STUB_SIZE: usize = 8;
 /// A trap entry: `lea slot(%rip), %rdi; jmp *handler(%rip)`, padded with `int3`.
 pub const TRAP_SIZE: usize = 16;
 
+/// Every kind's facts ([`Kind::info`]), indexed by kind, worked out at compile
+/// time: the linker asks for them several times per relocation, and a lookup
+/// costs less than the matches that work them out.
+const INFO: [KindInfo; Kind::ALL.len()] = {
+    // `Kind::ALL` is in declaration order, so that `kind as usize` indexes it.
+    let mut i = 0;
+    while i < Kind::ALL.len() {
+        assert!(Kind::ALL[i] as usize == i);
+        i += 1;
+    }
+    let mut table = [KindInfo::new(0); Kind::ALL.len()];
+    let mut i = 0;
+    while i < Kind::ALL.len() {
+        let kind = Kind::ALL[i];
+        table[kind as usize] = kind.facts();
+        i += 1;
+    }
+    table
+};
+
 const _: () = assert!(STUB_SIZE >= 6 && STUB_SIZE.is_power_of_two());
 const _: () = assert!(TRAP_SIZE >= 13 && TRAP_SIZE.is_power_of_two());
 
@@ -161,8 +181,14 @@ impl Kind {
         Kind::TlsDescDelta32,
     ];
 
+    /// Facts about the kind that the linker needs before applying it.
     #[inline]
     pub fn info(self) -> KindInfo {
+        INFO[self as usize]
+    }
+
+    /// What [`INFO`] holds for the kind.
+    const fn facts(self) -> KindInfo {
         use Kind::*;
         let width = match self {
             Pointer64 | Delta64 | GotDelta64 | GotOffset64 | GotBaseOffset64 | GotBaseDelta64
@@ -194,7 +220,7 @@ impl Kind {
             TlsDescDelta32 => info.target = Target::Tls(TlsTarget::Descriptor),
             Pointer64 | Delta64 => {}
         }
-        if self == StubBaseOffset64 {
+        if matches!(self, StubBaseOffset64) {
             info.uses_got_base = true;
         }
         info
@@ -344,6 +370,15 @@ mod tests {
         let mut buf = vec![0xaau8; 8];
         kind.apply(&mut buf, &v)?;
         Ok(buf[..kind.info().width].to_vec())
+    }
+
+    #[test]
+    fn the_info_table_holds_every_kinds_facts() {
+        for kind in Kind::ALL {
+            assert_eq!(kind.info(), kind.facts(), "{kind:?}");
+        }
+        assert_eq!(Kind::Branch32.info().reach, Reach::Stub);
+        assert_eq!(Kind::Pointer16.info().width, 2);
     }
 
     fn vals(s: u64, a: i64, p: u64) -> FixupValues {

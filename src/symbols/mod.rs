@@ -93,15 +93,35 @@ pub enum Few<T> {
 }
 
 impl<T: Copy> Few<T> {
+    /// Room a list gets when it first needs the heap: 128 bytes, at least four
+    /// elements. A name referred to by a handful of objects (five each for most
+    /// of a generated thousand-object program's names) then never grows its
+    /// list, and growing (a `realloc` that copies) cost more than the push.
+    const FIRST_MANY: usize = {
+        let fit = 128 / std::mem::size_of::<T>();
+        if fit > 4 {
+            fit
+        } else {
+            4
+        }
+    };
+
     pub fn push(&mut self, value: T) {
         match self {
             Few::Zero => *self = Few::One(value),
             Few::One(first) => {
-                let mut many = Vec::with_capacity(4);
+                let mut many = Vec::with_capacity(Self::FIRST_MANY);
                 many.extend([*first, value]);
                 *self = Few::Many(Box::new(many));
             }
-            Few::Many(v) => v.push(value),
+            Few::Many(v) => {
+                // A list that outgrew its first room belongs to a name many
+                // objects use: quadruple it rather than double it.
+                if v.len() == v.capacity() {
+                    v.reserve(3 * v.len());
+                }
+                v.push(value);
+            }
         }
     }
 
@@ -272,6 +292,17 @@ impl Entry {
                 .filter(|(o, _)| Some(*o) != without)
                 .all(|(_, weak)| *weak),
         }
+    }
+
+    /// Whether nothing defines the name (`binding(None)` is `Unresolved`),
+    /// without working out whether every reference is weak (which reads every
+    /// referring object).
+    pub fn is_unresolved(&self) -> bool {
+        self.defs.is_empty()
+            && self
+                .rare
+                .as_ref()
+                .is_none_or(|r| r.host.is_none() && !matches!(r.process, Some(Some(_))))
     }
 
     /// The first strong definition by an object other than `except`.
@@ -667,6 +698,7 @@ mod tests {
         let mut e = Entry::default();
         e.set_process(Some(Some(process(0x7000))));
         assert_eq!(e.binding(None), Binding::Process(process(0x7000)));
+        assert!(!e.is_unresolved());
         e.set_host(Some(process(0x6000)));
         assert_eq!(e.binding(None), Binding::Host(process(0x6000)));
         e.defs.push(def(1, 0x1000, true));
@@ -689,6 +721,9 @@ mod tests {
         let mut e = Entry::default();
         e.refs.push((ObjectId(1), true));
         assert_eq!(e.binding(None), Binding::Unresolved { weak: true });
+        assert!(e.is_unresolved());
+        e.set_process(Some(None)); // looked up, not found
+        assert!(e.is_unresolved());
         e.refs.push((ObjectId(2), false));
         assert_eq!(e.binding(None), Binding::Unresolved { weak: false });
         assert_eq!(
