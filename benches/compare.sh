@@ -3,7 +3,9 @@
 # on the same generated llc objects (benches/gen_corpus.py, x86-64 ELF, pic). Several runs
 # each; prints per corpus size the median wall time and median peak RSS (/usr/bin/time -v)
 # of each tool and its ratios to relink. Every run's exit status is checked against the
-# generator's independently computed value. Then the memory cost of many tiny objects:
+# generator's independently computed value. The tools take turns: each round runs every
+# tool once, so a machine whose speed drifts (this one's does, by up to 1.5x within
+# minutes) slows every tool alike. Then the memory cost of many tiny objects:
 # relink's peak RSS with TINY one-function objects, per object.
 #
 # usage: benches/compare.sh [RUNS=5] [FUNCTIONS=20] [SIZES="1000 5000"] [TINY=10000]
@@ -46,27 +48,44 @@ corpus() {
 
 median() { sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
 
-measure() { # name, command... : prints "name median_s median_kib"; checks every exit status
+once() { # name, command... : runs it once, appends "name seconds kib" to $work/samples
   local name=$1; shift
-  local times=() rss=() status got t0 t1
+  local status got t0 t1
+  set +e
+  t0=$EPOCHREALTIME
+  /usr/bin/time -v "$@" > /dev/null 2> "$work/time.txt"
+  status=$?
+  t1=$EPOCHREALTIME
+  set -e
+  got=$(grep -oP 'Exit status: \K[0-9]+' "$work/time.txt" || echo "$status")
+  if [ "$got" != "$expected" ]; then
+    echo "$name: exit status $got, expected $expected" >&2; tail -n 30 "$work/time.txt" >&2
+    return 1
+  fi
+  # Wall time from the shell's microsecond clock (time -v rounds to 10 ms).
+  printf '%s %s %s\n' "$name" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f", b - a }')" \
+    "$(grep -oP 'Maximum resident set size \(kbytes\): \K[0-9]+' "$work/time.txt")" \
+    >> "$work/samples"
+}
+
+# measure NAME... : RUNS rounds, each running every tool once in turn (so that a
+# machine that speeds up or slows down during the measurement affects every tool
+# alike); prints "name median_s median_kib" per tool, "name -" for one that failed.
+measure() {
+  : > "$work/samples"
+  local failed=" " name
   for _ in $(seq "$runs"); do
-    set +e
-    t0=$EPOCHREALTIME
-    /usr/bin/time -v "$@" > /dev/null 2> "$work/time.txt"
-    status=$?
-    t1=$EPOCHREALTIME
-    set -e
-    got=$(grep -oP 'Exit status: \K[0-9]+' "$work/time.txt" || echo "$status")
-    if [ "$got" != "$expected" ]; then
-      echo "$name: exit status $got, expected $expected" >&2; tail -n 30 "$work/time.txt" >&2
-      return 1
-    fi
-    # Wall time from the shell's microsecond clock (time -v rounds to 10 ms).
-    times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f", b - a }')")
-    rss+=("$(grep -oP 'Maximum resident set size \(kbytes\): \K[0-9]+' "$work/time.txt")")
+    for name in "$@"; do
+      [[ "$failed" == *" $name "* ]] && continue
+      tool "$name" || failed="$failed$name "
+    done
   done
-  printf '%s %s %s\n' "$name" "$(printf '%s\n' "${times[@]}" | median)" \
-    "$(printf '%s\n' "${rss[@]}" | median)"
+  for name in "$@"; do
+    if [[ "$failed" == *" $name "* ]]; then echo "$name -"; continue; fi
+    printf '%s %s %s\n' "$name" \
+      "$(awk -v n="$name" '$1 == n { print $2 }' "$work/samples" | median)" \
+      "$(awk -v n="$name" '$1 == n { print $3 }' "$work/samples" | median)"
+  done
 }
 
 wants() { [[ "$skip" != *" $1 "* ]]; }
@@ -80,23 +99,23 @@ for n in $sizes; do
   echo "corpus: $n modules x $f functions + main = ${#objs[@]} objects (llc -O2 pic," \
     "x86-64 ELF), $relocs relocations = $((relocs / ${#objs[@]})) per object;" \
     "expected status $expected; medians of $runs runs; load $(cut -d' ' -f1-3 /proc/loadavg)"
-  {
-    measure "relink" "$relink" run "${objs[@]}"
-    if [ -n "${RELINK_BASELINE:-}" ]; then
-      measure "relink-baseline" "$RELINK_BASELINE" run "${objs[@]}" || echo "relink-baseline -"
-    fi
-    if wants rtdyld; then
-      measure "llvm-rtdyld" llvm-rtdyld -execute -entry=main "${objs[@]}" || echo "llvm-rtdyld -"
-    fi
-    if wants jitlink; then
-      (ulimit -s 65536; measure "llvm-jitlink-14" llvm-jitlink-14 "${objs[@]}") ||
-        echo "llvm-jitlink-14 -"
-    fi
-    if wants lld; then
-      measure "ld.lld+dlopen" bash -c \
-        "$lld -shared -o $work/lib.so $dir/*.o && $work/dl $work/lib.so" || echo "ld.lld+dlopen -"
-    fi
-  } > "$work/results.txt"
+  # tool NAME: one run of that tool on this corpus.
+  tool() {
+    case $1 in
+      relink) once relink "$relink" run "${objs[@]}" ;;
+      relink-baseline) once relink-baseline "$RELINK_BASELINE" run "${objs[@]}" ;;
+      llvm-rtdyld) once llvm-rtdyld llvm-rtdyld -execute -entry=main "${objs[@]}" ;;
+      llvm-jitlink-14) (ulimit -s 65536; once llvm-jitlink-14 llvm-jitlink-14 "${objs[@]}") ;;
+      ld.lld+dlopen) once ld.lld+dlopen bash -c \
+        "$lld -shared -o $work/lib.so $dir/*.o && $work/dl $work/lib.so" ;;
+    esac
+  }
+  tools=(relink)
+  [ -n "${RELINK_BASELINE:-}" ] && tools+=(relink-baseline)
+  wants rtdyld && tools+=(llvm-rtdyld)
+  wants jitlink && tools+=(llvm-jitlink-14)
+  wants lld && tools+=(ld.lld+dlopen)
+  measure "${tools[@]}" > "$work/results.txt"
   awk -v objs="${#objs[@]}" '
     BEGIN { printf "%-16s %10s %12s %12s %14s %13s\n", "tool", "wall", "per object", "peak RSS",
             "wall/relink", "RSS/relink" }
@@ -111,10 +130,13 @@ if [ "$tiny" -gt 0 ]; then
   dir=$keep/chain-$tiny-1
   corpus "$dir" "$tiny" 1 chain
   objs=("$dir"/*.o)
-  measure relink "$relink" run "${objs[@]}" > "$work/big.txt"
+  tool() { once relink "$relink" run "${objs[@]}"; }
+  measure relink > "$work/big.txt"
   small_dir=$keep/chain-10-1
   corpus "$small_dir" 10 1 chain
-  measure relink "$relink" run "$small_dir"/*.o > "$work/small.txt"
+  objs=("$small_dir"/*.o)
+  measure relink > "$work/small.txt"
+  objs=("$dir"/*.o)
   read -r _ _ big < "$work/big.txt"
   read -r _ _ small < "$work/small.txt"
   awk -v n="${#objs[@]}" -v big="$big" -v small="$small" 'BEGIN {
