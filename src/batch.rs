@@ -415,7 +415,7 @@ impl Linker {
             let (to_link, chunks) = mpsc::sync_channel(4);
             let (to_reuse, used) = mpsc::channel();
             let reading = Reading {
-                paths,
+                paths: &paths[1..],
                 to_link,
                 used,
                 prefault: &prefault,
@@ -424,32 +424,31 @@ impl Linker {
                 .name("relink-read".into())
                 .spawn_scoped(scope, move || reading.run())
                 .ok()?;
+            // The first file is read here, while the reading thread starts.
+            let first = read_and_parse(paths[0], Slot::default());
             let linking = Linking {
                 count,
                 chunks,
                 to_reuse,
                 prefault: &prefault,
             };
-            Some(self.link_ahead(&linking, fresh, ids))
+            Some(self.link_ahead(&linking, first, fresh, ids))
         })
     }
 
-    /// The linking side of [`Linker::stream_ahead`]: links the objects that
-    /// arrive, and sends them back to be dropped.
+    /// The linking side of [`Linker::stream_ahead`]: links `first` (read on
+    /// this thread) and the objects that arrive, and sends them back to be
+    /// dropped.
     fn link_ahead(
         &mut self,
         at: &Linking,
+        first: Ahead,
         fresh: bool,
         ids: &mut Vec<ObjectId>,
     ) -> Result<Streamed> {
-        let count = at.count;
+        let (count, mut chunk, mut here) = (at.count, vec![first], true);
         let mut i = 0;
-        while i < count {
-            let start = Instant::now();
-            // An error only if the reading thread panicked: leaving the
-            // scope then passes its panic on.
-            let Ok(chunk) = at.chunks.recv() else { break };
-            self.stats.waited += start.elapsed();
+        loop {
             let mut linked = Vec::with_capacity(CHUNK);
             for next in chunk {
                 let (parsed, took) = match next {
@@ -457,7 +456,11 @@ impl Linker {
                     Ahead::Archive => return Ok(Streamed::Archive(i)),
                     Ahead::Failed(e) => return Err(e),
                 };
-                self.stats.parse_ahead += took;
+                if here {
+                    self.stats.parse += took;
+                } else {
+                    self.stats.parse_ahead += took;
+                }
                 let object = parsed.borrow_dependent();
                 if let Some(end) = self.place_and_link(object, i, count, fresh, ids)? {
                     return Ok(end);
@@ -470,8 +473,18 @@ impl Linker {
             }
             // Dropped and their buffers reused there; here if it has ended.
             _ = at.to_reuse.send(linked);
+            if i >= count {
+                return Ok(Streamed::Done);
+            }
+            let start = Instant::now();
+            // An error only if the reading thread panicked: leaving the
+            // scope then passes its panic on.
+            let Ok(next) = at.chunks.recv() else {
+                return Ok(Streamed::Done);
+            };
+            self.stats.waited += start.elapsed();
+            (chunk, here) = (next, false);
         }
-        Ok(Streamed::Done)
     }
 
     /// Input `i` of `count`, parsed: places it (the batch's first object

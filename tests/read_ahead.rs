@@ -99,7 +99,6 @@ fn a_batch_of_forty_files_links_every_one() {
     assert_eq!(linker.stats().objects, COUNT);
     if std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2) {
         assert!(linker.stats().parse_ahead > Duration::ZERO, "read ahead");
-        assert_eq!(linker.stats().parse, Duration::ZERO, "nothing parsed here");
     }
     for i in [0, 1, 15, 16, 17, 31, 32, COUNT - 1] {
         assert_eq!(link(&mut linker, i), triangle(i), "link_{i}");
