@@ -139,25 +139,43 @@ fn a_missing_file_in_the_middle_of_a_batch_is_an_io_error() {
     assert_eq!(link(&mut linker, 19), triangle(19));
 }
 
+/// `dir/name`: an archive of `members`.
+fn archive(name: &str, members: &[PathBuf]) -> PathBuf {
+    let lib = members[0].with_file_name(name);
+    _ = std::fs::remove_file(&lib);
+    let status = Command::new("ar")
+        .arg("rcs")
+        .arg(&lib)
+        .args(members)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    lib
+}
+
 /// An archive after 30 objects: the batch goes on as `load_inputs` links
 /// archives (members pulled on demand), with the objects before it kept.
 #[test]
 fn an_archive_in_the_middle_of_a_batch_is_searched() {
     let files = chain();
-    let dir = files[0].parent().unwrap();
     // link_30 … link_34 in an archive; link_35 … needs them, pulls them in.
-    let lib = dir.join("liblinks.a");
-    _ = std::fs::remove_file(&lib);
-    let status = Command::new("ar")
-        .arg("rcs")
-        .arg(&lib)
-        .args(&files[30..35])
-        .status()
-        .unwrap();
-    assert!(status.success());
     let mut batch: Vec<PathBuf> = files[..30].to_vec();
-    batch.push(lib);
+    batch.push(archive("liblinks.a", &files[30..35]));
     batch.extend_from_slice(&files[35..]);
+    let mut linker = Linker::new().unwrap();
+    linker.load_files(&batch).unwrap();
+    assert_eq!(linker.objects().count(), COUNT);
+    assert_eq!(link(&mut linker, COUNT - 1), triangle(COUNT - 1));
+}
+
+/// An archive first (the file the linking thread reads itself): the whole
+/// batch is linked as `load_inputs` links it.
+#[test]
+fn an_archive_first_in_a_batch_is_searched() {
+    let files = chain();
+    // link_0 … link_4 in an archive, before the objects that need them.
+    let mut batch = vec![archive("libfirst.a", &files[..5])];
+    batch.extend_from_slice(&files[5..]);
     let mut linker = Linker::new().unwrap();
     linker.load_files(&batch).unwrap();
     assert_eq!(linker.objects().count(), COUNT);
@@ -216,4 +234,21 @@ fn relink_run_reads_a_batch_ahead() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(3), "{out:?}");
+}
+
+/// A bad first file (the one the linking thread reads itself): nothing is
+/// loaded, and the next batch loads.
+#[test]
+fn a_bad_first_file_loads_nothing() {
+    let mut files = chain();
+    let bad = files[0].with_file_name("not_an_object_first.o");
+    std::fs::write(&bad, b"not an object either").unwrap();
+    let good = std::mem::replace(&mut files[0], bad);
+    let mut linker = Linker::new().unwrap();
+    let err = linker.load_files(&files).unwrap_err();
+    assert!(err.to_string().contains("not_an_object_first.o"), "{err}");
+    assert_eq!(linker.objects().count(), 0);
+    files[0] = good;
+    linker.load_files(&files).unwrap();
+    assert_eq!(link(&mut linker, COUNT - 1), triangle(COUNT - 1));
 }
