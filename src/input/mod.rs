@@ -66,6 +66,9 @@ pub(crate) struct Facts {
     /// `(section, relocation)` indices of those placement looks at
     /// (`placement::narrow`).
     pub narrow: Vec<(usize, usize)>,
+    /// Unwind sections whose call-frame instructions relocation leaves well
+    /// formed (`unwind::instructions_hold`).
+    pub unwind_checked: Vec<SectionId>,
 }
 
 /// The container format an [`Object`] was read from.
@@ -294,6 +297,11 @@ impl<'a> Object<'a> {
             compact: crate::load::needs_compact_layout(self),
             tls_cells: crate::tls::cell_count(self),
             narrow: crate::placement::narrow(self),
+            unwind_checked: (0..self.sections.len())
+                .map(|i| SectionId(i as u32))
+                .filter(|&i| self.section(i).role == Role::EhFrame)
+                .filter(|&i| crate::runtime::unwind::instructions_hold(self, i))
+                .collect(),
         })
     }
 }

@@ -62,7 +62,8 @@ pub(crate) fn validate(
     address: u64,
     bounds: &Bounds,
 ) -> Result<Frames> {
-    if let Some(fdes) = quick_frames(bytes, address, bounds) {
+    let checked = object.facts().unwind_checked.contains(&section);
+    if let Some(fdes) = quick_frames(bytes, address, bounds, checked) {
         return Ok(Frames {
             section: address,
             fdes,
@@ -79,7 +80,11 @@ pub(crate) fn validate(
 /// decides, and words the error. It accepts nothing that one refuses, and finds
 /// the same FDEs (a test checks both on mutated sections); it is a fraction of
 /// its cost, most of which went into `gimli`'s general parsing of each FDE.
-fn quick_frames(bytes: &[u8], address: u64, bounds: &Bounds) -> Option<Vec<u64>> {
+///
+/// `checked`: the section's instructions were found well formed before it was
+/// relocated, and relocation changed none of them ([`instructions_hold`]), so
+/// they are not walked again.
+fn quick_frames(bytes: &[u8], address: u64, bounds: &Bounds, checked: bool) -> Option<Vec<u64>> {
     let mut cies: Vec<(usize, u8)> = Vec::new(); // (offset, address encoding)
                                                  // Room for an FDE every 32 bytes (a C function's is 24 to 48): grown one
                                                  // push at a time, the list was a tenth of this function's cost.
@@ -93,12 +98,12 @@ fn quick_frames(bytes: &[u8], address: u64, bounds: &Bounds) -> Option<Vec<u64>>
         let end = offset.checked_add(4 + usize::try_from(len).ok()?)?;
         let record = bytes.get(offset + 8..end)?;
         match read_u32(bytes, offset + 4)? {
-            0 => cies.push((offset, quick_cie(record)?)),
+            0 => cies.push((offset, quick_cie(record, checked)?)),
             id => {
                 let cie = (offset + 4).checked_sub(usize::try_from(id).ok()?)?;
                 let &(_, encoding) = cies.iter().find(|(at, _)| *at == cie)?;
                 let at = address.wrapping_add(offset as u64 + 8);
-                if quick_fde(record, at, encoding, bounds)? {
+                if quick_fde(record, at, encoding, bounds, checked)? {
                     fdes.push(address.wrapping_add(offset as u64));
                 }
             }
@@ -110,7 +115,7 @@ fn quick_frames(bytes: &[u8], address: u64, bounds: &Bounds) -> Option<Vec<u64>>
 
 /// A "zR" CIE's address encoding (after its length and id), if its shape and
 /// instructions are the common ones.
-fn quick_cie(mut cie: &[u8]) -> Option<u8> {
+fn quick_cie(mut cie: &[u8], checked: bool) -> Option<u8> {
     let (&version, rest) = cie.split_first()?;
     cie = rest.strip_prefix(b"zR\0")?;
     leb128(&mut cie)?; // code alignment factor
@@ -124,7 +129,7 @@ fn quick_cie(mut cie: &[u8]) -> Option<u8> {
         return None;
     };
     fixed_width(*encoding)?;
-    well_formed(instructions).then_some(*encoding)
+    (checked || well_formed(instructions)).then_some(*encoding)
 }
 
 /// Bytes of a fixed-width, absolute or PC-relative, direct address encoding.
@@ -143,7 +148,7 @@ fn fixed_width(encoding: u8) -> Option<usize> {
 /// Checks an FDE (after its length and CIE pointer; `at`: the target address of
 /// its first address field). `Some(false)`: discarded COMDAT code (a zero
 /// address), skipped.
-fn quick_fde(fde: &[u8], at: u64, encoding: u8, bounds: &Bounds) -> Option<bool> {
+fn quick_fde(fde: &[u8], at: u64, encoding: u8, bounds: &Bounds, checked: bool) -> Option<bool> {
     let width = fixed_width(encoding)?;
     let value = |field: &[u8]| -> u64 {
         let mut le = [0u8; 8];
@@ -170,7 +175,50 @@ fn quick_fde(fde: &[u8], at: u64, encoding: u8, bounds: &Bounds) -> Option<bool>
     let mut rest = fde.get(2 * width..)?;
     let aug = usize::try_from(leb128(&mut rest)?).ok()?;
     let instructions = rest.get(aug..)?;
-    (inside(lo, len, bounds.code) && well_formed(instructions)).then_some(true)
+    (inside(lo, len, bounds.code) && (checked || well_formed(instructions))).then_some(true)
+}
+
+/// Whether an unwind section's call-frame instructions are in the shape
+/// [`quick_frames`] accepts, in the file, and its relocations write nothing
+/// but FDEs' first address field: then relocation leaves the instructions as
+/// they are, and [`validate`] need not walk them again. Worked out from the
+/// object alone (`Object::facts`: on a batch's reading thread, where walking
+/// every FDE's instructions costs the linking thread nothing).
+pub(crate) fn instructions_hold(object: &Object, section: SectionId) -> bool {
+    let s = object.section(section);
+    address_fields(s.data).is_some_and(|fields| {
+        s.relocs.iter().all(|r| {
+            let end = r.offset.saturating_add(r.kind.info().width as u64);
+            fields.iter().any(|&(a, b)| r.offset >= a && end <= b)
+        })
+    })
+}
+
+/// The `[start, end)` offsets of each FDE's first address field, if every CIE
+/// and FDE is in the shape [`quick_frames`] accepts (instructions included).
+fn address_fields(bytes: &[u8]) -> Option<Vec<(u64, u64)>> {
+    let (mut cies, mut fields) = (Vec::new(), Vec::new());
+    let mut offset = 0;
+    while offset < bytes.len() {
+        let len = read_u32(bytes, offset).filter(|l| *l != 0 && *l != u32::MAX)?;
+        let end = offset.checked_add(4 + usize::try_from(len).ok()?)?;
+        let record = bytes.get(offset + 8..end)?;
+        match read_u32(bytes, offset + 4)? {
+            0 => cies.push((offset, quick_cie(record, false)?)),
+            id => {
+                let cie = (offset + 4).checked_sub(usize::try_from(id).ok()?)?;
+                let &(_, encoding) = cies.iter().find(|(at, _)| *at == cie)?;
+                let width = fixed_width(encoding)?;
+                let mut rest = record.get(2 * width..)?;
+                let aug = usize::try_from(leb128(&mut rest)?).ok()?;
+                well_formed(rest.get(aug..)?).then_some(())?;
+                let start = offset as u64 + 8;
+                fields.push((start, start + width as u64));
+            }
+        }
+        offset = end;
+    }
+    Some(fields)
 }
 
 fn read_u32(bytes: &[u8], at: usize) -> Option<u32> {
@@ -566,7 +614,7 @@ mod tests {
         zero[4..8].copy_from_slice(&(base.len() as u32 + 4).to_le_bytes());
         base.extend(zero);
         let address = 0x1000;
-        assert!(quick_frames(&base, address, &bounds).is_some());
+        assert!(quick_frames(&base, address, &bounds, false).is_some());
         let mut seed = 0x2545_f491_4f6c_dd1du64;
         let mut next = move || {
             seed ^= seed << 13;
@@ -574,7 +622,7 @@ mod tests {
             seed ^= seed << 17;
             seed
         };
-        let (mut quick, mut both) = (0, 0);
+        let (mut quick, mut both, mut checked) = (0, 0, 0);
         for _ in 0..50_000 {
             let mut bytes = base.clone();
             for _ in 0..1 + next() % 3 {
@@ -589,13 +637,45 @@ mod tests {
                 bytes.truncate((next() % bytes.len() as u64) as usize);
             }
             let thorough = validate_with_gimli(&object, id, &bytes, address, &bounds);
-            if let Some(fdes) = quick_frames(&bytes, address, &bounds) {
+            let found = quick_frames(&bytes, address, &bounds, false);
+            if let Some(fdes) = &found {
                 quick += 1;
                 let frames = thorough.unwrap_or_else(|e| panic!("{bytes:x?}: {e}"));
-                assert_eq!(frames.fdes, fdes, "{bytes:x?}");
+                assert_eq!(&frames.fdes, fdes, "{bytes:x?}");
+            }
+            // Instructions found well formed beforehand need no second walk:
+            // the answer is the same without it.
+            if address_fields(&bytes).is_some() {
+                checked += 1;
+                let skipped = quick_frames(&bytes, address, &bounds, true);
+                assert_eq!(skipped, found, "{bytes:x?}");
             }
             both += 1;
         }
         assert!(quick > 1000 && both > quick, "{quick} of {both}");
+        assert!(checked > 1000, "{checked} checked beforehand");
+    }
+
+    /// A compiled object's unwind section: its instructions hold through
+    /// relocation (only FDE addresses are relocated) until a relocation
+    /// writes elsewhere.
+    #[test]
+    fn instructions_hold_only_while_relocations_write_fde_addresses() {
+        let file = std::fs::read("testdata/debug/x86_64/counter.o").unwrap();
+        let parse = || crate::input::parse("counter.o", &file).unwrap();
+        let object = parse();
+        let eh = (0..object.sections.len() as u32)
+            .map(SectionId)
+            .find(|&i| object.section(i).role == crate::input::Role::EhFrame)
+            .unwrap();
+        assert!(!object.section(eh).relocs.is_empty());
+        assert!(instructions_hold(&object, eh));
+        assert_eq!(object.facts().unwind_checked, [eh]);
+        for shift in [4i64, -4, 1] {
+            let mut moved = parse();
+            let r = &mut moved.sections[eh.0 as usize].relocs[0];
+            r.offset = r.offset.wrapping_add_signed(shift);
+            assert!(!instructions_hold(&moved, eh), "moved by {shift}");
+        }
     }
 }
