@@ -1,17 +1,25 @@
-//! Loading a batch of objects as a stream: each input is read (into one reused
-//! buffer), parsed, linked and dropped before the next is read. Memory holds one
-//! input file and one parsed object, not the whole batch (a thousand objects'
-//! files and parsed relocations were most of a load's peak memory, and faulting
-//! that memory in a good part of its time).
+//! Loading a batch of objects as a stream: each input is read, parsed, linked
+//! and dropped, and memory holds a few input files and parsed objects, not the
+//! whole batch (a thousand objects' files and parsed relocations were most of
+//! a load's peak memory, and faulting that memory in a good part of its time).
 //!
-//! Files are read and parsed on a second thread, a few inputs ahead of the
-//! linking thread ([`Linker::stream_ahead`]): opening and reading a thousand
-//! small files is mostly kernel time, and it and parsing overlap linking. An
-//! earlier version read and parsed a chunk of 64 inputs on both threads and
-//! then linked the chunk, so the two never overlapped; it was slower than one
-//! thread (`git log` has it and its numbers). The objects travel back to the
-//! reading thread to be dropped and their buffers reused, so what one thread
-//! allocates the other does not free.
+//! Files are read and parsed on a second thread, chunks of up to [`CHUNK`]
+//! objects ahead of the linking thread ([`Linker::stream_ahead`]): opening and
+//! reading a thousand small files is mostly kernel time, and it and parsing
+//! overlap linking. That thread also does the rest of what depends on an
+//! object alone (`Object::facts`, `Object::named_code`: scans of all its
+//! relocations and symbols, the check of its unwind instructions) and faults
+//! in the region's next pages ([`crate::memory::Prefault`]), so the linking
+//! thread — the one that bounds a load — does only what needs the symbol
+//! table and the region. The objects travel back to the reading thread to be
+//! dropped and their buffers reused, so what one thread allocates the other
+//! does not free.
+//!
+//! An earlier version read and parsed a chunk of 64 inputs on both threads and
+//! then linked the chunk, so reading never overlapped linking; it was slower
+//! than one thread (`git log` has it and its numbers). Inputs in memory
+//! ([`Slices`]) and batches of fewer than [`AHEAD_MIN`] files are streamed on
+//! one thread, one input at a time.
 //!
 //! A batch's placement is chosen for all its objects. Streaming cannot look
 //! ahead, so a batch that reserves the region places it for its first object; if

@@ -301,7 +301,7 @@ impl Linker {
 }
 
 /// An object's named code as its symbol table gives it, worked out from the
-/// object alone ([`Object::named_code`]: on a batch's reading thread). Sizes
+/// object alone (`Object::named_code`: on a batch's reading thread). Sizes
 /// come from the symbol table; where it has none (Mach-O), from the next
 /// symbol in the section.
 #[derive(Debug, Default)]
