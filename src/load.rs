@@ -216,6 +216,13 @@ impl Context<'_, '_> {
 /// A direct reference to a global name, recorded at commit.
 type NamedSite = (NameId, Site);
 
+/// Where `resolve_global` puts its results: into the fixup being made, and (for
+/// a direct reference) onto the sites to record.
+struct Resolved<'a> {
+    fix: &'a mut Fix,
+    sites: &'a mut Vec<NamedSite>,
+}
+
 /// A static-TLS fixup, finished once its module's thread-pointer offset is known.
 type StaticFix = (Fix, tls::StaticUse);
 
@@ -710,15 +717,16 @@ impl Linker {
             for r in &section.relocs {
                 let sym = object.symbol(r.symbol);
                 let place = Place { si, at, r };
-                let mut fix = match cx.uses[r.symbol.0 as usize] {
+                // Filled in where it lies: a fixup, and a `Result` around it, are
+                // large, and moving them out of callees was a sixth of resolving.
+                let mut fix = cx.fix(place);
+                match cx.uses[r.symbol.0 as usize] {
                     SymbolUse::Local | SymbolUse::Special => {
                         let special = special_symbol(sym.name, layout, cx.got, cx.target)
                             .filter(|_| !sym.is_defined());
-                        let local = self.resolve_local(&cx, place, special, &mut locals, undo)?;
-                        let Some(fix) = local else {
+                        if !self.resolve_local(&cx, place, special, &mut locals, undo, &mut fix)? {
                             continue;
-                        };
-                        fix
+                        }
                     }
                     SymbolUse::Other => {
                         return Err(Error::malformed(
@@ -728,21 +736,13 @@ impl Linker {
                     }
                     SymbolUse::Global { name, own } => {
                         let bound = &mut bound[r.symbol.0 as usize];
-                        let (fix, site) =
-                            self.resolve_global(&cx, place, name, own, bound, undo)?;
-                        if r.minus.is_some() && site.is_some() {
-                            return Err(Error::Unsupported {
-                                at: object.location(SectionId(si as u32), r.offset),
-                                what: format!(
-                                    "a difference of `{}`, which another object defines",
-                                    sym.name
-                                ),
-                            });
-                        }
-                        sites.extend(site);
-                        fix
+                        let to = Resolved {
+                            fix: &mut fix,
+                            sites: &mut sites,
+                        };
+                        self.resolve_global(&cx, place, name, own, bound, undo, to)?;
                     }
-                };
+                }
                 if let Target::Tls(target) = r.kind.info().target {
                     let f = tls::TlsFix {
                         object: id,
@@ -876,8 +876,9 @@ impl Linker {
         true
     }
 
-    /// A relocation against a local symbol, or a name relink defines per object.
-    /// `None`: nothing to do (an unwind entry of discarded COMDAT code).
+    /// A relocation against a local symbol, or a name relink defines per object:
+    /// completes `fix` (made by [`Context::fix`]). `false`: nothing to do (an
+    /// unwind entry of discarded COMDAT code).
     fn resolve_local(
         &mut self,
         cx: &Context,
@@ -885,14 +886,15 @@ impl Linker {
         special: Option<u64>,
         locals: &mut Map<SymbolId, SlotId>,
         undo: &mut Undo,
-    ) -> Result<Option<Fix>> {
+        fix: &mut Fix,
+    ) -> Result<bool> {
         let (r, section) = (place.r, cx.object.section(SectionId(place.si as u32)));
         let sym = cx.object.symbol(r.symbol);
         let Some(addr) = special.or(cx.layout.addresses[r.symbol.0 as usize]) else {
             if section.role == Role::EhFrame {
                 // Unwind entries of a discarded COMDAT group's code: they describe
                 // nothing that is loaded, and stay unrelocated.
-                return Ok(None);
+                return Ok(false);
             }
             return Err(Error::malformed(
                 cx.object.location(SectionId(place.si as u32), r.offset),
@@ -902,7 +904,6 @@ impl Linker {
                 ),
             ));
         };
-        let mut fix = cx.fix(place);
         // A section-relative reference into inherited data follows it.
         let a = r.addend as u64;
         fix.v.s = cx.layout.translate(addr.wrapping_add(a)).wrapping_sub(a);
@@ -919,7 +920,7 @@ impl Linker {
             let slot = self.local_slot(locals, r.symbol, addr, ifunc, undo)?;
             fix.v.slot = self.space()?.stubs.got_addr(slot);
         }
-        Ok(Some(fix))
+        Ok(true)
     }
 
     /// A relocation against a global name: bound directly to this object's own
@@ -934,7 +935,9 @@ impl Linker {
         own: Option<u32>,
         bound: &mut Option<Bound>,
         undo: &mut Undo,
-    ) -> Result<(Fix, Option<NamedSite>)> {
+        to: Resolved,
+    ) -> Result<()> {
+        let fix = to.fix;
         let r = place.r;
         let (info, sym) = (r.kind.info(), cx.object.symbol(r.symbol));
         let own = own.map(|i| &cx.defs.list[i as usize].1);
@@ -957,7 +960,6 @@ impl Linker {
             || matches!(binding, Binding::Unresolved { .. })
             || matches!(binding, Binding::Host(p) | Binding::Process(p) if p.function);
         let mut stub = None;
-        let mut fix = cx.fix(place);
         fix.v.z = size_of(&binding);
         if needs_slot {
             let slot = match slot {
@@ -997,8 +999,19 @@ impl Linker {
             (_, None) => stub.unwrap_or(0),
         };
         let records = info.reach == Reach::Exact && info.target == Target::Symbol;
-        let site = (records && direct.is_none()).then(|| (name, cx.site(place)));
-        Ok((fix, site))
+        if records && direct.is_none() {
+            if r.minus.is_some() {
+                return Err(Error::Unsupported {
+                    at: cx.object.location(SectionId(place.si as u32), r.offset),
+                    what: format!(
+                        "a difference of `{}`, which another object defines",
+                        sym.name
+                    ),
+                });
+            }
+            to.sites.push((name, cx.site(place)));
+        }
+        Ok(())
     }
 
     fn local_slot(
