@@ -106,6 +106,7 @@ impl<T: Copy> Few<T> {
         }
     };
 
+    #[inline]
     pub fn push(&mut self, value: T) {
         match self {
             Few::Zero => *self = Few::One(value),
