@@ -226,6 +226,20 @@ struct Resolved<'a> {
 /// A static-TLS fixup, finished once its module's thread-pointer offset is known.
 type StaticFix = (Fix, tls::StaticUse);
 
+/// Lists every load needs for its own work, kept by the `Linker` between loads
+/// (`Linker::scratch`) so that each object reuses their memory instead of
+/// allocating it afresh: taken at the start of a stage, given back at its end
+/// (a failed load just drops them).
+#[derive(Default)]
+pub(crate) struct Scratch {
+    /// Per symbol: whether a relocation uses it (`names`).
+    referenced: Vec<bool>,
+    /// Per symbol: its binding while the object resolves (`resolve`).
+    bound: Vec<Option<Bound>>,
+    /// The object's fixups (`resolve`, `apply_fixes`).
+    fixes: Vec<Fix>,
+}
+
 /// What a load takes that must be given back if it fails. The `Linker` keeps
 /// one between loads (`Linker::undo`) and clears it, so that its lists do not
 /// grow from nothing for every object.
@@ -325,6 +339,7 @@ impl Linker {
         let start = Instant::now();
         self.apply_fixes(object, &layout, &fixes)?;
         let relocations = fixes.len() + statics.len();
+        self.scratch.fixes = fixes;
         if !statics.is_empty() {
             self.apply_static_tls(object, &layout, statics)?;
         }
@@ -563,7 +578,9 @@ impl Linker {
         layout: &Layout,
         undo: &mut Undo,
     ) -> Result<Names> {
-        let mut referenced = vec![false; object.symbols.len()];
+        let mut referenced = std::mem::take(&mut self.scratch.referenced);
+        referenced.clear();
+        referenced.resize(object.symbols.len(), false);
         for r in object.sections.iter().flat_map(|s| &s.relocs) {
             if let Some(used) = referenced.get_mut(r.symbol.0 as usize) {
                 *used = true;
@@ -654,6 +671,7 @@ impl Linker {
         data.sort_by_key(|d| d.0);
         data.dedup_by_key(|d| d.0);
         data.shrink_to_fit();
+        self.scratch.referenced = referenced;
         Ok(Names {
             uses,
             defs,
@@ -704,12 +722,16 @@ impl Linker {
             got: space.stubs.got_base(),
         };
         let count = object.sections.iter().map(|s| s.relocs.len()).sum();
-        let mut fixes = Vec::with_capacity(count);
+        let mut fixes = std::mem::take(&mut self.scratch.fixes);
+        fixes.clear();
+        fixes.reserve(count);
         let mut sites = Vec::new();
         let mut statics = Vec::new();
         let mut locals: Map<SymbolId, SlotId> = Map::default();
         let mut cells = tls::Cells::new(layout.tls_cells.0, layout.tls_cells.1);
-        let mut bound: Vec<Option<Bound>> = vec![None; object.symbols.len()];
+        let mut bound = std::mem::take(&mut self.scratch.bound);
+        bound.clear();
+        bound.resize(object.symbols.len(), None);
         for (si, section) in object.sections.iter().enumerate() {
             let Some(at) = layout.sections[si] else {
                 continue;
@@ -795,6 +817,7 @@ impl Linker {
                 fixes.push(fix);
             }
         }
+        self.scratch.bound = bound;
         Ok((fixes, sites, statics))
     }
 
