@@ -212,6 +212,8 @@ pub struct Linker {
     pub(crate) deferred: Option<crate::batch::Deferred>,
     /// The current load's undo record, kept between loads for its memory.
     pub(crate) undo: crate::load::Undo,
+    /// Working lists of a load, kept between loads for their memory.
+    pub(crate) scratch: crate::load::Scratch,
 }
 
 impl Linker {
@@ -242,6 +244,7 @@ impl Linker {
             tls_images: Vec::new(),
             deferred: None,
             undo: Default::default(),
+            scratch: Default::default(),
         })
     }
 

@@ -216,8 +216,29 @@ impl Context<'_, '_> {
 /// A direct reference to a global name, recorded at commit.
 type NamedSite = (NameId, Site);
 
+/// Where `resolve_global` puts its results: into the fixup being made, and (for
+/// a direct reference) onto the sites to record.
+struct Resolved<'a> {
+    fix: &'a mut Fix,
+    sites: &'a mut Vec<NamedSite>,
+}
+
 /// A static-TLS fixup, finished once its module's thread-pointer offset is known.
 type StaticFix = (Fix, tls::StaticUse);
+
+/// Lists every load needs for its own work, kept by the `Linker` between loads
+/// (`Linker::scratch`) so that each object reuses their memory instead of
+/// allocating it afresh: taken at the start of a stage, given back at its end
+/// (a failed load just drops them).
+#[derive(Default)]
+pub(crate) struct Scratch {
+    /// Per symbol: whether a relocation uses it (`names`).
+    referenced: Vec<bool>,
+    /// Per symbol: its binding while the object resolves (`resolve`).
+    bound: Vec<Option<Bound>>,
+    /// The object's fixups (`resolve`, `apply_fixes`).
+    fixes: Vec<Fix>,
+}
 
 /// What a load takes that must be given back if it fails. The `Linker` keeps
 /// one between loads (`Linker::undo`) and clears it, so that its lists do not
@@ -318,6 +339,7 @@ impl Linker {
         let start = Instant::now();
         self.apply_fixes(object, &layout, &fixes)?;
         let relocations = fixes.len() + statics.len();
+        self.scratch.fixes = fixes;
         if !statics.is_empty() {
             self.apply_static_tls(object, &layout, statics)?;
         }
@@ -556,7 +578,9 @@ impl Linker {
         layout: &Layout,
         undo: &mut Undo,
     ) -> Result<Names> {
-        let mut referenced = vec![false; object.symbols.len()];
+        let mut referenced = std::mem::take(&mut self.scratch.referenced);
+        referenced.clear();
+        referenced.resize(object.symbols.len(), false);
         for r in object.sections.iter().flat_map(|s| &s.relocs) {
             if let Some(used) = referenced.get_mut(r.symbol.0 as usize) {
                 *used = true;
@@ -660,6 +684,7 @@ impl Linker {
         data.sort_by_key(|d| d.0);
         data.dedup_by_key(|d| d.0);
         data.shrink_to_fit();
+        self.scratch.referenced = referenced;
         Ok(Names {
             uses,
             defs,
@@ -710,12 +735,16 @@ impl Linker {
             got: space.stubs.got_base(),
         };
         let count = object.sections.iter().map(|s| s.relocs.len()).sum();
-        let mut fixes = Vec::with_capacity(count);
+        let mut fixes = std::mem::take(&mut self.scratch.fixes);
+        fixes.clear();
+        fixes.reserve(count);
         let mut sites = Vec::new();
         let mut statics = Vec::new();
         let mut locals: Map<SymbolId, SlotId> = Map::default();
         let mut cells = tls::Cells::new(layout.tls_cells.0, layout.tls_cells.1);
-        let mut bound: Vec<Option<Bound>> = vec![None; object.symbols.len()];
+        let mut bound = std::mem::take(&mut self.scratch.bound);
+        bound.clear();
+        bound.resize(object.symbols.len(), None);
         for (si, section) in object.sections.iter().enumerate() {
             let Some(at) = layout.sections[si] else {
                 continue;
@@ -723,15 +752,16 @@ impl Linker {
             for r in &section.relocs {
                 let sym = object.symbol(r.symbol);
                 let place = Place { si, at, r };
-                let mut fix = match cx.uses[r.symbol.0 as usize] {
+                // Filled in where it lies: a fixup, and a `Result` around it, are
+                // large, and moving them out of callees was a sixth of resolving.
+                let mut fix = cx.fix(place);
+                match cx.uses[r.symbol.0 as usize] {
                     SymbolUse::Local | SymbolUse::Special => {
                         let special = special_symbol(sym.name, layout, cx.got, cx.target)
                             .filter(|_| !sym.is_defined());
-                        let local = self.resolve_local(&cx, place, special, &mut locals, undo)?;
-                        let Some(fix) = local else {
+                        if !self.resolve_local(&cx, place, special, &mut locals, undo, &mut fix)? {
                             continue;
-                        };
-                        fix
+                        }
                     }
                     SymbolUse::Other => {
                         return Err(Error::malformed(
@@ -741,21 +771,13 @@ impl Linker {
                     }
                     SymbolUse::Global { name, own } => {
                         let bound = &mut bound[r.symbol.0 as usize];
-                        let (fix, site) =
-                            self.resolve_global(&cx, place, name, own, bound, undo)?;
-                        if r.minus.is_some() && site.is_some() {
-                            return Err(Error::Unsupported {
-                                at: object.location(SectionId(si as u32), r.offset),
-                                what: format!(
-                                    "a difference of `{}`, which another object defines",
-                                    sym.name
-                                ),
-                            });
-                        }
-                        sites.extend(site);
-                        fix
+                        let to = Resolved {
+                            fix: &mut fix,
+                            sites: &mut sites,
+                        };
+                        self.resolve_global(&cx, place, name, own, bound, undo, to)?;
                     }
-                };
+                }
                 if let Target::Tls(target) = r.kind.info().target {
                     let f = tls::TlsFix {
                         object: id,
@@ -808,6 +830,7 @@ impl Linker {
                 fixes.push(fix);
             }
         }
+        self.scratch.bound = bound;
         Ok((fixes, sites, statics))
     }
 
@@ -889,8 +912,9 @@ impl Linker {
         true
     }
 
-    /// A relocation against a local symbol, or a name relink defines per object.
-    /// `None`: nothing to do (an unwind entry of discarded COMDAT code).
+    /// A relocation against a local symbol, or a name relink defines per object:
+    /// completes `fix` (made by [`Context::fix`]). `false`: nothing to do (an
+    /// unwind entry of discarded COMDAT code).
     fn resolve_local(
         &mut self,
         cx: &Context,
@@ -898,14 +922,15 @@ impl Linker {
         special: Option<u64>,
         locals: &mut Map<SymbolId, SlotId>,
         undo: &mut Undo,
-    ) -> Result<Option<Fix>> {
+        fix: &mut Fix,
+    ) -> Result<bool> {
         let (r, section) = (place.r, cx.object.section(SectionId(place.si as u32)));
         let sym = cx.object.symbol(r.symbol);
         let Some(addr) = special.or(cx.layout.addresses[r.symbol.0 as usize]) else {
             if section.role == Role::EhFrame {
                 // Unwind entries of a discarded COMDAT group's code: they describe
                 // nothing that is loaded, and stay unrelocated.
-                return Ok(None);
+                return Ok(false);
             }
             return Err(Error::malformed(
                 cx.object.location(SectionId(place.si as u32), r.offset),
@@ -915,7 +940,6 @@ impl Linker {
                 ),
             ));
         };
-        let mut fix = cx.fix(place);
         // A section-relative reference into inherited data follows it.
         let a = r.addend as u64;
         fix.v.s = cx.layout.translate(addr.wrapping_add(a)).wrapping_sub(a);
@@ -932,7 +956,7 @@ impl Linker {
             let slot = self.local_slot(locals, r.symbol, addr, ifunc, undo)?;
             fix.v.slot = self.space()?.stubs.got_addr(slot);
         }
-        Ok(Some(fix))
+        Ok(true)
     }
 
     /// A relocation against a global name: bound directly to this object's own
@@ -947,7 +971,9 @@ impl Linker {
         own: Option<u32>,
         bound: &mut Option<Bound>,
         undo: &mut Undo,
-    ) -> Result<(Fix, Option<NamedSite>)> {
+        to: Resolved,
+    ) -> Result<()> {
+        let fix = to.fix;
         let r = place.r;
         let (info, sym) = (r.kind.info(), cx.object.symbol(r.symbol));
         let own = own.map(|i| &cx.defs.list[i as usize].1);
@@ -970,7 +996,6 @@ impl Linker {
             || matches!(binding, Binding::Unresolved { .. })
             || matches!(binding, Binding::Host(p) | Binding::Process(p) if p.function);
         let mut stub = None;
-        let mut fix = cx.fix(place);
         fix.v.z = size_of(&binding);
         if needs_slot {
             let slot = match slot {
@@ -1010,8 +1035,19 @@ impl Linker {
             (_, None) => stub.unwrap_or(0),
         };
         let records = info.reach == Reach::Exact && info.target == Target::Symbol;
-        let site = (records && direct.is_none()).then(|| (name, cx.site(place)));
-        Ok((fix, site))
+        if records && direct.is_none() {
+            if r.minus.is_some() {
+                return Err(Error::Unsupported {
+                    at: cx.object.location(SectionId(place.si as u32), r.offset),
+                    what: format!(
+                        "a difference of `{}`, which another object defines",
+                        sym.name
+                    ),
+                });
+            }
+            to.sites.push((name, cx.site(place)));
+        }
+        Ok(())
     }
 
     fn local_slot(
@@ -1180,15 +1216,10 @@ impl Linker {
             defines.push(name);
         }
         self.record_comdats(object, id, &layout.sections, replacing.is_some());
-        // A reference changes a slot only while its name is unresolved (weak or
-        // not, and the trap's message); definitions always do.
-        let unresolved = |n: &NameId| {
-            let e = self.symbols.entry(*n);
-            e.slot.is_some() && e.is_unresolved()
-        };
+        // Definitions always change a slot; references, see `unresolved_refs`.
         let old_defines = old.as_ref().map_or(&[][..], |o| &o.defines[..]);
         let mut touched = Vec::with_capacity(refers.len() + defines.len() + old_defines.len());
-        touched.extend(refers.iter().copied().filter(unresolved));
+        self.unresolved_refs(id, &refers, &mut touched);
         touched.extend(&defines);
         touched.extend(old_defines);
         let pieces = self.keep_data(&layout, old.as_ref());
@@ -1211,6 +1242,30 @@ impl Linker {
             self.refresh_slot(name)?;
         }
         Ok(old)
+    }
+
+    /// Adds to `out` the names object `id` refers to (its references recorded)
+    /// whose slots its references change: only unresolved names' slots, whose trap
+    /// message names the objects that need them and whose GOT entry is null while
+    /// every reference is weak. In a batch the messages are written at its end
+    /// (the trap is marked here), so a slot changes only if this object's strong
+    /// reference ends "every reference is weak" (rewriting every such slot
+    /// anyway was 2% of linking a thousand objects).
+    fn unresolved_refs(&mut self, id: ObjectId, refers: &[NameId], out: &mut Vec<NameId>) {
+        let deferred = self.deferred.is_some();
+        for &name in refers {
+            let e = self.symbols.entry(name);
+            if e.slot.is_none() || !e.is_unresolved() {
+                continue;
+            }
+            let others_weak = || e.refs.iter().all(|&(o, weak)| o == id || weak);
+            let strong = || e.refs.iter().any(|&(o, weak)| o == id && !weak);
+            if deferred && !(others_weak() && strong()) {
+                self.trap_message_now(name);
+            } else {
+                out.push(name);
+            }
+        }
     }
 
     /// Records the sites and references of a newly linked object; returns the

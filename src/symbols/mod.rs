@@ -106,6 +106,7 @@ impl<T: Copy> Few<T> {
         }
     };
 
+    #[inline]
     pub fn push(&mut self, value: T) {
         match self {
             Few::Zero => *self = Few::One(value),
@@ -353,6 +354,14 @@ struct Indexed {
 }
 
 impl Span {
+    /// Whether the name at this span is `name`: compared as bytes, which spares
+    /// the check that the span's ends are character boundaries (`of` makes it).
+    fn is(&self, text: &str, name: &str) -> bool {
+        text.as_bytes()
+            .get(self.start as usize..(self.start + self.len) as usize)
+            == Some(name.as_bytes())
+    }
+
     fn of<'t>(&self, text: &'t str) -> &'t str {
         &text[self.start as usize..(self.start + self.len) as usize]
     }
@@ -379,7 +388,7 @@ impl SymbolTable {
     pub fn id(&self, name: &str) -> Option<NameId> {
         let text = &self.text;
         self.index
-            .find(hash(name), |x| x.span.of(text) == name)
+            .find(hash(name), |x| x.span.is(text, name))
             .map(|x| x.id)
     }
 
@@ -387,7 +396,7 @@ impl SymbolTable {
     pub fn intern(&mut self, name: &str) -> (NameId, bool) {
         let h = hash(name);
         let text = &self.text;
-        if let Some(x) = self.index.find(h, |x| x.span.of(text) == name) {
+        if let Some(x) = self.index.find(h, |x| x.span.is(text, name)) {
             return (x.id, false);
         }
         let span = Span {
