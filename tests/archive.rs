@@ -84,14 +84,8 @@ fn build(
     dir.join(archive)
 }
 
-/// `llvm-ar`, or `llvm-ar-14` as Debian's llvm-14 package names it.
-fn llvm_ar() -> &'static str {
-    let works = |p: &str| Command::new(p).arg("--version").output().is_ok();
-    if works("llvm-ar") {
-        "llvm-ar"
-    } else {
-        "llvm-ar-14"
-    }
+fn llvm_ar() -> String {
+    common::llvm_tool("llvm-ar")
 }
 
 fn members_as_is() -> Vec<(&'static str, String)> {
@@ -179,7 +173,13 @@ fn bsd_archive_from_llvm_ar() {
     let long = |m: &str| format!("{m}_bsd_long_name.o");
     let files: Vec<(&str, String)> = MEMBERS.iter().map(|m| (*m, long(m))).collect();
     let refs: Vec<(&str, &str)> = files.iter().map(|(o, f)| (*o, f.as_str())).collect();
-    let lib = build(&dir, "libbsd.a", llvm_ar(), &["--format=bsd", "rcs"], &refs);
+    let lib = build(
+        &dir,
+        "libbsd.a",
+        &llvm_ar(),
+        &["--format=bsd", "rcs"],
+        &refs,
+    );
     let bytes = std::fs::read(&lib).unwrap();
     assert!(
         bytes.windows(9).any(|w| w == b"__.SYMDEF"),
@@ -213,7 +213,7 @@ fn darwin_archive_of_mach_o_members() {
     }
     run_tool(
         &dir,
-        llvm_ar(),
+        &llvm_ar(),
         &["--format=darwin", "rcs", "libmacho.a", "m_b.o", "m_a.o"],
     );
     let lib = dir.join("libmacho.a");
@@ -241,7 +241,13 @@ fn archives_without_a_symbol_table_are_indexed_from_their_members() {
     let bytes = std::fs::read(&gnu).unwrap();
     assert!(!bytes.starts_with(b"!<arch>\n/ "), "no GNU symbol table");
     check_pulls_a_and_b(&gnu, |m| format!("{m}.o"));
-    let bsd = build(&dir, "libbsd.a", llvm_ar(), &["--format=bsd", "rcS"], &refs);
+    let bsd = build(
+        &dir,
+        "libbsd.a",
+        &llvm_ar(),
+        &["--format=bsd", "rcS"],
+        &refs,
+    );
     let bytes = std::fs::read(&bsd).unwrap();
     assert!(
         !bytes.windows(9).any(|w| w == b"__.SYMDEF"),

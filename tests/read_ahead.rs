@@ -21,16 +21,6 @@ use relink::{Error, Linker};
 
 const COUNT: usize = 40;
 
-/// `llvm-mc`, or `llvm-mc-14` as Debian's llvm-14 package may name it.
-fn llvm_mc() -> &'static str {
-    let works = |p: &str| Command::new(p).arg("--version").output().is_ok();
-    if works("llvm-mc") {
-        "llvm-mc"
-    } else {
-        "llvm-mc-14"
-    }
-}
-
 /// Assembly of chain object `i`.
 fn chain_source(i: usize) -> String {
     let body = match (i, common::arch()) {
@@ -54,7 +44,7 @@ fn assemble(dir: &Path, name: &str, source: &str) -> PathBuf {
     let triple = format!("{}-linux-gnu", common::arch());
     let (src, out) = (dir.join(format!("{name}.s")), dir.join(name));
     std::fs::write(&src, source).unwrap();
-    let status = Command::new(llvm_mc())
+    let status = Command::new(common::llvm_tool("llvm-mc"))
         .args(["-filetype=obj", &format!("-triple={triple}"), "-o"])
         .arg(&out)
         .arg(&src)

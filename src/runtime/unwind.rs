@@ -85,32 +85,47 @@ pub(crate) fn validate(
 /// relocated, and relocation changed none of them ([`instructions_hold`]), so
 /// they are not walked again.
 fn quick_frames(bytes: &[u8], address: u64, bounds: &Bounds, checked: bool) -> Option<Vec<u64>> {
-    let mut cies: Vec<(usize, u8)> = Vec::new(); // (offset, address encoding)
-                                                 // Room for an FDE every 32 bytes (a C function's is 24 to 48): grown one
-                                                 // push at a time, the list was a tenth of this function's cost.
+    // Room for an FDE every 32 bytes (a C function's is 24 to 48): grown one
+    // push at a time, the list was a tenth of this function's cost.
     let mut fdes = Vec::with_capacity(bytes.len() / 32);
+    let cie = |record: &[u8]| quick_cie(record, checked);
+    walk_records(bytes, cie, |offset, record, encoding| {
+        let at = address.wrapping_add(offset as u64 + 8);
+        if quick_fde(record, at, encoding, bounds, checked)? {
+            fdes.push(address.wrapping_add(offset as u64));
+        }
+        Some(())
+    })?;
+    Some(fdes)
+}
+
+/// Walks a section's records, each CIE before the FDEs that use it: `cie`
+/// gets a CIE (after its length and id) and gives its address encoding;
+/// `fde` gets an FDE's offset, the FDE (after its length and CIE pointer) and
+/// its CIE's encoding. `None` for a zero or 64-bit length, a record past the
+/// end, an FDE without a CIE before it, or when a callback says `None`.
+fn walk_records(
+    bytes: &[u8],
+    mut cie: impl FnMut(&[u8]) -> Option<u8>,
+    mut fde: impl FnMut(usize, &[u8], u8) -> Option<()>,
+) -> Option<()> {
+    let mut cies: Vec<(usize, u8)> = Vec::new(); // (offset, address encoding)
     let mut offset = 0;
     while offset < bytes.len() {
-        let len = read_u32(bytes, offset)?;
-        if len == 0 || len == u32::MAX {
-            return None;
-        }
+        let len = read_u32(bytes, offset).filter(|l| *l != 0 && *l != u32::MAX)?;
         let end = offset.checked_add(4 + usize::try_from(len).ok()?)?;
         let record = bytes.get(offset + 8..end)?;
         match read_u32(bytes, offset + 4)? {
-            0 => cies.push((offset, quick_cie(record, checked)?)),
+            0 => cies.push((offset, cie(record)?)),
             id => {
-                let cie = (offset + 4).checked_sub(usize::try_from(id).ok()?)?;
-                let &(_, encoding) = cies.iter().find(|(at, _)| *at == cie)?;
-                let at = address.wrapping_add(offset as u64 + 8);
-                if quick_fde(record, at, encoding, bounds, checked)? {
-                    fdes.push(address.wrapping_add(offset as u64));
-                }
+                let at = (offset + 4).checked_sub(usize::try_from(id).ok()?)?;
+                let &(_, encoding) = cies.iter().find(|(o, _)| *o == at)?;
+                fde(offset, record, encoding)?;
             }
         }
         offset = end;
     }
-    Some(fdes)
+    Some(())
 }
 
 /// A "zR" CIE's address encoding (after its length and id), if its shape and
@@ -197,27 +212,17 @@ pub(crate) fn instructions_hold(object: &Object, section: SectionId) -> bool {
 /// The `[start, end)` offsets of each FDE's first address field, if every CIE
 /// and FDE is in the shape [`quick_frames`] accepts (instructions included).
 fn address_fields(bytes: &[u8]) -> Option<Vec<(u64, u64)>> {
-    let (mut cies, mut fields) = (Vec::new(), Vec::new());
-    let mut offset = 0;
-    while offset < bytes.len() {
-        let len = read_u32(bytes, offset).filter(|l| *l != 0 && *l != u32::MAX)?;
-        let end = offset.checked_add(4 + usize::try_from(len).ok()?)?;
-        let record = bytes.get(offset + 8..end)?;
-        match read_u32(bytes, offset + 4)? {
-            0 => cies.push((offset, quick_cie(record, false)?)),
-            id => {
-                let cie = (offset + 4).checked_sub(usize::try_from(id).ok()?)?;
-                let &(_, encoding) = cies.iter().find(|(at, _)| *at == cie)?;
-                let width = fixed_width(encoding)?;
-                let mut rest = record.get(2 * width..)?;
-                let aug = usize::try_from(leb128(&mut rest)?).ok()?;
-                well_formed(rest.get(aug..)?).then_some(())?;
-                let start = offset as u64 + 8;
-                fields.push((start, start + width as u64));
-            }
-        }
-        offset = end;
-    }
+    let mut fields = Vec::new();
+    let cie = |record: &[u8]| quick_cie(record, false);
+    walk_records(bytes, cie, |offset, record, encoding| {
+        let width = fixed_width(encoding)?;
+        let mut rest = record.get(2 * width..)?;
+        let aug = usize::try_from(leb128(&mut rest)?).ok()?;
+        well_formed(rest.get(aug..)?).then_some(())?;
+        let start = offset as u64 + 8;
+        fields.push((start, start + width as u64));
+        Some(())
+    })?;
     Some(fields)
 }
 

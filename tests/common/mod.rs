@@ -64,6 +64,17 @@ pub fn arch() -> &'static str {
     }
 }
 
+/// An LLVM tool (`llvm-ar`, `llvm-mc`) by its plain name, or with the `-14`
+/// suffix Debian's llvm-14 package may give it.
+pub fn llvm_tool(name: &str) -> String {
+    let works = |p: &str| Command::new(p).arg("--version").output().is_ok();
+    if works(name) {
+        name.to_string()
+    } else {
+        format!("{name}-14")
+    }
+}
+
 /// A `Command` that runs the `relink` binary built with these tests.
 ///
 /// If `RELINK_TEST_RUNNER` is set (for example to
