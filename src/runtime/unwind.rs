@@ -548,17 +548,21 @@ mod tests {
         out
     }
 
-    /// Random instruction streams: whatever the quick walk accepts, `gimli`
-    /// accepts too, and the walk finds the same instruction bytes.
-    #[test]
-    fn quick_walk_accepts_nothing_gimli_refuses() {
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
+    /// A small deterministic generator (xorshift), so failures reproduce.
+    fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+        move || {
             seed ^= seed << 13;
             seed ^= seed >> 7;
             seed ^= seed << 17;
             seed
-        };
+        }
+    }
+
+    /// Random instruction streams: whatever the quick walk accepts, `gimli`
+    /// accepts too, and the walk finds the same instruction bytes.
+    #[test]
+    fn quick_walk_accepts_nothing_gimli_refuses() {
+        let mut next = xorshift(0x9e37_79b9_7f4a_7c15u64);
         let mut accepted = 0;
         for _ in 0..20_000 {
             let len = (next() % 12) as usize;
@@ -620,13 +624,7 @@ mod tests {
         base.extend(zero);
         let address = 0x1000;
         assert!(quick_frames(&base, address, &bounds, false).is_some());
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = xorshift(0x2545_f491_4f6c_dd1du64);
         let (mut quick, mut both, mut checked) = (0, 0, 0);
         for _ in 0..50_000 {
             let mut bytes = base.clone();
@@ -638,7 +636,7 @@ mod tests {
                     _ => next() as u8,
                 };
             }
-            if next() % 8 == 0 {
+            if next().is_multiple_of(8) {
                 bytes.truncate((next() % bytes.len() as u64) as usize);
             }
             let thorough = validate_with_gimli(&object, id, &bytes, address, &bounds);
