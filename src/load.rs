@@ -240,6 +240,15 @@ pub(crate) struct Scratch {
     fixes: Vec<Fix>,
 }
 
+/// A scratch list taken out of its place in [`Scratch`], holding `len` copies
+/// of `value` (its room kept from earlier objects).
+fn refill<T: Clone>(kept: &mut Vec<T>, len: usize, value: T) -> Vec<T> {
+    let mut list = std::mem::take(kept);
+    list.clear();
+    list.resize(len, value);
+    list
+}
+
 /// What a load takes that must be given back if it fails. The `Linker` keeps
 /// one between loads (`Linker::undo`) and clears it, so that its lists do not
 /// grow from nothing for every object.
@@ -578,9 +587,7 @@ impl Linker {
         layout: &Layout,
         undo: &mut Undo,
     ) -> Result<Names> {
-        let mut referenced = std::mem::take(&mut self.scratch.referenced);
-        referenced.clear();
-        referenced.resize(object.symbols.len(), false);
+        let mut referenced = refill(&mut self.scratch.referenced, object.symbols.len(), false);
         for r in object.sections.iter().flat_map(|s| &s.relocs) {
             if let Some(used) = referenced.get_mut(r.symbol.0 as usize) {
                 *used = true;
@@ -742,9 +749,7 @@ impl Linker {
         let mut statics = Vec::new();
         let mut locals: Map<SymbolId, SlotId> = Map::default();
         let mut cells = tls::Cells::new(layout.tls_cells.0, layout.tls_cells.1);
-        let mut bound = std::mem::take(&mut self.scratch.bound);
-        bound.clear();
-        bound.resize(object.symbols.len(), None);
+        let mut bound = refill(&mut self.scratch.bound, object.symbols.len(), None);
         for (si, section) in object.sections.iter().enumerate() {
             let Some(at) = layout.sections[si] else {
                 continue;
