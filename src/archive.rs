@@ -249,7 +249,7 @@ impl Linker {
                 defined.extend(o.defines.iter().cloned());
             }
             // Re-binding names to what they were bound to before cannot fail.
-            let _ = crate::unload::remove(self, *id);
+            let _ = crate::link::unload::remove(self, *id);
         }
         // Their local slots were allocated since the mark: `reset_to` takes them.
         let (removed, _) = self.take_retired_since(&mark.retired);

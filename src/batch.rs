@@ -295,7 +295,7 @@ pub(crate) struct Deferred {
     /// Names in `traps`.
     marked: Vec<u64>,
     /// Cells of thread-local variables used before their object was linked.
-    pub(crate) tls: Vec<crate::tls::PendingCell>,
+    pub(crate) tls: Vec<crate::link::tls::PendingCell>,
     /// Inputs of the batch follow the object being linked (one of them may
     /// define a variable it uses).
     pub(crate) more: bool,

@@ -36,19 +36,14 @@
 pub mod arch;
 pub mod archive;
 mod batch;
-mod comdat;
 pub mod error;
 pub mod fuzz;
-mod ifunc;
 pub mod input;
+pub(crate) mod link;
 mod linker;
-pub(crate) mod load;
 pub mod memory;
-mod placement;
 pub mod runtime;
 pub mod symbols;
-pub(crate) mod tls;
-mod unload;
 
 pub use error::{Error, Result};
 pub use linker::{Linker, LinkerOptions, MemoryStats, ObjectId, ReplaceOptions, Stage, Stats};

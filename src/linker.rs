@@ -192,11 +192,11 @@ pub struct Linker {
     pub(crate) objects: BTreeMap<ObjectId, Loaded>,
     pub(crate) comdats: Map<String, ObjectId>,
     /// Per COMDAT signature: its names and users (`comdat.rs`).
-    pub(crate) comdat_uses: Map<String, crate::comdat::GroupUse>,
+    pub(crate) comdat_uses: Map<String, crate::link::comdat::GroupUse>,
     /// Unloaded or replaced owners kept alive for their groups' users, by keeper id.
     pub(crate) kept: BTreeMap<ObjectId, Loaded>,
     /// Ifunc resolvers waiting for the end of their batch (`ifunc.rs`).
-    pub(crate) pending_ifuncs: Vec<crate::ifunc::Pending>,
+    pub(crate) pending_ifuncs: Vec<crate::link::ifunc::Pending>,
     /// Memory of replaced or unloaded versions, freed by `reclaim`.
     pub(crate) retired: Vec<Piece>,
     /// Unwind registrations of retired versions, dropped by `reclaim`.
@@ -207,13 +207,13 @@ pub struct Linker {
     next_id: u64,
     pub(crate) stats: Stats,
     /// TLS images of loaded and retired objects, with their modules (`tls.rs`).
-    pub(crate) tls_images: Vec<crate::tls::Image>,
+    pub(crate) tls_images: Vec<crate::link::tls::Image>,
     /// What a batch being loaded leaves for its end (batch.rs).
     pub(crate) deferred: Option<crate::batch::Deferred>,
     /// The current load's undo record, kept between loads for its memory.
-    pub(crate) undo: crate::load::Undo,
+    pub(crate) undo: crate::link::Undo,
     /// Working lists of a load, kept between loads for their memory.
-    pub(crate) scratch: crate::load::Scratch,
+    pub(crate) scratch: crate::link::Scratch,
 }
 
 impl Linker {
@@ -437,11 +437,11 @@ impl Linker {
         }
         // Variables of COMDAT groups kept alive for their users do not count.
         let kept = self.group_names(&self.groups_to_keep(id, None));
-        crate::unload::check(self, id, |name| !kept.iter().any(|k| k == name))?;
+        crate::link::unload::check(self, id, |name| !kept.iter().any(|k| k == name))?;
         if !self.options.link_only {
             runtime::run_destructors(self, &[id]);
         }
-        crate::unload::remove(self, id)
+        crate::link::unload::remove(self, id)
     }
 
     /// Replaces a loaded object with a new version; see [`Linker::replace_with`].
@@ -484,7 +484,7 @@ impl Linker {
         self.stats.parse += start.elapsed();
         self.ensure_space(std::slice::from_ref(&object))?;
         self.check_dropped_data(id, &object)?;
-        let replacing = crate::load::Replacing {
+        let replacing = crate::link::Replacing {
             id,
             keep_state: options.keep_state,
             data,
@@ -558,7 +558,7 @@ impl Linker {
         };
         // Variables of COMDAT groups kept alive for their users do not count.
         let groups = self.group_names(&self.groups_to_keep(id, Some(object)));
-        crate::unload::check(self, id, |name| {
+        crate::link::unload::check(self, id, |name| {
             !kept(name) && !groups.iter().any(|g| g == name)
         })
     }
@@ -716,16 +716,16 @@ impl Linker {
                 });
             }
         }
-        let needs = crate::placement::needs(objects, &self.symbols);
+        let needs = crate::link::placement::needs(objects, &self.symbols);
         if let Some(space) = &self.space {
-            return crate::placement::check(
+            return crate::link::placement::check(
                 &needs,
                 space.placement,
                 space.region.target_base(),
                 space.region.size(),
             );
         }
-        let placement = crate::placement::choose(&needs, self.options.placement)?;
+        let placement = crate::link::placement::choose(&needs, self.options.placement)?;
         let mut region = Region::reserve(self.options.region_size, placement)?;
         region.set_no_exec(self.options.link_only);
         let debugger =

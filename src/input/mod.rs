@@ -294,9 +294,9 @@ impl<'a> Object<'a> {
     /// What its relocations say: worked out once, as [`Object::named_code`].
     pub(crate) fn facts(&self) -> &Facts {
         self.facts.get_or_init(|| Facts {
-            compact: crate::load::needs_compact_layout(self),
-            tls_cells: crate::tls::cell_count(self),
-            narrow: crate::placement::narrow(self),
+            compact: crate::link::needs_compact_layout(self),
+            tls_cells: crate::link::tls::cell_count(self),
+            narrow: crate::link::placement::narrow(self),
             unwind_checked: (0..self.sections.len())
                 .map(|i| SectionId(i as u32))
                 .filter(|&i| self.section(i).role == Role::EhFrame)

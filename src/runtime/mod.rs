@@ -16,8 +16,8 @@ pub(crate) mod unwind;
 
 use crate::error::Result;
 use crate::input::{Class, Definition, Object, Role, SectionId, SymbolKind};
+use crate::link::Layout;
 use crate::linker::{Linker, Loaded, ObjectId};
-use crate::load::Layout;
 
 extern "C" {
     fn __cxa_finalize(dso_handle: *mut libc::c_void);

@@ -172,3 +172,19 @@ impl Linker {
         }
     }
 }
+
+impl Linker {
+    /// Sections of COMDAT groups whose signature another object already provides
+    /// (`id` itself, when replacing, does not count).
+    pub(crate) fn comdat_losers(&self, object: &Object, id: ObjectId) -> Vec<bool> {
+        let mut excluded = vec![false; object.sections.len()];
+        for group in &object.groups {
+            if self.comdats.get(group.signature).is_some_and(|o| *o != id) {
+                for s in &group.sections {
+                    excluded[s.0 as usize] = true;
+                }
+            }
+        }
+        excluded
+    }
+}

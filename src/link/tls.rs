@@ -306,7 +306,7 @@ impl Linker {
             }
         }
         for id in failed {
-            if crate::unload::check(self, id, |_| true).is_ok() {
+            if crate::link::unload::check(self, id, |_| true).is_ok() {
                 self.discard_unrun(id);
             }
         }
@@ -317,7 +317,7 @@ impl Linker {
     /// an archive transaction's undo does).
     fn discard_unrun(&mut self, id: ObjectId) {
         let mark = self.retired_mark();
-        if crate::unload::remove(self, id).is_err() {
+        if crate::link::unload::remove(self, id).is_err() {
             return;
         }
         let (pieces, slots) = self.take_retired_since(&mark);

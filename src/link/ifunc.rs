@@ -18,8 +18,8 @@
 
 use crate::error::{Error, Location, Result};
 use crate::input::{Object, SymbolKind};
+use crate::link::Defs;
 use crate::linker::{is_global, Linker, ObjectId};
-use crate::load::Defs;
 use crate::runtime;
 use crate::symbols::{Binding, NameId, SlotId, SymbolTable};
 

@@ -1,0 +1,206 @@
+//! Commit: a linked object is published — other objects' sites re-patched, its
+//! definitions and references recorded in the symbol table, slots rewritten.
+
+use super::resolve::NamedSite;
+use super::*;
+use crate::error::Result;
+use crate::input::{Class, Object};
+use crate::linker::{apply_patches, slot_values, Linker, Loaded, ObjectId, Patch, Placed, Stage};
+use crate::symbols::{Binding, NameId, Site};
+
+/// Where each loaded section went, for constructors, unload and debuggers.
+pub(crate) fn placed(object: &Object, layout: &Layout) -> Vec<Placed> {
+    object
+        .sections
+        .iter()
+        .zip(&layout.sections)
+        .map(|(s, at)| Placed {
+            name: s.name.to_string(),
+            class: s.class,
+            role: s.role,
+            offset: at.unwrap_or(0),
+            size: if at.is_some() { s.size } else { 0 },
+        })
+        .collect()
+}
+
+impl Linker {
+    /// Patches for other objects' sites of names this object (re)binds.
+    /// Patches for other objects' sites of names whose binding this load changes:
+    /// the names it defines, and (replacing) the names the old version defined.
+    pub(crate) fn rebinding_patches(
+        &self,
+        defs: &Defs,
+        replaced: Option<ObjectId>,
+    ) -> Result<Vec<Patch>> {
+        let old: &[NameId] = match replaced.and_then(|id| self.objects.get(&id)) {
+            Some(o) => &o.defines,
+            None => &[],
+        };
+        let mut names: Vec<NameId> = defs.list.iter().map(|(n, _)| *n).collect();
+        if !old.is_empty() {
+            names.extend(old);
+            names.sort_unstable();
+            names.dedup();
+        }
+        let mut out = Vec::new();
+        for name in names {
+            let entry = self.symbols.entry(name);
+            if entry.sites().is_empty() {
+                continue; // nothing to re-patch, whatever the binding
+            }
+            let after = entry.binding_with(replaced, defs.get(name));
+            if entry.binding(None) != after {
+                let others: Vec<Site> = entry
+                    .sites()
+                    .iter()
+                    .filter(|s| Some(s.object) != replaced)
+                    .copied()
+                    .collect();
+                out.extend(self.site_patches(name, &after, entry.slot, &others)?);
+            }
+        }
+        Ok(out)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn commit(
+        &mut self,
+        object: &Object,
+        id: ObjectId,
+        mut layout: Layout,
+        defs: Defs,
+        refs: &[(NameId, bool)],
+        sites: Vec<NamedSite>,
+        patches: Vec<Patch>,
+        replacing: Option<&Replacing>,
+    ) -> Result<Option<Loaded>> {
+        self.injected(Stage::Finalize)?;
+        let space = self.space()?;
+        let target = space.region.target_base();
+        // Pools protect their chunks once; new code only needs to be made coherent.
+        for piece in layout.pieces.iter().filter(|p| p.class == Class::Code) {
+            space
+                .region
+                .code_written(target + piece.offset, piece.len, !piece.fresh);
+        }
+        if replacing.is_some_and(|r| !r.keep_state) {
+            // Inherited data takes the new version's initial (relocated) contents.
+            for (lo, hi, to) in &layout.redirects {
+                let fresh = space.region.bytes(lo - target, hi - lo).to_vec();
+                space
+                    .region
+                    .bytes_mut(to - target, hi - lo)
+                    .copy_from_slice(&fresh);
+            }
+        }
+        apply_patches(&mut space.region, &patches);
+        let old = replacing.and_then(|r| self.objects.remove(&r.id));
+        if let Some(old) = &old {
+            for name in old.defines.iter().chain(&old.refers) {
+                let e = self.symbols.entry_mut(*name);
+                e.defs.retain(|d| d.object != id);
+                e.refs.retain(|(o, _)| *o != id);
+                e.retain_sites(|s| s.object != id);
+            }
+        }
+        let refers = self.record_uses(id, refs, sites);
+        let mut defines = Vec::with_capacity(defs.list.len());
+        for (name, def) in defs.list {
+            self.symbols.entry_mut(name).defs.push(def);
+            defines.push(name);
+        }
+        self.record_comdats(object, id, &layout.sections, replacing.is_some());
+        // Definitions always change a slot; references, see `unresolved_refs`.
+        let old_defines = old.as_ref().map_or(&[][..], |o| &o.defines[..]);
+        let mut touched = Vec::with_capacity(refers.len() + defines.len() + old_defines.len());
+        self.unresolved_refs(id, &refers, &mut touched);
+        touched.extend(&defines);
+        touched.extend(old_defines);
+        let pieces = self.keep_data(&layout, old.as_ref());
+        let loaded = Loaded {
+            name: object.name.clone(),
+            pieces,
+            data_symbols: std::mem::take(&mut layout.data),
+            sections: placed(object, &layout),
+            defines,
+            refers,
+            local_slots: Vec::new(),
+            dso_handle: layout.dso_handle,
+            unwind: Vec::new(),
+            debug: None,
+            functions: Default::default(),
+            older: Vec::new(),
+        };
+        self.objects.insert(id, loaded);
+        for name in touched {
+            self.refresh_slot(name)?;
+        }
+        Ok(old)
+    }
+
+    /// Adds to `out` the names object `id` refers to (its references recorded)
+    /// whose slots its references change: only unresolved names' slots, whose trap
+    /// message names the objects that need them and whose GOT entry is null while
+    /// every reference is weak. In a batch the messages are written at its end
+    /// (the trap is marked here), so a slot changes only if this object's strong
+    /// reference ends "every reference is weak" (rewriting every such slot
+    /// anyway was 2% of linking a thousand objects).
+    pub(crate) fn unresolved_refs(
+        &mut self,
+        id: ObjectId,
+        refers: &[NameId],
+        out: &mut Vec<NameId>,
+    ) {
+        let deferred = self.deferred.is_some();
+        for &name in refers {
+            let e = self.symbols.entry(name);
+            if e.slot.is_none() || !e.is_unresolved() {
+                continue;
+            }
+            let others_weak = || e.refs.iter().all(|&(o, weak)| o == id || weak);
+            let strong = || e.refs.iter().any(|&(o, weak)| o == id && !weak);
+            if deferred && !(others_weak() && strong()) {
+                self.trap_message_now(name);
+            } else {
+                out.push(name);
+            }
+        }
+    }
+
+    /// Records the sites and references of a newly linked object; returns the
+    /// names it refers to, sorted.
+    pub(crate) fn record_uses(
+        &mut self,
+        id: ObjectId,
+        refs: &[(NameId, bool)],
+        sites: Vec<NamedSite>,
+    ) -> Vec<NameId> {
+        for (name, site) in sites {
+            self.symbols.entry_mut(name).push_site(site);
+        }
+        for &(name, weak) in refs {
+            self.symbols.entry_mut(name).refs.push((id, weak));
+        }
+        refs.iter().map(|(n, _)| *n).collect()
+    }
+
+    /// Writes a name's slot and GOT entry for its current binding.
+    pub(crate) fn refresh_slot(&mut self, name: NameId) -> Result<()> {
+        let entry = self.symbols.entry(name);
+        let Some(slot) = entry.slot else {
+            return Ok(());
+        };
+        let binding = entry.binding(None);
+        let unresolved = matches!(binding, Binding::Unresolved { .. });
+        let message = unresolved.then(|| self.trap_message_now(name)).flatten();
+        let space = self.space()?;
+        let (s, g) = slot_values(&space.stubs, slot, &binding);
+        if let Some(message) = message {
+            space.stubs.set_message(slot, message);
+        }
+        space.stubs.set_slot(&mut space.region, slot, s);
+        space.stubs.set_got(&mut space.region, slot, g);
+        Ok(())
+    }
+}

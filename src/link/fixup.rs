@@ -1,0 +1,143 @@
+//! Fixup: relocations applied to the new object's memory (veneers for branches
+//! out of reach), static-TLS fixups once their offsets are known.
+
+use super::resolve::{Fix, StaticFix};
+use super::*;
+use crate::arch::{FixupError, FixupValues, Reach, RelocKind};
+use crate::error::{Error, Result};
+use crate::input::{Object, SectionId};
+use crate::linker::Linker;
+use crate::symbols::Map;
+
+impl Linker {
+    /// Finishes and applies the static-TLS fixups (initial and local exec) once
+    /// every other fixup is applied, so that the object's own TLS image is final
+    /// when the C library copies it into every thread (`runtime/static_tls.rs`).
+    pub(crate) fn apply_static_tls(
+        &mut self,
+        object: &Object,
+        layout: &Layout,
+        statics: Vec<StaticFix>,
+    ) -> Result<()> {
+        let mut offsets: Map<u64, i64> = Map::default();
+        let mut fixes = Vec::with_capacity(statics.len());
+        for (mut fix, u) in statics {
+            let tp = match offsets.get(&u.module) {
+                Some(tp) => *tp,
+                None => {
+                    let name = object.symbol(fix.symbol).name;
+                    let start = layout.sections[fix.section].unwrap_or(0);
+                    let at = || object.location(SectionId(fix.section as u32), fix.offset - start);
+                    let tp = self.static_tls_offset(u.module, layout.tls_image, name, at)?;
+                    offsets.insert(u.module, tp);
+                    tp
+                }
+            };
+            match u.cell {
+                Some((cell, offset)) => {
+                    let value = (tp as u64).wrapping_add(offset);
+                    self.write_tp_cell(cell, value)?;
+                    if self.relax_initial_exec(&mut fix, value, layout) {
+                        self.stats.relaxed += 1;
+                    }
+                }
+                None => fix.v.s = (tp as u64).wrapping_add(fix.v.s),
+            }
+            fixes.push(fix);
+        }
+        self.apply_fixes(object, layout, &fixes)
+    }
+
+    /// x86-64 initial exec whose variable's thread-pointer offset is `value`:
+    /// rewrites the instruction to take it as an immediate (local exec) when it is
+    /// a `mov` or `add` (`arch::x86_64::relax_gottpoff`), saving the cell's load.
+    pub(crate) fn relax_initial_exec(
+        &mut self,
+        fix: &mut Fix,
+        value: u64,
+        layout: &Layout,
+    ) -> bool {
+        use crate::arch::x86_64::{relax_gottpoff, Kind};
+        let section_start = layout.sections[fix.section].unwrap_or(u64::MAX);
+        if fix.kind != RelocKind::X86_64(Kind::TpCellDelta32)
+            || fix.v.a != -4
+            || fix.offset < section_start.saturating_add(3)
+            || i32::try_from(value as i64).is_err()
+        {
+            return false;
+        }
+        let Some(space) = self.space.as_mut() else {
+            return false;
+        };
+        if !relax_gottpoff(space.region.bytes_mut(fix.offset - 3, 3)) {
+            return false;
+        }
+        fix.kind = RelocKind::X86_64(Kind::TpOffset32);
+        fix.v.s = value;
+        fix.v.a = 0;
+        true
+    }
+
+    pub(crate) fn apply_fixes(
+        &mut self,
+        object: &Object,
+        layout: &Layout,
+        fixes: &[Fix],
+    ) -> Result<()> {
+        let arch = self.arch;
+        let mut veneers: Map<u64, u64> = Map::default();
+        let mut used = 0;
+        let space = self
+            .space
+            .as_mut()
+            .ok_or_else(|| Error::NotFound("(no memory)".into()))?;
+        let target = space.region.target_base();
+        for f in fixes {
+            let width = f.kind.info().width as u64;
+            let place = space.region.bytes_mut(f.offset, width);
+            let mut result = f.kind.apply(place, &f.v);
+            if let (Err(FixupError::OutOfRange { .. }), Some(s)) = (&result, f.direct) {
+                let v = FixupValues { s, ..f.v };
+                result = f.kind.apply(space.region.bytes_mut(f.offset, width), &v);
+            }
+            if matches!(result, Err(FixupError::OutOfRange { .. }))
+                && f.kind.info().reach == Reach::Veneer
+            {
+                let dest = f.v.s.wrapping_add(f.v.a as u64);
+                used += 1;
+                let n = veneers.len() as u64;
+                let at = match veneers.get(&dest) {
+                    Some(at) => Ok(*at),
+                    None if n < layout.veneers.1 => {
+                        let off = layout.veneers.0 + n * arch.veneer_size() as u64;
+                        let out = space.region.bytes_mut(off, arch.veneer_size() as u64);
+                        arch.write_veneer(out, target + off, dest).map(|()| {
+                            veneers.insert(dest, off);
+                            off
+                        })
+                    }
+                    None => Err(FixupError::Unsupported("no room left for veneers")),
+                };
+                result = at.and_then(|off| {
+                    let v = FixupValues {
+                        s: target + off,
+                        a: 0,
+                        ..f.v
+                    };
+                    f.kind.apply(space.region.bytes_mut(f.offset, width), &v)
+                });
+            }
+            result.map_err(|problem| Error::Fixup {
+                at: object.location(
+                    crate::input::SectionId(f.section as u32),
+                    f.offset - layout.sections[f.section].unwrap_or(0),
+                ),
+                kind: f.kind.to_string(),
+                symbol: object.symbol(f.symbol).name.to_string(),
+                problem,
+            })?;
+        }
+        self.stats.veneers += used;
+        Ok(())
+    }
+}

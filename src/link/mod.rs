@@ -1,0 +1,231 @@
+//! Linking one parsed object into the linker, stage by stage, one file each:
+//!
+//! - [`layout`]: where its sections go in the region; copying them there;
+//! - [`resolve`]: every relocation bound to an address (its own symbols, global
+//!   names through the symbol table, TLS through [`tls`]);
+//! - [`fixup`]: the relocations applied to its memory;
+//! - [`commit`]: the object published — other objects' sites re-patched, its
+//!   definitions and references recorded, slots rewritten.
+//!
+//! And the operations built on them: [`replace`] (what a replaced object's data
+//! becomes), [`unload`], with [`comdat`] groups, [`ifunc`] resolvers and the
+//! region's [`placement`].
+//!
+//! A load is a transaction: everything that can fail happens before shared state
+//! is touched, and a failure is undone from one record ([`Undo`]).
+
+pub(crate) mod comdat;
+pub(crate) mod commit;
+pub(crate) mod fixup;
+pub(crate) mod ifunc;
+pub(crate) mod layout;
+pub(crate) mod placement;
+pub(crate) mod replace;
+pub(crate) mod resolve;
+pub(crate) mod tls;
+pub(crate) mod unload;
+
+use std::time::Instant;
+
+use crate::error::Result;
+use crate::input::{Class, Object};
+use crate::linker::{Linker, Loaded, ObjectId, Stage};
+use crate::memory::pack::Piece;
+use crate::symbols::{NameId, SlotId};
+
+pub(crate) use layout::{needs_compact_layout, Layout};
+use replace::inherited;
+pub(crate) use replace::Replacing;
+use resolve::{Bound, Fix};
+pub(crate) use resolve::{Defs, Names};
+
+#[derive(Default)]
+pub(crate) struct Scratch {
+    /// Per symbol: whether a relocation uses it (`names`).
+    pub(crate) referenced: Vec<bool>,
+    /// Per symbol: its binding while the object resolves (`resolve`).
+    pub(crate) bound: Vec<Option<Bound>>,
+    /// The object's fixups (`resolve`, `apply_fixes`).
+    pub(crate) fixes: Vec<Fix>,
+}
+
+/// A scratch list taken out of its place in [`Scratch`], holding `len` copies
+/// of `value` (its room kept from earlier objects).
+pub(crate) fn refill<T: Clone>(kept: &mut Vec<T>, len: usize, value: T) -> Vec<T> {
+    let mut list = std::mem::take(kept);
+    list.clear();
+    list.resize(len, value);
+    list
+}
+
+/// What a load takes that must be given back if it fails. The `Linker` keeps
+/// one between loads (`Linker::undo`) and clears it, so that its lists do not
+/// grow from nothing for every object.
+#[derive(Default)]
+pub(crate) struct Undo {
+    pub(crate) pieces: Vec<Piece>,
+    pub(crate) slots: Vec<(Option<NameId>, SlotId)>,
+    /// Names this load added to the symbol table.
+    pub(crate) entries: Vec<NameId>,
+    pub(crate) tls_module: Option<u64>,
+    /// Local `STT_GNU_IFUNC` symbols' slots and their resolvers (`ifunc.rs`).
+    pub(crate) ifuncs: Vec<(SlotId, u64)>,
+}
+
+impl Undo {
+    pub(crate) fn clear(&mut self) {
+        self.pieces.clear();
+        self.slots.clear();
+        self.entries.clear();
+        self.tls_module = None;
+        self.ifuncs.clear();
+    }
+}
+
+impl Linker {
+    /// Links one object; see the module doc. Constructors are not run here.
+    pub(crate) fn link(&mut self, object: &Object) -> Result<ObjectId> {
+        let id = self.new_id();
+        self.link_as(object, id, None).map(|_| id)
+    }
+
+    /// Links `object` under `id`, as a new object or (with `replacing`) as the new
+    /// version of an old one. Returns the old version's record when replacing.
+    pub(crate) fn link_as(
+        &mut self,
+        object: &Object,
+        id: ObjectId,
+        replacing: Option<&Replacing>,
+    ) -> Result<Option<Loaded>> {
+        let mut undo = std::mem::take(&mut self.undo);
+        undo.clear();
+        let result = self.link_inner(object, id, replacing, &mut undo);
+        if result.is_err() {
+            self.rollback(&mut undo);
+        }
+        self.undo = undo;
+        result
+    }
+
+    pub(crate) fn link_inner(
+        &mut self,
+        object: &Object,
+        id: ObjectId,
+        replacing: Option<&Replacing>,
+        undo: &mut Undo,
+    ) -> Result<Option<Loaded>> {
+        let start = Instant::now();
+        let excluded = self.comdat_losers(object, id);
+        let mut layout = self.layout(object, &excluded)?;
+        undo.pieces.extend(layout.pieces.iter().copied());
+        if let Some(plan) = layout.tls_plan {
+            let image = self.register_tls(object, plan)?;
+            undo.tls_module = Some(image.module);
+            layout.tls_image = Some(image);
+        }
+        let tls_image = layout.tls_image;
+        self.copy_sections(object, &layout);
+        if let Some(at) = layout.atexit {
+            self.write_atexit(object, at, layout.dso_handle)?;
+        }
+        if let Some(r) = replacing {
+            layout.redirects = inherited(object, &layout, r, &self.symbols);
+        }
+        self.stats.layout += start.elapsed();
+        self.injected(Stage::Layout)?;
+
+        let start = Instant::now();
+        let Names {
+            uses,
+            mut defs,
+            refs,
+            data,
+        } = self.names(object, id, &layout, undo)?;
+        layout.data = data;
+        for &(name, _) in &refs {
+            let e = self.symbols.entry(name);
+            // The process is asked only when no object defines the name.
+            if e.defs.is_empty() && e.process().is_none() && defs.get(name).is_none() {
+                self.look_up_in_process(name);
+            }
+        }
+        let (fixes, sites, statics) = self.resolve(object, id, &layout, &defs, &uses, undo)?;
+        let patches = self.rebinding_patches(&defs, replacing.map(|r| r.id))?;
+        self.stats.resolve += start.elapsed();
+        self.injected(Stage::Resolve)?;
+
+        let start = Instant::now();
+        self.apply_fixes(object, &layout, &fixes)?;
+        let relocations = fixes.len() + statics.len();
+        self.scratch.fixes = fixes;
+        if !statics.is_empty() {
+            self.apply_static_tls(object, &layout, statics)?;
+        }
+        let frames = self.unwind_frames(object, &layout)?;
+        self.stats.fixup += start.elapsed();
+        self.injected(Stage::Fixup)?;
+        self.stats.relocations += relocations;
+
+        let start = Instant::now();
+        let code: Vec<(u64, u64, bool)> = (layout.pieces.iter())
+            .filter(|p| p.class == Class::Code)
+            .map(|p| {
+                (
+                    self.space().map_or(0, |s| s.region.target_base()) + p.offset,
+                    p.len,
+                    !p.fresh,
+                )
+            })
+            .collect();
+        self.run_resolvers(object, id, &code, &mut defs, &refs, &undo.ifuncs)?;
+        let base = self.space()?.region.target_base();
+        let placed_at: Vec<Option<u64>> = layout
+            .sections
+            .iter()
+            .map(|s| s.map(|o| base + o))
+            .collect();
+        let old = self.commit(object, id, layout, defs, &refs, sites, patches, replacing)?;
+        self.tls_images.extend(tls_image);
+        let locals = undo
+            .slots
+            .iter()
+            .filter(|(n, _)| n.is_none())
+            .map(|(_, s)| *s);
+        if let Some(loaded) = self.objects.get_mut(&id) {
+            loaded.local_slots = locals.collect();
+        }
+        if !self.options.link_only {
+            self.register(object, id, &placed_at, frames);
+        }
+        self.stats.finalize += start.elapsed();
+        self.stats.objects += 1;
+        Ok(old)
+    }
+
+    pub(crate) fn rollback(&mut self, undo: &mut Undo) {
+        if let Some(module) = undo.tls_module.take() {
+            crate::runtime::tls::unregister(module);
+        }
+        let Some(space) = self.space.as_mut() else {
+            return;
+        };
+        for (name, slot) in undo.slots.drain(..) {
+            if let Some(name) = name {
+                self.symbols.entry_mut(name).slot = None;
+            }
+            space.stubs.release(
+                &mut space.region,
+                slot,
+                "call through a released slot".into(),
+            );
+        }
+        for piece in undo.pieces.drain(..) {
+            space.pools.free(&mut space.region, piece);
+        }
+        for name in undo.entries.drain(..) {
+            if self.symbols.entry(name).is_unused() {
+                self.symbols.remove(name);
+            }
+        }
+    }
+}

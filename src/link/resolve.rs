@@ -1,0 +1,632 @@
+//! Resolve: every relocation of an object bound to an address — its own
+//! symbols directly, global names through the symbol table (a slot, a stub, or a
+//! direct site recorded for re-patching), TLS through `tls.rs`.
+
+use super::replace::writable_variable;
+use super::tls;
+use super::*;
+use crate::arch::{FixupValues, Reach, RelocKind, Target};
+use crate::error::{Error, Result};
+use crate::input::{
+    Binding as Bind, Definition, Object, Reloc, Role, SectionId, SymbolId, SymbolKind,
+};
+use crate::linker::{defines_code, is_global, object_def, size_of, value_of, Linker, ObjectId};
+use crate::symbols::{Binding, Map, NameId, ObjectDef, Site, SlotId};
+
+/// meanwhile), and its slot once it has one.
+#[derive(Clone, Copy)]
+pub(crate) struct Bound {
+    pub(crate) binding: Binding,
+    pub(crate) slot: Option<SlotId>,
+}
+
+/// How resolve treats each symbol of an object, decided once per object.
+#[derive(Clone, Copy)]
+pub(crate) enum SymbolUse {
+    /// Bound within the object.
+    Local,
+    /// A name relink defines per object (`special_name`), undefined here.
+    Special,
+    /// A global name (interned); `own`: this object's definition of it, an index
+    /// into [`Defs::list`].
+    Global { name: NameId, own: Option<u32> },
+    /// Any other global symbol: one without a name (malformed if a relocation uses
+    /// it), or one this object neither defines nor refers to.
+    Other,
+}
+
+/// An object's global names, interned; see `Linker::names`.
+pub(crate) struct Names {
+    /// Per symbol index.
+    pub(crate) uses: Vec<SymbolUse>,
+    pub(crate) defs: Defs,
+    /// Names it refers to, sorted, with whether all their references are weak.
+    pub(crate) refs: Vec<(NameId, bool)>,
+    /// Its global writable variables: (name, live address, size), sorted.
+    pub(crate) data: Vec<(NameId, u64, u64)>,
+}
+
+/// An object's global definitions that survive COMDAT selection, one per name
+/// (the first symbol of a name wins), sorted by name id.
+pub(crate) struct Defs {
+    pub(crate) list: Vec<(NameId, ObjectDef)>,
+}
+
+impl Defs {
+    pub(crate) fn index(&self, name: NameId) -> Option<u32> {
+        self.list
+            .binary_search_by_key(&name, |(n, _)| *n)
+            .ok()
+            .map(|i| i as u32)
+    }
+
+    pub(crate) fn get(&self, name: NameId) -> Option<&ObjectDef> {
+        self.index(name).map(|i| &self.list[i as usize].1)
+    }
+
+    pub(crate) fn get_mut(&mut self, name: NameId) -> Option<&mut ObjectDef> {
+        self.index(name).map(|i| &mut self.list[i as usize].1)
+    }
+}
+
+/// One relocation, resolved: what to write where.
+pub(crate) struct Fix {
+    pub(crate) section: usize,
+    pub(crate) offset: u64,
+    pub(crate) kind: RelocKind,
+    pub(crate) v: FixupValues,
+    pub(crate) symbol: SymbolId,
+    /// A second `S` to try if the first does not fit: an object's own function
+    /// referenced through a narrow field (`jrcxz`, PC8) binds directly instead of
+    /// to its stub.
+    pub(crate) direct: Option<u64>,
+}
+
+/// What every relocation of one object is resolved against.
+pub(crate) struct Context<'c, 'o> {
+    pub(crate) object: &'c Object<'o>,
+    pub(crate) id: ObjectId,
+    pub(crate) layout: &'c Layout,
+    pub(crate) defs: &'c Defs,
+    /// Per symbol index.
+    pub(crate) uses: &'c [SymbolUse],
+    /// Target address of the region, and of the global offset table.
+    pub(crate) target: u64,
+    pub(crate) got: u64,
+}
+
+/// A relocation and where its section was placed.
+#[derive(Clone, Copy)]
+pub(crate) struct Place<'r> {
+    pub(crate) si: usize,
+    /// Offset of the section in the region.
+    pub(crate) at: u64,
+    pub(crate) r: &'r Reloc,
+}
+
+impl Context<'_, '_> {
+    /// A fixup for `place` with `P`, `A` and `GOT` filled in.
+    pub(crate) fn fix(&self, place: Place) -> Fix {
+        Fix {
+            section: place.si,
+            offset: place.at + place.r.offset,
+            kind: place.r.kind,
+            v: FixupValues {
+                p: self.target + place.at + place.r.offset,
+                a: place.r.addend,
+                got: self.got,
+                ..FixupValues::default()
+            },
+            symbol: place.r.symbol,
+            direct: None,
+        }
+    }
+
+    /// The address of a symbol this object defines (the subtrahend of a difference).
+    pub(crate) fn own_address(&self, sym: SymbolId, place: Place) -> Result<u64> {
+        self.layout
+            .addresses
+            .get(sym.0 as usize)
+            .copied()
+            .flatten()
+            .map(|a| self.layout.translate(a))
+            .ok_or_else(|| Error::Unsupported {
+                at: self
+                    .object
+                    .location(SectionId(place.si as u32), place.r.offset),
+                what: format!(
+                    "a difference from `{}`, which this object does not define",
+                    self.object
+                        .symbols
+                        .get(sym.0 as usize)
+                        .map_or("?", |s| s.name)
+                ),
+            })
+    }
+
+    /// The site record of a direct reference at `place` (at its live address, if
+    /// the place lies in inherited data).
+    pub(crate) fn site(&self, place: Place) -> Site {
+        let p = self
+            .layout
+            .translate(self.target + place.at + place.r.offset);
+        Site {
+            object: self.id,
+            offset: p - self.target,
+            p,
+            kind: place.r.kind,
+            addend: place.r.addend,
+            section: place.si as u32,
+            section_offset: place.r.offset,
+        }
+    }
+}
+
+/// A direct reference to a global name, recorded at commit.
+pub(crate) type NamedSite = (NameId, Site);
+
+/// Where `resolve_global` puts its results: into the fixup being made, and (for
+/// a direct reference) onto the sites to record.
+pub(crate) struct Resolved<'a> {
+    pub(crate) fix: &'a mut Fix,
+    pub(crate) sites: &'a mut Vec<NamedSite>,
+}
+
+/// A static-TLS fixup, finished once its module's thread-pointer offset is known.
+pub(crate) type StaticFix = (Fix, tls::StaticUse);
+
+/// Lists every load needs for its own work, kept by the `Linker` between loads
+/// (`Linker::scratch`) so that each object reuses their memory instead of
+/// allocating it afresh: taken at the start of a stage, given back at its end
+/// (a failed load just drops them).
+
+/// Names relink defines per object: `__dso_handle`, `_GLOBAL_OFFSET_TABLE_`,
+/// `_TLS_MODULE_BASE_` (the start of the object's own TLS block) and `atexit`
+/// (the object's thunk, `Arch::write_atexit`).
+pub(crate) fn special_name(name: &str) -> Option<()> {
+    matches!(
+        name,
+        "__dso_handle" | "_GLOBAL_OFFSET_TABLE_" | "_TLS_MODULE_BASE_" | "atexit"
+    )
+    .then_some(())
+}
+
+pub(crate) fn special_symbol(name: &str, layout: &Layout, got: u64, target: u64) -> Option<u64> {
+    match name {
+        "__dso_handle" => Some(layout.dso_handle),
+        "atexit" => layout.atexit,
+        "_GLOBAL_OFFSET_TABLE_" => Some(got),
+        "_TLS_MODULE_BASE_" => layout.tls_plan.map(|p| target + p.start),
+        _ => None,
+    }
+}
+
+impl Linker {
+    /// Interns the object's global names — those it defines and those its
+    /// relocations use (new ones are recorded in `undo`) — and decides once per
+    /// symbol how resolve binds it. Returns the per-symbol uses, the global
+    /// definitions, and the names it refers to (sorted by id), each with whether
+    /// all its referring symbols are weak.
+    pub(crate) fn names(
+        &mut self,
+        object: &Object,
+        id: ObjectId,
+        layout: &Layout,
+        undo: &mut Undo,
+    ) -> Result<Names> {
+        let mut referenced = refill(&mut self.scratch.referenced, object.symbols.len(), false);
+        for r in object.sections.iter().flat_map(|s| &s.relocs) {
+            if let Some(used) = referenced.get_mut(r.symbol.0 as usize) {
+                *used = true;
+            }
+        }
+        // Every global name looked up first, in a loop that does nothing else:
+        // the lookups' cache misses (hash index, name text) then overlap, where
+        // between the steps below each waited for its own.
+        let known: Vec<Option<NameId>> = (object.symbols.iter())
+            .map(|s| {
+                is_global(s.binding)
+                    .then(|| self.symbols.id(s.name))
+                    .flatten()
+            })
+            .collect();
+        let mut uses = Vec::with_capacity(object.symbols.len());
+        let globals = uses.capacity();
+        let (mut list, mut refs, mut data) = (
+            Vec::with_capacity(globals),
+            Vec::with_capacity(globals),
+            Vec::new(),
+        );
+        for (i, sym) in object.symbols.iter().enumerate() {
+            let address = layout.addresses[i].map(|a| layout.translate(a));
+            let global = is_global(sym.binding);
+            let used = if !global {
+                SymbolUse::Local
+            } else if !sym.is_defined() && special_name(sym.name).is_some() {
+                SymbolUse::Special
+            } else if sym.name.is_empty() || (address.is_none() && !referenced[i]) {
+                SymbolUse::Other
+            } else {
+                let (name, new) = match known[i] {
+                    Some(name) => (name, false),
+                    None => self.symbols.intern(sym.name),
+                };
+                if new {
+                    undo.entries.push(name);
+                }
+                if let Some(addr) = address {
+                    let common = matches!(sym.definition, Definition::Common { .. });
+                    if sym.binding == Bind::Global && !common {
+                        self.check_duplicate(object, id, sym.name, name)?;
+                    }
+                    let weak = sym.binding == Bind::Weak || common;
+                    let code = defines_code(object, &sym.definition);
+                    let mut def = object_def(id, addr, sym.size, code, weak);
+                    match sym.definition {
+                        Definition::Common { size, align } => {
+                            // `align` is a power of two (the readers check).
+                            (def.size, def.common) = (size, Some(align.trailing_zeros() as u8));
+                        }
+                        Definition::Section { section, offset } if code => {
+                            let align = object.section(section).align.max(1);
+                            def.align_log2 =
+                                (align.trailing_zeros().min(offset.trailing_zeros()) as u8).min(12);
+                        }
+                        _ => {}
+                    }
+                    list.push((name, def));
+                    if writable_variable(object, sym) {
+                        data.push((name, addr, sym.size));
+                    }
+                }
+                if referenced[i] {
+                    refs.push((name, sym.is_defined() || sym.binding == Bind::Weak));
+                }
+                SymbolUse::Global { name, own: None }
+            };
+            uses.push(used);
+        }
+        // One definition per name: the first symbol's (the sort is stable).
+        list.sort_by_key(|(n, _)| *n);
+        list.dedup_by_key(|(n, _)| *n);
+        let defs = Defs { list };
+        for used in &mut uses {
+            if let SymbolUse::Global { name, own } = used {
+                *own = defs.index(*name);
+            }
+        }
+        if layout.atexit.is_some() {
+            // The atexit thunk calls it (and an object that registers exit
+            // handlers is kept while they may run: `Linker::replace_with`).
+            let (name, new) = self.symbols.intern("__cxa_atexit");
+            if new {
+                undo.entries.push(name);
+            }
+            refs.push((name, true));
+        }
+        refs.sort_unstable_by_key(|(n, _)| *n);
+        // Several symbols of one name (rare): weak only if all are.
+        refs.dedup_by(|b, a| {
+            let same = a.0 == b.0;
+            if same {
+                a.1 &= b.1;
+            }
+            same
+        });
+        // One entry per variable name (the last symbol's, as a map insert would).
+        data.reverse();
+        data.sort_by_key(|d| d.0);
+        data.dedup_by_key(|d| d.0);
+        data.shrink_to_fit();
+        self.scratch.referenced = referenced;
+        Ok(Names {
+            uses,
+            defs,
+            refs,
+            data,
+        })
+    }
+
+    /// A strong definition of `name` by another loaded object is an error.
+    pub(crate) fn check_duplicate(
+        &self,
+        object: &Object,
+        id: ObjectId,
+        symbol: &str,
+        name: NameId,
+    ) -> Result<()> {
+        let other = self.symbols.entry(name).strong_def(id);
+        match other {
+            Some(first) => Err(Error::Duplicate {
+                symbol: symbol.to_string(),
+                first: self.object_name(first.object),
+                second: object.name.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Computes every fixup's values, allocating slots as needed, and the sites
+    /// (direct references to other objects' names) to record.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn resolve(
+        &mut self,
+        object: &Object,
+        id: ObjectId,
+        layout: &Layout,
+        defs: &Defs,
+        uses: &[SymbolUse],
+        undo: &mut Undo,
+    ) -> Result<(Vec<Fix>, Vec<NamedSite>, Vec<StaticFix>)> {
+        let space = self.space()?;
+        let cx = Context {
+            object,
+            id,
+            layout,
+            defs,
+            uses,
+            target: space.region.target_base(),
+            got: space.stubs.got_base(),
+        };
+        let count = object.sections.iter().map(|s| s.relocs.len()).sum();
+        let mut fixes = std::mem::take(&mut self.scratch.fixes);
+        fixes.clear();
+        fixes.reserve(count);
+        let mut sites = Vec::new();
+        let mut statics = Vec::new();
+        let mut locals: Map<SymbolId, SlotId> = Map::default();
+        let mut cells = tls::Cells::new(layout.tls_cells.0, layout.tls_cells.1);
+        let mut bound = refill(&mut self.scratch.bound, object.symbols.len(), None);
+        for (si, section) in object.sections.iter().enumerate() {
+            let Some(at) = layout.sections[si] else {
+                continue;
+            };
+            for r in &section.relocs {
+                let sym = object.symbol(r.symbol);
+                let place = Place { si, at, r };
+                // Filled in where it lies: a fixup, and a `Result` around it, are
+                // large, and moving them out of callees was a sixth of resolving.
+                let mut fix = cx.fix(place);
+                match cx.uses[r.symbol.0 as usize] {
+                    SymbolUse::Local | SymbolUse::Special => {
+                        let special = special_symbol(sym.name, layout, cx.got, cx.target)
+                            .filter(|_| !sym.is_defined());
+                        if !self.resolve_local(&cx, place, special, &mut locals, undo, &mut fix)? {
+                            continue;
+                        }
+                    }
+                    SymbolUse::Other => {
+                        return Err(Error::malformed(
+                            object.location(SectionId(si as u32), r.offset),
+                            "relocation against a global symbol with no name",
+                        ))
+                    }
+                    SymbolUse::Global { name, own } => {
+                        let bound = &mut bound[r.symbol.0 as usize];
+                        let to = Resolved {
+                            fix: &mut fix,
+                            sites: &mut sites,
+                        };
+                        self.resolve_global(&cx, place, name, own, bound, undo, to)?;
+                    }
+                }
+                if let Target::Tls(target) = r.kind.info().target {
+                    let f = tls::TlsFix {
+                        object: id,
+                        target,
+                        symbol: r.symbol,
+                        s: &mut fix.v.s,
+                        a: &mut fix.v.a,
+                        slot: &mut fix.v.slot,
+                    };
+                    let at = || object.location(SectionId(si as u32), r.offset);
+                    let deferred = self.tls_fix(object, layout.tls_image, f, &mut cells, at)?;
+                    fix.direct = None;
+                    if let Some(u) = deferred {
+                        if section.role == Role::Tls {
+                            // glibc copies the image into every thread before
+                            // the offset is known.
+                            return Err(Error::Unsupported {
+                                at: at(),
+                                what: format!(
+                                    "a thread-pointer offset ({}) inside thread-local data",
+                                    r.kind
+                                ),
+                            });
+                        }
+                        statics.push((fix, u));
+                        continue;
+                    }
+                } else if tls::is_tls_symbol(object, r.symbol) {
+                    return Err(Error::Unsupported {
+                        at: object.location(SectionId(si as u32), r.offset),
+                        what: format!(
+                            "a {} reference to thread-local `{}` (only thread-local \
+                             relocations may refer to it)",
+                            r.kind, sym.name
+                        ),
+                    });
+                }
+                if let Some(minus) = r.minus {
+                    // A difference uses the same address as any other reference
+                    // (a function's stub), so relative pointers compare equal to
+                    // `&f` and follow replacement — except in unwind tables, which
+                    // need the code's real address.
+                    let direct = fix.direct.take();
+                    let s = match section.role {
+                        Role::EhFrame => direct.unwrap_or(fix.v.s),
+                        _ => fix.v.s,
+                    };
+                    fix.v.s = s.wrapping_sub(cx.own_address(minus, place)?);
+                }
+                fixes.push(fix);
+            }
+        }
+        self.scratch.bound = bound;
+        Ok((fixes, sites, statics))
+    }
+
+    /// A relocation against a local symbol, or a name relink defines per object:
+    /// completes `fix` (made by [`Context::fix`]). `false`: nothing to do (an
+    /// unwind entry of discarded COMDAT code).
+    pub(crate) fn resolve_local(
+        &mut self,
+        cx: &Context,
+        place: Place,
+        special: Option<u64>,
+        locals: &mut Map<SymbolId, SlotId>,
+        undo: &mut Undo,
+        fix: &mut Fix,
+    ) -> Result<bool> {
+        let (r, section) = (place.r, cx.object.section(SectionId(place.si as u32)));
+        let sym = cx.object.symbol(r.symbol);
+        let Some(addr) = special.or(cx.layout.addresses[r.symbol.0 as usize]) else {
+            if section.role == Role::EhFrame {
+                // Unwind entries of a discarded COMDAT group's code: they describe
+                // nothing that is loaded, and stay unrelocated.
+                return Ok(false);
+            }
+            return Err(Error::malformed(
+                cx.object.location(SectionId(place.si as u32), r.offset),
+                format!(
+                    "refers to `{}`, which lies in a section relink does not load",
+                    sym.name
+                ),
+            ));
+        };
+        // A section-relative reference into inherited data follows it.
+        let a = r.addend as u64;
+        fix.v.s = cx.layout.translate(addr.wrapping_add(a)).wrapping_sub(a);
+        fix.v.z = sym.size;
+        let ifunc = sym.kind == SymbolKind::Ifunc;
+        if ifunc {
+            // Every reference goes through the stub; the slot gets the resolved
+            // address before the object is committed.
+            let slot = self.local_slot(locals, r.symbol, addr, ifunc, undo)?;
+            let stubs = &self.space()?.stubs;
+            fix.v.s = stubs.stub_addr(slot);
+            fix.v.slot = stubs.got_addr(slot);
+        } else if r.kind.info().target == Target::Slot {
+            let slot = self.local_slot(locals, r.symbol, addr, ifunc, undo)?;
+            fix.v.slot = self.space()?.stubs.got_addr(slot);
+        }
+        Ok(true)
+    }
+
+    /// A relocation against a global name: bound directly to this object's own
+    /// strong definition where the design allows, else through the name's slot,
+    /// stub or current binding (recording a site for direct references).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn resolve_global(
+        &mut self,
+        cx: &Context,
+        place: Place,
+        name: NameId,
+        own: Option<u32>,
+        bound: &mut Option<Bound>,
+        undo: &mut Undo,
+        to: Resolved,
+    ) -> Result<()> {
+        let fix = to.fix;
+        let r = place.r;
+        let (info, sym) = (r.kind.info(), cx.object.symbol(r.symbol));
+        let own = own.map(|i| &cx.defs.list[i as usize].1);
+        let Bound { binding, slot } = *bound.get_or_insert_with(|| {
+            let entry = self.symbols.entry(name);
+            let mut binding = entry.binding(own);
+            if let Binding::Unresolved { weak } = &mut binding {
+                *weak &= sym.binding == Bind::Weak;
+            }
+            Bound {
+                binding,
+                slot: entry.slot,
+            }
+        });
+        // An ifunc's own address is its resolver: calls go through the stub.
+        let direct = own.filter(|d| !d.weak && sym.kind != SymbolKind::Ifunc);
+        let needs_slot = info.target == Target::Slot
+            || info.reach != Reach::Exact
+            || matches!(binding, Binding::Object(d) if d.code)
+            || matches!(binding, Binding::Unresolved { .. })
+            || matches!(binding, Binding::Host(p) | Binding::Process(p) if p.function);
+        let mut stub = None;
+        fix.v.z = size_of(&binding);
+        if needs_slot {
+            let slot = match slot {
+                Some(slot) => slot,
+                None => {
+                    let slot = self.slot_for(name, &binding)?;
+                    undo.slots.push((Some(name), slot));
+                    *bound = Some(Bound {
+                        binding,
+                        slot: Some(slot),
+                    });
+                    slot
+                }
+            };
+            let stubs = &self.space()?.stubs;
+            stub = Some(stubs.stub_addr(slot));
+            fix.v.slot = stubs.got_addr(slot);
+        }
+        if info.reach == Reach::Veneer && r.addend != 0 && direct.is_none() {
+            // A branch into the middle of a function bound through its stub would
+            // land inside the stub.
+            return Err(Error::Unsupported {
+                at: cx.object.location(SectionId(place.si as u32), r.offset),
+                what: format!(
+                    "a branch to `{}`{:+} with an offset, to a function bound through a stub",
+                    sym.name, r.addend
+                ),
+            });
+        }
+        fix.v.s = match (info.reach, direct) {
+            (Reach::Exact, Some(d)) if d.code => {
+                fix.direct = Some(d.address);
+                stub.unwrap_or(d.address)
+            }
+            (_, Some(d)) => d.address,
+            (Reach::Exact, None) => value_of(&binding, stub, r.kind, fix.v.p, r.addend),
+            (_, None) => stub.unwrap_or(0),
+        };
+        let records = info.reach == Reach::Exact && info.target == Target::Symbol;
+        if records && direct.is_none() {
+            if r.minus.is_some() {
+                return Err(Error::Unsupported {
+                    at: cx.object.location(SectionId(place.si as u32), r.offset),
+                    what: format!(
+                        "a difference of `{}`, which another object defines",
+                        sym.name
+                    ),
+                });
+            }
+            to.sites.push((name, cx.site(place)));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn local_slot(
+        &mut self,
+        locals: &mut Map<SymbolId, SlotId>,
+        sym: SymbolId,
+        addr: u64,
+        ifunc: bool,
+        undo: &mut Undo,
+    ) -> Result<SlotId> {
+        if let Some(s) = locals.get(&sym) {
+            return Ok(*s);
+        }
+        let space = self.space()?;
+        // A local GOT entry's slot holds its address at once: it never traps.
+        let slot = space.stubs.alloc(&mut space.region, None, addr)?;
+        space.stubs.set_slot(&mut space.region, slot, addr);
+        if ifunc {
+            // An ifunc's canonical address is its stub; `addr` is its resolver.
+            let stub = space.stubs.stub_addr(slot);
+            space.stubs.set_got(&mut space.region, slot, stub);
+            undo.ifuncs.push((slot, addr));
+        }
+        undo.slots.push((None, slot));
+        locals.insert(sym, slot);
+        Ok(slot)
+    }
+}
