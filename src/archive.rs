@@ -293,7 +293,7 @@ impl Linker {
 /// What a transaction restores on failure.
 struct Mark {
     /// What objects unloaded before had retired.
-    retired: crate::linker::RetiredMark,
+    retired: crate::link::RetiredMark,
     /// `None`: the region did not exist yet.
     slots: Option<stubs::Mark>,
 }

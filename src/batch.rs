@@ -273,8 +273,7 @@ fn read_and_parse(path: &Path, mut slot: Slot) -> Ahead {
         Ok(parsed) => {
             // Worked out here, off the linking thread.
             let object = parsed.borrow_dependent();
-            object.named_code();
-            object.facts();
+            crate::link::prepare::prepare(object);
             Ahead::Object(parsed, start.elapsed())
         }
         Err(e) => Ahead::Failed(e),

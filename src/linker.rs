@@ -6,20 +6,20 @@
 //! binding the new object changes — happens before any shared state is touched;
 //! on failure the new memory and slots are released and the linker is as before.
 
+use crate::link::Loaded;
+use crate::link::Space;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::arch::{Arch, FixupValues, RelocKind};
-use crate::error::{Error, Location, Result, Unresolved};
-use crate::input::{self, Binding as Bind, Class, Definition, Object, Role};
+use crate::arch::Arch;
+use crate::error::{Error, Result, Unresolved};
+use crate::input::{self, Object};
 use crate::memory::pack::{Piece, Pools};
 use crate::memory::{Placement, Region, LOW_LIMIT};
 use crate::runtime;
-use crate::symbols::{
-    stubs, Binding, Map, NameId, ObjectDef, Site, SlotId, StubTable, SymbolTable,
-};
+use crate::symbols::{stubs, Binding, Map, SlotId, StubTable, SymbolTable};
 
 /// Names a loaded object; stays valid until it is unloaded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -131,56 +131,6 @@ pub struct Stats {
     pub veneers: usize,
     /// Initial-exec TLS loads rewritten to local exec (x86-64 `GOTTPOFF`).
     pub relaxed: usize,
-}
-
-/// A section of a loaded object, where it lives.
-#[derive(Clone, Debug)]
-pub(crate) struct Placed {
-    pub name: String,
-    pub class: Class,
-    pub role: Role,
-    /// Offset in the region.
-    pub offset: u64,
-    pub size: u64,
-}
-
-/// What the linker keeps per loaded object.
-pub(crate) struct Loaded {
-    pub name: String,
-    /// Its pieces (one per class), plus older versions' data pieces that hold
-    /// variables it inherited.
-    pub pieces: Vec<Piece>,
-    /// Global writable variables: (name, live address, size), sorted by name id.
-    pub data_symbols: Vec<(NameId, u64, u64)>,
-    pub sections: Vec<Placed>,
-    /// Global names it defines, and names it refers to.
-    pub defines: Vec<NameId>,
-    pub refers: Vec<NameId>,
-    /// GOT entries for its local symbols.
-    pub local_slots: Vec<SlotId>,
-    pub dso_handle: u64,
-    /// Its unwind tables, registered with the process's unwinder.
-    pub unwind: Vec<runtime::unwind::Registration>,
-    /// Its entry in the debugger's list.
-    pub debug: Option<runtime::gdb::Registration>,
-    /// Its named code, sorted by address.
-    pub functions: runtime::Functions,
-    /// Older versions replaced with `keep_state` that may have registered exit
-    /// handlers (`__cxa_atexit`) for the state this version kept: their handlers
-    /// point into their code, so it stays mapped until this object is unloaded,
-    /// when those handlers run (newest first) after this version's.
-    pub older: Vec<Loaded>,
-}
-
-/// The memory everything loaded lives in: the region and its stub table.
-pub(crate) struct Space {
-    pub region: Region,
-    pub stubs: StubTable,
-    pub pools: Pools,
-    pub placement: Placement,
-    /// Objects are registered with debuggers (`LinkerOptions::debugger`, resolved
-    /// at the first load).
-    pub debugger: bool,
 }
 
 /// Loads, links and runs relocatable objects in this process.
@@ -321,7 +271,7 @@ impl Linker {
     pub(crate) fn run_constructors_of(&mut self, ids: &[ObjectId]) {
         let start = Instant::now();
         if !self.options.link_only {
-            runtime::run_constructors(self, ids);
+            crate::link::finalize::run_constructors(self, ids);
         }
         self.stats.finalize += start.elapsed();
     }
@@ -439,7 +389,7 @@ impl Linker {
         let kept = self.group_names(&self.groups_to_keep(id, None));
         crate::link::unload::check(self, id, |name| !kept.iter().any(|k| k == name))?;
         if !self.options.link_only {
-            runtime::run_destructors(self, &[id]);
+            crate::link::finalize::run_destructors(self, &[id]);
         }
         crate::link::unload::remove(self, id)
     }
@@ -474,93 +424,7 @@ impl Linker {
         bytes: &[u8],
         options: ReplaceOptions,
     ) -> Result<()> {
-        let (name, data) = match self.objects.get(&id) {
-            Some(o) => (o.name.clone(), o.data_symbols.clone()),
-            None => return Err(Error::UnknownObject(id.0)),
-        };
-        let start = Instant::now();
-        let copy = input::Aligned::if_needed(bytes);
-        let object = input::parse(&name, copy.as_ref().map_or(bytes, input::Aligned::as_slice))?;
-        self.stats.parse += start.elapsed();
-        self.ensure_space(std::slice::from_ref(&object))?;
-        self.check_dropped_data(id, &object)?;
-        let replacing = crate::link::Replacing {
-            id,
-            keep_state: options.keep_state,
-            data,
-        };
-        // Groups other objects use that the new version drops stay alive.
-        let sigs = self.groups_to_keep(id, Some(&object));
-        let keeper = self.hand_to_keeper(id, &sigs);
-        let old = match self.link_as(&object, id, Some(&replacing)) {
-            Ok(old) => old,
-            Err(e) => {
-                if let Some(k) = keeper {
-                    self.move_groups(&sigs, k, id);
-                }
-                return Err(e);
-            }
-        };
-        self.run_pending_resolvers()?;
-        if !options.keep_state && !self.options.link_only {
-            if let Some(old) = &old {
-                runtime::run_destructors_of(self, &[old]);
-            }
-            runtime::run_constructors(self, &[id]);
-        }
-        let Some(mut old) = old else { return Ok(()) };
-        if let Some(k) = keeper {
-            self.retired.retain(|p| !old.pieces.contains(p));
-            self.kept.insert(k, old);
-            self.release_unused_keepers();
-            return Ok(());
-        }
-        self.release_unused_keepers();
-        let registers_exit_handlers = |o: &Loaded| {
-            o.refers
-                .iter()
-                .any(|n| matches!(self.symbols.name(*n), "__cxa_atexit" | "atexit"))
-                || !o.older.is_empty()
-        };
-        if options.keep_state && !self.options.link_only && registers_exit_handlers(&old) {
-            // Its exit handlers (C++ static destructors of the kept state) still
-            // point into its code: keep that code, and run them at unload.
-            let pinned: Vec<Piece> = old
-                .pieces
-                .iter()
-                .filter(|p| self.retired.contains(p))
-                .copied()
-                .collect();
-            self.retired.retain(|p| !pinned.contains(p));
-            old.pieces = pinned;
-            old.debug = None;
-            let older = std::mem::take(&mut old.older);
-            if let Some(new) = self.objects.get_mut(&id) {
-                new.older = older;
-                new.older.push(old);
-            }
-        } else {
-            // Its code is retired, not freed (commit retired its pieces already):
-            // it stays unwindable until reclaimed.
-            old.pieces.clear();
-            retire_versions(self, old);
-        }
-        Ok(())
-    }
-
-    /// Refuses a new version that drops a variable other objects still use.
-    fn check_dropped_data(&self, id: ObjectId, object: &Object) -> Result<()> {
-        let kept = |name: &str| {
-            object
-                .symbols
-                .iter()
-                .any(|s| s.name == name && s.binding != Bind::Local && s.is_defined())
-        };
-        // Variables of COMDAT groups kept alive for their users do not count.
-        let groups = self.group_names(&self.groups_to_keep(id, Some(object)));
-        crate::link::unload::check(self, id, |name| {
-            !kept(name) && !groups.iter().any(|g| g == name)
-        })
+        self.replace_object(id, bytes, options)
     }
 
     /// Frees the memory of replaced and unloaded versions.
@@ -654,7 +518,7 @@ impl Linker {
     fn run_all_destructors(&self) {
         let ids: Vec<ObjectId> = self.objects.keys().copied().collect();
         if !self.options.link_only {
-            runtime::run_destructors(self, &ids);
+            crate::link::finalize::run_destructors(self, &ids);
         }
     }
 
@@ -750,193 +614,6 @@ impl Linker {
         });
         Ok(())
     }
-
-    /// The slot index of a global name, allocated (with its current binding) if new.
-    pub(crate) fn slot_for(&mut self, id: NameId, binding: &Binding) -> Result<SlotId> {
-        if let Some(slot) = self.symbols.entry(id).slot {
-            return Ok(slot);
-        }
-        // A trap message only matters while the slot points at its trap.
-        let unresolved = matches!(binding, Binding::Unresolved { .. });
-        let message = unresolved.then(|| self.trap_message_now(id)).flatten();
-        let space = self
-            .space
-            .as_mut()
-            .ok_or_else(|| Error::NotFound(self.symbols.name(id).into()))?;
-        // A function's stub keeps the alignment the function declares (say
-        // `aligned(64)`), as its address would in a static link.
-        let align = match binding {
-            Binding::Object(d) if d.code => 1u64 << d.align_log2.min(12),
-            _ => 1,
-        };
-        let slot = space
-            .stubs
-            .alloc_aligned(&mut space.region, message, 0, align)?;
-        let (s, g) = slot_values(&space.stubs, slot, binding);
-        space.stubs.set_slot(&mut space.region, slot, s);
-        space.stubs.set_got(&mut space.region, slot, g);
-        self.symbols.entry_mut(id).slot = Some(slot);
-        Ok(slot)
-    }
-
-    pub(crate) fn trap_message(&self, id: NameId) -> String {
-        let name = self.symbols.name(id);
-        let needed: Vec<String> = self
-            .symbols
-            .entry(id)
-            .refs
-            .iter()
-            .map(|(o, _)| self.object_name(*o))
-            .collect();
-        if needed.is_empty() {
-            format!("call to `{name}`, which is undefined")
-        } else {
-            format!(
-                "call to `{name}`, which is undefined (needed by {})",
-                needed.join(", ")
-            )
-        }
-    }
-
-    /// Re-applies the slot, GOT entry and every site of `name` after its binding
-    /// changed. Sites that cannot reach the new binding are reported; the others
-    /// are patched.
-    pub(crate) fn rebind(&mut self, id: NameId) -> Result<()> {
-        if self.symbols.entry(id).defs.is_empty() {
-            self.symbols.entry_with_process(id);
-        }
-        let entry = self.symbols.entry(id);
-        let binding = entry.binding(None);
-        let (slot, sites) = (entry.slot, entry.sites().to_vec());
-        let patches = self.site_patches(id, &binding, slot, &sites)?;
-        if self.space.is_none() {
-            return Ok(());
-        }
-        self.refresh_slot(id)?;
-        let space = self.space()?;
-        apply_patches(&mut space.region, &patches);
-        Ok(())
-    }
-
-    /// New bytes for each site of `name` under `binding`, or the first error.
-    pub(crate) fn site_patches(
-        &self,
-        name: NameId,
-        binding: &Binding,
-        slot: Option<SlotId>,
-        sites: &[Site],
-    ) -> Result<Vec<Patch>> {
-        let Some(space) = &self.space else {
-            return Ok(Vec::new());
-        };
-        let stub = slot.map(|s| space.stubs.stub_addr(s));
-        let mut out = Vec::with_capacity(sites.len());
-        for site in sites {
-            let width = site.kind.info().width as u64;
-            let mut bytes = space.region.bytes(site.offset, width).to_vec();
-            let v = FixupValues {
-                p: site.p,
-                s: value_of(binding, stub, site.kind, site.p, site.addend),
-                a: site.addend,
-                z: size_of(binding),
-                got: space.stubs.got_base(),
-                ..FixupValues::default()
-            };
-            let section = self
-                .objects
-                .get(&site.object)
-                .and_then(|o| o.sections.get(site.section as usize));
-            site.kind
-                .apply(&mut bytes, &v)
-                .map_err(|problem| Error::Fixup {
-                    at: Location::at(
-                        &self.object_name(site.object),
-                        section.map_or("?", |s| s.name.as_str()),
-                        site.section_offset,
-                    ),
-                    kind: site.kind.to_string(),
-                    symbol: self.symbols.name(name).to_string(),
-                    problem,
-                })?;
-            let code = section.is_some_and(|s| s.class == Class::Code);
-            out.push(Patch {
-                offset: site.offset,
-                target: site.p,
-                bytes,
-                code,
-            });
-        }
-        Ok(out)
-    }
-}
-
-/// Bytes to write at a site once a load commits.
-pub(crate) struct Patch {
-    pub offset: u64,
-    pub target: u64,
-    pub bytes: Vec<u8>,
-    pub code: bool,
-}
-
-pub(crate) fn apply_patches(region: &mut Region, patches: &[Patch]) {
-    for p in patches {
-        region
-            .bytes_mut(p.offset, p.bytes.len() as u64)
-            .copy_from_slice(&p.bytes);
-        if p.code {
-            region.code_written(p.target, p.bytes.len() as u64, true);
-        }
-    }
-}
-
-/// `(slot, GOT entry)` for a binding: the slot holds the implementation (or the
-/// trap), the GOT entry the canonical address (the stub for code).
-pub(crate) fn slot_values(stubs: &StubTable, slot: SlotId, binding: &Binding) -> (u64, u64) {
-    let stub = stubs.stub_addr(slot);
-    match binding {
-        Binding::Object(d) => (d.address, if d.code { stub } else { d.address }),
-        Binding::Host(p) | Binding::Process(p) => (p.address, p.address),
-        Binding::Unresolved { weak: true } => (stubs.trap_addr(slot), 0),
-        Binding::Unresolved { weak: false } => (stubs.trap_addr(slot), stub),
-    }
-}
-
-/// `S` for a direct (non-GOT, non-branch) reference to a name bound as `binding`:
-/// an object's code through its stub, its data directly, the process's symbols at
-/// their address — or through the stub when a process function is out of a
-/// narrow PC-relative reach. Unresolved names point at their stub (which traps);
-/// weak unresolved ones are null.
-pub(crate) fn value_of(
-    binding: &Binding,
-    stub: Option<u64>,
-    kind: RelocKind,
-    p: u64,
-    a: i64,
-) -> u64 {
-    match (binding, stub) {
-        (Binding::Object(d), Some(stub)) if d.code => stub,
-        (Binding::Object(d), _) => d.address,
-        (Binding::Host(s) | Binding::Process(s), Some(stub)) if s.function => {
-            let far = s.address.wrapping_add(a as u64).wrapping_sub(p) as i64;
-            let narrow = kind.info().pc_relative_narrow;
-            if narrow && !(i32::MIN as i64..=i32::MAX as i64).contains(&far) {
-                stub
-            } else {
-                s.address
-            }
-        }
-        (Binding::Host(s) | Binding::Process(s), _) => s.address,
-        (Binding::Unresolved { weak: true }, _) => 0,
-        (Binding::Unresolved { weak: false }, stub) => stub.unwrap_or(0),
-    }
-}
-
-pub(crate) fn size_of(binding: &Binding) -> u64 {
-    match binding {
-        Binding::Object(d) => d.size,
-        Binding::Host(p) | Binding::Process(p) => p.size,
-        Binding::Unresolved { .. } => 0,
-    }
 }
 
 /// Whether a debugger (any ptrace tracer) is attached to this process.
@@ -946,47 +623,6 @@ fn tracer_attached() -> bool {
             .find_map(|l| l.strip_prefix("TracerPid:"))
             .is_some_and(|pid| pid.trim() != "0")
     })
-}
-
-/// How far the retired lists reach at some point (see
-/// [`Linker::take_retired_since`]).
-pub(crate) struct RetiredMark {
-    pieces: usize,
-    frames: usize,
-    slots: usize,
-}
-
-impl Linker {
-    pub(crate) fn retired_mark(&self) -> RetiredMark {
-        RetiredMark {
-            pieces: self.retired.len(),
-            frames: self.retired_frames.len(),
-            slots: self.retired_slots.len(),
-        }
-    }
-
-    /// Takes back what objects removed since `mark` retired, when none of their
-    /// code ever ran (a failed transaction or batch): their unwind registrations
-    /// go and their TLS modules are freed while the memory is still mapped; their
-    /// pieces and local slots are returned for the caller to free.
-    pub(crate) fn take_retired_since(&mut self, mark: &RetiredMark) -> (Vec<Piece>, Vec<SlotId>) {
-        self.retired_frames.truncate(mark.frames);
-        let pieces = self.retired.split_off(mark.pieces.min(self.retired.len()));
-        self.release_tls(&pieces);
-        let slots = (self.retired_slots).split_off(mark.slots.min(self.retired_slots.len()));
-        (pieces, slots)
-    }
-}
-
-/// Retires an unloaded or replaced version and the older versions it kept.
-pub(crate) fn retire_versions(linker: &mut Linker, mut version: Loaded) {
-    version.debug = None;
-    linker.retired_frames.append(&mut version.unwind);
-    linker.retired.append(&mut version.pieces);
-    linker.retired_slots.append(&mut version.local_slots);
-    for older in version.older {
-        retire_versions(linker, older);
-    }
 }
 
 pub(crate) fn map_file(path: &Path) -> Result<memmap2::Mmap> {
@@ -1007,39 +643,74 @@ impl Drop for Linker {
     }
 }
 
-impl Drop for Space {
-    fn drop(&mut self) {
-        let base = self.region.target_base();
-        stubs::forget_traps(base, base + self.region.size());
+impl Linker {
+    /// Names the loaded code at `address` (a return address from a backtrace, a
+    /// sampled PC): the object, the function and the offset into it. Works for
+    /// every loaded object, with or without debug information; `None` for
+    /// addresses outside loaded functions (stubs, veneers, the host).
+    pub fn symbolize(&self, address: u64) -> Option<runtime::Symbolized> {
+        self.objects.values().find_map(|o| {
+            let (name, start) = o.functions.find(address)?;
+            Some(runtime::Symbolized {
+                object: o.name.clone(),
+                function: name.to_string(),
+                offset: address - start,
+            })
+        })
     }
-}
 
-/// Helpers for the load stage, used by `load.rs`.
-pub(crate) fn is_global(b: Bind) -> bool {
-    b != Bind::Local
-}
-
-pub(crate) fn defines_code(object: &Object, def: &Definition) -> bool {
-    match def {
-        Definition::Section { section, .. } => object.section(*section).class == Class::Code,
-        _ => false,
+    /// Makes a shared library's symbols available to loaded objects (`dlopen` with
+    /// `RTLD_GLOBAL`; the library stays loaded for the life of the process).
+    ///
+    /// `name` is passed to `dlopen` as given when it contains `/` or `.so`;
+    /// otherwise it is a short name as for `-l`: `lib{name}.so`, then
+    /// `lib{name}.so.N` for N = 0..9 (so `stdc++` finds `libstdc++.so.6` without
+    /// the development symlink). C++ objects need `stdc++`.
+    pub fn load_library(&mut self, name: &str) -> Result<()> {
+        let candidates: Vec<String> = if name.contains('/') || name.contains(".so") {
+            vec![name.to_string()]
+        } else {
+            std::iter::once(format!("lib{name}.so"))
+                .chain((0..10).map(|n| format!("lib{name}.so.{n}")))
+                .collect()
+        };
+        let mut reason = String::from("not found");
+        for candidate in &candidates {
+            let Ok(c) = std::ffi::CString::new(candidate.as_str()) else {
+                break;
+            };
+            // SAFETY: dlopen with a NUL-terminated name; the handle is kept
+            // forever (never dlclose'd), so symbols bound to it stay valid.
+            let handle = unsafe { libc::dlopen(c.as_ptr(), libc::RTLD_NOW | libc::RTLD_GLOBAL) };
+            if !handle.is_null() {
+                return Ok(());
+            }
+            // SAFETY: dlerror returns a thread-local C string or null.
+            let e = unsafe { libc::dlerror() };
+            if !e.is_null() && candidates.len() == 1 {
+                // SAFETY: non-null dlerror results are NUL-terminated.
+                reason = unsafe { std::ffi::CStr::from_ptr(e) }
+                    .to_string_lossy()
+                    .into_owned();
+            }
+        }
+        Err(crate::Error::Library {
+            name: name.to_string(),
+            reason,
+        })
     }
-}
 
-pub(crate) fn object_def(
-    id: ObjectId,
-    address: u64,
-    size: u64,
-    code: bool,
-    weak: bool,
-) -> ObjectDef {
-    ObjectDef {
-        object: id,
-        address,
-        size,
-        code,
-        weak,
-        common: None,
-        align_log2: 0,
+    /// What this linker has registered with the process right now.
+    pub fn registrations(&self) -> runtime::Registrations {
+        let objects = self.objects.values();
+        runtime::Registrations {
+            unwind: objects
+                .clone()
+                .flat_map(|o| std::iter::once(o).chain(&o.older))
+                .map(|o| o.unwind.len())
+                .sum::<usize>()
+                + self.retired_frames.len(),
+            debugger: objects.filter(|o| o.debug.is_some()).count(),
+        }
     }
 }

@@ -16,6 +16,9 @@
 
 pub mod elf;
 pub mod macho;
+mod named;
+
+pub use named::NamedCode;
 
 use crate::arch::{Arch, RelocKind};
 use crate::error::{Error, Location, Result};
@@ -49,13 +52,13 @@ pub struct Object<'a> {
     /// The whole file, as read (the GDB JIT interface hands debuggers a copy).
     pub file: &'a [u8],
     /// Its named code, worked out when first asked ([`Object::named_code`]).
-    pub(crate) named_code: std::cell::OnceCell<crate::runtime::NamedCode>,
-    /// What its relocations say, worked out when first asked ([`Object::facts`]).
+    pub(crate) named_code: std::cell::OnceCell<NamedCode>,
+    /// What its relocations say, worked out when first asked (`link::prepare::facts`).
     pub(crate) facts: std::cell::OnceCell<Facts>,
 }
 
 /// What linking works out from an object's relocations alone, each a scan of
-/// all of them ([`Object::facts`]).
+/// all of them (`link::prepare::facts`, which fills [`Object::facts`]).
 #[derive(Debug)]
 pub(crate) struct Facts {
     /// Its code reaches its own sections of another class through a narrow
@@ -286,23 +289,8 @@ impl<'a> Object<'a> {
     /// Its functions, for symbolizing and perf maps: worked out once, from the
     /// object alone, so that a batch's reading thread does it
     /// (`batch::read_and_parse`) rather than the linking thread.
-    pub(crate) fn named_code(&self) -> &crate::runtime::NamedCode {
-        self.named_code
-            .get_or_init(|| crate::runtime::NamedCode::of(self))
-    }
-
-    /// What its relocations say: worked out once, as [`Object::named_code`].
-    pub(crate) fn facts(&self) -> &Facts {
-        self.facts.get_or_init(|| Facts {
-            compact: crate::link::needs_compact_layout(self),
-            tls_cells: crate::link::tls::cell_count(self),
-            narrow: crate::link::placement::narrow(self),
-            unwind_checked: (0..self.sections.len())
-                .map(|i| SectionId(i as u32))
-                .filter(|&i| self.section(i).role == Role::EhFrame)
-                .filter(|&i| crate::runtime::unwind::instructions_hold(self, i))
-                .collect(),
-        })
+    pub(crate) fn named_code(&self) -> &NamedCode {
+        self.named_code.get_or_init(|| NamedCode::of(self))
     }
 }
 

@@ -15,7 +15,8 @@
 //! the owner's mergeable strings and other local data) until its last user goes.
 
 use crate::input::{Binding as Bind, Definition, Object};
-use crate::linker::{retire_versions, Linker, ObjectId};
+use crate::link::retire_versions;
+use crate::linker::{Linker, ObjectId};
 
 /// Per COMDAT signature: the global names the owner's copy defines, and the other
 /// loaded objects that had the group and discarded their copy.

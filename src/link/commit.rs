@@ -3,9 +3,12 @@
 
 use super::resolve::NamedSite;
 use super::*;
+use crate::error::Error;
 use crate::error::Result;
 use crate::input::{Class, Object};
-use crate::linker::{apply_patches, slot_values, Linker, Loaded, ObjectId, Patch, Placed, Stage};
+use crate::link::{apply_patches, Loaded, Patch, Placed};
+use crate::linker::{Linker, ObjectId, Stage};
+use crate::symbols::StubTable;
 use crate::symbols::{Binding, NameId, Site};
 
 /// Where each loaded section went, for constructors, unload and debuggers.
@@ -202,5 +205,86 @@ impl Linker {
         space.stubs.set_slot(&mut space.region, slot, s);
         space.stubs.set_got(&mut space.region, slot, g);
         Ok(())
+    }
+}
+
+impl Linker {
+    /// The slot index of a global name, allocated (with its current binding) if new.
+    pub(crate) fn slot_for(&mut self, id: NameId, binding: &Binding) -> Result<SlotId> {
+        if let Some(slot) = self.symbols.entry(id).slot {
+            return Ok(slot);
+        }
+        // A trap message only matters while the slot points at its trap.
+        let unresolved = matches!(binding, Binding::Unresolved { .. });
+        let message = unresolved.then(|| self.trap_message_now(id)).flatten();
+        let space = self
+            .space
+            .as_mut()
+            .ok_or_else(|| Error::NotFound(self.symbols.name(id).into()))?;
+        // A function's stub keeps the alignment the function declares (say
+        // `aligned(64)`), as its address would in a static link.
+        let align = match binding {
+            Binding::Object(d) if d.code => 1u64 << d.align_log2.min(12),
+            _ => 1,
+        };
+        let slot = space
+            .stubs
+            .alloc_aligned(&mut space.region, message, 0, align)?;
+        let (s, g) = slot_values(&space.stubs, slot, binding);
+        space.stubs.set_slot(&mut space.region, slot, s);
+        space.stubs.set_got(&mut space.region, slot, g);
+        self.symbols.entry_mut(id).slot = Some(slot);
+        Ok(slot)
+    }
+
+    pub(crate) fn trap_message(&self, id: NameId) -> String {
+        let name = self.symbols.name(id);
+        let needed: Vec<String> = self
+            .symbols
+            .entry(id)
+            .refs
+            .iter()
+            .map(|(o, _)| self.object_name(*o))
+            .collect();
+        if needed.is_empty() {
+            format!("call to `{name}`, which is undefined")
+        } else {
+            format!(
+                "call to `{name}`, which is undefined (needed by {})",
+                needed.join(", ")
+            )
+        }
+    }
+
+    /// Re-applies the slot, GOT entry and every site of `name` after its binding
+    /// changed. Sites that cannot reach the new binding are reported; the others
+    /// are patched.
+    pub(crate) fn rebind(&mut self, id: NameId) -> Result<()> {
+        if self.symbols.entry(id).defs.is_empty() {
+            self.symbols.entry_with_process(id);
+        }
+        let entry = self.symbols.entry(id);
+        let binding = entry.binding(None);
+        let (slot, sites) = (entry.slot, entry.sites().to_vec());
+        let patches = self.site_patches(id, &binding, slot, &sites)?;
+        if self.space.is_none() {
+            return Ok(());
+        }
+        self.refresh_slot(id)?;
+        let space = self.space()?;
+        apply_patches(&mut space.region, &patches);
+        Ok(())
+    }
+}
+
+/// `(slot, GOT entry)` for a binding: the slot holds the implementation (or the
+/// trap), the GOT entry the canonical address (the stub for code).
+pub(crate) fn slot_values(stubs: &StubTable, slot: SlotId, binding: &Binding) -> (u64, u64) {
+    let stub = stubs.stub_addr(slot);
+    match binding {
+        Binding::Object(d) => (d.address, if d.code { stub } else { d.address }),
+        Binding::Host(p) | Binding::Process(p) => (p.address, p.address),
+        Binding::Unresolved { weak: true } => (stubs.trap_addr(slot), 0),
+        Binding::Unresolved { weak: false } => (stubs.trap_addr(slot), stub),
     }
 }

@@ -4,10 +4,14 @@
 use super::resolve::{Fix, StaticFix};
 use super::*;
 use crate::arch::{FixupError, FixupValues, Reach, RelocKind};
+use crate::error::Location;
 use crate::error::{Error, Result};
 use crate::input::{Object, SectionId};
 use crate::linker::Linker;
+use crate::memory::Region;
+use crate::symbols::Binding;
 use crate::symbols::Map;
+use crate::symbols::Site;
 
 impl Linker {
     /// Finishes and applies the static-TLS fixups (initial and local exec) once
@@ -139,5 +143,115 @@ impl Linker {
         }
         self.stats.veneers += used;
         Ok(())
+    }
+}
+
+impl Linker {
+    /// New bytes for each site of `name` under `binding`, or the first error.
+    pub(crate) fn site_patches(
+        &self,
+        name: NameId,
+        binding: &Binding,
+        slot: Option<SlotId>,
+        sites: &[Site],
+    ) -> Result<Vec<Patch>> {
+        let Some(space) = &self.space else {
+            return Ok(Vec::new());
+        };
+        let stub = slot.map(|s| space.stubs.stub_addr(s));
+        let mut out = Vec::with_capacity(sites.len());
+        for site in sites {
+            let width = site.kind.info().width as u64;
+            let mut bytes = space.region.bytes(site.offset, width).to_vec();
+            let v = FixupValues {
+                p: site.p,
+                s: value_of(binding, stub, site.kind, site.p, site.addend),
+                a: site.addend,
+                z: size_of(binding),
+                got: space.stubs.got_base(),
+                ..FixupValues::default()
+            };
+            let section = self
+                .objects
+                .get(&site.object)
+                .and_then(|o| o.sections.get(site.section as usize));
+            site.kind
+                .apply(&mut bytes, &v)
+                .map_err(|problem| Error::Fixup {
+                    at: Location::at(
+                        &self.object_name(site.object),
+                        section.map_or("?", |s| s.name.as_str()),
+                        site.section_offset,
+                    ),
+                    kind: site.kind.to_string(),
+                    symbol: self.symbols.name(name).to_string(),
+                    problem,
+                })?;
+            let code = section.is_some_and(|s| s.class == Class::Code);
+            out.push(Patch {
+                offset: site.offset,
+                target: site.p,
+                bytes,
+                code,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// Bytes to write at a site once a load commits.
+pub(crate) struct Patch {
+    pub offset: u64,
+    pub target: u64,
+    pub bytes: Vec<u8>,
+    pub code: bool,
+}
+
+pub(crate) fn apply_patches(region: &mut Region, patches: &[Patch]) {
+    for p in patches {
+        region
+            .bytes_mut(p.offset, p.bytes.len() as u64)
+            .copy_from_slice(&p.bytes);
+        if p.code {
+            region.code_written(p.target, p.bytes.len() as u64, true);
+        }
+    }
+}
+
+/// `S` for a direct (non-GOT, non-branch) reference to a name bound as `binding`:
+/// an object's code through its stub, its data directly, the process's symbols at
+/// their address — or through the stub when a process function is out of a
+/// narrow PC-relative reach. Unresolved names point at their stub (which traps);
+/// weak unresolved ones are null.
+pub(crate) fn value_of(
+    binding: &Binding,
+    stub: Option<u64>,
+    kind: RelocKind,
+    p: u64,
+    a: i64,
+) -> u64 {
+    match (binding, stub) {
+        (Binding::Object(d), Some(stub)) if d.code => stub,
+        (Binding::Object(d), _) => d.address,
+        (Binding::Host(s) | Binding::Process(s), Some(stub)) if s.function => {
+            let far = s.address.wrapping_add(a as u64).wrapping_sub(p) as i64;
+            let narrow = kind.info().pc_relative_narrow;
+            if narrow && !(i32::MIN as i64..=i32::MAX as i64).contains(&far) {
+                stub
+            } else {
+                s.address
+            }
+        }
+        (Binding::Host(s) | Binding::Process(s), _) => s.address,
+        (Binding::Unresolved { weak: true }, _) => 0,
+        (Binding::Unresolved { weak: false }, stub) => stub.unwrap_or(0),
+    }
+}
+
+pub(crate) fn size_of(binding: &Binding) -> u64 {
+    match binding {
+        Binding::Object(d) => d.size,
+        Binding::Host(p) | Binding::Process(p) => p.size,
+        Binding::Unresolved { .. } => 0,
     }
 }

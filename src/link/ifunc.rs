@@ -18,8 +18,9 @@
 
 use crate::error::{Error, Location, Result};
 use crate::input::{Object, SymbolKind};
+use crate::link::is_global;
 use crate::link::Defs;
-use crate::linker::{is_global, Linker, ObjectId};
+use crate::linker::{Linker, ObjectId};
 use crate::runtime;
 use crate::symbols::{Binding, NameId, SlotId, SymbolTable};
 

@@ -6,7 +6,8 @@ use super::tls;
 use crate::arch::{Arch, Reach, RelocKind};
 use crate::error::{Error, Result};
 use crate::input::{Class, Definition, Object, Role, SymbolId};
-use crate::linker::{is_global, Linker};
+use crate::link::is_global;
+use crate::linker::Linker;
 use crate::memory::pack::Piece;
 use crate::runtime;
 use crate::symbols::{Map, NameId};
@@ -130,7 +131,7 @@ impl Linker {
             |size, align| put(Class::ReadOnly, size, align),
             |i, at| section_at[i] = Some((Class::ReadOnly, at)),
         );
-        let cell_count = object.facts().tls_cells;
+        let cell_count = super::prepare::facts(object).tls_cells;
         let cells = put(Class::ReadOnly, cell_count * tls::CELL_SIZE, 16);
         let dso = put(Class::ReadOnly, 8, 8);
         let veneer_count = if arch.veneer_size() > 0 {
@@ -146,7 +147,7 @@ impl Linker {
             .then(|| put(Class::Code, Arch::ATEXIT_SIZE as u64, 16));
         // One piece per non-empty class, packed into pages shared with other
         // objects of the same class (memory/pack.rs).
-        let together = object.facts().compact;
+        let together = super::prepare::facts(object).compact;
         let space = self.space()?;
         let mut class_start = [0u64; 4];
         let requests: Vec<(Class, u64, u64)> = Class::ALL

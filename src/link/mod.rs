@@ -16,28 +16,39 @@
 
 pub(crate) mod comdat;
 pub(crate) mod commit;
+pub(crate) mod finalize;
 pub(crate) mod fixup;
 pub(crate) mod ifunc;
 pub(crate) mod layout;
 pub(crate) mod placement;
+pub(crate) mod prepare;
 pub(crate) mod replace;
 pub(crate) mod resolve;
 pub(crate) mod tls;
 pub(crate) mod unload;
 
+use crate::input::Role;
+use crate::memory::pack::Pools;
+use crate::memory::Placement;
+use crate::memory::Region;
+use crate::runtime;
+use crate::symbols::stubs;
+use crate::symbols::StubTable;
 use std::time::Instant;
 
 use crate::error::Result;
 use crate::input::{Class, Object};
-use crate::linker::{Linker, Loaded, ObjectId, Stage};
+use crate::linker::{Linker, ObjectId, Stage};
+
 use crate::memory::pack::Piece;
 use crate::symbols::{NameId, SlotId};
 
+pub(crate) use fixup::{apply_patches, size_of, value_of, Patch};
 pub(crate) use layout::{needs_compact_layout, Layout};
 use replace::inherited;
 pub(crate) use replace::Replacing;
+pub(crate) use resolve::{is_global, Defs, Names};
 use resolve::{Bound, Fix};
-pub(crate) use resolve::{Defs, Names};
 
 #[derive(Default)]
 pub(crate) struct Scratch {
@@ -227,5 +238,103 @@ impl Linker {
                 self.symbols.remove(name);
             }
         }
+    }
+}
+
+/// A section of a loaded object, where it lives.
+#[derive(Clone, Debug)]
+pub(crate) struct Placed {
+    pub name: String,
+    pub class: Class,
+    pub role: Role,
+    /// Offset in the region.
+    pub offset: u64,
+    pub size: u64,
+}
+
+/// What the linker keeps per loaded object.
+pub(crate) struct Loaded {
+    pub name: String,
+    /// Its pieces (one per class), plus older versions' data pieces that hold
+    /// variables it inherited.
+    pub pieces: Vec<Piece>,
+    /// Global writable variables: (name, live address, size), sorted by name id.
+    pub data_symbols: Vec<(NameId, u64, u64)>,
+    pub sections: Vec<Placed>,
+    /// Global names it defines, and names it refers to.
+    pub defines: Vec<NameId>,
+    pub refers: Vec<NameId>,
+    /// GOT entries for its local symbols.
+    pub local_slots: Vec<SlotId>,
+    pub dso_handle: u64,
+    /// Its unwind tables, registered with the process's unwinder.
+    pub unwind: Vec<runtime::unwind::Registration>,
+    /// Its entry in the debugger's list.
+    pub debug: Option<runtime::gdb::Registration>,
+    /// Its named code, sorted by address.
+    pub functions: runtime::Functions,
+    /// Older versions replaced with `keep_state` that may have registered exit
+    /// handlers (`__cxa_atexit`) for the state this version kept: their handlers
+    /// point into their code, so it stays mapped until this object is unloaded,
+    /// when those handlers run (newest first) after this version's.
+    pub older: Vec<Loaded>,
+}
+
+/// The memory everything loaded lives in: the region and its stub table.
+pub(crate) struct Space {
+    pub region: Region,
+    pub stubs: StubTable,
+    pub pools: Pools,
+    pub placement: Placement,
+    /// Objects are registered with debuggers (`LinkerOptions::debugger`, resolved
+    /// at the first load).
+    pub debugger: bool,
+}
+
+impl Drop for Space {
+    fn drop(&mut self) {
+        let base = self.region.target_base();
+        stubs::forget_traps(base, base + self.region.size());
+    }
+}
+
+/// How far the retired lists reach at some point (see
+/// [`Linker::take_retired_since`]).
+pub(crate) struct RetiredMark {
+    pieces: usize,
+    frames: usize,
+    slots: usize,
+}
+
+/// Retires an unloaded or replaced version and the older versions it kept.
+pub(crate) fn retire_versions(linker: &mut Linker, mut version: Loaded) {
+    version.debug = None;
+    linker.retired_frames.append(&mut version.unwind);
+    linker.retired.append(&mut version.pieces);
+    linker.retired_slots.append(&mut version.local_slots);
+    for older in version.older {
+        retire_versions(linker, older);
+    }
+}
+
+impl Linker {
+    pub(crate) fn retired_mark(&self) -> RetiredMark {
+        RetiredMark {
+            pieces: self.retired.len(),
+            frames: self.retired_frames.len(),
+            slots: self.retired_slots.len(),
+        }
+    }
+
+    /// Takes back what objects removed since `mark` retired, when none of their
+    /// code ever ran (a failed transaction or batch): their unwind registrations
+    /// go and their TLS modules are freed while the memory is still mapped; their
+    /// pieces and local slots are returned for the caller to free.
+    pub(crate) fn take_retired_since(&mut self, mark: &RetiredMark) -> (Vec<Piece>, Vec<SlotId>) {
+        self.retired_frames.truncate(mark.frames);
+        let pieces = self.retired.split_off(mark.pieces.min(self.retired.len()));
+        self.release_tls(&pieces);
+        let slots = (self.retired_slots).split_off(mark.slots.min(self.retired_slots.len()));
+        (pieces, slots)
     }
 }

@@ -41,7 +41,7 @@ pub(crate) fn needs(objects: &[Object], symbols: &SymbolTable) -> Needs {
     };
     let mut process: Map<&str, Option<ProcessSymbol>> = Map::default();
     for object in objects {
-        for &(si, ri) in &object.facts().narrow {
+        for &(si, ri) in &super::prepare::facts(object).narrow {
             let section = &object.sections[si];
             let r = &section.relocs[ri];
             let info = r.kind.info();

@@ -10,7 +10,8 @@ use crate::error::{Error, Result};
 use crate::input::{
     Binding as Bind, Definition, Object, Reloc, Role, SectionId, SymbolId, SymbolKind,
 };
-use crate::linker::{defines_code, is_global, object_def, size_of, value_of, Linker, ObjectId};
+use crate::link::{size_of, value_of};
+use crate::linker::{Linker, ObjectId};
 use crate::symbols::{Binding, Map, NameId, ObjectDef, Site, SlotId};
 
 /// meanwhile), and its slot once it has one.
@@ -628,5 +629,35 @@ impl Linker {
         undo.slots.push((None, slot));
         locals.insert(sym, slot);
         Ok(slot)
+    }
+}
+
+/// Helpers for the load stage, used by `load.rs`.
+pub(crate) fn is_global(b: Bind) -> bool {
+    b != Bind::Local
+}
+
+pub(crate) fn defines_code(object: &Object, def: &Definition) -> bool {
+    match def {
+        Definition::Section { section, .. } => object.section(*section).class == Class::Code,
+        _ => false,
+    }
+}
+
+pub(crate) fn object_def(
+    id: ObjectId,
+    address: u64,
+    size: u64,
+    code: bool,
+    weak: bool,
+) -> ObjectDef {
+    ObjectDef {
+        object: id,
+        address,
+        size,
+        code,
+        weak,
+        common: None,
+        align_log2: 0,
     }
 }

@@ -120,6 +120,6 @@ pub(crate) fn remove(linker: &mut Linker, id: ObjectId) -> Result<()> {
         return first_error.map_or(Ok(()), Err);
     }
     linker.release_unused_keepers();
-    crate::linker::retire_versions(linker, object);
+    crate::link::retire_versions(linker, object);
     first_error.map_or(Ok(()), Err)
 }

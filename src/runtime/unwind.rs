@@ -62,7 +62,7 @@ pub(crate) fn validate(
     address: u64,
     bounds: &Bounds,
 ) -> Result<Frames> {
-    let checked = object.facts().unwind_checked.contains(&section);
+    let checked = (object.facts.get()).is_some_and(|f| f.unwind_checked.contains(&section));
     if let Some(fdes) = quick_frames(bytes, address, bounds, checked) {
         return Ok(Frames {
             section: address,
@@ -673,7 +673,7 @@ mod tests {
             .unwrap();
         assert!(!object.section(eh).relocs.is_empty());
         assert!(instructions_hold(&object, eh));
-        assert_eq!(object.facts().unwind_checked, [eh]);
+        assert_eq!(crate::link::prepare::facts(&object).unwind_checked, [eh]);
         for shift in [4i64, -4, 1] {
             let mut moved = parse();
             let r = &mut moved.sections[eh.0 as usize].relocs[0];

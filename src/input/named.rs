@@ -1,0 +1,53 @@
+//! An object's named code: its functions as its symbol table gives them, for
+//! symbolizing and perf maps.
+
+use super::{Class, Definition, Object, SectionId, SymbolKind};
+
+/// An object's named code as its symbol table gives it, worked out from the
+/// object alone (`Object::named_code`: on a batch's reading thread). Sizes
+/// come from the symbol table; where it has none (Mach-O), from the next
+/// symbol in the section.
+#[derive(Debug, Default)]
+pub struct NamedCode {
+    pub(crate) names: String,
+    /// `(section, offset, size, end of the name in `names`)`, sorted by section
+    /// and offset; a name starts where the previous one ends.
+    pub(crate) list: Vec<(SectionId, u64, u64, usize)>,
+}
+
+impl NamedCode {
+    pub(crate) fn of(object: &Object) -> NamedCode {
+        let mut starts: Vec<(SectionId, u64, &str, u64)> = object
+            .symbols
+            .iter()
+            .filter(|s| !s.name.is_empty() && s.kind != SymbolKind::Section)
+            .filter_map(|s| match s.definition {
+                Definition::Section { section, offset }
+                    if object.section(section).class == Class::Code =>
+                {
+                    Some((section, offset, s.name, s.size))
+                }
+                _ => None,
+            })
+            .collect();
+        starts.sort_by_key(|(s, o, _, _)| (*s, *o));
+        let mut names = String::with_capacity(starts.iter().map(|f| f.2.len()).sum());
+        let mut list = Vec::with_capacity(starts.len());
+        for (i, &(section, offset, name, size)) in starts.iter().enumerate() {
+            let end = starts
+                .get(i + 1)
+                .filter(|n| n.0 == section && n.1 > offset)
+                .map_or(object.section(section).size, |n| n.1);
+            let size = if size > 0 {
+                size
+            } else {
+                end.saturating_sub(offset)
+            };
+            if size > 0 {
+                names.push_str(name);
+                list.push((section, offset, size, names.len()));
+            }
+        }
+        NamedCode { names, list }
+    }
+}

@@ -1,0 +1,28 @@
+//! Prepare: what linking works out from an object alone — its facts (compact
+//! layout, TLS cell bound, the relocations placement looks at, unwind sections
+//! whose instructions relocation leaves well formed) and its named code — done
+//! once, before the object is linked: on a batch's reading thread
+//! (`batch::read_and_parse`), so the linking thread finds them ready.
+
+use crate::input::{Facts, Object, Role, SectionId};
+use crate::runtime::unwind;
+
+/// Works out everything [`facts`] and `Object::named_code` give, if not yet done.
+pub(crate) fn prepare(object: &Object) {
+    object.named_code();
+    facts(object);
+}
+
+/// What the object's relocations say: worked out once.
+pub(crate) fn facts<'o>(object: &'o Object) -> &'o Facts {
+    object.facts.get_or_init(|| Facts {
+        compact: super::needs_compact_layout(object),
+        tls_cells: super::tls::cell_count(object),
+        narrow: super::placement::narrow(object),
+        unwind_checked: (0..object.sections.len())
+            .map(|i| SectionId(i as u32))
+            .filter(|&i| object.section(i).role == Role::EhFrame)
+            .filter(|&i| unwind::instructions_hold(object, i))
+            .collect(),
+    })
+}
