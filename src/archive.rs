@@ -32,7 +32,8 @@ use rustc_hash::FxHashSet;
 
 use crate::error::{Error, Result};
 use crate::input::{self, Binding};
-use crate::linker::{map_file, Linker, ObjectId};
+use crate::linker::{map_file, Linker};
+use crate::symbols::ObjectId;
 use crate::symbols::{stubs, Map};
 
 /// Whether `bytes` are an archive: they start with `!<arch>\n` or `!<thin>\n`.

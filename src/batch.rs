@@ -36,8 +36,9 @@ use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 use crate::input::{self, Aligned, Object};
-use crate::linker::{Linker, ObjectId};
+use crate::linker::Linker;
 use crate::memory::Prefault;
+use crate::symbols::ObjectId;
 use crate::symbols::{Binding, NameId};
 
 /// Files larger than this are mapped rather than read.

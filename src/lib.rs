@@ -46,6 +46,7 @@ pub mod runtime;
 pub mod symbols;
 
 pub use error::{Error, Result};
-pub use linker::{Linker, LinkerOptions, MemoryStats, ObjectId, ReplaceOptions, Stage, Stats};
+pub use linker::{Linker, LinkerOptions, MemoryStats, ReplaceOptions, Stage, Stats};
 pub use memory::Placement;
 pub use runtime::{Registrations, Symbolized};
+pub use symbols::ObjectId;

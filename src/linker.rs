@@ -9,7 +9,6 @@
 use crate::link::Loaded;
 use crate::link::Space;
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -19,17 +18,7 @@ use crate::input::{self, Object};
 use crate::memory::pack::{Piece, Pools};
 use crate::memory::{Placement, Region, LOW_LIMIT};
 use crate::runtime;
-use crate::symbols::{stubs, Binding, Map, SlotId, StubTable, SymbolTable};
-
-/// Names a loaded object; stays valid until it is unloaded.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ObjectId(pub u64);
-
-impl fmt::Display for ObjectId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "#{}", self.0)
-    }
-}
+use crate::symbols::{stubs, Binding, Map, ObjectId, SlotId, StubTable, SymbolTable};
 
 /// How a [`Linker`] sets up its memory.
 #[derive(Clone, Copy, Debug)]

@@ -16,7 +16,8 @@
 
 use crate::input::{Binding as Bind, Definition, Object};
 use crate::link::retire_versions;
-use crate::linker::{Linker, ObjectId};
+use crate::linker::Linker;
+use crate::symbols::ObjectId;
 
 /// Per COMDAT signature: the global names the owner's copy defines, and the other
 /// loaded objects that had the group and discarded their copy.

@@ -7,7 +7,8 @@ use crate::error::Error;
 use crate::error::Result;
 use crate::input::{Class, Object};
 use crate::link::{apply_patches, Loaded, Patch, Placed};
-use crate::linker::{Linker, ObjectId, Stage};
+use crate::linker::{Linker, Stage};
+use crate::symbols::ObjectId;
 use crate::symbols::StubTable;
 use crate::symbols::{Binding, NameId, Site};
 
@@ -60,7 +61,18 @@ impl Linker {
                     .filter(|s| Some(s.object) != replaced)
                     .copied()
                     .collect();
-                out.extend(self.site_patches(name, &after, entry.slot, &others)?);
+                let space = self
+                    .space
+                    .as_ref()
+                    .ok_or_else(|| Error::NotFound("(no memory)".into()))?;
+                out.extend(fixup::site_patches(
+                    space,
+                    &self.symbols,
+                    &self.objects,
+                    name,
+                    &after,
+                    &others,
+                )?);
             }
         }
         Ok(out)
@@ -265,11 +277,12 @@ impl Linker {
         }
         let entry = self.symbols.entry(id);
         let binding = entry.binding(None);
-        let (slot, sites) = (entry.slot, entry.sites().to_vec());
-        let patches = self.site_patches(id, &binding, slot, &sites)?;
-        if self.space.is_none() {
+        let sites = entry.sites().to_vec();
+        let Some(space) = &self.space else {
             return Ok(());
-        }
+        };
+        let patches =
+            fixup::site_patches(space, &self.symbols, &self.objects, id, &binding, &sites)?;
         self.refresh_slot(id)?;
         let space = self.space()?;
         apply_patches(&mut space.region, &patches);

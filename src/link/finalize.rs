@@ -13,8 +13,8 @@ use crate::input::SectionId;
 use crate::link::Layout;
 use crate::link::Loaded;
 use crate::linker::Linker;
-use crate::linker::ObjectId;
 use crate::runtime::{self, gdb, perf, unwind, Functions};
+use crate::symbols::ObjectId;
 
 /// Runs the constructors of `ids` (one batch) in link order.
 pub(crate) fn run_constructors(linker: &Linker, ids: &[ObjectId]) {

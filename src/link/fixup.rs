@@ -3,6 +3,7 @@
 
 use super::resolve::{Fix, StaticFix};
 use super::*;
+use crate::arch::Arch;
 use crate::arch::{FixupError, FixupValues, Reach, RelocKind};
 use crate::error::Location;
 use crate::error::{Error, Result};
@@ -12,6 +13,7 @@ use crate::memory::Region;
 use crate::symbols::Binding;
 use crate::symbols::Map;
 use crate::symbols::Site;
+use crate::symbols::{NameId, SymbolTable};
 
 impl Linker {
     /// Finishes and applies the static-TLS fixups (initial and local exec) once
@@ -41,7 +43,7 @@ impl Linker {
                 Some((cell, offset)) => {
                     let value = (tp as u64).wrapping_add(offset);
                     self.write_tp_cell(cell, value)?;
-                    if self.relax_initial_exec(&mut fix, value, layout) {
+                    if relax_initial_exec(&mut self.space()?.region, &mut fix, value, layout) {
                         self.stats.relaxed += 1;
                     }
                 }
@@ -49,154 +51,173 @@ impl Linker {
             }
             fixes.push(fix);
         }
-        self.apply_fixes(object, layout, &fixes)
-    }
-
-    /// x86-64 initial exec whose variable's thread-pointer offset is `value`:
-    /// rewrites the instruction to take it as an immediate (local exec) when it is
-    /// a `mov` or `add` (`arch::x86_64::relax_gottpoff`), saving the cell's load.
-    pub(crate) fn relax_initial_exec(
-        &mut self,
-        fix: &mut Fix,
-        value: u64,
-        layout: &Layout,
-    ) -> bool {
-        use crate::arch::x86_64::{relax_gottpoff, Kind};
-        let section_start = layout.sections[fix.section].unwrap_or(u64::MAX);
-        if fix.kind != RelocKind::X86_64(Kind::TpCellDelta32)
-            || fix.v.a != -4
-            || fix.offset < section_start.saturating_add(3)
-            || i32::try_from(value as i64).is_err()
-        {
-            return false;
-        }
-        let Some(space) = self.space.as_mut() else {
-            return false;
-        };
-        if !relax_gottpoff(space.region.bytes_mut(fix.offset - 3, 3)) {
-            return false;
-        }
-        fix.kind = RelocKind::X86_64(Kind::TpOffset32);
-        fix.v.s = value;
-        fix.v.a = 0;
-        true
-    }
-
-    pub(crate) fn apply_fixes(
-        &mut self,
-        object: &Object,
-        layout: &Layout,
-        fixes: &[Fix],
-    ) -> Result<()> {
         let arch = self.arch;
-        let mut veneers: Map<u64, u64> = Map::default();
-        let mut used = 0;
-        let space = self
-            .space
-            .as_mut()
-            .ok_or_else(|| Error::NotFound("(no memory)".into()))?;
-        let target = space.region.target_base();
-        for f in fixes {
-            let width = f.kind.info().width as u64;
-            let place = space.region.bytes_mut(f.offset, width);
-            let mut result = f.kind.apply(place, &f.v);
-            if let (Err(FixupError::OutOfRange { .. }), Some(s)) = (&result, f.direct) {
-                let v = FixupValues { s, ..f.v };
-                result = f.kind.apply(space.region.bytes_mut(f.offset, width), &v);
-            }
-            if matches!(result, Err(FixupError::OutOfRange { .. }))
-                && f.kind.info().reach == Reach::Veneer
-            {
-                let dest = f.v.s.wrapping_add(f.v.a as u64);
-                used += 1;
-                let n = veneers.len() as u64;
-                let at = match veneers.get(&dest) {
-                    Some(at) => Ok(*at),
-                    None if n < layout.veneers.1 => {
-                        let off = layout.veneers.0 + n * arch.veneer_size() as u64;
-                        let out = space.region.bytes_mut(off, arch.veneer_size() as u64);
-                        arch.write_veneer(out, target + off, dest).map(|()| {
-                            veneers.insert(dest, off);
-                            off
-                        })
-                    }
-                    None => Err(FixupError::Unsupported("no room left for veneers")),
-                };
-                result = at.and_then(|off| {
-                    let v = FixupValues {
-                        s: target + off,
-                        a: 0,
-                        ..f.v
-                    };
-                    f.kind.apply(space.region.bytes_mut(f.offset, width), &v)
-                });
-            }
-            result.map_err(|problem| Error::Fixup {
-                at: object.location(
-                    crate::input::SectionId(f.section as u32),
-                    f.offset - layout.sections[f.section].unwrap_or(0),
-                ),
-                kind: f.kind.to_string(),
-                symbol: object.symbol(f.symbol).name.to_string(),
-                problem,
-            })?;
-        }
-        self.stats.veneers += used;
+        self.stats.veneers += apply(&mut self.space()?.region, arch, object, layout, &fixes)?;
         Ok(())
     }
 }
 
-impl Linker {
-    /// New bytes for each site of `name` under `binding`, or the first error.
-    pub(crate) fn site_patches(
-        &self,
-        name: NameId,
-        binding: &Binding,
-        slot: Option<SlotId>,
-        sites: &[Site],
-    ) -> Result<Vec<Patch>> {
-        let Some(space) = &self.space else {
-            return Ok(Vec::new());
-        };
-        let stub = slot.map(|s| space.stubs.stub_addr(s));
-        let mut out = Vec::with_capacity(sites.len());
-        for site in sites {
-            let width = site.kind.info().width as u64;
-            let mut bytes = space.region.bytes(site.offset, width).to_vec();
-            let v = FixupValues {
-                p: site.p,
-                s: value_of(binding, stub, site.kind, site.p, site.addend),
-                a: site.addend,
-                z: size_of(binding),
-                got: space.stubs.got_base(),
-                ..FixupValues::default()
-            };
-            let section = self
-                .objects
-                .get(&site.object)
-                .and_then(|o| o.sections.get(site.section as usize));
-            site.kind
-                .apply(&mut bytes, &v)
-                .map_err(|problem| Error::Fixup {
-                    at: Location::at(
-                        &self.object_name(site.object),
-                        section.map_or("?", |s| s.name.as_str()),
-                        site.section_offset,
-                    ),
-                    kind: site.kind.to_string(),
-                    symbol: self.symbols.name(name).to_string(),
-                    problem,
-                })?;
-            let code = section.is_some_and(|s| s.class == Class::Code);
-            out.push(Patch {
-                offset: site.offset,
-                target: site.p,
-                bytes,
-                code,
-            });
-        }
-        Ok(out)
+/// x86-64 initial exec whose variable's thread-pointer offset is `value`:
+/// rewrites the instruction to take it as an immediate (local exec) when it is
+/// a `mov` or `add` (`arch::x86_64::relax_gottpoff`), saving the cell's load.
+pub(crate) fn relax_initial_exec(
+    region: &mut Region,
+    fix: &mut Fix,
+    value: u64,
+    layout: &Layout,
+) -> bool {
+    use crate::arch::x86_64::{relax_gottpoff, Kind};
+    let section_start = layout.sections[fix.section].unwrap_or(u64::MAX);
+    if fix.kind != RelocKind::X86_64(Kind::TpCellDelta32)
+        || fix.v.a != -4
+        || fix.offset < section_start.saturating_add(3)
+        || i32::try_from(value as i64).is_err()
+    {
+        return false;
     }
+    if !relax_gottpoff(region.bytes_mut(fix.offset - 3, 3)) {
+        return false;
+    }
+    fix.kind = RelocKind::X86_64(Kind::TpOffset32);
+    fix.v.s = value;
+    fix.v.a = 0;
+    true
+}
+
+/// The veneers of one object: its veneer area (from the layout), filled one
+/// destination at a time.
+struct Veneers {
+    /// Region offset of the area, and its capacity in veneers.
+    area: u64,
+    capacity: u64,
+    /// Destination → region offset of its veneer.
+    placed: Map<u64, u64>,
+    /// Branches that went through a veneer.
+    used: usize,
+}
+
+impl Veneers {
+    /// The region offset of a veneer to `dest`, written if new.
+    fn to(&mut self, region: &mut Region, arch: Arch, dest: u64) -> Result<u64, FixupError> {
+        self.used += 1;
+        if let Some(at) = self.placed.get(&dest) {
+            return Ok(*at);
+        }
+        let n = self.placed.len() as u64;
+        if n >= self.capacity {
+            return Err(FixupError::Unsupported("no room left for veneers"));
+        }
+        let size = arch.veneer_size() as u64;
+        let off = self.area + n * size;
+        let target = region.target_base() + off;
+        arch.write_veneer(region.bytes_mut(off, size), target, dest)?;
+        self.placed.insert(dest, off);
+        Ok(off)
+    }
+}
+
+/// Applies an object's fixups to its memory: a branch out of reach goes through
+/// a veneer, an own function referenced through a narrow field binds directly.
+/// Returns how many branches went through veneers.
+pub(crate) fn apply(
+    region: &mut Region,
+    arch: Arch,
+    object: &Object,
+    layout: &Layout,
+    fixes: &[Fix],
+) -> Result<usize> {
+    let mut veneers = Veneers {
+        area: layout.veneers.0,
+        capacity: layout.veneers.1,
+        placed: Map::default(),
+        used: 0,
+    };
+    for f in fixes {
+        apply_one(region, arch, f, &mut veneers).map_err(|problem| Error::Fixup {
+            at: object.location(
+                SectionId(f.section as u32),
+                f.offset - layout.sections[f.section].unwrap_or(0),
+            ),
+            kind: f.kind.to_string(),
+            symbol: object.symbol(f.symbol).name.to_string(),
+            problem,
+        })?;
+    }
+    Ok(veneers.used)
+}
+
+fn apply_one(
+    region: &mut Region,
+    arch: Arch,
+    f: &Fix,
+    veneers: &mut Veneers,
+) -> Result<(), FixupError> {
+    let width = f.kind.info().width as u64;
+    let mut result = f.kind.apply(region.bytes_mut(f.offset, width), &f.v);
+    if let (Err(FixupError::OutOfRange { .. }), Some(s)) = (&result, f.direct) {
+        let v = FixupValues { s, ..f.v };
+        result = f.kind.apply(region.bytes_mut(f.offset, width), &v);
+    }
+    if matches!(result, Err(FixupError::OutOfRange { .. })) && f.kind.info().reach == Reach::Veneer
+    {
+        let dest = f.v.s.wrapping_add(f.v.a as u64);
+        let off = veneers.to(region, arch, dest)?;
+        let v = FixupValues {
+            s: region.target_base() + off,
+            a: 0,
+            ..f.v
+        };
+        result = f.kind.apply(region.bytes_mut(f.offset, width), &v);
+    }
+    result
+}
+
+/// New bytes for each site of `name` under `binding`, or the first error.
+pub(crate) fn site_patches(
+    space: &Space,
+    symbols: &SymbolTable,
+    objects: &Objects,
+    name: NameId,
+    binding: &Binding,
+    sites: &[Site],
+) -> Result<Vec<Patch>> {
+    let slot = symbols.entry(name).slot;
+    let stub = slot.map(|s| space.stubs.stub_addr(s));
+    let mut out = Vec::with_capacity(sites.len());
+    for site in sites {
+        let width = site.kind.info().width as u64;
+        let mut bytes = space.region.bytes(site.offset, width).to_vec();
+        let v = FixupValues {
+            p: site.p,
+            s: value_of(binding, stub, site.kind, site.p, site.addend),
+            a: site.addend,
+            z: size_of(binding),
+            got: space.stubs.got_base(),
+            ..FixupValues::default()
+        };
+        let section =
+            (objects.get(&site.object)).and_then(|o| o.sections.get(site.section as usize));
+        site.kind
+            .apply(&mut bytes, &v)
+            .map_err(|problem| Error::Fixup {
+                at: Location::at(
+                    &object_name(objects, site.object),
+                    section.map_or("?", |s| s.name.as_str()),
+                    site.section_offset,
+                ),
+                kind: site.kind.to_string(),
+                symbol: symbols.name(name).to_string(),
+                problem,
+            })?;
+        let code = section.is_some_and(|s| s.class == Class::Code);
+        out.push(Patch {
+            offset: site.offset,
+            target: site.p,
+            bytes,
+            code,
+        });
+    }
+    Ok(out)
 }
 
 /// Bytes to write at a site once a load commits.

@@ -20,8 +20,9 @@ use crate::error::{Error, Location, Result};
 use crate::input::{Object, SymbolKind};
 use crate::link::is_global;
 use crate::link::Defs;
-use crate::linker::{Linker, ObjectId};
+use crate::linker::Linker;
 use crate::runtime;
+use crate::symbols::ObjectId;
 use crate::symbols::{Binding, NameId, SlotId, SymbolTable};
 
 /// Resolvers of one object whose run waits for the end of its batch.

@@ -7,8 +7,9 @@ use crate::arch::{Arch, Reach, RelocKind};
 use crate::error::{Error, Result};
 use crate::input::{Class, Definition, Object, Role, SymbolId};
 use crate::link::is_global;
-use crate::linker::Linker;
+use crate::link::Space;
 use crate::memory::pack::Piece;
+use crate::memory::Region;
 use crate::runtime;
 use crate::symbols::{Map, NameId};
 
@@ -95,18 +96,47 @@ pub(crate) fn is_wide(kind: RelocKind) -> bool {
     )
 }
 
-impl Linker {
-    pub(crate) fn layout(&mut self, object: &Object, excluded: &[bool]) -> Result<Layout> {
-        let arch = self.arch;
-        let mut sizes = [0u64; 4];
-        let mut aligns = [1u64; 4];
-        let mut section_at = vec![None; object.sections.len()];
-        let mut put = |class: Class, size: u64, align: u64| -> u64 {
-            let c = class as usize;
-            aligns[c] = aligns[c].max(align);
-            let at = sizes[c].next_multiple_of(align);
-            sizes[c] = at + size;
-            at
+/// Offsets of everything an object places, per permission class, before the
+/// classes' pieces are allocated.
+struct Plan {
+    sizes: [u64; 4],
+    aligns: [u64; 4],
+    /// Per section: its class and offset in the class's piece.
+    sections: Vec<Option<(Class, u64)>>,
+    /// Per common symbol index: its offset in the zero-fill piece.
+    commons: Map<usize, u64>,
+    tls: Option<tls::ImagePlan>,
+    cells: u64,
+    cell_count: u64,
+    dso: u64,
+    veneers: u64,
+    veneer_count: u64,
+    atexit: Option<u64>,
+}
+
+impl Plan {
+    /// Room for `size` bytes aligned to `align` in `class`; the offset.
+    fn put(&mut self, class: Class, size: u64, align: u64) -> u64 {
+        let c = class as usize;
+        self.aligns[c] = self.aligns[c].max(align);
+        let at = self.sizes[c].next_multiple_of(align);
+        self.sizes[c] = at + size;
+        at
+    }
+
+    fn of(arch: Arch, object: &Object, excluded: &[bool]) -> Plan {
+        let mut plan = Plan {
+            sizes: [0; 4],
+            aligns: [1; 4],
+            sections: vec![None; object.sections.len()],
+            commons: Map::default(),
+            tls: None,
+            cells: 0,
+            cell_count: super::prepare::facts(object).tls_cells,
+            dso: 0,
+            veneers: 0,
+            veneer_count: 0,
+            atexit: None,
         };
         for (i, s) in object.sections.iter().enumerate() {
             if !excluded[i] && s.role != Role::Tls {
@@ -116,139 +146,143 @@ impl Linker {
                 } else {
                     0
                 };
-                section_at[i] = Some((s.class, put(s.class, s.size + extra, s.align)));
+                plan.sections[i] = Some((s.class, plan.put(s.class, s.size + extra, s.align)));
             }
         }
-        let mut commons = Map::default();
         for (i, sym) in object.symbols.iter().enumerate() {
             if let Definition::Common { size, align } = sym.definition {
-                commons.insert(i, put(Class::Zero, size, align));
+                let at = plan.put(Class::Zero, size, align);
+                plan.commons.insert(i, at);
             }
         }
-        let tls_plan = tls::plan_image(
+        let mut tls_sections = Vec::new();
+        plan.tls = tls::plan_image(
             object,
             excluded,
-            |size, align| put(Class::ReadOnly, size, align),
-            |i, at| section_at[i] = Some((Class::ReadOnly, at)),
+            |size, align| plan.put(Class::ReadOnly, size, align),
+            |i, at| tls_sections.push((i, at)),
         );
-        let cell_count = super::prepare::facts(object).tls_cells;
-        let cells = put(Class::ReadOnly, cell_count * tls::CELL_SIZE, 16);
-        let dso = put(Class::ReadOnly, 8, 8);
-        let veneer_count = if arch.veneer_size() > 0 {
-            count_branches(object)
-        } else {
-            0
-        };
-        let veneers = put(Class::Code, veneer_count * arch.veneer_size() as u64, 16);
-        let atexit = object
-            .symbols
-            .iter()
-            .any(|s| s.name == "atexit" && !s.is_defined() && is_global(s.binding))
-            .then(|| put(Class::Code, Arch::ATEXIT_SIZE as u64, 16));
-        // One piece per non-empty class, packed into pages shared with other
-        // objects of the same class (memory/pack.rs).
-        let together = super::prepare::facts(object).compact;
-        let space = self.space()?;
-        let mut class_start = [0u64; 4];
-        let requests: Vec<(Class, u64, u64)> = Class::ALL
-            .iter()
-            .filter(|c| sizes[**c as usize] > 0)
-            .map(|c| (*c, sizes[*c as usize], aligns[*c as usize]))
-            .collect();
-        let pieces = if together {
-            space.pools.alloc_together(&mut space.region, &requests)?
-        } else {
-            let mut pieces = Vec::new();
-            for &(c, size, align) in &requests {
-                match space.pools.alloc(&mut space.region, c, size, align) {
-                    Ok(piece) => pieces.push(piece),
-                    Err(e) => {
-                        for p in pieces {
-                            space.pools.free(&mut space.region, p);
-                        }
-                        return Err(e);
-                    }
-                }
-            }
-            pieces
-        };
-        for piece in &pieces {
-            class_start[piece.class as usize] = piece.offset;
+        for (i, at) in tls_sections {
+            plan.sections[i] = Some((Class::ReadOnly, at));
         }
-        let target = space.region.target_base();
-        let abs = |class: Class, at: u64| class_start[class as usize] + at;
-        let sections: Vec<Option<u64>> = section_at
-            .iter()
-            .map(|s| s.map(|(c, at)| abs(c, at)))
-            .collect();
-        let addresses = object
-            .symbols
-            .iter()
-            .enumerate()
-            .map(|(i, sym)| match sym.definition {
-                Definition::Section { section, offset } => {
-                    sections[section.0 as usize].map(|o| target + o + offset)
-                }
-                Definition::Absolute(v) => Some(v),
-                Definition::Common { .. } => {
-                    commons.get(&i).map(|at| target + abs(Class::Zero, *at))
-                }
-                Definition::Undefined => None,
-            })
-            .collect();
-        Ok(Layout {
-            pieces,
-            sections,
-            addresses,
-            dso_handle: target + abs(Class::ReadOnly, dso),
-            atexit: atexit.map(|at| target + abs(Class::Code, at)),
-            veneers: (abs(Class::Code, veneers), veneer_count),
-            redirects: Vec::new(),
-            tls_plan: tls_plan.map(|p| tls::ImagePlan {
-                start: abs(Class::ReadOnly, p.start),
-                init_end: abs(Class::ReadOnly, p.init_end),
-                end: abs(Class::ReadOnly, p.end),
-                align: p.align,
-            }),
-            tls_image: None,
-            tls_cells: (abs(Class::ReadOnly, cells), cell_count),
-            data: Vec::new(),
+        plan.cells = plan.put(Class::ReadOnly, plan.cell_count * tls::CELL_SIZE, 16);
+        plan.dso = plan.put(Class::ReadOnly, 8, 8);
+        if arch.veneer_size() > 0 {
+            plan.veneer_count = count_branches(object);
+        }
+        let veneer_bytes = plan.veneer_count * arch.veneer_size() as u64;
+        plan.veneers = plan.put(Class::Code, veneer_bytes, 16);
+        let atexit = (object.symbols.iter())
+            .any(|s| s.name == "atexit" && !s.is_defined() && is_global(s.binding));
+        plan.atexit = atexit.then(|| plan.put(Class::Code, Arch::ATEXIT_SIZE as u64, 16));
+        plan
+    }
+}
+
+/// Places an object: one piece per non-empty permission class, packed into
+/// pages shared with other objects of the same class (`memory/pack.rs`), or
+/// allocated together when its code reaches its own data narrowly.
+pub(crate) fn place(
+    space: &mut Space,
+    arch: Arch,
+    object: &Object,
+    excluded: &[bool],
+) -> Result<Layout> {
+    let plan = Plan::of(arch, object, excluded);
+    let pieces = allocate(space, &plan, super::prepare::facts(object).compact)?;
+    let mut class_start = [0u64; 4];
+    for piece in &pieces {
+        class_start[piece.class as usize] = piece.offset;
+    }
+    let target = space.region.target_base();
+    let abs = |class: Class, at: u64| class_start[class as usize] + at;
+    let sections: Vec<Option<u64>> = (plan.sections.iter())
+        .map(|s| s.map(|(c, at)| abs(c, at)))
+        .collect();
+    let addresses = (object.symbols.iter().enumerate())
+        .map(|(i, sym)| match sym.definition {
+            Definition::Section { section, offset } => {
+                sections[section.0 as usize].map(|o| target + o + offset)
+            }
+            Definition::Absolute(v) => Some(v),
+            Definition::Common { .. } => {
+                (plan.commons.get(&i)).map(|at| target + abs(Class::Zero, *at))
+            }
+            Definition::Undefined => None,
         })
-    }
+        .collect();
+    Ok(Layout {
+        pieces,
+        sections,
+        addresses,
+        dso_handle: target + abs(Class::ReadOnly, plan.dso),
+        atexit: plan.atexit.map(|at| target + abs(Class::Code, at)),
+        veneers: (abs(Class::Code, plan.veneers), plan.veneer_count),
+        redirects: Vec::new(),
+        tls_plan: plan.tls.map(|p| tls::ImagePlan {
+            start: abs(Class::ReadOnly, p.start),
+            init_end: abs(Class::ReadOnly, p.init_end),
+            end: abs(Class::ReadOnly, p.end),
+            align: p.align,
+        }),
+        tls_image: None,
+        tls_cells: (abs(Class::ReadOnly, plan.cells), plan.cell_count),
+        data: Vec::new(),
+    })
+}
 
-    pub(crate) fn copy_sections(&mut self, object: &Object, layout: &Layout) {
-        let Some(space) = self.space.as_mut() else {
-            return;
-        };
-        for (s, at) in object.sections.iter().zip(&layout.sections) {
-            if let (Some(at), false) = (at, s.data.is_empty()) {
-                space
-                    .region
-                    .bytes_mut(*at, s.data.len() as u64)
-                    .copy_from_slice(s.data);
-            }
-            if let (Some(at), Role::EhFrame) = (at, s.role) {
-                let end = at + s.data.len() as u64;
-                space
-                    .region
-                    .bytes_mut(end, runtime::unwind::TERMINATOR)
-                    .fill(0);
+/// The pieces a plan asks for; none is left allocated if one fails.
+fn allocate(space: &mut Space, plan: &Plan, together: bool) -> Result<Vec<Piece>> {
+    let requests: Vec<(Class, u64, u64)> = (Class::ALL.iter())
+        .filter(|c| plan.sizes[**c as usize] > 0)
+        .map(|c| (*c, plan.sizes[*c as usize], plan.aligns[*c as usize]))
+        .collect();
+    if together {
+        return space.pools.alloc_together(&mut space.region, &requests);
+    }
+    let mut pieces = Vec::new();
+    for &(c, size, align) in &requests {
+        match space.pools.alloc(&mut space.region, c, size, align) {
+            Ok(piece) => pieces.push(piece),
+            Err(e) => {
+                for p in pieces {
+                    space.pools.free(&mut space.region, p);
+                }
+                return Err(e);
             }
         }
     }
+    Ok(pieces)
+}
 
-    /// Writes the object's `atexit` thunk at target address `at`.
-    pub(crate) fn write_atexit(&mut self, object: &Object, at: u64, dso_handle: u64) -> Result<()> {
-        let cxa_atexit =
-            crate::symbols::dlsym("__cxa_atexit").ok_or_else(|| Error::Unsupported {
-                at: crate::error::Location::object(&object.name),
-                what: "`atexit`: the process has no `__cxa_atexit`".into(),
-            })?;
-        let arch = self.arch;
-        let region = &mut self.space()?.region;
-        let offset = at - region.target_base();
-        let out = region.bytes_mut(offset, Arch::ATEXIT_SIZE as u64);
-        arch.write_atexit(out, dso_handle, cxa_atexit.address);
-        Ok(())
+/// Copies the object's sections to where the layout put them (unwind sections
+/// with their zero terminator).
+pub(crate) fn copy_sections(region: &mut Region, object: &Object, layout: &Layout) {
+    for (s, at) in object.sections.iter().zip(&layout.sections) {
+        if let (Some(at), false) = (at, s.data.is_empty()) {
+            (region.bytes_mut(*at, s.data.len() as u64)).copy_from_slice(s.data);
+        }
+        if let (Some(at), Role::EhFrame) = (at, s.role) {
+            let end = at + s.data.len() as u64;
+            region.bytes_mut(end, runtime::unwind::TERMINATOR).fill(0);
+        }
     }
+}
+
+/// Writes the object's `atexit` thunk at target address `at`.
+pub(crate) fn write_atexit(
+    region: &mut Region,
+    arch: Arch,
+    object: &Object,
+    at: u64,
+    dso_handle: u64,
+) -> Result<()> {
+    let cxa_atexit = crate::symbols::dlsym("__cxa_atexit").ok_or_else(|| Error::Unsupported {
+        at: crate::error::Location::object(&object.name),
+        what: "`atexit`: the process has no `__cxa_atexit`".into(),
+    })?;
+    let offset = at - region.target_base();
+    let out = region.bytes_mut(offset, Arch::ATEXIT_SIZE as u64);
+    arch.write_atexit(out, dso_handle, cxa_atexit.address);
+    Ok(())
 }

@@ -34,11 +34,13 @@ use crate::memory::Region;
 use crate::runtime;
 use crate::symbols::stubs;
 use crate::symbols::StubTable;
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 use crate::error::Result;
 use crate::input::{Class, Object};
-use crate::linker::{Linker, ObjectId, Stage};
+use crate::linker::{Linker, Stage};
+use crate::symbols::ObjectId;
 
 use crate::memory::pack::Piece;
 use crate::symbols::{NameId, SlotId};
@@ -127,7 +129,8 @@ impl Linker {
     ) -> Result<Option<Loaded>> {
         let start = Instant::now();
         let excluded = self.comdat_losers(object, id);
-        let mut layout = self.layout(object, &excluded)?;
+        let arch = self.arch;
+        let mut layout = layout::place(self.space()?, arch, object, &excluded)?;
         undo.pieces.extend(layout.pieces.iter().copied());
         if let Some(plan) = layout.tls_plan {
             let image = self.register_tls(object, plan)?;
@@ -135,9 +138,10 @@ impl Linker {
             layout.tls_image = Some(image);
         }
         let tls_image = layout.tls_image;
-        self.copy_sections(object, &layout);
+        let region = &mut self.space()?.region;
+        layout::copy_sections(region, object, &layout);
         if let Some(at) = layout.atexit {
-            self.write_atexit(object, at, layout.dso_handle)?;
+            layout::write_atexit(region, arch, object, at, layout.dso_handle)?;
         }
         if let Some(r) = replacing {
             layout.redirects = inherited(object, &layout, r, &self.symbols);
@@ -166,7 +170,8 @@ impl Linker {
         self.injected(Stage::Resolve)?;
 
         let start = Instant::now();
-        self.apply_fixes(object, &layout, &fixes)?;
+        self.stats.veneers +=
+            fixup::apply(&mut self.space()?.region, arch, object, &layout, &fixes)?;
         let relocations = fixes.len() + statics.len();
         self.scratch.fixes = fixes;
         if !statics.is_empty() {
@@ -337,4 +342,14 @@ impl Linker {
         let slots = (self.retired_slots).split_off(mark.slots.min(self.retired_slots.len()));
         (pieces, slots)
     }
+}
+
+/// The loaded objects, by id.
+pub(crate) type Objects = BTreeMap<ObjectId, Loaded>;
+
+/// An object's name for messages.
+pub(crate) fn object_name(objects: &Objects, id: ObjectId) -> String {
+    objects
+        .get(&id)
+        .map_or_else(|| format!("object {id}"), |o| o.name.clone())
 }

@@ -7,9 +7,10 @@ use crate::input;
 use crate::input::Binding as Bind;
 use crate::input::{Class, Definition, Object};
 use crate::link::{is_global, Loaded};
+use crate::linker::Linker;
 use crate::linker::ReplaceOptions;
-use crate::linker::{Linker, ObjectId};
 use crate::memory::pack::Piece;
+use crate::symbols::ObjectId;
 use crate::symbols::{NameId, SymbolTable};
 
 /// What replacing an object keeps from the version before.

@@ -11,7 +11,8 @@ use crate::input::{
     Binding as Bind, Definition, Object, Reloc, Role, SectionId, SymbolId, SymbolKind,
 };
 use crate::link::{size_of, value_of};
-use crate::linker::{Linker, ObjectId};
+use crate::linker::Linker;
+use crate::symbols::ObjectId;
 use crate::symbols::{Binding, Map, NameId, ObjectDef, Site, SlotId};
 
 /// meanwhile), and its slot once it has one.

@@ -32,10 +32,11 @@
 use crate::arch::{Arch, TlsTarget};
 use crate::error::{Error, Result};
 use crate::input::{Definition, Object, Role, SymbolId};
-use crate::linker::{Linker, ObjectId};
+use crate::linker::Linker;
 use crate::memory::pack::Piece;
 use crate::runtime::tls as rt;
 use crate::symbols::Map;
+use crate::symbols::ObjectId;
 
 /// Bytes of one cell: a `TlsIndex` (16) or a descriptor (24).
 pub(crate) const CELL_SIZE: u64 = 24;

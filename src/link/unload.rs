@@ -6,8 +6,9 @@
 //! and nothing else defines it: that object's code would read freed memory.
 
 use crate::error::{Error, Result, Unresolved};
-use crate::linker::{Linker, ObjectId};
+use crate::linker::Linker;
 use crate::symbols::Binding;
+use crate::symbols::ObjectId;
 
 /// Other objects that refer to `id`'s variables with nothing to fall back to.
 pub(crate) fn data_dependents(linker: &Linker, id: ObjectId) -> Vec<Unresolved> {

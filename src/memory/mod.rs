@@ -29,6 +29,7 @@
 //! `unsafe` lives here: the two mappings, and handing out slices of the working view.
 
 pub mod pack;
+pub mod process;
 
 use std::collections::BTreeMap;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -602,7 +603,7 @@ fn map_at(fd: &OwnedFd, size: u64, hint: u64, fixed: bool) -> Option<u64> {
 pub fn process_anchor() -> Option<u64> {
     ["stderr", "environ", "errno"]
         .iter()
-        .find_map(|name| crate::symbols::dlsym(name).map(|s| s.address))
+        .find_map(|name| process::lookup(name).map(|s| s.address))
 }
 
 /// Makes instructions written to `[target, target + len)` (read-execute code)

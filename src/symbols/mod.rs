@@ -16,10 +16,19 @@ use std::collections::BTreeSet;
 /// attacker nothing they could not do with the objects' code itself, and SipHash
 /// was a tenth of the time spent linking a thousand objects.
 pub type Map<K, V> = rustc_hash::FxHashMap<K, V>;
-use std::ffi::CString;
 
 use crate::arch::RelocKind;
-use crate::linker::ObjectId;
+pub use crate::memory::process::ProcessSymbol;
+
+/// Names a loaded object; stays valid until it is unloaded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ObjectId(pub u64);
+
+impl std::fmt::Display for ObjectId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
 pub use stubs::{SlotId, StubTable};
 
 /// A definition by a loaded object.
@@ -41,14 +50,6 @@ pub struct ObjectDef {
     /// stub, its canonical address, keeps when it is handed out after the
     /// definition is known; at most a page).
     pub align_log2: u8,
-}
-
-/// A symbol found in the process (or defined by the host).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ProcessSymbol {
-    pub address: u64,
-    pub size: u64,
-    pub function: bool,
 }
 
 /// What a name resolves to right now.
@@ -577,55 +578,7 @@ pub fn dlsym(name: &str) -> Option<ProcessSymbol> {
             function: true,
         });
     }
-    let cname = CString::new(name).ok()?;
-    // SAFETY: `cname` is a valid C string; RTLD_DEFAULT searches the global scope.
-    let addr = unsafe { libc::dlsym(libc::RTLD_DEFAULT, cname.as_ptr()) };
-    if addr.is_null() {
-        return None;
-    }
-    let (function, size) = symbol_info(addr).unwrap_or((false, 0));
-    Some(ProcessSymbol {
-        address: addr as u64,
-        size,
-        function,
-    })
-}
-
-/// `(is a function, size)` of the dynamic symbol at `addr`.
-fn symbol_info(addr: *mut libc::c_void) -> Option<(bool, u64)> {
-    let mut info: libc::Dl_info = empty_dl_info();
-    let mut sym: *const libc::Elf64_Sym = std::ptr::null();
-    // SAFETY: `info` and `sym` are valid out-pointers; RTLD_DL_SYMENT stores a
-    // pointer to the ELF symbol (or null) in `sym`.
-    let ok = unsafe {
-        libc::dladdr1(
-            addr,
-            &mut info,
-            (&mut sym as *mut *const libc::Elf64_Sym).cast(),
-            RTLD_DL_SYMENT,
-        )
-    };
-    if ok == 0 || sym.is_null() {
-        return None;
-    }
-    // SAFETY: dladdr1 returned a pointer into a loaded object's symbol table, which
-    // stays mapped while the object is loaded (libraries relink resolves against
-    // are not unloaded).
-    let sym = unsafe { &*sym };
-    let kind = sym.st_info & 0xf;
-    Some((kind == 2 || kind == 10, sym.st_size))
-}
-
-/// `RTLD_DL_SYMENT` from glibc's `<dlfcn.h>` (not in the `libc` crate).
-const RTLD_DL_SYMENT: libc::c_int = 1;
-
-fn empty_dl_info() -> libc::Dl_info {
-    libc::Dl_info {
-        dli_fname: std::ptr::null(),
-        dli_fbase: std::ptr::null_mut(),
-        dli_sname: std::ptr::null(),
-        dli_saddr: std::ptr::null_mut(),
-    }
+    crate::memory::process::lookup(name)
 }
 
 #[cfg(test)]
