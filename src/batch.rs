@@ -281,39 +281,6 @@ fn read_and_parse(path: &Path, mut slot: Slot) -> Ahead {
     }
 }
 
-/// Work a batch leaves for its end.
-#[derive(Default)]
-pub(crate) struct Deferred {
-    /// Names whose trap message is stale: built once at the end, not each time a
-    /// load touches an unresolved name.
-    traps: Vec<NameId>,
-    /// Names referenced while no object defined them: looked up in the process at
-    /// the end if no object of the batch has defined them by then (`dlsym` of a
-    /// name a later object defines was most of the lookups, and failing ones are
-    /// slow).
-    lookups: Vec<NameId>,
-    /// Names in `traps`.
-    marked: Vec<u64>,
-    /// Cells of thread-local variables used before their object was linked.
-    pub(crate) tls: Vec<crate::link::tls::PendingCell>,
-    /// Inputs of the batch follow the object being linked (one of them may
-    /// define a variable it uses).
-    pub(crate) more: bool,
-}
-
-impl Deferred {
-    fn mark_trap(&mut self, id: NameId) {
-        let (word, bit) = (id.0 as usize / 64, id.0 % 64);
-        if self.marked.len() <= word {
-            self.marked.resize(word + 1, 0);
-        }
-        if self.marked[word] & (1 << bit) == 0 {
-            self.marked[word] |= 1 << bit;
-            self.traps.push(id);
-        }
-    }
-}
-
 /// How streaming a batch ended.
 enum Streamed {
     Done,
@@ -334,7 +301,7 @@ impl Linker {
     ) -> Result<Vec<ObjectId>> {
         let fresh = self.space.is_none();
         let mut ids = Vec::with_capacity(inputs.len());
-        self.deferred = Some(Deferred::default());
+        self.deferred = Some(crate::link::Deferred::default());
         let counted = (
             self.stats.objects,
             self.stats.relocations,
@@ -591,28 +558,6 @@ impl Linker {
         }
     }
 
-    /// The trap message of `id`, or `None` while a batch loads: then it is built
-    /// when the batch ends.
-    pub(crate) fn trap_message_now(&mut self, id: NameId) -> Option<String> {
-        match &mut self.deferred {
-            Some(deferred) => {
-                deferred.mark_trap(id);
-                None
-            }
-            None => Some(self.trap_message(id)),
-        }
-    }
-
-    /// Asks the process for `id` now, or (while a batch loads) at its end.
-    pub(crate) fn look_up_in_process(&mut self, id: NameId) {
-        match &mut self.deferred {
-            Some(deferred) => deferred.lookups.push(id),
-            None => {
-                self.symbols.entry_with_process(id);
-            }
-        }
-    }
-
     /// Ends a batch: names still defined by no object are looked up in the process
     /// and rebound (slots, GOT entries and direct references follow), then every
     /// stale trap message is written from its name's current state.
@@ -642,7 +587,7 @@ impl Linker {
             let (Some(slot), Binding::Unresolved { .. }) = (entry.slot, entry.binding(None)) else {
                 continue;
             };
-            let message = self.trap_message(id);
+            let message = crate::link::slots::trap_message(&self.symbols, &self.objects, id);
             if let Some(space) = &self.space {
                 space.stubs.set_message(slot, message);
             }

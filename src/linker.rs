@@ -6,6 +6,8 @@
 //! binding the new object changes — happens before any shared state is touched;
 //! on failure the new memory and slots are released and the linker is as before.
 
+use crate::link::resolve::Binder;
+use crate::link::slots;
 use crate::link::Loaded;
 use crate::link::Space;
 use std::collections::BTreeMap;
@@ -18,7 +20,7 @@ use crate::input::{self, Object};
 use crate::memory::pack::{Piece, Pools};
 use crate::memory::{Placement, Region, LOW_LIMIT};
 use crate::runtime;
-use crate::symbols::{stubs, Binding, Map, ObjectId, SlotId, StubTable, SymbolTable};
+use crate::symbols::{stubs, Binding, Map, NameId, ObjectId, SlotId, StubTable, SymbolTable};
 
 /// How a [`Linker`] sets up its memory.
 #[derive(Clone, Copy, Debug)]
@@ -148,7 +150,7 @@ pub struct Linker {
     /// TLS images of loaded and retired objects, with their modules (`tls.rs`).
     pub(crate) tls_images: Vec<crate::link::tls::Image>,
     /// What a batch being loaded leaves for its end (batch.rs).
-    pub(crate) deferred: Option<crate::batch::Deferred>,
+    pub(crate) deferred: Option<crate::link::Deferred>,
     /// The current load's undo record, kept between loads for its memory.
     pub(crate) undo: crate::link::Undo,
     /// Working lists of a load, kept between loads for their memory.
@@ -701,5 +703,56 @@ impl Linker {
                 + self.retired_frames.len(),
             debugger: objects.filter(|o| o.debug.is_some()).count(),
         }
+    }
+}
+
+impl Linker {
+    /// Writes a name's slot and GOT entry for its current binding.
+    pub(crate) fn refresh_slot(&mut self, name: NameId) -> Result<()> {
+        let Linker {
+            symbols,
+            space,
+            objects,
+            deferred,
+            ..
+        } = self;
+        let space = space
+            .as_mut()
+            .ok_or_else(|| Error::NotFound("(nothing is loaded)".into()))?;
+        let message = || slots::trap_message_now(deferred, symbols, objects, name);
+        slots::refresh(symbols, space, name, message);
+        Ok(())
+    }
+
+    /// The slot index of a global name, allocated (with its current binding) if new.
+    pub(crate) fn slot_for(&mut self, id: NameId, binding: &Binding) -> Result<SlotId> {
+        let Linker {
+            symbols,
+            space,
+            objects,
+            deferred,
+            ..
+        } = self;
+        let space = space
+            .as_mut()
+            .ok_or_else(|| Error::NotFound(symbols.name(id).into()))?;
+        let message = |s: &SymbolTable| slots::trap_message_now(deferred, s, objects, id);
+        slots::slot_for(symbols, space, id, binding, message)
+    }
+
+    /// A [`Binder`] over this linker's state (memory must be reserved).
+    pub(crate) fn binder(&mut self) -> Result<Binder<'_>> {
+        let space = self
+            .space
+            .as_mut()
+            .ok_or_else(|| Error::NotFound("(nothing is loaded)".into()))?;
+        Ok(Binder {
+            symbols: &mut self.symbols,
+            space,
+            objects: &self.objects,
+            tls_images: &self.tls_images,
+            deferred: &mut self.deferred,
+            scratch: &mut self.scratch,
+        })
     }
 }

@@ -9,8 +9,7 @@ use crate::input::{Class, Object};
 use crate::link::{apply_patches, Loaded, Patch, Placed};
 use crate::linker::{Linker, Stage};
 use crate::symbols::ObjectId;
-use crate::symbols::StubTable;
-use crate::symbols::{Binding, NameId, Site};
+use crate::symbols::{NameId, Site};
 
 /// Where each loaded section went, for constructors, unload and debuggers.
 pub(crate) fn placed(object: &Object, layout: &Layout) -> Vec<Placed> {
@@ -176,7 +175,7 @@ impl Linker {
             let others_weak = || e.refs.iter().all(|&(o, weak)| o == id || weak);
             let strong = || e.refs.iter().any(|&(o, weak)| o == id && !weak);
             if deferred && !(others_weak() && strong()) {
-                self.trap_message_now(name);
+                slots::trap_message_now(&mut self.deferred, &self.symbols, &self.objects, name);
             } else {
                 out.push(name);
             }
@@ -199,75 +198,9 @@ impl Linker {
         }
         refs.iter().map(|(n, _)| *n).collect()
     }
-
-    /// Writes a name's slot and GOT entry for its current binding.
-    pub(crate) fn refresh_slot(&mut self, name: NameId) -> Result<()> {
-        let entry = self.symbols.entry(name);
-        let Some(slot) = entry.slot else {
-            return Ok(());
-        };
-        let binding = entry.binding(None);
-        let unresolved = matches!(binding, Binding::Unresolved { .. });
-        let message = unresolved.then(|| self.trap_message_now(name)).flatten();
-        let space = self.space()?;
-        let (s, g) = slot_values(&space.stubs, slot, &binding);
-        if let Some(message) = message {
-            space.stubs.set_message(slot, message);
-        }
-        space.stubs.set_slot(&mut space.region, slot, s);
-        space.stubs.set_got(&mut space.region, slot, g);
-        Ok(())
-    }
 }
 
 impl Linker {
-    /// The slot index of a global name, allocated (with its current binding) if new.
-    pub(crate) fn slot_for(&mut self, id: NameId, binding: &Binding) -> Result<SlotId> {
-        if let Some(slot) = self.symbols.entry(id).slot {
-            return Ok(slot);
-        }
-        // A trap message only matters while the slot points at its trap.
-        let unresolved = matches!(binding, Binding::Unresolved { .. });
-        let message = unresolved.then(|| self.trap_message_now(id)).flatten();
-        let space = self
-            .space
-            .as_mut()
-            .ok_or_else(|| Error::NotFound(self.symbols.name(id).into()))?;
-        // A function's stub keeps the alignment the function declares (say
-        // `aligned(64)`), as its address would in a static link.
-        let align = match binding {
-            Binding::Object(d) if d.code => 1u64 << d.align_log2.min(12),
-            _ => 1,
-        };
-        let slot = space
-            .stubs
-            .alloc_aligned(&mut space.region, message, 0, align)?;
-        let (s, g) = slot_values(&space.stubs, slot, binding);
-        space.stubs.set_slot(&mut space.region, slot, s);
-        space.stubs.set_got(&mut space.region, slot, g);
-        self.symbols.entry_mut(id).slot = Some(slot);
-        Ok(slot)
-    }
-
-    pub(crate) fn trap_message(&self, id: NameId) -> String {
-        let name = self.symbols.name(id);
-        let needed: Vec<String> = self
-            .symbols
-            .entry(id)
-            .refs
-            .iter()
-            .map(|(o, _)| self.object_name(*o))
-            .collect();
-        if needed.is_empty() {
-            format!("call to `{name}`, which is undefined")
-        } else {
-            format!(
-                "call to `{name}`, which is undefined (needed by {})",
-                needed.join(", ")
-            )
-        }
-    }
-
     /// Re-applies the slot, GOT entry and every site of `name` after its binding
     /// changed. Sites that cannot reach the new binding are reported; the others
     /// are patched.
@@ -287,17 +220,5 @@ impl Linker {
         let space = self.space()?;
         apply_patches(&mut space.region, &patches);
         Ok(())
-    }
-}
-
-/// `(slot, GOT entry)` for a binding: the slot holds the implementation (or the
-/// trap), the GOT entry the canonical address (the stub for code).
-pub(crate) fn slot_values(stubs: &StubTable, slot: SlotId, binding: &Binding) -> (u64, u64) {
-    let stub = stubs.stub_addr(slot);
-    match binding {
-        Binding::Object(d) => (d.address, if d.code { stub } else { d.address }),
-        Binding::Host(p) | Binding::Process(p) => (p.address, p.address),
-        Binding::Unresolved { weak: true } => (stubs.trap_addr(slot), 0),
-        Binding::Unresolved { weak: false } => (stubs.trap_addr(slot), stub),
     }
 }

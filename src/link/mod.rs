@@ -24,6 +24,7 @@ pub(crate) mod placement;
 pub(crate) mod prepare;
 pub(crate) mod replace;
 pub(crate) mod resolve;
+pub(crate) mod slots;
 pub(crate) mod tls;
 pub(crate) mod unload;
 
@@ -34,6 +35,7 @@ use crate::memory::Region;
 use crate::runtime;
 use crate::symbols::stubs;
 use crate::symbols::StubTable;
+use crate::symbols::SymbolTable;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
@@ -155,16 +157,17 @@ impl Linker {
             mut defs,
             refs,
             data,
-        } = self.names(object, id, &layout, undo)?;
+        } = self.binder()?.names(object, id, &layout, undo)?;
         layout.data = data;
         for &(name, _) in &refs {
             let e = self.symbols.entry(name);
             // The process is asked only when no object defines the name.
             if e.defs.is_empty() && e.process().is_none() && defs.get(name).is_none() {
-                self.look_up_in_process(name);
+                look_up_in_process(&mut self.deferred, &mut self.symbols, name);
             }
         }
-        let (fixes, sites, statics) = self.resolve(object, id, &layout, &defs, &uses, undo)?;
+        let (fixes, sites, statics) =
+            (self.binder()?).resolve(object, id, &layout, &defs, &uses, undo)?;
         let patches = self.rebinding_patches(&defs, replacing.map(|r| r.id))?;
         self.stats.resolve += start.elapsed();
         self.injected(Stage::Resolve)?;
@@ -352,4 +355,51 @@ pub(crate) fn object_name(objects: &Objects, id: ObjectId) -> String {
     objects
         .get(&id)
         .map_or_else(|| format!("object {id}"), |o| o.name.clone())
+}
+
+/// Work a batch leaves for its end.
+#[derive(Default)]
+pub(crate) struct Deferred {
+    /// Names whose trap message is stale: built once at the end, not each time a
+    /// load touches an unresolved name.
+    pub(crate) traps: Vec<NameId>,
+    /// Names referenced while no object defined them: looked up in the process at
+    /// the end if no object of the batch has defined them by then (`dlsym` of a
+    /// name a later object defines was most of the lookups, and failing ones are
+    /// slow).
+    pub(crate) lookups: Vec<NameId>,
+    /// Names in `traps`.
+    pub(crate) marked: Vec<u64>,
+    /// Cells of thread-local variables used before their object was linked.
+    pub(crate) tls: Vec<crate::link::tls::PendingCell>,
+    /// Inputs of the batch follow the object being linked (one of them may
+    /// define a variable it uses).
+    pub(crate) more: bool,
+}
+
+impl Deferred {
+    pub(crate) fn mark_trap(&mut self, id: NameId) {
+        let (word, bit) = (id.0 as usize / 64, id.0 % 64);
+        if self.marked.len() <= word {
+            self.marked.resize(word + 1, 0);
+        }
+        if self.marked[word] & (1 << bit) == 0 {
+            self.marked[word] |= 1 << bit;
+            self.traps.push(id);
+        }
+    }
+}
+
+/// Asks the process for `id` now, or (while a batch loads) at its end.
+pub(crate) fn look_up_in_process(
+    deferred: &mut Option<Deferred>,
+    symbols: &mut SymbolTable,
+    id: NameId,
+) {
+    match deferred {
+        Some(deferred) => deferred.lookups.push(id),
+        None => {
+            symbols.entry_with_process(id);
+        }
+    }
 }

@@ -11,8 +11,8 @@ use crate::input::{
     Binding as Bind, Definition, Object, Reloc, Role, SectionId, SymbolId, SymbolKind,
 };
 use crate::link::{size_of, value_of};
-use crate::linker::Linker;
 use crate::symbols::ObjectId;
+use crate::symbols::SymbolTable;
 use crate::symbols::{Binding, Map, NameId, ObjectDef, Site, SlotId};
 
 /// meanwhile), and its slot once it has one.
@@ -203,7 +203,21 @@ pub(crate) fn special_symbol(name: &str, layout: &Layout, got: u64, target: u64)
     }
 }
 
-impl Linker {
+/// What binding one object's symbols may touch: the symbol table (names
+/// interned, slots allocated), the memory space (slots, stubs, TLS cells), the
+/// loaded objects (their names in messages, their TLS modules) and a batch's
+/// deferred work. The stage's functions are its methods, so a signature shows
+/// all a stage may change.
+pub(crate) struct Binder<'a> {
+    pub(crate) symbols: &'a mut SymbolTable,
+    pub(crate) space: &'a mut Space,
+    pub(crate) objects: &'a Objects,
+    pub(crate) tls_images: &'a [tls::Image],
+    pub(crate) deferred: &'a mut Option<Deferred>,
+    pub(crate) scratch: &'a mut Scratch,
+}
+
+impl Binder<'_> {
     /// Interns the object's global names — those it defines and those its
     /// relocations use (new ones are recorded in `undo`) — and decides once per
     /// symbol how resolve binds it. Returns the per-symbol uses, the global
@@ -341,7 +355,7 @@ impl Linker {
         match other {
             Some(first) => Err(Error::Duplicate {
                 symbol: symbol.to_string(),
-                first: self.object_name(first.object),
+                first: object_name(self.objects, first.object),
                 second: object.name.clone(),
             }),
             None => Ok(()),
@@ -360,7 +374,7 @@ impl Linker {
         uses: &[SymbolUse],
         undo: &mut Undo,
     ) -> Result<(Vec<Fix>, Vec<NamedSite>, Vec<StaticFix>)> {
-        let space = self.space()?;
+        let space = &mut *self.space;
         let cx = Context {
             object,
             id,
@@ -505,12 +519,12 @@ impl Linker {
             // Every reference goes through the stub; the slot gets the resolved
             // address before the object is committed.
             let slot = self.local_slot(locals, r.symbol, addr, ifunc, undo)?;
-            let stubs = &self.space()?.stubs;
+            let stubs = &self.space.stubs;
             fix.v.s = stubs.stub_addr(slot);
             fix.v.slot = stubs.got_addr(slot);
         } else if r.kind.info().target == Target::Slot {
             let slot = self.local_slot(locals, r.symbol, addr, ifunc, undo)?;
-            fix.v.slot = self.space()?.stubs.got_addr(slot);
+            fix.v.slot = self.space.stubs.got_addr(slot);
         }
         Ok(true)
     }
@@ -557,7 +571,10 @@ impl Linker {
             let slot = match slot {
                 Some(slot) => slot,
                 None => {
-                    let slot = self.slot_for(name, &binding)?;
+                    let (deferred, objects) = (&mut *self.deferred, self.objects);
+                    let message =
+                        |s: &SymbolTable| slots::trap_message_now(deferred, s, objects, name);
+                    let slot = slots::slot_for(self.symbols, self.space, name, &binding, message)?;
                     undo.slots.push((Some(name), slot));
                     *bound = Some(Bound {
                         binding,
@@ -566,7 +583,7 @@ impl Linker {
                     slot
                 }
             };
-            let stubs = &self.space()?.stubs;
+            let stubs = &self.space.stubs;
             stub = Some(stubs.stub_addr(slot));
             fix.v.slot = stubs.got_addr(slot);
         }
@@ -617,7 +634,7 @@ impl Linker {
         if let Some(s) = locals.get(&sym) {
             return Ok(*s);
         }
-        let space = self.space()?;
+        let space = &mut *self.space;
         // A local GOT entry's slot holds its address at once: it never traps.
         let slot = space.stubs.alloc(&mut space.region, None, addr)?;
         space.stubs.set_slot(&mut space.region, slot, addr);

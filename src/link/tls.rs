@@ -32,8 +32,10 @@
 use crate::arch::{Arch, TlsTarget};
 use crate::error::{Error, Result};
 use crate::input::{Definition, Object, Role, SymbolId};
+use crate::link::resolve::Binder;
 use crate::linker::Linker;
 use crate::memory::pack::Piece;
+use crate::memory::Region;
 use crate::runtime::tls as rt;
 use crate::symbols::Map;
 use crate::symbols::ObjectId;
@@ -173,123 +175,6 @@ pub(crate) struct TlsFix<'f> {
 }
 
 impl Linker {
-    /// The module holding target address `s`: this object's own `image`, or a
-    /// loaded object's.
-    fn tls_module_at(&self, s: u64, own: Option<Image>) -> Option<(u64, u64)> {
-        let base = self.space.as_ref()?.region.target_base();
-        own.iter()
-            .chain(self.tls_images.iter())
-            .find(|i| s >= base + i.start && s <= base + i.end)
-            .map(|i| (i.module, base + i.start))
-    }
-
-    /// Turns a thread-local relocation's `S` into what its kind needs (see the
-    /// module doc); allocates and writes cells. `what` names the place for errors.
-    /// A static-TLS kind's values are finished later: see [`StaticUse`].
-    pub(crate) fn tls_fix(
-        &mut self,
-        object: &Object,
-        own: Option<Image>,
-        f: TlsFix,
-        cells: &mut Cells,
-        what: impl Fn() -> crate::error::Location,
-    ) -> Result<Option<StaticUse>> {
-        let sym = object.symbol(f.symbol);
-        let found = self.tls_module_at(*f.s, own);
-        let forward = matches!(
-            f.target,
-            TlsTarget::Index | TlsTarget::Descriptor | TlsTarget::TpCell
-        );
-        if found.is_none()
-            && !sym.is_defined()
-            && forward
-            && self.deferred.as_ref().is_some_and(|d| d.more)
-        {
-            // A later object of the batch may define it (the last one fails now,
-            // and its load is undone like any other that fails).
-            return self.pending_cell(object, f, cells, &what);
-        }
-        let Some((module, base)) = found else {
-            let why = if sym.is_defined() {
-                "which is not in a thread-local section".to_string()
-            } else {
-                "which no loaded object defines as a thread-local variable (a variable \
-                 of the process or of an object loaded later cannot be reached)"
-                    .to_string()
-            };
-            return Err(Error::Unsupported {
-                at: what(),
-                what: format!("thread-local reference to `{}`, {why}", sym.name),
-            });
-        };
-        let offset = f.s.wrapping_sub(base);
-        let key = match f.target {
-            TlsTarget::Offset => {
-                *f.s = offset;
-                return Ok(None);
-            }
-            TlsTarget::TpOffset => {
-                *f.s = offset;
-                return Ok(Some(StaticUse { module, cell: None }));
-            }
-            TlsTarget::Module => {
-                *f.s = module;
-                return Ok(None);
-            }
-            TlsTarget::ModuleIndex => (0u8, module, 0u64),
-            TlsTarget::Index | TlsTarget::Descriptor | TlsTarget::TpCell => {
-                // x86-64's addend adjusts the PC-relative field; AArch64's belongs
-                // to the variable.
-                let off = match object.arch {
-                    Arch::X86_64 => offset,
-                    Arch::Aarch64 => offset.wrapping_add(std::mem::take(f.a) as u64),
-                };
-                (f.target as u8, module, off)
-            }
-        };
-        if object.arch == Arch::Aarch64 && f.target == TlsTarget::ModuleIndex {
-            *f.a = 0;
-        }
-        *f.slot = self.tls_cell(key, f.target, cells, &what)?;
-        if f.target == TlsTarget::TpCell {
-            let base = self.space()?.region.target_base();
-            let cell = Some((*f.slot - base, key.2));
-            return Ok(Some(StaticUse { module, cell }));
-        }
-        Ok(None)
-    }
-
-    /// A cell for an undefined variable, written at the batch's end.
-    fn pending_cell(
-        &mut self,
-        object: &Object,
-        f: TlsFix,
-        cells: &mut Cells,
-        what: impl Fn() -> crate::error::Location,
-    ) -> Result<Option<StaticUse>> {
-        let name = object.symbol(f.symbol).name.to_string();
-        let addend = match object.arch {
-            Arch::X86_64 => 0,
-            Arch::Aarch64 => std::mem::take(f.a) as u64,
-        };
-        // One cell per (kind, name, addend): a key no defined variable has.
-        let id = self.symbols.id(&name).map_or(u64::MAX, |n| u64::from(n.0));
-        let key = (f.target as u8 | 0x80, id, addend);
-        *f.slot = self.tls_cell(key, f.target, cells, &what)?;
-        let at = *f.slot - self.space()?.region.target_base();
-        if let Some(d) = self.deferred.as_mut() {
-            d.tls.push(PendingCell {
-                object: f.object,
-                name,
-                target: f.target,
-                at,
-                addend,
-                location: what(),
-            });
-        }
-        Ok(None)
-    }
-
     /// Writes the cells of [`PendingCell`]s whose variables the batch defined.
     /// An object whose variable is still undefined is taken out again (none of
     /// the batch's code has run yet), unless another object already uses its
@@ -343,7 +228,9 @@ impl Linker {
             ),
         };
         let s = self.definition_address(&p.name).ok_or_else(undefined)? as u64;
-        let (module, base) = self.tls_module_at(s, None).ok_or_else(undefined)?;
+        let space = self.space.as_ref();
+        let found = space.and_then(|s_| module_at(&s_.region, &self.tls_images, s, None));
+        let (module, base) = found.ok_or_else(undefined)?;
         let offset = s.wrapping_sub(base).wrapping_add(p.addend);
         let words = match p.target {
             TlsTarget::TpCell => {
@@ -353,7 +240,8 @@ impl Linker {
             }
             target => cell_words(target, module, offset),
         };
-        self.write_cell(p.at, words)
+        write_cell(&mut self.space()?.region, p.at, words);
+        Ok(())
     }
 
     /// The thread-pointer offset of `module`, made static TLS now if it is not
@@ -394,41 +282,7 @@ impl Linker {
 
     /// Writes a static-TLS cell: the variable's offset from the thread pointer.
     pub(crate) fn write_tp_cell(&mut self, at: u64, value: u64) -> Result<()> {
-        self.write_cell(at, [value, 0, 0])
-    }
-
-    fn tls_cell(
-        &mut self,
-        key: (u8, u64, u64),
-        target: TlsTarget,
-        cells: &mut Cells,
-        what: impl Fn() -> crate::error::Location,
-    ) -> Result<u64> {
-        let space = self.space()?;
-        let base = space.region.target_base();
-        if let Some(at) = cells.used.get(&key) {
-            return Ok(base + at);
-        }
-        let n = cells.used.len() as u64;
-        if n >= cells.capacity {
-            return Err(Error::Unsupported {
-                at: what(),
-                what: "more thread-local cells than counted".into(),
-            });
-        }
-        let at = cells.offset + n * CELL_SIZE;
-        let (_, module, offset) = key;
-        self.write_cell(at, cell_words(target, module, offset))?;
-        cells.used.insert(key, at);
-        Ok(base + at)
-    }
-
-    /// Writes a cell's three words at region offset `at`.
-    fn write_cell(&mut self, at: u64, words: [u64; 3]) -> Result<()> {
-        let out = self.space()?.region.bytes_mut(at, CELL_SIZE);
-        for (chunk, w) in out.chunks_exact_mut(8).zip(words) {
-            chunk.copy_from_slice(&w.to_le_bytes());
-        }
+        write_cell(&mut self.space()?.region, at, [value, 0, 0]);
         Ok(())
     }
 
@@ -496,4 +350,165 @@ pub(crate) fn is_tls_symbol(object: &Object, id: SymbolId) -> bool {
     sym.kind == crate::input::SymbolKind::Tls
         || matches!(sym.definition, Definition::Section { section, .. }
             if object.section(section).role == Role::Tls)
+}
+
+/// The module holding target address `s`: this object's own `image`, or a
+/// loaded object's (in `images`); with its image's target address.
+pub(crate) fn module_at(
+    region: &Region,
+    images: &[Image],
+    s: u64,
+    own: Option<Image>,
+) -> Option<(u64, u64)> {
+    let base = region.target_base();
+    own.iter()
+        .chain(images.iter())
+        .find(|i| s >= base + i.start && s <= base + i.end)
+        .map(|i| (i.module, base + i.start))
+}
+
+/// Writes a cell's three words at region offset `at`.
+pub(crate) fn write_cell(region: &mut Region, at: u64, words: [u64; 3]) {
+    let out = region.bytes_mut(at, CELL_SIZE);
+    for (chunk, w) in out.chunks_exact_mut(8).zip(words) {
+        chunk.copy_from_slice(&w.to_le_bytes());
+    }
+}
+
+impl Binder<'_> {
+    /// Turns a thread-local relocation's `S` into what its kind needs (see the
+    /// module doc); allocates and writes cells. `what` names the place for errors.
+    /// A static-TLS kind's values are finished later: see [`StaticUse`].
+    pub(crate) fn tls_fix(
+        &mut self,
+        object: &Object,
+        own: Option<Image>,
+        f: TlsFix,
+        cells: &mut Cells,
+        what: impl Fn() -> crate::error::Location,
+    ) -> Result<Option<StaticUse>> {
+        let sym = object.symbol(f.symbol);
+        let found = module_at(&self.space.region, self.tls_images, *f.s, own);
+        let forward = matches!(
+            f.target,
+            TlsTarget::Index | TlsTarget::Descriptor | TlsTarget::TpCell
+        );
+        if found.is_none()
+            && !sym.is_defined()
+            && forward
+            && self.deferred.as_ref().is_some_and(|d| d.more)
+        {
+            // A later object of the batch may define it (the last one fails now,
+            // and its load is undone like any other that fails).
+            return self.pending_cell(object, f, cells, &what);
+        }
+        let Some((module, base)) = found else {
+            let why = if sym.is_defined() {
+                "which is not in a thread-local section".to_string()
+            } else {
+                "which no loaded object defines as a thread-local variable (a variable \
+                 of the process or of an object loaded later cannot be reached)"
+                    .to_string()
+            };
+            return Err(Error::Unsupported {
+                at: what(),
+                what: format!("thread-local reference to `{}`, {why}", sym.name),
+            });
+        };
+        let offset = f.s.wrapping_sub(base);
+        let key = match f.target {
+            TlsTarget::Offset => {
+                *f.s = offset;
+                return Ok(None);
+            }
+            TlsTarget::TpOffset => {
+                *f.s = offset;
+                return Ok(Some(StaticUse { module, cell: None }));
+            }
+            TlsTarget::Module => {
+                *f.s = module;
+                return Ok(None);
+            }
+            TlsTarget::ModuleIndex => (0u8, module, 0u64),
+            TlsTarget::Index | TlsTarget::Descriptor | TlsTarget::TpCell => {
+                // x86-64's addend adjusts the PC-relative field; AArch64's belongs
+                // to the variable.
+                let off = match object.arch {
+                    Arch::X86_64 => offset,
+                    Arch::Aarch64 => offset.wrapping_add(std::mem::take(f.a) as u64),
+                };
+                (f.target as u8, module, off)
+            }
+        };
+        if object.arch == Arch::Aarch64 && f.target == TlsTarget::ModuleIndex {
+            *f.a = 0;
+        }
+        *f.slot = self.tls_cell(key, f.target, cells, &what)?;
+        if f.target == TlsTarget::TpCell {
+            let base = self.space.region.target_base();
+            let cell = Some((*f.slot - base, key.2));
+            return Ok(Some(StaticUse { module, cell }));
+        }
+        Ok(None)
+    }
+
+    /// A cell for an undefined variable, written at the batch's end.
+    pub(crate) fn pending_cell(
+        &mut self,
+        object: &Object,
+        f: TlsFix,
+        cells: &mut Cells,
+        what: impl Fn() -> crate::error::Location,
+    ) -> Result<Option<StaticUse>> {
+        let name = object.symbol(f.symbol).name.to_string();
+        let addend = match object.arch {
+            Arch::X86_64 => 0,
+            Arch::Aarch64 => std::mem::take(f.a) as u64,
+        };
+        // One cell per (kind, name, addend): a key no defined variable has.
+        let id = self.symbols.id(&name).map_or(u64::MAX, |n| u64::from(n.0));
+        let key = (f.target as u8 | 0x80, id, addend);
+        *f.slot = self.tls_cell(key, f.target, cells, &what)?;
+        let at = *f.slot - self.space.region.target_base();
+        if let Some(d) = self.deferred.as_mut() {
+            d.tls.push(PendingCell {
+                object: f.object,
+                name,
+                target: f.target,
+                at,
+                addend,
+                location: what(),
+            });
+        }
+        Ok(None)
+    }
+
+    pub(crate) fn tls_cell(
+        &mut self,
+        key: (u8, u64, u64),
+        target: TlsTarget,
+        cells: &mut Cells,
+        what: impl Fn() -> crate::error::Location,
+    ) -> Result<u64> {
+        let base = self.space.region.target_base();
+        if let Some(at) = cells.used.get(&key) {
+            return Ok(base + at);
+        }
+        let n = cells.used.len() as u64;
+        if n >= cells.capacity {
+            return Err(Error::Unsupported {
+                at: what(),
+                what: "more thread-local cells than counted".into(),
+            });
+        }
+        let at = cells.offset + n * CELL_SIZE;
+        let (_, module, offset) = key;
+        write_cell(
+            &mut self.space.region,
+            at,
+            cell_words(target, module, offset),
+        );
+        cells.used.insert(key, at);
+        Ok(base + at)
+    }
 }

@@ -1,0 +1,104 @@
+//! Slots: each global name's 8-byte slot (its current implementation, or its
+//! trap) and GOT entry (its canonical address), allocated when first needed and
+//! rewritten whenever the name's binding changes; and the trap messages of
+//! unresolved names, written at once or (in a batch) at its end.
+
+use crate::error::Result;
+use crate::link::{Deferred, Objects, Space};
+use crate::symbols::{Binding, NameId, SlotId, StubTable, SymbolTable};
+
+/// The slot index of a global name, allocated (with its current binding) if
+/// new. `message`: the trap message, asked for only when the new slot traps.
+pub(crate) fn slot_for(
+    symbols: &mut SymbolTable,
+    space: &mut Space,
+    id: NameId,
+    binding: &Binding,
+    message: impl FnOnce(&SymbolTable) -> Option<String>,
+) -> Result<SlotId> {
+    if let Some(slot) = symbols.entry(id).slot {
+        return Ok(slot);
+    }
+    // A trap message only matters while the slot points at its trap.
+    let unresolved = matches!(binding, Binding::Unresolved { .. });
+    let message = if unresolved { message(symbols) } else { None };
+    // A function's stub keeps the alignment the function declares (say
+    // `aligned(64)`), as its address would in a static link.
+    let align = match binding {
+        Binding::Object(d) if d.code => 1u64 << d.align_log2.min(12),
+        _ => 1,
+    };
+    let slot = (space.stubs).alloc_aligned(&mut space.region, message, 0, align)?;
+    let (s, g) = slot_values(&space.stubs, slot, binding);
+    space.stubs.set_slot(&mut space.region, slot, s);
+    space.stubs.set_got(&mut space.region, slot, g);
+    symbols.entry_mut(id).slot = Some(slot);
+    Ok(slot)
+}
+
+/// Writes a name's slot and GOT entry for its current binding (and, if it
+/// traps, `message`'s trap message).
+pub(crate) fn refresh(
+    symbols: &SymbolTable,
+    space: &mut Space,
+    name: NameId,
+    message: impl FnOnce() -> Option<String>,
+) {
+    let entry = symbols.entry(name);
+    let Some(slot) = entry.slot else {
+        return;
+    };
+    let binding = entry.binding(None);
+    let unresolved = matches!(binding, Binding::Unresolved { .. });
+    let (s, g) = slot_values(&space.stubs, slot, &binding);
+    if let Some(message) = unresolved.then(message).flatten() {
+        space.stubs.set_message(slot, message);
+    }
+    space.stubs.set_slot(&mut space.region, slot, s);
+    space.stubs.set_got(&mut space.region, slot, g);
+}
+
+/// What calling an unresolved name's stub reports.
+pub(crate) fn trap_message(symbols: &SymbolTable, objects: &Objects, id: NameId) -> String {
+    let name = symbols.name(id);
+    let needed: Vec<String> = (symbols.entry(id).refs.iter())
+        .map(|(o, _)| super::object_name(objects, *o))
+        .collect();
+    if needed.is_empty() {
+        format!("call to `{name}`, which is undefined")
+    } else {
+        format!(
+            "call to `{name}`, which is undefined (needed by {})",
+            needed.join(", ")
+        )
+    }
+}
+
+/// The trap message of `id` now, or (in a batch) `None` and the name marked to
+/// get it at the batch's end.
+pub(crate) fn trap_message_now(
+    deferred: &mut Option<Deferred>,
+    symbols: &SymbolTable,
+    objects: &Objects,
+    id: NameId,
+) -> Option<String> {
+    match deferred {
+        Some(deferred) => {
+            deferred.mark_trap(id);
+            None
+        }
+        None => Some(trap_message(symbols, objects, id)),
+    }
+}
+
+/// `(slot, GOT entry)` for a binding: the slot holds the implementation (or the
+/// trap), the GOT entry the canonical address (the stub for code).
+pub(crate) fn slot_values(stubs: &StubTable, slot: SlotId, binding: &Binding) -> (u64, u64) {
+    let stub = stubs.stub_addr(slot);
+    match binding {
+        Binding::Object(d) => (d.address, if d.code { stub } else { d.address }),
+        Binding::Host(p) | Binding::Process(p) => (p.address, p.address),
+        Binding::Unresolved { weak: true } => (stubs.trap_addr(slot), 0),
+        Binding::Unresolved { weak: false } => (stubs.trap_addr(slot), stub),
+    }
+}
