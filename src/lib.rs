@@ -34,8 +34,7 @@
 // on them clumsier.
 #![allow(clippy::result_large_err)]
 pub mod arch;
-pub mod archive;
-mod batch;
+
 pub mod error;
 pub mod fuzz;
 pub mod input;
@@ -46,7 +45,7 @@ pub mod runtime;
 pub mod symbols;
 
 pub use error::{Error, Result};
-pub use linker::{Linker, LinkerOptions, MemoryStats, ReplaceOptions, Stage, Stats};
+pub use linker::{archive, Linker, LinkerOptions, MemoryStats, ReplaceOptions, Stage, Stats};
 pub use memory::Placement;
 pub use runtime::{Registrations, Symbolized};
 pub use symbols::ObjectId;

@@ -263,7 +263,7 @@ fn read_and_parse(path: &Path, mut slot: Slot) -> Ahead {
     if let Err(e) = read_file(path, &mut slot) {
         return Ahead::Failed(e);
     }
-    if crate::archive::is_archive(slot.input().1) {
+    if crate::linker::archive::is_archive(slot.input().1) {
         return Ahead::Archive;
     }
     let parsed = Parsed::try_new(slot, |slot| {
@@ -358,7 +358,7 @@ impl Linker {
             let start = Instant::now();
             inputs.read(i, &mut slot)?;
             let (name, bytes) = inputs.get(i, &slot);
-            if inputs.takes_archives() && crate::archive::is_archive(bytes) {
+            if inputs.takes_archives() && crate::linker::archive::is_archive(bytes) {
                 return Ok(Streamed::Archive(i));
             }
             let object = input::parse(name, bytes)?;

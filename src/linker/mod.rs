@@ -6,6 +6,10 @@
 //! binding the new object changes — happens before any shared state is touched;
 //! on failure the new memory and slots are released and the linker is as before.
 
+pub mod archive;
+pub(crate) mod batch;
+mod load;
+
 use crate::link::resolve::Binder;
 use crate::link::slots;
 use crate::link::Loaded;
@@ -206,14 +210,14 @@ impl Linker {
     /// linked as it links them.
     pub fn load_files<P: AsRef<Path>>(&mut self, paths: &[P]) -> Result<Vec<ObjectId>> {
         let paths: Vec<&Path> = paths.iter().map(AsRef::as_ref).collect();
-        let files = crate::batch::Files { paths: &paths };
+        let files = crate::linker::batch::Files { paths: &paths };
         self.load_stream(&files, |linker, first, ids| {
             let paths = &paths[first..];
             let maps = paths
                 .iter()
                 .map(|p| map_file(p))
                 .collect::<Result<Vec<_>>>()?;
-            if maps.iter().any(|m| crate::archive::is_archive(m)) {
+            if maps.iter().any(|m| crate::linker::archive::is_archive(m)) {
                 return linker.link_inputs(paths, &maps, ids);
             }
             let inputs: Vec<(String, &[u8])> = paths
@@ -252,7 +256,7 @@ impl Linker {
     /// them, and their constructors run after all are linked. If one fails, the
     /// ones before it stay loaded and the error names the one that failed.
     pub fn load_batch(&mut self, inputs: &[(String, &[u8])]) -> Result<Vec<ObjectId>> {
-        let slices = crate::batch::Slices { inputs };
+        let slices = crate::linker::batch::Slices { inputs };
         self.load_stream(&slices, |linker, _, ids| {
             linker.load_all_at_once(inputs, ids)
         })
@@ -618,7 +622,7 @@ fn tracer_attached() -> bool {
 
 pub(crate) fn map_file(path: &Path) -> Result<memmap2::Mmap> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    crate::batch::map_file(&file, path)
+    crate::linker::batch::map_file(&file, path)
 }
 
 impl Drop for Linker {
