@@ -1421,7 +1421,7 @@ fn placed(object: &Object, layout: &Layout) -> Vec<Placed> {
 pub(crate) fn needs_compact_layout(object: &Object) -> bool {
     object.sections.iter().any(|s| {
         s.relocs.iter().any(|r| {
-            if !r.kind.info().pc_relative_narrow || is_wide(r.kind) {
+            if !r.kind.info().pc_relative_short {
                 return false;
             }
             let target = match object.symbol(r.symbol).definition {
@@ -1432,18 +1432,6 @@ pub(crate) fn needs_compact_layout(object: &Object) -> bool {
             target.is_some_and(|c| c != s.class)
         })
     })
-}
-
-/// PC-relative kinds marked narrow that still reach ±2 GiB or more (x86-64
-/// `PC32`, AArch64 `ADRP`/`PREL32`): the region keeps them in reach anyway.
-fn is_wide(kind: RelocKind) -> bool {
-    use crate::arch::{aarch64::Kind as A, x86_64::Kind as X};
-    matches!(
-        kind,
-        RelocKind::X86_64(X::Delta32)
-            | RelocKind::Aarch64(A::Delta32 | A::Page21 { .. })
-            | RelocKind::Aarch64(A::MoveWide16 { group: 1.., .. })
-    )
 }
 
 /// A variable in writable memory whose size (from the file) lies within its
