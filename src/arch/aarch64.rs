@@ -15,7 +15,7 @@
 //!   and is range-checked on the page delta, not on `S + A - P`. relink keeps code,
 //!   data, slots and stubs in one region so that every `ADRP` between them reaches.
 //! - The load/store forms (`LDSTn_ABS_LO12_NC`) scale their 12-bit immediate by the
-//!   access size: `LDR x0, [x1, #:lo12:sym]` holds bits [11:3] of the address.
+//!   access size: `LDR x0, [x1, #:lo12:sym]` holds bits \[11:3\] of the address.
 //!   AAELF64 asks the linker to check that the low bits it drops are zero; relink
 //!   makes that a `Misaligned` error, because dropping them would silently load
 //!   from a different address. Mach-O's `PAGEOFF12` does not name the access size;
