@@ -167,11 +167,7 @@ pub fn fixup(data: &[u8]) {
         return;
     }
     let word = |i: usize| u64::from_le_bytes(data[i..i + 8].try_into().unwrap_or([0; 8]));
-    let kind = if data[0] & 1 == 0 {
-        RelocKind::X86_64(x86_64::Kind::ALL[data[1] as usize % x86_64::Kind::ALL.len()])
-    } else {
-        RelocKind::Aarch64(aarch64::Kind::ALL[data[1] as usize % aarch64::Kind::ALL.len()])
-    };
+    let kind = drawn_kind(data[0], data[1]);
     let before = word(2);
     let v = FixupValues {
         s: word(10),
@@ -206,6 +202,19 @@ pub fn fixup(data: &[u8]) {
         }
     }
 }
+
+/// The kind [`fixup`] applies: the architecture by the low bit of `arch`, the
+/// kind of its `Kind::ALL` (every kind the readers produce) by `index`.
+fn drawn_kind(arch: u8, index: u8) -> RelocKind {
+    if arch & 1 == 0 {
+        RelocKind::X86_64(x86_64::Kind::ALL[usize::from(index) % x86_64::Kind::ALL.len()])
+    } else {
+        RelocKind::Aarch64(aarch64::Kind::ALL[usize::from(index) % aarch64::Kind::ALL.len()])
+    }
+}
+
+// One byte picks the kind: every kind of `ALL` can be drawn.
+const _: () = assert!(x86_64::Kind::ALL.len() <= 256 && aarch64::Kind::ALL.len() <= 256);
 
 /// What `kind` must produce from `before` and `v`: `Some(Some(bytes))` for a
 /// successful write (as a little-endian word; bytes past the width unchanged),
@@ -351,5 +360,22 @@ fn aarch64_reference(
         // tables; the encoder tests cover them row by row, the fuzzer checks
         // only that they never panic or write past their width.
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixup_draws_every_kind_of_both_architectures() {
+        let drawn: Vec<RelocKind> = (0..=1u8)
+            .flat_map(|arch| (0..=255u8).map(move |i| drawn_kind(arch, i)))
+            .collect();
+        let x = x86_64::Kind::ALL.into_iter().map(RelocKind::X86_64);
+        let a = aarch64::Kind::ALL.into_iter().map(RelocKind::Aarch64);
+        for kind in x.chain(a) {
+            assert!(drawn.contains(&kind), "{kind:?} is never drawn");
+        }
     }
 }

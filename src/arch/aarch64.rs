@@ -15,7 +15,7 @@
 //!   and is range-checked on the page delta, not on `S + A - P`. relink keeps code,
 //!   data, slots and stubs in one region so that every `ADRP` between them reaches.
 //! - The load/store forms (`LDSTn_ABS_LO12_NC`) scale their 12-bit immediate by the
-//!   access size: `LDR x0, [x1, #:lo12:sym]` holds bits [11:3] of the address.
+//!   access size: `LDR x0, [x1, #:lo12:sym]` holds bits \[11:3\] of the address.
 //!   AAELF64 asks the linker to check that the low bits it drops are zero; relink
 //!   makes that a `Misaligned` error, because dropping them would silently load
 //!   from a different address. Mach-O's `PAGEOFF12` does not name the access size;
@@ -57,7 +57,7 @@
 
 use super::{
     check_aligned, check_range, int_or_uint_range, read_u32, signed_range, write_u32, FixupError,
-    FixupValues, KindInfo, Reach, Target, TlsTarget,
+    FixupValues, KindInfo, Reach, Target, TlsAddend, TlsTarget,
 };
 
 /// A stub: `adrp x16, slot; ldr x16, [x16, :lo12:slot]; br x16; brk #0`.
@@ -68,10 +68,21 @@ pub const TRAP_SIZE: usize = 32;
 /// A veneer: `adrp x16, target; add x16, x16, :lo12:target; br x16; brk #0`.
 pub const VENEER_SIZE: usize = 16;
 
+/// An `atexit` thunk: `ldr x2, dso_handle; ldr x16, cxa_atexit; mov x1, xzr;
+/// br x16`, then the two addresses it loads.
+pub const ATEXIT_SIZE: usize = 32;
+
+/// A thread-local kind's addend belongs to the variable: AAELF64 computes
+/// `G(GTLSIDX(S, A))`, `G(GTPREL(S + A))` and `TLSDESC(S + A)`, and the
+/// instructions' fields hold page and low-12 parts of the cell's address only.
+pub const TLS_ADDEND: TlsAddend = TlsAddend::Variable;
+
+const _: () = assert!(ATEXIT_SIZE >= 8 * 4);
 const _: () = assert!(STUB_SIZE == 4 * 4 && STUB_SIZE.is_power_of_two());
 const _: () = assert!(TRAP_SIZE >= 5 * 4 && TRAP_SIZE.is_power_of_two());
 const _: () = assert!(VENEER_SIZE == 4 * 4 && VENEER_SIZE.is_power_of_two());
 
+relocation_kinds! {
 /// The relocation kinds of AArch64, named as JITLink names them where it can.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kind {
@@ -226,6 +237,7 @@ pub enum Kind {
     /// offset from the thread pointer (`S`), as `MoveWide16` signed, absolute.
     TpOffsetMoveWide16 { group: u8, checked: bool },
 }
+}
 
 /// `MoveWide16` as a constant expression, for [`Kind::ALL`].
 const fn movw(group: u8, checked: bool, signed: bool, pcrel: bool) -> Kind {
@@ -237,9 +249,25 @@ const fn movw(group: u8, checked: bool, signed: bool, pcrel: bool) -> Kind {
     }
 }
 
+/// `TpOffsetLoadStore12` as a constant expression, for [`Kind::ALL`].
+const fn tp_ldst(shift: u8, checked: bool) -> Kind {
+    Kind::TpOffsetLoadStore12 { shift, checked }
+}
+
+/// `TpOffsetMoveWide16` as a constant expression, for [`Kind::ALL`].
+const fn tp_movw(group: u8, checked: bool) -> Kind {
+    Kind::TpOffsetMoveWide16 { group, checked }
+}
+
+// A variant added to the enum and not to `Kind::ALL` does not compile.
+const _: () = assert!(Kind::covers_every_variant(&Kind::ALL));
+
 impl Kind {
-    /// Every kind the ELF reader produces, one entry per distinct relocation.
-    pub const ALL: [Kind; 61] = [
+    /// Every kind the readers produce, one entry per distinct relocation, for
+    /// tests and the fuzzer. Every variant has at least one entry (checked at
+    /// compile time); that every kind a reader produces is here is checked by the
+    /// readers' tests.
+    pub const ALL: [Kind; 73] = [
         Kind::Pointer64,
         Kind::Pointer32,
         Kind::Pointer16,
@@ -293,6 +321,10 @@ impl Kind {
         },
         Kind::DtpOffsetAdd12 {
             hi: false,
+            checked: true,
+        },
+        Kind::DtpOffsetAdd12 {
+            hi: false,
             checked: false,
         },
         Kind::DtpOffset64,
@@ -312,51 +344,51 @@ impl Kind {
             hi: false,
             checked: false,
         },
-        Kind::TpOffsetLoadStore12 {
-            shift: 2,
-            checked: false,
-        },
-        Kind::TpOffsetLoadStore12 {
-            shift: 3,
-            checked: true,
-        },
-        Kind::TpOffsetMoveWide16 {
-            group: 1,
-            checked: true,
-        },
-        Kind::TpOffsetMoveWide16 {
-            group: 0,
-            checked: false,
-        },
+        tp_ldst(0, true),
+        tp_ldst(0, false),
+        tp_ldst(1, true),
+        tp_ldst(1, false),
+        tp_ldst(2, true),
+        tp_ldst(2, false),
+        tp_ldst(3, true),
+        tp_ldst(3, false),
+        tp_ldst(4, true),
+        tp_ldst(4, false),
+        tp_movw(2, true),
+        tp_movw(1, true),
+        tp_movw(1, false),
+        tp_movw(0, true),
+        tp_movw(0, false),
     ];
 
+    /// Facts about the kind that the linker needs before applying it.
     #[inline]
     pub fn info(self) -> KindInfo {
         use Kind::*;
-        let width = match self {
-            Pointer64 | Delta64 | DtpOffset64 | DtpModule64 => 8,
-            Pointer16 | Delta16 => 2,
-            _ => 4,
-        };
-        let mut info = KindInfo::new(width);
+        let mut info = KindInfo::new(self.width());
         match self {
             Pointer32 | Pointer16 => info.absolute_narrow = true,
             MoveWide16 {
                 group,
-                checked: true,
+                checked,
                 pcrel,
                 ..
-            } if group < 2 => {
-                if pcrel {
-                    info.pc_relative_narrow = true;
-                } else {
-                    info.absolute_narrow = true;
+            } => {
+                // G0 and G1 reach 16 and 32 bits; G2 and G3 reach further.
+                if checked && group < 2 {
+                    if pcrel {
+                        info.pc_relative_narrow = true;
+                        info.pc_relative_short = group == 0;
+                    } else {
+                        info.absolute_narrow = true;
+                    }
                 }
             }
-            Delta32 | Delta16 | Adr21 | LoadLiteral19 | Page21 { .. } => {
-                info.pc_relative_narrow = true
+            Delta32 | Page21 { .. } => info.pc_relative_narrow = true,
+            Delta16 | Adr21 | LoadLiteral19 | CondBranch19 | TestBranch14 => {
+                info.pc_relative_narrow = true;
+                info.pc_relative_short = true;
             }
-            CondBranch19 | TestBranch14 => info.pc_relative_narrow = true,
             Branch32 => info.reach = Reach::Stub,
             Branch26 => info.reach = Reach::Veneer,
             GotPage21 | GotPageOffset12 | GotDelta32 => info.target = Target::Slot,
@@ -382,9 +414,42 @@ impl Kind {
             TpOffsetAdd12 { .. } | TpOffsetLoadStore12 { .. } | TpOffsetMoveWide16 { .. } => {
                 info.target = Target::Tls(TlsTarget::TpOffset)
             }
-            _ => {}
+            Pointer64 | Delta64 | PageOffset12 { .. } => {}
         }
         info
+    }
+
+    /// Bytes read and written at the place: a data word, or one instruction.
+    const fn width(self) -> usize {
+        use Kind::*;
+        match self {
+            Pointer64 | Delta64 | DtpOffset64 | DtpModule64 => 8,
+            Pointer32 | Delta32 | Branch32 | GotDelta32 => 4,
+            Pointer16 | Delta16 => 2,
+            Branch26
+            | CondBranch19
+            | TestBranch14
+            | LoadLiteral19
+            | Adr21
+            | Page21 { .. }
+            | PageOffset12 { .. }
+            | MoveWide16 { .. }
+            | GotPage21
+            | GotPageOffset12
+            | GotPageOffset15
+            | TlsDescPage21
+            | TlsDescLoad12
+            | TlsDescAdd12
+            | TlsIndexPage21 { .. }
+            | TlsIndexAdd12 { .. }
+            | DtpOffsetAdd12 { .. }
+            | TpCellPage21
+            | TpCellLoad12
+            | TpCellLiteral19
+            | TpOffsetAdd12 { .. }
+            | TpOffsetLoadStore12 { .. }
+            | TpOffsetMoveWide16 { .. } => 4,
+        }
     }
 
     /// Computes the fixup and writes it into `place` (at least `info().width` long).
@@ -787,6 +852,24 @@ fn room(out: &mut [u8], size: usize) -> Result<&mut [u8], FixupError> {
         .ok_or(FixupError::Truncated { need: size })
 }
 
+/// `ldr x2, dso_handle; ldr x16, cxa_atexit; mov x1, xzr; br x16`, then the two
+/// addresses the loads read: a tail call of `__cxa_atexit(f, NULL, dso_handle)`
+/// with `f` already in `x0`. Absolute addresses, so it works at any distance.
+/// `out` is at least [`ATEXIT_SIZE`] bytes.
+pub fn write_atexit(out: &mut [u8], dso_handle: u64, cxa_atexit: u64) {
+    let words = [
+        0x5800_0082u32, // ldr x2, #16 (dso_handle)
+        0x5800_00b0,    // ldr x16, #20 (__cxa_atexit)
+        0xaa1f_03e1,    // mov x1, xzr
+        BR_X16,
+    ];
+    for (chunk, word) in out[..16].chunks_exact_mut(4).zip(words) {
+        chunk.copy_from_slice(&word.to_le_bytes());
+    }
+    out[16..24].copy_from_slice(&dso_handle.to_le_bytes());
+    out[24..32].copy_from_slice(&cxa_atexit.to_le_bytes());
+}
+
 /// `adrp x16, slot; ldr x16, [x16, #:lo12:slot]; br x16; brk #0`.
 ///
 /// The slot must be 8-aligned and within ±4 GiB (by page) of `at`.
@@ -1184,6 +1267,20 @@ mod tests {
             (TpOffsetLoadStore12 { shift: 3, checked: false }, 0xf940_0001 /* ldr x1, [x0] */, v(0x154, 0, 0), mis(0x154, 8)),
             (TpOffsetMoveWide16 { group: 1, checked: true }, 0xd2a0_0000 /* movz x0, #0, lsl #16 */, v(0x12_3456, 0, 0), Ok(0xd2a0_0240 /* movz x0, #0x12, lsl #16 */)),
             (TpOffsetMoveWide16 { group: 0, checked: false }, 0xf280_0000 /* movk x0, #0 */, v(0x12_3456, 0, 0), Ok(0xf286_8ac0 /* movk x0, #0x3456 */)),
+            (TpOffsetLoadStore12 { shift: 0, checked: true }, 0x3940_0001 /* ldrb w1, [x0] */, v(0x158, 0, 0), Ok(0x3945_6001 /* ldrb w1, [x0, #0x158] */)),
+            (TpOffsetLoadStore12 { shift: 0, checked: true }, 0x3940_0001 /* ldrb w1, [x0] */, v(0x1000, 0, 0), oor(0x1000, (0, 0x1000))),
+            (TpOffsetLoadStore12 { shift: 0, checked: false }, 0x3940_0001 /* ldrb w1, [x0] */, v(0x1_0158, 0, 0), Ok(0x3945_6001 /* ldrb w1, [x0, #0x158] */)),
+            (TpOffsetLoadStore12 { shift: 1, checked: true }, 0x7940_0001 /* ldrh w1, [x0] */, v(0x158, 0, 0), Ok(0x7942_b001 /* ldrh w1, [x0, #0x158] */)),
+            (TpOffsetLoadStore12 { shift: 1, checked: false }, 0x7940_0001 /* ldrh w1, [x0] */, v(0x1_0158, 0, 0), Ok(0x7942_b001 /* ldrh w1, [x0, #0x158] */)),
+            (TpOffsetLoadStore12 { shift: 1, checked: false }, 0x7940_0001 /* ldrh w1, [x0] */, v(0x157, 0, 0), mis(0x157, 2)),
+            (TpOffsetLoadStore12 { shift: 2, checked: true }, 0xb940_0001 /* ldr w1, [x0] */, v(0x158, 0, 0), Ok(0xb941_5801 /* ldr w1, [x0, #0x158] */)),
+            (TpOffsetLoadStore12 { shift: 3, checked: false }, 0xb940_0001 /* ldr w1, [x0] */, v(0x158, 0, 0), BAD),
+            (TpOffsetLoadStore12 { shift: 4, checked: true }, 0x3dc0_0001 /* ldr q1, [x0] */, v(0x150, 0, 0), Ok(0x3dc0_5401 /* ldr q1, [x0, #0x150] */)),
+            (TpOffsetLoadStore12 { shift: 4, checked: false }, 0x3dc0_0001 /* ldr q1, [x0] */, v(0x1_0150, 0, 0), Ok(0x3dc0_5401 /* ldr q1, [x0, #0x150] */)),
+            (TpOffsetMoveWide16 { group: 2, checked: true }, 0xd2c0_0000 /* movz x0, #0, lsl #32 */, v(0x1_2345_6789, 0, 0), Ok(0xd2c0_0020 /* movz x0, #1, lsl #32 */)),
+            (TpOffsetMoveWide16 { group: 1, checked: false }, 0xf2a0_0000 /* movk x0, #0, lsl #16 */, v(0x12_3456, 0, 0), Ok(0xf2a0_0240 /* movk x0, #0x12, lsl #16 */)),
+            (TpOffsetMoveWide16 { group: 0, checked: true }, 0xd280_0000 /* movz x0, #0 */, v(0x1234, 0, 0), Ok(0xd282_4680 /* movz x0, #0x1234 */)),
+            (TpOffsetMoveWide16 { group: 0, checked: true }, 0xd280_0000 /* movz x0, #0 */, v(0x1_0000, 0, 0), oor(0x1_0000, (-0x1_0000, 0x1_0000))),
             (DtpModule64, 0, v(0x2_0000_0005, 0, 0), Ok(0x2_0000_0005)),
             (DtpOffsetAdd12 { hi: true, checked: true }, 0x9140_0000 /* add x0, x0, #0, lsl #12 */, v(0xff_f000, 0x1000, 0), oor(0x100_0000, (0, 0x100_0000))),
             (DtpOffsetAdd12 { hi: false, checked: false }, 0x9100_0000 /* add x0, x0, #0 */, v(0x12_3456, 0, 0), Ok(0x9111_5800 /* add x0, x0, #0x456 */)),

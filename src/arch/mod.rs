@@ -8,7 +8,66 @@
 //! A fixup is computed with *target* addresses (where the code will run) and written
 //! into a *working* byte slice (where relink writes it). The two may differ.
 
+/// Declares an architecture's relocation `Kind` enum and numbers its variants:
+/// `Kind::VARIANTS` counts them and `Kind::variant_index` gives each its place in
+/// the declaration, so that the arch file can prove at compile time that its
+/// tables (`Kind::ALL`, the info table) describe every variant.
+macro_rules! relocation_kinds {
+    (
+        $(#[$meta:meta])*
+        pub enum Kind {
+            $(
+                $(#[$vmeta:meta])*
+                $name:ident $({ $($field:ident: $fty:ty),* $(,)? })?
+            ),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        pub enum Kind {
+            $( $(#[$vmeta])* $name $({ $($field: $fty),* })?, )*
+        }
+
+        /// The variants of [`Kind`] without their fields, in declaration order.
+        #[derive(Clone, Copy)]
+        enum Variant {
+            $($name,)*
+        }
+
+        impl Kind {
+            /// How many variants `Kind` has.
+            pub const VARIANTS: usize = [$(Variant::$name),*].len();
+
+            /// The variant's place in the declaration, in `0..VARIANTS`.
+            pub const fn variant_index(self) -> usize {
+                match self {
+                    $(Kind::$name { .. } => Variant::$name as usize,)*
+                }
+            }
+
+            /// Whether `kinds` holds at least one kind of every variant.
+            const fn covers_every_variant(kinds: &[Kind]) -> bool {
+                let mut seen = [false; Kind::VARIANTS];
+                let mut i = 0;
+                while i < kinds.len() {
+                    seen[kinds[i].variant_index()] = true;
+                    i += 1;
+                }
+                let mut v = 0;
+                while v < Kind::VARIANTS {
+                    if !seen[v] {
+                        return false;
+                    }
+                    v += 1;
+                }
+                true
+            }
+        }
+    };
+}
+
 pub mod aarch64;
+#[cfg(test)]
+mod tests;
 pub mod x86_64;
 
 use std::fmt;
@@ -61,40 +120,35 @@ impl Arch {
         }
     }
 
-    /// Bytes of an `atexit` thunk (see [`Arch::write_atexit`]).
-    pub const ATEXIT_SIZE: usize = 32;
+    /// Bytes reserved for an `atexit` thunk (see [`Arch::write_atexit`]): the
+    /// larger of the architectures' thunks.
+    pub const ATEXIT_SIZE: usize = if x86_64::ATEXIT_SIZE > aarch64::ATEXIT_SIZE {
+        x86_64::ATEXIT_SIZE
+    } else {
+        aarch64::ATEXIT_SIZE
+    };
 
     /// Writes `atexit(f)` for one object: `__cxa_atexit(f, NULL, dso_handle)`
     /// with the object's own `__dso_handle` (glibc 2.34+ has no `atexit` in
     /// libc.so: it is compiled into each executable and library from
     /// libc_nonshared.a, for this reason). Absolute addresses, so it works at any
-    /// distance. `out` is at least [`Arch::ATEXIT_SIZE`] bytes.
+    /// distance. `out` is at least [`Arch::ATEXIT_SIZE`] bytes; the bytes after
+    /// the architecture's thunk are filled with `int3` (`0xcc`).
     pub fn write_atexit(self, out: &mut [u8], dso_handle: u64, cxa_atexit: u64) {
-        let mut code = Vec::with_capacity(Self::ATEXIT_SIZE);
+        let out = &mut out[..Self::ATEXIT_SIZE];
+        out.fill(0xcc);
         match self {
-            Arch::X86_64 => {
-                code.extend_from_slice(&[0x48, 0xba]); // movabs rdx, dso_handle
-                code.extend_from_slice(&dso_handle.to_le_bytes());
-                code.extend_from_slice(&[0x31, 0xf6]); // xor esi, esi
-                code.extend_from_slice(&[0x48, 0xb8]); // movabs rax, __cxa_atexit
-                code.extend_from_slice(&cxa_atexit.to_le_bytes());
-                code.extend_from_slice(&[0xff, 0xe0]); // jmp rax
-            }
-            Arch::Aarch64 => {
-                for insn in [
-                    0x5800_0082u32, // ldr x2, #16 (dso_handle)
-                    0x5800_00b0,    // ldr x16, #20 (__cxa_atexit)
-                    0xaa1f_03e1,    // mov x1, xzr
-                    0xd61f_0200,    // br x16
-                ] {
-                    code.extend_from_slice(&insn.to_le_bytes());
-                }
-                code.extend_from_slice(&dso_handle.to_le_bytes());
-                code.extend_from_slice(&cxa_atexit.to_le_bytes());
-            }
+            Arch::X86_64 => x86_64::write_atexit(out, dso_handle, cxa_atexit),
+            Arch::Aarch64 => aarch64::write_atexit(out, dso_handle, cxa_atexit),
         }
-        code.resize(Self::ATEXIT_SIZE, 0xcc);
-        out[..Self::ATEXIT_SIZE].copy_from_slice(&code);
+    }
+
+    /// What the addend of a thread-local kind that reaches a cell means.
+    pub fn tls_addend(self) -> TlsAddend {
+        match self {
+            Arch::X86_64 => x86_64::TLS_ADDEND,
+            Arch::Aarch64 => aarch64::TLS_ADDEND,
+        }
     }
 
     /// Writes a stub at target address `at` that jumps to the address held in `slot`.
@@ -217,6 +271,33 @@ pub enum TlsTarget {
     TpCell,
 }
 
+/// What the addend of a thread-local relocation that reaches a cell
+/// ([`TlsTarget::Index`], [`TlsTarget::ModuleIndex`], [`TlsTarget::Descriptor`],
+/// [`TlsTarget::TpCell`]) means: an architecture fact.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TlsAddend {
+    /// It adjusts the fixup's own field (x86-64: the `-4` from a PC-relative
+    /// field to the end of its instruction): the fixup keeps it, and the cell
+    /// holds the variable's offset alone.
+    Field,
+    /// It belongs to the variable (AArch64: `S + A` names the variable): it goes
+    /// into the cell (`{module, offset of S + A}`; dropped for a module cell
+    /// `{module, 0}`), and the fixup uses none.
+    Variable,
+}
+
+impl TlsAddend {
+    /// Takes what of the fixup's addend `a` belongs to the variable out of the
+    /// fixup: all of it ([`TlsAddend::Variable`], leaving 0) or none
+    /// ([`TlsAddend::Field`], returning 0).
+    pub fn take_variable_part(self, a: &mut i64) -> u64 {
+        match self {
+            TlsAddend::Field => 0,
+            TlsAddend::Variable => std::mem::take(a) as u64,
+        }
+    }
+}
+
 /// How a branch that does not reach its target can still get there.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reach {
@@ -245,6 +326,12 @@ pub struct KindInfo {
     /// The kind is PC-relative with a 32-bit or narrower reach to its target's
     /// address (process data it names must lie within that reach).
     pub pc_relative_narrow: bool,
+    /// The kind is PC-relative with a reach shorter than ±2 GiB (x86-64 `PC8`,
+    /// `PC16`; AArch64 `ADR`, `LDR` literal, `B.cond`, `TBZ`, `PREL16`,
+    /// `MOVW_PREL_G0`): unlike the region's other references, which reach
+    /// anything in it by construction, its target must lie close to it. Implies
+    /// `pc_relative_narrow`.
+    pub pc_relative_short: bool,
     /// The kind uses the symbol's size (`Z`) instead of its address.
     pub uses_size: bool,
 }
@@ -258,6 +345,7 @@ impl KindInfo {
             uses_got_base: false,
             absolute_narrow: false,
             pc_relative_narrow: false,
+            pc_relative_short: false,
             uses_size: false,
         }
     }

@@ -21,7 +21,7 @@
 
 use super::{
     check_range, int_or_uint_range, signed_range, FixupError, FixupValues, KindInfo, Reach, Target,
-    TlsTarget,
+    TlsAddend, TlsTarget,
 };
 
 /// A stub: `jmp *slot(%rip)`, padded with `int3`.
@@ -29,17 +29,21 @@ pub const STUB_SIZE: usize = 8;
 /// A trap entry: `lea slot(%rip), %rdi; jmp *handler(%rip)`, padded with `int3`.
 pub const TRAP_SIZE: usize = 16;
 
+/// An `atexit` thunk: `movabs $dso_handle, %rdx; xor %esi, %esi;
+/// movabs $__cxa_atexit, %rax; jmp *%rax`, padded with `int3`.
+pub const ATEXIT_SIZE: usize = 32;
+
+/// A thread-local kind's addend adjusts its PC-relative field (the `-4` from the
+/// field to the end of the `lea` or `mov`), as for any other `rel32`.
+pub const TLS_ADDEND: TlsAddend = TlsAddend::Field;
+
 /// Every kind's facts ([`Kind::info`]), indexed by kind, worked out at compile
 /// time: the linker asks for them several times per relocation, and a lookup
-/// costs less than the matches that work them out.
-const INFO: [KindInfo; Kind::ALL.len()] = {
-    // `Kind::ALL` is in declaration order, so that `kind as usize` indexes it.
-    let mut i = 0;
-    while i < Kind::ALL.len() {
-        assert!(Kind::ALL[i] as usize == i);
-        i += 1;
-    }
-    let mut table = [KindInfo::new(0); Kind::ALL.len()];
+/// costs less than the matches that work them out. It has one entry per variant
+/// and `kind as usize` is the variant's place (checked below), so indexing it
+/// cannot fail.
+const INFO: [KindInfo; Kind::VARIANTS] = {
+    let mut table = [KindInfo::new(0); Kind::VARIANTS];
     let mut i = 0;
     while i < Kind::ALL.len() {
         let kind = Kind::ALL[i];
@@ -49,9 +53,22 @@ const INFO: [KindInfo; Kind::ALL.len()] = {
     table
 };
 
+// `Kind::ALL` names every variant once, in declaration order: a variant added to
+// the enum and not to `ALL` does not compile.
+const _: () = {
+    assert!(Kind::ALL.len() == Kind::VARIANTS);
+    assert!(Kind::covers_every_variant(&Kind::ALL));
+    let mut i = 0;
+    while i < Kind::ALL.len() {
+        assert!(Kind::ALL[i] as usize == i && Kind::ALL[i].variant_index() == i);
+        i += 1;
+    }
+};
+
 const _: () = assert!(STUB_SIZE >= 6 && STUB_SIZE.is_power_of_two());
 const _: () = assert!(TRAP_SIZE >= 13 && TRAP_SIZE.is_power_of_two());
 
+relocation_kinds! {
 /// The relocation kinds of x86-64, as JITLink names them where it can.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kind {
@@ -147,10 +164,11 @@ pub enum Kind {
     /// Errors: the value must fit in a signed 32-bit field.
     TlsDescDelta32,
 }
+}
 
 impl Kind {
-    /// Every kind, for tables and tests.
-    pub const ALL: [Kind; 28] = [
+    /// Every kind, in declaration order, for tables, tests and the fuzzer.
+    pub const ALL: [Kind; Kind::VARIANTS] = [
         Kind::Pointer64,
         Kind::Pointer32,
         Kind::Pointer32Signed,
@@ -202,7 +220,11 @@ impl Kind {
         let mut info = KindInfo::new(width);
         match self {
             Pointer32 | Pointer32Signed | Pointer16 | Pointer8 => info.absolute_narrow = true,
-            Delta32 | Delta16 | Delta8 => info.pc_relative_narrow = true,
+            Delta32 => info.pc_relative_narrow = true,
+            Delta16 | Delta8 => {
+                info.pc_relative_narrow = true;
+                info.pc_relative_short = true;
+            }
             Branch32 | StubBaseOffset64 => info.reach = Reach::Stub,
             GotDelta32 | GotDelta64 => info.target = Target::Slot,
             GotOffset64 => {
@@ -334,6 +356,21 @@ fn rel32(target: u64, end: u64) -> Result<[u8; 4], FixupError> {
     let d = check_range(target.wrapping_sub(end) as i64, lo, hi)?;
     Ok((d as i32).to_le_bytes())
 }
+
+/// `movabs $dso_handle, %rdx; xor %esi, %esi; movabs $cxa_atexit, %rax;
+/// jmp *%rax`: a tail call of `__cxa_atexit(f, NULL, dso_handle)` with `f`
+/// already in `%rdi`. Absolute addresses, so it works at any distance. `out` is
+/// at least [`ATEXIT_SIZE`] bytes; bytes after the code are left as they are.
+pub fn write_atexit(out: &mut [u8], dso_handle: u64, cxa_atexit: u64) {
+    out[..2].copy_from_slice(&[0x48, 0xba]); // movabs rdx, dso_handle
+    out[2..10].copy_from_slice(&dso_handle.to_le_bytes());
+    out[10..12].copy_from_slice(&[0x31, 0xf6]); // xor esi, esi
+    out[12..14].copy_from_slice(&[0x48, 0xb8]); // movabs rax, __cxa_atexit
+    out[14..22].copy_from_slice(&cxa_atexit.to_le_bytes());
+    out[22..24].copy_from_slice(&[0xff, 0xe0]); // jmp rax
+}
+
+const _: () = assert!(ATEXIT_SIZE >= 24);
 
 /// `jmp *slot(%rip)` — `ff 25 rel32` — then `int3` padding.
 pub fn write_stub(out: &mut [u8], at: u64, slot: u64) -> Result<(), FixupError> {

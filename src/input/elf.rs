@@ -469,9 +469,6 @@ enum Mapped {
     Unsupported(Option<&'static str>),
 }
 
-/// Not in `object`: AAELF64 type 314, `S + A - P` through a stub, in data.
-const R_AARCH64_PLT32: u32 = 314;
-
 const TLSDESC_HINT: &str = "TLS descriptors in data (R_X86_64_TLSDESC) are dynamic \
      relocations, not for relocatable objects";
 
@@ -531,6 +528,7 @@ fn aarch64_kind(r_type: u32) -> Mapped {
     let tpmw = |group, checked| TpOffsetMoveWide16 { group, checked };
     let tpls = |shift, checked| TpOffsetLoadStore12 { shift, checked };
     let kind = match r_type {
+        // 256: withdrawn, once `R_AARCH64_NONE` (AAELF64 says to treat it so).
         elf::R_AARCH64_NONE | 256 => return Mapped::None,
         elf::R_AARCH64_ABS64 => Pointer64,
         elf::R_AARCH64_ABS32 => Pointer32,
@@ -538,7 +536,7 @@ fn aarch64_kind(r_type: u32) -> Mapped {
         elf::R_AARCH64_PREL64 => Delta64,
         elf::R_AARCH64_PREL32 => Delta32,
         elf::R_AARCH64_PREL16 => Delta16,
-        R_AARCH64_PLT32 => Branch32,
+        raw::R_AARCH64_PLT32 => Branch32,
         elf::R_AARCH64_CALL26 | elf::R_AARCH64_JUMP26 => Branch26,
         elf::R_AARCH64_CONDBR19 => CondBranch19,
         elf::R_AARCH64_TSTBR14 => TestBranch14,
@@ -632,38 +630,533 @@ fn aarch64_kind(r_type: u32) -> Mapped {
     Mapped::Kind(RelocKind::Aarch64(kind))
 }
 
-/// `R_X86_64_TPOFF32 (23)`-style names for messages.
+/// `R_AARCH64_ADR_GOT_PAGE (311)`-style names for messages; `unknown type N` for a
+/// number neither psABI names.
 fn type_name(arch: Arch, r_type: u32) -> String {
-    let name = match arch {
-        Arch::X86_64 => X86_64_NAMES
-            .iter()
-            .find(|(t, _)| *t == r_type)
-            .map(|(_, n)| *n),
-        Arch::Aarch64 => None,
+    let names = match arch {
+        Arch::X86_64 => X86_64_NAMES,
+        Arch::Aarch64 => AARCH64_NAMES,
     };
-    match name {
-        Some(n) => format!("{n} ({r_type})"),
-        None => format!("type {r_type}"),
+    match names.iter().find(|(t, _)| *t == r_type) {
+        Some((_, n)) => format!("{n} ({r_type})"),
+        None => format!("unknown type {r_type}"),
     }
 }
 
-const X86_64_NAMES: &[(u32, &str)] = &[
-    (elf::R_X86_64_GOT32, "R_X86_64_GOT32"),
-    (elf::R_X86_64_COPY, "R_X86_64_COPY"),
-    (elf::R_X86_64_GLOB_DAT, "R_X86_64_GLOB_DAT"),
-    (elf::R_X86_64_JUMP_SLOT, "R_X86_64_JUMP_SLOT"),
-    (elf::R_X86_64_RELATIVE, "R_X86_64_RELATIVE"),
-    (elf::R_X86_64_DTPMOD64, "R_X86_64_DTPMOD64"),
-    (elf::R_X86_64_DTPOFF64, "R_X86_64_DTPOFF64"),
-    (elf::R_X86_64_TPOFF64, "R_X86_64_TPOFF64"),
-    (elf::R_X86_64_TLSGD, "R_X86_64_TLSGD"),
-    (elf::R_X86_64_TLSLD, "R_X86_64_TLSLD"),
-    (elf::R_X86_64_DTPOFF32, "R_X86_64_DTPOFF32"),
-    (elf::R_X86_64_GOTTPOFF, "R_X86_64_GOTTPOFF"),
-    (elf::R_X86_64_TPOFF32, "R_X86_64_TPOFF32"),
-    (elf::R_X86_64_GOTPC32_TLSDESC, "R_X86_64_GOTPC32_TLSDESC"),
-    (elf::R_X86_64_TLSDESC_CALL, "R_X86_64_TLSDESC_CALL"),
-    (elf::R_X86_64_TLSDESC, "R_X86_64_TLSDESC"),
-    (elf::R_X86_64_IRELATIVE, "R_X86_64_IRELATIVE"),
-    (elf::R_X86_64_GOTPLT64, "R_X86_64_GOTPLT64"),
+/// Raw relocation types: `object`'s, and the ones it does not name.
+mod raw {
+    pub use object::elf::*;
+    /// AAELF64: `S + A - P` through a stub, in data.
+    pub const R_AARCH64_PLT32: u32 = 314;
+    /// AAELF64: `G(GDAT(S + A)) - P`, in data.
+    pub const R_AARCH64_GOTPCREL32: u32 = 315;
+    /// x86-64 psABI, MPX (withdrawn).
+    pub const R_X86_64_PC32_BND: u32 = 39;
+    pub const R_X86_64_PLT32_BND: u32 = 40;
+    /// x86-64 psABI, APX: the `GOTPCRELX`, `GOTTPOFF` and `GOTPC32_TLSDESC` of
+    /// instructions with a REX2 (`CODE_4`), EVEX (`CODE_6`) or other prefix.
+    pub const R_X86_64_CODE_4_GOTPCRELX: u32 = 43;
+    pub const R_X86_64_CODE_4_GOTTPOFF: u32 = 44;
+    pub const R_X86_64_CODE_4_GOTPC32_TLSDESC: u32 = 45;
+    pub const R_X86_64_CODE_5_GOTPCRELX: u32 = 46;
+    pub const R_X86_64_CODE_5_GOTTPOFF: u32 = 47;
+    pub const R_X86_64_CODE_5_GOTPC32_TLSDESC: u32 = 48;
+    pub const R_X86_64_CODE_6_GOTPCRELX: u32 = 49;
+    pub const R_X86_64_CODE_6_GOTTPOFF: u32 = 50;
+    pub const R_X86_64_CODE_6_GOTPC32_TLSDESC: u32 = 51;
+    pub const R_X86_64_GNU_VTINHERIT: u32 = 250;
+    pub const R_X86_64_GNU_VTENTRY: u32 = 251;
+}
+
+/// `(raw::NAME, "NAME")` for each name.
+macro_rules! names {
+    ($($name:ident),* $(,)?) => {
+        &[$((raw::$name, stringify!($name))),*]
+    };
+}
+
+/// Every x86-64 relocation type the psABI names.
+const X86_64_NAMES: &[(u32, &str)] = names![
+    R_X86_64_NONE,
+    R_X86_64_64,
+    R_X86_64_PC32,
+    R_X86_64_GOT32,
+    R_X86_64_PLT32,
+    R_X86_64_COPY,
+    R_X86_64_GLOB_DAT,
+    R_X86_64_JUMP_SLOT,
+    R_X86_64_RELATIVE,
+    R_X86_64_GOTPCREL,
+    R_X86_64_32,
+    R_X86_64_32S,
+    R_X86_64_16,
+    R_X86_64_PC16,
+    R_X86_64_8,
+    R_X86_64_PC8,
+    R_X86_64_DTPMOD64,
+    R_X86_64_DTPOFF64,
+    R_X86_64_TPOFF64,
+    R_X86_64_TLSGD,
+    R_X86_64_TLSLD,
+    R_X86_64_DTPOFF32,
+    R_X86_64_GOTTPOFF,
+    R_X86_64_TPOFF32,
+    R_X86_64_PC64,
+    R_X86_64_GOTOFF64,
+    R_X86_64_GOTPC32,
+    R_X86_64_GOT64,
+    R_X86_64_GOTPCREL64,
+    R_X86_64_GOTPC64,
+    R_X86_64_GOTPLT64,
+    R_X86_64_PLTOFF64,
+    R_X86_64_SIZE32,
+    R_X86_64_SIZE64,
+    R_X86_64_GOTPC32_TLSDESC,
+    R_X86_64_TLSDESC_CALL,
+    R_X86_64_TLSDESC,
+    R_X86_64_IRELATIVE,
+    R_X86_64_RELATIVE64,
+    R_X86_64_PC32_BND,
+    R_X86_64_PLT32_BND,
+    R_X86_64_GOTPCRELX,
+    R_X86_64_REX_GOTPCRELX,
+    R_X86_64_CODE_4_GOTPCRELX,
+    R_X86_64_CODE_4_GOTTPOFF,
+    R_X86_64_CODE_4_GOTPC32_TLSDESC,
+    R_X86_64_CODE_5_GOTPCRELX,
+    R_X86_64_CODE_5_GOTTPOFF,
+    R_X86_64_CODE_5_GOTPC32_TLSDESC,
+    R_X86_64_CODE_6_GOTPCRELX,
+    R_X86_64_CODE_6_GOTTPOFF,
+    R_X86_64_CODE_6_GOTPC32_TLSDESC,
+    R_X86_64_GNU_VTINHERIT,
+    R_X86_64_GNU_VTENTRY,
 ];
+
+/// Every AArch64 (LP64) relocation type AAELF64 names, and the ILP32 ones.
+const AARCH64_NAMES: &[(u32, &str)] = names![
+    R_AARCH64_NONE,
+    R_AARCH64_P32_ABS32,
+    R_AARCH64_P32_COPY,
+    R_AARCH64_P32_GLOB_DAT,
+    R_AARCH64_P32_JUMP_SLOT,
+    R_AARCH64_P32_RELATIVE,
+    R_AARCH64_P32_TLS_DTPMOD,
+    R_AARCH64_P32_TLS_DTPREL,
+    R_AARCH64_P32_TLS_TPREL,
+    R_AARCH64_P32_TLSDESC,
+    R_AARCH64_P32_IRELATIVE,
+    R_AARCH64_ABS64,
+    R_AARCH64_ABS32,
+    R_AARCH64_ABS16,
+    R_AARCH64_PREL64,
+    R_AARCH64_PREL32,
+    R_AARCH64_PREL16,
+    R_AARCH64_MOVW_UABS_G0,
+    R_AARCH64_MOVW_UABS_G0_NC,
+    R_AARCH64_MOVW_UABS_G1,
+    R_AARCH64_MOVW_UABS_G1_NC,
+    R_AARCH64_MOVW_UABS_G2,
+    R_AARCH64_MOVW_UABS_G2_NC,
+    R_AARCH64_MOVW_UABS_G3,
+    R_AARCH64_MOVW_SABS_G0,
+    R_AARCH64_MOVW_SABS_G1,
+    R_AARCH64_MOVW_SABS_G2,
+    R_AARCH64_LD_PREL_LO19,
+    R_AARCH64_ADR_PREL_LO21,
+    R_AARCH64_ADR_PREL_PG_HI21,
+    R_AARCH64_ADR_PREL_PG_HI21_NC,
+    R_AARCH64_ADD_ABS_LO12_NC,
+    R_AARCH64_LDST8_ABS_LO12_NC,
+    R_AARCH64_TSTBR14,
+    R_AARCH64_CONDBR19,
+    R_AARCH64_JUMP26,
+    R_AARCH64_CALL26,
+    R_AARCH64_LDST16_ABS_LO12_NC,
+    R_AARCH64_LDST32_ABS_LO12_NC,
+    R_AARCH64_LDST64_ABS_LO12_NC,
+    R_AARCH64_MOVW_PREL_G0,
+    R_AARCH64_MOVW_PREL_G0_NC,
+    R_AARCH64_MOVW_PREL_G1,
+    R_AARCH64_MOVW_PREL_G1_NC,
+    R_AARCH64_MOVW_PREL_G2,
+    R_AARCH64_MOVW_PREL_G2_NC,
+    R_AARCH64_MOVW_PREL_G3,
+    R_AARCH64_LDST128_ABS_LO12_NC,
+    R_AARCH64_MOVW_GOTOFF_G0,
+    R_AARCH64_MOVW_GOTOFF_G0_NC,
+    R_AARCH64_MOVW_GOTOFF_G1,
+    R_AARCH64_MOVW_GOTOFF_G1_NC,
+    R_AARCH64_MOVW_GOTOFF_G2,
+    R_AARCH64_MOVW_GOTOFF_G2_NC,
+    R_AARCH64_MOVW_GOTOFF_G3,
+    R_AARCH64_GOTREL64,
+    R_AARCH64_GOTREL32,
+    R_AARCH64_GOT_LD_PREL19,
+    R_AARCH64_LD64_GOTOFF_LO15,
+    R_AARCH64_ADR_GOT_PAGE,
+    R_AARCH64_LD64_GOT_LO12_NC,
+    R_AARCH64_LD64_GOTPAGE_LO15,
+    R_AARCH64_PLT32,
+    R_AARCH64_GOTPCREL32,
+    R_AARCH64_TLSGD_ADR_PREL21,
+    R_AARCH64_TLSGD_ADR_PAGE21,
+    R_AARCH64_TLSGD_ADD_LO12_NC,
+    R_AARCH64_TLSGD_MOVW_G1,
+    R_AARCH64_TLSGD_MOVW_G0_NC,
+    R_AARCH64_TLSLD_ADR_PREL21,
+    R_AARCH64_TLSLD_ADR_PAGE21,
+    R_AARCH64_TLSLD_ADD_LO12_NC,
+    R_AARCH64_TLSLD_MOVW_G1,
+    R_AARCH64_TLSLD_MOVW_G0_NC,
+    R_AARCH64_TLSLD_LD_PREL19,
+    R_AARCH64_TLSLD_MOVW_DTPREL_G2,
+    R_AARCH64_TLSLD_MOVW_DTPREL_G1,
+    R_AARCH64_TLSLD_MOVW_DTPREL_G1_NC,
+    R_AARCH64_TLSLD_MOVW_DTPREL_G0,
+    R_AARCH64_TLSLD_MOVW_DTPREL_G0_NC,
+    R_AARCH64_TLSLD_ADD_DTPREL_HI12,
+    R_AARCH64_TLSLD_ADD_DTPREL_LO12,
+    R_AARCH64_TLSLD_ADD_DTPREL_LO12_NC,
+    R_AARCH64_TLSLD_LDST8_DTPREL_LO12,
+    R_AARCH64_TLSLD_LDST8_DTPREL_LO12_NC,
+    R_AARCH64_TLSLD_LDST16_DTPREL_LO12,
+    R_AARCH64_TLSLD_LDST16_DTPREL_LO12_NC,
+    R_AARCH64_TLSLD_LDST32_DTPREL_LO12,
+    R_AARCH64_TLSLD_LDST32_DTPREL_LO12_NC,
+    R_AARCH64_TLSLD_LDST64_DTPREL_LO12,
+    R_AARCH64_TLSLD_LDST64_DTPREL_LO12_NC,
+    R_AARCH64_TLSIE_MOVW_GOTTPREL_G1,
+    R_AARCH64_TLSIE_MOVW_GOTTPREL_G0_NC,
+    R_AARCH64_TLSIE_ADR_GOTTPREL_PAGE21,
+    R_AARCH64_TLSIE_LD64_GOTTPREL_LO12_NC,
+    R_AARCH64_TLSIE_LD_GOTTPREL_PREL19,
+    R_AARCH64_TLSLE_MOVW_TPREL_G2,
+    R_AARCH64_TLSLE_MOVW_TPREL_G1,
+    R_AARCH64_TLSLE_MOVW_TPREL_G1_NC,
+    R_AARCH64_TLSLE_MOVW_TPREL_G0,
+    R_AARCH64_TLSLE_MOVW_TPREL_G0_NC,
+    R_AARCH64_TLSLE_ADD_TPREL_HI12,
+    R_AARCH64_TLSLE_ADD_TPREL_LO12,
+    R_AARCH64_TLSLE_ADD_TPREL_LO12_NC,
+    R_AARCH64_TLSLE_LDST8_TPREL_LO12,
+    R_AARCH64_TLSLE_LDST8_TPREL_LO12_NC,
+    R_AARCH64_TLSLE_LDST16_TPREL_LO12,
+    R_AARCH64_TLSLE_LDST16_TPREL_LO12_NC,
+    R_AARCH64_TLSLE_LDST32_TPREL_LO12,
+    R_AARCH64_TLSLE_LDST32_TPREL_LO12_NC,
+    R_AARCH64_TLSLE_LDST64_TPREL_LO12,
+    R_AARCH64_TLSLE_LDST64_TPREL_LO12_NC,
+    R_AARCH64_TLSDESC_LD_PREL19,
+    R_AARCH64_TLSDESC_ADR_PREL21,
+    R_AARCH64_TLSDESC_ADR_PAGE21,
+    R_AARCH64_TLSDESC_LD64_LO12,
+    R_AARCH64_TLSDESC_ADD_LO12,
+    R_AARCH64_TLSDESC_OFF_G1,
+    R_AARCH64_TLSDESC_OFF_G0_NC,
+    R_AARCH64_TLSDESC_LDR,
+    R_AARCH64_TLSDESC_ADD,
+    R_AARCH64_TLSDESC_CALL,
+    R_AARCH64_TLSLE_LDST128_TPREL_LO12,
+    R_AARCH64_TLSLE_LDST128_TPREL_LO12_NC,
+    R_AARCH64_TLSLD_LDST128_DTPREL_LO12,
+    R_AARCH64_TLSLD_LDST128_DTPREL_LO12_NC,
+    R_AARCH64_COPY,
+    R_AARCH64_GLOB_DAT,
+    R_AARCH64_JUMP_SLOT,
+    R_AARCH64_RELATIVE,
+    R_AARCH64_TLS_DTPMOD,
+    R_AARCH64_TLS_DTPREL,
+    R_AARCH64_TLS_TPREL,
+    R_AARCH64_TLSDESC,
+    R_AARCH64_IRELATIVE,
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arch::aarch64::Kind as A;
+    use crate::arch::x86_64::Kind as X;
+
+    /// Every raw x86-64 type the reader accepts, and its kind (`None`: a marker
+    /// with nothing to do).
+    #[rustfmt::skip]
+    const X86_64_ACCEPTED: &[(u32, Option<X>)] = &[
+        (elf::R_X86_64_NONE, None),
+        (elf::R_X86_64_64, Some(X::Pointer64)),
+        (elf::R_X86_64_PC32, Some(X::Delta32)),
+        (elf::R_X86_64_PLT32, Some(X::Branch32)),
+        (elf::R_X86_64_GOTPCREL, Some(X::GotDelta32)),
+        (elf::R_X86_64_32, Some(X::Pointer32)),
+        (elf::R_X86_64_32S, Some(X::Pointer32Signed)),
+        (elf::R_X86_64_16, Some(X::Pointer16)),
+        (elf::R_X86_64_PC16, Some(X::Delta16)),
+        (elf::R_X86_64_8, Some(X::Pointer8)),
+        (elf::R_X86_64_PC8, Some(X::Delta8)),
+        (elf::R_X86_64_DTPMOD64, Some(X::DtpModule64)),
+        (elf::R_X86_64_DTPOFF64, Some(X::DtpOffset64)),
+        (elf::R_X86_64_TPOFF64, Some(X::TpOffset64)),
+        (elf::R_X86_64_TLSGD, Some(X::TlsIndexDelta32)),
+        (elf::R_X86_64_TLSLD, Some(X::TlsModuleDelta32)),
+        (elf::R_X86_64_DTPOFF32, Some(X::DtpOffset32)),
+        (elf::R_X86_64_GOTTPOFF, Some(X::TpCellDelta32)),
+        (elf::R_X86_64_TPOFF32, Some(X::TpOffset32)),
+        (elf::R_X86_64_PC64, Some(X::Delta64)),
+        (elf::R_X86_64_GOTOFF64, Some(X::GotBaseOffset64)),
+        (elf::R_X86_64_GOTPC32, Some(X::GotBaseDelta32)),
+        (elf::R_X86_64_GOT64, Some(X::GotOffset64)),
+        (elf::R_X86_64_GOTPCREL64, Some(X::GotDelta64)),
+        (elf::R_X86_64_GOTPC64, Some(X::GotBaseDelta64)),
+        (elf::R_X86_64_PLTOFF64, Some(X::StubBaseOffset64)),
+        (elf::R_X86_64_SIZE32, Some(X::Size32)),
+        (elf::R_X86_64_SIZE64, Some(X::Size64)),
+        (elf::R_X86_64_GOTPC32_TLSDESC, Some(X::TlsDescDelta32)),
+        (elf::R_X86_64_TLSDESC_CALL, None),
+        (elf::R_X86_64_GOTPCRELX, Some(X::GotDelta32)),
+        (elf::R_X86_64_REX_GOTPCRELX, Some(X::GotDelta32)),
+    ];
+
+    /// Every raw AArch64 type the reader accepts, and its kind (`None`: nothing
+    /// to do).
+    #[rustfmt::skip]
+    const AARCH64_ACCEPTED: &[(u32, Option<A>)] = &[
+        (elf::R_AARCH64_NONE, None),
+        (256, None),
+        (elf::R_AARCH64_ABS64, Some(A::Pointer64)),
+        (elf::R_AARCH64_ABS32, Some(A::Pointer32)),
+        (elf::R_AARCH64_ABS16, Some(A::Pointer16)),
+        (elf::R_AARCH64_PREL64, Some(A::Delta64)),
+        (elf::R_AARCH64_PREL32, Some(A::Delta32)),
+        (elf::R_AARCH64_PREL16, Some(A::Delta16)),
+        (elf::R_AARCH64_MOVW_UABS_G0, Some(mw(0, true, false, false))),
+        (elf::R_AARCH64_MOVW_UABS_G0_NC, Some(mw(0, false, false, false))),
+        (elf::R_AARCH64_MOVW_UABS_G1, Some(mw(1, true, false, false))),
+        (elf::R_AARCH64_MOVW_UABS_G1_NC, Some(mw(1, false, false, false))),
+        (elf::R_AARCH64_MOVW_UABS_G2, Some(mw(2, true, false, false))),
+        (elf::R_AARCH64_MOVW_UABS_G2_NC, Some(mw(2, false, false, false))),
+        (elf::R_AARCH64_MOVW_UABS_G3, Some(mw(3, false, false, false))),
+        (elf::R_AARCH64_MOVW_SABS_G0, Some(mw(0, true, true, false))),
+        (elf::R_AARCH64_MOVW_SABS_G1, Some(mw(1, true, true, false))),
+        (elf::R_AARCH64_MOVW_SABS_G2, Some(mw(2, true, true, false))),
+        (elf::R_AARCH64_LD_PREL_LO19, Some(A::LoadLiteral19)),
+        (elf::R_AARCH64_ADR_PREL_LO21, Some(A::Adr21)),
+        (elf::R_AARCH64_ADR_PREL_PG_HI21, Some(A::Page21 { checked: true })),
+        (elf::R_AARCH64_ADR_PREL_PG_HI21_NC, Some(A::Page21 { checked: false })),
+        (elf::R_AARCH64_ADD_ABS_LO12_NC, Some(A::PageOffset12 { shift: 0 })),
+        (elf::R_AARCH64_LDST8_ABS_LO12_NC, Some(A::PageOffset12 { shift: 0 })),
+        (elf::R_AARCH64_TSTBR14, Some(A::TestBranch14)),
+        (elf::R_AARCH64_CONDBR19, Some(A::CondBranch19)),
+        (elf::R_AARCH64_JUMP26, Some(A::Branch26)),
+        (elf::R_AARCH64_CALL26, Some(A::Branch26)),
+        (elf::R_AARCH64_LDST16_ABS_LO12_NC, Some(A::PageOffset12 { shift: 1 })),
+        (elf::R_AARCH64_LDST32_ABS_LO12_NC, Some(A::PageOffset12 { shift: 2 })),
+        (elf::R_AARCH64_LDST64_ABS_LO12_NC, Some(A::PageOffset12 { shift: 3 })),
+        (elf::R_AARCH64_MOVW_PREL_G0, Some(mw(0, true, true, true))),
+        (elf::R_AARCH64_MOVW_PREL_G0_NC, Some(mw(0, false, true, true))),
+        (elf::R_AARCH64_MOVW_PREL_G1, Some(mw(1, true, true, true))),
+        (elf::R_AARCH64_MOVW_PREL_G1_NC, Some(mw(1, false, true, true))),
+        (elf::R_AARCH64_MOVW_PREL_G2, Some(mw(2, true, true, true))),
+        (elf::R_AARCH64_MOVW_PREL_G2_NC, Some(mw(2, false, true, true))),
+        (elf::R_AARCH64_MOVW_PREL_G3, Some(mw(3, false, true, true))),
+        (elf::R_AARCH64_LDST128_ABS_LO12_NC, Some(A::PageOffset12 { shift: 4 })),
+        (elf::R_AARCH64_ADR_GOT_PAGE, Some(A::GotPage21)),
+        (elf::R_AARCH64_LD64_GOT_LO12_NC, Some(A::GotPageOffset12)),
+        (elf::R_AARCH64_LD64_GOTPAGE_LO15, Some(A::GotPageOffset15)),
+        (314, Some(A::Branch32)), // R_AARCH64_PLT32
+        (elf::R_AARCH64_TLSGD_ADR_PAGE21, Some(A::TlsIndexPage21 { module: false })),
+        (elf::R_AARCH64_TLSGD_ADD_LO12_NC, Some(A::TlsIndexAdd12 { module: false })),
+        (elf::R_AARCH64_TLSLD_ADR_PAGE21, Some(A::TlsIndexPage21 { module: true })),
+        (elf::R_AARCH64_TLSLD_ADD_LO12_NC, Some(A::TlsIndexAdd12 { module: true })),
+        (elf::R_AARCH64_TLSLD_ADD_DTPREL_HI12, Some(A::DtpOffsetAdd12 { hi: true, checked: true })),
+        (elf::R_AARCH64_TLSLD_ADD_DTPREL_LO12, Some(A::DtpOffsetAdd12 { hi: false, checked: true })),
+        (elf::R_AARCH64_TLSLD_ADD_DTPREL_LO12_NC, Some(A::DtpOffsetAdd12 { hi: false, checked: false })),
+        (elf::R_AARCH64_TLSIE_ADR_GOTTPREL_PAGE21, Some(A::TpCellPage21)),
+        (elf::R_AARCH64_TLSIE_LD64_GOTTPREL_LO12_NC, Some(A::TpCellLoad12)),
+        (elf::R_AARCH64_TLSIE_LD_GOTTPREL_PREL19, Some(A::TpCellLiteral19)),
+        (elf::R_AARCH64_TLSLE_MOVW_TPREL_G2, Some(A::TpOffsetMoveWide16 { group: 2, checked: true })),
+        (elf::R_AARCH64_TLSLE_MOVW_TPREL_G1, Some(A::TpOffsetMoveWide16 { group: 1, checked: true })),
+        (elf::R_AARCH64_TLSLE_MOVW_TPREL_G1_NC, Some(A::TpOffsetMoveWide16 { group: 1, checked: false })),
+        (elf::R_AARCH64_TLSLE_MOVW_TPREL_G0, Some(A::TpOffsetMoveWide16 { group: 0, checked: true })),
+        (elf::R_AARCH64_TLSLE_MOVW_TPREL_G0_NC, Some(A::TpOffsetMoveWide16 { group: 0, checked: false })),
+        (elf::R_AARCH64_TLSLE_ADD_TPREL_HI12, Some(A::TpOffsetAdd12 { hi: true, checked: true })),
+        (elf::R_AARCH64_TLSLE_ADD_TPREL_LO12, Some(A::TpOffsetAdd12 { hi: false, checked: true })),
+        (elf::R_AARCH64_TLSLE_ADD_TPREL_LO12_NC, Some(A::TpOffsetAdd12 { hi: false, checked: false })),
+        (elf::R_AARCH64_TLSLE_LDST8_TPREL_LO12, Some(tpls(0, true))),
+        (elf::R_AARCH64_TLSLE_LDST8_TPREL_LO12_NC, Some(tpls(0, false))),
+        (elf::R_AARCH64_TLSLE_LDST16_TPREL_LO12, Some(tpls(1, true))),
+        (elf::R_AARCH64_TLSLE_LDST16_TPREL_LO12_NC, Some(tpls(1, false))),
+        (elf::R_AARCH64_TLSLE_LDST32_TPREL_LO12, Some(tpls(2, true))),
+        (elf::R_AARCH64_TLSLE_LDST32_TPREL_LO12_NC, Some(tpls(2, false))),
+        (elf::R_AARCH64_TLSLE_LDST64_TPREL_LO12, Some(tpls(3, true))),
+        (elf::R_AARCH64_TLSLE_LDST64_TPREL_LO12_NC, Some(tpls(3, false))),
+        (elf::R_AARCH64_TLSDESC_ADR_PAGE21, Some(A::TlsDescPage21)),
+        (elf::R_AARCH64_TLSDESC_LD64_LO12, Some(A::TlsDescLoad12)),
+        (elf::R_AARCH64_TLSDESC_ADD_LO12, Some(A::TlsDescAdd12)),
+        (elf::R_AARCH64_TLSDESC_CALL, None),
+        (elf::R_AARCH64_TLSLE_LDST128_TPREL_LO12, Some(tpls(4, true))),
+        (elf::R_AARCH64_TLSLE_LDST128_TPREL_LO12_NC, Some(tpls(4, false))),
+        (elf::R_AARCH64_TLS_DTPMOD, Some(A::DtpModule64)),
+        (elf::R_AARCH64_TLS_DTPREL, Some(A::DtpOffset64)),
+    ];
+
+    const fn mw(group: u8, checked: bool, signed: bool, pcrel: bool) -> A {
+        A::MoveWide16 {
+            group,
+            checked,
+            signed,
+            pcrel,
+        }
+    }
+
+    const fn tpls(shift: u8, checked: bool) -> A {
+        A::TpOffsetLoadStore12 { shift, checked }
+    }
+
+    /// Raw types tried: every 16-bit number (no psABI type is larger), and a few
+    /// beyond.
+    fn raw_types() -> impl Iterator<Item = u32> {
+        (0..=0xffff).chain([0x1_0000, 0x8000_0000, u32::MAX])
+    }
+
+    /// What a refused type must say: its psABI name, or that it is unknown.
+    fn check_refused(arch: Arch, names: &[(u32, &str)], r_type: u32) {
+        let name = type_name(arch, r_type);
+        match names.iter().find(|(t, _)| *t == r_type) {
+            Some((_, n)) => assert_eq!(name, format!("{n} ({r_type})")),
+            None => assert_eq!(name, format!("unknown type {r_type}")),
+        }
+        assert!(!name.starts_with("type "), "{name}");
+    }
+
+    #[test]
+    fn x86_64_raw_types_map_to_kinds() {
+        let mut produced = Vec::new();
+        for r_type in raw_types() {
+            let want = X86_64_ACCEPTED.iter().find(|(t, _)| *t == r_type);
+            match (x86_64_kind(r_type), want) {
+                (Mapped::Kind(RelocKind::X86_64(k)), Some(&(_, Some(w)))) => {
+                    assert_eq!(k, w, "type {r_type}");
+                    produced.push(k);
+                }
+                (Mapped::None, Some((_, None))) => {}
+                (Mapped::Unsupported(hint), None) => {
+                    let tlsdesc = r_type == elf::R_X86_64_TLSDESC;
+                    assert_eq!(hint, tlsdesc.then_some(TLSDESC_HINT), "type {r_type}");
+                    check_refused(Arch::X86_64, X86_64_NAMES, r_type);
+                }
+                (_, want) => panic!("type {r_type}: reader and table disagree ({want:?})"),
+            }
+        }
+        // The fuzzer and the encoder tests draw from `Kind::ALL`.
+        for k in produced {
+            assert!(X::ALL.contains(&k), "{k:?} is not in Kind::ALL");
+        }
+    }
+
+    #[test]
+    fn aarch64_raw_types_map_to_kinds() {
+        let mut produced = Vec::new();
+        for r_type in raw_types() {
+            let want = AARCH64_ACCEPTED.iter().find(|(t, _)| *t == r_type);
+            match (aarch64_kind(r_type), want) {
+                (Mapped::Kind(RelocKind::Aarch64(k)), Some(&(_, Some(w)))) => {
+                    assert_eq!(k, w, "type {r_type}");
+                    produced.push(k);
+                }
+                (Mapped::None, Some((_, None))) => {}
+                (Mapped::Unsupported(hint), None) => {
+                    let tls = (512..=573).contains(&r_type);
+                    assert_eq!(hint, tls.then_some(TLS_HINT), "type {r_type}");
+                    check_refused(Arch::Aarch64, AARCH64_NAMES, r_type);
+                }
+                (_, want) => panic!("type {r_type}: reader and table disagree ({want:?})"),
+            }
+        }
+        for k in produced {
+            assert!(A::ALL.contains(&k), "{k:?} is not in Kind::ALL");
+        }
+    }
+
+    #[test]
+    fn relocation_names() {
+        let cases = [
+            (Arch::Aarch64, 311, "R_AARCH64_ADR_GOT_PAGE (311)"),
+            (Arch::Aarch64, 309, "R_AARCH64_GOT_LD_PREL19 (309)"),
+            (Arch::Aarch64, 1026, "R_AARCH64_JUMP_SLOT (1026)"),
+            (Arch::Aarch64, 2000, "unknown type 2000"),
+            (Arch::X86_64, 3, "R_X86_64_GOT32 (3)"),
+            (Arch::X86_64, 43, "R_X86_64_CODE_4_GOTPCRELX (43)"),
+            (Arch::X86_64, 60, "unknown type 60"),
+        ];
+        for (arch, r_type, want) in cases {
+            assert_eq!(type_name(arch, r_type), want);
+        }
+        // One name per number, one number per name.
+        for names in [X86_64_NAMES, AARCH64_NAMES] {
+            for (i, (t, n)) in names.iter().enumerate() {
+                for (t2, n2) in &names[i + 1..] {
+                    assert!(t != t2 && n != n2, "{n} ({t}) and {n2} ({t2})");
+                }
+            }
+        }
+    }
+
+    /// `testdata/obj/<arch>/llc-pic/calls/main.o` with the type of its first
+    /// `.rela.text` entry (a call to `is_even`) replaced by `r_type`, and that
+    /// entry's offset.
+    fn with_first_type(arch: &str, r_type: u32) -> (Vec<u8>, u64) {
+        let path = format!(
+            "{}/testdata/obj/{arch}/llc-pic/calls/main.o",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let mut bytes = std::fs::read(&path).unwrap();
+        let header = Header::parse(&bytes[..]).unwrap();
+        let table = header.sections(LE, &bytes[..]).unwrap();
+        let rela = table
+            .iter()
+            .find(|h| table.section_name(LE, h) == Ok(&b".rela.text"[..]))
+            .unwrap();
+        let at = rela.sh_offset(LE) as usize;
+        let offset = u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap());
+        bytes[at + 8..at + 12].copy_from_slice(&r_type.to_le_bytes());
+        (bytes, offset)
+    }
+
+    /// Every refused type the psABIs name, and unknown ones, is an error naming
+    /// the object, section, offset, relocation and symbol.
+    #[test]
+    fn refused_types_are_clear_errors() {
+        let arches = [
+            (
+                "x86_64",
+                X86_64_NAMES,
+                X86_64_ACCEPTED.iter().map(|a| a.0).collect::<Vec<_>>(),
+            ),
+            (
+                "aarch64",
+                AARCH64_NAMES,
+                AARCH64_ACCEPTED.iter().map(|a| a.0).collect(),
+            ),
+        ];
+        for (arch, names, accepted) in arches {
+            let named = names.iter().map(|&(t, n)| (t, format!("{n} ({t})")));
+            let unknown = [700, 0xffff].map(|t| (t, format!("unknown type {t}")));
+            let mut refused = 0;
+            for (r_type, name) in named.chain(unknown) {
+                if accepted.contains(&r_type) {
+                    continue;
+                }
+                refused += 1;
+                let (bytes, offset) = with_first_type(arch, r_type);
+                let err = match parse("main.o", &bytes) {
+                    Err(e @ Error::UnsupportedRelocation { .. }) => e.to_string(),
+                    other => panic!("{arch} {name}: {:?}", other.map(|_| ())),
+                };
+                let want = format!("main.o: .text+{offset:#x}: unsupported relocation {name}");
+                assert!(err.starts_with(&want), "{err}");
+                assert!(err.contains("against `is_even`"), "{err}");
+            }
+            assert!(refused > 20, "{arch}: {refused}");
+        }
+    }
+}

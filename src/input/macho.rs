@@ -1129,7 +1129,8 @@ fn class_and_role(h: &MachSection, zero: bool) -> (Class, Role) {
     (class, role)
 }
 
-/// `X86_64_RELOC_TLV (9)`-style names for messages.
+/// `X86_64_RELOC_TLV (9)`-style names for messages; `unknown type N` for a
+/// number Mach-O does not name.
 fn type_name(arch: Arch, r_type: u8) -> String {
     let names: &[&str] = match arch {
         Arch::X86_64 => &[
@@ -1161,7 +1162,7 @@ fn type_name(arch: Arch, r_type: u8) -> String {
     };
     match names.get(r_type as usize) {
         Some(n) => format!("{n} ({r_type})"),
-        None => format!("type {r_type}"),
+        None => format!("unknown type {r_type}"),
     }
 }
 
@@ -1419,10 +1420,10 @@ mod tests {
         let cases = [
             (Arch::X86_64, 9, "X86_64_RELOC_TLV (9)"),
             (Arch::X86_64, 6, "X86_64_RELOC_SIGNED_1 (6)"),
-            (Arch::X86_64, 15, "type 15"),
+            (Arch::X86_64, 15, "unknown type 15"),
             (Arch::Aarch64, 10, "ARM64_RELOC_ADDEND (10)"),
             (Arch::Aarch64, 11, "ARM64_RELOC_AUTHENTICATED_POINTER (11)"),
-            (Arch::Aarch64, 12, "type 12"),
+            (Arch::Aarch64, 12, "unknown type 12"),
         ];
         for (arch, t, want) in cases {
             assert_eq!(type_name(arch, t), want);

@@ -3,7 +3,7 @@
 //! sections there.
 
 use super::tls;
-use crate::arch::{Arch, Reach, RelocKind};
+use crate::arch::{Arch, Reach};
 use crate::error::{Error, Result};
 use crate::input::{Class, Definition, Object, Role, SymbolId};
 use crate::link::is_global;
@@ -71,7 +71,7 @@ pub(crate) fn count_branches(object: &Object) -> u64 {
 pub(crate) fn needs_compact_layout(object: &Object) -> bool {
     object.sections.iter().any(|s| {
         s.relocs.iter().any(|r| {
-            if !r.kind.info().pc_relative_narrow || is_wide(r.kind) {
+            if !r.kind.info().pc_relative_short {
                 return false;
             }
             let target = match object.symbol(r.symbol).definition {
@@ -82,18 +82,6 @@ pub(crate) fn needs_compact_layout(object: &Object) -> bool {
             target.is_some_and(|c| c != s.class)
         })
     })
-}
-
-/// PC-relative kinds marked narrow that still reach ±2 GiB or more (x86-64
-/// `PC32`, AArch64 `ADRP`/`PREL32`): the region keeps them in reach anyway.
-pub(crate) fn is_wide(kind: RelocKind) -> bool {
-    use crate::arch::{aarch64::Kind as A, x86_64::Kind as X};
-    matches!(
-        kind,
-        RelocKind::X86_64(X::Delta32)
-            | RelocKind::Aarch64(A::Delta32 | A::Page21 { .. })
-            | RelocKind::Aarch64(A::MoveWide16 { group: 1.., .. })
-    )
 }
 
 /// Offsets of everything an object places, per permission class, before the

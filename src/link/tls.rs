@@ -29,7 +29,7 @@
 //!   until the object's other fixups are applied ([`StaticUse`]). x86-64
 //!   `movq`/`addq x@gottpoff(%rip)` is then relaxed to an immediate.
 
-use crate::arch::{Arch, TlsTarget};
+use crate::arch::TlsTarget;
 use crate::error::{Error, Result};
 use crate::input::{Definition, Object, Role, SymbolId};
 use crate::link::resolve::Binder;
@@ -431,17 +431,13 @@ impl Binder<'_> {
             }
             TlsTarget::ModuleIndex => (0u8, module, 0u64),
             TlsTarget::Index | TlsTarget::Descriptor | TlsTarget::TpCell => {
-                // x86-64's addend adjusts the PC-relative field; AArch64's belongs
-                // to the variable.
-                let off = match object.arch {
-                    Arch::X86_64 => offset,
-                    Arch::Aarch64 => offset.wrapping_add(std::mem::take(f.a) as u64),
-                };
+                let addend = object.arch.tls_addend().take_variable_part(f.a);
+                let off = offset.wrapping_add(addend);
                 (f.target as u8, module, off)
             }
         };
-        if object.arch == Arch::Aarch64 && f.target == TlsTarget::ModuleIndex {
-            *f.a = 0;
+        if f.target == TlsTarget::ModuleIndex {
+            object.arch.tls_addend().take_variable_part(f.a);
         }
         *f.slot = self.tls_cell(key, f.target, cells, &what)?;
         if f.target == TlsTarget::TpCell {
@@ -461,10 +457,7 @@ impl Binder<'_> {
         what: impl Fn() -> crate::error::Location,
     ) -> Result<Option<StaticUse>> {
         let name = object.symbol(f.symbol).name.to_string();
-        let addend = match object.arch {
-            Arch::X86_64 => 0,
-            Arch::Aarch64 => std::mem::take(f.a) as u64,
-        };
+        let addend = object.arch.tls_addend().take_variable_part(f.a);
         // One cell per (kind, name, addend): a key no defined variable has.
         let id = self.symbols.id(&name).map_or(u64::MAX, |n| u64::from(n.0));
         let key = (f.target as u8 | 0x80, id, addend);
