@@ -6,11 +6,13 @@
 
 mod common;
 
+#[cfg(target_arch = "x86_64")]
 use std::path::PathBuf;
 use std::time::Duration;
 
 use common::{arch, relink_command, run_with_timeout, testdata_dir};
 
+#[cfg(target_arch = "x86_64")]
 fn debug_objects(dir: &str) -> Vec<PathBuf> {
     ["counter", "step", "main"]
         .iter()

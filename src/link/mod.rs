@@ -53,6 +53,10 @@ pub(crate) use replace::Replacing;
 pub(crate) use resolve::{is_global, Defs, Names};
 use resolve::{Bound, Fix};
 
+/// Lists every load needs for its own work, kept by the `Linker` between loads
+/// (`Linker::scratch`) so that each object reuses their memory instead of
+/// allocating it afresh: taken at the start of a stage, given back at its end
+/// (a failed load just drops them).
 #[derive(Default)]
 pub(crate) struct Scratch {
     /// Per symbol: whether a relocation uses it (`names`).

@@ -21,8 +21,6 @@ pub(crate) struct Replacing {
     pub data: Vec<(NameId, u64, u64)>,
 }
 
-/// A global symbol's binding while its object resolves (it cannot change
-
 /// Global writable data of the new version that keeps the old version's address:
 /// same name, same size. Everything else (new names, changed sizes, statics) gets
 /// fresh storage; changed sizes are re-patched through the reverse index.

@@ -15,6 +15,7 @@ use crate::symbols::ObjectId;
 use crate::symbols::SymbolTable;
 use crate::symbols::{Binding, Map, NameId, ObjectDef, Site, SlotId};
 
+/// A global symbol's binding while its object resolves (it cannot change
 /// meanwhile), and its slot once it has one.
 #[derive(Clone, Copy)]
 pub(crate) struct Bound {
@@ -176,11 +177,6 @@ pub(crate) struct Resolved<'a> {
 
 /// A static-TLS fixup, finished once its module's thread-pointer offset is known.
 pub(crate) type StaticFix = (Fix, tls::StaticUse);
-
-/// Lists every load needs for its own work, kept by the `Linker` between loads
-/// (`Linker::scratch`) so that each object reuses their memory instead of
-/// allocating it afresh: taken at the start of a stage, given back at its end
-/// (a failed load just drops them).
 
 /// Names relink defines per object: `__dso_handle`, `_GLOBAL_OFFSET_TABLE_`,
 /// `_TLS_MODULE_BASE_` (the start of the object's own TLS block) and `atexit`
