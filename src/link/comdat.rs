@@ -15,7 +15,6 @@
 //! the owner's mergeable strings and other local data) until its last user goes.
 
 use crate::input::{Binding as Bind, Definition, Object};
-use crate::link::retire_versions;
 use crate::linker::Linker;
 use crate::symbols::ObjectId;
 
@@ -170,7 +169,7 @@ impl Linker {
                     self.symbols.remove(name);
                 }
             }
-            retire_versions(self, loaded);
+            self.retired.retire(loaded);
         }
     }
 }

@@ -12,14 +12,15 @@ use crate::input::Role;
 use crate::input::SectionId;
 use crate::link::Layout;
 use crate::link::Loaded;
-use crate::linker::Linker;
+use crate::link::{Objects, Space};
 use crate::runtime::{self, gdb, perf, unwind, Functions};
 use crate::symbols::ObjectId;
+use crate::symbols::SymbolTable;
 
 /// Runs the constructors of `ids` (one batch) in link order.
-pub(crate) fn run_constructors(linker: &Linker, ids: &[ObjectId]) {
-    let objects: Vec<&Loaded> = ids.iter().filter_map(|id| linker.objects.get(id)).collect();
-    for f in ordered(linker, &objects, true) {
+pub(crate) fn run_constructors(space: &Space, objects: &Objects, ids: &[ObjectId]) {
+    let objects: Vec<&Loaded> = ids.iter().filter_map(|id| objects.get(id)).collect();
+    for f in ordered(space, &objects, true) {
         runtime::call(f);
     }
 }
@@ -27,13 +28,13 @@ pub(crate) fn run_constructors(linker: &Linker, ids: &[ObjectId]) {
 /// Runs the destructors of `ids`: first each object's `__cxa_atexit` handlers
 /// (newest object first), then `.fini_array`/`.dtors` in reverse link order.
 /// Called once per object, at unload or when the linker is dropped.
-pub(crate) fn run_destructors(linker: &Linker, ids: &[ObjectId]) {
-    let objects: Vec<&Loaded> = ids.iter().filter_map(|id| linker.objects.get(id)).collect();
-    run_destructors_of(linker, &objects);
+pub(crate) fn run_destructors(space: &Space, objects: &Objects, ids: &[ObjectId]) {
+    let objects: Vec<&Loaded> = ids.iter().filter_map(|id| objects.get(id)).collect();
+    run_destructors_of(space, &objects);
 }
 
 /// As [`run_destructors`], for object records (also a replaced, retired version).
-pub(crate) fn run_destructors_of(linker: &Linker, objects: &[&Loaded]) {
+pub(crate) fn run_destructors_of(space: &Space, objects: &[&Loaded]) {
     for o in objects.iter().rev() {
         // The exit handlers of older versions whose state this one kept follow.
         let handles =
@@ -42,7 +43,7 @@ pub(crate) fn run_destructors_of(linker: &Linker, objects: &[&Loaded]) {
             runtime::cxa_finalize(handle);
         }
     }
-    let mut list = ordered(linker, objects, false);
+    let mut list = ordered(space, objects, false);
     list.reverse();
     for f in list {
         runtime::call(f);
@@ -51,17 +52,17 @@ pub(crate) fn run_destructors_of(linker: &Linker, objects: &[&Loaded]) {
 
 /// The function pointers of the objects' constructor (or destructor) tables, in
 /// the order ld would lay them out in one executable.
-pub(crate) fn ordered(linker: &Linker, objects: &[&Loaded], init: bool) -> Vec<u64> {
+pub(crate) fn ordered(space: &Space, objects: &[&Loaded], init: bool) -> Vec<u64> {
     let mut arrays: Vec<(u16, Vec<u64>)> = Vec::new();
     let mut olds: Vec<u64> = Vec::new();
     for object in objects {
         for s in &object.sections {
             match (s.role, init) {
                 (Role::InitArray { priority }, true) | (Role::FiniArray { priority }, false) => {
-                    arrays.push((priority, read_pointers(linker, s.offset, s.size, s.class)))
+                    arrays.push((priority, read_pointers(space, s.offset, s.size, s.class)))
                 }
                 (Role::Ctors, true) | (Role::Dtors, false) => {
-                    let mut v = read_pointers(linker, s.offset, s.size, s.class);
+                    let mut v = read_pointers(space, s.offset, s.size, s.class);
                     v.reverse();
                     olds.extend(v);
                 }
@@ -76,10 +77,7 @@ pub(crate) fn ordered(linker: &Linker, objects: &[&Loaded], init: bool) -> Vec<u
     out
 }
 
-pub(crate) fn read_pointers(linker: &Linker, offset: u64, size: u64, class: Class) -> Vec<u64> {
-    let Some(space) = linker.space.as_ref() else {
-        return Vec::new();
-    };
+pub(crate) fn read_pointers(space: &Space, offset: u64, size: u64, class: Class) -> Vec<u64> {
     if size == 0 || class == Class::Zero {
         return Vec::new();
     }
@@ -92,88 +90,70 @@ pub(crate) fn read_pointers(linker: &Linker, offset: u64, size: u64, class: Clas
         .collect()
 }
 
-impl Linker {
-    /// Validates the unwind sections of a linked (not yet committed) object.
-    pub(crate) fn unwind_frames(
-        &mut self,
-        object: &Object,
-        layout: &Layout,
-    ) -> Result<Vec<unwind::Frames>> {
-        let Some(space) = self.space.as_ref() else {
-            return Ok(Vec::new());
+/// Validates the unwind sections of a linked (not yet committed) object.
+pub(crate) fn unwind_frames(
+    space: &Space,
+    object: &Object,
+    layout: &Layout,
+) -> Result<Vec<unwind::Frames>> {
+    let base = space.region.target_base();
+    let at = |i: usize| layout.sections[i].map(|o| base + o);
+    let ranges = |code: bool| -> Vec<(u64, u64)> {
+        (object.sections.iter().enumerate())
+            .filter(|(_, s)| !code || s.class == Class::Code)
+            .filter_map(|(i, s)| at(i).map(|a| (a, a + s.size)))
+            .collect()
+    };
+    let (code, all) = (ranges(true), ranges(false));
+    let bounds = unwind::Bounds {
+        code: &code,
+        object: &all,
+        region: (base, base + space.region.size()),
+    };
+    let mut frames = Vec::new();
+    for (i, s) in object.sections.iter().enumerate() {
+        let (Some(offset), Role::EhFrame) = (layout.sections[i], s.role) else {
+            continue;
         };
-        let base = space.region.target_base();
-        let at = |i: usize| layout.sections[i].map(|o| base + o);
-        let ranges = |code: bool| -> Vec<(u64, u64)> {
-            object
-                .sections
-                .iter()
-                .enumerate()
-                .filter(|(_, s)| !code || s.class == Class::Code)
-                .filter_map(|(i, s)| at(i).map(|a| (a, a + s.size)))
-                .collect()
-        };
-        let (code, all) = (ranges(true), ranges(false));
-        let bounds = unwind::Bounds {
-            code: &code,
-            object: &all,
-            region: (base, base + space.region.size()),
-        };
-        let mut frames = Vec::new();
-        for (i, s) in object.sections.iter().enumerate() {
-            let (Some(offset), Role::EhFrame) = (layout.sections[i], s.role) else {
-                continue;
-            };
-            let bytes = space.region.bytes(offset, s.size);
-            let section = SectionId(i as u32);
-            frames.push(unwind::validate(
-                object,
-                section,
-                bytes,
-                base + offset,
-                &bounds,
-            )?);
-        }
-        Ok(frames)
+        let bytes = space.region.bytes(offset, s.size);
+        let section = SectionId(i as u32);
+        let address = base + offset;
+        frames.push(unwind::validate(object, section, bytes, address, &bounds)?);
     }
+    Ok(frames)
+}
 
-    /// Registers a committed object with the unwinder, the debugger and perf.
-    pub(crate) fn register(
-        &mut self,
-        object: &Object,
-        id: ObjectId,
-        placed: &[Option<u64>],
-        frames: Vec<unwind::Frames>,
-    ) {
-        let debugger = self.space.as_ref().is_some_and(|s| s.debugger);
-        let debug = debugger
-            .then(|| {
-                let region = &self.space.as_ref()?.region;
-                let base = region.target_base();
-                let unwind = |i: usize| {
-                    let at = placed[i]?;
-                    Some(region.bytes(at - base, object.sections[i].size).to_vec())
-                };
-                gdb::image(object, placed, &unwind)
-            })
-            .flatten()
-            .map(gdb::register);
-        let functions = Functions::place(object.named_code(), placed);
-        if self.options.perf_map {
-            perf::add_functions(functions.iter());
-            if let (Some(space), Some(loaded)) = (self.space.as_ref(), self.objects.get(&id)) {
-                let stubs = &space.stubs;
-                let size = self.arch.stub_size() as u64;
-                perf::add_stubs(loaded.defines.iter().chain(&loaded.refers).filter_map(|n| {
-                    let slot = self.symbols.entry(*n).slot?;
-                    Some((self.symbols.name(*n), stubs.stub_addr(slot), size))
-                }));
-            }
-        }
-        if let Some(loaded) = self.objects.get_mut(&id) {
-            loaded.unwind = frames.into_iter().filter_map(unwind::register).collect();
-            loaded.debug = debug;
-            loaded.functions = functions;
-        }
+/// Registers a committed object (`loaded`) with the unwinder, the debugger
+/// and (with `perf_map`) perf.
+pub(crate) fn register(
+    space: &Space,
+    symbols: &SymbolTable,
+    loaded: &mut Loaded,
+    object: &Object,
+    placed: &[Option<u64>],
+    frames: Vec<unwind::Frames>,
+    perf_map: bool,
+) {
+    let debug = space.debugger.then(|| {
+        let region = &space.region;
+        let base = region.target_base();
+        let unwind = |i: usize| {
+            let at = placed[i]?;
+            Some(region.bytes(at - base, object.sections[i].size).to_vec())
+        };
+        gdb::image(object, placed, &unwind)
+    });
+    let functions = Functions::place(object.named_code(), placed);
+    if perf_map {
+        perf::add_functions(functions.iter());
+        let size = object.arch.stub_size() as u64;
+        let names = loaded.defines.iter().chain(&loaded.refers);
+        perf::add_stubs(names.filter_map(|n| {
+            let slot = symbols.entry(*n).slot?;
+            Some((symbols.name(*n), space.stubs.stub_addr(slot), size))
+        }));
     }
+    loaded.unwind = frames.into_iter().filter_map(unwind::register).collect();
+    loaded.debug = debug.flatten().map(gdb::register);
+    loaded.functions = functions;
 }

@@ -41,7 +41,6 @@ use std::time::Instant;
 
 use crate::error::Result;
 use crate::input::Class;
-use crate::linker::Linker;
 use crate::symbols::ObjectId;
 
 use crate::memory::pack::Piece;
@@ -165,14 +164,26 @@ pub(crate) struct RetiredMark {
     pub(crate) slots: usize,
 }
 
-/// Retires an unloaded or replaced version and the older versions it kept.
-pub(crate) fn retire_versions(linker: &mut Linker, mut version: Loaded) {
-    version.debug = None;
-    linker.retired_frames.append(&mut version.unwind);
-    linker.retired.append(&mut version.pieces);
-    linker.retired_slots.append(&mut version.local_slots);
-    for older in version.older {
-        retire_versions(linker, older);
+/// What replaced and unloaded versions leave until `Linker::reclaim`: their
+/// memory, their unwind registrations, and their local GOT slots (their code
+/// may still run until then).
+#[derive(Default)]
+pub(crate) struct Retired {
+    pub(crate) pieces: Vec<Piece>,
+    pub(crate) frames: Vec<runtime::unwind::Registration>,
+    pub(crate) slots: Vec<SlotId>,
+}
+
+impl Retired {
+    /// Retires an unloaded or replaced version and the older versions it kept.
+    pub(crate) fn retire(&mut self, mut version: Loaded) {
+        version.debug = None;
+        self.frames.append(&mut version.unwind);
+        self.pieces.append(&mut version.pieces);
+        self.slots.append(&mut version.local_slots);
+        for older in version.older {
+            self.retire(older);
+        }
     }
 }
 

@@ -87,7 +87,7 @@ impl Linker {
             {
                 pieces.push(*piece);
             } else {
-                self.retired.push(*piece);
+                self.retired.pieces.push(*piece);
             }
         }
         pieces
@@ -148,15 +148,17 @@ impl Linker {
             }
         };
         self.run_pending_resolvers()?;
-        if !options.keep_state && !self.options.link_only {
+        if let (false, false, Some(space)) =
+            (options.keep_state, self.options.link_only, &self.space)
+        {
             if let Some(old) = &old {
-                crate::link::finalize::run_destructors_of(self, &[old]);
+                super::finalize::run_destructors_of(space, &[old]);
             }
-            crate::link::finalize::run_constructors(self, &[id]);
+            super::finalize::run_constructors(space, &self.objects, &[id]);
         }
         let Some(mut old) = old else { return Ok(()) };
         if let Some(k) = keeper {
-            self.retired.retain(|p| !old.pieces.contains(p));
+            self.retired.pieces.retain(|p| !old.pieces.contains(p));
             self.kept.insert(k, old);
             self.release_unused_keepers();
             return Ok(());
@@ -174,10 +176,10 @@ impl Linker {
             let pinned: Vec<Piece> = old
                 .pieces
                 .iter()
-                .filter(|p| self.retired.contains(p))
+                .filter(|p| self.retired.pieces.contains(p))
                 .copied()
                 .collect();
-            self.retired.retain(|p| !pinned.contains(p));
+            self.retired.pieces.retain(|p| !pinned.contains(p));
             old.pieces = pinned;
             old.debug = None;
             let older = std::mem::take(&mut old.older);
@@ -189,7 +191,7 @@ impl Linker {
             // Its code is retired, not freed (commit retired its pieces already):
             // it stays unwindable until reclaimed.
             old.pieces.clear();
-            retire_versions(self, old);
+            self.retired.retire(old);
         }
         Ok(())
     }

@@ -121,6 +121,6 @@ pub(crate) fn remove(linker: &mut Linker, id: ObjectId) -> Result<()> {
         return first_error.map_or(Ok(()), Err);
     }
     linker.release_unused_keepers();
-    crate::link::retire_versions(linker, object);
+    linker.retired.retire(object);
     first_error.map_or(Ok(()), Err)
 }

@@ -530,13 +530,13 @@ impl Linker {
             self.objects.remove(id);
         }
         self.kept.clear();
-        self.retired_frames.clear();
+        self.retired.frames.clear();
         self.release_all_tls();
         self.pending_ifuncs.clear();
         self.comdats.clear();
         self.comdat_uses.clear();
-        self.retired.clear();
-        self.retired_slots.clear();
+        self.retired.pieces.clear();
+        self.retired.slots.clear();
         self.space = None;
         let names: Vec<_> = self.symbols.iter().map(|(id, _, _)| id).collect();
         for name in names {

@@ -8,7 +8,9 @@ use crate::input::Class;
 use crate::input::Object;
 use crate::link::replace::inherited;
 use crate::link::Loaded;
-use crate::link::{fixup, layout, look_up_in_process, Names, Replacing, RetiredMark, Undo};
+use crate::link::{
+    finalize, fixup, layout, look_up_in_process, Names, Replacing, RetiredMark, Undo,
+};
 use crate::linker::Linker;
 use crate::linker::ObjectId;
 use crate::linker::Stage;
@@ -99,7 +101,7 @@ impl Linker {
         if !statics.is_empty() {
             self.apply_static_tls(object, &layout, statics)?;
         }
-        let frames = self.unwind_frames(object, &layout)?;
+        let frames = finalize::unwind_frames(self.space()?, object, &layout)?;
         self.stats.fixup += start.elapsed();
         self.injected(Stage::Fixup)?;
         self.stats.relocations += relocations;
@@ -132,8 +134,21 @@ impl Linker {
         if let Some(loaded) = self.objects.get_mut(&id) {
             loaded.local_slots = locals.collect();
         }
-        if !self.options.link_only {
-            self.register(object, id, &placed_at, frames);
+        let perf_map = self.options.perf_map;
+        if let (false, Some(space), Some(loaded)) = (
+            self.options.link_only,
+            &self.space,
+            self.objects.get_mut(&id),
+        ) {
+            finalize::register(
+                space,
+                &self.symbols,
+                loaded,
+                object,
+                &placed_at,
+                frames,
+                perf_map,
+            );
         }
         self.stats.finalize += start.elapsed();
         self.stats.objects += 1;
@@ -169,9 +184,9 @@ impl Linker {
 
     pub(crate) fn retired_mark(&self) -> RetiredMark {
         RetiredMark {
-            pieces: self.retired.len(),
-            frames: self.retired_frames.len(),
-            slots: self.retired_slots.len(),
+            pieces: self.retired.pieces.len(),
+            frames: self.retired.frames.len(),
+            slots: self.retired.slots.len(),
         }
     }
 
@@ -180,10 +195,13 @@ impl Linker {
     /// go and their TLS modules are freed while the memory is still mapped; their
     /// pieces and local slots are returned for the caller to free.
     pub(crate) fn take_retired_since(&mut self, mark: &RetiredMark) -> (Vec<Piece>, Vec<SlotId>) {
-        self.retired_frames.truncate(mark.frames);
-        let pieces = self.retired.split_off(mark.pieces.min(self.retired.len()));
+        self.retired.frames.truncate(mark.frames);
+        let pieces = self
+            .retired
+            .pieces
+            .split_off(mark.pieces.min(self.retired.pieces.len()));
         self.release_tls(&pieces);
-        let slots = (self.retired_slots).split_off(mark.slots.min(self.retired_slots.len()));
+        let slots = (self.retired.slots).split_off(mark.slots.min(self.retired.slots.len()));
         (pieces, slots)
     }
 }

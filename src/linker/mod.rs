@@ -11,9 +11,9 @@ pub(crate) mod batch;
 mod load;
 
 use crate::link::resolve::Binder;
-use crate::link::slots;
-use crate::link::Loaded;
 use crate::link::Space;
+use crate::link::{finalize, slots};
+use crate::link::{Loaded, Retired};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use crate::arch::Arch;
 use crate::error::{Error, Result, Unresolved};
 use crate::input::{self, Object};
-use crate::memory::pack::{Piece, Pools};
+use crate::memory::pack::Pools;
 use crate::memory::{Placement, Region, LOW_LIMIT};
 use crate::runtime;
 use crate::symbols::{stubs, Binding, Map, NameId, ObjectId, SlotId, StubTable, SymbolTable};
@@ -142,13 +142,8 @@ pub struct Linker {
     pub(crate) kept: BTreeMap<ObjectId, Loaded>,
     /// Ifunc resolvers waiting for the end of their batch (`ifunc.rs`).
     pub(crate) pending_ifuncs: Vec<crate::link::ifunc::Pending>,
-    /// Memory of replaced or unloaded versions, freed by `reclaim`.
-    pub(crate) retired: Vec<Piece>,
-    /// Unwind registrations of retired versions, dropped by `reclaim`.
-    pub(crate) retired_frames: Vec<runtime::unwind::Registration>,
-    /// Local GOT slots of replaced or unloaded versions: their code may still
-    /// run until `reclaim`, which releases them.
-    pub(crate) retired_slots: Vec<SlotId>,
+    /// What replaced and unloaded versions left for `reclaim`.
+    pub(crate) retired: Retired,
     next_id: u64,
     pub(crate) stats: Stats,
     /// TLS images of loaded and retired objects, with their modules (`tls.rs`).
@@ -181,9 +176,7 @@ impl Linker {
             comdat_uses: Map::default(),
             kept: BTreeMap::new(),
             pending_ifuncs: Vec::new(),
-            retired: Vec::new(),
-            retired_frames: Vec::new(),
-            retired_slots: Vec::new(),
+            retired: Retired::default(),
             next_id: 1,
             stats: Stats::default(),
             tls_images: Vec::new(),
@@ -265,8 +258,8 @@ impl Linker {
     /// Runs the constructors of objects just linked (not when link-only).
     pub(crate) fn run_constructors_of(&mut self, ids: &[ObjectId]) {
         let start = Instant::now();
-        if !self.options.link_only {
-            crate::link::finalize::run_constructors(self, ids);
+        if let (false, Some(space)) = (self.options.link_only, &self.space) {
+            finalize::run_constructors(space, &self.objects, ids);
         }
         self.stats.finalize += start.elapsed();
     }
@@ -383,8 +376,8 @@ impl Linker {
         // Variables of COMDAT groups kept alive for their users do not count.
         let kept = self.group_names(&self.groups_to_keep(id, None));
         crate::link::unload::check(self, id, |name| !kept.iter().any(|k| k == name))?;
-        if !self.options.link_only {
-            crate::link::finalize::run_destructors(self, &[id]);
+        if let (false, Some(space)) = (self.options.link_only, &self.space) {
+            finalize::run_destructors(space, &self.objects, &[id]);
         }
         crate::link::unload::remove(self, id)
     }
@@ -432,19 +425,19 @@ impl Linker {
             return 0;
         }
         // Their unwinder registrations point into the memory about to be freed.
-        self.retired_frames.clear();
-        let retired = std::mem::take(&mut self.retired);
+        self.retired.frames.clear();
+        let retired = std::mem::take(&mut self.retired.pieces);
         self.release_tls(&retired);
-        self.retired = retired;
+        self.retired.pieces = retired;
         let Some(space) = self.space.as_mut() else {
             return 0;
         };
-        for slot in self.retired_slots.drain(..) {
+        for slot in self.retired.slots.drain(..) {
             let message = "call through a freed GOT entry".to_string();
             space.stubs.release(&mut space.region, slot, message);
         }
         let mut freed = 0;
-        for piece in self.retired.drain(..) {
+        for piece in self.retired.pieces.drain(..) {
             freed += piece.len;
             space.pools.free(&mut space.region, piece);
         }
@@ -484,7 +477,7 @@ impl Linker {
 
     /// Memory accounting: live and retired bytes, objects, symbols with slots.
     pub fn memory(&self) -> MemoryStats {
-        let retired = self.retired.iter().map(|p| p.len).sum();
+        let retired = self.retired.pieces.iter().map(|p| p.len).sum();
         let (pieces, tables, mapped) = self.space.as_ref().map_or((0, 0, 0), |s| {
             (s.pools.used(), s.stubs.block().len, s.region.in_use())
         });
@@ -512,8 +505,8 @@ impl Linker {
     /// Every loaded object's destructors, in reverse link order (not when link-only).
     fn run_all_destructors(&self) {
         let ids: Vec<ObjectId> = self.objects.keys().copied().collect();
-        if !self.options.link_only {
-            crate::link::finalize::run_destructors(self, &ids);
+        if let (false, Some(space)) = (self.options.link_only, &self.space) {
+            finalize::run_destructors(space, &self.objects, &ids);
         }
     }
 
@@ -632,7 +625,7 @@ impl Drop for Linker {
         // point into is still mapped (the region goes when `space` drops).
         self.objects.clear();
         self.kept.clear();
-        self.retired_frames.clear();
+        self.retired.frames.clear();
         // Every thread's blocks, while the images are still mapped.
         self.release_all_tls();
     }
@@ -704,7 +697,7 @@ impl Linker {
                 .flat_map(|o| std::iter::once(o).chain(&o.older))
                 .map(|o| o.unwind.len())
                 .sum::<usize>()
-                + self.retired_frames.len(),
+                + self.retired.frames.len(),
             debugger: objects.filter(|o| o.debug.is_some()).count(),
         }
     }
