@@ -20,10 +20,7 @@ fn bench_replace(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(3));
     for n in [10usize, 1_000, 10_000] {
         let files = common::corpus("chain", n, 1);
-        let options = LinkerOptions {
-            region_size: 1 << 30,
-            ..Default::default()
-        };
+        let options = LinkerOptions::new().region_size(1 << 30);
         let mut linker = Linker::with_options(options).unwrap();
         let ids = linker.load_files(&files).unwrap();
         let target = files.iter().position(|p| p.ends_with("m00005.o")).unwrap();
@@ -32,9 +29,9 @@ fn bench_replace(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
             b.iter(|| {
                 linker
-                    .replace_with(id, &bytes, ReplaceOptions { keep_state: true })
+                    .replace_with(id, &bytes, ReplaceOptions::new().keep_state(true))
                     .unwrap();
-                linker.reclaim();
+                unsafe { linker.reclaim() };
             })
         });
     }

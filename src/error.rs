@@ -4,7 +4,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::arch::FixupError;
+use crate::arch::{FixupError, RelocKind};
 
 /// A place in an object: `a.o: .text+0x1c`.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -89,7 +89,7 @@ pub enum Error {
     #[error("{at}: {kind} to `{symbol}`: {problem}")]
     Fixup {
         at: Location,
-        kind: String,
+        kind: RelocKind,
         symbol: String,
         problem: FixupError,
     },
@@ -126,6 +126,9 @@ pub enum Error {
 
     #[error("no symbol `{0}` is defined by any loaded object, the host or the process")]
     NotFound(String),
+
+    #[error("nothing is loaded yet (memory is reserved at the first load)")]
+    NothingLoaded,
 
     #[error("`{symbol}`: {reason}")]
     BadLookup { symbol: String, reason: String },

@@ -45,12 +45,10 @@ fn with_linker<R>(f: impl FnOnce(&mut Linker) -> R) -> R {
         let mut cell = cell.borrow_mut();
         cell.1 += 1;
         if cell.0.is_none() || cell.1 % 512 == 0 {
-            let options = LinkerOptions {
-                link_only: true,
-                region_size: 64 << 20,
-                stub_capacity: 1 << 14,
-                ..Default::default()
-            };
+            let options = LinkerOptions::new()
+                .link_only(true)
+                .region_size(64 << 20)
+                .stub_capacity(1 << 14);
             cell.0 = Linker::with_options(options).ok();
         }
         match cell.0.as_mut() {
@@ -72,7 +70,8 @@ pub fn link(data: &[u8]) {
                 assert!(l.memory().live > 0);
                 let _ = l.undefined();
                 l.unload(id).expect("unload of a lone object");
-                l.reclaim();
+                // SAFETY: no loaded code runs here (fuzzing links only).
+                unsafe { l.reclaim() };
                 assert_eq!(l.objects().count(), 0);
                 assert_eq!(l.memory().retired, 0);
             }
@@ -88,12 +87,10 @@ pub fn sequence(data: &[u8], seeds: &[&[u8]]) {
     if seeds.is_empty() {
         return;
     }
-    let options = LinkerOptions {
-        link_only: true,
-        region_size: 64 << 20,
-        stub_capacity: 1 << 12,
-        ..Default::default()
-    };
+    let options = LinkerOptions::new()
+        .link_only(true)
+        .region_size(64 << 20)
+        .stub_capacity(1 << 12);
     let Ok(mut l) = Linker::with_options(options) else {
         return;
     };
@@ -112,7 +109,7 @@ pub fn sequence(data: &[u8], seeds: &[&[u8]]) {
             2 if !ids.is_empty() => {
                 let id = ids[pick % ids.len()];
                 let keep_state = pick & 1 == 1;
-                if l.replace_with(id, &object, ReplaceOptions { keep_state })
+                if l.replace_with(id, &object, ReplaceOptions::new().keep_state(keep_state))
                     .is_err()
                 {
                     assert_eq!(l.state_digest(), before, "failed replace changed state");
@@ -133,7 +130,8 @@ pub fn sequence(data: &[u8], seeds: &[&[u8]]) {
                 let _ = l.undefined();
             }
             _ => {
-                l.reclaim();
+                // SAFETY: no loaded code runs here (fuzzing links only).
+                unsafe { l.reclaim() };
                 assert_eq!(l.memory().retired, 0);
             }
         }

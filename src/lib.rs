@@ -22,30 +22,54 @@
 //! # }
 //! ```
 //!
-//! The pipeline, one module per stage: [`input`] (parse ELF into a format-neutral
-//! [`input::Object`]) → layout ([`memory`]) → resolve ([`symbols`]) → fixup
-//! ([`arch`]) → finalize (protect, constructors, and [`runtime`]: unwind tables
-//! registered with the process's unwinder, the GDB JIT interface, perf maps).
-//! See `DESIGN` in the README.
+//! The pipeline (`ARCHITECTURE.md` has the whole map): `input/` parses ELF and
+//! Mach-O into a format-neutral object; `link/` runs it through one file per
+//! stage — prepare, layout, resolve, fixup, commit, finalize — over narrow
+//! borrows of the symbol table (`symbols/`) and the memory space (`memory/`,
+//! the target boundary); `arch/` encodes each relocation kind; `runtime/`
+//! registers unwind tables, the GDB JIT interface and perf maps with the
+//! process. [`Linker`] owns the state and sequences the stages; the `relink`
+//! command-line loader only calls it.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 // Errors are the cold path, and their variants are flat and structured on
 // purpose (object, section, offset, symbol): boxing them would only make matching
 // on them clumsier.
 #![allow(clippy::result_large_err)]
-pub mod arch;
+// The library's modules are private; the `testing` feature (integration tests,
+// benches, the fuzz crate) makes the ones they reach into public. Not a stable
+// API.
+macro_rules! internal {
+    ($($name:ident),*) => {$(
+        #[cfg(feature = "testing")]
+        #[doc(hidden)]
+        pub mod $name;
+        #[cfg(not(feature = "testing"))]
+        mod $name;
+    )*};
+}
+internal!(arch, input, memory, runtime, symbols);
 
-pub mod error;
+mod describe;
+mod error;
+#[cfg(feature = "testing")]
+#[doc(hidden)]
 pub mod fuzz;
-pub mod input;
-pub(crate) mod link;
+mod link;
 mod linker;
-pub mod memory;
-pub mod runtime;
-pub mod symbols;
 
-pub use error::{Error, Result};
-pub use linker::{archive, Linker, LinkerOptions, MemoryStats, ReplaceOptions, Stage, Stats};
+pub use arch::RelocKind;
+pub use describe::describe;
+pub use error::{Error, Location, Result, Unresolved};
+pub use link::replace::ReplaceOptions;
+#[cfg(feature = "testing")]
+pub use linker::Stage;
+pub use linker::{FnPtr, Linker, LinkerOptions, MemoryStats, Stats};
 pub use memory::Placement;
 pub use runtime::{Registrations, Symbolized};
 pub use symbols::ObjectId;
+
+/// Static archives: what [`Linker::load_archive`] reads.
+pub mod archive {
+    pub use crate::linker::archive::is_archive;
+}

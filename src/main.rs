@@ -168,15 +168,15 @@ fn run(
     inputs: &[PathBuf],
     args: &[String],
 ) -> Result<i32, Error> {
-    let mut linker = Linker::with_options(relink::LinkerOptions {
-        perf_map: process.perf_map,
-        debugger: match (process.debugger, process.no_debugger) {
-            (true, _) => Some(true),
-            (_, true) => Some(false),
-            _ => None,
-        },
-        ..Default::default()
-    })?;
+    let mut linker = Linker::with_options(
+        relink::LinkerOptions::new()
+            .perf_map(process.perf_map)
+            .debugger(match (process.debugger, process.no_debugger) {
+                (true, _) => Some(true),
+                (_, true) => Some(false),
+                _ => None,
+            }),
+    )?;
     for lib in &process.libs {
         linker.load_library(lib)?;
     }
@@ -184,7 +184,7 @@ fn run(
     // `finish_at_exit`).
     // SAFETY: registers a plain function; atexit fails only when out of memory.
     if unsafe { libc::atexit(finish_at_exit) } != 0 {
-        return Err(Error::NotFound(
+        return Err(Error::Exhausted(
             "atexit: no room for relink's exit handler".into(),
         ));
     }
@@ -221,10 +221,7 @@ fn run(
 
 fn check(stats: bool, libs: &[String], inputs: &[PathBuf]) -> Result<i32, Error> {
     // Link completely, but never make the code executable or run constructors.
-    let mut linker = Linker::with_options(relink::LinkerOptions {
-        link_only: true,
-        ..Default::default()
-    })?;
+    let mut linker = Linker::with_options(relink::LinkerOptions::new().link_only(true))?;
     for lib in libs {
         linker.load_library(lib)?;
     }
@@ -336,55 +333,6 @@ fn info(path: &PathBuf) -> Result<(), Error> {
         path: path.clone(),
         source: e,
     })?;
-    let name = path.display().to_string();
-    let copy = relink::input::Aligned::if_needed(&bytes);
-    let bytes = copy
-        .as_ref()
-        .map_or(&bytes[..], relink::input::Aligned::as_slice);
-    let object = relink::input::parse(&name, bytes)?;
-    println!("{name}: {} object", object.arch);
-    println!("sections:");
-    for (i, s) in object.sections.iter().enumerate() {
-        println!(
-            "  [{i:2}] {:<24} {:<8} size {:#8x} align {:<5} {:?}{}",
-            s.name,
-            format!("{:?}", s.class),
-            s.size,
-            s.align,
-            s.role,
-            s.group.map_or(String::new(), |g| format!(
-                " comdat {}",
-                object.groups[g].signature
-            )),
-        );
-    }
-    println!("symbols:");
-    for (i, s) in object.symbols.iter().enumerate().skip(1) {
-        println!(
-            "  [{i:3}] {:<32} {:<6} {:<8} size {:<6} {:?}{}",
-            s.name,
-            format!("{:?}", s.binding),
-            format!("{:?}", s.kind),
-            s.size,
-            s.definition,
-            if s.hidden { " hidden" } else { "" },
-        );
-    }
-    for s in object.sections.iter().filter(|s| !s.relocs.is_empty()) {
-        println!("relocations in {}:", s.name);
-        for r in &s.relocs {
-            let minus = r
-                .minus
-                .map_or(String::new(), |m| format!(" - {}", object.symbol(m).name));
-            println!(
-                "  {:#8x} {:<22} {}{minus} {}{}",
-                r.offset,
-                r.kind.to_string(),
-                object.symbol(r.symbol).name,
-                if r.addend < 0 { "" } else { "+" },
-                relink::arch::hex(r.addend)
-            );
-        }
-    }
+    print!("{}", relink::describe(&path.display().to_string(), &bytes)?);
     Ok(())
 }

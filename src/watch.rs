@@ -62,9 +62,7 @@ pub fn run(o: &Options) -> Result<i32, Error> {
         .collect();
     let mut argv: Vec<*const c_char> = c_args.iter().map(|a| a.as_ptr()).collect();
     argv.push(std::ptr::null());
-    let options = ReplaceOptions {
-        keep_state: o.keep_state,
-    };
+    let options = ReplaceOptions::new().keep_state(o.keep_state);
     let mut calls = 0u64;
     let mut status = 0;
     // Changed files wait until they have been quiet for SETTLE: compilers write
@@ -78,7 +76,9 @@ pub fn run(o: &Options) -> Result<i32, Error> {
         calls += 1;
         // SAFETY: fflush(NULL) flushes every C stream.
         unsafe { libc::fflush(std::ptr::null_mut()) };
-        linker.reclaim();
+        // SAFETY: the entry has returned and watch runs no other thread in
+        // loaded code: nothing executes retired code.
+        unsafe { linker.reclaim() };
         let deadline = Instant::now() + o.interval;
         while let Some(left) = deadline.checked_duration_since(Instant::now()) {
             match rx.recv_timeout(left.min(SETTLE)) {

@@ -606,11 +606,7 @@ fn every_flipped_byte_of_an_archive_header_is_an_error_or_a_load_never_a_panic()
         for flip in [0x01u8, 0x80, 0xff] {
             let mut bytes = good.clone();
             bytes[at] ^= flip;
-            let mut l = Linker::with_options(relink::LinkerOptions {
-                link_only: true,
-                ..Default::default()
-            })
-            .unwrap();
+            let mut l = Linker::with_options(relink::LinkerOptions::new().link_only(true)).unwrap();
             l.load_file(obj("use_a")).unwrap();
             let before = l.state_digest();
             if l.load_archive_bytes("flip.a", &bytes).is_err() {

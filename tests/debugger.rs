@@ -157,11 +157,7 @@ fn debugger_touches(address: u64) {
 fn debuggable_code_takes_breakpoints_and_later_writes() {
     use relink::{Linker, LinkerOptions};
     let obj = |n: &str| testdata_dir().join("unwind").join(arch()).join(n);
-    let mut linker = Linker::with_options(LinkerOptions {
-        debugger: Some(true),
-        ..Default::default()
-    })
-    .unwrap();
+    let mut linker = Linker::with_options(LinkerOptions::new().debugger(Some(true))).unwrap();
     let chain = linker.load_file(obj("gxx-chain.o")).unwrap();
     let inner = linker.definition_address("chain_inner").unwrap() as u64;
     debugger_touches(inner);
@@ -196,11 +192,7 @@ fn debuggable_code_takes_breakpoints_and_later_writes() {
 fn plain_code_refuses_debugger_writes() {
     use relink::{Linker, LinkerOptions};
     use std::os::unix::fs::FileExt;
-    let mut linker = Linker::with_options(LinkerOptions {
-        debugger: Some(false),
-        ..Default::default()
-    })
-    .unwrap();
+    let mut linker = Linker::with_options(LinkerOptions::new().debugger(Some(false))).unwrap();
     linker
         .load_file(testdata_dir().join("unwind").join(arch()).join("gxx-pid.o"))
         .unwrap();

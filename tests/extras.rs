@@ -88,7 +88,7 @@ fn replace_re_resolves_ifuncs_behind_the_same_stub() {
     l.replace_with(
         ids[1],
         &bytes("ifunc"),
-        relink::ReplaceOptions { keep_state: true },
+        relink::ReplaceOptions::new().keep_state(true),
     )
     .unwrap();
     assert_eq!(int(&mut l, "resolver_runs"), 1);
@@ -99,11 +99,7 @@ fn replace_re_resolves_ifuncs_behind_the_same_stub() {
 
 #[test]
 fn link_only_never_runs_ifunc_resolvers() {
-    let mut l = Linker::with_options(LinkerOptions {
-        link_only: true,
-        ..LinkerOptions::default()
-    })
-    .unwrap();
+    let mut l = Linker::with_options(LinkerOptions::new().link_only(true)).unwrap();
     l.load_files(&[obj("ifunc_pick"), obj("ifunc"), obj("ifunc_user")])
         .unwrap();
     // The variables are readable (link-only memory is not executable): still 0.
@@ -153,7 +149,7 @@ fn comdat_group_outlives_its_unloaded_owner_while_a_user_remains() {
         assert_eq!(a_count(), 6, "kept alive for the reloaded a");
         l.unload(a2).unwrap();
         assert_eq!(l.memory().objects, 0);
-        l.reclaim();
+        unsafe { l.reclaim() };
         assert!(
             l.address("_Z7counterv").is_err(),
             "released with its last user"
@@ -169,7 +165,7 @@ fn comdat_group_survives_replacing_its_owner_with_a_version_without_it() {
         assert_eq!((a_count(), b_count()), (1, 2), "{suffix}");
         l.replace(a, &bytes(&format!("comdat_a_v2{suffix}")))
             .unwrap();
-        l.reclaim();
+        unsafe { l.reclaim() };
         assert_eq!(a_count(), -1);
         assert_eq!(b_count(), 3, "{suffix}: b's group lives on");
         let b_twice: LongFn = unsafe { l.function("_Z7b_twicel") }.unwrap();
@@ -256,7 +252,7 @@ fn sections_aligned_to_4k_and_64k_are_aligned_in_the_target_view() {
         assert_eq!(f(3), 21 + 2 + 7);
         l.unload(id).unwrap();
     }
-    l.reclaim();
+    unsafe { l.reclaim() };
 }
 
 // ---- Mergeable strings, empty sections, .data.rel.ro ----

@@ -81,7 +81,7 @@ fn registrations_and_destructors_balance_over_many_cycles() {
             .replace_with(
                 kept,
                 &versions[cycle % 2],
-                ReplaceOptions { keep_state: true },
+                ReplaceOptions::new().keep_state(true),
             )
             .unwrap();
         assert!(matches!(call1(throw, 2), Outcome::ThrewOther(_)));
@@ -94,7 +94,7 @@ fn registrations_and_destructors_balance_over_many_cycles() {
         assert_eq!(relink::runtime::gdb::registered_entries(), loaded);
         // Loaded objects plus the two replaced versions not yet reclaimed.
         assert_eq!(r.unwind, loaded + 2, "cycle {cycle}");
-        linker.reclaim();
+        unsafe { linker.reclaim() };
         // The version replaced with keep_state registered a static destructor
         // for the state it handed on: its code (and unwind tables) stay until unload.
         assert_eq!(linker.registrations().unwind, loaded + 1);
@@ -107,7 +107,7 @@ fn registrations_and_destructors_balance_over_many_cycles() {
             loaded + 2,
             "unloaded, not reclaimed"
         );
-        linker.reclaim();
+        unsafe { linker.reclaim() };
         assert_eq!(linker.registrations().unwind, loaded);
         let e = events();
         assert_eq!(e[1], constructed, "cycle {cycle}: static constructors");

@@ -73,8 +73,12 @@ fn variables_keep_their_address_and_are_reset_or_kept() {
     assert_eq!(bump(), 110);
 
     // keep_state: the running value survives, the new code uses it.
-    l.replace_with(lib, &bytes("lib_v1"), ReplaceOptions { keep_state: true })
-        .unwrap();
+    l.replace_with(
+        lib,
+        &bytes("lib_v1"),
+        ReplaceOptions::new().keep_state(true),
+    )
+    .unwrap();
     assert_eq!(user_counter(), 110);
     assert_eq!(bump(), 111);
     assert_eq!(unsafe { *counter }, 111);
@@ -175,7 +179,7 @@ fn unload_is_refused_while_another_object_reads_its_variables() {
     l.unload(user).unwrap();
     l.unload(lib).unwrap();
     assert_eq!(l.objects().count(), 0);
-    assert!(l.reclaim() > 0);
+    assert!(unsafe { l.reclaim() } > 0);
 }
 
 #[test]
@@ -230,7 +234,7 @@ fn threads_calling_through_stubs_survive_hundreds_of_replacements() {
     for i in 0..300 {
         // keep_state: the variables another thread may read are left alone.
         let new = if i % 2 == 0 { &v2 } else { &v1 };
-        l.replace_with(lib, new, ReplaceOptions { keep_state: true })
+        l.replace_with(lib, new, ReplaceOptions::new().keep_state(true))
             .unwrap();
         // Let both workers call at least once into this version (however busy
         // the machine is), so both versions are observed by construction.
@@ -254,7 +258,7 @@ fn threads_calling_through_stubs_survive_hundreds_of_replacements() {
         );
     }
     // Now no thread can be in retired code.
-    assert!(l.reclaim() > 0);
+    assert!(unsafe { l.reclaim() } > 0);
     assert_eq!(l.memory().retired, 0);
 }
 
@@ -278,7 +282,7 @@ fn load_unload_cycles_do_not_grow_the_process() {
     let warm = |l: &mut Linker| {
         let id = l.load_bytes("math.o", &math).unwrap();
         l.unload(id).unwrap();
-        l.reclaim();
+        unsafe { l.reclaim() };
     };
     for _ in 0..1000 {
         warm(&mut l);
@@ -365,16 +369,16 @@ fn local_got_slots_of_old_versions_are_released_at_reclaim() {
     // The old version still runs through its own slot until reclaim.
     assert_eq!(old(), 42);
     assert!(l.memory().slots > loaded);
-    l.reclaim();
+    unsafe { l.reclaim() };
     for _ in 0..100 {
         l.replace(id, &new).unwrap();
-        l.reclaim();
+        unsafe { l.reclaim() };
     }
     assert_eq!(l.memory().slots, loaded, "local slots leaked");
     // SAFETY: as above.
     let f: extern "C" fn() -> i32 = unsafe { l.function("local_got_value").unwrap() };
     assert_eq!(f(), 42);
     l.unload(id).unwrap();
-    l.reclaim();
+    unsafe { l.reclaim() };
     assert!(l.memory().slots <= loaded && l.memory().slots >= before);
 }

@@ -34,11 +34,7 @@ fn call(l: &mut Linker, k: i32) -> String {
 
 /// A linker placed low: -fno-pic code has 32-bit absolute addresses.
 fn low_linker() -> Linker {
-    Linker::with_options(LinkerOptions {
-        placement: Placement::Low,
-        ..Default::default()
-    })
-    .unwrap()
+    Linker::with_options(LinkerOptions::new().placement(Placement::Low)).unwrap()
 }
 
 /// Static TLS libraries relink holds (distinct memfd inodes in the maps).
@@ -96,7 +92,7 @@ fn static_tls_is_taken_on_demand_and_given_back() {
     assert_eq!(libraries(), base + 3);
     let fresh = call(&mut l, 1);
     assert!(fresh.contains("first=7033 fresh=1 shared0=103"), "{fresh}");
-    l.reclaim();
+    unsafe { l.reclaim() };
     assert_eq!(libraries(), base + 2);
 
     // A module whose dynamic blocks threads already hold cannot become static.
@@ -119,7 +115,7 @@ fn static_tls_is_taken_on_demand_and_given_back() {
 
     drop(other);
     l.unload(threads).unwrap();
-    l.reclaim();
+    unsafe { l.reclaim() };
     assert_eq!(libraries(), base + 1);
     drop(l);
     assert_eq!(libraries(), base);

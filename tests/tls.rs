@@ -156,14 +156,13 @@ const FRESH: &str = "first=7033 fresh=1 shared0=100";
 
 fn load(variant: &str) -> (Linker, Work, Addr) {
     // -fno-pic code has 32-bit absolute addresses (x86-64): place it low.
-    let mut l = Linker::with_options(LinkerOptions {
-        placement: if variant.contains("nopic") {
+    let mut l = Linker::with_options(LinkerOptions::new().placement(
+        if variant.contains("nopic") {
             Placement::Low
         } else {
             Placement::default()
         },
-        ..Default::default()
-    })
+    ))
     .unwrap();
     l.load_file(obj(variant, "vars")).unwrap();
     l.load_file(obj(variant, "threads")).unwrap();
@@ -268,12 +267,12 @@ fn replace_gives_fresh_thread_locals_and_unload_reclaim_frees_them() {
     let work: Work = unsafe { l.function("work").unwrap() };
     let after = call(work, 1);
     assert!(after.contains("first=7033 fresh=1 shared0=104"), "{after}");
-    l.reclaim();
+    unsafe { l.reclaim() };
     // Threads keep working after the old module was freed.
     let t = std::thread::spawn(move || call(work, 1)).join().unwrap();
     assert!(t.contains(FRESH), "{t}");
     l.unload(id).unwrap();
-    l.reclaim();
+    unsafe { l.reclaim() };
     // A new load (reusing the freed module index) starts from the initial values.
     l.load_bytes("threads.o", &bytes).unwrap();
     let work: Work = unsafe { l.function("work").unwrap() };
@@ -394,7 +393,7 @@ fn macho_thread_locals_are_per_thread_and_fresh_after_replace() {
     assert_eq!(bump(0), 105, "the main thread's copy was not disturbed");
     let bytes = std::fs::read(macho_tlv("vars")).unwrap();
     l.replace(id, &bytes).unwrap();
-    l.reclaim();
+    unsafe { l.reclaim() };
     // SAFETY: as above.
     let bump: Bump = unsafe { l.function("shared_bump").unwrap() };
     assert_eq!(

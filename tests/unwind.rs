@@ -204,7 +204,7 @@ fn registrations_follow_replace_unload_and_reclaim() {
         call2(div, 5, 0),
         Outcome::Threw("loaded_div: b is zero".into())
     );
-    linker.reclaim();
+    unsafe { linker.reclaim() };
     assert!(!unwinder_knows(old), "reclaimed code is still registered");
     assert!(unwinder_knows(new));
     assert_eq!(linker.registrations().unwind, 2);
@@ -215,7 +215,7 @@ fn registrations_follow_replace_unload_and_reclaim() {
         unwinder_knows(new),
         "unloaded code is unwindable until reclaim"
     );
-    linker.reclaim();
+    unsafe { linker.reclaim() };
     assert!(!unwinder_knows(new));
     assert_eq!(linker.registrations().unwind, 1);
     drop(linker);

@@ -197,6 +197,7 @@ pub struct Symbol<'a> {
     pub kind: SymbolKind,
     pub definition: Definition,
     pub size: u64,
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
     /// `STV_HIDDEN`/`STV_INTERNAL`: visible to other loaded objects, but relink never
     /// looks it up for the host by name.
     pub hidden: bool,

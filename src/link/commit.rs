@@ -60,10 +60,7 @@ impl Linker {
                     .filter(|s| Some(s.object) != replaced)
                     .copied()
                     .collect();
-                let space = self
-                    .space
-                    .as_ref()
-                    .ok_or_else(|| Error::NotFound("(no memory)".into()))?;
+                let space = self.space.as_ref().ok_or(Error::NothingLoaded)?;
                 out.extend(fixup::site_patches(
                     space,
                     &self.symbols,

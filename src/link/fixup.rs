@@ -138,7 +138,7 @@ pub(crate) fn apply(
                 SectionId(f.section as u32),
                 f.offset - layout.sections[f.section].unwrap_or(0),
             ),
-            kind: f.kind.to_string(),
+            kind: f.kind,
             symbol: object.symbol(f.symbol).name.to_string(),
             problem,
         })?;
@@ -205,7 +205,7 @@ pub(crate) fn site_patches(
                     section.map_or("?", |s| s.name.as_str()),
                     site.section_offset,
                 ),
-                kind: site.kind.to_string(),
+                kind: site.kind,
                 symbol: symbols.name(name).to_string(),
                 problem,
             })?;

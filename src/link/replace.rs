@@ -8,7 +8,7 @@ use crate::input::Binding as Bind;
 use crate::input::{Class, Definition, Object};
 use crate::link::{is_global, Loaded};
 use crate::linker::Linker;
-use crate::linker::ReplaceOptions;
+
 use crate::memory::pack::Piece;
 use crate::symbols::ObjectId;
 use crate::symbols::{NameId, SymbolTable};
@@ -194,5 +194,27 @@ impl Linker {
             self.retired.retire(old);
         }
         Ok(())
+    }
+}
+
+/// How [`Linker::replace_with`] treats the old version's state:
+/// `ReplaceOptions::new().keep_state(true)`.
+#[derive(Clone, Copy, Debug, Default)]
+#[non_exhaustive]
+pub struct ReplaceOptions {
+    pub(crate) keep_state: bool,
+}
+
+impl ReplaceOptions {
+    /// Re-initialise inherited variables; run destructors and constructors.
+    pub fn new() -> ReplaceOptions {
+        ReplaceOptions::default()
+    }
+
+    /// Keep the current contents of inherited global variables (live coding)
+    /// instead of re-initialising them; constructors and destructors do not run.
+    pub fn keep_state(mut self, keep: bool) -> ReplaceOptions {
+        self.keep_state = keep;
+        self
     }
 }

@@ -43,7 +43,7 @@ pub fn is_archive(bytes: &[u8]) -> bool {
 
 impl Linker {
     /// Loads the members of a static archive that the objects loaded so far need,
-    /// and what those members need in turn (see the [module doc](crate::linker::archive)).
+    /// and what those members need in turn (see `linker/archive.rs`).
     /// Returns the members linked, in link order; none if nothing needs them.
     ///
     /// ```no_run

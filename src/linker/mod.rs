@@ -10,6 +10,7 @@ pub mod archive;
 pub(crate) mod batch;
 mod load;
 
+use crate::link::replace::ReplaceOptions;
 use crate::link::resolve::Binder;
 use crate::link::Space;
 use crate::link::{finalize, slots};
@@ -26,38 +27,39 @@ use crate::memory::{Placement, Region, LOW_LIMIT};
 use crate::runtime;
 use crate::symbols::{stubs, Binding, Map, NameId, ObjectId, SlotId, StubTable, SymbolTable};
 
-/// How a [`Linker`] sets up its memory.
+/// How a [`Linker`] sets up its memory and what it registers:
+/// `LinkerOptions::new().perf_map(true)`, then [`Linker::with_options`].
 #[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
 pub struct LinkerOptions {
-    pub placement: Placement,
+    pub(crate) placement: Placement,
     /// Bytes of address space reserved for everything loaded (default 512 MiB).
-    pub region_size: u64,
+    pub(crate) region_size: u64,
     /// Symbols the stub table holds (default 2^18).
-    pub stub_capacity: u32,
+    pub(crate) stub_capacity: u32,
     /// Test hook: address space left unused between the stub table and the first
     /// object, so that calls to stubs are far (AArch64 `BL` then needs veneers).
-    pub gap_after_tables: u64,
+    pub(crate) gap_after_tables: u64,
     /// Link completely, but never make code executable nor run constructors or
     /// destructors (`relink check`, fuzzing, inspecting what a link produces).
-    pub link_only: bool,
+    pub(crate) link_only: bool,
     /// Support for debuggers: register every loaded object through the GDB JIT
     /// interface (`runtime/gdb.rs`; costs a copy of each ELF object's file while
     /// it is loaded) and map code so that a debugger can set software breakpoints
     /// in it (`memory/mod.rs`; not under qemu-user). `None` (default): on if a
     /// debugger is attached when the first object loads. `Some(true)` to attach
     /// one later (`gdb -p`), `Some(false)` never.
-    pub debugger: Option<bool>,
+    pub(crate) debugger: Option<bool>,
     /// Append every loaded function and stub to `/tmp/perf-<pid>.map` for `perf`
     /// (default off).
-    pub perf_map: bool,
+    pub(crate) perf_map: bool,
     /// Test hook: make every load fail at this stage (after its work, before the
     /// next), to check that a failed load leaves the linker as it was.
-    #[doc(hidden)]
-    pub fail_at: Option<Stage>,
+    pub(crate) fail_at: Option<Stage>,
 }
 
+#[cfg_attr(not(feature = "testing"), allow(dead_code))]
 /// A stage of a load, for [`LinkerOptions::fail_at`].
-#[doc(hidden)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stage {
     Layout,
@@ -81,12 +83,65 @@ impl Default for LinkerOptions {
     }
 }
 
-/// How [`Linker::replace_with`] treats the old version's state.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct ReplaceOptions {
-    /// Keep the current contents of inherited global variables (live coding)
-    /// instead of re-initialising them; constructors and destructors do not run.
-    pub keep_state: bool,
+impl LinkerOptions {
+    /// The defaults: placement chosen from the objects, 512 MiB of address
+    /// space, 2^18 slots, debugger support if one is attached, no perf map.
+    pub fn new() -> LinkerOptions {
+        LinkerOptions::default()
+    }
+
+    /// Where the region goes (default: chosen from what the first objects need).
+    pub fn placement(mut self, placement: Placement) -> LinkerOptions {
+        self.placement = placement;
+        self
+    }
+
+    /// Bytes of address space reserved for everything loaded.
+    pub fn region_size(mut self, bytes: u64) -> LinkerOptions {
+        self.region_size = bytes;
+        self
+    }
+
+    /// Symbols the stub table holds.
+    pub fn stub_capacity(mut self, slots: u32) -> LinkerOptions {
+        self.stub_capacity = slots;
+        self
+    }
+
+    /// Link completely, but never make code executable nor run constructors or
+    /// destructors (`relink check`, inspecting what a link produces).
+    pub fn link_only(mut self, link_only: bool) -> LinkerOptions {
+        self.link_only = link_only;
+        self
+    }
+
+    /// Support for debuggers: `None` (default) on if one is attached at the first
+    /// load, `Some(true)` always (to attach one later), `Some(false)` never.
+    pub fn debugger(mut self, debugger: Option<bool>) -> LinkerOptions {
+        self.debugger = debugger;
+        self
+    }
+
+    /// Append every loaded function and stub to `/tmp/perf-<pid>.map`.
+    pub fn perf_map(mut self, perf_map: bool) -> LinkerOptions {
+        self.perf_map = perf_map;
+        self
+    }
+
+    /// Test hook: address space left unused between the stub table and the
+    /// first object (AArch64 `BL` to stubs then needs veneers).
+    #[cfg(feature = "testing")]
+    pub fn gap_after_tables(mut self, bytes: u64) -> LinkerOptions {
+        self.gap_after_tables = bytes;
+        self
+    }
+
+    /// Test hook: every load fails at this stage (after its work).
+    #[cfg(feature = "testing")]
+    pub fn fail_at(mut self, stage: Option<Stage>) -> LinkerOptions {
+        self.fail_at = stage;
+        self
+    }
 }
 
 /// Memory accounting of a [`Linker`].
@@ -268,23 +323,18 @@ impl Linker {
     ///
     /// Fails if any referenced symbol is still undefined (all are reported).
     ///
+    /// `F` is an `extern "C" fn` pointer type ([`FnPtr`]); anything else does not
+    /// compile.
+    ///
     /// # Safety
-    /// `F` must be an `extern "C" fn` type matching the function's real signature.
-    pub unsafe fn function<F: Copy>(&mut self, name: &str) -> Result<F> {
-        if std::mem::size_of::<F>() != std::mem::size_of::<usize>() {
-            return Err(Error::BadLookup {
-                symbol: name.to_string(),
-                reason: format!(
-                    "the requested type is {} bytes, not a function pointer",
-                    std::mem::size_of::<F>()
-                ),
-            });
-        }
+    /// `F` must match the function's real signature.
+    pub unsafe fn function<F: FnPtr>(&mut self, name: &str) -> Result<F> {
         self.check_resolved()?;
         let addr = self.address(name)?;
-        // SAFETY: `F` is pointer-sized (checked above) and the caller promises it is
-        // a function pointer type for the code at `addr`, which is non-null.
-        Ok(unsafe { std::mem::transmute_copy::<*const u8, F>(&addr) })
+        // SAFETY: `F` is a function pointer type (`FnPtr` is sealed and implemented
+        // only for them) and the caller promises it matches the code at `addr`,
+        // which is non-null.
+        Ok(unsafe { F::from_address(addr) })
     }
 
     /// The canonical address of any symbol: a function's stub, a variable's storage.
@@ -417,10 +467,12 @@ impl Linker {
 
     /// Frees the memory of replaced and unloaded versions.
     ///
-    /// Contract: call it only when no thread can be executing (or about to return
-    /// into) retired code — for example between calls into loaded code, as
-    /// `relink watch` does. Dropping the linker frees everything.
-    pub fn reclaim(&mut self) -> u64 {
+    /// Dropping the linker frees everything. Returns the bytes freed.
+    ///
+    /// # Safety
+    /// No thread may be executing retired code, or be about to return into it:
+    /// call it between calls into loaded code, as `relink watch` does.
+    pub unsafe fn reclaim(&mut self) -> u64 {
         if self.space.is_none() {
             return 0;
         }
@@ -445,7 +497,7 @@ impl Linker {
     }
 
     /// Test hook: make loads and replaces fail after `stage` from now on.
-    #[doc(hidden)]
+    #[cfg(feature = "testing")]
     pub fn set_fail_at(&mut self, stage: Option<Stage>) {
         self.options.fail_at = stage;
     }
@@ -453,7 +505,7 @@ impl Linker {
     /// A deterministic digest of everything a load may change: objects, memory
     /// accounting, and per name its definitions, references, sites and slot. Two
     /// equal digests mean a failed operation left the linker as it was.
-    #[doc(hidden)]
+    #[cfg(feature = "testing")]
     pub fn state_digest(&self) -> String {
         let mut names: Vec<(&str, &crate::symbols::Entry)> =
             self.symbols.iter().map(|(_, n, e)| (n, e)).collect();
@@ -547,9 +599,7 @@ impl Linker {
     }
 
     pub(crate) fn space(&mut self) -> Result<&mut Space> {
-        self.space
-            .as_mut()
-            .ok_or_else(|| Error::NotFound("(nothing is loaded)".into()))
+        self.space.as_mut().ok_or(Error::NothingLoaded)
     }
 
     pub(crate) fn new_id(&mut self) -> ObjectId {
@@ -713,9 +763,7 @@ impl Linker {
             deferred,
             ..
         } = self;
-        let space = space
-            .as_mut()
-            .ok_or_else(|| Error::NotFound("(nothing is loaded)".into()))?;
+        let space = space.as_mut().ok_or(Error::NothingLoaded)?;
         let message = || slots::trap_message_now(deferred, symbols, objects, name);
         slots::refresh(symbols, space, name, message);
         Ok(())
@@ -730,19 +778,14 @@ impl Linker {
             deferred,
             ..
         } = self;
-        let space = space
-            .as_mut()
-            .ok_or_else(|| Error::NotFound(symbols.name(id).into()))?;
+        let space = space.as_mut().ok_or(Error::NothingLoaded)?;
         let message = |s: &SymbolTable| slots::trap_message_now(deferred, s, objects, id);
         slots::slot_for(symbols, space, id, binding, message)
     }
 
     /// A [`Binder`] over this linker's state (memory must be reserved).
     pub(crate) fn binder(&mut self) -> Result<Binder<'_>> {
-        let space = self
-            .space
-            .as_mut()
-            .ok_or_else(|| Error::NotFound("(nothing is loaded)".into()))?;
+        let space = self.space.as_mut().ok_or(Error::NothingLoaded)?;
         Ok(Binder {
             symbols: &mut self.symbols,
             space,
@@ -753,3 +796,53 @@ impl Linker {
         })
     }
 }
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// A function pointer type [`Linker::function`] hands out: `extern "C" fn` and
+/// `unsafe extern "C" fn` with up to twelve arguments. Sealed: other types
+/// cannot implement it.
+///
+/// ```compile_fail
+/// let mut linker = relink::Linker::new().unwrap();
+/// let not_a_function: u8 = unsafe { linker.function::<u8>("f") }.unwrap();
+/// ```
+pub trait FnPtr: Copy + sealed::Sealed {
+    /// # Safety
+    /// `address` is non-null and holds code of this type's signature.
+    #[doc(hidden)]
+    unsafe fn from_address(address: *const u8) -> Self;
+}
+
+macro_rules! fn_ptr {
+    ($($arg:ident),*) => {
+        fn_ptr!(@one extern "C" fn($($arg),*) -> R; $($arg),*);
+        fn_ptr!(@one unsafe extern "C" fn($($arg),*) -> R; $($arg),*);
+    };
+    (@one $ty:ty; $($arg:ident),*) => {
+        impl<R, $($arg),*> sealed::Sealed for $ty {}
+        impl<R, $($arg),*> FnPtr for $ty {
+            unsafe fn from_address(address: *const u8) -> Self {
+                // SAFETY: a function pointer is pointer-sized; the caller
+                // promises `address` is code of this signature.
+                unsafe { std::mem::transmute_copy::<*const u8, Self>(&address) }
+            }
+        }
+    };
+}
+
+fn_ptr!();
+fn_ptr!(A);
+fn_ptr!(A, B);
+fn_ptr!(A, B, C);
+fn_ptr!(A, B, C, D);
+fn_ptr!(A, B, C, D, E);
+fn_ptr!(A, B, C, D, E, F);
+fn_ptr!(A, B, C, D, E, F, G);
+fn_ptr!(A, B, C, D, E, F, G, H);
+fn_ptr!(A, B, C, D, E, F, G, H, I);
+fn_ptr!(A, B, C, D, E, F, G, H, I, J);
+fn_ptr!(A, B, C, D, E, F, G, H, I, J, K);
+fn_ptr!(A, B, C, D, E, F, G, H, I, J, K, L);

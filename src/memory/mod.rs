@@ -161,6 +161,7 @@ impl Region {
         Ok(())
     }
 
+    #[cfg(any(test, feature = "testing"))]
     /// Whether code ranges are debuggable.
     pub fn debuggable(&self) -> bool {
         self.debug.is_some()
@@ -210,6 +211,7 @@ impl Region {
         self.in_use
     }
 
+    #[cfg(any(test, feature = "testing"))]
     /// Whether the target address range `[lo, hi)` lies inside the region.
     pub fn contains(&self, lo: u64, hi: u64) -> bool {
         lo >= self.target && hi <= self.target + self.size && lo <= hi

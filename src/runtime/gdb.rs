@@ -129,6 +129,7 @@ impl Drop for Registration {
     }
 }
 
+#[cfg(any(test, feature = "testing"))]
 /// Entries currently in the debugger's list (every linker's).
 pub fn registered_entries() -> usize {
     let _guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());

@@ -68,7 +68,7 @@ pub(crate) fn call(f: u64) {
     f();
 }
 
-/// An object's named code for [`Linker::symbolize`] and perf maps: `(target
+/// An object's named code for [`Linker::symbolize`](crate::Linker::symbolize) and perf maps: `(target
 /// address, size, name)` sorted by address, the names in one string (a
 /// `Box<str>` per function was a thousand objects' most frequent allocation).
 #[derive(Debug, Default)]
@@ -114,7 +114,7 @@ impl Functions {
     }
 }
 
-/// Where an address lies in loaded code ([`Linker::symbolize`]).
+/// Where an address lies in loaded code ([`Linker::symbolize`](crate::Linker::symbolize)).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Symbolized {
     pub object: String,
@@ -122,7 +122,7 @@ pub struct Symbolized {
     pub offset: u64,
 }
 
-/// Counts of a linker's live registrations ([`Linker::registrations`]).
+/// Counts of a linker's live registrations ([`Linker::registrations`](crate::Linker::registrations)).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Registrations {
     /// Unwind sections registered with the unwinder (loaded objects', and those of

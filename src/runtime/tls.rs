@@ -216,6 +216,7 @@ pub fn static_offset(id: u64) -> Option<i64> {
     m.fixed.as_ref().map(|b| b.tp_offset)
 }
 
+#[cfg(any(test, feature = "testing"))]
 /// Number of blocks allocated for module `id` across all threads (tests).
 pub fn blocks_of(id: u64) -> usize {
     let reg = registry();

@@ -511,6 +511,7 @@ impl SymbolTable {
             .map(move |(i, (entry, span))| (NameId(i as u32), span.of(text), entry))
     }
 
+    #[cfg(any(test, feature = "testing"))]
     /// Forgets `name`, if the table has it (see [`SymbolTable::remove`]).
     pub fn remove_name(&mut self, name: &str) {
         if let Some(id) = self.id(name) {
@@ -518,11 +519,13 @@ impl SymbolTable {
         }
     }
 
+    #[cfg(any(test, feature = "testing"))]
     /// Number of names.
     pub fn len(&self) -> usize {
         self.index.len()
     }
 
+    #[cfg(any(test, feature = "testing"))]
     pub fn is_empty(&self) -> bool {
         self.index.is_empty()
     }

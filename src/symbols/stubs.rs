@@ -105,6 +105,7 @@ impl StubTable {
         self.next as usize - self.free.len()
     }
 
+    #[cfg(any(test, feature = "testing"))]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

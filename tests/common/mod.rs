@@ -13,11 +13,8 @@ use std::time::{Duration, Instant};
 /// with debuggers (`debugger: Some(true)`) and with libstdc++ loaded by name (the
 /// test binaries link it through relink-cxxhost, so this checks `load_library`).
 pub fn cxx_linker() -> relink::Linker {
-    let mut linker = relink::Linker::with_options(relink::LinkerOptions {
-        debugger: Some(true),
-        ..Default::default()
-    })
-    .unwrap();
+    let mut linker =
+        relink::Linker::with_options(relink::LinkerOptions::new().debugger(Some(true))).unwrap();
     linker.load_library("stdc++").unwrap();
     linker
 }
