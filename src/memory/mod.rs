@@ -28,6 +28,7 @@
 //!
 //! `unsafe` lives here: the two mappings, and handing out slices of the working view.
 
+mod fork;
 pub mod pack;
 
 use std::collections::BTreeMap;
@@ -110,6 +111,11 @@ impl Region {
             unmap(target, size);
             return Err(err);
         }
+        if let Err(e) = fork::register(fd.as_raw_fd(), working as u64, target, size) {
+            unmap(target, size);
+            unmap(working as u64, size);
+            return Err(e);
+        }
         let mut free = BTreeMap::new();
         free.insert(0, size);
         Ok(Region {
@@ -157,6 +163,9 @@ impl Region {
             open("/proc/self/mem", true)?,
             open("/proc/self/pagemap", false)?,
         ));
+        if let Some((mem, pagemap)) = &self.debug {
+            fork::debuggable(self.target, mem.as_raw_fd(), pagemap.as_raw_fd());
+        }
         Ok(())
     }
 
@@ -279,6 +288,7 @@ impl Region {
         } else {
             libc::MAP_SHARED
         };
+        let _fork = fork::protecting(self.target, offset, len, prot, private);
         // SAFETY: replaces pages of our own target mapping (in bounds, checked
         // above) with a mapping of the same memfd range.
         let at = unsafe {
@@ -299,6 +309,7 @@ impl Region {
             return true;
         }
         assert!(offset.is_multiple_of(self.page) && offset + len <= self.size);
+        let _fork = fork::protecting(self.target, offset, len, prot, false);
         // SAFETY: the range lies inside our target mapping (checked above); changing
         // its protection affects only memory this region owns.
         unsafe {
@@ -439,6 +450,7 @@ impl Prefault {
 
 impl Drop for Region {
     fn drop(&mut self) {
+        fork::unregister(self.target);
         unmap(self.target, self.size);
         unmap(self.working as u64, self.size);
     }
