@@ -44,9 +44,10 @@
 //!
 //! The child handler only makes system calls: no allocation, no locks taken.
 
-use std::cell::Cell;
+use std::cell::UnsafeCell;
 use std::collections::BTreeMap;
 use std::os::fd::RawFd;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 
 use crate::error::{Error, Result};
@@ -89,10 +90,30 @@ static REGIONS: Mutex<Registry> = Mutex::new(Vec::new());
 /// What `pthread_atfork` returned (registered once, the first time it is needed).
 static HANDLERS: OnceLock<libc::c_int> = OnceLock::new();
 
-thread_local! {
-    /// The registry lock, held by the forking thread from *prepare* to
-    /// *parent*/*child*.
-    static HELD: Cell<Option<MutexGuard<'static, Registry>>> = const { Cell::new(None) };
+/// The registry lock's guard, kept by the forking thread from *prepare* to
+/// *parent* or *child* (all three run on that thread).
+struct Held(UnsafeCell<Option<MutexGuard<'static, Registry>>>);
+
+// SAFETY: only the thread holding the registry lock touches the cell: *prepare*
+// puts the guard in after taking the lock, *parent*/*child* take it out (on the
+// same thread) before releasing it, so the lock orders every access.
+unsafe impl Sync for Held {}
+
+static HELD: Held = Held(UnsafeCell::new(None));
+
+impl Held {
+    /// Keeps `guard` (taken by the calling thread) until [`Held::take`].
+    fn keep(&self, guard: MutexGuard<'static, Registry>) {
+        // SAFETY: the caller holds the lock (see `impl Sync`).
+        unsafe { *self.0.get() = Some(guard) };
+    }
+
+    /// The guard kept by *prepare*, on the thread that ran it.
+    fn take(&self) -> Option<MutexGuard<'static, Registry>> {
+        // SAFETY: called by *parent*/*child*, which run on the thread that ran
+        // *prepare* and holds the lock (see `impl Sync`).
+        unsafe { (*self.0.get()).take() }
+    }
 }
 
 fn registry() -> MutexGuard<'static, Registry> {
@@ -213,12 +234,12 @@ extern "C" fn prepare() {
     for r in regions.iter_mut() {
         r.copy = copy_region(r);
     }
-    HELD.with(|held| held.set(Some(regions)));
+    HELD.keep(regions);
 }
 
 /// *parent*: close the copies (the child has its own descriptors) and unlock.
 extern "C" fn parent() {
-    if let Some(mut regions) = HELD.with(Cell::take) {
+    if let Some(mut regions) = HELD.take() {
         for r in regions.iter_mut() {
             if let Snapshot::Made(fd) = r.copy {
                 // SAFETY: our own descriptor from `prepare`; nothing else uses it.
@@ -231,7 +252,7 @@ extern "C" fn parent() {
 
 /// *child*: put every region's copy in place of the shared memory, then unlock.
 extern "C" fn child() {
-    if let Some(mut regions) = HELD.with(Cell::take) {
+    if let Some(mut regions) = HELD.take() {
         for r in regions.iter_mut() {
             match r.copy {
                 Snapshot::Made(fd) => {
@@ -272,8 +293,11 @@ fn copy_region(r: &Tracked) -> Snapshot {
     failed
 }
 
-/// Copies each run of pages of `r`'s memfd that holds data into `to`.
+/// Copies the pages of `r`'s memfd that hold data, other than zeros, into `to`.
+/// Zero pages stay holes in the copy: a region's chunks are populated when
+/// allocated, so most of what they hold beyond the loaded bytes is zeros.
 fn copy_data(r: &Tracked, to: RawFd) -> bool {
+    let page = super::page_size();
     let mut at = 0u64;
     while at < r.size {
         // SAFETY: `lseek` on the region's own memfd; results are checked.
@@ -287,26 +311,55 @@ fn copy_data(r: &Tracked, to: RawFd) -> bool {
         if hole < 0 {
             return false;
         }
-        let (data, hole) = (data as u64, (hole as u64).min(r.size));
-        let mut done = data;
-        while done < hole {
-            // SAFETY: `[done, hole)` lies inside the working view (`hole` is at
-            // most the region's size), which is mapped read-write for the
-            // region's life; the registry lock keeps the region alive.
-            let n = unsafe {
-                libc::pwrite(
-                    to,
-                    (r.working + done) as *const libc::c_void,
-                    (hole - done) as usize,
-                    done as libc::off_t,
-                )
-            };
-            if n <= 0 {
+        let data = data as u64 / page * page;
+        let hole = (hole as u64).next_multiple_of(page).min(r.size);
+        let mut p = data;
+        while p < hole {
+            if is_zero(r, p, page) {
+                p += page;
+                continue;
+            }
+            let start = p;
+            while p < hole && !is_zero(r, p, page) {
+                p += page;
+            }
+            if !write_all(r, to, start, p) {
                 return false;
             }
-            done += n as u64;
         }
         at = hole;
+    }
+    true
+}
+
+/// Whether the page at `offset` of `r`'s working view holds only zeros.
+fn is_zero(r: &Tracked, offset: u64, page: u64) -> bool {
+    let words = (r.working + offset) as *const AtomicU64;
+    (0..(page / 8) as usize).all(|i| {
+        // SAFETY: the page lies inside the working view, mapped read-write and
+        // 8-aligned for the region's life (the registry lock keeps the region
+        // alive); other threads may write it, hence atomic loads.
+        unsafe { &*words.add(i) }.load(Ordering::Relaxed) == 0
+    })
+}
+
+/// Writes `[from, to)` of `r`'s working view into `fd` at the same offsets.
+fn write_all(r: &Tracked, fd: RawFd, mut from: u64, to: u64) -> bool {
+    while from < to {
+        // SAFETY: `[from, to)` lies inside the working view (see `is_zero`);
+        // the kernel only reads it.
+        let n = unsafe {
+            libc::pwrite(
+                fd,
+                (r.working + from) as *const libc::c_void,
+                (to - from) as usize,
+                from as libc::off_t,
+            )
+        };
+        if n <= 0 {
+            return false;
+        }
+        from += n as u64;
     }
     true
 }
