@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{arch, relink_command, run_with_timeout, testdata_dir};
-use relink::{Linker, ObjectId};
+use relink::{Linker, LinkerOptions, ObjectId};
 
 /// Generous: under qemu both relink and the program are emulated.
 const TIME_LIMIT: Duration = Duration::from_secs(300);
@@ -221,38 +221,67 @@ fn child_checks(linker: &mut Linker, lib: ObjectId, counter: *mut i32, go: c_int
 #[test]
 fn host_fork_child_can_load_replace_and_unload() {
     in_fresh_process("host_fork_child_can_load_replace_and_unload", || {
-        let mut linker = Linker::new().unwrap();
-        let lib = linker.load_file(api("lib_v1")).unwrap();
-        linker.load_file(api("user")).unwrap();
-        let counter = linker.address("counter").unwrap() as *mut i32;
-        // SAFETY: user.c's `int user_version(void)`.
-        let user_version: extern "C" fn() -> c_int =
-            unsafe { linker.function("user_version").unwrap() };
-        let (go_read, go_write) = pipe();
-        // SAFETY: lib_v1's `counter`; this process runs one test thread.
-        let pid = unsafe {
-            *counter = 5;
-            libc::fork()
-        };
-        if pid == 0 {
-            let status = child_checks(&mut linker, lib, counter, go_read);
-            // SAFETY: ending the child without running the test harness's exit.
-            unsafe { libc::_exit(status) };
-        }
-        // SAFETY: as above, in the parent's copy.
-        unsafe { *counter = 6 };
-        linker
-            .replace(lib, &std::fs::read(api("lib_v2")).unwrap())
-            .unwrap();
-        linker.reclaim();
-        // SAFETY: writing one byte from a local to our pipe.
-        assert_eq!(unsafe { libc::write(go_write, b"x".as_ptr().cast(), 1) }, 1);
-        assert_eq!(wait_for(pid), 0, "the child's failed check");
-        assert_eq!(user_version(), 2);
-        let counter = linker.address("counter").unwrap() as *const i32;
-        // SAFETY: lib_v2's `counter` (the same storage, re-initialised to 100).
-        assert_eq!(unsafe { *counter }, 100);
+        host_fork(LinkerOptions::default())
     });
+}
+
+/// The same with debuggable code (private code mappings, `/proc/self/mem`; not
+/// under qemu, where relink never makes code debuggable).
+#[test]
+fn host_fork_with_debuggable_code() {
+    in_fresh_process("host_fork_with_debuggable_code", || {
+        host_fork(LinkerOptions {
+            debugger: Some(true),
+            ..LinkerOptions::default()
+        })
+    });
+}
+
+/// The body of the two host_fork tests.
+fn host_fork(options: LinkerOptions) {
+    // relink never makes code debuggable under qemu-user.
+    let qemu = cfg!(target_arch = "aarch64")
+        && std::env::var_os("RELINK_QEMU_USER").is_some_and(|v| v == "1");
+    let debuggable = options.debugger == Some(true) && !qemu;
+    let mut linker = Linker::with_options(options).unwrap();
+    let lib = linker.load_file(api("lib_v1")).unwrap();
+    linker.load_file(api("user")).unwrap();
+    let counter = linker.address("counter").unwrap() as *mut i32;
+    // SAFETY: user.c's `int user_version(void)`.
+    let user_version: extern "C" fn() -> c_int =
+        unsafe { linker.function("user_version").unwrap() };
+    let (go_read, go_write) = pipe();
+    // SAFETY: lib_v1's `counter`; this process runs one test thread.
+    let pid = unsafe {
+        *counter = 5;
+        libc::fork()
+    };
+    if pid == 0 {
+        let mut status = child_checks(&mut linker, lib, counter, go_read);
+        // Debuggable code is mapped privately from the child's copy too.
+        let maps = std::fs::read_to_string("/proc/self/maps").unwrap_or_default();
+        let private_code = maps
+            .lines()
+            .any(|l| l.contains(" r-xp ") && l.contains("memfd:relink"));
+        if status == 0 && debuggable && !private_code {
+            status = 8;
+        }
+        // SAFETY: ending the child without running the test harness's exit.
+        unsafe { libc::_exit(status) };
+    }
+    // SAFETY: as above, in the parent's copy.
+    unsafe { *counter = 6 };
+    linker
+        .replace(lib, &std::fs::read(api("lib_v2")).unwrap())
+        .unwrap();
+    linker.reclaim();
+    // SAFETY: writing one byte from a local to our pipe.
+    assert_eq!(unsafe { libc::write(go_write, b"x".as_ptr().cast(), 1) }, 1);
+    assert_eq!(wait_for(pid), 0, "the child's failed check");
+    assert_eq!(user_version(), 2);
+    let counter = linker.address("counter").unwrap() as *const i32;
+    // SAFETY: lib_v2's `counter` (the same storage, re-initialised to 100).
+    assert_eq!(unsafe { *counter }, 100);
 }
 
 /// Forks, again and again, while another thread loads, replaces, unloads and
