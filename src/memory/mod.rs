@@ -26,6 +26,10 @@
 //! and the debugger's breakpoints coexist, and no page is ever writable and
 //! executable.
 //!
+//! **Fork.** Shared mappings stay shared across `fork()`; `fork.rs` gives the
+//! child its own copy of every region, at the same addresses, from `pthread_atfork`
+//! handlers. Each region is registered there, and reports its protection changes.
+//!
 //! `unsafe` lives here: the two mappings, and handing out slices of the working view.
 
 mod fork;
