@@ -36,7 +36,10 @@
 //!   child shares the regions with its parent.
 //! - A `Linker` that another thread was using at the moment of the fork is left
 //!   mid-operation in the child (that thread does not exist there): its loaded
-//!   code and data are copied, but the `Linker` itself must not be used.
+//!   code and data are copied, but the `Linker` itself must not be used. Only the
+//!   region registry's lock is taken around the fork: relink's other global locks
+//!   (trap messages, TLS, the GDB interface, perf maps) may be held by such a
+//!   thread, and a child that needs one then blocks.
 //! - A debugger's breakpoints in the child's copy of debuggable code are dropped
 //!   (gdb's default, `detach-on-fork`, removes them from the child anyway).
 //! - If the copy cannot be made (no memory, no descriptor), the child writes why
