@@ -31,9 +31,13 @@
 //!
 //! Limits:
 //! - Only `fork()` runs the handlers. `vfork()` and `posix_spawn()` need nothing
-//!   (the child shares the parent's memory until it execs, as natively). A raw
-//!   `clone()`/`syscall(SYS_clone)` without `CLONE_VM` bypasses them: such a
+//!   (the child shares the parent's memory until it execs, as natively; glibc's
+//!   `system` and `popen` use the latter). `_Fork()` and a raw
+//!   `clone()`/`syscall(SYS_clone)` without `CLONE_VM` bypass the handlers: such a
 //!   child shares the regions with its parent.
+//! - While *prepare* copies, other threads that change a region's protections
+//!   wait; a `fork()` from a signal handler that interrupted such a change
+//!   deadlocks (`fork` is not async-signal-safe in POSIX.1-2024 either).
 //! - A `Linker` that another thread was using at the moment of the fork is left
 //!   mid-operation in the child (that thread does not exist there): its loaded
 //!   code and data are copied, but the `Linker` itself must not be used. Only the
