@@ -335,6 +335,43 @@ fn fork_while_another_thread_loads_and_replaces() {
     });
 }
 
+/// When the copy cannot be made (here: no descriptor left for its memfd), the
+/// child exits with status 127 instead of sharing memory with its parent, and
+/// the parent goes on.
+#[test]
+fn a_child_without_its_copy_exits_127() {
+    in_fresh_process("a_child_without_its_copy_exits_127", || {
+        let mut linker = Linker::new().unwrap();
+        linker.load_file(api("math")).unwrap();
+        // SAFETY: math.c's `int bump(void)`.
+        let bump: extern "C" fn() -> c_int = unsafe { linker.function("bump").unwrap() };
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: plain system calls on our own process; the limit is restored.
+        let pid = unsafe {
+            assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit), 0);
+            let lowest_free = libc::dup(0);
+            libc::close(lowest_free);
+            let none_left = libc::rlimit {
+                rlim_cur: lowest_free as libc::rlim_t,
+                ..limit
+            };
+            assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &none_left), 0);
+            let pid = libc::fork();
+            if pid == 0 {
+                bump();
+                libc::_exit(0);
+            }
+            assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &limit), 0);
+            pid
+        };
+        assert_eq!(wait_for(pid), 127);
+        assert_eq!(bump(), 41);
+    });
+}
+
 /// Not a check: what `fork()` costs per MiB of loaded data, in wall time and in
 /// the parent's CPU time (which is where the copy is made; steadier on a busy
 /// machine). big.o's 256 MiB zero-fill array is allocated (and populated) whole;
