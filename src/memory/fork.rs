@@ -170,7 +170,9 @@ pub(super) fn debuggable(target: u64, mem: RawFd, pagemap: RawFd) {
 /// The registry lock, held while a target view's mapping changes: a fork then
 /// sees the change whole or not at all.
 #[must_use]
-pub(super) struct Protecting(#[allow(dead_code)] MutexGuard<'static, Registry>);
+pub(super) struct Protecting {
+    _lock: MutexGuard<'static, Registry>,
+}
 
 /// Records that `[offset, offset + len)` of the target view at `target` is
 /// (about to be) mapped with `prot`, privately or shared. Hold the result while
@@ -187,7 +189,7 @@ pub(super) fn protecting(
         let span = (prot != libc::PROT_NONE).then_some(Span { len, prot, private });
         assign(&mut r.spans, offset, len, span);
     }
-    Protecting(regions)
+    Protecting { _lock: regions }
 }
 
 /// Sets `[offset, offset + len)` of `spans` to `span` (or to nothing).
@@ -197,22 +199,9 @@ fn assign(spans: &mut BTreeMap<u64, Span>, offset: u64, len: u64, span: Option<S
     // head, and its tail past `end`.
     if let Some((&at, &before)) = spans.range(..offset).next_back() {
         if at + before.len > offset {
-            spans.insert(
-                at,
-                Span {
-                    len: offset - at,
-                    ..before
-                },
-            );
+            spans.insert(at, before.resized(offset - at));
             if at + before.len > end {
-                let tail = at + before.len - end;
-                spans.insert(
-                    end,
-                    Span {
-                        len: tail,
-                        ..before
-                    },
-                );
+                spans.insert(end, before.resized(at + before.len - end));
             }
         }
     }
@@ -220,18 +209,17 @@ fn assign(spans: &mut BTreeMap<u64, Span>, offset: u64, len: u64, span: Option<S
     while let Some((&at, &inside)) = spans.range(offset..end).next() {
         spans.remove(&at);
         if at + inside.len > end {
-            let tail = at + inside.len - end;
-            spans.insert(
-                end,
-                Span {
-                    len: tail,
-                    ..inside
-                },
-            );
+            spans.insert(end, inside.resized(at + inside.len - end));
         }
     }
     if let Some(span) = span {
         spans.insert(offset, span);
+    }
+}
+
+impl Span {
+    fn resized(self, len: u64) -> Span {
+        Span { len, ..self }
     }
 }
 
