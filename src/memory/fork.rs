@@ -27,7 +27,9 @@
 //! writing the shared pages while the child starts; made in the child it would
 //! catch some of their later writes (and the forking thread's, once `fork`
 //! returned in the parent). Its cost is one page copy per page holding data, paid
-//! by the parent in `fork()`; native `fork` copies page tables only.
+//! by the parent in `fork()`; native `fork` copies page tables only. And each
+//! child then holds a whole copy, where native children share the pages no one
+//! writes until someone does.
 //!
 //! Limits:
 //! - Only `fork()` runs the handlers. `vfork()` and `posix_spawn()` need nothing
