@@ -26,8 +26,13 @@
 //! and the debugger's breakpoints coexist, and no page is ever writable and
 //! executable.
 //!
+//! **Fork.** Shared mappings stay shared across `fork()`; `fork.rs` gives the
+//! child its own copy of every region, at the same addresses, from `pthread_atfork`
+//! handlers. Each region is registered there, and reports its protection changes.
+//!
 //! `unsafe` lives here: the two mappings, and handing out slices of the working view.
 
+mod fork;
 pub mod pack;
 pub mod process;
 
@@ -111,6 +116,11 @@ impl Region {
             unmap(target, size);
             return Err(err);
         }
+        if let Err(e) = fork::register(fd.as_raw_fd(), working as u64, target, size) {
+            unmap(target, size);
+            unmap(working as u64, size);
+            return Err(e);
+        }
         let mut free = BTreeMap::new();
         free.insert(0, size);
         Ok(Region {
@@ -158,6 +168,9 @@ impl Region {
             open("/proc/self/mem", true)?,
             open("/proc/self/pagemap", false)?,
         ));
+        if let Some((mem, pagemap)) = &self.debug {
+            fork::debuggable(self.target, mem.as_raw_fd(), pagemap.as_raw_fd());
+        }
         Ok(())
     }
 
@@ -282,6 +295,7 @@ impl Region {
         } else {
             libc::MAP_SHARED
         };
+        let _fork = fork::protecting(self.target, offset, len, prot, private);
         // SAFETY: replaces pages of our own target mapping (in bounds, checked
         // above) with a mapping of the same memfd range.
         let at = unsafe {
@@ -302,6 +316,7 @@ impl Region {
             return true;
         }
         assert!(offset.is_multiple_of(self.page) && offset + len <= self.size);
+        let _fork = fork::protecting(self.target, offset, len, prot, false);
         // SAFETY: the range lies inside our target mapping (checked above); changing
         // its protection affects only memory this region owns.
         unsafe {
@@ -442,6 +457,7 @@ impl Prefault {
 
 impl Drop for Region {
     fn drop(&mut self) {
+        fork::unregister(self.target);
         unmap(self.target, self.size);
         unmap(self.working as u64, self.size);
     }
