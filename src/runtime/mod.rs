@@ -151,7 +151,7 @@ impl Linker {
         object: &Object,
         layout: &Layout,
     ) -> Result<Vec<unwind::Frames>> {
-        let Some(space) = self.space.as_ref() else {
+        let Some(space) = self.space.as_mut() else {
             return Ok(Vec::new());
         };
         let base = space.region.target_base();
@@ -176,7 +176,7 @@ impl Linker {
             let (Some(offset), Role::EhFrame) = (layout.sections[i], s.role) else {
                 continue;
             };
-            let bytes = space.region.bytes(offset, s.size);
+            let bytes = space.region.bytes_mut(offset, s.size);
             let section = SectionId(i as u32);
             frames.push(unwind::validate(
                 object,
