@@ -687,4 +687,95 @@ mod tests {
             assert!(!instructions_hold(&moved, eh), "moved by {shift}");
         }
     }
+
+    /// A section at `address` with one CIE ("zR", pc-relative sdata4) and an
+    /// FDE per `(start, length)`, each with the instructions of a C function.
+    fn with_fdes(address: u64, fdes: &[(u64, u32)]) -> Vec<u8> {
+        let mut out = section(&[])[..20].to_vec(); // the CIE
+        for &(start, len) in fdes {
+            let at = out.len() as u64;
+            let place = address + at + 8;
+            let mut fde = (at as u32 + 4).to_le_bytes().to_vec(); // CIE pointer
+            fde.extend((start.wrapping_sub(place) as u32).to_le_bytes());
+            fde.extend(len.to_le_bytes());
+            fde.extend([0, 0x41, 0x0e, 0x10, 0x86, 0x02, 0, 0]); // no augmentation
+            out.extend((fde.len() as u32).to_le_bytes());
+            out.extend(fde);
+        }
+        out
+    }
+
+    /// An object to name in errors, and bounds: code at [0x2000, 0x2100), and
+    /// an empty code section at its end.
+    fn empty_fde_setup() -> (Vec<u8>, [(u64, u64); 2]) {
+        let file = std::fs::read("testdata/debug/x86_64/counter.o").unwrap();
+        (file, [(0x2000, 0x2100), (0x2100, 0x2100)])
+    }
+
+    /// g++'s empty FDEs, at the start, in the middle and at the end of the
+    /// code: accepted by both validations alike, not registered, and their
+    /// initial location cleared (libgcc then skips them).
+    #[test]
+    fn empty_fdes_are_accepted_cleared_and_not_registered() {
+        let (file, code) = empty_fde_setup();
+        let object = crate::input::parse("counter.o", &file).unwrap();
+        let bounds = Bounds {
+            code: &code,
+            object: &code,
+            region: (0, u64::MAX),
+        };
+        let address = 0x1000;
+        for empty in [0x2000, 0x2080, 0x20c0, 0x2100] {
+            let fdes = [(0x2000, 0x40), (empty, 0), (0x2040, 0x80), (0x2000, 0)];
+            let mut bytes = with_fdes(address, &fdes);
+            // The CIE takes 20 bytes, each FDE 24.
+            let (first, second, third, fourth) = (20, 44, 68, 92);
+            let want = Found {
+                live: vec![address + first, address + third],
+                empty: vec![(second as usize + 8, 4), (fourth as usize + 8, 4)],
+            };
+            let quick = quick_frames(&bytes, address, &bounds, false);
+            assert_eq!(quick.as_ref(), Some(&want), "empty FDE at {empty:#x}");
+            let thorough = validate_with_gimli(&object, SectionId(0), &bytes, address, &bounds);
+            assert_eq!(thorough.unwrap(), want, "empty FDE at {empty:#x}");
+            let frames = validate(&object, SectionId(0), &mut bytes, address, &bounds).unwrap();
+            assert_eq!(frames.fdes, want.live);
+            for (at, width) in want.empty {
+                assert_eq!(bytes[at..at + width], [0; 4]);
+            }
+            // A live FDE keeps its address; the walk still accepts the section.
+            assert_ne!(bytes[first as usize + 8..][..4], [0; 4]);
+            let again = quick_frames(&bytes, address, &bounds, false).unwrap();
+            assert_eq!(again.live, want.live);
+        }
+    }
+
+    /// An FDE outside the object's code stays an error, empty or not (an empty
+    /// one may only sit inside or at the end of a code section).
+    #[test]
+    fn fdes_outside_the_code_are_refused() {
+        let (file, code) = empty_fde_setup();
+        let object = crate::input::parse("counter.o", &file).unwrap();
+        let bounds = Bounds {
+            code: &code,
+            object: &code,
+            region: (0, u64::MAX),
+        };
+        let address = 0x1000;
+        for (start, len) in [
+            (0x2100, 0x10),
+            (0x20f0, 0x20),
+            (0x1ff0, 0x20),
+            (0x3000, 0),
+            (0x1fff, 0),
+        ] {
+            let mut bytes = with_fdes(address, &[(0x2000, 0x40), (start, len)]);
+            assert_eq!(quick_frames(&bytes, address, &bounds, false), None);
+            let e = validate(&object, SectionId(0), &mut bytes, address, &bounds).unwrap_err();
+            let end = start + u64::from(len);
+            let want =
+                format!("FDE covers [{start:#x}, {end:#x}), which is not inside the object's code");
+            assert!(e.to_string().contains(&want), "{e}");
+        }
+    }
 }
