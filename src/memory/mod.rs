@@ -29,6 +29,8 @@
 //! `unsafe` lives here: the two mappings, and handing out slices of the working view.
 
 pub mod pack;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
