@@ -8,6 +8,7 @@
 //! reverse of that list, after the `__cxa_atexit` handlers each object registered
 //! (`exit` runs those before `_dl_fini`).
 
+pub(crate) mod elf_image;
 pub mod gdb;
 pub mod perf;
 pub mod static_tls;
