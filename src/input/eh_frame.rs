@@ -8,9 +8,9 @@
 //! A section is a sequence of records, each
 //! `length: u32, id: u32, body: [u8; length - 4]`; `id` is 0 for a CIE, and
 //! for an FDE the distance back from the `id` field to its CIE. A zero length
-//! ends the section (the terminator libgcc's `__register_frame` stops at, as
-//! `gimli` and the Mach-O linker do); a length of `0xffff_ffff` announces a
-//! 64-bit DWARF record, which libgcc does not read: refused.
+//! ends the section (the terminator libgcc's `__register_frame` and `gimli`
+//! stop at); a length of `0xffff_ffff` announces a 64-bit DWARF record, which
+//! libgcc does not read: refused.
 
 /// Why a section's records cannot be walked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

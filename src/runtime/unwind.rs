@@ -24,6 +24,13 @@
 //! outside the object's memory, or an indirect personality pointer outside the
 //! region. FDEs of discarded COMDAT code keep a zero `pc_begin`, which both
 //! unwinders skip (as they do for `ld`'s output); they are not registered.
+//! Empty FDEs (g++'s, for functions without instructions) are accepted where
+//! they start inside or at the end of the object's code, not registered, and
+//! given a zero `pc_begin` too ([`Found::empty`]).
+//!
+//! The records are found by the walk shared with the Mach-O reader
+//! (`input/eh_frame.rs`); a quick walk handles the common shapes, `gimli` reads
+//! the rest.
 
 use std::sync::OnceLock;
 
