@@ -87,6 +87,13 @@ for arch in x86_64 aarch64; do
     done
   done
 done
+# empty_fde.cpp runs as a program too (tests/eh_frame_empty.rs): its native output.
+for arch in x86_64 aarch64; do
+  echo 0 > "$WORK/status"
+  native_run "$arch" "$TD/unwind/$arch/gxx-empty_fde.o"
+  cp "$WORK/out" "$TD/expected/$arch/empty_fde.stdout"
+  cp "$WORK/status" "$TD/expected/$arch/empty_fde.status"
+done
 # The same C code as x86_64 Mach-O (its __eh_frame is registered too).
 (cd "$TD/unwind" && clang-14 -O2 -S -emit-llvm chain.c -o "$WORK/chain.ll" \
    && llc -O2 -mtriple=x86_64-apple-macosx -filetype=obj "$WORK/chain.ll" -o x86_64/macho-chain.o)

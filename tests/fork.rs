@@ -116,7 +116,7 @@ extern "C" fn host_replace(version: c_int) {
     let (linker, lib) = held.as_mut().unwrap();
     let bytes = std::fs::read(obj(&format!("lib_v{version}"))).unwrap();
     linker.replace(*lib, &bytes).unwrap();
-    linker.reclaim();
+    unsafe { linker.reclaim() };
 }
 
 /// The parent replaces the library and reclaims the old version while the child
@@ -189,7 +189,7 @@ fn child_checks(linker: &mut Linker, lib: ObjectId, counter: *mut i32, go: c_int
     if linker.replace(lib, &v3).is_err() || user_version() != 3 {
         return 4;
     }
-    linker.reclaim();
+    unsafe { linker.reclaim() };
     let Ok(weak) = linker.load_file(api("weak")) else {
         return 5;
     };
@@ -221,7 +221,7 @@ fn child_checks(linker: &mut Linker, lib: ObjectId, counter: *mut i32, go: c_int
 #[test]
 fn host_fork_child_can_load_replace_and_unload() {
     in_fresh_process("host_fork_child_can_load_replace_and_unload", || {
-        host_fork(LinkerOptions::default())
+        host_fork(false)
     });
 }
 
@@ -229,20 +229,16 @@ fn host_fork_child_can_load_replace_and_unload() {
 /// under qemu, where relink never makes code debuggable).
 #[test]
 fn host_fork_with_debuggable_code() {
-    in_fresh_process("host_fork_with_debuggable_code", || {
-        host_fork(LinkerOptions {
-            debugger: Some(true),
-            ..LinkerOptions::default()
-        })
-    });
+    in_fresh_process("host_fork_with_debuggable_code", || host_fork(true));
 }
 
 /// The body of the two host_fork tests.
-fn host_fork(options: LinkerOptions) {
+fn host_fork(debugger: bool) {
+    let options = LinkerOptions::new().debugger(Some(debugger));
     // relink never makes code debuggable under qemu-user.
     let qemu = cfg!(target_arch = "aarch64")
         && std::env::var_os("RELINK_QEMU_USER").is_some_and(|v| v == "1");
-    let debuggable = options.debugger == Some(true) && !qemu;
+    let debuggable = debugger && !qemu;
     let mut linker = Linker::with_options(options).unwrap();
     let lib = linker.load_file(api("lib_v1")).unwrap();
     linker.load_file(api("user")).unwrap();
@@ -274,7 +270,7 @@ fn host_fork(options: LinkerOptions) {
     linker
         .replace(lib, &std::fs::read(api("lib_v2")).unwrap())
         .unwrap();
-    linker.reclaim();
+    unsafe { linker.reclaim() };
     // SAFETY: writing one byte from a local to our pipe.
     assert_eq!(unsafe { libc::write(go_write, b"x".as_ptr().cast(), 1) }, 1);
     assert_eq!(wait_for(pid), 0, "the child's failed check");
@@ -307,7 +303,7 @@ fn fork_while_another_thread_loads_and_replaces() {
                     let lib = other.load_file(api("lib_v1")).unwrap();
                     let user = other.load_file(api("user")).unwrap();
                     other.replace(lib, &v2).unwrap();
-                    other.reclaim();
+                    unsafe { other.reclaim() };
                     other.unload(user).unwrap();
                     rounds += 1;
                 }

@@ -456,3 +456,25 @@ pub(crate) fn read_u32(place: &[u8]) -> u32 {
 pub(crate) fn write_u32(place: &mut [u8], v: u32) {
     place[..4].copy_from_slice(&v.to_le_bytes());
 }
+
+/// What an ELF image relink writes (`runtime/elf_image.rs`) says of the
+/// architecture.
+impl Arch {
+    /// The ELF header's `e_machine`.
+    pub fn elf_machine(self) -> u16 {
+        match self {
+            Arch::X86_64 => object::elf::EM_X86_64,
+            Arch::Aarch64 => object::elf::EM_AARCH64,
+        }
+    }
+
+    /// The dynamic relocation that stores a symbol's offset from the thread
+    /// pointer in a 64-bit word (static TLS): `R_X86_64_TPOFF64`,
+    /// `R_AARCH64_TLS_TPREL64`.
+    pub fn elf_tprel64(self) -> u32 {
+        match self {
+            Arch::X86_64 => object::elf::R_X86_64_TPOFF64,
+            Arch::Aarch64 => object::elf::R_AARCH64_TLS_TPREL,
+        }
+    }
+}

@@ -74,6 +74,7 @@ use object::macho;
 use object::read::macho::{MachHeader, Nlist as _, Section as _, Segment as _};
 use object::LittleEndian as LE;
 
+use super::eh_frame::{self, Stop};
 use super::MAX_ALIGN;
 use super::{
     Binding, Class, Definition, Object, Reloc, Role, Section, SectionId, Symbol, SymbolId,
@@ -1197,38 +1198,30 @@ impl EhFrame<'_, '_, '_> {
     }
 
     fn walk(&self, added: &mut Vec<Reloc>) -> Result<()> {
-        let data = self.section.data;
-        let mut cies: Vec<(u64, Cie)> = Vec::new();
-        let mut at = 0u64;
-        while at + 4 <= data.len() as u64 {
-            let length = u64::from(self.u32_at(at)?);
-            if length == 0 {
-                break;
-            }
-            if length == 0xffff_ffff {
-                return Err(Error::Unsupported {
-                    at: self.reader.at(Some(self.section.name), Some(at)),
-                    what: "a 64-bit DWARF __eh_frame record".into(),
-                });
-            }
-            let end = at + 4 + length;
-            if end > data.len() as u64 || length < 4 {
-                return Err(self.bad(at, "__eh_frame record runs past the section"));
-            }
-            let id = u64::from(self.u32_at(at + 4)?);
-            if id == 0 {
-                cies.push((at, self.cie(at + 8, end)?));
-            } else {
-                let cie_at = (at + 4).checked_sub(id);
-                let cie = cies.iter().find(|(o, _)| Some(*o) == cie_at).map(|c| c.1);
-                let Some(cie) = cie else {
-                    return Err(self.bad(at, "FDE names no CIE before it"));
-                };
-                self.fde(at + 8, end, cie, added)?;
-            }
-            at = end;
-        }
-        Ok(())
+        // Offsets in the section: a record's body starts 8 bytes in.
+        let span =
+            |offset: usize, body: &[u8]| (offset as u64 + 8, (offset + 8 + body.len()) as u64);
+        eh_frame::walk(
+            self.section.data,
+            |offset, body| {
+                let (at, end) = span(offset, body);
+                self.cie(at, end)
+            },
+            |offset, body, cie| {
+                let (at, end) = span(offset, body);
+                self.fde(at, end, *cie, added)
+            },
+        )
+        .map_err(|stop| match stop {
+            Stop::Callback(e) => e,
+            Stop::Record(bad) if bad.why == eh_frame::Bad::Dwarf64 => Error::Unsupported {
+                at: self
+                    .reader
+                    .at(Some(self.section.name), Some(bad.offset as u64)),
+                what: bad.reason().into(),
+            },
+            Stop::Record(bad) => self.bad(bad.offset as u64, bad.reason()),
+        })
     }
 
     /// Reads the augmentation of the CIE whose version byte is at `at`.

@@ -14,6 +14,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub(crate) mod eh_frame;
 pub mod elf;
 pub mod macho;
 mod named;

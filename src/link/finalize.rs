@@ -92,7 +92,7 @@ pub(crate) fn read_pointers(space: &Space, offset: u64, size: u64, class: Class)
 
 /// Validates the unwind sections of a linked (not yet committed) object.
 pub(crate) fn unwind_frames(
-    space: &Space,
+    space: &mut Space,
     object: &Object,
     layout: &Layout,
 ) -> Result<Vec<unwind::Frames>> {
@@ -115,7 +115,7 @@ pub(crate) fn unwind_frames(
         let (Some(offset), Role::EhFrame) = (layout.sections[i], s.role) else {
             continue;
         };
-        let bytes = space.region.bytes(offset, s.size);
+        let bytes = space.region.bytes_mut(offset, s.size);
         let section = SectionId(i as u32);
         let address = base + offset;
         frames.push(unwind::validate(object, section, bytes, address, &bounds)?);

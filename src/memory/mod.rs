@@ -35,6 +35,8 @@
 mod fork;
 pub mod pack;
 pub mod process;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};

@@ -5,6 +5,7 @@
 //! `static_tls.rs`); and where each loaded function lies, for symbolizing.
 //! The link stages decide when each runs (`link/finalize.rs`).
 
+pub(crate) mod elf_image;
 pub mod gdb;
 pub mod perf;
 pub mod static_tls;

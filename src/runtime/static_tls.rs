@@ -7,7 +7,8 @@
 //! area when it creates the thread, and keeps a *surplus* for libraries that are
 //! loaded later and need static TLS. relink borrows that mechanism instead of
 //! reimplementing it: for a module that needs static TLS it writes a tiny shared
-//! object (below, about 600 bytes plus the image) into a memfd and `dlopen`s it.
+//! object (`elf_image::tls_library`, about 600 bytes plus the image) into a memfd
+//! and `dlopen`s it.
 //! glibc then
 //! - allocates the block from the surplus (or fails: "cannot allocate memory in
 //!   static TLS block", reported as such),
@@ -34,6 +35,9 @@
 use std::ffi::CString;
 use std::io::Write;
 use std::os::fd::{FromRawFd, OwnedFd};
+
+use super::elf_image;
+use crate::arch::Arch;
 
 /// A static TLS block held for one module: the library that owns it.
 #[derive(Debug)]
@@ -77,131 +81,6 @@ pub fn thread_pointer() -> u64 {
     tp
 }
 
-/// Where the relocated word and the image go in the library (file offsets equal
-/// virtual addresses).
-struct Plan {
-    dynamic: u64,
-    hash: u64,
-    symtab: u64,
-    strtab: u64,
-    rela: u64,
-    word: u64,
-    image: u64,
-}
-
-const PHNUM: u64 = 4;
-const DYN_ENTRIES: u64 = 10;
-
-fn plan(align: u64) -> Plan {
-    let dynamic = 64 + PHNUM * 56;
-    let hash = dynamic + DYN_ENTRIES * 16;
-    let symtab = hash + 16;
-    let strtab = symtab + 24;
-    let rela = (strtab + 1).next_multiple_of(8);
-    let word = rela + 24;
-    let image = (word + 8).next_multiple_of(align.max(1));
-    Plan {
-        dynamic,
-        hash,
-        symtab,
-        strtab,
-        rela,
-        word,
-        image,
-    }
-}
-
-/// The shared object described in the module doc, for the host's architecture.
-fn library(image: &[u8], size: u64, align: u64) -> Option<Vec<u8>> {
-    #[cfg(target_arch = "x86_64")]
-    let (machine, tpoff) = (
-        62u16, /* EM_X86_64 */
-        18u64, /* R_X86_64_TPOFF64 */
-    );
-    #[cfg(target_arch = "aarch64")]
-    let (machine, tpoff) = (
-        183u16,  /* EM_AARCH64 */
-        1030u64, /* R_AARCH64_TLS_TPREL64 */
-    );
-    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
-    return None;
-    let p = plan(align);
-    let end = p.image.checked_add(image.len() as u64)?;
-    let mut out = Vec::with_capacity(end as usize);
-    let u16_ = |o: &mut Vec<u8>, v: u16| o.extend_from_slice(&v.to_le_bytes());
-    let u32_ = |o: &mut Vec<u8>, v: u32| o.extend_from_slice(&v.to_le_bytes());
-    let u64_ = |o: &mut Vec<u8>, v: u64| o.extend_from_slice(&v.to_le_bytes());
-    // ELF header.
-    out.extend_from_slice(&[0x7f, b'E', b'L', b'F', 2, 1, 1, 0]);
-    out.extend_from_slice(&[0; 8]);
-    u16_(&mut out, 3); // ET_DYN
-    u16_(&mut out, machine);
-    u32_(&mut out, 1);
-    u64_(&mut out, 0); // e_entry
-    u64_(&mut out, 64); // e_phoff
-    u64_(&mut out, 0); // e_shoff
-    u32_(&mut out, 0); // e_flags
-    u16_(&mut out, 64);
-    u16_(&mut out, 56);
-    u16_(&mut out, PHNUM as u16);
-    u16_(&mut out, 64);
-    u16_(&mut out, 0);
-    u16_(&mut out, 0);
-    // Program headers: type, flags, offset, vaddr, paddr, filesz, memsz, align.
-    let phdr = |o: &mut Vec<u8>, ty: u32, flags: u32, at: u64, file: u64, mem: u64, al: u64| {
-        u32_(o, ty);
-        u32_(o, flags);
-        for v in [at, at, at, file, mem, al] {
-            u64_(o, v);
-        }
-    };
-    const R: u32 = 4;
-    const W: u32 = 2;
-    phdr(&mut out, 1, R | W, 0, end, end, 0x1000); // PT_LOAD
-    let dyn_size = DYN_ENTRIES * 16;
-    phdr(&mut out, 2, R | W, p.dynamic, dyn_size, dyn_size, 8); // PT_DYNAMIC
-    phdr(
-        &mut out,
-        7,
-        R,
-        p.image,
-        image.len() as u64,
-        size,
-        align.max(1),
-    ); // PT_TLS
-    phdr(&mut out, 0x6474_e551, R | W, 0, 0, 0, 16); // PT_GNU_STACK
-                                                     // Dynamic section.
-    for (tag, value) in [
-        (4u64, p.hash), // DT_HASH
-        (5, p.strtab),  // DT_STRTAB
-        (6, p.symtab),  // DT_SYMTAB
-        (10, 1),        // DT_STRSZ
-        (11, 24),       // DT_SYMENT
-        (7, p.rela),    // DT_RELA
-        (8, 24),        // DT_RELASZ
-        (9, 24),        // DT_RELAENT
-        (30, 0x10),     // DT_FLAGS = DF_STATIC_TLS
-        (0, 0),         // DT_NULL
-    ] {
-        u64_(&mut out, tag);
-        u64_(&mut out, value);
-    }
-    // DT_HASH: one bucket, one chain entry, both the null symbol.
-    for v in [1u32, 1, 0, 0] {
-        u32_(&mut out, v);
-    }
-    out.extend_from_slice(&[0; 24]); // the null symbol
-    out.push(0); // the string table
-    out.resize(p.rela as usize, 0);
-    u64_(&mut out, p.word); // r_offset
-    u64_(&mut out, tpoff); // r_info: symbol 0, the TP-offset type
-    u64_(&mut out, 0); // r_addend
-    u64_(&mut out, 0); // the word
-    out.resize(p.image as usize, 0);
-    out.extend_from_slice(image);
-    Some(out)
-}
-
 /// Takes a static TLS block of `size` bytes aligned to `align` from the C
 /// library, initialised from `image` (the rest zero) in every thread, running or
 /// future. The error is the C library's message.
@@ -211,8 +90,10 @@ pub fn allocate(image: &[u8], size: u64, align: u64) -> Result<StaticBlock, Stri
             "bad TLS block shape: {size} bytes aligned to {align}"
         ));
     }
-    let bytes = library(image, size, align)
+    let library = Arch::HOST
+        .and_then(|arch| elf_image::tls_library(arch, image, size, align))
         .ok_or_else(|| "static TLS is not supported on this architecture".to_string())?;
+    let bytes = library.bytes;
     // SAFETY: memfd_create with a NUL-terminated name.
     let fd = unsafe { libc::memfd_create(c"relink-static-tls".as_ptr(), libc::MFD_CLOEXEC) };
     if fd < 0 {
@@ -279,7 +160,7 @@ pub fn allocate(image: &[u8], size: u64, align: u64) -> Result<StaticBlock, Stri
     };
     // SAFETY: the word lies in the library's writable PT_LOAD segment, relocated
     // by dlopen.
-    let tp_offset = unsafe { *((base + plan(align).word) as *const i64) };
+    let tp_offset = unsafe { *((base + library.word) as *const i64) };
     // glibc initialised this thread's copy at that offset: check it holds the
     // image (a wrong offset or layout is an error, not silent corruption).
     // SAFETY: the block is `size >= image.len()` bytes at that offset, or the

@@ -24,12 +24,20 @@
 //! outside the object's memory, or an indirect personality pointer outside the
 //! region. FDEs of discarded COMDAT code keep a zero `pc_begin`, which both
 //! unwinders skip (as they do for `ld`'s output); they are not registered.
+//! Empty FDEs (g++'s, for functions without instructions) are accepted where
+//! they start inside or at the end of the object's code, not registered, and
+//! given a zero `pc_begin` too ([`Found::empty`]).
+//!
+//! The records are found by the walk shared with the Mach-O reader
+//! (`input/eh_frame.rs`); a quick walk handles the common shapes, `gimli` reads
+//! the rest.
 
 use std::sync::OnceLock;
 
-use gimli::{BaseAddresses, CieOrFde, EhFrame, LittleEndian, Pointer, UnwindSection};
+use gimli::{BaseAddresses, EhFrame, EhFrameOffset, LittleEndian, Pointer, UnwindSection};
 
 use crate::error::{Error, Result};
+use crate::input::eh_frame::{self, Stop};
 use crate::input::{Object, SectionId};
 
 /// Bytes of zero terminator reserved after every unwind section.
@@ -54,22 +62,67 @@ pub(crate) struct Bounds<'b> {
     pub region: (u64, u64),
 }
 
-/// Validates one relocated unwind section (`bytes`, at target `address`).
+/// Validates one relocated unwind section (`bytes`, at target `address`), and
+/// clears the initial location of each empty FDE in it (see [`Found::empty`]).
 pub(crate) fn validate(
     object: &Object,
     section: SectionId,
-    bytes: &[u8],
+    bytes: &mut [u8],
     address: u64,
     bounds: &Bounds,
 ) -> Result<Frames> {
     let checked = (object.facts.get()).is_some_and(|f| f.unwind_checked.contains(&section));
-    if let Some(fdes) = quick_frames(bytes, address, bounds, checked) {
-        return Ok(Frames {
-            section: address,
-            fdes,
-        });
+    let found = match quick_frames(bytes, address, bounds, checked) {
+        Some(found) => found,
+        None => validate_with_gimli(object, section, bytes, address, bounds)?,
+    };
+    for &(at, width) in &found.empty {
+        if let Some(field) = bytes.get_mut(at..at + width) {
+            field.fill(0);
+        }
     }
-    validate_with_gimli(object, section, bytes, address, bounds)
+    Ok(Frames {
+        section: address,
+        fdes: found.live,
+    })
+}
+
+/// The FDEs a validation found.
+#[derive(Debug, Default, PartialEq)]
+struct Found {
+    /// Target addresses of the FDEs that describe loaded code.
+    live: Vec<u64>,
+    /// The initial-location fields (section offset, bytes) of empty FDEs, which
+    /// describe no instruction: g++ `-O2` gives every function whose whole body
+    /// is undefined behaviour one (a non-void function without `return`), in a
+    /// `.text.unlikely*` section of its own, often empty. They are not
+    /// registered, and [`validate`] clears the field, so that libgcc skips them
+    /// as it skips discarded code's: its binary search over a section's FDEs,
+    /// sorted by address, can step past a live FDE that starts where an empty
+    /// one does, and not find it.
+    empty: Vec<(usize, usize)>,
+}
+
+/// What an FDE describes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Covers {
+    /// Loaded code.
+    Code,
+    /// No instruction, at an address inside or at the end of the object's code.
+    Nothing,
+    /// Discarded COMDAT code (a zero initial location, left unrelocated).
+    Discarded,
+}
+
+/// What an FDE covering `[lo, lo + len)` describes; `None`: it lies outside the
+/// object's code.
+#[inline]
+fn covers(lo: u64, len: u64, code: &[(u64, u64)]) -> Option<Covers> {
+    if len == 0 {
+        let inside = code.iter().any(|&(a, b)| lo >= a && lo <= b);
+        return inside.then_some(Covers::Nothing);
+    }
+    inside(lo, len, code).then_some(Covers::Code)
 }
 
 /// The FDEs of a section in the shape compilers give plain C code: "zR" CIEs
@@ -84,48 +137,27 @@ pub(crate) fn validate(
 /// `checked`: the section's instructions were found well formed before it was
 /// relocated, and relocation changed none of them ([`instructions_hold`]), so
 /// they are not walked again.
-fn quick_frames(bytes: &[u8], address: u64, bounds: &Bounds, checked: bool) -> Option<Vec<u64>> {
+fn quick_frames(bytes: &[u8], address: u64, bounds: &Bounds, checked: bool) -> Option<Found> {
     // Room for an FDE every 32 bytes (a C function's is 24 to 48): grown one
     // push at a time, the list was a tenth of this function's cost.
-    let mut fdes = Vec::with_capacity(bytes.len() / 32);
-    let cie = |record: &[u8]| quick_cie(record, checked);
-    walk_records(bytes, cie, |offset, record, encoding| {
+    let mut found = Found {
+        live: Vec::with_capacity(bytes.len() / 32),
+        empty: Vec::new(),
+    };
+    let cie = |_, record: &[u8]| quick_cie(record, checked).ok_or(());
+    eh_frame::walk(bytes, cie, |offset, record, &encoding| {
         let at = address.wrapping_add(offset as u64 + 8);
-        if quick_fde(record, at, encoding, bounds, checked)? {
-            fdes.push(address.wrapping_add(offset as u64));
+        match quick_fde(record, at, encoding, bounds, checked).ok_or(())? {
+            Covers::Code => found.live.push(address.wrapping_add(offset as u64)),
+            Covers::Nothing => found
+                .empty
+                .push((offset + 8, fixed_width(encoding).unwrap_or(0))),
+            Covers::Discarded => {}
         }
-        Some(())
-    })?;
-    Some(fdes)
-}
-
-/// Walks a section's records, each CIE before the FDEs that use it: `cie`
-/// gets a CIE (after its length and id) and gives its address encoding;
-/// `fde` gets an FDE's offset, the FDE (after its length and CIE pointer) and
-/// its CIE's encoding. `None` for a zero or 64-bit length, a record past the
-/// end, an FDE without a CIE before it, or when a callback says `None`.
-fn walk_records(
-    bytes: &[u8],
-    mut cie: impl FnMut(&[u8]) -> Option<u8>,
-    mut fde: impl FnMut(usize, &[u8], u8) -> Option<()>,
-) -> Option<()> {
-    let mut cies: Vec<(usize, u8)> = Vec::new(); // (offset, address encoding)
-    let mut offset = 0;
-    while offset < bytes.len() {
-        let len = read_u32(bytes, offset).filter(|l| *l != 0 && *l != u32::MAX)?;
-        let end = offset.checked_add(4 + usize::try_from(len).ok()?)?;
-        let record = bytes.get(offset + 8..end)?;
-        match read_u32(bytes, offset + 4)? {
-            0 => cies.push((offset, cie(record)?)),
-            id => {
-                let at = (offset + 4).checked_sub(usize::try_from(id).ok()?)?;
-                let &(_, encoding) = cies.iter().find(|(o, _)| *o == at)?;
-                fde(offset, record, encoding)?;
-            }
-        }
-        offset = end;
-    }
-    Some(())
+        Ok(())
+    })
+    .ok()?;
+    Some(found)
 }
 
 /// A "zR" CIE's address encoding (after its length and id), if its shape and
@@ -161,36 +193,38 @@ fn fixed_width(encoding: u8) -> Option<usize> {
 }
 
 /// Checks an FDE (after its length and CIE pointer; `at`: the target address of
-/// its first address field). `Some(false)`: discarded COMDAT code (a zero
-/// address), skipped.
-fn quick_fde(fde: &[u8], at: u64, encoding: u8, bounds: &Bounds, checked: bool) -> Option<bool> {
+/// its first address field).
+#[inline]
+fn quick_fde(fde: &[u8], at: u64, encoding: u8, bounds: &Bounds, checked: bool) -> Option<Covers> {
     let width = fixed_width(encoding)?;
-    let value = |field: &[u8]| -> u64 {
-        let mut le = [0u8; 8];
-        le[..width].copy_from_slice(field);
-        let v = u64::from_le_bytes(le);
-        let signed = encoding & 0x08 != 0 && width < 8;
-        let shift = 64 - 8 * width as u32;
-        if signed {
-            (((v << shift) as i64) >> shift) as u64
-        } else {
-            v
-        }
-    };
     let begin = fde.get(..width)?;
-    if begin.iter().all(|b| *b == 0) {
-        // As gimli's parse would: the fields and the augmentation data must fit.
-        let mut rest = fde.get(2 * width..)?;
-        let aug = usize::try_from(leb128(&mut rest)?).ok()?;
-        return rest.get(aug..).map(|_| false);
-    }
-    let base = if encoding & 0x10 != 0 { at } else { 0 };
-    let lo = base.wrapping_add(value(begin));
-    let len = value(fde.get(width..2 * width)?);
+    // As gimli's parse would: the fields and the augmentation data must fit.
     let mut rest = fde.get(2 * width..)?;
     let aug = usize::try_from(leb128(&mut rest)?).ok()?;
     let instructions = rest.get(aug..)?;
-    (inside(lo, len, bounds.code) && (checked || well_formed(instructions))).then_some(true)
+    if begin.iter().all(|b| *b == 0) {
+        return Some(Covers::Discarded);
+    }
+    let base = if encoding & 0x10 != 0 { at } else { 0 };
+    let lo = base.wrapping_add(field_value(begin, encoding));
+    let len = field_value(&fde[width..2 * width], encoding);
+    let covered = covers(lo, len, bounds.code)?;
+    (checked || well_formed(instructions)).then_some(covered)
+}
+
+/// The value of a fixed-width address field (2, 4 or 8 bytes: [`fixed_width`])
+/// of `encoding`, sign-extended where the encoding is signed.
+#[inline]
+fn field_value(field: &[u8], encoding: u8) -> u64 {
+    let signed = encoding & 0x08 != 0;
+    match *field {
+        [a, b] if signed => i16::from_le_bytes([a, b]) as u64,
+        [a, b] => u16::from_le_bytes([a, b]).into(),
+        [a, b, c, d] if signed => i32::from_le_bytes([a, b, c, d]) as u64,
+        [a, b, c, d] => u32::from_le_bytes([a, b, c, d]).into(),
+        [a, b, c, d, e, f, g, h] => u64::from_le_bytes([a, b, c, d, e, f, g, h]),
+        _ => 0,
+    }
 }
 
 /// Whether an unwind section's call-frame instructions are in the shape
@@ -213,150 +247,136 @@ pub(crate) fn instructions_hold(object: &Object, section: SectionId) -> bool {
 /// and FDE is in the shape [`quick_frames`] accepts (instructions included).
 fn address_fields(bytes: &[u8]) -> Option<Vec<(u64, u64)>> {
     let mut fields = Vec::new();
-    let cie = |record: &[u8]| quick_cie(record, false);
-    walk_records(bytes, cie, |offset, record, encoding| {
-        let width = fixed_width(encoding)?;
-        let mut rest = record.get(2 * width..)?;
-        let aug = usize::try_from(leb128(&mut rest)?).ok()?;
-        well_formed(rest.get(aug..)?).then_some(())?;
+    let cie = |_, record: &[u8]| quick_cie(record, false).ok_or(());
+    eh_frame::walk(bytes, cie, |offset, record, &encoding| {
+        let width = fixed_width(encoding).ok_or(())?;
+        let mut rest = record.get(2 * width..).ok_or(())?;
+        let aug = leb128(&mut rest).and_then(|a| usize::try_from(a).ok());
+        let instructions = aug.and_then(|aug| rest.get(aug..)).ok_or(())?;
+        if !well_formed(instructions) {
+            return Err(());
+        }
         let start = offset as u64 + 8;
         fields.push((start, start + width as u64));
-        Some(())
-    })?;
+        Ok(())
+    })
+    .ok()?;
     Some(fields)
 }
 
-fn read_u32(bytes: &[u8], at: usize) -> Option<u32> {
-    let b = bytes.get(at..at.checked_add(4)?)?;
-    Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-}
+type Cie<'b> = gimli::CommonInformationEntry<gimli::EndianSlice<'b, LittleEndian>>;
+type Fde<'b> = gimli::FrameDescriptionEntry<gimli::EndianSlice<'b, LittleEndian>>;
 
 /// The thorough validation: any section `gimli` can read, with its errors.
+/// The shared walk finds the records; `gimli` reads each.
 fn validate_with_gimli(
     object: &Object,
     section: SectionId,
     bytes: &[u8],
     address: u64,
     bounds: &Bounds,
-) -> Result<Frames> {
-    let at = |offset: u64| object.location(section, offset);
-    let bad = |offset: u64, reason: String| Error::malformed(at(offset), reason);
+) -> Result<Found> {
+    let at = |offset: usize| object.location(section, offset as u64);
+    let bad = |offset: usize, reason: String| Error::malformed(at(offset), reason);
     let eh = EhFrame::new(bytes, LittleEndian);
     let bases = BaseAddresses::default().set_eh_frame(address);
-    let mut entries = eh.entries(&bases);
-    let mut fdes = Vec::new();
-    type Cie<'b> = gimli::CommonInformationEntry<gimli::EndianSlice<'b, LittleEndian>>;
-    let mut cies: Vec<(gimli::EhFrameOffset, Cie)> = Vec::new();
-    let mut offset = 0u64;
-    loop {
-        if bytes.get(offset as usize..offset as usize + 4) == Some(&[0xff; 4]) {
-            return Err(Error::Unsupported {
-                at: at(offset),
-                what: "a 64-bit DWARF unwind record".into(),
-            });
+    let mut found = Found::default();
+    let cie = |offset: usize, _: &[u8]| -> Result<Cie> {
+        let cie = eh
+            .cie_from_offset(&bases, EhFrameOffset(offset))
+            .map_err(|e| bad(offset, format!("unwind record: {e}")))?;
+        let mut ins = cie.instructions(&eh, &bases);
+        while ins
+            .next()
+            .map_err(|e| bad(offset, format!("CIE instructions: {e}")))?
+            .is_some()
+        {}
+        if let Some(Pointer::Indirect(p)) = cie.personality() {
+            if !inside(p, 8, &[bounds.region]) {
+                return Err(bad(
+                    offset,
+                    format!("personality pointer {p:#x} is outside relink's memory"),
+                ));
+            }
         }
-        let entry = match entries.next() {
-            Ok(Some(entry)) => entry,
-            Ok(None) => break,
-            Err(e) => return Err(bad(offset, format!("unwind record: {e}"))),
+        Ok(cie)
+    };
+    let fde = |offset: usize, record: &[u8], cie: &Cie| -> Result<()> {
+        let fde = eh
+            .partial_fde_from_offset(&bases, EhFrameOffset(offset))
+            .and_then(|partial| partial.parse(|_, _, _| Ok(cie.clone())))
+            .map_err(|e| bad(offset, format!("FDE: {e}")))?;
+        let encoding = cie.fde_address_encoding();
+        let width = encoding.map_or(8, |e| encoded_width(e.0));
+        if record
+            .get(..width)
+            .is_some_and(|r| r.iter().all(|b| *b == 0))
+        {
+            return Ok(()); // discarded COMDAT code: unwinders skip a zero pc_begin
+        }
+        let (lo, len) = (fde.initial_address(), fde.len());
+        let Some(covered) = covers(lo, len, bounds.code) else {
+            return Err(bad(
+                offset,
+                format!(
+                    "FDE covers [{lo:#x}, {:#x}), which is not inside the object's code",
+                    lo.wrapping_add(len)
+                ),
+            ));
         };
-        match entry {
-            CieOrFde::Cie(cie) => {
-                offset = cie.offset() as u64;
-                let mut ins = cie.instructions(&eh, &bases);
-                while ins
-                    .next()
-                    .map_err(|e| bad(offset, format!("CIE instructions: {e}")))?
-                    .is_some()
-                {}
-                if let Some(Pointer::Indirect(p)) = cie.personality() {
-                    if !inside(p, 8, &[bounds.region]) {
-                        return Err(bad(
-                            offset,
-                            format!("personality pointer {p:#x} is outside relink's memory"),
-                        ));
-                    }
-                }
-                offset += record_len(bytes, offset);
+        check_fde(&eh, &bases, &fde, record, bounds).map_err(|reason| bad(offset, reason))?;
+        match covered {
+            Covers::Code => found.live.push(address + offset as u64),
+            // Cleared only where it has a fixed width (compilers use no other).
+            Covers::Nothing if encoding.is_none_or(|e| fixed_width(e.0 & 0x0f).is_some()) => {
+                found.empty.push((offset + 8, width))
             }
-            CieOrFde::Fde(partial) => {
-                offset = partial.offset() as u64;
-                // Objects have one CIE or a few: parse each once, not per FDE.
-                let fde = partial
-                    .parse(|s, b, o| {
-                        if let Some((_, cie)) = cies.iter().find(|(at, _)| *at == o) {
-                            return Ok(cie.clone());
-                        }
-                        let cie = s.cie_from_offset(b, o)?;
-                        cies.push((o, cie.clone()));
-                        Ok(cie)
-                    })
-                    .map_err(|e| bad(offset, format!("FDE: {e}")))?;
-                let next = offset + record_len(bytes, offset);
-                let width = fde
-                    .cie()
-                    .fde_address_encoding()
-                    .map_or(8, |e| encoded_width(e.0));
-                let raw = bytes
-                    .get(offset as usize + 8..)
-                    .map(|r| &r[..width.min(r.len())]);
-                if raw.is_some_and(|r| r.iter().all(|b| *b == 0)) {
-                    // Discarded COMDAT code: unwinders skip a zero pc_begin.
-                    offset = next;
-                    continue;
-                }
-                let (lo, len) = (fde.initial_address(), fde.len());
-                if !inside(lo, len, bounds.code) {
-                    return Err(bad(
-                        offset,
-                        format!(
-                            "FDE covers [{lo:#x}, {:#x}), which is not inside the object's code",
-                            lo.wrapping_add(len)
-                        ),
-                    ));
-                }
-                let fast = fde_instructions(bytes, offset, next, &fde).is_some_and(well_formed);
-                if !fast {
-                    let mut ins = fde.instructions(&eh, &bases);
-                    while ins
-                        .next()
-                        .map_err(|e| bad(offset, format!("FDE instructions: {e}")))?
-                        .is_some()
-                    {}
-                }
-                match fde.lsda() {
-                    Some(Pointer::Direct(p)) if !inside(p, 1, bounds.object) => {
-                        return Err(bad(
-                            offset,
-                            format!("LSDA pointer {p:#x} is outside the object"),
-                        ))
-                    }
-                    Some(Pointer::Indirect(p)) => {
-                        return Err(bad(
-                            offset,
-                            format!("indirect LSDA pointer {p:#x} is not supported"),
-                        ))
-                    }
-                    _ => {}
-                }
-                fdes.push(address + offset);
-                offset = next;
-            }
+            Covers::Nothing | Covers::Discarded => {}
         }
-    }
-    Ok(Frames {
-        section: address,
-        fdes,
-    })
+        Ok(())
+    };
+    eh_frame::walk(bytes, cie, fde).map_err(|stop| match stop {
+        Stop::Callback(e) => e,
+        Stop::Record(r) if r.why == eh_frame::Bad::Dwarf64 => Error::Unsupported {
+            at: at(r.offset),
+            what: r.reason().into(),
+        },
+        Stop::Record(r) => bad(r.offset, r.reason().into()),
+    })?;
+    Ok(found)
 }
 
-type Fde<'b> = gimli::FrameDescriptionEntry<gimli::EndianSlice<'b, LittleEndian>>;
+/// Checks an FDE's call-frame instructions and LSDA pointer; `record`: its
+/// bytes after the length and CIE pointer.
+fn check_fde(
+    eh: &EhFrame<gimli::EndianSlice<LittleEndian>>,
+    bases: &BaseAddresses,
+    fde: &Fde,
+    record: &[u8],
+    bounds: &Bounds,
+) -> std::result::Result<(), String> {
+    if !fde_instructions(record, fde).is_some_and(well_formed) {
+        let mut ins = fde.instructions(eh, bases);
+        while ins
+            .next()
+            .map_err(|e| format!("FDE instructions: {e}"))?
+            .is_some()
+        {}
+    }
+    match fde.lsda() {
+        Some(Pointer::Direct(p)) if !inside(p, 1, bounds.object) => {
+            Err(format!("LSDA pointer {p:#x} is outside the object"))
+        }
+        Some(Pointer::Indirect(p)) => Err(format!("indirect LSDA pointer {p:#x} is not supported")),
+        _ => Ok(()),
+    }
+}
 
-/// The call-frame instructions of the FDE that `gimli` parsed at `[offset, next)`:
-/// after its length, CIE pointer, address and range, and augmentation data.
-/// `None` where their layout is not the common one (a variable-width address
-/// encoding): the caller then asks `gimli`.
-fn fde_instructions<'b>(bytes: &'b [u8], offset: u64, next: u64, fde: &Fde) -> Option<&'b [u8]> {
+/// The call-frame instructions of the FDE that `gimli` parsed from `record`
+/// (its bytes after the length and CIE pointer): after its address and range,
+/// and augmentation data. `None` where their layout is not the common one (a
+/// variable-width address encoding): the caller then asks `gimli`.
+fn fde_instructions<'b>(record: &'b [u8], fde: &Fde) -> Option<&'b [u8]> {
     let cie = fde.cie();
     let width = match cie.fde_address_encoding().map(|e| e.format().0) {
         None | Some(0x00) => usize::from(cie.address_size()),
@@ -365,8 +385,7 @@ fn fde_instructions<'b>(bytes: &'b [u8], offset: u64, next: u64, fde: &Fde) -> O
         Some(0x04 | 0x0c) => 8,
         Some(_) => return None,
     };
-    let record = bytes.get(usize::try_from(offset).ok()?..usize::try_from(next).ok()?)?;
-    let mut rest = record.get(8 + 2 * width..)?;
+    let mut rest = record.get(2 * width..)?;
     if cie.augmentation().is_some() {
         let len = usize::try_from(leb128(&mut rest)?).ok()?;
         rest = rest.get(len..)?;
@@ -437,14 +456,6 @@ fn leb128(bytes: &mut &[u8]) -> Option<u64> {
         }
     }
     None
-}
-
-/// Bytes of the record at `offset`, length field included (32-bit DWARF).
-fn record_len(bytes: &[u8], offset: u64) -> u64 {
-    let o = offset as usize;
-    bytes.get(o..o + 4).map_or(0, |b| {
-        u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])) + 4
-    })
 }
 
 /// Bytes a `DW_EH_PE_*` value format takes (uleb/sleb: the first byte decides zero).
@@ -529,6 +540,8 @@ impl Drop for Registration {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::input::eh_frame::read_u32;
+    use gimli::CieOrFde;
 
     /// A section with one CIE ("zR", pc-relative sdata4 addresses) and one FDE
     /// whose instructions are `ins`.
@@ -583,7 +596,7 @@ mod tests {
             };
             let offset = partial.offset() as u64;
             let fde = partial.parse(|s, b, o| s.cie_from_offset(b, o)).unwrap();
-            let found = fde_instructions(&bytes, offset, bytes.len() as u64, &fde).unwrap();
+            let found = fde_instructions(&bytes[offset as usize + 8..], &fde).unwrap();
             assert_eq!(found, &ins[..]);
             if well_formed(found) {
                 accepted += 1;
@@ -641,10 +654,10 @@ mod tests {
             }
             let thorough = validate_with_gimli(&object, id, &bytes, address, &bounds);
             let found = quick_frames(&bytes, address, &bounds, false);
-            if let Some(fdes) = &found {
+            if let Some(found) = &found {
                 quick += 1;
-                let frames = thorough.unwrap_or_else(|e| panic!("{bytes:x?}: {e}"));
-                assert_eq!(&frames.fdes, fdes, "{bytes:x?}");
+                let thorough = thorough.unwrap_or_else(|e| panic!("{bytes:x?}: {e}"));
+                assert_eq!(&thorough, found, "{bytes:x?}");
             }
             // Instructions found well formed beforehand need no second walk:
             // the answer is the same without it.
@@ -679,6 +692,97 @@ mod tests {
             let r = &mut moved.sections[eh.0 as usize].relocs[0];
             r.offset = r.offset.wrapping_add_signed(shift);
             assert!(!instructions_hold(&moved, eh), "moved by {shift}");
+        }
+    }
+
+    /// A section at `address` with one CIE ("zR", pc-relative sdata4) and an
+    /// FDE per `(start, length)`, each with the instructions of a C function.
+    fn with_fdes(address: u64, fdes: &[(u64, u32)]) -> Vec<u8> {
+        let mut out = section(&[])[..20].to_vec(); // the CIE
+        for &(start, len) in fdes {
+            let at = out.len() as u64;
+            let place = address + at + 8;
+            let mut fde = (at as u32 + 4).to_le_bytes().to_vec(); // CIE pointer
+            fde.extend((start.wrapping_sub(place) as u32).to_le_bytes());
+            fde.extend(len.to_le_bytes());
+            fde.extend([0, 0x41, 0x0e, 0x10, 0x86, 0x02, 0, 0]); // no augmentation
+            out.extend((fde.len() as u32).to_le_bytes());
+            out.extend(fde);
+        }
+        out
+    }
+
+    /// An object to name in errors, and bounds: code at [0x2000, 0x2100), and
+    /// an empty code section at its end.
+    fn empty_fde_setup() -> (Vec<u8>, [(u64, u64); 2]) {
+        let file = std::fs::read("testdata/debug/x86_64/counter.o").unwrap();
+        (file, [(0x2000, 0x2100), (0x2100, 0x2100)])
+    }
+
+    /// g++'s empty FDEs, at the start, in the middle and at the end of the
+    /// code: accepted by both validations alike, not registered, and their
+    /// initial location cleared (libgcc then skips them).
+    #[test]
+    fn empty_fdes_are_accepted_cleared_and_not_registered() {
+        let (file, code) = empty_fde_setup();
+        let object = crate::input::parse("counter.o", &file).unwrap();
+        let bounds = Bounds {
+            code: &code,
+            object: &code,
+            region: (0, u64::MAX),
+        };
+        let address = 0x1000;
+        for empty in [0x2000, 0x2080, 0x20c0, 0x2100] {
+            let fdes = [(0x2000, 0x40), (empty, 0), (0x2040, 0x80), (0x2000, 0)];
+            let mut bytes = with_fdes(address, &fdes);
+            // The CIE takes 20 bytes, each FDE 24.
+            let (first, second, third, fourth) = (20, 44, 68, 92);
+            let want = Found {
+                live: vec![address + first, address + third],
+                empty: vec![(second as usize + 8, 4), (fourth as usize + 8, 4)],
+            };
+            let quick = quick_frames(&bytes, address, &bounds, false);
+            assert_eq!(quick.as_ref(), Some(&want), "empty FDE at {empty:#x}");
+            let thorough = validate_with_gimli(&object, SectionId(0), &bytes, address, &bounds);
+            assert_eq!(thorough.unwrap(), want, "empty FDE at {empty:#x}");
+            let frames = validate(&object, SectionId(0), &mut bytes, address, &bounds).unwrap();
+            assert_eq!(frames.fdes, want.live);
+            for (at, width) in want.empty {
+                assert_eq!(bytes[at..at + width], [0; 4]);
+            }
+            // A live FDE keeps its address; the walk still accepts the section.
+            assert_ne!(bytes[first as usize + 8..][..4], [0; 4]);
+            let again = quick_frames(&bytes, address, &bounds, false).unwrap();
+            assert_eq!(again.live, want.live);
+        }
+    }
+
+    /// An FDE outside the object's code stays an error, empty or not (an empty
+    /// one may only sit inside or at the end of a code section).
+    #[test]
+    fn fdes_outside_the_code_are_refused() {
+        let (file, code) = empty_fde_setup();
+        let object = crate::input::parse("counter.o", &file).unwrap();
+        let bounds = Bounds {
+            code: &code,
+            object: &code,
+            region: (0, u64::MAX),
+        };
+        let address = 0x1000;
+        for (start, len) in [
+            (0x2100, 0x10),
+            (0x20f0, 0x20),
+            (0x1ff0, 0x20),
+            (0x3000, 0),
+            (0x1fff, 0),
+        ] {
+            let mut bytes = with_fdes(address, &[(0x2000, 0x40), (start, len)]);
+            assert_eq!(quick_frames(&bytes, address, &bounds, false), None);
+            let e = validate(&object, SectionId(0), &mut bytes, address, &bounds).unwrap_err();
+            let end = start + u64::from(len);
+            let want =
+                format!("FDE covers [{start:#x}, {end:#x}), which is not inside the object's code");
+            assert!(e.to_string().contains(&want), "{e}");
         }
     }
 }

@@ -1,0 +1,266 @@
+//! The free lists (`take_first_fit`, `carve`, `give_back`) on their own, and
+//! the region and its pools (`pack.rs`) through their public operations.
+
+use std::collections::BTreeMap;
+
+use super::pack::Pools;
+use super::{carve, give_back, take_first_fit, Block, Placement, Region};
+use crate::error::Error;
+use crate::input::Class;
+
+/// A free map from `(offset, length)` pairs.
+fn free_map(ranges: &[(u64, u64)]) -> BTreeMap<u64, u64> {
+    ranges.iter().copied().collect()
+}
+
+fn ranges(free: &BTreeMap<u64, u64>) -> Vec<(u64, u64)> {
+    free.iter().map(|(&o, &l)| (o, l)).collect()
+}
+
+#[test]
+fn first_fit_takes_the_lowest_range_that_fits() {
+    let mut free = free_map(&[(0, 16), (100, 64), (300, 256)]);
+    assert_eq!(take_first_fit(&mut free, 0, 32, 1), Some(100));
+    assert_eq!(ranges(&free), [(0, 16), (132, 32), (300, 256)]);
+    // The range left behind is used before a later, larger one.
+    assert_eq!(take_first_fit(&mut free, 0, 32, 1), Some(132));
+    assert_eq!(ranges(&free), [(0, 16), (300, 256)]);
+    assert_eq!(take_first_fit(&mut free, 0, 16, 1), Some(0));
+    assert_eq!(ranges(&free), [(300, 256)]);
+}
+
+#[test]
+fn first_fit_aligns_target_addresses_and_keeps_the_padding() {
+    // Offsets are aligned as target addresses: base 0x1008, so offset 0x8 is
+    // at 0x1010, 16-aligned.
+    let mut free = free_map(&[(0, 0x100)]);
+    assert_eq!(take_first_fit(&mut free, 0x1008, 0x10, 16), Some(0x8));
+    assert_eq!(ranges(&free), [(0, 0x8), (0x18, 0xe8)]);
+    // A range too small once aligned is passed over.
+    let mut free = free_map(&[(0x1, 0x40), (0x80, 0x40)]);
+    assert_eq!(take_first_fit(&mut free, 0, 0x40, 0x40), Some(0x80));
+    assert_eq!(ranges(&free), [(0x1, 0x40)]);
+    // An exact fit removes the range.
+    assert_eq!(take_first_fit(&mut free, 0, 0x40, 1), Some(0x1));
+    assert!(free.is_empty());
+}
+
+#[test]
+fn first_fit_fails_when_nothing_fits() {
+    let mut free = free_map(&[(0, 16), (32, 16)]);
+    assert_eq!(take_first_fit(&mut free, 0, 17, 1), None);
+    assert_eq!(take_first_fit(&mut free, 8, 16, 64), None); // no 64-aligned address
+    assert_eq!(
+        ranges(&free),
+        [(0, 16), (32, 16)],
+        "a failed take changed it"
+    );
+    let mut empty = BTreeMap::new();
+    assert_eq!(take_first_fit(&mut empty, 0, 1, 1), None);
+}
+
+#[test]
+fn carve_keeps_what_lies_either_side() {
+    // (at, len, the free ranges left of [100, 200))
+    type Case = (u64, u64, &'static [(u64, u64)]);
+    let cases: [Case; 4] = [
+        (100, 50, &[(150, 50)]),            // from the start
+        (150, 50, &[(100, 50)]),            // to the end
+        (120, 20, &[(100, 20), (140, 60)]), // the middle
+        (100, 100, &[]),                    // all of it
+    ];
+    for (at, len, want) in cases {
+        let mut free = free_map(&[(0, 10), (100, 100)]);
+        carve(&mut free, 100, 100, at, len);
+        let mut want = want.to_vec();
+        want.insert(0, (0, 10));
+        assert_eq!(ranges(&free), want, "[{at}, {})", at + len);
+    }
+}
+
+#[test]
+fn give_back_coalesces_with_free_neighbours() {
+    // Between two free ranges: one range.
+    let mut free = free_map(&[(0, 10), (20, 10)]);
+    give_back(&mut free, 10, 10);
+    assert_eq!(ranges(&free), [(0, 30)]);
+    // After one, before one, and touching neither.
+    let mut free = free_map(&[(0, 10), (50, 10)]);
+    give_back(&mut free, 10, 5);
+    assert_eq!(ranges(&free), [(0, 15), (50, 10)]);
+    give_back(&mut free, 40, 10);
+    assert_eq!(ranges(&free), [(0, 15), (40, 20)]);
+    give_back(&mut free, 30, 5);
+    assert_eq!(ranges(&free), [(0, 15), (30, 5), (40, 20)]);
+    give_back(&mut free, 15, 15);
+    give_back(&mut free, 35, 5);
+    assert_eq!(ranges(&free), [(0, 60)]);
+}
+
+#[test]
+fn taking_everything_and_giving_it_back_in_any_order_leaves_one_range() {
+    let orders: [[usize; 5]; 3] = [[0, 1, 2, 3, 4], [4, 3, 2, 1, 0], [2, 0, 4, 1, 3]];
+    for order in orders {
+        let mut free = free_map(&[(0, 500)]);
+        let taken: Vec<u64> = (0..5)
+            .map(|_| take_first_fit(&mut free, 0, 100, 1).unwrap())
+            .collect();
+        assert_eq!(taken, [0, 100, 200, 300, 400]);
+        assert!(free.is_empty());
+        for i in order {
+            give_back(&mut free, taken[i], 100);
+        }
+        assert_eq!(ranges(&free), [(0, 500)], "{order:?}");
+    }
+}
+
+fn region(size: u64) -> Region {
+    Region::reserve(size, Placement::Anywhere).expect("a region")
+}
+
+#[test]
+fn region_allocates_pages_first_fit_and_reuses_freed_ones() {
+    let mut r = region(1 << 20);
+    let page = r.page_size();
+    let a = r.alloc(1, 1).unwrap();
+    assert_eq!((a.offset, a.len), (0, page), "rounded up to a page");
+    let b = r.alloc(page + 1, 1).unwrap();
+    assert_eq!((b.offset, b.len), (page, 2 * page));
+    assert_eq!(r.in_use(), 3 * page);
+    r.free(a);
+    assert_eq!(r.in_use(), 2 * page);
+    let c = r.alloc(page, 1).unwrap();
+    assert_eq!(c.offset, 0, "the freed page is the first fit");
+    // Alignment is of target addresses.
+    let d = r.alloc(page, 16 * page).unwrap();
+    assert_eq!((r.target_base() + d.offset) % (16 * page), 0);
+    for block in [b, c, d] {
+        r.free(block);
+    }
+    assert_eq!(r.in_use(), 0);
+    // Coalesced again: the whole region in one block.
+    let all = r.alloc(r.size(), 1).unwrap();
+    assert_eq!((all.offset, all.len), (0, r.size()));
+}
+
+#[test]
+fn an_exhausted_region_is_an_error_and_changes_nothing() {
+    let mut r = region(64 << 10);
+    let page = r.page_size();
+    let blocks: Vec<Block> = (0..r.size() / page)
+        .map(|_| r.alloc(page, 1).unwrap())
+        .collect();
+    let e = r.alloc(1, 1).unwrap_err();
+    assert!(matches!(e, Error::Exhausted(_)), "{e}");
+    assert!(e.to_string().contains("no room"), "{e}");
+    assert_eq!(r.in_use(), r.size());
+    let too_big = region(64 << 10).alloc(128 << 10, 1).unwrap_err();
+    assert!(matches!(too_big, Error::Exhausted(_)), "{too_big}");
+    for block in blocks {
+        r.free(block);
+    }
+    assert_eq!(r.in_use(), 0);
+}
+
+#[test]
+fn pieces_of_one_class_share_a_chunk_and_are_aligned() {
+    let mut r = region(4 << 20);
+    let mut pools = Pools::default();
+    let a = pools.alloc(&mut r, Class::Data, 10, 1).unwrap();
+    let b = pools.alloc(&mut r, Class::Data, 24, 16).unwrap();
+    let c = pools.alloc(&mut r, Class::Code, 0, 1).unwrap();
+    assert_eq!(
+        b.offset,
+        (a.offset + 10).next_multiple_of(16),
+        "first fit, aligned"
+    );
+    assert_eq!((r.target_base() + b.offset) % 16, 0);
+    assert_eq!(c.len, 1, "an empty piece still takes a byte");
+    let page = r.page_size();
+    assert_ne!(
+        c.offset / page,
+        a.offset / page,
+        "classes keep pages of their own"
+    );
+    assert!(a.fresh && b.fresh && c.fresh);
+    assert_eq!(pools.used(), 10 + 24 + 1);
+    let [code, _, data, _] = pools.by_class();
+    assert_eq!(data.0, 34);
+    assert_eq!(code.0, 1);
+    assert_eq!(r.in_use(), code.1 + data.1, "one chunk per class");
+}
+
+#[test]
+fn freed_pieces_are_reused_zeroed_and_empty_chunks_go_back() {
+    let mut r = region(4 << 20);
+    let mut pools = Pools::default();
+    let a = pools.alloc(&mut r, Class::Data, 64, 8).unwrap();
+    let b = pools.alloc(&mut r, Class::Data, 64, 8).unwrap();
+    let keep = pools.alloc(&mut r, Class::Data, 64, 8).unwrap();
+    r.bytes_mut(a.offset, a.len).fill(0xaa);
+    pools.free(&mut r, a);
+    // The same bytes again, cleared, and not fresh (code may have run there).
+    let again = pools.alloc(&mut r, Class::Data, 48, 8).unwrap();
+    assert_eq!(again.offset, a.offset);
+    assert!(!again.fresh);
+    assert!(r.bytes(again.offset, 48).iter().all(|&x| x == 0));
+    assert_eq!(
+        r.bytes(again.offset + 48, 16),
+        [0xaa; 16],
+        "only the piece is cleared"
+    );
+    // Freed neighbours coalesce: a piece of both their sizes fits where they were.
+    pools.free(&mut r, again);
+    pools.free(&mut r, b);
+    let both = pools.alloc(&mut r, Class::Data, 128, 8).unwrap();
+    assert_eq!(both.offset, a.offset);
+    for piece in [both, keep] {
+        pools.free(&mut r, piece);
+    }
+    assert_eq!(pools.used(), 0);
+    assert_eq!(r.in_use(), 0, "the empty chunk went back to the region");
+    let new = pools.alloc(&mut r, Class::Data, 128, 8).unwrap();
+    assert!(new.fresh, "a new chunk's bytes were never used");
+}
+
+#[test]
+fn large_pieces_get_chunks_of_their_own_and_alignment_holds() {
+    let mut r = region(4 << 20);
+    let mut pools = Pools::default();
+    let page = r.page_size();
+    let small = pools.alloc(&mut r, Class::ReadOnly, 8, 8).unwrap();
+    let shared = r.in_use();
+    let big = pools.alloc(&mut r, Class::ReadOnly, 256 << 10, 8).unwrap();
+    assert_eq!(r.in_use() - shared, (256 << 10) + page);
+    let aligned = pools.alloc(&mut r, Class::ReadOnly, 8, 4 * page).unwrap();
+    assert_eq!((r.target_base() + aligned.offset) % (4 * page), 0);
+    for piece in [big, aligned] {
+        pools.free(&mut r, piece);
+    }
+    assert_eq!(r.in_use(), shared, "the big piece's chunk went back");
+    pools.free(&mut r, small);
+    assert_eq!(r.in_use(), 0);
+}
+
+#[test]
+fn pieces_placed_together_share_one_run_of_pages() {
+    let mut r = region(4 << 20);
+    let mut pools = Pools::default();
+    let page = r.page_size();
+    let requests = [
+        (Class::Code, 100, 16),
+        (Class::ReadOnly, 0, 1),
+        (Class::Data, page + 1, 8),
+    ];
+    let pieces = pools.alloc_together(&mut r, &requests).unwrap();
+    let offsets: Vec<u64> = pieces.iter().map(|p| p.offset).collect();
+    assert_eq!(offsets, [0, page, 2 * page]);
+    assert_eq!(r.in_use(), 4 * page);
+    // The rest of those pages serves other pieces of the same class.
+    let next = pools.alloc(&mut r, Class::Code, 8, 8).unwrap();
+    assert_eq!(next.offset, (100u64).next_multiple_of(8));
+    for piece in pieces.into_iter().chain([next]) {
+        pools.free(&mut r, piece);
+    }
+    assert_eq!((pools.used(), r.in_use()), (0, 0));
+}
