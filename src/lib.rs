@@ -36,6 +36,7 @@
 pub mod arch;
 pub mod archive;
 mod batch;
+mod capi;
 mod comdat;
 pub mod error;
 pub mod fuzz;
