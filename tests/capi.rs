@@ -66,14 +66,12 @@ fn toolchain() -> Toolchain {
     }
 }
 
-/// Where cargo put `librelink.{a,so}` for this test binary:
-/// `target/[<triple>/]<profile>/`, the parent of this binary's `deps/`.
+/// Where cargo put the `librelink.{a,so}` built with this test binary: beside
+/// it, in `target/[<triple>/]<profile>/deps/` (`cargo test` does not copy them
+/// up to `<profile>/`, as `cargo build` does).
 fn lib_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>/deps/<test>");
+    let dir = exe.parent().expect("target/<profile>/deps/<test>");
     for lib in ["librelink.a", "librelink.so"] {
         assert!(
             dir.join(lib).exists(),
@@ -127,7 +125,6 @@ enum Link {
 
 /// Compiles `source` into `dir/<out>` against the built library.
 fn compile(
-    tc: &Toolchain,
     compiler: &str,
     flags: &[&str],
     source: &Path,
@@ -155,7 +152,6 @@ fn compile(
                 .arg(format!("-Wl,-rpath,{}", libs.display()));
         }
     }
-    let _ = tc;
     build(cmd);
     exe
 }
@@ -228,7 +224,6 @@ fn the_c_test_program_exercises_every_function_static_and_shared() {
     let source = common::testdata_dir().join("capi/api_test.c");
     for link in [Link::Static, Link::Shared] {
         let exe = compile(
-            &tc,
             tc.cc,
             C_FLAGS,
             &source,
@@ -241,14 +236,47 @@ fn the_c_test_program_exercises_every_function_static_and_shared() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// `pkg-config ARGS` for a prefix that scripts/c-install.sh installed.
+fn pkg_config(prefix: &Path, args: &[&str]) -> Vec<String> {
+    let out = Command::new("pkg-config")
+        .env("PKG_CONFIG_PATH", prefix.join("lib/pkgconfig"))
+        .args(args)
+        .output()
+        .expect("pkg-config");
+    assert!(out.status.success(), "pkg-config {args:?}: {out:?}");
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
+}
+
 #[test]
-fn the_example_host_loads_calls_watches_and_replaces() {
+fn the_example_host_built_with_pkg_config_loads_calls_watches_and_replaces() {
     let tc = toolchain();
     let dir = workdir("host", &tc);
+    let prefix = dir.join("prefix");
+    let mut install = Command::new("bash");
+    install
+        .arg(crate_dir().join("scripts/c-install.sh"))
+        .arg(&prefix)
+        .arg(lib_dir());
+    build(install);
     let source = crate_dir().join("examples/c_host/host.c");
-    let exe = compile(&tc, tc.cc, C_FLAGS, &source, &dir, "host", Link::Static);
-    let out = run(&tc, &exe, &["host_script.txt"], &dir);
-    assert_expected(&out, "host_script.expected");
+    let rpath = format!("-Wl,-rpath,{}", prefix.join("lib").display());
+    for (package, extra) in [("relink", Some(rpath.as_str())), ("relink-static", None)] {
+        let exe = dir.join(format!("host-{package}"));
+        let mut cmd = Command::new(tc.cc);
+        cmd.args(C_FLAGS)
+            .arg(&source)
+            .arg("-o")
+            .arg(&exe)
+            .args(pkg_config(&prefix, &["--cflags", "--libs", package]))
+            .args(extra);
+        build(cmd);
+        let out = run(&tc, &exe, &["host_script.txt"], &dir);
+        assert_expected(&out, "host_script.expected");
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -257,15 +285,7 @@ fn the_header_compiles_as_cxx17_and_links_from_cxx() {
     let tc = toolchain();
     let dir = workdir("cxx", &tc);
     let source = common::testdata_dir().join("capi/cxx_host.cpp");
-    let exe = compile(
-        &tc,
-        tc.cxx,
-        CXX_FLAGS,
-        &source,
-        &dir,
-        "cxx_host",
-        Link::Static,
-    );
+    let exe = compile(tc.cxx, CXX_FLAGS, &source, &dir, "cxx_host", Link::Static);
     assert_eq!(
         run(&tc, &exe, &[], &dir),
         "counter v1: constructor\n\
