@@ -6,12 +6,12 @@
  * Written by hand, and kept equal to the Rust side (src/capi.rs) by a test
  * (tests/capi.rs compares every prototype, constant and struct field).
  *
- * Build and link: `cargo build --release` produces target/release/librelink.a
- * and librelink.so; `scripts/c-install.sh PREFIX` installs them with this header
- * and relink.pc, after which
+ * Build and link: `cargo build --release` produces target/release/librelink.so
+ * and librelink.a; `scripts/c-install.sh PREFIX` installs them with this
+ * header and pkg-config files, after which (PKG_CONFIG_PATH=PREFIX/lib/pkgconfig)
  *
- *     cc host.c $(pkg-config --cflags --libs relink)                   (shared)
- *     cc host.c $(pkg-config --static --cflags --libs relink) -static-... (see README)
+ *     cc host.c $(pkg-config --cflags --libs relink)          links librelink.so
+ *     cc host.c $(pkg-config --cflags --libs relink-static)   links librelink.a
  *
  * ERRORS. Every call reports failure: functions returning int return RELINK_OK
  * (0) on success and one of the nonzero RELINK_ERR_* codes on failure; those
@@ -141,8 +141,8 @@ const char *relink_last_error(const relink_linker *l);
 
 /* --- Loading ------------------------------------------------------------ */
 
-/* Loads an object file (or an archive, whose needed members are linked). The
- * new object's id is stored in *out unless out is NULL. */
+/* Loads an object file; its id is stored in *out unless out is NULL. An
+ * archive is refused (RELINK_ERR_INVALID): load it with relink_load_archive. */
 int relink_load_file(relink_linker *l, const char *path, relink_object_id *out);
 
 /* Loads an object from memory (copied as needed; the caller keeps the

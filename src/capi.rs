@@ -11,6 +11,7 @@
 use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::ffi::{c_char, c_int, c_void, CStr, CString, OsStr};
+use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
@@ -280,6 +281,14 @@ unsafe fn path<'a>(s: *const c_char) -> Result<&'a Path, Failure> {
     Ok(Path::new(OsStr::from_bytes(bytes)))
 }
 
+/// Whether `path` starts like an archive (an unreadable file is not: loading
+/// it reports why).
+fn is_archive_file(path: &Path) -> bool {
+    let mut magic = [0; 8];
+    let read = std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut magic));
+    read.is_ok() && crate::archive::is_archive(&magic)
+}
+
 /// A byte buffer argument; NULL is allowed when `len` is 0.
 ///
 /// # Safety
@@ -465,6 +474,12 @@ pub unsafe extern "C" fn relink_load_file(
     status(call(l, "relink_load_file", |h| {
         // SAFETY: the caller passes NULL or a C string.
         let path = unsafe { self::path(path) }?;
+        if is_archive_file(path) {
+            return Err(Failure::invalid(format!(
+                "{} is an archive: load it with relink_load_archive",
+                path.display()
+            )));
+        }
         let id = ops::load_file(&mut h.linker, path)?;
         // SAFETY: the caller passes NULL or a writable relink_object_id.
         unsafe { store(out, ops::raw_id(id)) };

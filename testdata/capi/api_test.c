@@ -224,6 +224,7 @@ static void archives(relink_linker *l) {
   show("load_file(sum_squares.o)", relink_load_file(l, "sum_squares.o", NULL), l);
   show("load_archive(path NULL)", relink_load_archive(l, NULL), l);
   show("load_archive(missing.a)", relink_load_archive(l, "missing.a"), l);
+  show("load_file(libmath_capi.a)", relink_load_file(l, "libmath_capi.a", NULL), l);
   show("load_archive(libmath_capi.a)", relink_load_archive(l, "libmath_capi.a"), l);
   printf("sum_squares(3) = %d\n", function(l, "sum_squares")(3));
   show_ptr("address(cube), an unneeded member", relink_address(l, "cube"), l);
