@@ -45,7 +45,8 @@
  *    a pointer obtained from this linker.
  *  - Constructors and destructors of loaded objects run inside relink_load_*,
  *    relink_replace*, relink_unload and relink_free, on the calling thread,
- *    while the caller's lock is held: they must not call into the same linker.
+ *    while the caller's lock is held: they must not call into the same linker,
+ *    nor let a C++ exception escape (it cannot cross relink: the process aborts).
  *
  * Strings returned (relink_last_error, relink_undefined, relink_symbolize)
  * belong to the linker and stay valid until the next call on it.
@@ -145,8 +146,9 @@ const char *relink_last_error(const relink_linker *l);
  * archive is refused (RELINK_ERR_INVALID): load it with relink_load_archive. */
 int relink_load_file(relink_linker *l, const char *path, relink_object_id *out);
 
-/* Loads an object from memory (copied as needed; the caller keeps the
- * buffer). `name` appears in messages and in relink_symbolize. */
+/* Loads an object from memory. relink keeps no reference to the buffer: the
+ * caller may free it when the call returns. `name` appears in messages and in
+ * relink_symbolize. */
 int relink_load_bytes(relink_linker *l, const char *name, const void *bytes, size_t len,
                       relink_object_id *out);
 
@@ -206,7 +208,8 @@ int relink_symbolize(relink_linker *l, const void *pc, relink_symbolized *out);
  * variables of the same name and size keep their address; their contents are
  * re-initialised, or kept if keep_state is nonzero. Without keep_state the old
  * version's destructors and the new one's constructors run; with it, neither.
- * The old code is retired, not freed: see relink_reclaim. */
+ * The old code is retired, not freed: see relink_reclaim. As with
+ * relink_load_bytes, the caller may free `bytes` when the call returns. */
 int relink_replace(relink_linker *l, relink_object_id id, const void *bytes, size_t len,
                    int keep_state);
 

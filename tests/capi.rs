@@ -22,6 +22,8 @@ const OBJECTS: &[&str] = &[
     "square",
     "cube",
     "sum_squares",
+    "spin_v1",
+    "spin_v2",
 ];
 
 /// `-l` flags a program linking `librelink.a` needs (`--print native-static-libs`).

@@ -3,6 +3,10 @@
  * directory's sources and libmath_capi.a; its output is compared with
  * api_test.expected (addresses normalised to 0xADDR). Built with
  * -std=c11 -Wall -Wextra -Werror -pedantic. */
+#define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -280,6 +284,56 @@ static void replacing(relink_linker *l, relink_object_id counter, relink_object_
   relink_free(empty);
 }
 
+/* One thread calls spin() through its stub while the main thread replaces its
+ * object: every call returns what one version or the other computes. */
+static atomic_int stop;
+static int bad_results;
+static atomic_long calls;
+
+static void *spinner(void *arg) {
+  relink_fn fn;
+  memcpy(&fn, &arg, sizeof fn);
+  int_fn spin = (int_fn)fn;
+  for (int i = 0; !atomic_load(&stop); i++) {
+    int r = spin(i);
+    if (r != i + 1 && r != i + 2) bad_results++;
+    atomic_fetch_add(&calls, 1);
+  }
+  return NULL;
+}
+
+static void threads(void) {
+  puts("== threads");
+  relink_linker *l = relink_new();
+  relink_object_id id = 0;
+  size_t len1 = 0, len2 = 0;
+  void *v1 = read_file("spin_v1.o", &len1), *v2 = read_file("spin_v2.o", &len2);
+  show("load_bytes(spin_v1)", relink_load_bytes(l, "spin.o", v1, len1, &id), l);
+  relink_fn spin = relink_function(l, "spin");
+  void *arg;
+  memcpy(&arg, &spin, sizeof arg); /* pthread passes a void *; POSIX allows the round trip */
+  pthread_t t;
+  pthread_create(&t, NULL, spinner, arg);
+  while (atomic_load(&calls) == 0) {
+    sched_yield(); /* until the thread is calling */
+  }
+  int failures = 0, replaces = 200;
+  for (int i = 0; i < replaces; i++) {
+    /* spin() uses no variables: with or without keep_state alike. */
+    failures += relink_replace(l, id, i % 2 ? v1 : v2, i % 2 ? len1 : len2, i % 3 == 0) != RELINK_OK;
+  }
+  atomic_store(&stop, 1);
+  pthread_join(t, NULL);
+  /* Now no thread runs retired code. */
+  show("reclaim after join", relink_reclaim(l), l);
+  printf("%d replaces while another thread called spin: %d failed, %s results wrong, "
+         "calls made: %s\n",
+         replaces, failures, bad_results ? "some" : "no", atomic_load(&calls) > 0 ? "yes" : "no");
+  free(v1);
+  free(v2);
+  relink_free(l);
+}
+
 int main(void) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   options();
@@ -293,6 +347,7 @@ int main(void) {
   archives(l);
   symbolize(l);
   replacing(l, counter, reader);
+  threads();
 
   puts("== free");
   show("load_file(counter_v2.o)", relink_load_file(l, "counter_v2.o", NULL), l);
