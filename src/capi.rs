@@ -76,6 +76,9 @@ mod ops {
     pub fn raw_id(id: ObjectId) -> u64 {
         id.0
     }
+    pub fn is_archive(bytes: &[u8]) -> bool {
+        crate::archive::is_archive(bytes)
+    }
 }
 
 // The header's rule "any thread may make the calls, one at a time" needs this.
@@ -286,7 +289,7 @@ unsafe fn path<'a>(s: *const c_char) -> Result<&'a Path, Failure> {
 fn is_archive_file(path: &Path) -> bool {
     let mut magic = [0; 8];
     let read = std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut magic));
-    read.is_ok() && crate::archive::is_archive(&magic)
+    read.is_ok() && ops::is_archive(&magic)
 }
 
 /// A byte buffer argument; NULL is allowed when `len` is 0.
