@@ -50,6 +50,7 @@ macro_rules! internal {
 }
 internal!(arch, input, memory, runtime, symbols);
 
+mod capi;
 mod describe;
 mod error;
 #[cfg(feature = "testing")]

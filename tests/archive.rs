@@ -268,6 +268,10 @@ fn an_archive_nothing_needs_loads_nothing() {
         relink::MemoryStats::default(),
         "not even a region"
     );
+    // load_file of such an archive says so (it panicked on the empty list).
+    let err = l.load_file(&lib).unwrap_err().to_string();
+    assert!(err.contains("none of whose members is needed"), "{err}");
+    assert_eq!(l.objects().count(), 0);
 }
 
 #[test]

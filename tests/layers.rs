@@ -19,8 +19,8 @@ const LAYERS: &[&[&str]] = &[
     &["runtime"],
     &["symbols"],
     &["link"],
-    &["linker"],
-    &["fuzz"],
+    &["linker", "describe"],
+    &["fuzz", "capi"],
 ];
 
 /// `(file, module it refers to above it)` not yet turned around.

@@ -20,7 +20,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::arch::Arch;
-use crate::error::{Error, Result, Unresolved};
+use crate::error::{Error, Location, Result, Unresolved};
 use crate::input::{self, Object};
 use crate::memory::pack::Pools;
 use crate::memory::{Placement, Region, LOW_LIMIT};
@@ -242,9 +242,19 @@ impl Linker {
     }
 
     /// Loads an object file (mapped, not read).
+    ///
+    /// A static archive is searched as [`Linker::load_archive`] searches it;
+    /// the first member it pulls in names the load, and an archive that pulls
+    /// in nothing is an error.
     pub fn load_file(&mut self, path: impl AsRef<Path>) -> Result<ObjectId> {
+        let path = path.as_ref();
         let ids = self.load_files(&[path])?;
-        Ok(ids[0])
+        ids.first().copied().ok_or_else(|| Error::Unsupported {
+            at: Location::object(&path.display().to_string()),
+            what: "an archive none of whose members is needed yet (load it with \
+                   `load_archive`, which returns every member it pulls in)"
+                .into(),
+        })
     }
 
     /// Loads several object files as one batch: placement is chosen for all of

@@ -1,0 +1,2 @@
+/* The other version of spin_v1.c. */
+int spin(int x) { return x + 2; }
