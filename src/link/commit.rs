@@ -8,6 +8,7 @@ use crate::error::Result;
 use crate::input::{Class, Object};
 use crate::link::{apply_patches, Loaded, Patch, Placed};
 use crate::linker::{Linker, Stage};
+use crate::memory::Target;
 use crate::symbols::ObjectId;
 use crate::symbols::{NameId, Site};
 
@@ -91,9 +92,8 @@ impl Linker {
         let target = space.region.target_base();
         // Pools protect their chunks once; new code only needs to be made coherent.
         for piece in layout.pieces.iter().filter(|p| p.class == Class::Code) {
-            space
-                .region
-                .code_written(target + piece.offset, piece.len, !piece.fresh);
+            let (at, reused) = (target + piece.offset, !piece.fresh);
+            Target::code_written(&space.region, at, piece.len, reused);
         }
         if replacing.is_some_and(|r| !r.keep_state) {
             // Inherited data takes the new version's initial (relocated) contents.

@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::input::{Object, SectionId};
 use crate::linker::Linker;
 use crate::memory::Region;
+use crate::memory::Target;
 use crate::symbols::Binding;
 use crate::symbols::Map;
 use crate::symbols::Site;
@@ -234,7 +235,7 @@ pub(crate) fn apply_patches(region: &mut Region, patches: &[Patch]) {
             .bytes_mut(p.offset, p.bytes.len() as u64)
             .copy_from_slice(&p.bytes);
         if p.code {
-            region.code_written(p.target, p.bytes.len() as u64, true);
+            Target::code_written(region, p.target, p.bytes.len() as u64, true);
         }
     }
 }

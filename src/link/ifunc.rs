@@ -21,6 +21,7 @@ use crate::input::{Object, SymbolKind};
 use crate::link::is_global;
 use crate::link::Defs;
 use crate::linker::Linker;
+use crate::memory::Target;
 use crate::runtime;
 use crate::symbols::ObjectId;
 use crate::symbols::{Binding, NameId, SlotId, SymbolTable};
@@ -80,7 +81,7 @@ impl Linker {
         }
         let space = self.space()?;
         for &(target, len, reused) in code {
-            space.region.code_written(target, len, reused);
+            Target::code_written(&space.region, target, len, reused);
         }
         for (name, resolver) in globals {
             let address = resolve(&object.name, self.symbols.name(name), resolver)?;

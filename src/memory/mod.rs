@@ -35,6 +35,9 @@
 mod fork;
 pub mod pack;
 pub mod process;
+mod target;
+
+pub use target::Target;
 #[cfg(test)]
 mod tests;
 

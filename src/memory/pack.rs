@@ -14,6 +14,7 @@
 
 use std::collections::BTreeMap;
 
+use super::Target;
 use super::{carve, give_back, take_first_fit, Block, Region};
 use crate::error::{Error, Result};
 use crate::input::Class;
@@ -88,7 +89,7 @@ impl Pools {
                     CHUNK
                 };
                 let block = region.alloc(size, align.max(page))?;
-                if let Err(e) = region.protect(block.offset, block.len, class) {
+                if let Err(e) = Target::protect(region, block.offset, block.len, class) {
                     region.free(block);
                     return Err(e);
                 }
@@ -149,7 +150,7 @@ impl Pools {
                 offset: block.offset + rel,
                 len: size,
             };
-            if let Err(e) = region.protect(span.offset, span.len, class) {
+            if let Err(e) = Target::protect(region, span.offset, span.len, class) {
                 region.free(block);
                 return Err(e);
             }

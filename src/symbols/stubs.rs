@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::Mutex;
 
+use crate::memory::Target;
 use crate::arch::Arch;
 use crate::error::{Error, Result};
 use crate::input::Class;
@@ -69,9 +70,9 @@ impl StubTable {
             free: Vec::new(),
         };
         let handler = trap_handler as extern "C" fn(u64) -> ! as usize as u64;
-        region.store_u64_atomic(block.offset + table.cell, handler);
-        region.protect(block.offset, data_len, Class::ReadOnly)?;
-        region.protect(block.offset + data_len, code_len, Class::Code)?;
+        Target::store_slot(region, block.offset + table.cell, handler);
+        Target::protect(region, block.offset, data_len, Class::ReadOnly)?;
+        Target::protect(region, block.offset + data_len, code_len, Class::Code)?;
         Ok(table)
     }
 
@@ -237,19 +238,19 @@ impl StubTable {
             )
             .map_err(|e| fail("trap", e))?;
         // A slot index's stub and trap are written once and never change.
-        region.code_written(stub, ss, false);
-        region.code_written(trap, ts, false);
+        Target::code_written(region, stub, ss, false);
+        Target::code_written(region, trap, ts, false);
         Ok(())
     }
 
     /// Points the symbol's stub at `target` (one release store).
     pub fn set_slot(&self, region: &mut Region, id: SlotId, target: u64) {
-        region.store_u64_atomic(self.slot_addr(id) - region.target_base(), target);
+        Target::store_slot(region, self.slot_addr(id) - region.target_base(), target);
     }
 
     /// Sets the symbol's canonical address as GOT-relative code reads it.
     pub fn set_got(&self, region: &mut Region, id: SlotId, value: u64) {
-        region.store_u64_atomic(self.got_addr(id) - region.target_base(), value);
+        Target::store_slot(region, self.got_addr(id) - region.target_base(), value);
     }
 
     /// Records what a call through `id` while it traps should report.
