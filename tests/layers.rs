@@ -2,10 +2,6 @@
 //! only modules below it in [`LAYERS`]. This test reads `src/` and fails when a
 //! module refers to one above it (`crate::X` in code, not in comments or unit
 //! tests).
-//!
-//! [`PENDING`] lists the references that still go upward, each to be removed
-//! when its file is turned into functions over narrow borrows; the test also
-//! fails when one of them no longer occurs, so the list only shrinks.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -21,17 +17,6 @@ const LAYERS: &[&[&str]] = &[
     &["link"],
     &["linker", "describe"],
     &["fuzz", "capi"],
-];
-
-/// `(file, module it refers to above it)` not yet turned around.
-const PENDING: &[(&str, &str)] = &[
-    ("link/comdat.rs", "linker"),
-    ("link/commit.rs", "linker"),
-    ("link/fixup.rs", "linker"),
-    ("link/ifunc.rs", "linker"),
-    ("link/replace.rs", "linker"),
-    ("link/tls.rs", "linker"),
-    ("link/unload.rs", "linker"),
 ];
 
 fn layer(module: &str) -> Option<usize> {
@@ -93,7 +78,6 @@ fn modules_use_only_modules_below_them() {
     let mut files = Vec::new();
     rust_files(&src, &mut files);
     files.sort();
-    let mut found = BTreeSet::new();
     let mut problems = Vec::new();
     for path in &files {
         let rel = path
@@ -111,20 +95,10 @@ fn modules_use_only_modules_below_them() {
                 continue; // re-exports at the crate root (`crate::Error`, ...)
             };
             if theirs > own {
-                found.insert((rel.clone(), other.clone()));
-                if !PENDING.contains(&(rel.as_str(), other.as_str())) {
-                    problems.push(format!(
-                        "{rel} ({module}) uses crate::{other}, which is above it"
-                    ));
-                }
+                problems.push(format!(
+                    "{rel} ({module}) uses crate::{other}, which is above it"
+                ));
             }
-        }
-    }
-    for (file, module) in PENDING {
-        if !found.contains(&(file.to_string(), module.to_string())) {
-            problems.push(format!(
-                "{file} no longer uses crate::{module}: remove it from PENDING"
-            ));
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));

@@ -15,7 +15,7 @@
 //! the owner's mergeable strings and other local data) until its last user goes.
 
 use crate::input::{Binding as Bind, Definition, Object};
-use crate::linker::Linker;
+use crate::link::Linked;
 use crate::symbols::ObjectId;
 
 /// Per COMDAT signature: the global names the owner's copy defines, and the other
@@ -26,7 +26,7 @@ pub(crate) struct GroupUse {
     users: Vec<ObjectId>,
 }
 
-impl Linker {
+impl Linked {
     /// Records `object`'s groups at commit: it owns those no one else had, and
     /// uses the others. `placed`: where its sections went (`None`: discarded).
     pub(crate) fn record_comdats(
@@ -174,7 +174,7 @@ impl Linker {
     }
 }
 
-impl Linker {
+impl Linked {
     /// Sections of COMDAT groups whose signature another object already provides
     /// (`id` itself, when replacing, does not count).
     pub(crate) fn comdat_losers(&self, object: &Object, id: ObjectId) -> Vec<bool> {

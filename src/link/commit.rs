@@ -7,7 +7,6 @@ use crate::error::Error;
 use crate::error::Result;
 use crate::input::{Class, Object};
 use crate::link::{apply_patches, Loaded, Patch, Placed};
-use crate::linker::{Linker, Stage};
 use crate::memory::Target;
 use crate::symbols::ObjectId;
 use crate::symbols::{NameId, Site};
@@ -28,7 +27,7 @@ pub(crate) fn placed(object: &Object, layout: &Layout) -> Vec<Placed> {
         .collect()
 }
 
-impl Linker {
+impl Linked {
     /// Patches for other objects' sites of names this object (re)binds.
     /// Patches for other objects' sites of names whose binding this load changes:
     /// the names it defines, and (replacing) the names the old version defined.
@@ -87,7 +86,6 @@ impl Linker {
         patches: Vec<Patch>,
         replacing: Option<&Replacing>,
     ) -> Result<Option<Loaded>> {
-        self.injected(Stage::Finalize)?;
         let space = self.space()?;
         let target = space.region.target_base();
         // Pools protect their chunks once; new code only needs to be made coherent.
@@ -197,7 +195,7 @@ impl Linker {
     }
 }
 
-impl Linker {
+impl Linked {
     /// Re-applies the slot, GOT entry and every site of `name` after its binding
     /// changed. Sites that cannot reach the new binding are reported; the others
     /// are patched.

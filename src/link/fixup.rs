@@ -8,7 +8,7 @@ use crate::arch::{FixupError, FixupValues, Reach, RelocKind};
 use crate::error::Location;
 use crate::error::{Error, Result};
 use crate::input::{Object, SectionId};
-use crate::linker::Linker;
+use crate::link::Linked;
 use crate::memory::Region;
 use crate::memory::Target;
 use crate::symbols::Binding;
@@ -16,16 +16,20 @@ use crate::symbols::Map;
 use crate::symbols::Site;
 use crate::symbols::{NameId, SymbolTable};
 
-impl Linker {
+impl Linked {
     /// Finishes and applies the static-TLS fixups (initial and local exec) once
     /// every other fixup is applied, so that the object's own TLS image is final
     /// when the C library copies it into every thread (`runtime/static_tls.rs`).
+    /// Returns how many loads were relaxed, and how many branches went through
+    /// veneers.
     pub(crate) fn apply_static_tls(
         &mut self,
+        arch: Arch,
         object: &Object,
         layout: &Layout,
         statics: Vec<StaticFix>,
-    ) -> Result<()> {
+    ) -> Result<(usize, usize)> {
+        let mut relaxed = 0;
         let mut offsets: Map<u64, i64> = Map::default();
         let mut fixes = Vec::with_capacity(statics.len());
         for (mut fix, u) in statics {
@@ -45,16 +49,15 @@ impl Linker {
                     let value = (tp as u64).wrapping_add(offset);
                     self.write_tp_cell(cell, value)?;
                     if relax_initial_exec(&mut self.space()?.region, &mut fix, value, layout) {
-                        self.stats.relaxed += 1;
+                        relaxed += 1;
                     }
                 }
                 None => fix.v.s = (tp as u64).wrapping_add(fix.v.s),
             }
             fixes.push(fix);
         }
-        let arch = self.arch;
-        self.stats.veneers += apply(&mut self.space()?.region, arch, object, layout, &fixes)?;
-        Ok(())
+        let veneers = apply(&mut self.space()?.region, arch, object, layout, &fixes)?;
+        Ok((relaxed, veneers))
     }
 }
 

@@ -20,7 +20,7 @@ use crate::error::{Error, Location, Result};
 use crate::input::{Object, SymbolKind};
 use crate::link::is_global;
 use crate::link::Defs;
-use crate::linker::Linker;
+use crate::link::Linked;
 use crate::memory::Target;
 use crate::runtime;
 use crate::symbols::ObjectId;
@@ -48,7 +48,7 @@ fn global_ifuncs(object: &Object, symbols: &SymbolTable, defs: &Defs) -> Vec<(Na
         .collect()
 }
 
-impl Linker {
+impl Linked {
     /// Runs `object`'s resolvers now (updating `defs` and the local slots) if every
     /// name it refers to is bound, or queues them for the end of the batch.
     pub(crate) fn run_resolvers(
@@ -61,7 +61,7 @@ impl Linker {
         locals: &[(SlotId, u64)],
     ) -> Result<()> {
         let globals = global_ifuncs(object, &self.symbols, defs);
-        if self.options.link_only || (globals.is_empty() && locals.is_empty()) {
+        if self.link_only || (globals.is_empty() && locals.is_empty()) {
             return Ok(());
         }
         let bound = refs.iter().all(|(name, weak)| {

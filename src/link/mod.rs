@@ -35,9 +35,8 @@ use crate::memory::Region;
 use crate::runtime;
 use crate::symbols::stubs;
 use crate::symbols::StubTable;
-use crate::symbols::SymbolTable;
+use crate::symbols::{Map, SymbolTable};
 use std::collections::BTreeMap;
-use std::time::Instant;
 
 use crate::error::Result;
 use crate::input::Class;
@@ -240,6 +239,107 @@ pub(crate) fn look_up_in_process(
         Some(deferred) => deferred.lookups.push(id),
         None => {
             symbols.entry_with_process(id);
+        }
+    }
+}
+
+/// Everything linked so far, which the link stages and operations work over:
+/// the symbol table, the memory space, the loaded objects and what they left
+/// behind. The [`Linker`](crate::Linker) owns it with its options and
+/// statistics, and sequences the stages over it.
+pub(crate) struct Linked {
+    pub(crate) space: Option<Space>,
+    pub(crate) symbols: SymbolTable,
+    pub(crate) objects: Objects,
+    pub(crate) comdats: Map<String, ObjectId>,
+    /// Per COMDAT signature: its names and users (`comdat.rs`).
+    pub(crate) comdat_uses: Map<String, comdat::GroupUse>,
+    /// Unloaded or replaced owners kept alive for their groups' users, by keeper id.
+    pub(crate) kept: Objects,
+    /// Ifunc resolvers waiting for the end of their batch (`ifunc.rs`).
+    pub(crate) pending_ifuncs: Vec<ifunc::Pending>,
+    /// What replaced and unloaded versions left for `reclaim`.
+    pub(crate) retired: Retired,
+    /// TLS images of loaded and retired objects, with their modules (`tls.rs`).
+    pub(crate) tls_images: Vec<tls::Image>,
+    /// What a batch being loaded leaves for its end (`linker/batch.rs`).
+    pub(crate) deferred: Option<Deferred>,
+    /// Nothing loaded runs (`LinkerOptions::link_only`).
+    pub(crate) link_only: bool,
+    next_id: u64,
+}
+
+impl Linked {
+    pub(crate) fn new(link_only: bool) -> Linked {
+        Linked {
+            space: None,
+            symbols: SymbolTable::default(),
+            objects: Objects::new(),
+            comdats: Map::default(),
+            comdat_uses: Map::default(),
+            kept: Objects::new(),
+            pending_ifuncs: Vec::new(),
+            retired: Retired::default(),
+            tls_images: Vec::new(),
+            deferred: None,
+            link_only,
+            next_id: 1,
+        }
+    }
+
+    /// A fresh object id.
+    pub(crate) fn new_id(&mut self) -> ObjectId {
+        self.next_id += 1;
+        ObjectId(self.next_id - 1)
+    }
+
+    /// The memory space (reserved at the first load).
+    pub(crate) fn space(&mut self) -> Result<&mut Space> {
+        self.space
+            .as_mut()
+            .ok_or(crate::error::Error::NothingLoaded)
+    }
+
+    /// An object's name for messages.
+    pub(crate) fn object_name(&self, id: ObjectId) -> String {
+        object_name(&self.objects, id)
+    }
+}
+
+impl Linked {
+    pub(crate) fn retired_mark(&self) -> RetiredMark {
+        RetiredMark {
+            pieces: self.retired.pieces.len(),
+            frames: self.retired.frames.len(),
+            slots: self.retired.slots.len(),
+        }
+    }
+
+    /// Takes back what objects removed since `mark` retired, when none of their
+    /// code ever ran (a failed transaction or batch): their unwind registrations
+    /// go and their TLS modules are freed while the memory is still mapped; their
+    /// pieces and local slots are returned for the caller to free.
+    pub(crate) fn take_retired_since(&mut self, mark: &RetiredMark) -> (Vec<Piece>, Vec<SlotId>) {
+        self.retired.frames.truncate(mark.frames);
+        let pieces = self
+            .retired
+            .pieces
+            .split_off(mark.pieces.min(self.retired.pieces.len()));
+        self.release_tls(&pieces);
+        let slots = (self.retired.slots).split_off(mark.slots.min(self.retired.slots.len()));
+        (pieces, slots)
+    }
+}
+
+impl Linked {
+    /// The address of a name's current implementation (not its stub).
+    pub(crate) fn definition_address(&self, name: &str) -> Option<u64> {
+        match self.symbols.get(name)?.binding(None) {
+            crate::symbols::Binding::Object(d) => Some(d.address),
+            crate::symbols::Binding::Host(p) | crate::symbols::Binding::Process(p) => {
+                Some(p.address)
+            }
+            crate::symbols::Binding::Unresolved { .. } => None,
         }
     }
 }

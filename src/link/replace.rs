@@ -2,12 +2,10 @@
 //! old version's storage, the rest is retired.
 
 use super::*;
-use crate::error::Error;
-use crate::input;
 use crate::input::Binding as Bind;
 use crate::input::{Class, Definition, Object};
+use crate::link::Linked;
 use crate::link::{is_global, Loaded};
-use crate::linker::Linker;
 
 use crate::memory::pack::Piece;
 use crate::symbols::ObjectId;
@@ -68,7 +66,7 @@ pub(crate) fn writable_variable(object: &Object, sym: &crate::input::Symbol) -> 
     }
 }
 
-impl Linker {
+impl Linked {
     /// The pieces the new version uses: its own, and the old version's data
     /// pieces that still hold inherited variables. The old version's other pieces
     /// (its code among them) are retired: another thread may still be running it.
@@ -94,7 +92,7 @@ impl Linker {
     }
 }
 
-impl Linker {
+impl Linked {
     /// Refuses a new version that drops a variable other objects still use.
     pub(crate) fn check_dropped_data(&self, id: ObjectId, object: &Object) -> Result<()> {
         let kept = |name: &str| {
@@ -108,92 +106,6 @@ impl Linker {
         crate::link::unload::check(self, id, |name| {
             !kept(name) && !groups.iter().any(|g| g == name)
         })
-    }
-}
-
-impl Linker {
-    /// Links `bytes` as the new version of `id` and switches to it; see
-    /// [`Linker::replace_with`].
-    pub(crate) fn replace_object(
-        &mut self,
-        id: ObjectId,
-        bytes: &[u8],
-        options: ReplaceOptions,
-    ) -> Result<()> {
-        let (name, data) = match self.objects.get(&id) {
-            Some(o) => (o.name.clone(), o.data_symbols.clone()),
-            None => return Err(Error::UnknownObject(id.0)),
-        };
-        let start = Instant::now();
-        let copy = input::Aligned::if_needed(bytes);
-        let object = input::parse(&name, copy.as_ref().map_or(bytes, input::Aligned::as_slice))?;
-        self.stats.parse += start.elapsed();
-        self.ensure_space(std::slice::from_ref(&object))?;
-        self.check_dropped_data(id, &object)?;
-        let replacing = crate::link::Replacing {
-            id,
-            keep_state: options.keep_state,
-            data,
-        };
-        // Groups other objects use that the new version drops stay alive.
-        let sigs = self.groups_to_keep(id, Some(&object));
-        let keeper = self.hand_to_keeper(id, &sigs);
-        let old = match self.link_as(&object, id, Some(&replacing)) {
-            Ok(old) => old,
-            Err(e) => {
-                if let Some(k) = keeper {
-                    self.move_groups(&sigs, k, id);
-                }
-                return Err(e);
-            }
-        };
-        self.run_pending_resolvers()?;
-        if let (false, false, Some(space)) =
-            (options.keep_state, self.options.link_only, &self.space)
-        {
-            if let Some(old) = &old {
-                super::finalize::run_destructors_of(space, &[old]);
-            }
-            super::finalize::run_constructors(space, &self.objects, &[id]);
-        }
-        let Some(mut old) = old else { return Ok(()) };
-        if let Some(k) = keeper {
-            self.retired.pieces.retain(|p| !old.pieces.contains(p));
-            self.kept.insert(k, old);
-            self.release_unused_keepers();
-            return Ok(());
-        }
-        self.release_unused_keepers();
-        let registers_exit_handlers = |o: &Loaded| {
-            o.refers
-                .iter()
-                .any(|n| matches!(self.symbols.name(*n), "__cxa_atexit" | "atexit"))
-                || !o.older.is_empty()
-        };
-        if options.keep_state && !self.options.link_only && registers_exit_handlers(&old) {
-            // Its exit handlers (C++ static destructors of the kept state) still
-            // point into its code: keep that code, and run them at unload.
-            let pinned: Vec<Piece> = old
-                .pieces
-                .iter()
-                .filter(|p| self.retired.pieces.contains(p))
-                .copied()
-                .collect();
-            self.retired.pieces.retain(|p| !pinned.contains(p));
-            old.pieces = pinned;
-            old.debug = None;
-            let older = std::mem::take(&mut old.older);
-            if let Some(new) = self.objects.get_mut(&id) {
-                new.older = older;
-                new.older.push(old);
-            }
-        } else {
-            // Its code is retired, not freed (commit retired its pieces already):
-            // it stays unwindable until reclaimed.
-            old.pieces.clear();
-            self.retired.retire(old);
-        }
-        Ok(())
     }
 }
 

@@ -3,8 +3,10 @@
 //! rewritten whenever the name's binding changes; and the trap messages of
 //! unresolved names, written at once or (in a batch) at its end.
 
+use crate::error::Error;
 use crate::error::Result;
-use crate::link::{Deferred, Objects, Space};
+use crate::link::slots;
+use crate::link::{Deferred, Linked, Objects, Space};
 use crate::symbols::{Binding, NameId, SlotId, StubTable, SymbolTable};
 
 /// The slot index of a global name, allocated (with its current binding) if
@@ -100,5 +102,36 @@ pub(crate) fn slot_values(stubs: &StubTable, slot: SlotId, binding: &Binding) ->
         Binding::Host(p) | Binding::Process(p) => (p.address, p.address),
         Binding::Unresolved { weak: true } => (stubs.trap_addr(slot), 0),
         Binding::Unresolved { weak: false } => (stubs.trap_addr(slot), stub),
+    }
+}
+
+impl Linked {
+    /// Writes a name's slot and GOT entry for its current binding.
+    pub(crate) fn refresh_slot(&mut self, name: NameId) -> Result<()> {
+        let Linked {
+            symbols,
+            space,
+            objects,
+            deferred,
+            ..
+        } = self;
+        let space = space.as_mut().ok_or(Error::NothingLoaded)?;
+        let message = || slots::trap_message_now(deferred, symbols, objects, name);
+        slots::refresh(symbols, space, name, message);
+        Ok(())
+    }
+
+    /// The slot index of a global name, allocated (with its current binding) if new.
+    pub(crate) fn slot_for(&mut self, id: NameId, binding: &Binding) -> Result<SlotId> {
+        let Linked {
+            symbols,
+            space,
+            objects,
+            deferred,
+            ..
+        } = self;
+        let space = space.as_mut().ok_or(Error::NothingLoaded)?;
+        let message = |s: &SymbolTable| slots::trap_message_now(deferred, s, objects, id);
+        slots::slot_for(symbols, space, id, binding, message)
     }
 }

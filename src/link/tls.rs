@@ -33,7 +33,7 @@ use crate::arch::TlsTarget;
 use crate::error::{Error, Result};
 use crate::input::{Definition, Object, Role, SymbolId};
 use crate::link::resolve::Binder;
-use crate::linker::Linker;
+use crate::link::Linked;
 use crate::memory::pack::Piece;
 use crate::memory::Region;
 use crate::runtime::tls as rt;
@@ -174,7 +174,7 @@ pub(crate) struct TlsFix<'f> {
     pub slot: &'f mut u64,
 }
 
-impl Linker {
+impl Linked {
     /// Writes the cells of [`PendingCell`]s whose variables the batch defined.
     /// An object whose variable is still undefined is taken out again (none of
     /// the batch's code has run yet), unless another object already uses its
@@ -227,7 +227,7 @@ impl Linker {
                 p.name
             ),
         };
-        let s = self.definition_address(&p.name).ok_or_else(undefined)? as u64;
+        let s = self.definition_address(&p.name).ok_or_else(undefined)?;
         let space = self.space.as_ref();
         let found = space.and_then(|s_| module_at(&s_.region, &self.tls_images, s, None));
         let (module, base) = found.ok_or_else(undefined)?;
@@ -255,7 +255,7 @@ impl Linker {
         symbol: &str,
         what: impl Fn() -> crate::error::Location,
     ) -> Result<i64> {
-        if self.options.link_only {
+        if self.link_only {
             return Ok(0);
         }
         if let Some(offset) = rt::static_offset(module) {

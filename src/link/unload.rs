@@ -6,12 +6,12 @@
 //! and nothing else defines it: that object's code would read freed memory.
 
 use crate::error::{Error, Result, Unresolved};
-use crate::linker::Linker;
+use crate::link::Linked;
 use crate::symbols::Binding;
 use crate::symbols::ObjectId;
 
 /// Other objects that refer to `id`'s variables with nothing to fall back to.
-pub(crate) fn data_dependents(linker: &Linker, id: ObjectId) -> Vec<Unresolved> {
+pub(crate) fn data_dependents(linker: &Linked, id: ObjectId) -> Vec<Unresolved> {
     let Some(object) = linker.objects.get(&id) else {
         return Vec::new();
     };
@@ -52,7 +52,7 @@ pub(crate) fn data_dependents(linker: &Linker, id: ObjectId) -> Vec<Unresolved> 
 
 /// `Err(InUse)` naming the objects that use `id`'s variables (those `counts`
 /// keeps), if any.
-pub(crate) fn check(linker: &Linker, id: ObjectId, counts: impl Fn(&str) -> bool) -> Result<()> {
+pub(crate) fn check(linker: &Linked, id: ObjectId, counts: impl Fn(&str) -> bool) -> Result<()> {
     let mut dependents = data_dependents(linker, id);
     dependents.retain(|u| counts(&u.symbol));
     if dependents.is_empty() {
@@ -65,7 +65,7 @@ pub(crate) fn check(linker: &Linker, id: ObjectId, counts: impl Fn(&str) -> bool
     }
 }
 
-pub(crate) fn remove(linker: &mut Linker, id: ObjectId) -> Result<()> {
+pub(crate) fn remove(linker: &mut Linked, id: ObjectId) -> Result<()> {
     let Some(object) = linker.objects.remove(&id) else {
         return Ok(());
     };

@@ -139,7 +139,7 @@ impl Linker {
         let first_archive = maps.iter().position(|m| is_archive(m));
         let object_after_archive =
             first_archive.is_some_and(|first| maps[first..].iter().any(|m| !is_archive(m)));
-        if object_after_archive && self.space.is_none() {
+        if object_after_archive && self.linked.space.is_none() {
             // The first batch is not all the objects: place for all of them.
             let objects: Vec<(String, &[u8])> = (0..maps.len())
                 .filter(|i| !is_archive(&maps[*i]))
@@ -212,7 +212,7 @@ impl Linker {
     /// A name an archive member should provide: referred to strongly (or asked
     /// for by the host) and defined by no loaded object and no host definition.
     fn needs(&self, name: &str, roots: &[&str]) -> bool {
-        match self.symbols.get(name) {
+        match self.linked.symbols.get(name) {
             Some(e) if !e.defs.is_empty() || e.host().is_some() => false,
             Some(e) => e.refs.iter().any(|(_, weak)| !weak) || roots.contains(&name),
             None => roots.contains(&name),
@@ -226,16 +226,16 @@ impl Linker {
         body: impl FnOnce(&mut Linker, &mut Vec<ObjectId>) -> Result<()>,
     ) -> Result<Vec<ObjectId>> {
         let mark = Mark {
-            retired: self.retired_mark(),
-            slots: self.space.as_ref().map(|s| s.stubs.mark()),
+            retired: self.linked.retired_mark(),
+            slots: self.linked.space.as_ref().map(|s| s.stubs.mark()),
         };
         let mut ids = Vec::new();
         if let Err(e) = body(self, &mut ids) {
             self.undo(mark, &ids);
-            self.pending_ifuncs.clear();
+            self.linked.pending_ifuncs.clear();
             return Err(e);
         }
-        self.run_pending_resolvers()?;
+        self.linked.run_pending_resolvers()?;
         self.run_constructors_of(&ids);
         Ok(ids)
     }
@@ -246,29 +246,29 @@ impl Linker {
     fn undo(&mut self, mark: Mark, ids: &[ObjectId]) {
         let mut defined = Vec::new();
         for id in ids.iter().rev() {
-            if let Some(o) = self.objects.get(id) {
+            if let Some(o) = self.linked.objects.get(id) {
                 defined.extend(o.defines.iter().cloned());
             }
             // Re-binding names to what they were bound to before cannot fail.
-            let _ = crate::link::unload::remove(self, *id);
+            let _ = crate::link::unload::remove(&mut self.linked, *id);
         }
         // Their local slots were allocated since the mark: `reset_to` takes them.
-        let (removed, _) = self.take_retired_since(&mark.retired);
+        let (removed, _) = self.linked.take_retired_since(&mark.retired);
         let Some(slots) = mark.slots else {
             // This transaction reserved the region: give it back.
-            if self.objects.is_empty() {
-                self.space = None;
+            if self.linked.objects.is_empty() {
+                self.linked.space = None;
             }
             return;
         };
-        let Some(space) = self.space.as_mut() else {
+        let Some(space) = self.linked.space.as_mut() else {
             return;
         };
         for piece in removed {
             space.pools.free(&mut space.region, piece);
         }
         let mut gone = Vec::new();
-        for (name, _, e) in self.symbols.iter_mut() {
+        for (name, _, e) in self.linked.symbols.iter_mut() {
             if let Some(slot) = e.slot.filter(|s| space.stubs.allocated_since(&slots, *s)) {
                 let message = "call through a released slot".to_string();
                 space.stubs.release(&mut space.region, slot, message);
@@ -279,13 +279,13 @@ impl Linker {
             }
         }
         for name in gone {
-            self.symbols.remove(name);
+            self.linked.symbols.remove(name);
         }
         space.stubs.reset_to(slots);
         for name in defined {
             // The trap message goes back to "undefined (needed by ...)".
-            if self.symbols.contains(name) {
-                let _ = self.refresh_slot(name);
+            if self.linked.symbols.contains(name) {
+                let _ = self.linked.refresh_slot(name);
             }
         }
     }

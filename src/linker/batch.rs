@@ -299,9 +299,9 @@ impl Linker {
         inputs: &dyn Inputs,
         all_at_once: impl FnOnce(&mut Linker, usize, &mut Vec<ObjectId>) -> Result<()>,
     ) -> Result<Vec<ObjectId>> {
-        let fresh = self.space.is_none();
+        let fresh = self.linked.space.is_none();
         let mut ids = Vec::with_capacity(inputs.len());
-        self.deferred = Some(crate::link::Deferred::default());
+        self.linked.deferred = Some(crate::link::Deferred::default());
         let counted = (
             self.stats.objects,
             self.stats.relocations,
@@ -327,16 +327,16 @@ impl Linker {
         let linked = linked.and(self.finish_deferred());
         if let Err(e) = linked {
             // The objects before the failing one stay loaded: bind their ifuncs.
-            _ = self.run_pending_resolvers();
-            if fresh && self.objects.is_empty() {
+            _ = self.linked.run_pending_resolvers();
+            if fresh && self.linked.objects.is_empty() {
                 // Nothing was loaded: give back the region this call reserved.
-                self.space = None;
+                self.linked.space = None;
             }
             return Err(e);
         }
         // Resolvers run once every name of the batch is bound, before any
         // constructor (which may call an ifunc).
-        self.run_pending_resolvers()?;
+        self.linked.run_pending_resolvers()?;
         self.run_constructors_of(&ids);
         Ok(ids)
     }
@@ -443,7 +443,7 @@ impl Linker {
                 linked.push(parsed);
                 i += 1;
             }
-            if let Some(region) = self.space.as_ref().map(|s| &s.region) {
+            if let Some(region) = self.linked.space.as_ref().map(|s| &s.region) {
                 at.prefault.get_or_init(|| region.prefault()).expect(region);
             }
             // Dropped and their buffers reused there; here if it has ended.
@@ -473,12 +473,12 @@ impl Linker {
         ids: &mut Vec<ObjectId>,
     ) -> Result<Option<Streamed>> {
         let start = Instant::now();
-        if self.space.is_none() {
+        if self.linked.space.is_none() {
             let globals = object
                 .symbols
                 .iter()
                 .filter(|s| s.binding != input::Binding::Local);
-            self.symbols.reserve(globals.count() * count / 2);
+            self.linked.symbols.reserve(globals.count() * count / 2);
         }
         match self.ensure_space(std::slice::from_ref(object)) {
             Err(Error::Placement(_)) if fresh && i > 0 => return Ok(Some(Streamed::Replace)),
@@ -510,7 +510,7 @@ impl Linker {
             .collect::<Result<Vec<_>>>()?;
         self.stats.parse += start.elapsed();
         let names: usize = objects.iter().map(|o| o.symbols.len()).sum();
-        self.symbols.reserve(names / 2);
+        self.linked.symbols.reserve(names / 2);
         let start = Instant::now();
         self.ensure_space(&objects)?;
         self.stats.layout += start.elapsed();
@@ -527,33 +527,33 @@ impl Linker {
         // Unwinder and debugger registrations and TLS modules go while the memory
         // they point into is still mapped (as in `Drop for Linker`).
         for id in ids {
-            self.objects.remove(id);
+            self.linked.objects.remove(id);
         }
-        self.kept.clear();
-        self.retired.frames.clear();
-        self.release_all_tls();
-        self.pending_ifuncs.clear();
-        self.comdats.clear();
-        self.comdat_uses.clear();
-        self.retired.pieces.clear();
-        self.retired.slots.clear();
-        self.space = None;
-        let names: Vec<_> = self.symbols.iter().map(|(id, _, _)| id).collect();
+        self.linked.kept.clear();
+        self.linked.retired.frames.clear();
+        self.linked.release_all_tls();
+        self.linked.pending_ifuncs.clear();
+        self.linked.comdats.clear();
+        self.linked.comdat_uses.clear();
+        self.linked.retired.pieces.clear();
+        self.linked.retired.slots.clear();
+        self.linked.space = None;
+        let names: Vec<_> = self.linked.symbols.iter().map(|(id, _, _)| id).collect();
         for name in names {
-            let entry = self.symbols.entry_mut(name);
+            let entry = self.linked.symbols.entry_mut(name);
             entry.defs = Default::default();
             entry.refs = Default::default();
             entry.retain_sites(|_| false);
             entry.slot = None;
             if entry.is_unused() {
-                self.symbols.remove(name);
+                self.linked.symbols.remove(name);
             }
         }
     }
 
     /// Records whether inputs of the batch follow the object about to be linked.
     fn more_inputs(&mut self, more: bool) {
-        if let Some(d) = self.deferred.as_mut() {
+        if let Some(d) = self.linked.deferred.as_mut() {
             d.more = more;
         }
     }
@@ -562,19 +562,19 @@ impl Linker {
     /// and rebound (slots, GOT entries and direct references follow), then every
     /// stale trap message is written from its name's current state.
     fn finish_deferred(&mut self) -> Result<()> {
-        let Some(deferred) = self.deferred.take() else {
+        let Some(deferred) = self.linked.deferred.take() else {
             return Ok(());
         };
-        let live = |linker: &Linker, id: NameId| linker.symbols.contains(id);
-        let mut first_error = self.finish_pending_tls(deferred.tls).err();
+        let live = |linker: &Linker, id: NameId| linker.linked.symbols.contains(id);
+        let mut first_error = self.linked.finish_pending_tls(deferred.tls).err();
         for id in deferred.lookups {
             // A name may have been removed since (a load rolled back).
             if !live(self, id) {
                 continue;
             }
-            let entry = self.symbols.entry(id);
+            let entry = self.linked.symbols.entry(id);
             if entry.defs.is_empty() && entry.process().is_none() {
-                if let Err(e) = self.rebind(id) {
+                if let Err(e) = self.linked.rebind(id) {
                     first_error.get_or_insert(e);
                 }
             }
@@ -583,12 +583,13 @@ impl Linker {
             if !live(self, id) {
                 continue;
             }
-            let entry = self.symbols.entry(id);
+            let entry = self.linked.symbols.entry(id);
             let (Some(slot), Binding::Unresolved { .. }) = (entry.slot, entry.binding(None)) else {
                 continue;
             };
-            let message = crate::link::slots::trap_message(&self.symbols, &self.objects, id);
-            if let Some(space) = &self.space {
+            let message =
+                crate::link::slots::trap_message(&self.linked.symbols, &self.linked.objects, id);
+            if let Some(space) = &self.linked.space {
                 space.stubs.set_message(slot, message);
             }
         }

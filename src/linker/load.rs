@@ -3,19 +3,19 @@
 //! fail happens before shared state is touched; a failure is undone from one
 //! record (`link::Undo`).
 
+use crate::error::Error;
 use crate::error::Result;
+use crate::input;
 use crate::input::Class;
 use crate::input::Object;
 use crate::link::replace::inherited;
+use crate::link::replace::ReplaceOptions;
 use crate::link::Loaded;
-use crate::link::{
-    finalize, fixup, layout, look_up_in_process, Names, Replacing, RetiredMark, Undo,
-};
+use crate::link::{finalize, fixup, layout, look_up_in_process, Names, Replacing, Undo};
 use crate::linker::Linker;
 use crate::linker::ObjectId;
 use crate::linker::Stage;
 use crate::memory::pack::Piece;
-use crate::symbols::SlotId;
 use std::time::Instant;
 
 impl Linker {
@@ -51,12 +51,12 @@ impl Linker {
         undo: &mut Undo,
     ) -> Result<Option<Loaded>> {
         let start = Instant::now();
-        let excluded = self.comdat_losers(object, id);
+        let excluded = self.linked.comdat_losers(object, id);
         let arch = self.arch;
         let mut layout = layout::place(self.space()?, arch, object, &excluded)?;
         undo.pieces.extend(layout.pieces.iter().copied());
         if let Some(plan) = layout.tls_plan {
-            let image = self.register_tls(object, plan)?;
+            let image = self.linked.register_tls(object, plan)?;
             undo.tls_module = Some(image.module);
             layout.tls_image = Some(image);
         }
@@ -67,7 +67,7 @@ impl Linker {
             layout::write_atexit(region, arch, object, at, layout.dso_handle)?;
         }
         if let Some(r) = replacing {
-            layout.redirects = inherited(object, &layout, r, &self.symbols);
+            layout.redirects = inherited(object, &layout, r, &self.linked.symbols);
         }
         self.stats.layout += start.elapsed();
         self.injected(Stage::Layout)?;
@@ -81,15 +81,17 @@ impl Linker {
         } = self.binder()?.names(object, id, &layout, undo)?;
         layout.data = data;
         for &(name, _) in &refs {
-            let e = self.symbols.entry(name);
+            let e = self.linked.symbols.entry(name);
             // The process is asked only when no object defines the name.
             if e.defs.is_empty() && e.process().is_none() && defs.get(name).is_none() {
-                look_up_in_process(&mut self.deferred, &mut self.symbols, name);
+                look_up_in_process(&mut self.linked.deferred, &mut self.linked.symbols, name);
             }
         }
         let (fixes, sites, statics) =
             (self.binder()?).resolve(object, id, &layout, &defs, &uses, undo)?;
-        let patches = self.rebinding_patches(&defs, replacing.map(|r| r.id))?;
+        let patches = self
+            .linked
+            .rebinding_patches(&defs, replacing.map(|r| r.id))?;
         self.stats.resolve += start.elapsed();
         self.injected(Stage::Resolve)?;
 
@@ -99,7 +101,11 @@ impl Linker {
         let relocations = fixes.len() + statics.len();
         self.scratch.fixes = fixes;
         if !statics.is_empty() {
-            self.apply_static_tls(object, &layout, statics)?;
+            let (relaxed, veneers) = self
+                .linked
+                .apply_static_tls(arch, object, &layout, statics)?;
+            self.stats.relaxed += relaxed;
+            self.stats.veneers += veneers;
         }
         let frames = finalize::unwind_frames(self.space()?, object, &layout)?;
         self.stats.fixup += start.elapsed();
@@ -117,32 +123,36 @@ impl Linker {
                 )
             })
             .collect();
-        self.run_resolvers(object, id, &code, &mut defs, &refs, &undo.ifuncs)?;
+        self.linked
+            .run_resolvers(object, id, &code, &mut defs, &refs, &undo.ifuncs)?;
         let base = self.space()?.region.target_base();
         let placed_at: Vec<Option<u64>> = layout
             .sections
             .iter()
             .map(|s| s.map(|o| base + o))
             .collect();
-        let old = self.commit(object, id, layout, defs, &refs, sites, patches, replacing)?;
-        self.tls_images.extend(tls_image);
+        self.injected(Stage::Finalize)?;
+        let old = self
+            .linked
+            .commit(object, id, layout, defs, &refs, sites, patches, replacing)?;
+        self.linked.tls_images.extend(tls_image);
         let locals = undo
             .slots
             .iter()
             .filter(|(n, _)| n.is_none())
             .map(|(_, s)| *s);
-        if let Some(loaded) = self.objects.get_mut(&id) {
+        if let Some(loaded) = self.linked.objects.get_mut(&id) {
             loaded.local_slots = locals.collect();
         }
         let perf_map = self.options.perf_map;
         if let (false, Some(space), Some(loaded)) = (
             self.options.link_only,
-            &self.space,
-            self.objects.get_mut(&id),
+            &self.linked.space,
+            self.linked.objects.get_mut(&id),
         ) {
             finalize::register(
                 space,
-                &self.symbols,
+                &self.linked.symbols,
                 loaded,
                 object,
                 &placed_at,
@@ -159,12 +169,12 @@ impl Linker {
         if let Some(module) = undo.tls_module.take() {
             crate::runtime::tls::unregister(module);
         }
-        let Some(space) = self.space.as_mut() else {
+        let Some(space) = self.linked.space.as_mut() else {
             return;
         };
         for (name, slot) in undo.slots.drain(..) {
             if let Some(name) = name {
-                self.symbols.entry_mut(name).slot = None;
+                self.linked.symbols.entry_mut(name).slot = None;
             }
             space.stubs.release(
                 &mut space.region,
@@ -176,32 +186,100 @@ impl Linker {
             space.pools.free(&mut space.region, piece);
         }
         for name in undo.entries.drain(..) {
-            if self.symbols.entry(name).is_unused() {
-                self.symbols.remove(name);
+            if self.linked.symbols.entry(name).is_unused() {
+                self.linked.symbols.remove(name);
             }
         }
     }
+}
 
-    pub(crate) fn retired_mark(&self) -> RetiredMark {
-        RetiredMark {
-            pieces: self.retired.pieces.len(),
-            frames: self.retired.frames.len(),
-            slots: self.retired.slots.len(),
+impl Linker {
+    /// Links `bytes` as the new version of `id` and switches to it; see
+    /// [`Linker::replace_with`].
+    pub(crate) fn replace_object(
+        &mut self,
+        id: ObjectId,
+        bytes: &[u8],
+        options: ReplaceOptions,
+    ) -> Result<()> {
+        let (name, data) = match self.linked.objects.get(&id) {
+            Some(o) => (o.name.clone(), o.data_symbols.clone()),
+            None => return Err(Error::UnknownObject(id.0)),
+        };
+        let start = Instant::now();
+        let copy = input::Aligned::if_needed(bytes);
+        let object = input::parse(&name, copy.as_ref().map_or(bytes, input::Aligned::as_slice))?;
+        self.stats.parse += start.elapsed();
+        self.ensure_space(std::slice::from_ref(&object))?;
+        self.linked.check_dropped_data(id, &object)?;
+        let replacing = crate::link::Replacing {
+            id,
+            keep_state: options.keep_state,
+            data,
+        };
+        // Groups other objects use that the new version drops stay alive.
+        let sigs = self.linked.groups_to_keep(id, Some(&object));
+        let keeper = self.linked.hand_to_keeper(id, &sigs);
+        let old = match self.link_as(&object, id, Some(&replacing)) {
+            Ok(old) => old,
+            Err(e) => {
+                if let Some(k) = keeper {
+                    self.linked.move_groups(&sigs, k, id);
+                }
+                return Err(e);
+            }
+        };
+        self.linked.run_pending_resolvers()?;
+        if let (false, false, Some(space)) = (
+            options.keep_state,
+            self.options.link_only,
+            &self.linked.space,
+        ) {
+            if let Some(old) = &old {
+                super::finalize::run_destructors_of(space, &[old]);
+            }
+            super::finalize::run_constructors(space, &self.linked.objects, &[id]);
         }
-    }
-
-    /// Takes back what objects removed since `mark` retired, when none of their
-    /// code ever ran (a failed transaction or batch): their unwind registrations
-    /// go and their TLS modules are freed while the memory is still mapped; their
-    /// pieces and local slots are returned for the caller to free.
-    pub(crate) fn take_retired_since(&mut self, mark: &RetiredMark) -> (Vec<Piece>, Vec<SlotId>) {
-        self.retired.frames.truncate(mark.frames);
-        let pieces = self
-            .retired
-            .pieces
-            .split_off(mark.pieces.min(self.retired.pieces.len()));
-        self.release_tls(&pieces);
-        let slots = (self.retired.slots).split_off(mark.slots.min(self.retired.slots.len()));
-        (pieces, slots)
+        let Some(mut old) = old else { return Ok(()) };
+        if let Some(k) = keeper {
+            self.linked
+                .retired
+                .pieces
+                .retain(|p| !old.pieces.contains(p));
+            self.linked.kept.insert(k, old);
+            self.linked.release_unused_keepers();
+            return Ok(());
+        }
+        self.linked.release_unused_keepers();
+        let registers_exit_handlers = |o: &Loaded| {
+            o.refers
+                .iter()
+                .any(|n| matches!(self.linked.symbols.name(*n), "__cxa_atexit" | "atexit"))
+                || !o.older.is_empty()
+        };
+        if options.keep_state && !self.options.link_only && registers_exit_handlers(&old) {
+            // Its exit handlers (C++ static destructors of the kept state) still
+            // point into its code: keep that code, and run them at unload.
+            let pinned: Vec<Piece> = old
+                .pieces
+                .iter()
+                .filter(|p| self.linked.retired.pieces.contains(p))
+                .copied()
+                .collect();
+            self.linked.retired.pieces.retain(|p| !pinned.contains(p));
+            old.pieces = pinned;
+            old.debug = None;
+            let older = std::mem::take(&mut old.older);
+            if let Some(new) = self.linked.objects.get_mut(&id) {
+                new.older = older;
+                new.older.push(old);
+            }
+        } else {
+            // Its code is retired, not freed (commit retired its pieces already):
+            // it stays unwindable until reclaimed.
+            old.pieces.clear();
+            self.linked.retired.retire(old);
+        }
+        Ok(())
     }
 }

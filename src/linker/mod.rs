@@ -10,12 +10,11 @@ pub mod archive;
 pub(crate) mod batch;
 mod load;
 
+use crate::link::finalize;
 use crate::link::replace::ReplaceOptions;
 use crate::link::resolve::Binder;
+use crate::link::Linked;
 use crate::link::Space;
-use crate::link::{finalize, slots};
-use crate::link::{Loaded, Retired};
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -25,7 +24,7 @@ use crate::input::{self, Object};
 use crate::memory::pack::Pools;
 use crate::memory::{Placement, Region, LOW_LIMIT};
 use crate::runtime;
-use crate::symbols::{stubs, Binding, Map, NameId, ObjectId, SlotId, StubTable, SymbolTable};
+use crate::symbols::{stubs, Binding, ObjectId, StubTable};
 
 /// How a [`Linker`] sets up its memory and what it registers:
 /// `LinkerOptions::new().perf_map(true)`, then [`Linker::with_options`].
@@ -187,24 +186,9 @@ pub struct Stats {
 pub struct Linker {
     pub(crate) options: LinkerOptions,
     pub(crate) arch: Arch,
-    pub(crate) space: Option<Space>,
-    pub(crate) symbols: SymbolTable,
-    pub(crate) objects: BTreeMap<ObjectId, Loaded>,
-    pub(crate) comdats: Map<String, ObjectId>,
-    /// Per COMDAT signature: its names and users (`comdat.rs`).
-    pub(crate) comdat_uses: Map<String, crate::link::comdat::GroupUse>,
-    /// Unloaded or replaced owners kept alive for their groups' users, by keeper id.
-    pub(crate) kept: BTreeMap<ObjectId, Loaded>,
-    /// Ifunc resolvers waiting for the end of their batch (`ifunc.rs`).
-    pub(crate) pending_ifuncs: Vec<crate::link::ifunc::Pending>,
-    /// What replaced and unloaded versions left for `reclaim`.
-    pub(crate) retired: Retired,
-    next_id: u64,
+    /// Everything linked so far: what the link stages work over.
+    pub(crate) linked: Linked,
     pub(crate) stats: Stats,
-    /// TLS images of loaded and retired objects, with their modules (`tls.rs`).
-    pub(crate) tls_images: Vec<crate::link::tls::Image>,
-    /// What a batch being loaded leaves for its end (batch.rs).
-    pub(crate) deferred: Option<crate::link::Deferred>,
     /// The current load's undo record, kept between loads for its memory.
     pub(crate) undo: crate::link::Undo,
     /// Working lists of a load, kept between loads for their memory.
@@ -222,20 +206,10 @@ impl Linker {
             Error::Placement("relink runs only on x86-64 and AArch64 hosts".into())
         })?;
         Ok(Linker {
+            linked: Linked::new(options.link_only),
             options,
             arch,
-            space: None,
-            symbols: SymbolTable::default(),
-            objects: BTreeMap::new(),
-            comdats: Map::default(),
-            comdat_uses: Map::default(),
-            kept: BTreeMap::new(),
-            pending_ifuncs: Vec::new(),
-            retired: Retired::default(),
-            next_id: 1,
             stats: Stats::default(),
-            tls_images: Vec::new(),
-            deferred: None,
             undo: Default::default(),
             scratch: Default::default(),
         })
@@ -323,8 +297,8 @@ impl Linker {
     /// Runs the constructors of objects just linked (not when link-only).
     pub(crate) fn run_constructors_of(&mut self, ids: &[ObjectId]) {
         let start = Instant::now();
-        if let (false, Some(space)) = (self.options.link_only, &self.space) {
-            finalize::run_constructors(space, &self.objects, ids);
+        if let (false, Some(space)) = (self.options.link_only, &self.linked.space) {
+            finalize::run_constructors(space, &self.linked.objects, ids);
         }
         self.stats.finalize += start.elapsed();
     }
@@ -349,14 +323,14 @@ impl Linker {
 
     /// The canonical address of any symbol: a function's stub, a variable's storage.
     pub fn address(&mut self, name: &str) -> Result<*const u8> {
-        let id = self.symbols.id(name);
+        let id = self.linked.symbols.id(name);
         let binding = match id {
-            Some(id) => self.symbols.entry(id).binding(None),
+            Some(id) => self.linked.symbols.entry(id).binding(None),
             None => Binding::Unresolved { weak: false },
         };
         let addr = match (binding, id) {
             (Binding::Object(d), Some(id)) if d.code => {
-                let slot = self.slot_for(id, &binding)?;
+                let slot = self.linked.slot_for(id, &binding)?;
                 self.space()?.stubs.stub_addr(slot)
             }
             (Binding::Object(d), _) => d.address,
@@ -373,19 +347,15 @@ impl Linker {
     /// changes when the object is replaced, so hold [`Linker::address`] instead.
     /// For benchmarks and debuggers.
     pub fn definition_address(&self, name: &str) -> Option<*const u8> {
-        match self.symbols.get(name)?.binding(None) {
-            Binding::Object(d) => Some(d.address as *const u8),
-            Binding::Host(p) | Binding::Process(p) => Some(p.address as *const u8),
-            Binding::Unresolved { .. } => None,
-        }
+        self.linked.definition_address(name).map(|a| a as *const u8)
     }
 
     /// Defines `name` for loaded code (looked up after objects, before the process).
     /// Objects already loaded that refer to it are re-bound; if one of their direct
     /// references cannot reach `address`, that is the error and nothing changes.
     pub fn define(&mut self, name: &str, address: *const u8) -> Result<()> {
-        let (id, _) = self.symbols.intern(name);
-        let entry = self.symbols.entry_mut(id);
+        let (id, _) = self.linked.symbols.intern(name);
+        let entry = self.linked.symbols.entry_mut(id);
         let before = entry.binding(None);
         let old = entry.set_host(Some(crate::symbols::ProcessSymbol {
             address: address as u64,
@@ -393,8 +363,8 @@ impl Linker {
             function: true,
         }));
         if before != entry.binding(None) {
-            if let Err(e) = self.rebind(id) {
-                self.symbols.entry_mut(id).set_host(old);
+            if let Err(e) = self.linked.rebind(id) {
+                self.linked.symbols.entry_mut(id).set_host(old);
                 return Err(e);
             }
         }
@@ -403,7 +373,8 @@ impl Linker {
 
     /// Every referenced symbol that nothing defines, with the objects needing it.
     pub fn undefined(&self) -> Vec<Unresolved> {
-        self.symbols
+        self.linked
+            .symbols
             .unresolved()
             .into_iter()
             .map(|(symbol, ids)| Unresolved {
@@ -430,16 +401,18 @@ impl Linker {
     /// variables that nothing else defines. Its memory is retired, not freed: see
     /// [`Linker::reclaim`].
     pub fn unload(&mut self, id: ObjectId) -> Result<()> {
-        if !self.objects.contains_key(&id) {
+        if !self.linked.objects.contains_key(&id) {
             return Err(Error::UnknownObject(id.0));
         }
         // Variables of COMDAT groups kept alive for their users do not count.
-        let kept = self.group_names(&self.groups_to_keep(id, None));
-        crate::link::unload::check(self, id, |name| !kept.iter().any(|k| k == name))?;
-        if let (false, Some(space)) = (self.options.link_only, &self.space) {
-            finalize::run_destructors(space, &self.objects, &[id]);
+        let kept = self
+            .linked
+            .group_names(&self.linked.groups_to_keep(id, None));
+        crate::link::unload::check(&self.linked, id, |name| !kept.iter().any(|k| k == name))?;
+        if let (false, Some(space)) = (self.options.link_only, &self.linked.space) {
+            finalize::run_destructors(space, &self.linked.objects, &[id]);
         }
-        crate::link::unload::remove(self, id)
+        crate::link::unload::remove(&mut self.linked, id)
     }
 
     /// Replaces a loaded object with a new version; see [`Linker::replace_with`].
@@ -483,23 +456,23 @@ impl Linker {
     /// No thread may be executing retired code, or be about to return into it:
     /// call it between calls into loaded code, as `relink watch` does.
     pub unsafe fn reclaim(&mut self) -> u64 {
-        if self.space.is_none() {
+        if self.linked.space.is_none() {
             return 0;
         }
         // Their unwinder registrations point into the memory about to be freed.
-        self.retired.frames.clear();
-        let retired = std::mem::take(&mut self.retired.pieces);
-        self.release_tls(&retired);
-        self.retired.pieces = retired;
-        let Some(space) = self.space.as_mut() else {
+        self.linked.retired.frames.clear();
+        let retired = std::mem::take(&mut self.linked.retired.pieces);
+        self.linked.release_tls(&retired);
+        self.linked.retired.pieces = retired;
+        let Some(space) = self.linked.space.as_mut() else {
             return 0;
         };
-        for slot in self.retired.slots.drain(..) {
+        for slot in self.linked.retired.slots.drain(..) {
             let message = "call through a freed GOT entry".to_string();
             space.stubs.release(&mut space.region, slot, message);
         }
         let mut freed = 0;
-        for piece in self.retired.pieces.drain(..) {
+        for piece in self.linked.retired.pieces.drain(..) {
             freed += piece.len;
             space.pools.free(&mut space.region, piece);
         }
@@ -518,10 +491,10 @@ impl Linker {
     #[cfg(feature = "testing")]
     pub fn state_digest(&self) -> String {
         let mut names: Vec<(&str, &crate::symbols::Entry)> =
-            self.symbols.iter().map(|(_, n, e)| (n, e)).collect();
+            self.linked.symbols.iter().map(|(_, n, e)| (n, e)).collect();
         names.sort_by(|a, b| a.0.cmp(b.0));
         let mut out = format!("{:?}\n", self.memory());
-        for (id, o) in &self.objects {
+        for (id, o) in &self.linked.objects {
             out.push_str(&format!("object {id} {} {:?}\n", o.name, o.pieces));
         }
         for (name, e) in names {
@@ -539,17 +512,18 @@ impl Linker {
 
     /// Memory accounting: live and retired bytes, objects, symbols with slots.
     pub fn memory(&self) -> MemoryStats {
-        let retired = self.retired.pieces.iter().map(|p| p.len).sum();
-        let (pieces, tables, mapped) = self.space.as_ref().map_or((0, 0, 0), |s| {
+        let retired = self.linked.retired.pieces.iter().map(|p| p.len).sum();
+        let (pieces, tables, mapped) = self.linked.space.as_ref().map_or((0, 0, 0), |s| {
             (s.pools.used(), s.stubs.block().len, s.region.in_use())
         });
         MemoryStats {
             live: pieces + tables - retired,
             retired,
             mapped,
-            objects: self.objects.len(),
-            slots: self.space.as_ref().map_or(0, |s| s.stubs.len()),
+            objects: self.linked.objects.len(),
+            slots: self.linked.space.as_ref().map_or(0, |s| s.stubs.len()),
             by_class: self
+                .linked
                 .space
                 .as_ref()
                 .map_or([(0, 0); 4], |s| s.pools.by_class()),
@@ -566,9 +540,9 @@ impl Linker {
 
     /// Every loaded object's destructors, in reverse link order (not when link-only).
     fn run_all_destructors(&self) {
-        let ids: Vec<ObjectId> = self.objects.keys().copied().collect();
-        if let (false, Some(space)) = (self.options.link_only, &self.space) {
-            finalize::run_destructors(space, &self.objects, &ids);
+        let ids: Vec<ObjectId> = self.linked.objects.keys().copied().collect();
+        if let (false, Some(space)) = (self.options.link_only, &self.linked.space) {
+            finalize::run_destructors(space, &self.linked.objects, &ids);
         }
     }
 
@@ -579,25 +553,27 @@ impl Linker {
 
     /// Loaded objects, in load order.
     pub fn objects(&self) -> impl Iterator<Item = (ObjectId, &str)> {
-        self.objects.iter().map(|(id, o)| (*id, o.name.as_str()))
+        self.linked
+            .objects
+            .iter()
+            .map(|(id, o)| (*id, o.name.as_str()))
     }
 
     /// Bytes of memory the loaded objects and tables occupy (whole pages).
     pub fn memory_in_use(&self) -> u64 {
-        self.space.as_ref().map_or(0, |s| s.region.in_use())
+        self.linked.space.as_ref().map_or(0, |s| s.region.in_use())
     }
 
     /// Where the region was placed, once something was loaded.
     pub fn region(&self) -> Option<(u64, u64, Placement)> {
-        self.space
+        self.linked
+            .space
             .as_ref()
             .map(|s| (s.region.target_base(), s.region.size(), s.placement))
     }
 
     pub(crate) fn object_name(&self, id: ObjectId) -> String {
-        self.objects
-            .get(&id)
-            .map_or_else(|| format!("object {id}"), |o| o.name.clone())
+        self.linked.object_name(id)
     }
 
     /// The failure the `fail_at` test hook injects after `stage`, if any.
@@ -609,12 +585,11 @@ impl Linker {
     }
 
     pub(crate) fn space(&mut self) -> Result<&mut Space> {
-        self.space.as_mut().ok_or(Error::NothingLoaded)
+        self.linked.space()
     }
 
     pub(crate) fn new_id(&mut self) -> ObjectId {
-        self.next_id += 1;
-        ObjectId(self.next_id - 1)
+        self.linked.new_id()
     }
 
     /// Reserves the region, placed for what `objects` need.
@@ -628,8 +603,8 @@ impl Linker {
                 });
             }
         }
-        let needs = crate::link::placement::needs(objects, &self.symbols);
-        if let Some(space) = &self.space {
+        let needs = crate::link::placement::needs(objects, &self.linked.symbols);
+        if let Some(space) = &self.linked.space {
             return crate::link::placement::check(
                 &needs,
                 space.placement,
@@ -653,7 +628,7 @@ impl Linker {
             // Never freed: the hole stays for the region's life.
             region.alloc(self.options.gap_after_tables, region.page_size())?;
         }
-        self.space = Some(Space {
+        self.linked.space = Some(Space {
             region,
             stubs,
             pools: Pools::default(),
@@ -683,11 +658,11 @@ impl Drop for Linker {
         self.run_all_destructors();
         // Unregister from the unwinder and the debugger while the memory they
         // point into is still mapped (the region goes when `space` drops).
-        self.objects.clear();
-        self.kept.clear();
-        self.retired.frames.clear();
+        self.linked.objects.clear();
+        self.linked.kept.clear();
+        self.linked.retired.frames.clear();
         // Every thread's blocks, while the images are still mapped.
-        self.release_all_tls();
+        self.linked.release_all_tls();
     }
 }
 
@@ -697,7 +672,7 @@ impl Linker {
     /// every loaded object, with or without debug information; `None` for
     /// addresses outside loaded functions (stubs, veneers, the host).
     pub fn symbolize(&self, address: u64) -> Option<runtime::Symbolized> {
-        self.objects.values().find_map(|o| {
+        self.linked.objects.values().find_map(|o| {
             let (name, start) = o.functions.find(address)?;
             Some(runtime::Symbolized {
                 object: o.name.clone(),
@@ -750,58 +725,29 @@ impl Linker {
 
     /// What this linker has registered with the process right now.
     pub fn registrations(&self) -> runtime::Registrations {
-        let objects = self.objects.values();
+        let objects = self.linked.objects.values();
         runtime::Registrations {
             unwind: objects
                 .clone()
                 .flat_map(|o| std::iter::once(o).chain(&o.older))
                 .map(|o| o.unwind.len())
                 .sum::<usize>()
-                + self.retired.frames.len(),
+                + self.linked.retired.frames.len(),
             debugger: objects.filter(|o| o.debug.is_some()).count(),
         }
     }
 }
 
 impl Linker {
-    /// Writes a name's slot and GOT entry for its current binding.
-    pub(crate) fn refresh_slot(&mut self, name: NameId) -> Result<()> {
-        let Linker {
-            symbols,
-            space,
-            objects,
-            deferred,
-            ..
-        } = self;
-        let space = space.as_mut().ok_or(Error::NothingLoaded)?;
-        let message = || slots::trap_message_now(deferred, symbols, objects, name);
-        slots::refresh(symbols, space, name, message);
-        Ok(())
-    }
-
-    /// The slot index of a global name, allocated (with its current binding) if new.
-    pub(crate) fn slot_for(&mut self, id: NameId, binding: &Binding) -> Result<SlotId> {
-        let Linker {
-            symbols,
-            space,
-            objects,
-            deferred,
-            ..
-        } = self;
-        let space = space.as_mut().ok_or(Error::NothingLoaded)?;
-        let message = |s: &SymbolTable| slots::trap_message_now(deferred, s, objects, id);
-        slots::slot_for(symbols, space, id, binding, message)
-    }
-
     /// A [`Binder`] over this linker's state (memory must be reserved).
     pub(crate) fn binder(&mut self) -> Result<Binder<'_>> {
-        let space = self.space.as_mut().ok_or(Error::NothingLoaded)?;
+        let space = self.linked.space.as_mut().ok_or(Error::NothingLoaded)?;
         Ok(Binder {
-            symbols: &mut self.symbols,
+            symbols: &mut self.linked.symbols,
             space,
-            objects: &self.objects,
-            tls_images: &self.tls_images,
-            deferred: &mut self.deferred,
+            objects: &self.linked.objects,
+            tls_images: &self.linked.tls_images,
+            deferred: &mut self.linked.deferred,
             scratch: &mut self.scratch,
         })
     }
