@@ -5,7 +5,7 @@
 use super::replace::writable_variable;
 use super::tls;
 use super::*;
-use crate::arch::{FixupValues, Reach, RelocKind, Target};
+use crate::arch::{FixupValues, KindInfo, Reach, RelocKind, Target};
 use crate::error::{Error, Result};
 use crate::input::{
     Binding as Bind, Definition, Object, Reloc, Role, SectionId, SymbolId, SymbolKind,
@@ -177,6 +177,44 @@ pub(crate) struct Resolved<'a> {
 
 /// A static-TLS fixup, finished once its module's thread-pointer offset is known.
 pub(crate) type StaticFix = (Fix, tls::StaticUse);
+
+/// Whether a reference of this kind to a name bound as `binding` goes through
+/// the name's slot (GOT entry or stub): GOT kinds and branches always do, as do
+/// references to an object's code (its stub is its address), to an unresolved
+/// name (its trap) and to a process function (a stub reaches it from anywhere).
+pub(crate) fn needs_slot(info: &KindInfo, binding: &Binding) -> bool {
+    info.target == Target::Slot
+        || info.reach != Reach::Exact
+        || matches!(binding, Binding::Object(d) if d.code)
+        || matches!(binding, Binding::Unresolved { .. })
+        || matches!(binding, Binding::Host(p) | Binding::Process(p) if p.function)
+}
+
+/// `S` for a reference of `kind` at `p` to a global name bound as `binding`
+/// (`direct`: this object's own strong definition of it; `stub`: the name's
+/// stub, if it has a slot), and a second `S` to try if the first does not fit
+/// (an own function through a narrow field binds to its code directly).
+pub(crate) fn global_value(
+    kind: RelocKind,
+    binding: &Binding,
+    direct: Option<&ObjectDef>,
+    stub: Option<u64>,
+    p: u64,
+    addend: i64,
+) -> (u64, Option<u64>) {
+    match (kind.info().reach, direct) {
+        (Reach::Exact, Some(d)) if d.code => (stub.unwrap_or(d.address), Some(d.address)),
+        (_, Some(d)) => (d.address, None),
+        (Reach::Exact, None) => (value_of(binding, stub, kind, p, addend), None),
+        (_, None) => (stub.unwrap_or(0), None),
+    }
+}
+
+/// Whether a reference is recorded as a site to re-patch when its name is
+/// rebound: a direct (not GOT, not branch) reference to another object's name.
+pub(crate) fn records_site(info: &KindInfo, direct: Option<&ObjectDef>) -> bool {
+    info.reach == Reach::Exact && info.target == Target::Symbol && direct.is_none()
+}
 
 /// Names relink defines per object: `__dso_handle`, `_GLOBAL_OFFSET_TABLE_`,
 /// `_TLS_MODULE_BASE_` (the start of the object's own TLS block) and `atexit`
@@ -556,11 +594,7 @@ impl Binder<'_> {
         });
         // An ifunc's own address is its resolver: calls go through the stub.
         let direct = own.filter(|d| !d.weak && sym.kind != SymbolKind::Ifunc);
-        let needs_slot = info.target == Target::Slot
-            || info.reach != Reach::Exact
-            || matches!(binding, Binding::Object(d) if d.code)
-            || matches!(binding, Binding::Unresolved { .. })
-            || matches!(binding, Binding::Host(p) | Binding::Process(p) if p.function);
+        let needs_slot = needs_slot(&info, &binding);
         let mut stub = None;
         fix.v.z = size_of(&binding);
         if needs_slot {
@@ -594,17 +628,8 @@ impl Binder<'_> {
                 ),
             });
         }
-        fix.v.s = match (info.reach, direct) {
-            (Reach::Exact, Some(d)) if d.code => {
-                fix.direct = Some(d.address);
-                stub.unwrap_or(d.address)
-            }
-            (_, Some(d)) => d.address,
-            (Reach::Exact, None) => value_of(&binding, stub, r.kind, fix.v.p, r.addend),
-            (_, None) => stub.unwrap_or(0),
-        };
-        let records = info.reach == Reach::Exact && info.target == Target::Symbol;
-        if records && direct.is_none() {
+        (fix.v.s, fix.direct) = global_value(r.kind, &binding, direct, stub, fix.v.p, r.addend);
+        if records_site(&info, direct) {
             if r.minus.is_some() {
                 return Err(Error::Unsupported {
                     at: cx.object.location(SectionId(place.si as u32), r.offset),
@@ -673,5 +698,122 @@ pub(crate) fn object_def(
         weak,
         common: None,
         align_log2: 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! How a reference to a global name is bound: every kind of binding, against
+    //! every reach (exact, GOT, branch through a stub or a veneer), from a region
+    //! placed near the process's symbols and from one placed far from them.
+    use super::*;
+    use crate::arch::{aarch64, x86_64};
+    use crate::symbols::ProcessSymbol;
+
+    const CODE: u64 = 0x7000_1000; // an object's function
+    const DATA: u64 = 0x7000_8000; // an object's variable
+    const STUB: u64 = 0x7000_0040; // the name's stub
+    const LIBC: u64 = 0x7f00_0000_0000; // a process symbol
+    const NEAR: u64 = LIBC - 0x1000_0000; // a reference 256 MiB below it
+    const FAR: u64 = 0x1000_0000; // a reference in the low 2 GiB
+
+    fn object(address: u64, code: bool) -> Binding {
+        Binding::Object(object_def(ObjectId(2), address, 8, code, false))
+    }
+
+    fn process(function: bool) -> Binding {
+        Binding::Process(ProcessSymbol {
+            address: LIBC,
+            size: 8,
+            function,
+        })
+    }
+
+    #[derive(Debug, PartialEq)]
+    struct Bound {
+        slot: bool,
+        s: u64,
+        direct: Option<u64>,
+        site: bool,
+    }
+
+    /// Binds a reference of `kind` at `p` to a name bound as `binding`; `own`:
+    /// the referring object defines it (strongly) itself.
+    fn bind(kind: RelocKind, binding: Binding, own: bool, p: u64) -> Bound {
+        let info = kind.info();
+        let own_def = match binding {
+            Binding::Object(d) if own => Some(d),
+            _ => None,
+        };
+        let slot = needs_slot(&info, &binding);
+        let stub = slot.then_some(STUB);
+        let (s, direct) = global_value(kind, &binding, own_def.as_ref(), stub, p, 0);
+        let site = records_site(&info, own_def.as_ref());
+        Bound {
+            slot,
+            s,
+            direct,
+            site,
+        }
+    }
+
+    fn row(slot: bool, s: u64, direct: Option<u64>, site: bool) -> Bound {
+        Bound {
+            slot,
+            s,
+            direct,
+            site,
+        }
+    }
+
+    #[test]
+    fn a_global_is_bound_by_binding_reach_and_placement() {
+        use x86_64::Kind as X;
+        let pc32 = RelocKind::X86_64(X::Delta32);
+        let abs64 = RelocKind::X86_64(X::Pointer64);
+        let got = RelocKind::X86_64(X::GotDelta32);
+        let call = RelocKind::X86_64(X::Branch32);
+        let bl = RelocKind::Aarch64(aarch64::Kind::Branch26);
+        let unresolved = Binding::Unresolved { weak: false };
+        let weak = Binding::Unresolved { weak: true };
+        #[rustfmt::skip]
+        let table: &[(&str, RelocKind, Binding, bool, u64, Bound)] = &[
+            // Another object's function: everyone uses its stub, and a direct
+            // reference is a site to re-patch.
+            ("other code, pc32", pc32, object(CODE, true), false, NEAR, row(true, STUB, None, true)),
+            ("other code, abs64", abs64, object(CODE, true), false, FAR, row(true, STUB, None, true)),
+            ("other code, GOT", got, object(CODE, true), false, NEAR, row(true, STUB, None, false)),
+            ("other code, call", call, object(CODE, true), false, NEAR, row(true, STUB, None, false)),
+            ("other code, bl", bl, object(CODE, true), false, NEAR, row(true, STUB, None, false)),
+            // Its own function: the stub too (so `&f` is one address), with the
+            // code itself to fall back on; calls go straight to the code.
+            ("own code, pc32", pc32, object(CODE, true), true, NEAR, row(true, STUB, Some(CODE), false)),
+            ("own code, call", call, object(CODE, true), true, NEAR, row(true, CODE, None, false)),
+            ("own code, bl", bl, object(CODE, true), true, NEAR, row(true, CODE, None, false)),
+            // Another object's variable: its storage, directly (a site) or through
+            // its GOT entry (which holds the same address).
+            ("other data, pc32", pc32, object(DATA, false), false, NEAR, row(false, DATA, None, true)),
+            ("other data, abs64", abs64, object(DATA, false), false, FAR, row(false, DATA, None, true)),
+            ("other data, GOT", got, object(DATA, false), false, NEAR, row(true, DATA, None, false)),
+            ("own data, pc32", pc32, object(DATA, false), true, NEAR, row(false, DATA, None, false)),
+            // A process function: directly where a 32-bit field reaches it, else its stub.
+            ("libc fn, pc32 near", pc32, process(true), false, NEAR, row(true, LIBC, None, true)),
+            ("libc fn, pc32 far", pc32, process(true), false, FAR, row(true, STUB, None, true)),
+            ("libc fn, abs64 far", abs64, process(true), false, FAR, row(true, LIBC, None, true)),
+            ("libc fn, call", call, process(true), false, FAR, row(true, STUB, None, false)),
+            // Process data: its address, wherever the region is (placement keeps
+            // narrow references in reach, or refuses).
+            ("libc data, pc32 near", pc32, process(false), false, NEAR, row(false, LIBC, None, true)),
+            ("libc data, pc32 far", pc32, process(false), false, FAR, row(false, LIBC, None, true)),
+            ("libc data, GOT", got, process(false), false, FAR, row(true, LIBC, None, false)),
+            // Undefined: the trap stub; a weak one is null unless reached by a call.
+            ("undefined, pc32", pc32, unresolved, false, NEAR, row(true, STUB, None, true)),
+            ("undefined, call", call, unresolved, false, NEAR, row(true, STUB, None, false)),
+            ("weak undefined, abs64", abs64, weak, false, FAR, row(true, 0, None, true)),
+            ("weak undefined, call", call, weak, false, FAR, row(true, STUB, None, false)),
+        ];
+        for (what, kind, binding, own, p, expected) in table {
+            assert_eq!(&bind(*kind, *binding, *own, *p), expected, "{what}");
+        }
     }
 }
