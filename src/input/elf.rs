@@ -3,7 +3,7 @@
 //!
 //! What is loaded: every `SHF_ALLOC` section except notes and `SHF_EXCLUDE`;
 //! `SHF_TLS` sections (`.tdata`, `.tbss`) become [`Role::Tls`] sections, the
-//! image of the object's thread-local storage module (`src/tls.rs`). Symbols keep
+//! image of the object's thread-local storage module (`link/tls.rs`). Symbols keep
 //! their ELF indices, so a relocation's symbol index is its [`SymbolId`].
 //! `STT_GNU_IFUNC` symbols become [`SymbolKind::Ifunc`] (their resolver must lie
 //! in this object's code).

@@ -120,7 +120,7 @@ pub enum Role {
     /// the process's unwinder (`runtime/unwind.rs`).
     EhFrame,
     /// Thread-local storage (`SHF_TLS`: `.tdata`, `.tbss`): part of the object's
-    /// TLS image, copied into each thread's block (`src/tls.rs`). Zero-fill TLS
+    /// TLS image, copied into each thread's block (`link/tls.rs`). Zero-fill TLS
     /// sections have no data but still occupy the image.
     Tls,
 }

@@ -27,6 +27,18 @@ pub(crate) fn placed(object: &Object, layout: &Layout) -> Vec<Placed> {
         .collect()
 }
 
+/// What resolving an object leaves for commit to publish.
+pub(crate) struct Publish {
+    /// Its global definitions.
+    pub(crate) defs: Defs,
+    /// The names it refers to, sorted, each with whether all references are weak.
+    pub(crate) refs: Vec<(NameId, bool)>,
+    /// Its direct references to other objects' names.
+    pub(crate) sites: Vec<NamedSite>,
+    /// New bytes for other objects' sites whose binding this load changes.
+    pub(crate) patches: Vec<Patch>,
+}
+
 impl Linked {
     /// Patches for other objects' sites of names this object (re)binds.
     /// Patches for other objects' sites of names whose binding this load changes:
@@ -74,18 +86,25 @@ impl Linked {
         Ok(out)
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Publishes a linked object: writes what it changes in other objects and
+    /// its inherited data, records its definitions, references and sites, and
+    /// rewrites the slots that change. Returns the old version's record when
+    /// replacing.
     pub(crate) fn commit(
         &mut self,
         object: &Object,
         id: ObjectId,
         mut layout: Layout,
-        defs: Defs,
-        refs: &[(NameId, bool)],
-        sites: Vec<NamedSite>,
-        patches: Vec<Patch>,
+        publish: Publish,
         replacing: Option<&Replacing>,
     ) -> Result<Option<Loaded>> {
+        let Publish {
+            defs,
+            refs,
+            sites,
+            patches,
+        } = publish;
+        let refs = &refs[..];
         let space = self.space()?;
         let target = space.region.target_base();
         // Pools protect their chunks once; new code only needs to be made coherent.

@@ -173,6 +173,8 @@ pub(crate) type NamedSite = (NameId, Site);
 pub(crate) struct Resolved<'a> {
     pub(crate) fix: &'a mut Fix,
     pub(crate) sites: &'a mut Vec<NamedSite>,
+    /// The load's undo record (a new slot goes there).
+    pub(crate) undo: &'a mut Undo,
 }
 
 /// A static-TLS fixup, finished once its module's thread-pointer offset is known.
@@ -398,14 +400,12 @@ impl Binder<'_> {
 
     /// Computes every fixup's values, allocating slots as needed, and the sites
     /// (direct references to other objects' names) to record.
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn resolve(
         &mut self,
         object: &Object,
         id: ObjectId,
         layout: &Layout,
-        defs: &Defs,
-        uses: &[SymbolUse],
+        names: &Names,
         undo: &mut Undo,
     ) -> Result<(Vec<Fix>, Vec<NamedSite>, Vec<StaticFix>)> {
         let space = &mut *self.space;
@@ -413,8 +413,8 @@ impl Binder<'_> {
             object,
             id,
             layout,
-            defs,
-            uses,
+            defs: &names.defs,
+            uses: &names.uses,
             target: space.region.target_base(),
             got: space.stubs.got_base(),
         };
@@ -456,8 +456,9 @@ impl Binder<'_> {
                         let to = Resolved {
                             fix: &mut fix,
                             sites: &mut sites,
+                            undo,
                         };
-                        self.resolve_global(&cx, place, name, own, bound, undo, to)?;
+                        self.resolve_global(&cx, place, name, own, bound, to)?;
                     }
                 }
                 if let Target::Tls(target) = r.kind.info().target {
@@ -566,7 +567,6 @@ impl Binder<'_> {
     /// A relocation against a global name: bound directly to this object's own
     /// strong definition where the design allows, else through the name's slot,
     /// stub or current binding (recording a site for direct references).
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn resolve_global(
         &mut self,
         cx: &Context,
@@ -574,7 +574,6 @@ impl Binder<'_> {
         name: NameId,
         own: Option<u32>,
         bound: &mut Option<Bound>,
-        undo: &mut Undo,
         to: Resolved,
     ) -> Result<()> {
         let fix = to.fix;
@@ -605,7 +604,7 @@ impl Binder<'_> {
                     let message =
                         |s: &SymbolTable| slots::trap_message_now(deferred, s, objects, name);
                     let slot = slots::slot_for(self.symbols, self.space, name, &binding, message)?;
-                    undo.slots.push((Some(name), slot));
+                    to.undo.slots.push((Some(name), slot));
                     *bound = Some(Bound {
                         binding,
                         slot: Some(slot),
@@ -671,7 +670,7 @@ impl Binder<'_> {
     }
 }
 
-/// Helpers for the load stage, used by `load.rs`.
+/// Helpers for the resolve and commit stages.
 pub(crate) fn is_global(b: Bind) -> bool {
     b != Bind::Local
 }

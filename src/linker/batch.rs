@@ -7,19 +7,16 @@
 //! objects ahead of the linking thread ([`Linker::stream_ahead`]): opening and
 //! reading a thousand small files is mostly kernel time, and it and parsing
 //! overlap linking. That thread also does the rest of what depends on an
-//! object alone (`Object::facts`, `Object::named_code`: scans of all its
-//! relocations and symbols, the check of its unwind instructions) and faults
+//! object alone (`link/prepare.rs`: scans of all its relocations and symbols,
+//! the check of its unwind instructions) and faults
 //! in the region's next pages ([`crate::memory::Prefault`]), so the linking
 //! thread — the one that bounds a load — does only what needs the symbol
 //! table and the region. The objects travel back to the reading thread to be
 //! dropped and their buffers reused, so what one thread allocates the other
 //! does not free.
 //!
-//! An earlier version read and parsed a chunk of 64 inputs on both threads and
-//! then linked the chunk, so reading never overlapped linking; it was slower
-//! than one thread (`git log` has it and its numbers). Inputs in memory
-//! ([`Slices`]) and batches of fewer than [`AHEAD_MIN`] files are streamed on
-//! one thread, one input at a time.
+//! Inputs in memory ([`Slices`]) and batches of fewer than [`AHEAD_MIN`] files
+//! are streamed on one thread, one input at a time.
 //!
 //! A batch's placement is chosen for all its objects. Streaming cannot look
 //! ahead, so a batch that reserves the region places it for its first object; if

@@ -8,14 +8,19 @@ use crate::error::Result;
 use crate::input;
 use crate::input::Class;
 use crate::input::Object;
+use crate::link::commit::Publish;
 use crate::link::replace::inherited;
 use crate::link::replace::ReplaceOptions;
+use crate::link::resolve::{Fix, NamedSite, StaticFix};
 use crate::link::Loaded;
-use crate::link::{finalize, fixup, layout, look_up_in_process, Names, Replacing, Undo};
+use crate::link::{
+    finalize, fixup, layout, look_up_in_process, Layout, Names, Patch, Replacing, Undo,
+};
 use crate::linker::Linker;
 use crate::linker::ObjectId;
 use crate::linker::Stage;
 use crate::memory::pack::Piece;
+use crate::runtime::unwind;
 use std::time::Instant;
 
 impl Linker {
@@ -50,9 +55,50 @@ impl Linker {
         replacing: Option<&Replacing>,
         undo: &mut Undo,
     ) -> Result<Option<Loaded>> {
+        let cx = Linking {
+            object,
+            id,
+            replacing,
+        };
         let start = Instant::now();
-        let excluded = self.linked.comdat_losers(object, id);
-        let arch = self.arch;
+        let mut layout = self.layout_stage(&cx, undo)?;
+        self.stats.layout += start.elapsed();
+        self.injected(Stage::Layout)?;
+
+        let start = Instant::now();
+        let Resolution {
+            names,
+            fixes,
+            statics,
+            sites,
+            patches,
+        } = self.resolve_stage(&cx, &mut layout, undo)?;
+        self.stats.resolve += start.elapsed();
+        self.injected(Stage::Resolve)?;
+
+        let start = Instant::now();
+        let frames = self.fixup_stage(&cx, &layout, fixes, statics)?;
+        self.stats.fixup += start.elapsed();
+        self.injected(Stage::Fixup)?;
+
+        let start = Instant::now();
+        let publish = Publish {
+            defs: names.defs,
+            refs: names.refs,
+            sites,
+            patches,
+        };
+        let old = self.finalize_stage(&cx, layout, publish, frames, undo)?;
+        self.stats.finalize += start.elapsed();
+        self.stats.objects += 1;
+        Ok(old)
+    }
+
+    /// Layout: the object's pieces placed, its TLS module registered, its
+    /// sections copied, and (replacing) the data it inherits.
+    fn layout_stage(&mut self, cx: &Linking, undo: &mut Undo) -> Result<Layout> {
+        let (object, arch) = (cx.object, self.arch);
+        let excluded = self.linked.comdat_losers(object, cx.id);
         let mut layout = layout::place(self.space()?, arch, object, &excluded)?;
         undo.pieces.extend(layout.pieces.iter().copied());
         if let Some(plan) = layout.tls_plan {
@@ -60,108 +106,110 @@ impl Linker {
             undo.tls_module = Some(image.module);
             layout.tls_image = Some(image);
         }
-        let tls_image = layout.tls_image;
         let region = &mut self.space()?.region;
         layout::copy_sections(region, object, &layout);
         if let Some(at) = layout.atexit {
             layout::write_atexit(region, arch, object, at, layout.dso_handle)?;
         }
-        if let Some(r) = replacing {
+        if let Some(r) = cx.replacing {
             layout.redirects = inherited(object, &layout, r, &self.linked.symbols);
         }
-        self.stats.layout += start.elapsed();
-        self.injected(Stage::Layout)?;
+        Ok(layout)
+    }
 
-        let start = Instant::now();
-        let Names {
-            uses,
-            mut defs,
-            refs,
-            data,
-        } = self.binder()?.names(object, id, &layout, undo)?;
-        layout.data = data;
-        for &(name, _) in &refs {
+    /// Resolve: the object's names interned and bound, every relocation turned
+    /// into a fixup, and the patches its definitions make to other objects.
+    fn resolve_stage(
+        &mut self,
+        cx: &Linking,
+        layout: &mut Layout,
+        undo: &mut Undo,
+    ) -> Result<Resolution> {
+        let mut names = self.binder()?.names(cx.object, cx.id, layout, undo)?;
+        layout.data = std::mem::take(&mut names.data);
+        for &(name, _) in &names.refs {
             let e = self.linked.symbols.entry(name);
             // The process is asked only when no object defines the name.
-            if e.defs.is_empty() && e.process().is_none() && defs.get(name).is_none() {
+            if e.defs.is_empty() && e.process().is_none() && names.defs.get(name).is_none() {
                 look_up_in_process(&mut self.linked.deferred, &mut self.linked.symbols, name);
             }
         }
         let (fixes, sites, statics) =
-            (self.binder()?).resolve(object, id, &layout, &defs, &uses, undo)?;
-        let patches = self
-            .linked
-            .rebinding_patches(&defs, replacing.map(|r| r.id))?;
-        self.stats.resolve += start.elapsed();
-        self.injected(Stage::Resolve)?;
+            (self.binder()?).resolve(cx.object, cx.id, layout, &names, undo)?;
+        let replaced = cx.replacing.map(|r| r.id);
+        let patches = self.linked.rebinding_patches(&names.defs, replaced)?;
+        Ok(Resolution {
+            names,
+            fixes,
+            statics,
+            sites,
+            patches,
+        })
+    }
 
-        let start = Instant::now();
-        self.stats.veneers +=
-            fixup::apply(&mut self.space()?.region, arch, object, &layout, &fixes)?;
-        let relocations = fixes.len() + statics.len();
+    /// Fixup: the fixups applied (static-TLS ones once their offsets are known)
+    /// and the unwind tables checked.
+    fn fixup_stage(
+        &mut self,
+        cx: &Linking,
+        layout: &Layout,
+        fixes: Vec<Fix>,
+        statics: Vec<StaticFix>,
+    ) -> Result<Vec<unwind::Frames>> {
+        let (object, arch) = (cx.object, self.arch);
+        let region = &mut self.space()?.region;
+        self.stats.veneers += fixup::apply(region, arch, object, layout, &fixes)?;
+        self.stats.relocations += fixes.len() + statics.len();
         self.scratch.fixes = fixes;
         if !statics.is_empty() {
-            let (relaxed, veneers) = self
-                .linked
-                .apply_static_tls(arch, object, &layout, statics)?;
+            let (relaxed, veneers) =
+                (self.linked).apply_static_tls(arch, object, layout, statics)?;
             self.stats.relaxed += relaxed;
             self.stats.veneers += veneers;
         }
-        let frames = finalize::unwind_frames(self.space()?, object, &layout)?;
-        self.stats.fixup += start.elapsed();
-        self.injected(Stage::Fixup)?;
-        self.stats.relocations += relocations;
+        finalize::unwind_frames(self.space()?, object, layout)
+    }
 
-        let start = Instant::now();
+    /// Finalize: IFUNC resolvers run, the object committed, then registered
+    /// with the unwinder, the debugger and perf.
+    fn finalize_stage(
+        &mut self,
+        cx: &Linking,
+        layout: Layout,
+        mut publish: Publish,
+        frames: Vec<unwind::Frames>,
+        undo: &Undo,
+    ) -> Result<Option<Loaded>> {
+        let (object, id) = (cx.object, cx.id);
+        let base = self.space()?.region.target_base();
         let code: Vec<(u64, u64, bool)> = (layout.pieces.iter())
             .filter(|p| p.class == Class::Code)
-            .map(|p| {
-                (
-                    self.space().map_or(0, |s| s.region.target_base()) + p.offset,
-                    p.len,
-                    !p.fresh,
-                )
-            })
+            .map(|p| (base + p.offset, p.len, !p.fresh))
             .collect();
-        self.linked
-            .run_resolvers(object, id, &code, &mut defs, &refs, &undo.ifuncs)?;
-        let base = self.space()?.region.target_base();
-        let placed_at: Vec<Option<u64>> = layout
-            .sections
-            .iter()
+        let (defs, refs) = (&mut publish.defs, &publish.refs);
+        (self.linked).run_resolvers(object, id, &code, defs, refs, &undo.ifuncs)?;
+        let placed_at: Vec<Option<u64>> = (layout.sections.iter())
             .map(|s| s.map(|o| base + o))
             .collect();
+        let tls_image = layout.tls_image;
         self.injected(Stage::Finalize)?;
         let old = self
             .linked
-            .commit(object, id, layout, defs, &refs, sites, patches, replacing)?;
+            .commit(object, id, layout, publish, cx.replacing)?;
         self.linked.tls_images.extend(tls_image);
-        let locals = undo
-            .slots
-            .iter()
+        let locals = (undo.slots.iter())
             .filter(|(n, _)| n.is_none())
             .map(|(_, s)| *s);
-        if let Some(loaded) = self.linked.objects.get_mut(&id) {
-            loaded.local_slots = locals.collect();
+        let linked = &mut self.linked;
+        let Some(loaded) = linked.objects.get_mut(&id) else {
+            return Ok(old);
+        };
+        loaded.local_slots = locals.collect();
+        if let (false, Some(space)) = (self.options.link_only, &linked.space) {
+            let perf_map = self.options.perf_map;
+            let (symbols, placed) = (&linked.symbols, &placed_at[..]);
+            finalize::register(space, symbols, loaded, object, placed, frames, perf_map);
         }
-        let perf_map = self.options.perf_map;
-        if let (false, Some(space), Some(loaded)) = (
-            self.options.link_only,
-            &self.linked.space,
-            self.linked.objects.get_mut(&id),
-        ) {
-            finalize::register(
-                space,
-                &self.linked.symbols,
-                loaded,
-                object,
-                &placed_at,
-                frames,
-                perf_map,
-            );
-        }
-        self.stats.finalize += start.elapsed();
-        self.stats.objects += 1;
         Ok(old)
     }
 
@@ -282,4 +330,20 @@ impl Linker {
         }
         Ok(())
     }
+}
+
+/// The object one load links, and under what id (and, replacing, from what).
+struct Linking<'a, 'o> {
+    object: &'a Object<'o>,
+    id: ObjectId,
+    replacing: Option<&'a Replacing>,
+}
+
+/// What resolving an object gives the stages after it.
+struct Resolution {
+    names: Names,
+    fixes: Vec<Fix>,
+    statics: Vec<StaticFix>,
+    sites: Vec<NamedSite>,
+    patches: Vec<Patch>,
 }

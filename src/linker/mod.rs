@@ -166,7 +166,7 @@ pub struct Stats {
     /// Reading and parsing on the linking thread.
     pub parse: Duration,
     /// Reading and parsing on a second thread, ahead of and overlapping the
-    /// linking thread's stages (batches of files, `batch.rs`).
+    /// linking thread's stages (batches of files, `linker/batch.rs`).
     pub parse_ahead: Duration,
     /// Time the linking thread waited for the second thread's next object.
     pub waited: Duration,

@@ -403,7 +403,7 @@ impl Region {
 
 /// Faults in the working view's pages just above what the region has handed
 /// out, from another thread, so that the thread allocating there finds them
-/// present: a batch's reading thread does it between files (`batch.rs`), and
+/// present: a batch's reading thread does it between files (`linker/batch.rs`), and
 /// faulting pages in (allocating and zeroing them) was a twentieth of the
 /// linking thread's time. Pages faulted in and never handed out stay resident:
 /// at most [`Prefault::AHEAD`] bytes. Free memory still reads as zeros.

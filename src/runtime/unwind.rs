@@ -231,7 +231,7 @@ fn field_value(field: &[u8], encoding: u8) -> u64 {
 /// [`quick_frames`] accepts, in the file, and its relocations write nothing
 /// but FDEs' first address field: then relocation leaves the instructions as
 /// they are, and [`validate`] need not walk them again. Worked out from the
-/// object alone (`Object::facts`: on a batch's reading thread, where walking
+/// object alone (`link::prepare::facts`: on a batch's reading thread, where walking
 /// every FDE's instructions costs the linking thread nothing).
 pub(crate) fn instructions_hold(object: &Object, section: SectionId) -> bool {
     let s = object.section(section);
