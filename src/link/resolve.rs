@@ -5,7 +5,7 @@
 use super::replace::writable_variable;
 use super::tls;
 use super::*;
-use crate::arch::{FixupValues, KindInfo, Reach, RelocKind, Target};
+use crate::arch::{FixupValues, KindInfo, Reach, RelocKind, Target, TlsTarget};
 use crate::error::{Error, Result};
 use crate::input::{
     Binding as Bind, Definition, Object, Reloc, Role, SectionId, SymbolId, SymbolKind,
@@ -147,6 +147,20 @@ impl Context<'_, '_> {
             })
     }
 
+    /// A difference `S - minus`: it uses the same address as any other
+    /// reference (a function's stub), so relative pointers compare equal to `&f`
+    /// and follow replacement — except in unwind tables, which need the code's
+    /// real address.
+    pub(crate) fn subtract(&self, place: Place, minus: SymbolId, fix: &mut Fix) -> Result<()> {
+        let direct = fix.direct.take();
+        let s = match self.object.section(SectionId(place.si as u32)).role {
+            Role::EhFrame => direct.unwrap_or(fix.v.s),
+            _ => fix.v.s,
+        };
+        fix.v.s = s.wrapping_sub(self.own_address(minus, place)?);
+        Ok(())
+    }
+
     /// The site record of a direct reference at `place` (at its live address, if
     /// the place lies in inherited data).
     pub(crate) fn site(&self, place: Place) -> Site {
@@ -216,6 +230,28 @@ pub(crate) fn global_value(
 /// rebound: a direct (not GOT, not branch) reference to another object's name.
 pub(crate) fn records_site(info: &KindInfo, direct: Option<&ObjectDef>) -> bool {
     info.reach == Reach::Exact && info.target == Target::Symbol && direct.is_none()
+}
+
+/// The definition an object's global symbol `sym`, placed at `addr`, gives its
+/// name: code or data, weak or strong, a common's size and alignment, a
+/// function's alignment (which its stub keeps).
+fn definition(object: &Object, id: ObjectId, sym: &crate::input::Symbol, addr: u64) -> ObjectDef {
+    let common = matches!(sym.definition, Definition::Common { .. });
+    let weak = sym.binding == Bind::Weak || common;
+    let code = defines_code(object, &sym.definition);
+    let mut def = object_def(id, addr, sym.size, code, weak);
+    match sym.definition {
+        Definition::Common { size, align } => {
+            // `align` is a power of two (the readers check).
+            (def.size, def.common) = (size, Some(align.trailing_zeros() as u8));
+        }
+        Definition::Section { section, offset } if code => {
+            let align = object.section(section).align.max(1);
+            def.align_log2 = (align.trailing_zeros().min(offset.trailing_zeros()) as u8).min(12);
+        }
+        _ => {}
+    }
+    def
 }
 
 /// Names relink defines per object: `__dso_handle`, `_GLOBAL_OFFSET_TABLE_`,
@@ -311,22 +347,7 @@ impl Binder<'_> {
                     if sym.binding == Bind::Global && !common {
                         self.check_duplicate(object, id, sym.name, name)?;
                     }
-                    let weak = sym.binding == Bind::Weak || common;
-                    let code = defines_code(object, &sym.definition);
-                    let mut def = object_def(id, addr, sym.size, code, weak);
-                    match sym.definition {
-                        Definition::Common { size, align } => {
-                            // `align` is a power of two (the readers check).
-                            (def.size, def.common) = (size, Some(align.trailing_zeros() as u8));
-                        }
-                        Definition::Section { section, offset } if code => {
-                            let align = object.section(section).align.max(1);
-                            def.align_log2 =
-                                (align.trailing_zeros().min(offset.trailing_zeros()) as u8).min(12);
-                        }
-                        _ => {}
-                    }
-                    list.push((name, def));
+                    list.push((name, definition(object, id, sym, addr)));
                     if writable_variable(object, sym) {
                         data.push((name, addr, sym.size));
                     }
@@ -462,29 +483,7 @@ impl Binder<'_> {
                     }
                 }
                 if let Target::Tls(target) = r.kind.info().target {
-                    let f = tls::TlsFix {
-                        object: id,
-                        target,
-                        symbol: r.symbol,
-                        s: &mut fix.v.s,
-                        a: &mut fix.v.a,
-                        slot: &mut fix.v.slot,
-                    };
-                    let at = || object.location(SectionId(si as u32), r.offset);
-                    let deferred = self.tls_fix(object, layout.tls_image, f, &mut cells, at)?;
-                    fix.direct = None;
-                    if let Some(u) = deferred {
-                        if section.role == Role::Tls {
-                            // glibc copies the image into every thread before
-                            // the offset is known.
-                            return Err(Error::Unsupported {
-                                at: at(),
-                                what: format!(
-                                    "a thread-pointer offset ({}) inside thread-local data",
-                                    r.kind
-                                ),
-                            });
-                        }
+                    if let Some(u) = self.bind_tls(&cx, place, target, &mut fix, &mut cells)? {
                         statics.push((fix, u));
                         continue;
                     }
@@ -499,22 +498,48 @@ impl Binder<'_> {
                     });
                 }
                 if let Some(minus) = r.minus {
-                    // A difference uses the same address as any other reference
-                    // (a function's stub), so relative pointers compare equal to
-                    // `&f` and follow replacement — except in unwind tables, which
-                    // need the code's real address.
-                    let direct = fix.direct.take();
-                    let s = match section.role {
-                        Role::EhFrame => direct.unwrap_or(fix.v.s),
-                        _ => fix.v.s,
-                    };
-                    fix.v.s = s.wrapping_sub(cx.own_address(minus, place)?);
+                    cx.subtract(place, minus, &mut fix)?;
                 }
                 fixes.push(fix);
             }
         }
         self.scratch.bound = bound;
         Ok((fixes, sites, statics))
+    }
+
+    /// A thread-local relocation: its `S` becomes what its kind needs (`tls.rs`).
+    /// `Some`: a static-TLS use, finished once its module's offset is known.
+    fn bind_tls(
+        &mut self,
+        cx: &Context,
+        place: Place,
+        target: TlsTarget,
+        fix: &mut Fix,
+        cells: &mut tls::Cells,
+    ) -> Result<Option<tls::StaticUse>> {
+        let (object, r) = (cx.object, place.r);
+        let f = tls::TlsFix {
+            object: cx.id,
+            target,
+            symbol: r.symbol,
+            s: &mut fix.v.s,
+            a: &mut fix.v.a,
+            slot: &mut fix.v.slot,
+        };
+        let at = || object.location(SectionId(place.si as u32), r.offset);
+        let deferred = self.tls_fix(object, cx.layout.tls_image, f, cells, at)?;
+        fix.direct = None;
+        if deferred.is_some() && object.section(SectionId(place.si as u32)).role == Role::Tls {
+            // glibc copies the image into every thread before the offset is known.
+            return Err(Error::Unsupported {
+                at: at(),
+                what: format!(
+                    "a thread-pointer offset ({}) inside thread-local data",
+                    r.kind
+                ),
+            });
+        }
+        Ok(deferred)
     }
 
     /// A relocation against a local symbol, or a name relink defines per object:
