@@ -8,8 +8,11 @@ bash scripts/setup.sh
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
-echo "== cargo clippy"
+echo "== cargo clippy (x86-64 and aarch64)"
 cargo clippy --all-targets -- -D warnings
+cargo clippy --all-targets --target aarch64-unknown-linux-gnu -- -D warnings
+echo "== cargo doc"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -q
 
 echo "== cargo test (x86-64, native)"
 cargo test

@@ -109,7 +109,7 @@ impl Linked {
     }
 }
 
-/// How [`Linker::replace_with`] treats the old version's state:
+/// How [`Linker::replace_with`](crate::Linker::replace_with) treats the old version's state:
 /// `ReplaceOptions::new().keep_state(true)`.
 #[derive(Clone, Copy, Debug, Default)]
 #[non_exhaustive]
