@@ -1,7 +1,6 @@
 //! Loading a batch of objects as a stream: each input is read, parsed, linked
 //! and dropped, and memory holds a few input files and parsed objects, not the
-//! whole batch (a thousand objects' files and parsed relocations were most of
-//! a load's peak memory, and faulting that memory in a good part of its time).
+//! whole batch.
 //!
 //! Files are read and parsed on a second thread, chunks of up to [`CHUNK`]
 //! objects ahead of the linking thread ([`Linker::stream_ahead`]): opening and
