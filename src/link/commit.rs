@@ -1,8 +1,13 @@
 //! Commit: a linked object is published — other objects' sites re-patched, its
 //! definitions and references recorded in the symbol table, slots rewritten.
 
+use super::fixup;
 use super::resolve::NamedSite;
-use super::*;
+use super::slots;
+use super::Defs;
+use super::Layout;
+use super::Linked;
+use super::Replacing;
 use crate::error::Error;
 use crate::error::Result;
 use crate::input::{Class, Object};

@@ -1,12 +1,16 @@
 //! Fixup: relocations applied to the new object's memory (veneers for branches
 //! out of reach), static-TLS fixups once their offsets are known.
 
+use super::object_name;
 use super::resolve::{Fix, StaticFix};
-use super::*;
+use super::Layout;
+use super::Objects;
+use super::Space;
 use crate::arch::Arch;
 use crate::arch::{FixupError, FixupValues, Reach, RelocKind};
 use crate::error::Location;
 use crate::error::{Error, Result};
+use crate::input::Class;
 use crate::input::{Object, SectionId};
 use crate::link::Linked;
 use crate::memory::Region;

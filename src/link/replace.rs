@@ -1,7 +1,8 @@
 //! Replace: what a replaced object's data becomes — inherited variables keep the
 //! old version's storage, the rest is retired.
 
-use super::*;
+use super::Layout;
+use crate::error::Result;
 use crate::input::Binding as Bind;
 use crate::input::{Class, Definition, Object};
 use crate::link::Linked;

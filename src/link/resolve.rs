@@ -2,11 +2,20 @@
 //! symbols directly, global names through the symbol table (a slot, a stub, or a
 //! direct site recorded for re-patching), TLS through `tls.rs`.
 
+use super::object_name;
+use super::refill;
 use super::replace::writable_variable;
+use super::slots;
 use super::tls;
-use super::*;
+use super::Deferred;
+use super::Layout;
+use super::Objects;
+use super::Scratch;
+use super::Space;
+use super::Undo;
 use crate::arch::{FixupValues, KindInfo, Reach, RelocKind, Target, TlsTarget};
 use crate::error::{Error, Result};
+use crate::input::Class;
 use crate::input::{
     Binding as Bind, Definition, Object, Reloc, Role, SectionId, SymbolId, SymbolKind,
 };
