@@ -10,8 +10,15 @@ use crate::link::Linked;
 use crate::symbols::Binding;
 use crate::symbols::ObjectId;
 
-/// Other objects that refer to `id`'s variables with nothing to fall back to.
-pub(crate) fn data_dependents(linker: &Linked, id: ObjectId) -> Vec<Unresolved> {
+/// Other objects that refer to those of `id`'s variables `counts` keeps, with
+/// nothing to fall back to. A variable `counts` leaves out costs nothing, however
+/// many objects use it (a replace whose new version keeps every variable asks
+/// about none).
+pub(crate) fn data_dependents(
+    linker: &Linked,
+    id: ObjectId,
+    counts: impl Fn(&str) -> bool,
+) -> Vec<Unresolved> {
     let Some(object) = linker.objects.get(&id) else {
         return Vec::new();
     };
@@ -20,6 +27,7 @@ pub(crate) fn data_dependents(linker: &Linked, id: ObjectId) -> Vec<Unresolved> 
         .data_symbols
         .iter()
         .map(|(n, _, _)| linker.symbols.name(*n))
+        .filter(|name| counts(name))
         .collect();
     names.sort_unstable();
     for name in names {
@@ -53,8 +61,7 @@ pub(crate) fn data_dependents(linker: &Linked, id: ObjectId) -> Vec<Unresolved> 
 /// `Err(InUse)` naming the objects that use `id`'s variables (those `counts`
 /// keeps), if any.
 pub(crate) fn check(linker: &Linked, id: ObjectId, counts: impl Fn(&str) -> bool) -> Result<()> {
-    let mut dependents = data_dependents(linker, id);
-    dependents.retain(|u| counts(&u.symbol));
+    let dependents = data_dependents(linker, id, counts);
     if dependents.is_empty() {
         Ok(())
     } else {
