@@ -194,7 +194,11 @@ impl Linked {
             let others_weak = || e.refs.iter().all(|&(o, weak)| o == id || weak);
             let strong = || e.refs.iter().any(|&(o, weak)| o == id && !weak);
             if deferred && !(others_weak() && strong()) {
-                slots::trap_message_now(&mut self.deferred, &self.symbols, &self.objects, name);
+                let mut traps = slots::Traps {
+                    deferred: &mut self.deferred,
+                    objects: &self.objects,
+                };
+                traps.now(&self.symbols, name);
             } else {
                 out.push(name);
             }

@@ -634,10 +634,12 @@ impl Binder<'_> {
             let slot = match slot {
                 Some(slot) => slot,
                 None => {
-                    let (deferred, objects) = (&mut *self.deferred, self.objects);
-                    let message =
-                        |s: &SymbolTable| slots::trap_message_now(deferred, s, objects, name);
-                    let slot = slots::slot_for(self.symbols, self.space, name, &binding, message)?;
+                    let mut traps = slots::Traps {
+                        deferred: self.deferred,
+                        objects: self.objects,
+                    };
+                    let slot =
+                        slots::slot_for(self.symbols, self.space, &mut traps, name, &binding)?;
                     to.undo.slots.push((Some(name), slot));
                     *bound = Some(Bound {
                         binding,

@@ -5,25 +5,50 @@
 
 use crate::error::Error;
 use crate::error::Result;
-use crate::link::slots;
 use crate::link::{Deferred, Linked, Objects, Space};
 use crate::symbols::{Binding, NameId, SlotId, StubTable, SymbolTable};
 
+/// Where trap messages come from: the loaded objects (which of them need a
+/// name) and, while a batch loads, its deferred work (messages written at its
+/// end).
+pub(crate) struct Traps<'a> {
+    pub(crate) deferred: &'a mut Option<Deferred>,
+    pub(crate) objects: &'a Objects,
+}
+
+impl Traps<'_> {
+    /// The trap message of `id` now, or (in a batch) `None` and the name
+    /// marked to get it at the batch's end.
+    pub(crate) fn now(&mut self, symbols: &SymbolTable, id: NameId) -> Option<String> {
+        match self.deferred {
+            Some(deferred) => {
+                deferred.mark_trap(id);
+                None
+            }
+            None => Some(trap_message(symbols, self.objects, id)),
+        }
+    }
+}
+
 /// The slot index of a global name, allocated (with its current binding) if
-/// new. `message`: the trap message, asked for only when the new slot traps.
+/// new; its trap message is asked for only when the new slot traps.
 pub(crate) fn slot_for(
     symbols: &mut SymbolTable,
     space: &mut Space,
+    traps: &mut Traps,
     id: NameId,
     binding: &Binding,
-    message: impl FnOnce(&SymbolTable) -> Option<String>,
 ) -> Result<SlotId> {
     if let Some(slot) = symbols.entry(id).slot {
         return Ok(slot);
     }
     // A trap message only matters while the slot points at its trap.
     let unresolved = matches!(binding, Binding::Unresolved { .. });
-    let message = if unresolved { message(symbols) } else { None };
+    let message = if unresolved {
+        traps.now(symbols, id)
+    } else {
+        None
+    };
     // A function's stub keeps the alignment the function declares (say
     // `aligned(64)`), as its address would in a static link.
     let align = match binding {
@@ -31,31 +56,30 @@ pub(crate) fn slot_for(
         _ => 1,
     };
     let slot = (space.stubs).alloc_aligned(&mut space.region, message, 0, align)?;
-    let (s, g) = slot_values(&space.stubs, slot, binding);
-    space.stubs.set_slot(&mut space.region, slot, s);
-    space.stubs.set_got(&mut space.region, slot, g);
+    write(space, slot, binding);
     symbols.entry_mut(id).slot = Some(slot);
     Ok(slot)
 }
 
 /// Writes a name's slot and GOT entry for its current binding (and, if it
-/// traps, `message`'s trap message).
-pub(crate) fn refresh(
-    symbols: &SymbolTable,
-    space: &mut Space,
-    name: NameId,
-    message: impl FnOnce() -> Option<String>,
-) {
+/// traps, its trap message).
+pub(crate) fn refresh(symbols: &SymbolTable, space: &mut Space, traps: &mut Traps, name: NameId) {
     let entry = symbols.entry(name);
     let Some(slot) = entry.slot else {
         return;
     };
     let binding = entry.binding(None);
-    let unresolved = matches!(binding, Binding::Unresolved { .. });
-    let (s, g) = slot_values(&space.stubs, slot, &binding);
-    if let Some(message) = unresolved.then(message).flatten() {
-        space.stubs.set_message(slot, message);
+    if matches!(binding, Binding::Unresolved { .. }) {
+        if let Some(message) = traps.now(symbols, name) {
+            space.stubs.set_message(slot, message);
+        }
     }
+    write(space, slot, &binding);
+}
+
+/// A slot and its GOT entry as `binding` gives them (`slot_values`).
+fn write(space: &mut Space, slot: SlotId, binding: &Binding) {
+    let (s, g) = slot_values(&space.stubs, slot, binding);
     space.stubs.set_slot(&mut space.region, slot, s);
     space.stubs.set_got(&mut space.region, slot, g);
 }
@@ -76,23 +100,6 @@ pub(crate) fn trap_message(symbols: &SymbolTable, objects: &Objects, id: NameId)
     }
 }
 
-/// The trap message of `id` now, or (in a batch) `None` and the name marked to
-/// get it at the batch's end.
-pub(crate) fn trap_message_now(
-    deferred: &mut Option<Deferred>,
-    symbols: &SymbolTable,
-    objects: &Objects,
-    id: NameId,
-) -> Option<String> {
-    match deferred {
-        Some(deferred) => {
-            deferred.mark_trap(id);
-            None
-        }
-        None => Some(trap_message(symbols, objects, id)),
-    }
-}
-
 /// `(slot, GOT entry)` for a binding: the slot holds the implementation (or the
 /// trap), the GOT entry the canonical address (the stub for code).
 pub(crate) fn slot_values(stubs: &StubTable, slot: SlotId, binding: &Binding) -> (u64, u64) {
@@ -108,30 +115,24 @@ pub(crate) fn slot_values(stubs: &StubTable, slot: SlotId, binding: &Binding) ->
 impl Linked {
     /// Writes a name's slot and GOT entry for its current binding.
     pub(crate) fn refresh_slot(&mut self, name: NameId) -> Result<()> {
-        let Linked {
-            symbols,
-            space,
-            objects,
-            deferred,
-            ..
-        } = self;
-        let space = space.as_mut().ok_or(Error::NothingLoaded)?;
-        let message = || slots::trap_message_now(deferred, symbols, objects, name);
-        slots::refresh(symbols, space, name, message);
+        let (symbols, space, mut traps) = self.slot_parts()?;
+        refresh(symbols, space, &mut traps, name);
         Ok(())
     }
 
     /// The slot index of a global name, allocated (with its current binding) if new.
     pub(crate) fn slot_for(&mut self, id: NameId, binding: &Binding) -> Result<SlotId> {
-        let Linked {
-            symbols,
-            space,
-            objects,
-            deferred,
-            ..
-        } = self;
-        let space = space.as_mut().ok_or(Error::NothingLoaded)?;
-        let message = |s: &SymbolTable| slots::trap_message_now(deferred, s, objects, id);
-        slots::slot_for(symbols, space, id, binding, message)
+        let (symbols, space, mut traps) = self.slot_parts()?;
+        slot_for(symbols, space, &mut traps, id, binding)
+    }
+
+    /// What writing slots needs, borrowed apart.
+    fn slot_parts(&mut self) -> Result<(&mut SymbolTable, &mut Space, Traps<'_>)> {
+        let space = self.space.as_mut().ok_or(Error::NothingLoaded)?;
+        let traps = Traps {
+            deferred: &mut self.deferred,
+            objects: &self.objects,
+        };
+        Ok((&mut self.symbols, space, traps))
     }
 }

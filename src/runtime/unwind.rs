@@ -712,11 +712,18 @@ mod tests {
         out
     }
 
-    /// An object to name in errors, and bounds: code at [0x2000, 0x2100), and
-    /// an empty code section at its end.
-    fn empty_fde_setup() -> (Vec<u8>, [(u64, u64); 2]) {
+    /// Runs `test` with an object to name in errors and bounds: code at
+    /// [0x2000, 0x2100), and an empty code section at its end.
+    fn with_empty_fde_setup(test: impl FnOnce(&Object, &Bounds)) {
         let file = std::fs::read("testdata/debug/x86_64/counter.o").unwrap();
-        (file, [(0x2000, 0x2100), (0x2100, 0x2100)])
+        let object = crate::input::parse("counter.o", &file).unwrap();
+        let code = [(0x2000, 0x2100), (0x2100, 0x2100)];
+        let bounds = Bounds {
+            code: &code,
+            object: &code,
+            region: (0, u64::MAX),
+        };
+        test(&object, &bounds);
     }
 
     /// g++'s empty FDEs, at the start, in the middle and at the end of the
@@ -724,65 +731,55 @@ mod tests {
     /// initial location cleared (libgcc then skips them).
     #[test]
     fn empty_fdes_are_accepted_cleared_and_not_registered() {
-        let (file, code) = empty_fde_setup();
-        let object = crate::input::parse("counter.o", &file).unwrap();
-        let bounds = Bounds {
-            code: &code,
-            object: &code,
-            region: (0, u64::MAX),
-        };
-        let address = 0x1000;
-        for empty in [0x2000, 0x2080, 0x20c0, 0x2100] {
-            let fdes = [(0x2000, 0x40), (empty, 0), (0x2040, 0x80), (0x2000, 0)];
-            let mut bytes = with_fdes(address, &fdes);
-            // The CIE takes 20 bytes, each FDE 24.
-            let (first, second, third, fourth) = (20, 44, 68, 92);
-            let want = Found {
-                live: vec![address + first, address + third],
-                empty: vec![(second as usize + 8, 4), (fourth as usize + 8, 4)],
-            };
-            let quick = quick_frames(&bytes, address, &bounds, false);
-            assert_eq!(quick.as_ref(), Some(&want), "empty FDE at {empty:#x}");
-            let thorough = validate_with_gimli(&object, SectionId(0), &bytes, address, &bounds);
-            assert_eq!(thorough.unwrap(), want, "empty FDE at {empty:#x}");
-            let frames = validate(&object, SectionId(0), &mut bytes, address, &bounds).unwrap();
-            assert_eq!(frames.fdes, want.live);
-            for (at, width) in want.empty {
-                assert_eq!(bytes[at..at + width], [0; 4]);
+        with_empty_fde_setup(|object, bounds| {
+            let address = 0x1000;
+            for empty in [0x2000, 0x2080, 0x20c0, 0x2100] {
+                let fdes = [(0x2000, 0x40), (empty, 0), (0x2040, 0x80), (0x2000, 0)];
+                let mut bytes = with_fdes(address, &fdes);
+                // The CIE takes 20 bytes, each FDE 24.
+                let (first, second, third, fourth) = (20, 44, 68, 92);
+                let want = Found {
+                    live: vec![address + first, address + third],
+                    empty: vec![(second as usize + 8, 4), (fourth as usize + 8, 4)],
+                };
+                let quick = quick_frames(&bytes, address, bounds, false);
+                assert_eq!(quick.as_ref(), Some(&want), "empty FDE at {empty:#x}");
+                let thorough = validate_with_gimli(object, SectionId(0), &bytes, address, bounds);
+                assert_eq!(thorough.unwrap(), want, "empty FDE at {empty:#x}");
+                let frames = validate(object, SectionId(0), &mut bytes, address, bounds).unwrap();
+                assert_eq!(frames.fdes, want.live);
+                for (at, width) in want.empty {
+                    assert_eq!(bytes[at..at + width], [0; 4]);
+                }
+                // A live FDE keeps its address; the walk still accepts the section.
+                assert_ne!(bytes[first as usize + 8..][..4], [0; 4]);
+                let again = quick_frames(&bytes, address, bounds, false).unwrap();
+                assert_eq!(again.live, want.live);
             }
-            // A live FDE keeps its address; the walk still accepts the section.
-            assert_ne!(bytes[first as usize + 8..][..4], [0; 4]);
-            let again = quick_frames(&bytes, address, &bounds, false).unwrap();
-            assert_eq!(again.live, want.live);
-        }
+        });
     }
 
     /// An FDE outside the object's code stays an error, empty or not (an empty
     /// one may only sit inside or at the end of a code section).
     #[test]
     fn fdes_outside_the_code_are_refused() {
-        let (file, code) = empty_fde_setup();
-        let object = crate::input::parse("counter.o", &file).unwrap();
-        let bounds = Bounds {
-            code: &code,
-            object: &code,
-            region: (0, u64::MAX),
-        };
-        let address = 0x1000;
-        for (start, len) in [
-            (0x2100, 0x10),
-            (0x20f0, 0x20),
-            (0x1ff0, 0x20),
-            (0x3000, 0),
-            (0x1fff, 0),
-        ] {
-            let mut bytes = with_fdes(address, &[(0x2000, 0x40), (start, len)]);
-            assert_eq!(quick_frames(&bytes, address, &bounds, false), None);
-            let e = validate(&object, SectionId(0), &mut bytes, address, &bounds).unwrap_err();
-            let end = start + u64::from(len);
-            let want =
-                format!("FDE covers [{start:#x}, {end:#x}), which is not inside the object's code");
-            assert!(e.to_string().contains(&want), "{e}");
-        }
+        with_empty_fde_setup(|object, bounds| {
+            let address = 0x1000;
+            for (start, len) in [
+                (0x2100, 0x10),
+                (0x20f0, 0x20),
+                (0x1ff0, 0x20),
+                (0x3000, 0),
+                (0x1fff, 0),
+            ] {
+                let mut bytes = with_fdes(address, &[(0x2000, 0x40), (start, len)]);
+                assert_eq!(quick_frames(&bytes, address, bounds, false), None);
+                let e = validate(object, SectionId(0), &mut bytes, address, bounds).unwrap_err();
+                let end = start + u64::from(len);
+                let want =
+                    format!("FDE covers [{start:#x}, {end:#x}), which is not inside the object's code");
+                assert!(e.to_string().contains(&want), "{e}");
+            }
+        });
     }
 }
