@@ -334,6 +334,11 @@ pub struct KindInfo {
     pub pc_relative_short: bool,
     /// The kind uses the symbol's size (`Z`) instead of its address.
     pub uses_size: bool,
+    /// Bytes the addend also counts besides the offset of what the reference
+    /// names: x86-64 PC-relative fields measure from their own end, so `.bss - 4`
+    /// names the variable at `.bss` (and an instruction with an immediate after
+    /// the field, `movl $1, x(%rip)`, counts up to 4 bytes more). 0 elsewhere.
+    pub field_bias: u8,
 }
 
 impl KindInfo {
@@ -347,6 +352,7 @@ impl KindInfo {
             pc_relative_narrow: false,
             pc_relative_short: false,
             uses_size: false,
+            field_bias: 0,
         }
     }
 }

@@ -220,10 +220,14 @@ impl Kind {
         let mut info = KindInfo::new(width);
         match self {
             Pointer32 | Pointer32Signed | Pointer16 | Pointer8 => info.absolute_narrow = true,
-            Delta32 => info.pc_relative_narrow = true,
+            Delta32 => {
+                info.pc_relative_narrow = true;
+                info.field_bias = 4;
+            }
             Delta16 | Delta8 => {
                 info.pc_relative_narrow = true;
                 info.pc_relative_short = true;
+                info.field_bias = width as u8;
             }
             Branch32 | StubBaseOffset64 => info.reach = Reach::Stub,
             GotDelta32 | GotDelta64 => info.target = Target::Slot,

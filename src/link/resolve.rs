@@ -579,9 +579,20 @@ impl Binder<'_> {
                 ),
             ));
         };
-        // A section-relative reference into inherited data follows it.
-        let a = r.addend as u64;
-        fix.v.s = cx.layout.translate(addr.wrapping_add(a)).wrapping_sub(a);
+        // A reference into inherited data follows it. A named symbol is its own
+        // variable; a section symbol plus addend names the one at `S + A`, less
+        // what the addend counts of the field itself (`.bss - 4`: llc pic reaches
+        // its own dso_local variables so, gcc its statics).
+        let (a, bias) = (r.addend as u64, r.kind.info().field_bias as u64);
+        let section = sym.kind == SymbolKind::Section;
+        let shift = if section {
+            let slack = if bias > 0 { 4 } else { 0 };
+            cx.layout
+                .shift(addr.wrapping_add(a).wrapping_add(bias), slack)
+        } else {
+            cx.layout.shift(addr, 0)
+        };
+        fix.v.s = addr.wrapping_add(shift);
         fix.v.z = sym.size;
         let ifunc = sym.kind == SymbolKind::Ifunc;
         if ifunc {
@@ -592,7 +603,9 @@ impl Binder<'_> {
             fix.v.s = stubs.stub_addr(slot);
             fix.v.slot = stubs.got_addr(slot);
         } else if r.kind.info().target == Target::Slot {
-            let slot = self.local_slot(locals, r.symbol, addr, ifunc, undo)?;
+            // The slot holds `S`: a named variable's live address.
+            let held = if section { addr } else { fix.v.s };
+            let slot = self.local_slot(locals, r.symbol, held, ifunc, undo)?;
             fix.v.slot = self.space.stubs.got_addr(slot);
         }
         Ok(true)
