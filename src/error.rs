@@ -136,6 +136,17 @@ pub enum Error {
     #[error("cannot load library `{name}`: {reason}")]
     Library { name: String, reason: String },
 
+    /// A new version that would leave names undefined (see
+    /// `ReplaceOptions::allow_undefined`); nothing changed.
+    #[error(
+        "{object}: the new version would leave {}\n  (nothing changed; ReplaceOptions::allow_undefined lets it through with trap stubs)",
+        format_undefined(.symbols)
+    )]
+    ReplaceUndefined {
+        object: String,
+        symbols: Vec<Unresolved>,
+    },
+
     #[error("{object} is still in use: {}", format_users(.symbols))]
     InUse {
         object: String,

@@ -48,3 +48,88 @@ fn llc_pic_own_variable_is_one_storage_after_replace() {
         assert_eq!(unsafe { *seen }, base + 3, "the host");
     }
 }
+
+/// An IFUNC resolver returning null fails the load before anything is
+/// published, even when the object also refers to a name nothing defines yet.
+#[test]
+fn a_null_ifunc_resolver_fails_the_load_and_changes_nothing() {
+    let mut l = Linker::new().unwrap();
+    l.load_bytes("table_v1.o", &bytes("table_v1")).unwrap();
+    let before = l.state_digest();
+    let e = l
+        .load_bytes("ifunc_null.o", &bytes("ifunc_null"))
+        .unwrap_err();
+    assert!(e.to_string().contains("returned a null address"), "{e}");
+    assert_eq!(l.state_digest(), before, "the failed load changed state");
+    assert_eq!(l.objects().count(), 1);
+    assert!(l.address("ifunc_value").is_err());
+}
+
+/// The same object as a new version: refused for its undefined name by
+/// default; let through, its resolver fails it, and the old version stays.
+#[test]
+fn a_null_ifunc_resolver_fails_the_replace_and_the_old_version_stays() {
+    let mut l = Linker::new().unwrap();
+    let id = l.load_bytes("ifunc.o", &bytes("ifunc_ok")).unwrap();
+    let (chosen, value) = (get(&mut l, "chosen"), get(&mut l, "ifunc_value"));
+    let before = l.state_digest();
+    let e = l.replace(id, &bytes("ifunc_null")).unwrap_err();
+    assert!(e.to_string().contains("`later`"), "{e}");
+    assert_eq!(l.state_digest(), before);
+    let options = ReplaceOptions::new().allow_undefined(true);
+    let e = l
+        .replace_with(id, &bytes("ifunc_null"), options)
+        .unwrap_err();
+    assert!(e.to_string().contains("returned a null address"), "{e}");
+    assert_eq!(l.state_digest(), before, "the failed replace changed state");
+    assert_eq!((chosen(), value()), (7, 2));
+}
+
+/// Unloading an object whose constant the C library also defines would rebind
+/// a direct reader to the library's copy: if that is out of the reader's reach
+/// the unload fails having changed nothing; if not, the reader reads it.
+#[test]
+fn an_unload_that_cannot_repatch_a_reader_changes_nothing() {
+    let mut l = Linker::new().unwrap();
+    let ids = l
+        .load_files(&[
+            common::object("replace", "tz_def"),
+            common::object("replace", "tz_reader"),
+        ])
+        .unwrap();
+    let read_tz = get(&mut l, "read_tz");
+    assert_eq!(read_tz(), 5);
+    let before = l.state_digest();
+    match l.unload(ids[0]) {
+        Err(e) => {
+            assert!(e.to_string().contains("timezone"), "{e}");
+            assert_eq!(l.state_digest(), before, "the failed unload changed state");
+            assert_eq!(read_tz(), 5);
+        }
+        Ok(()) => {
+            extern "C" {
+                static timezone: std::ffi::c_long;
+            }
+            // SAFETY: the C library's `timezone`, read like the loaded reader.
+            assert_eq!(read_tz(), unsafe { timezone });
+        }
+    }
+}
+
+/// Constant data another object reads is protected like writable data: an
+/// unload, or a replace whose new version drops it, is refused by name.
+#[test]
+fn const_data_others_read_is_not_dropped() {
+    let mut l = Linker::new().unwrap();
+    let id = l.load_bytes("table.o", &bytes("table_v1")).unwrap();
+    l.load_bytes("reader.o", &bytes("table_reader")).unwrap();
+    let read = get(&mut l, "read_table");
+    assert_eq!(read(), 50);
+    let before = l.state_digest();
+    let e = l.unload(id).unwrap_err();
+    assert!(e.to_string().contains("`table` is used by reader.o"), "{e}");
+    let e = l.replace(id, &bytes("table_v2")).unwrap_err();
+    assert!(e.to_string().contains("`table` is used by reader.o"), "{e}");
+    assert_eq!(l.state_digest(), before);
+    assert_eq!(read(), 50);
+}

@@ -70,7 +70,12 @@ impl Linked {
                 continue; // nothing to re-patch, whatever the binding
             }
             let after = entry.binding_with(replaced, defs.get(name));
-            if entry.binding(None) != after {
+            let before = entry.binding(None);
+            let changed = match entry.slot {
+                Some(_) => fixup::seen_by_sites(&before) != fixup::seen_by_sites(&after),
+                None => before != after,
+            };
+            if changed {
                 let others: Vec<Site> = entry
                     .sites()
                     .iter()
@@ -130,9 +135,17 @@ impl Linked {
         apply_patches(&mut space.region, &patches);
         let old = replacing.and_then(|r| self.objects.remove(&r.id));
         if let Some(old) = &old {
-            for name in old.defines.iter().chain(&old.refers) {
+            // Only its own entries go: a name it defines has no reference or
+            // site of its own unless it also refers to it (then it is in
+            // `refers`), and walking every referrer's would cost per referrer.
+            for name in &old.defines {
+                self.symbols
+                    .entry_mut(*name)
+                    .defs
+                    .retain(|d| d.object != id);
+            }
+            for name in &old.refers {
                 let e = self.symbols.entry_mut(*name);
-                e.defs.retain(|d| d.object != id);
                 e.refs.retain(|(o, _)| *o != id);
                 e.retain_sites(|s| s.object != id);
             }

@@ -71,7 +71,10 @@ impl Linked {
                     Binding::Unresolved { .. }
                 )
         });
-        if !bound {
+        // Only a later input of the batch can still bind a name: otherwise the
+        // resolvers run now, so a failing one fails the load before commit.
+        let later = self.deferred.as_ref().is_some_and(|d| d.more);
+        if !bound && later {
             self.pending_ifuncs.push(Pending {
                 object: id,
                 globals,
@@ -98,18 +101,24 @@ impl Linked {
     }
 
     /// Runs the resolvers queued by the batch just linked (objects since unloaded
-    /// are skipped). A resolver returning null leaves its name bound to the
-    /// resolver and is reported after the others ran.
+    /// are skipped). An object one of whose resolvers returns null is removed
+    /// again (none of the batch's code has run), unless another object already
+    /// uses its variables; the first such error is reported after the others ran.
     pub(crate) fn run_pending_resolvers(&mut self) -> Result<()> {
         let mut first_error = None;
+        let mut failed = Vec::new();
         for p in std::mem::take(&mut self.pending_ifuncs) {
             let Some(name) = self.objects.get(&p.object).map(|o| o.name.clone()) else {
                 continue;
             };
+            let mut fail = |e| {
+                first_error.get_or_insert(e);
+                failed.push(p.object);
+            };
             for (symbol, resolver) in p.globals {
                 match resolve(&name, self.symbols.name(symbol), resolver) {
                     Ok(address) => self.rebind_ifunc(p.object, symbol, address)?,
-                    Err(e) => _ = first_error.get_or_insert(e),
+                    Err(e) => fail(e),
                 }
             }
             for (slot, resolver) in p.locals {
@@ -118,8 +127,14 @@ impl Linked {
                         let space = self.space()?;
                         space.stubs.set_slot(&mut space.region, slot, address);
                     }
-                    Err(e) => _ = first_error.get_or_insert(e),
+                    Err(e) => fail(e),
                 }
+            }
+        }
+        failed.dedup();
+        for id in failed {
+            if crate::link::unload::check(self, id, |_| true).is_ok() {
+                self.discard_unrun(id);
             }
         }
         first_error.map_or(Ok(()), Err)

@@ -2,11 +2,13 @@
 //! old version's storage, the rest is retired.
 
 use super::Layout;
-use crate::error::Result;
+use crate::error::{Result, Unresolved};
 use crate::input::Binding as Bind;
 use crate::input::{Class, Definition, Object};
 use crate::link::Linked;
+use crate::link::Names;
 use crate::link::{is_global, Loaded};
+use crate::symbols::Binding;
 
 use crate::memory::pack::Piece;
 use crate::symbols::ObjectId;
@@ -16,6 +18,7 @@ use crate::symbols::{NameId, SymbolTable};
 pub(crate) struct Replacing {
     pub id: ObjectId,
     pub keep_state: bool,
+    pub allow_undefined: bool,
     /// The old version's global writable data: (name, address, size), sorted.
     pub data: Vec<(NameId, u64, u64)>,
 }
@@ -116,6 +119,7 @@ impl Linked {
 #[non_exhaustive]
 pub struct ReplaceOptions {
     pub(crate) keep_state: bool,
+    pub(crate) allow_undefined: bool,
 }
 
 impl ReplaceOptions {
@@ -129,5 +133,71 @@ impl ReplaceOptions {
     pub fn keep_state(mut self, keep: bool) -> ReplaceOptions {
         self.keep_state = keep;
         self
+    }
+
+    /// Let through a new version that leaves names undefined (its own references,
+    /// or names the old version defined that others use): calls to them trap
+    /// with the name, as after an unload. By default such a replace is refused
+    /// and nothing changes.
+    pub fn allow_undefined(mut self, allow: bool) -> ReplaceOptions {
+        self.allow_undefined = allow;
+        self
+    }
+}
+
+impl Linked {
+    /// Names a new version of `id` would leave undefined, with who needs them:
+    /// its own strong references nothing would define, and names the old
+    /// version defined that the new one does not while other objects refer to
+    /// them strongly. The process is asked about both first.
+    pub(crate) fn left_undefined(
+        &mut self,
+        id: ObjectId,
+        object: &str,
+        names: &Names,
+    ) -> Vec<Unresolved> {
+        let mut out = Vec::new();
+        let old: Vec<NameId> = (self.objects.get(&id)).map_or(Vec::new(), |o| o.defines.clone());
+        for &name in &old {
+            if names.defs.get(name).is_none() {
+                self.symbols.entry_with_process(name);
+            }
+        }
+        for &(name, weak) in &names.refs {
+            let e = self.symbols.entry(name);
+            if !weak
+                && matches!(
+                    e.binding_with(Some(id), names.defs.get(name)),
+                    Binding::Unresolved { .. }
+                )
+            {
+                out.push(Unresolved {
+                    symbol: self.symbols.name(name).to_string(),
+                    needed_by: vec![object.to_string()],
+                });
+            }
+        }
+        for name in old {
+            let e = self.symbols.entry(name);
+            if names.defs.get(name).is_some()
+                || !matches!(e.binding_with(Some(id), None), Binding::Unresolved { .. })
+            {
+                continue;
+            }
+            let mut users: Vec<String> = (e.refs.iter())
+                .filter(|&&(o, weak)| o != id && !weak)
+                .map(|(o, _)| self.object_name(*o))
+                .collect();
+            users.sort();
+            users.dedup();
+            if !users.is_empty() {
+                out.push(Unresolved {
+                    symbol: self.symbols.name(name).to_string(),
+                    needed_by: users,
+                });
+            }
+        }
+        out.sort_by(|a, b| a.symbol.cmp(&b.symbol));
+        out
     }
 }

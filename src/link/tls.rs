@@ -201,7 +201,7 @@ impl Linked {
 
     /// Removes an object whose code never ran and frees its memory at once (as
     /// an archive transaction's undo does).
-    fn discard_unrun(&mut self, id: ObjectId) {
+    pub(crate) fn discard_unrun(&mut self, id: ObjectId) {
         let mark = self.retired_mark();
         if crate::link::unload::remove(self, id).is_err() {
             return;

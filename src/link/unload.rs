@@ -6,14 +6,16 @@
 //! and nothing else defines it: that object's code would read freed memory.
 
 use crate::error::{Error, Result, Unresolved};
+use crate::link::fixup::{apply_patches, site_patches, Patch};
 use crate::link::Linked;
-use crate::symbols::Binding;
 use crate::symbols::ObjectId;
+use crate::symbols::{Binding, Site};
 
-/// Other objects that refer to those of `id`'s variables `counts` keeps, with
-/// nothing to fall back to. A variable `counts` leaves out costs nothing, however
-/// many objects use it (a replace whose new version keeps every variable asks
-/// about none).
+/// Other objects that refer to those of `id`'s variables (writable or constant)
+/// that `counts` keeps, with nothing to fall back to: their code would read freed
+/// memory, or a trap stub's bytes. A variable `counts` leaves out costs nothing,
+/// however many objects use it (a replace whose new version keeps every variable
+/// asks about none).
 pub(crate) fn data_dependents(
     linker: &Linked,
     id: ObjectId,
@@ -24,9 +26,9 @@ pub(crate) fn data_dependents(
     };
     let mut out = Vec::new();
     let mut names: Vec<&str> = object
-        .data_symbols
+        .defines
         .iter()
-        .map(|(n, _, _)| linker.symbols.name(*n))
+        .map(|n| linker.symbols.name(*n))
         .filter(|name| counts(name))
         .collect();
     names.sort_unstable();
@@ -34,10 +36,13 @@ pub(crate) fn data_dependents(
         let Some(entry) = linker.symbols.get(name) else {
             continue;
         };
-        if !matches!(
-            entry.binding_with(Some(id), None),
-            Binding::Unresolved { .. }
-        ) {
+        let variable = entry.defs.iter().any(|d| d.object == id && !d.code);
+        if !variable
+            || !matches!(
+                entry.binding_with(Some(id), None),
+                Binding::Unresolved { .. }
+            )
+        {
             continue;
         }
         let mut users: Vec<String> = entry
@@ -72,9 +77,57 @@ pub(crate) fn check(linker: &Linked, id: ObjectId, counts: impl Fn(&str) -> bool
     }
 }
 
+/// What unloading `id` writes into other objects: the sites of its names,
+/// re-patched for what each name falls back to (another object, the process, a
+/// trap). Worked out before anything changes, so an unload whose fallback is out
+/// of a site's reach (a `-fno-pic` reader of a variable the process also defines,
+/// far from the region) fails having changed nothing.
+pub(crate) fn plan(linker: &mut Linked, id: ObjectId) -> Result<Vec<Patch>> {
+    let Some(object) = linker.objects.get(&id) else {
+        return Ok(Vec::new());
+    };
+    let mut patches = Vec::new();
+    for name in object.defines.clone() {
+        if linker
+            .symbols
+            .entry(name)
+            .defs
+            .iter()
+            .all(|d| d.object == id)
+        {
+            // Falls back to the process, if it defines the name.
+            linker.symbols.entry_with_process(name);
+        }
+        let entry = linker.symbols.entry(name);
+        let others: Vec<Site> = (entry.sites().iter())
+            .filter(|s| s.object != id)
+            .copied()
+            .collect();
+        let after = entry.binding_with(Some(id), None);
+        if others.is_empty() || after == entry.binding(None) {
+            continue;
+        }
+        let space = linker.space.as_ref().ok_or(Error::NothingLoaded)?;
+        let (symbols, objects) = (&linker.symbols, &linker.objects);
+        patches.extend(site_patches(
+            space, symbols, objects, name, &after, &others,
+        )?);
+    }
+    Ok(patches)
+}
+
+/// Removes `id` (see [`plan`]); fails, changing nothing, if another object's
+/// reference cannot be re-patched.
 pub(crate) fn remove(linker: &mut Linked, id: ObjectId) -> Result<()> {
+    let patches = plan(linker, id)?;
+    remove_planned(linker, id, &patches);
+    Ok(())
+}
+
+/// Removes `id`, writing the patches [`plan`] worked out. Cannot fail.
+pub(crate) fn remove_planned(linker: &mut Linked, id: ObjectId, patches: &[Patch]) {
     let Some(object) = linker.objects.remove(&id) else {
-        return Ok(());
+        return;
     };
     let sigs = linker.groups_to_keep(id, None);
     let keeper = linker.hand_to_keeper(id, &sigs);
@@ -84,11 +137,12 @@ pub(crate) fn remove(linker: &mut Linked, id: ObjectId) -> Result<()> {
         e.retain_sites(|s| s.object != id);
         e.defs.retain(|d| d.object != id);
     }
-    let mut first_error = None;
+    if let Some(space) = linker.space.as_mut() {
+        apply_patches(&mut space.region, patches);
+    }
     for &name in &object.defines {
-        if let Err(e) = linker.rebind(name) {
-            first_error.get_or_insert(e);
-        }
+        // The space exists while an object is loaded.
+        _ = linker.refresh_slot(name);
         let entry = linker.symbols.entry(name);
         let unresolved = entry.is_unresolved();
         if let (true, Some(slot), Some(space)) = (unresolved, entry.slot, linker.space.as_ref()) {
@@ -125,9 +179,8 @@ pub(crate) fn remove(linker: &mut Linked, id: ObjectId) -> Result<()> {
         // Its COMDAT groups' users still run its code (comdat.rs).
         linker.kept.insert(keeper, object);
         linker.release_unused_keepers();
-        return first_error.map_or(Ok(()), Err);
+        return;
     }
     linker.release_unused_keepers();
     linker.retired.retire(object);
-    first_error.map_or(Ok(()), Err)
 }

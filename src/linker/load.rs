@@ -134,6 +134,15 @@ impl Linker {
                 look_up_in_process(&mut self.linked.deferred, &mut self.linked.symbols, name);
             }
         }
+        if let Some(r) = cx.replacing.filter(|r| !r.allow_undefined) {
+            let undefined = self.linked.left_undefined(r.id, &cx.object.name, &names);
+            if !undefined.is_empty() {
+                return Err(Error::ReplaceUndefined {
+                    object: cx.object.name.to_string(),
+                    symbols: undefined,
+                });
+            }
+        }
         let (fixes, sites, statics) =
             (self.binder()?).resolve(cx.object, cx.id, layout, &names, undo)?;
         let replaced = cx.replacing.map(|r| r.id);
@@ -263,6 +272,7 @@ impl Linker {
         let replacing = crate::link::Replacing {
             id,
             keep_state: options.keep_state,
+            allow_undefined: options.allow_undefined,
             data,
         };
         // Groups other objects use that the new version drops stay alive.

@@ -409,10 +409,12 @@ impl Linker {
             .linked
             .group_names(&self.linked.groups_to_keep(id, None));
         crate::link::unload::check(&self.linked, id, |name| !kept.iter().any(|k| k == name))?;
+        let patches = crate::link::unload::plan(&mut self.linked, id)?;
         if let (false, Some(space)) = (self.options.link_only, &self.linked.space) {
             finalize::run_destructors(space, &self.linked.objects, &[id]);
         }
-        crate::link::unload::remove(&mut self.linked, id)
+        crate::link::unload::remove_planned(&mut self.linked, id, &patches);
+        Ok(())
     }
 
     /// Replaces a loaded object with a new version; see [`Linker::replace_with`].

@@ -1,0 +1,1 @@
+long table_version(void) { return 2; }
