@@ -58,6 +58,7 @@ mod ops {
     }
     pub fn replace(l: &mut Linker, id: ObjectId, bytes: &[u8], keep: bool) -> Result<(), Error> {
         l.replace_with(id, bytes, ReplaceOptions::new().keep_state(keep))
+            .map(|_| ())
     }
     pub fn unload(l: &mut Linker, id: ObjectId) -> Result<(), Error> {
         l.unload(id)

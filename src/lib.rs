@@ -62,7 +62,7 @@ mod linker;
 pub use arch::RelocKind;
 pub use describe::describe;
 pub use error::{Error, Location, Result, Unresolved};
-pub use link::replace::ReplaceOptions;
+pub use link::replace::{Note, ReplaceOptions, ReplaceReport};
 #[cfg(feature = "testing")]
 pub use linker::Stage;
 pub use linker::{FnPtr, Linker, LinkerOptions, MemoryStats, Stats};

@@ -128,7 +128,7 @@ fn reload_changed(
         }
         let start = Instant::now();
         match linker.replace_with(*id, &bytes, options) {
-            Ok(()) => eprintln!(
+            Ok(_) => eprintln!(
                 "relink: reloaded {} in {:.3} ms",
                 path.display(),
                 start.elapsed().as_secs_f64() * 1e3

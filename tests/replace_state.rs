@@ -133,3 +133,97 @@ fn const_data_others_read_is_not_dropped() {
     assert_eq!(l.state_digest(), before);
     assert_eq!(read(), 50);
 }
+
+fn c_str(p: *const std::ffi::c_char) -> String {
+    // SAFETY: the loaded code returns a NUL-terminated string.
+    unsafe { std::ffi::CStr::from_ptr(p) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// `keep_state` carries statics (file- and function-local, gcc's `count.0`)
+/// matched by name and size; a kept pointer into the old version's code is
+/// redirected to the new version's function of that name, one into its
+/// read-only data keeps that memory alive through `reclaim` and later loads.
+#[test]
+fn keep_state_carries_statics_and_kept_pointers_stay_valid() {
+    let mut l = Linker::new().unwrap();
+    let id = l.load_bytes("kp.o", &bytes("kp_v1")).unwrap();
+    let bump: extern "C" fn() -> i32 = unsafe { l.function("bump").unwrap() };
+    let call_hook: extern "C" fn(i32) -> i32 = unsafe { l.function("call_hook").unwrap() };
+    let get_name: extern "C" fn() -> *const std::ffi::c_char =
+        unsafe { l.function("get_name").unwrap() };
+    assert_eq!((bump(), bump(), call_hook(1)), (101, 202, 2));
+    let options = ReplaceOptions::new().keep_state(true);
+    let report = l.replace_with(id, &bytes("kp_v2"), options).unwrap();
+    let kept: Vec<&str> = report.kept.iter().map(|n| n.name.as_str()).collect();
+    for name in ["name", "hook", "counter"] {
+        assert!(kept.contains(&name), "{name} not kept: {report:?}");
+    }
+    assert!(kept.iter().any(|n| n.starts_with("count")), "{report:?}");
+    assert_eq!(report.pointers.len(), 2, "{report:?}");
+    // SAFETY: nothing runs loaded code now.
+    unsafe { l.reclaim() };
+    // Memory freed by reclaim is reused by the next loads.
+    for i in 0..4 {
+        l.load_bytes(&format!("filler{i}.o"), &bytes("table_v1"))
+            .and_then(|f| l.unload(f))
+            .unwrap();
+    }
+    assert_eq!(bump(), 303, "statics kept");
+    assert_eq!(call_hook(1), 3, "the hook calls the new helper");
+    assert_eq!(c_str(get_name()), "v1", "the kept string is still there");
+    // Without keep_state everything starts afresh from the new version.
+    l.replace(id, &bytes("kp_v2")).unwrap();
+    unsafe { l.reclaim() };
+    assert_eq!((bump(), call_hook(1)), (101, 3));
+    assert_eq!(c_str(get_name()), "v2");
+}
+
+/// A variable whose new definition asks for more alignment than its kept
+/// address has gets fresh, aligned storage and its new initial value.
+#[test]
+fn a_variable_needing_more_alignment_moves() {
+    let mut l = Linker::new().unwrap();
+    let id = l.load_bytes("align.o", &bytes("align_v1")).unwrap();
+    let old = l.address("vec").unwrap() as u64;
+    let options = ReplaceOptions::new().keep_state(true);
+    let report = l.replace_with(id, &bytes("align_v2"), options).unwrap();
+    let vec = l.address("vec").unwrap() as u64;
+    assert_eq!(vec % 32, 0, "vec at {vec:#x}");
+    if old % 32 != 0 {
+        assert_ne!(vec, old);
+        assert!(
+            report.reinitialised.iter().any(|n| n.name == "vec"),
+            "{report:?}"
+        );
+        // SAFETY: `vec` is `float[8]`, loaded.
+        assert_eq!(unsafe { *(vec as *const f32) }, 2.0);
+    } else {
+        assert_eq!(vec, old, "an address that suits is kept");
+    }
+}
+
+/// A variable that becomes `__thread` is not patched as ordinary data: with a
+/// reader it is refused by name (the reader's code reads ordinary data); alone
+/// it is re-initialised as a thread-local.
+#[test]
+fn a_variable_that_becomes_thread_local_is_refused_or_reinitialised() {
+    let mut l = Linker::new().unwrap();
+    let id = l.load_bytes("hits.o", &bytes("hits_v1")).unwrap();
+    let reader = l.load_bytes("reader.o", &bytes("hits_reader")).unwrap();
+    let hit = get(&mut l, "hit");
+    assert_eq!(hit(), 1);
+    let before = l.state_digest();
+    let e = l.replace(id, &bytes("hits_v2")).unwrap_err();
+    assert!(e.to_string().contains("`hits` is used by reader.o"), "{e}");
+    assert_eq!(l.state_digest(), before);
+    l.unload(reader).unwrap();
+    let options = ReplaceOptions::new().keep_state(true);
+    let report = l.replace_with(id, &bytes("hits_v2"), options).unwrap();
+    assert!(
+        (report.reinitialised.iter()).any(|n| n.name == "hits" && n.why.contains("thread")),
+        "{report:?}"
+    );
+    assert_eq!((hit(), hit()), (1, 2));
+}

@@ -168,6 +168,9 @@ impl Linked {
             name: object.name.clone(),
             pieces,
             data_symbols: std::mem::take(&mut layout.data),
+            statics: (std::mem::take(&mut layout.statics).into_iter())
+                .map(|(n, a, z)| (n, layout.translate(a), z))
+                .collect(),
             sections: placed(object, &layout),
             defines,
             refers,

@@ -31,6 +31,8 @@ pub(crate) struct Layout {
     /// Replace: target ranges `[lo, hi)` of this version's global data that live on
     /// at an older version's address (`to`), which every reference uses instead.
     pub(crate) redirects: Vec<(u64, u64, u64)>,
+    /// Statics (name, address as placed, size), for a later replace to match.
+    pub(crate) statics: Vec<(String, u64, u64)>,
     /// The TLS image (region offsets), if the object has thread-local sections,
     /// and its module once registered (`tls.rs`).
     pub(crate) tls_plan: Option<tls::ImagePlan>,
@@ -216,6 +218,7 @@ pub(crate) fn place(
         atexit: plan.atexit.map(|at| target + abs(Class::Code, at)),
         veneers: (abs(Class::Code, plan.veneers), plan.veneer_count),
         redirects: Vec::new(),
+        statics: Vec::new(),
         tls_plan: plan.tls.map(|p| tls::ImagePlan {
             start: abs(Class::ReadOnly, p.start),
             init_end: abs(Class::ReadOnly, p.init_end),

@@ -63,6 +63,8 @@ pub(crate) struct Scratch {
     pub(crate) bound: Vec<Option<Bound>>,
     /// The object's fixups (`resolve`, `apply_fixes`).
     pub(crate) fixes: Vec<Fix>,
+    /// What the replace being linked does with the old version's variables.
+    pub(crate) report: crate::link::replace::ReplaceReport,
 }
 
 /// A scratch list taken out of its place in [`Scratch`], holding `len` copies
@@ -117,6 +119,8 @@ pub(crate) struct Loaded {
     pub pieces: Vec<Piece>,
     /// Global writable variables: (name, live address, size), sorted by name id.
     pub data_symbols: Vec<(NameId, u64, u64)>,
+    /// Statics: (name, live address, size).
+    pub statics: Vec<(String, u64, u64)>,
     pub sections: Vec<Placed>,
     /// Global names it defines, and names it refers to.
     pub defines: Vec<NameId>,

@@ -4,7 +4,7 @@
 use super::Layout;
 use crate::error::{Result, Unresolved};
 use crate::input::Binding as Bind;
-use crate::input::{Class, Definition, Object};
+use crate::input::{Class, Definition, Object, SymbolKind};
 use crate::link::Linked;
 use crate::link::Names;
 use crate::link::{is_global, Loaded};
@@ -21,36 +21,117 @@ pub(crate) struct Replacing {
     pub allow_undefined: bool,
     /// The old version's global writable data: (name, address, size), sorted.
     pub data: Vec<(NameId, u64, u64)>,
+    /// The old version's statics: (name, address, size).
+    pub statics: Vec<(String, u64, u64)>,
 }
 
-/// Global writable data of the new version that keeps the old version's address:
-/// same name, same size. Everything else (new names, changed sizes, statics) gets
-/// fresh storage; changed sizes are re-patched through the reverse index.
+/// What a new version inherits from the old one: data ranges redirected to the
+/// old storage, and what happened to each of the old version's variables.
+#[derive(Default)]
+pub(crate) struct Inherited {
+    /// `[lo, hi)` of the new version's data that lives on at `to`.
+    pub redirects: Vec<(u64, u64, u64)>,
+    pub notes: ReplaceReport,
+}
+
+/// Writable data of the new version that keeps the old version's address:
+/// globals of the same name and size whose kept address has the alignment the
+/// new definition asks for, and (with `keep_state`) statics matched the same
+/// way by a name unique in both versions. Everything else (new names, changed
+/// sizes or alignment) gets fresh storage; other objects' direct references to
+/// a moved global are re-patched through the reverse index.
 pub(crate) fn inherited(
     object: &Object,
     layout: &Layout,
     r: &Replacing,
     symbols: &SymbolTable,
-) -> Vec<(u64, u64, u64)> {
-    let mut out = Vec::new();
+) -> Inherited {
+    let mut out = Inherited::default();
+    let mut became_tls = Vec::new();
+    let note = |name: &str, why: String| Note {
+        object: object.name.to_string(),
+        name: name.to_string(),
+        why,
+    };
+    let mut matched = |sym: &crate::input::Symbol, addr: u64, old: u64, size: u64| {
+        let align = variable_align(object, sym);
+        if size != sym.size {
+            let why = format!("size changed from {size} to {} bytes", sym.size);
+            out.notes.reinitialised.push(note(sym.name, why));
+        } else if old % align != 0 {
+            let why = format!("needs {align}-byte alignment, which its address had not");
+            out.notes.reinitialised.push(note(sym.name, why));
+        } else {
+            out.redirects.push((addr, addr + size, old));
+            let why = if is_global(sym.binding) {
+                "same name and size"
+            } else {
+                "static, same name and size"
+            };
+            out.notes.kept.push(note(sym.name, why.to_string()));
+        }
+    };
     for (i, sym) in object.symbols.iter().enumerate() {
-        if !is_global(sym.binding) || sym.size == 0 {
+        if sym.size == 0 {
+            continue;
+        }
+        if sym.kind == SymbolKind::Tls && is_global(sym.binding) {
+            if let Some(_old) = symbols
+                .id(sym.name)
+                .and_then(|n| r.data.binary_search_by_key(&n, |d| d.0).ok())
+            {
+                became_tls.push(note(sym.name, "became thread-local".to_string()));
+            }
             continue;
         }
         let (Some(addr), true) = (layout.addresses[i], writable_variable(object, sym)) else {
             continue;
         };
-        let Some(name) = symbols.id(sym.name) else {
-            continue;
-        };
-        if let Ok(k) = r.data.binary_search_by_key(&name, |d| d.0) {
-            let (_, old, size) = r.data[k];
-            if size == sym.size {
-                out.push((addr, addr + size, old));
+        if is_global(sym.binding) {
+            let Some(name) = symbols.id(sym.name) else {
+                continue;
+            };
+            if let Ok(k) = r.data.binary_search_by_key(&name, |d| d.0) {
+                let (_, old, size) = r.data[k];
+                matched(sym, addr, old, size);
+            }
+        } else if r.keep_state && sym.kind == SymbolKind::Data {
+            let unique = |list: &[(String, u64, u64)]| {
+                let mut same = list.iter().filter(|(n, _, _)| n == sym.name);
+                same.next()
+                    .filter(|_| same.next().is_none())
+                    .map(|(_, a, z)| (*a, *z))
+            };
+            if let (Some((old, size)), Some(_)) = (unique(&r.statics), unique(&layout.statics)) {
+                matched(sym, addr, old, size);
             }
         }
     }
+    out.notes.reinitialised.extend(became_tls);
     out
+}
+
+/// The alignment a variable's definition gives it: its section's, as far as its
+/// offset keeps it.
+fn variable_align(object: &Object, sym: &crate::input::Symbol) -> u64 {
+    match sym.definition {
+        Definition::Section { section, offset } => {
+            let align = object.section(section).align.clamp(1, 4096);
+            align.min(1 << offset.trailing_zeros().min(12))
+        }
+        Definition::Common { align, .. } => align.max(1),
+        _ => 1,
+    }
+}
+
+/// The object's statics (local, sized variables in writable memory): name,
+/// address (as placed) and size, for a later `keep_state` replace to match.
+pub(crate) fn statics(object: &Object, layout: &Layout) -> Vec<(String, u64, u64)> {
+    (object.symbols.iter().enumerate())
+        .filter(|(_, s)| !is_global(s.binding) && s.kind == SymbolKind::Data && s.size > 0)
+        .filter(|(_, s)| writable_variable(object, s))
+        .filter_map(|(i, s)| Some((s.name.to_string(), layout.addresses[i]?, s.size)))
+        .collect()
 }
 
 /// A variable in writable memory whose size (from the file) lies within its
@@ -97,19 +178,71 @@ impl Linked {
 }
 
 impl Linked {
-    /// Refuses a new version that drops a variable other objects still use.
+    /// Refuses a new version that drops a variable other objects still use, or
+    /// turns one into a thread-local (their code would use it as ordinary data).
     pub(crate) fn check_dropped_data(&self, id: ObjectId, object: &Object) -> Result<()> {
+        let ordinary = |name: &str| {
+            let data = self
+                .objects
+                .get(&id)
+                .map_or(&[][..], |o| &o.data_symbols[..]);
+            (self.symbols.id(name)).is_some_and(|n| data.iter().any(|d| d.0 == n))
+        };
         let kept = |name: &str| {
-            object
-                .symbols
-                .iter()
-                .any(|s| s.name == name && s.binding != Bind::Local && s.is_defined())
+            object.symbols.iter().any(|s| {
+                s.name == name
+                    && s.binding != Bind::Local
+                    && s.is_defined()
+                    && !(s.kind == SymbolKind::Tls && ordinary(name))
+            })
         };
         // Variables of COMDAT groups kept alive for their users do not count.
         let groups = self.group_names(&self.groups_to_keep(id, Some(object)));
         crate::link::unload::check(self, id, |name| {
             !kept(name) && !groups.iter().any(|g| g == name)
         })
+    }
+}
+
+/// What a replace did with the old version's variables: returned by
+/// [`Linker::replace_with`](crate::Linker::replace_with) and
+/// [`Linker::replace_many`](crate::Linker::replace_many).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ReplaceReport {
+    /// Variables that kept their storage (and, with `keep_state`, their
+    /// contents): globals of the same name and size; statics matched by a name
+    /// unique in both versions and their size.
+    pub kept: Vec<Note>,
+    /// Variables of the new version that got fresh storage and their initial
+    /// value although the old version had one of that name, and why (size or
+    /// alignment changed, became thread-local).
+    pub reinitialised: Vec<Note>,
+    /// Pointers in kept variables that pointed into the old version's code or
+    /// data: redirected to the new version's function of the same name, or the
+    /// old memory they point into kept alive while the object is loaded.
+    pub pointers: Vec<Note>,
+}
+
+impl ReplaceReport {
+    pub(crate) fn extend(&mut self, other: ReplaceReport) {
+        self.kept.extend(other.kept);
+        self.reinitialised.extend(other.reinitialised);
+        self.pointers.extend(other.pointers);
+    }
+}
+
+/// One line of a [`ReplaceReport`]: `object: name: why`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Note {
+    pub object: String,
+    pub name: String,
+    pub why: String,
+}
+
+impl std::fmt::Display for Note {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: `{}`: {}", self.object, self.name, self.why)
     }
 }
 
@@ -199,5 +332,84 @@ impl Linked {
         }
         out.sort_by(|a, b| a.symbol.cmp(&b.symbol));
         out
+    }
+}
+
+impl Linked {
+    /// With `keep_state`: pointers the new version's variables kept that point
+    /// into memory the old version is giving up. One into its code is
+    /// redirected to the new version's function of the same name (at the same
+    /// offset); any other keeps the piece it points into alive, as part of the
+    /// new version, so `reclaim` cannot free it. Only the variables themselves
+    /// are looked at (8-byte words, aligned): a copy of such a pointer on the
+    /// heap is the caller's.
+    pub(crate) fn keep_pointers_valid(
+        &mut self,
+        id: ObjectId,
+        old: &Loaded,
+        report: &mut ReplaceReport,
+    ) {
+        let Some(space) = self.space.as_mut() else {
+            return;
+        };
+        let Some(new) = self.objects.get_mut(&id) else {
+            return;
+        };
+        let base = space.region.target_base();
+        let going = |p: &Piece| self.retired.pieces.contains(p);
+        let mut leaving: Vec<Piece> = old.pieces.iter().copied().filter(going).collect();
+        let variables: Vec<(String, u64, u64)> = (new.data_symbols.iter())
+            .map(|&(n, a, z)| (self.symbols.name(n).to_string(), a, z))
+            .chain(new.statics.iter().cloned())
+            .collect();
+        let mut pinned = Vec::new();
+        for (name, at, size) in variables {
+            let first = at.next_multiple_of(8);
+            for word in (first..at + size)
+                .step_by(8)
+                .take_while(|w| w + 8 <= at + size)
+            {
+                let bytes = space.region.bytes(word - base, 8);
+                let value = u64::from_le_bytes(bytes.try_into().unwrap_or_default());
+                let inside =
+                    |p: &&Piece| value >= base + p.offset && value < base + p.offset + p.len;
+                let Some(piece) = leaving.iter().find(inside).copied() else {
+                    continue;
+                };
+                let field = format!("{name}+{:#x}", word - at);
+                let same = (piece.class == Class::Code)
+                    .then(|| old.functions.find(value))
+                    .flatten()
+                    .and_then(|(f, start)| {
+                        let off = value - start;
+                        let (_, to, size) = new.functions.iter().find(|(n, _, _)| *n == f)?;
+                        (off < size.max(1)).then(|| (f.to_string(), to + off))
+                    });
+                let why = match same {
+                    Some((function, to)) => {
+                        space
+                            .region
+                            .bytes_mut(word - base, 8)
+                            .copy_from_slice(&to.to_le_bytes());
+                        format!("pointed into the old version's `{function}`: now the new one's")
+                    }
+                    None => {
+                        leaving.retain(|p| *p != piece);
+                        pinned.push(piece);
+                        format!(
+                            "points into the old version's {:?} memory, kept until unload",
+                            piece.class
+                        )
+                    }
+                };
+                report.pointers.push(Note {
+                    object: new.name.clone(),
+                    name: field,
+                    why,
+                });
+            }
+        }
+        self.retired.pieces.retain(|p| !pinned.contains(p));
+        new.pieces.extend(pinned);
     }
 }

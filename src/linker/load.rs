@@ -9,8 +9,9 @@ use crate::input;
 use crate::input::Class;
 use crate::input::Object;
 use crate::link::commit::Publish;
+use crate::link::replace;
 use crate::link::replace::inherited;
-use crate::link::replace::ReplaceOptions;
+use crate::link::replace::{ReplaceOptions, ReplaceReport};
 use crate::link::resolve::{Fix, NamedSite, StaticFix};
 use crate::link::Loaded;
 use crate::link::{
@@ -111,8 +112,11 @@ impl Linker {
         if let Some(at) = layout.atexit {
             layout::write_atexit(region, arch, object, at, layout.dso_handle)?;
         }
+        layout.statics = replace::statics(object, &layout);
         if let Some(r) = cx.replacing {
-            layout.redirects = inherited(object, &layout, r, &self.linked.symbols);
+            let inherited = inherited(object, &layout, r, &self.linked.symbols);
+            layout.redirects = inherited.redirects;
+            self.scratch.report.extend(inherited.notes);
         }
         Ok(layout)
     }
@@ -258,9 +262,10 @@ impl Linker {
         id: ObjectId,
         bytes: &[u8],
         options: ReplaceOptions,
-    ) -> Result<()> {
-        let (name, data) = match self.linked.objects.get(&id) {
-            Some(o) => (o.name.clone(), o.data_symbols.clone()),
+    ) -> Result<ReplaceReport> {
+        self.scratch.report = ReplaceReport::default();
+        let (name, data, statics) = match self.linked.objects.get(&id) {
+            Some(o) => (o.name.clone(), o.data_symbols.clone(), o.statics.clone()),
             None => return Err(Error::UnknownObject(id.0)),
         };
         let start = Instant::now();
@@ -274,6 +279,7 @@ impl Linker {
             keep_state: options.keep_state,
             allow_undefined: options.allow_undefined,
             data,
+            statics,
         };
         // Groups other objects use that the new version drops stay alive.
         let sigs = self.linked.groups_to_keep(id, Some(&object));
@@ -287,7 +293,11 @@ impl Linker {
                 return Err(e);
             }
         };
+        let mut report = std::mem::take(&mut self.scratch.report);
         self.linked.run_pending_resolvers()?;
+        if let (true, false, Some(old)) = (options.keep_state, self.options.link_only, &old) {
+            self.linked.keep_pointers_valid(id, old, &mut report);
+        }
         if let (false, false, Some(space)) = (
             options.keep_state,
             self.options.link_only,
@@ -298,7 +308,9 @@ impl Linker {
             }
             super::finalize::run_constructors(space, &self.linked.objects, &[id]);
         }
-        let Some(mut old) = old else { return Ok(()) };
+        let Some(mut old) = old else {
+            return Ok(report);
+        };
         if let Some(k) = keeper {
             self.linked
                 .retired
@@ -306,7 +318,7 @@ impl Linker {
                 .retain(|p| !old.pieces.contains(p));
             self.linked.kept.insert(k, old);
             self.linked.release_unused_keepers();
-            return Ok(());
+            return Ok(report);
         }
         self.linked.release_unused_keepers();
         let registers_exit_handlers = |o: &Loaded| {
@@ -338,7 +350,7 @@ impl Linker {
             old.pieces.clear();
             self.linked.retired.retire(old);
         }
-        Ok(())
+        Ok(report)
     }
 }
 

@@ -11,7 +11,7 @@ pub(crate) mod batch;
 mod load;
 
 use crate::link::finalize;
-use crate::link::replace::ReplaceOptions;
+use crate::link::replace::{ReplaceOptions, ReplaceReport};
 use crate::link::resolve::Binder;
 use crate::link::Linked;
 use crate::link::Space;
@@ -420,6 +420,7 @@ impl Linker {
     /// Replaces a loaded object with a new version; see [`Linker::replace_with`].
     pub fn replace(&mut self, id: ObjectId, bytes: &[u8]) -> Result<()> {
         self.replace_with(id, bytes, ReplaceOptions::default())
+            .map(|_| ())
     }
 
     /// Replaces a loaded object with a new version, without touching any other.
@@ -446,7 +447,7 @@ impl Linker {
         id: ObjectId,
         bytes: &[u8],
         options: ReplaceOptions,
-    ) -> Result<()> {
+    ) -> Result<ReplaceReport> {
         self.replace_object(id, bytes, options)
     }
 

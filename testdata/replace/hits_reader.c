@@ -1,0 +1,2 @@
+extern int hits;
+long read_hits(void) { return hits; }

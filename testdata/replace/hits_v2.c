@@ -1,0 +1,2 @@
+__thread int hits;
+long hit(void) { return ++hits; }
