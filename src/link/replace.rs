@@ -58,7 +58,7 @@ pub(crate) fn inherited(
         if size != sym.size {
             let why = format!("size changed from {size} to {} bytes", sym.size);
             out.notes.reinitialised.push(note(sym.name, why));
-        } else if old % align != 0 {
+        } else if !old.is_multiple_of(align) {
             let why = format!("needs {align}-byte alignment, which its address had not");
             out.notes.reinitialised.push(note(sym.name, why));
         } else {
