@@ -166,9 +166,8 @@ fn keep_state_carries_statics_and_kept_pointers_stay_valid() {
     unsafe { l.reclaim() };
     // Memory freed by reclaim is reused by the next loads.
     for i in 0..4 {
-        l.load_bytes(&format!("filler{i}.o"), &bytes("table_v1"))
-            .and_then(|f| l.unload(f))
-            .unwrap();
+        let filler = l.load_bytes(&format!("filler{i}.o"), &bytes("table_v1"));
+        l.unload(filler.unwrap()).unwrap();
     }
     assert_eq!(bump(), 303, "statics kept");
     assert_eq!(call_hook(1), 3, "the hook calls the new helper");
@@ -191,7 +190,7 @@ fn a_variable_needing_more_alignment_moves() {
     let report = l.replace_with(id, &bytes("align_v2"), options).unwrap();
     let vec = l.address("vec").unwrap() as u64;
     assert_eq!(vec % 32, 0, "vec at {vec:#x}");
-    if old % 32 != 0 {
+    if !old.is_multiple_of(32) {
         assert_ne!(vec, old);
         assert!(
             report.reinitialised.iter().any(|n| n.name == "vec"),
