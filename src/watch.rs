@@ -166,10 +166,8 @@ fn reload_changed(
                 );
                 input.running = bytes.clone();
             }
-            Err(e) => eprintln!(
-                "relink: watch: {}: {e} (keeping the running version)",
-                path.display()
-            ),
+            // The error names the object.
+            Err(e) => eprintln!("relink: watch: {e} (keeping the running version)"),
         }
         replaced = true;
         input.seen = bytes;
