@@ -352,7 +352,7 @@ mod tests {
         // Larger or more aligned than any pooled block: a new one.
         let third = take(&[], 48, 8).expect("static TLS");
         assert_ne!(third.tp_offset, offset);
-        let fourth = take(&[], 8, 64).expect("static TLS");
+        let fourth = take(&[], 8, 16).expect("static TLS");
         assert_ne!(fourth.tp_offset, offset);
     }
 
