@@ -1,8 +1,16 @@
 //! `relink watch` (part of the CLI binary, not the library): link the inputs, call
 //! the entry every `--interval` ms, and when an input file changes on disk replace
-//! just that object. A broken new version prints its error and the old one keeps
-//! running. Retired code is reclaimed between calls — the safe point, since the
-//! loaded program runs only inside those calls. Ctrl-C ends it cleanly.
+//! just that object. Retired code is reclaimed between calls — the safe point,
+//! since the loaded program runs only inside those calls. Ctrl-C ends it cleanly.
+//!
+//! A bad new version never ends the watch: whatever fails — reading, parsing or
+//! linking it, a replace the library refuses, or looking the entry up after it
+//! (a version that dropped the entry, or left a name undefined) — is printed as
+//! `relink: watch: …` and the running version keeps being called. When the
+//! replace itself went through but the entry cannot be looked up afterwards, the
+//! object is replaced again by the bytes of the version that ran (with the same
+//! options, so `--keep-state` keeps its variables). A file whose contents failed
+//! is not tried again until it changes.
 
 use std::collections::HashMap;
 use std::ffi::{c_char, c_int, CString};
@@ -38,13 +46,15 @@ type Entry = extern "C" fn(c_int, *const *const c_char) -> c_int;
 pub fn run(o: &Options) -> Result<i32, Error> {
     let mut linker = Linker::new()?;
     let ids = linker.load_files(o.inputs)?;
-    let mut by_path: HashMap<PathBuf, (ObjectId, Vec<u8>)> = HashMap::new();
+    let mut by_path: HashMap<PathBuf, Input> = HashMap::new();
     for (path, id) in o.inputs.iter().zip(ids) {
         let bytes = std::fs::read(path).map_err(|e| Error::Io {
             path: path.clone(),
             source: e,
         })?;
-        by_path.insert(canonical(path), (id, bytes));
+        let seen = bytes.clone();
+        let running = bytes;
+        by_path.insert(canonical(path), Input { id, running, seen });
     }
     let (tx, rx) = mpsc::channel();
     let mut watcher = notify::recommended_watcher(tx).map_err(|e| watch_error(&o.inputs[0], e))?;
@@ -68,11 +78,15 @@ pub fn run(o: &Options) -> Result<i32, Error> {
     // Changed files wait until they have been quiet for SETTLE: compilers write
     // objects in place, and a half-written file is not a new version.
     let mut pending: HashMap<PathBuf, Instant> = HashMap::new();
+    // The entry as linked at start; an error here is the inputs', not a version's.
+    // SAFETY: the entry is documented to have C's `main` signature.
+    let mut entry: Option<Entry> = Some(unsafe { linker.function(o.entry)? });
     while !STOP.load(Ordering::SeqCst) && o.count.is_none_or(|n| calls < n) {
-        // Looked up each time: a reload may have been refused for undefined symbols.
-        // SAFETY: the entry is documented to have C's `main` signature.
-        let entry: Entry = unsafe { linker.function(o.entry)? };
-        status = entry(c_args.len() as c_int, argv.as_ptr());
+        // `None` only when a reload failed and so did putting the running
+        // version back (printed): nothing is called until a file changes.
+        if let Some(entry) = entry {
+            status = entry(c_args.len() as c_int, argv.as_ptr());
+        }
         calls += 1;
         // SAFETY: fflush(NULL) flushes every C stream.
         unsafe { libc::fflush(std::ptr::null_mut()) };
@@ -99,7 +113,9 @@ pub fn run(o: &Options) -> Result<i32, Error> {
             for path in &settled {
                 pending.remove(path);
             }
-            reload_changed(&mut linker, &mut by_path, &settled, options);
+            if reload_changed(&mut linker, &mut by_path, &settled, options, o.entry) {
+                entry = look_up(&mut linker, o.entry);
+            }
             if STOP.load(Ordering::SeqCst) {
                 break;
             }
@@ -109,33 +125,83 @@ pub fn run(o: &Options) -> Result<i32, Error> {
     Ok(status)
 }
 
-/// Replaces the objects among `paths` whose contents changed.
+/// A changed input: its object, the bytes of the version that runs, and the
+/// bytes last read from the file (a failed version is not tried again).
+struct Input {
+    id: ObjectId,
+    running: Vec<u8>,
+    seen: Vec<u8>,
+}
+
+/// Replaces the objects among `paths` whose contents changed. Returns whether
+/// any replace went through (the entry must be looked up again).
 fn reload_changed(
     linker: &mut Linker,
-    by_path: &mut HashMap<PathBuf, (ObjectId, Vec<u8>)>,
+    by_path: &mut HashMap<PathBuf, Input>,
     paths: &[PathBuf],
     options: ReplaceOptions,
-) {
+    entry: &str,
+) -> bool {
+    let mut replaced = false;
     for path in paths {
-        let Some((id, last)) = by_path.get_mut(&canonical(path)) else {
+        let Some(input) = by_path.get_mut(&canonical(path)) else {
             continue;
         };
         let Ok(bytes) = std::fs::read(path) else {
             continue; // being rewritten; the next event brings it
         };
-        if bytes == *last {
+        if bytes == input.seen {
             continue;
         }
         let start = Instant::now();
-        match linker.replace_with(*id, &bytes, options) {
-            Ok(_) => eprintln!(
-                "relink: reloaded {} in {:.3} ms",
-                path.display(),
-                start.elapsed().as_secs_f64() * 1e3
-            ),
-            Err(e) => eprintln!("relink: error: {e} (keeping the running version)"),
+        let outcome = linker
+            .replace_with(input.id, &bytes, options)
+            .and_then(|_| entry_after(linker, entry, input, options));
+        match outcome {
+            Ok(()) => {
+                eprintln!(
+                    "relink: reloaded {} in {:.3} ms",
+                    path.display(),
+                    start.elapsed().as_secs_f64() * 1e3
+                );
+                input.running = bytes.clone();
+            }
+            // The error names the object.
+            Err(e) => eprintln!("relink: watch: {e} (keeping the running version)"),
         }
-        *last = bytes;
+        replaced = true;
+        input.seen = bytes;
+    }
+    replaced
+}
+
+/// Checks that the entry can be looked up after a replace; if not, puts the
+/// version that ran back (its error is printed too) and returns the lookup's.
+fn entry_after(
+    linker: &mut Linker,
+    entry: &str,
+    input: &Input,
+    options: ReplaceOptions,
+) -> Result<(), Error> {
+    // SAFETY: only looked up here, not called.
+    let Err(e) = (unsafe { linker.function::<Entry>(entry) }) else {
+        return Ok(());
+    };
+    if let Err(back) = linker.replace_with(input.id, &input.running, options) {
+        eprintln!("relink: watch: putting the running version back failed: {back}");
+    }
+    Err(e)
+}
+
+/// The entry after a reload; `None` (printed) if it cannot be looked up.
+fn look_up(linker: &mut Linker, name: &str) -> Option<Entry> {
+    // SAFETY: the entry is documented to have C's `main` signature.
+    match unsafe { linker.function(name) } {
+        Ok(entry) => Some(entry),
+        Err(e) => {
+            eprintln!("relink: watch: {e} (not calling `{name}` until a file changes)");
+            None
+        }
     }
 }
 

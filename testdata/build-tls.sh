@@ -12,6 +12,9 @@
 #   gcc-pie    gcc -fPIE: the same models, through PC-relative GOT cells
 #   clang-nopic clang-14 -fno-pic: the models of llc -relocation-model=static
 #   huge       gcc -fno-pic: 1 MiB of static TLS, more than glibc can give (huge.o only)
+#   gcc-default gcc -O2 -c, the compiler's default flags (PIE on Debian: local exec):
+#              tls/edit/*.c, versions of one object for the replace and watch tests
+#              (tests/tls_replace.rs, tests/watch.rs)
 # The expected output is the same program linked natively (AArch64: under qemu).
 set -euo pipefail
 export LC_ALL=C
@@ -42,6 +45,10 @@ for arch in x86_64 aarch64; do
   done
   out=obj/$arch/tls/huge; mkdir -p "$out"; rm -f "$out"/*.o
   $gcc -O2 -fno-pic -fno-pie -fno-asynchronous-unwind-tables -c tls/huge.c -o "$out/huge.o"
+  out=obj/$arch/tls/gcc-default; mkdir -p "$out"; rm -f "$out"/*.o
+  for src in tls/edit/*.c; do
+    $gcc -O2 -c "$src" -o "$out/$(basename "$src" .c).o"
+  done
   # The native reference.
   exe=$(mktemp); trap 'rm -f "$exe"' EXIT
   $gcc -O2 -fPIC -pthread tls/vars.c tls/threads.c -o "$exe"

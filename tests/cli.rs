@@ -261,7 +261,7 @@ fn watch_hot_replaces_a_changed_object_and_survives_a_broken_one() {
 
     replace_file(&tick, b"\x7fELF truncated nonsense");
     wait_for(&err, "keeping the running version", &mut se);
-    assert!(se.last().unwrap().starts_with("relink: error:"), "{se:?}");
+    assert!(se.last().unwrap().starts_with("relink: watch:"), "{se:?}");
     so.clear();
     wait_for(&out, "tick v2", &mut so);
 

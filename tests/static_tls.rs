@@ -1,8 +1,9 @@
 //! Static TLS (initial and local exec) in the process: a module made static when
 //! another object's initial-exec code needs it, refused once threads hold its
 //! dynamic blocks; a failed load, replace, reclaim and dropping the linker give
-//! the C library's static TLS back (the library holding each block is counted in
-//! `/proc/self/maps`).
+//! their static TLS blocks back to relink's pool, and the next module takes a
+//! block from there before asking the C library for one (the library holding
+//! each block is counted in `/proc/self/maps`, the pool by relink).
 //!
 //! One test in this binary, so the count and the C library's small static TLS
 //! surplus are this test's alone. Objects from `testdata/build-tls.sh`.
@@ -50,18 +51,24 @@ fn libraries() -> usize {
     inodes.len()
 }
 
+/// Static TLS blocks in use: the libraries less the pooled ones.
+fn held() -> usize {
+    libraries() - relink::runtime::static_tls::pooled()
+}
+
 #[test]
 fn static_tls_is_taken_on_demand_and_given_back() {
-    let base = libraries();
+    let base = held();
+    let mapped = libraries();
 
     // vars.o (-fPIC) has a dynamic module of its own; threads.o (-fno-pic) reads
     // its `shared_counter` with initial-exec code, so that module becomes static
     // (no thread has a block of it yet), and threads.o's own module is static.
     let mut l = low_linker();
     l.load_file(obj("gcc", "vars")).unwrap();
-    assert_eq!(libraries(), base);
+    assert_eq!(held(), base);
     let threads = l.load_file(obj("gcc-nopic", "threads")).unwrap();
-    assert_eq!(libraries(), base + 2);
+    assert_eq!(held(), base + 2);
     // x86-64: `movq shared_counter@gottpoff(%rip), %r8` became `movq $offset, %r8`.
     if cfg!(target_arch = "x86_64") {
         assert_eq!(l.stats().relaxed, 1);
@@ -80,20 +87,23 @@ fn static_tls_is_taken_on_demand_and_given_back() {
     l.set_fail_at(Some(Stage::Fixup));
     assert!(l.replace(threads, &bytes).is_err());
     l.set_fail_at(None);
-    assert_eq!(libraries(), base + 2);
+    assert_eq!(held(), base + 2);
     let old = call(&mut l, 1);
     assert!(
         old.contains("first=11273 "),
         "the old version still runs: {old}"
     );
 
-    // Replace: a new static block with fresh values; the old one goes at reclaim.
+    // Replace: a static block with fresh values (the failed replace's, from the
+    // pool: no new library); the old one goes back to the pool at reclaim.
+    let before = libraries();
     l.replace(threads, &bytes).unwrap();
-    assert_eq!(libraries(), base + 3);
+    assert_eq!(held(), base + 3);
+    assert_eq!(libraries(), before, "the pooled block was reused");
     let fresh = call(&mut l, 1);
     assert!(fresh.contains("first=7033 fresh=1 shared0=103"), "{fresh}");
     unsafe { l.reclaim() };
-    assert_eq!(libraries(), base + 2);
+    assert_eq!(held(), base + 2);
 
     // A module whose dynamic blocks threads already hold cannot become static.
     let mut other = low_linker();
@@ -111,12 +121,16 @@ fn static_tls_is_taken_on_demand_and_given_back() {
             && err.contains("dynamic TLS"),
         "{err}"
     );
-    assert_eq!(libraries(), base + 2, "the failed load took nothing");
+    assert_eq!(held(), base + 2, "the failed load took nothing");
 
     drop(other);
     l.unload(threads).unwrap();
     unsafe { l.reclaim() };
-    assert_eq!(libraries(), base + 1);
+    assert_eq!(held(), base + 1);
     drop(l);
-    assert_eq!(libraries(), base);
+    assert_eq!(held(), base);
+    assert!(
+        libraries() <= mapped + 3,
+        "at most as many libraries as blocks were in use at once"
+    );
 }

@@ -27,7 +27,11 @@
 //!   thread-pointer offset, known once the module is made static
 //!   (`runtime/static_tls.rs`), which needs its final image: their fixups wait
 //!   until the object's other fixups are applied ([`StaticUse`]). x86-64
-//!   `movq`/`addq x@gottpoff(%rip)` is then relaxed to an immediate.
+//!   `movq`/`addq x@gottpoff(%rip)` is then relaxed to an immediate. A new
+//!   version's module takes the static block of a reclaimed one when it fits,
+//!   so replaces do not use up the C library's surplus; its thread-locals start
+//!   from its own image (with `keep_state` too) on the replacing thread and on
+//!   threads created later, not on other running threads (`runtime/tls.rs`).
 
 use crate::arch::TlsTarget;
 use crate::error::{Error, Result};

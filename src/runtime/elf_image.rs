@@ -184,12 +184,14 @@ pub(crate) fn relocatable(arch: Arch, sections: &[Section], symbols: &[Symbol]) 
     Some(out)
 }
 
-/// A shared object holding a static TLS block (see `static_tls.rs`), and the
+/// A shared object holding a static TLS block (see `static_tls.rs`), the
 /// file offset (= virtual address) of the word its one dynamic relocation
-/// sets to the block's offset from the thread pointer.
+/// sets to the block's offset from the thread pointer, and that of its
+/// `PT_TLS` image.
 pub(crate) struct TlsLibrary {
     pub bytes: Vec<u8>,
     pub word: u64,
+    pub image: u64,
 }
 
 /// The library for a block of `size` bytes aligned to `align` whose first
@@ -283,6 +285,7 @@ pub(crate) fn tls_library(arch: Arch, image: &[u8], size: u64, align: u64) -> Op
     Some(TlsLibrary {
         bytes: out,
         word: word as u64,
+        image: block as u64,
     })
 }
 

@@ -27,14 +27,41 @@
 //! a dynamic section with a one-bucket `DT_HASH`, a symbol table holding only the
 //! null symbol, `DT_RELA` with the one relocation, and `DT_FLAGS = DF_STATIC_TLS`.
 //!
+//! The library's `PT_TLS` image spans the whole block (the zero-fill part
+//! written out), so that a later module can put its own image there.
+//!
+//! **Reuse.** glibc hands static TLS out like a stack: `dlclose` gives a
+//! block back only when it was the last one taken (`_dl_close` moves
+//! `dl_tls_static_used` back over a freed chunk at its end, and nothing else
+//! ever reuses a hole). A replaced version's block is freed after its successor
+//! took one, so freeing it would leak the space every replace. A freed module's
+//! block is kept instead ([`give_back`]) in one process-wide pool, and
+//! [`take`] hands the smallest pooled block that fits (size and alignment at
+//! least the module's) to the next module that needs static TLS, before asking
+//! the C library for more. The pool holds at most as many blocks as were ever
+//! in use at once, and its libraries stay loaded for the process's lifetime.
+//! A reused block is re-initialised from the new module's image
+//! - in the calling thread (the one linking the object), and
+//! - in the library's `PT_TLS` image, which glibc copies into every thread it
+//!   creates later;
+//!
+//! but **not in other threads already running**: their copy of the block still
+//! holds what its previous module left there, until that code writes it. relink
+//! cannot reach other threads' static TLS (glibc does it for a fresh library
+//! through internals, `__pthread_init_static_tls`, that it does not export).
+//! Code run from several threads across replaces should use general dynamic
+//! TLS (`-fPIC`), whose blocks are allocated per thread on first use. The
+//! library's image is rewritten without glibc's lock: a thread created at that
+//! very moment may start with a mix of both images.
+//!
 //! Limits: glibc's surplus is small (about 1.6 KiB on glibc 2.36, shared with
 //! anything else that needs it); `GLIBC_TUNABLES=glibc.rtld.optional_static_tls=N`
-//! at process start enlarges it. Unloading a module `dlclose`s its library; glibc
-//! gives the space back only when it was the last block allocated.
+//! at process start enlarges it.
 
 use std::ffi::CString;
 use std::io::Write;
 use std::os::fd::{FromRawFd, OwnedFd};
+use std::sync::{Mutex, MutexGuard};
 
 use super::elf_image;
 use crate::arch::Arch;
@@ -49,10 +76,99 @@ pub struct StaticBlock {
     _file: std::fs::File,
     /// Offset of the block from the thread pointer (the same in every thread).
     pub tp_offset: i64,
+    /// The shape the C library gave the block.
+    size: u64,
+    align: u64,
+    /// The library's `PT_TLS` image (`size` bytes, in its writable mapping):
+    /// what the C library copies into each thread it creates.
+    image: *mut u8,
 }
 
-// SAFETY: the handle is only passed to dlclose, which may run on any thread.
+// SAFETY: the handle is only passed to dlclose, which may run on any thread;
+// the image pointer is written only by the owner of the block (`initialise`).
 unsafe impl Send for StaticBlock {}
+
+impl StaticBlock {
+    fn fits(&self, size: u64, align: u64) -> bool {
+        size <= self.size && align <= self.align
+    }
+
+    /// Makes `image` (the rest zero) the block's contents for the calling
+    /// thread and for threads created from now on (see the module doc).
+    fn initialise(&mut self, image: &[u8]) {
+        let mut bytes = image.to_vec();
+        bytes.resize(self.size as usize, 0);
+        let here = thread_pointer().wrapping_add(self.tp_offset as u64) as *mut u8;
+        for to in [self.image, here] {
+            // SAFETY: both are `size` bytes this block owns: the library's
+            // image in its read/write segment, and this thread's block (no
+            // other module uses it while this one holds it).
+            unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), to, bytes.len()) };
+        }
+    }
+}
+
+/// Blocks whose modules were freed, for the next ones to take.
+static POOL: Mutex<Vec<StaticBlock>> = Mutex::new(Vec::new());
+
+fn pool() -> MutexGuard<'static, Vec<StaticBlock>> {
+    POOL.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A static TLS block of `size` bytes aligned to `align`, initialised from
+/// `image` (the rest zero): the smallest pooled block that fits, re-initialised
+/// (in this thread and threads created later, see the module doc), or else a
+/// new one from the C library ([`allocate`]). The error is the C library's
+/// message.
+pub fn take(image: &[u8], size: u64, align: u64) -> Result<StaticBlock, String> {
+    check_shape(image, size, align)?;
+    let reused = {
+        let mut pool = pool();
+        let best = (pool.iter().enumerate())
+            .filter(|(_, b)| b.fits(size, align))
+            .min_by_key(|(_, b)| b.size)
+            .map(|(i, _)| i);
+        best.map(|i| pool.swap_remove(i))
+    };
+    match reused {
+        Some(mut block) => {
+            block.initialise(image);
+            Ok(block)
+        }
+        None => allocate(image, size, align),
+    }
+}
+
+/// Keeps the block of a freed module for [`take`]: no thread may use it any
+/// more (the module's code and variables are gone).
+pub fn give_back(block: StaticBlock) {
+    pool().push(block);
+}
+
+#[cfg(any(test, feature = "testing"))]
+/// Blocks in the pool (tests).
+pub fn pooled() -> usize {
+    pool().len()
+}
+
+/// More static TLS than any C library hands out (the block is written out
+/// whole, so a malformed size must not reach an allocation).
+const MAX_SIZE: u64 = 64 << 20;
+
+fn check_shape(image: &[u8], size: u64, align: u64) -> Result<(), String> {
+    if !align.is_power_of_two() || (image.len() as u64) > size {
+        return Err(format!(
+            "bad TLS block shape: {size} bytes aligned to {align}"
+        ));
+    }
+    if size > MAX_SIZE {
+        return Err(format!(
+            "cannot allocate memory in static TLS block: {size} bytes is more than \
+             {MAX_SIZE}"
+        ));
+    }
+    Ok(())
+}
 
 impl Drop for StaticBlock {
     fn drop(&mut self) {
@@ -81,17 +197,17 @@ pub fn thread_pointer() -> u64 {
     tp
 }
 
-/// Takes a static TLS block of `size` bytes aligned to `align` from the C
+/// Takes a new static TLS block of `size` bytes aligned to `align` from the C
 /// library, initialised from `image` (the rest zero) in every thread, running or
 /// future. The error is the C library's message.
 pub fn allocate(image: &[u8], size: u64, align: u64) -> Result<StaticBlock, String> {
-    if !align.is_power_of_two() || (image.len() as u64) > size {
-        return Err(format!(
-            "bad TLS block shape: {size} bytes aligned to {align}"
-        ));
-    }
+    check_shape(image, size, align)?;
+    // The whole block as the library's image, so that a later module's image
+    // fits in its place (see `StaticBlock::initialise`).
+    let mut whole = image.to_vec();
+    whole.resize(size as usize, 0);
     let library = Arch::HOST
-        .and_then(|arch| elf_image::tls_library(arch, image, size, align))
+        .and_then(|arch| elf_image::tls_library(arch, &whole, size, align))
         .ok_or_else(|| "static TLS is not supported on this architecture".to_string())?;
     let bytes = library.bytes;
     // SAFETY: memfd_create with a NUL-terminated name.
@@ -146,6 +262,9 @@ pub fn allocate(image: &[u8], size: u64, align: u64) -> Result<StaticBlock, Stri
         handle,
         _file: file,
         tp_offset: 0,
+        size,
+        align,
+        image: std::ptr::null_mut(),
     };
     let mut map: *mut libc::c_void = std::ptr::null_mut();
     // SAFETY: RTLD_DI_LINKMAP stores a `struct link_map *`, whose first member
@@ -173,6 +292,7 @@ pub fn allocate(image: &[u8], size: u64, align: u64) -> Result<StaticBlock, Stri
         ));
     }
     block.tp_offset = tp_offset;
+    block.image = (base + library.image) as *mut u8;
     Ok(block)
 }
 
@@ -208,6 +328,32 @@ mod tests {
         let later = std::thread::spawn(move || read(off, 8)).join().unwrap();
         assert_eq!(later, [1, 2, 3, 4, 0, 0, 0, 0]);
         assert_eq!(read(off, 1), [9]);
+    }
+
+    #[test]
+    fn a_block_given_back_is_taken_again_and_initialised_afresh() {
+        // An odd shape no other test of this crate uses, so the pool's only
+        // block of it is this one.
+        let first = take(&[5; 40], 40, 8).expect("static TLS");
+        let offset = first.tp_offset;
+        let at = thread_pointer().wrapping_add(offset as u64) as *mut u8;
+        // SAFETY: this thread's copy of the block.
+        unsafe { *at = 9 };
+        give_back(first);
+        // Smaller, less aligned: fits; the rest of the block is zeroed.
+        let second = take(&[7; 8], 24, 4).expect("a pooled block");
+        assert_eq!(second.tp_offset, offset, "the pooled block was reused");
+        let mut expected = vec![7; 8];
+        expected.resize(40, 0);
+        assert_eq!(read(offset, 40), expected, "this thread");
+        let later = std::thread::spawn(move || read(offset, 40)).join().unwrap();
+        assert_eq!(later, expected, "a thread created afterwards");
+        give_back(second);
+        // Larger or more aligned than any pooled block: a new one.
+        let third = take(&[], 48, 8).expect("static TLS");
+        assert_ne!(third.tp_offset, offset);
+        let fourth = take(&[], 8, 16).expect("static TLS");
+        assert_ne!(fourth.tp_offset, offset);
     }
 
     #[test]

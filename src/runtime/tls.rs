@@ -54,6 +54,14 @@
 //!   from the image; [`get_addr`] then returns that block for the module too (no
 //!   block is allocated). The surplus is small (about 1.6 KiB on glibc 2.36), and a
 //!   module some thread already holds a dynamic block of cannot become static.
+//!   A freed static module's block goes to a pool for the next module that fits
+//!   (the C library would not take it back): so an edit loop's replaces reuse
+//!   the blocks of the versions they retired. A module that takes a pooled block
+//!   is initialised from its image in the thread that links it and in threads
+//!   created later; other running threads see what the block's previous module
+//!   left there (`static_tls.rs`). So after a replace the new version's
+//!   thread-locals start from its image on the replacing thread, `keep_state` or
+//!   not.
 //! - References to another object's thread-local variable bind to that object's
 //!   module at load: the variable must be loaded first or in the same batch
 //!   (`tls.rs`, pending cells), and replacing or unloading
@@ -177,8 +185,10 @@ pub fn unregister(id: u64) {
     let fixed = module.fixed.take();
     reg.free.push(index);
     drop(reg);
-    // dlclose outside the lock.
-    drop(fixed);
+    // Kept for the next module (the C library would not take it back).
+    if let Some(block) = fixed {
+        super::static_tls::give_back(block);
+    }
 }
 
 /// Makes module `id` static TLS (see `static_tls.rs`): every thread's block at
@@ -203,7 +213,7 @@ pub fn make_static(id: u64, image: &[u8]) -> Result<i64, String> {
     let Some(t) = module.template else {
         return Err("the thread-local module has no template".into());
     };
-    let block = super::static_tls::allocate(image, t.size, t.align)?;
+    let block = super::static_tls::take(image, t.size, t.align)?;
     let offset = block.tp_offset;
     module.fixed = Some(block);
     Ok(offset)

@@ -1,0 +1,157 @@
+//! `relink watch --keep-state` over an object built with gcc's default flags
+//! (`gcc -O2 -c`) that has a thread-local variable (static TLS): new versions
+//! take over with the kept global and a fresh thread-local, and a bad version
+//! (one calling a function nothing defines) is reported while the running
+//! version keeps being called, until a good one replaces it.
+//! Objects: testdata/tls/edit/tick_{v1,v2,v3,bad}.c (testdata/build-tls.sh).
+
+mod common;
+
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::mpsc::Receiver;
+use std::time::{Duration, Instant};
+
+fn object(name: &str) -> Vec<u8> {
+    std::fs::read(common::object("tls/gcc-default", name)).unwrap()
+}
+
+/// Lines of a child's stream, as they come.
+fn lines(stream: impl std::io::Read + Send + 'static) -> Receiver<String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        let reader = std::io::BufReader::new(stream);
+        for line in reader.lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// Waits for a line containing `want`; returns the lines seen up to it.
+fn wait_for(rx: &Receiver<String>, want: &str, context: &[String]) -> Vec<String> {
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        match rx.recv_timeout(left) {
+            Ok(line) => {
+                let found = line.contains(want);
+                seen.push(line);
+                if found {
+                    return seen;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    panic!(
+        "no line with `{want}`; saw:\n{}\nstderr so far:\n{}",
+        seen.join("\n"),
+        context.join("\n")
+    );
+}
+
+/// Replaces `path` the way build tools do: write aside, then rename over it.
+fn replace_file(path: &Path, bytes: &[u8]) {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+}
+
+/// `tick vN total=T calls=C` → (N, T, C).
+fn parse(line: &str) -> (String, u32, u32) {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let number = |w: &str, key: &str| w.strip_prefix(key).unwrap().parse().unwrap();
+    match words[..] {
+        ["tick", version, total, calls] => (
+            version.to_string(),
+            number(total, "total="),
+            number(calls, "calls="),
+        ),
+        _ => panic!("unexpected output line: {line}"),
+    }
+}
+
+/// Every line's total is one more than the previous line's (`--keep-state`).
+fn check_totals(lines: &[String]) {
+    let totals: Vec<u32> = lines.iter().map(|l| parse(l).1).collect();
+    for pair in totals.windows(2) {
+        assert_eq!(pair[1], pair[0] + 1, "total kept:\n{}", lines.join("\n"));
+    }
+}
+
+#[test]
+fn watch_keeps_the_running_version_when_a_new_one_is_bad() {
+    let dir = std::env::temp_dir().join(format!("relink-watch-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let tick = dir.join("tick.o");
+    std::fs::write(&tick, object("tick_v1")).unwrap();
+    let mut cmd = common::relink_command();
+    cmd.args([
+        "watch",
+        "--keep-state",
+        "--interval",
+        "20",
+        "--entry",
+        "tick",
+    ])
+    .arg(&tick)
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let out = lines(child.stdout.take().unwrap());
+    let err = lines(child.stderr.take().unwrap());
+    let mut errors = Vec::new();
+    let mut all = wait_for(&out, "tick v1 total=3", &errors);
+
+    // A good version takes over: the global is kept, the thread-local starts
+    // from the new version's image.
+    replace_file(&tick, &object("tick_v2"));
+    errors.extend(wait_for(&err, "relink: reloaded", &errors));
+    let seen = wait_for(&out, "tick v2", &errors);
+    assert_eq!(parse(seen.last().unwrap()).2, 1, "{seen:?}");
+    all.extend(seen);
+
+    // A bad version: reported, and v2 keeps being called.
+    replace_file(&tick, &object("tick_bad"));
+    let seen = wait_for(&err, "keeping the running version", &errors);
+    let report = seen.join("\n");
+    errors.extend(seen);
+    assert!(
+        report.contains("relink: watch: ") && report.contains("`not_defined_anywhere`"),
+        "{errors:?}"
+    );
+    let mut after = Vec::new();
+    for _ in 0..5 {
+        after.extend(wait_for(&out, "tick", &errors));
+    }
+    assert!(
+        after.iter().all(|l| l.starts_with("tick v2 ")),
+        "v2 keeps running after the bad version: {after:?}"
+    );
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "watch is still running"
+    );
+    all.extend(after);
+
+    // A good version again takes over.
+    replace_file(&tick, &object("tick_v3"));
+    let seen = wait_for(&out, "tick v3", &errors);
+    assert_eq!(parse(seen.last().unwrap()).2, 1, "{seen:?}");
+    all.extend(seen);
+    all.extend(wait_for(&out, "tick v3", &errors));
+    check_totals(&all);
+
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "watch is still running"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+}
