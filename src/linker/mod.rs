@@ -433,11 +433,17 @@ impl Linker {
     ///
     /// Global variables of the same name and size keep their address (other
     /// objects' direct references stay valid); their contents are re-initialised
-    /// from the new version, or kept with `keep_state`. A variable whose size
-    /// changed gets new storage, and every direct reference to it is re-patched
-    /// through the reverse index. A variable the new version drops while another
-    /// object still refers to it makes the replace fail, naming those objects.
-    /// Static (local) variables always start afresh.
+    /// from the new version, or kept with `keep_state` (which also keeps statics
+    /// matched by a unique name and size, and keeps pointers they hold into the
+    /// old version valid). A variable whose size or alignment changed, or that
+    /// became thread-local, gets new storage, and every direct reference to it is
+    /// re-patched through the reverse index. A new version that drops a variable
+    /// another object still uses, or leaves a name undefined (unless
+    /// [`ReplaceOptions::allow_undefined`]), is refused, naming them. The
+    /// returned [`ReplaceReport`] lists what was kept and re-initialised, and why.
+    /// Thread-local variables start from the new version's image (with
+    /// `keep_state` too); for static-TLS objects only on the calling thread and
+    /// on threads started later.
     ///
     /// Without `keep_state`, the old version's destructors and the new version's
     /// constructors run (after the switch); with it, neither does. The old version's
