@@ -205,8 +205,7 @@ impl Linked {
 }
 
 /// What a replace did with the old version's variables: returned by
-/// [`Linker::replace_with`](crate::Linker::replace_with) and
-/// [`Linker::replace_many`](crate::Linker::replace_many).
+/// [`Linker::replace_with`](crate::Linker::replace_with).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ReplaceReport {
