@@ -2,6 +2,8 @@
 //! tests (`tests/fuzz_replay.rs`), so CI exercises the same code without nightly.
 //! Each panics only when an invariant of relink's is broken.
 
+pub mod model;
+
 use std::cell::RefCell;
 
 use crate::arch::{aarch64, x86_64, FixupError, FixupValues, RelocKind};
@@ -137,6 +139,44 @@ pub fn sequence(data: &[u8], seeds: &[&[u8]]) {
         }
         assert_eq!(l.objects().count(), ids.len());
         assert_eq!(l.memory().objects, ids.len());
+    }
+}
+
+/// The model of `model` (issue 16) driven by `data`: the first byte says whether
+/// loaded code runs (odd) or the linker is link-only (even: values are checked by
+/// reading memory at `address()`), every following group of bytes draws one step.
+/// The corpus holds only valid objects, so running their code is safe exactly when
+/// the model says every name it uses is defined; a wrong fixup then shows as a
+/// wrong value (or a crash, which is a finding too). Panics with the step and the
+/// difference when relink and the model disagree.
+pub fn model_sequence(data: &[u8], corpus: &model::Corpus) {
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
+    let execute = mode & 1 == 1;
+    let Ok(mut runner) = model::Runner::new(corpus, execute, model::Targets::from_env()) else {
+        return;
+    };
+    let mut bytes = rest.iter().copied();
+    let mut steps = Vec::new();
+    loop {
+        let mut ended = false;
+        let mut draw = || {
+            let b = bytes.next();
+            ended |= b.is_none();
+            u64::from(b.unwrap_or(0))
+        };
+        let step = model::draw_step(runner.model(), execute, &mut draw);
+        if ended {
+            return;
+        }
+        steps.push(step.clone());
+        if let Err(f) = runner.step(&step) {
+            panic!(
+                "model: step {:?} of {steps:?} (execute: {execute}): {}",
+                f.step, f.message
+            );
+        }
     }
 }
 
