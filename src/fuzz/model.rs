@@ -32,7 +32,7 @@ pub fn pointee(i: usize) -> usize {
 
 /// Whether object `i` has version `v` (built by testdata/build-model.sh).
 pub fn has_version(i: usize, v: u8) -> bool {
-    (1..=3).contains(&v) || (v == 4 && i % 3 == 0)
+    (1..=3).contains(&v) || (v == 4 && i.is_multiple_of(3))
 }
 
 /// Whether object `i` version `v` was built by gcc (statics named `calls.0`)
@@ -72,9 +72,9 @@ impl Targets {
     /// The targets on when no environment variable says otherwise: flip one here
     /// when relink implements it.
     pub const DEFAULT: Targets = Targets {
-        keep_statics: false,
+        keep_statics: true,
         redirect: false,
-        refuse_undefined: false,
+        refuse_undefined: true,
     };
 
     /// [`Targets::DEFAULT`], or the comma-separated list in `RELINK_MODEL_TARGET`
@@ -121,8 +121,8 @@ pub struct Known {
 impl Known {
     /// What current main needs tolerated.
     pub const MAIN: Known = Known {
-        statics_after_replace: true,
-        own_globals_after_replace: true,
+        statics_after_replace: false,
+        own_globals_after_replace: false,
     };
 
     /// [`Known::MAIN`], or nothing when `RELINK_MODEL_STRICT` is set.
@@ -136,10 +136,8 @@ impl Known {
 }
 
 /// The options of a replace that may leave names undefined.
-// TARGET(refuse_undefined): one line once `ReplaceOptions::allow_undefined` exists:
-// `options.allow_undefined(true)`.
 fn allow_undefined(options: ReplaceOptions) -> ReplaceOptions {
-    options
+    options.allow_undefined(true)
 }
 
 /// A variable of an object the host writes through `address()`.
@@ -728,7 +726,7 @@ impl<'a> Runner<'a> {
                     options = allow_undefined(options);
                 }
                 let bytes = self.corpus.get(i, v);
-                self.linker.replace_with(id, bytes, options).map(|()| None)
+                self.linker.replace_with(id, bytes, options).map(|_| None)
             }
             Op::Garbage { i } => {
                 let Some(id) = id(&self.model, i) else {
@@ -1101,8 +1099,8 @@ pub fn draw_step(model: &Model, execute: bool, draw: &mut dyn FnMut() -> u64) ->
             0..=29 => Op::Replace {
                 i,
                 v: version(draw()),
-                keep: draw() % 2 == 0,
-                allow_undefined: draw() % 4 == 0,
+                keep: draw().is_multiple_of(2),
+                allow_undefined: draw().is_multiple_of(4),
             },
             30..=41 => Op::Unload { i },
             42..=49 => Op::Reclaim,

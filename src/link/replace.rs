@@ -111,13 +111,15 @@ pub(crate) fn inherited(
     out
 }
 
-/// The alignment a variable's definition gives it: its section's, as far as its
-/// offset keeps it.
+/// The alignment a variable's definition asks for, as far as the object tells:
+/// its section's, as far as its offset keeps it, and no more than its size's
+/// largest power of two (an `int` at offset 8 of a 16-aligned section needs 4).
 fn variable_align(object: &Object, sym: &crate::input::Symbol) -> u64 {
     match sym.definition {
         Definition::Section { section, offset } => {
             let align = object.section(section).align.clamp(1, 4096);
-            align.min(1 << offset.trailing_zeros().min(12))
+            let by_size = 1 << (63 - sym.size.max(1).leading_zeros());
+            align.min(1 << offset.trailing_zeros().min(12)).min(by_size)
         }
         Definition::Common { align, .. } => align.max(1),
         _ => 1,
@@ -278,8 +280,8 @@ impl ReplaceOptions {
 }
 
 impl Linked {
-    /// Names a new version of `id` would leave undefined, with who needs them:
-    /// its own strong references nothing would define, and names the old
+    /// Names a new version of `id` would leave undefined that are defined now,
+    /// with who needs them: its own strong references nothing would define, and names the old
     /// version defined that the new one does not while other objects refer to
     /// them strongly. The process is asked about both first.
     pub(crate) fn left_undefined(
@@ -297,11 +299,13 @@ impl Linked {
         }
         for &(name, weak) in &names.refs {
             let e = self.symbols.entry(name);
+            let unresolved = |b: Binding| matches!(b, Binding::Unresolved { .. });
+            // A name loaded code already needs undefined (its definer not loaded
+            // yet) is no news.
+            let needed_already = unresolved(e.binding(None)) && !e.refs.is_empty();
             if !weak
-                && matches!(
-                    e.binding_with(Some(id), names.defs.get(name)),
-                    Binding::Unresolved { .. }
-                )
+                && unresolved(e.binding_with(Some(id), names.defs.get(name)))
+                && !needed_already
             {
                 out.push(Unresolved {
                     symbol: self.symbols.name(name).to_string(),
