@@ -217,6 +217,21 @@ int relink_replace(relink_linker *l, relink_object_id id, const void *bytes, siz
 int relink_replace_file(relink_linker *l, relink_object_id id, const char *path,
                         int keep_state);
 
+/* One new version for relink_replace_many. */
+typedef struct relink_replacement {
+  relink_object_id id; /* the loaded object it replaces */
+  const void *bytes;   /* the new version's object file; may be freed after the call */
+  size_t len;
+} relink_replacement;
+
+/* Replaces `n` loaded objects as one transaction: all switch, or none does
+ * (an edit to a header rebuilds several files). Every new version is linked
+ * completely and they are checked together (a variable may move from one to
+ * another, a name one drops another may define) before any is published.
+ * Otherwise as relink_replace, with keep_state for all of them. */
+int relink_replace_many(relink_linker *l, const relink_replacement *items, size_t n,
+                        int keep_state);
+
 /* Unloads an object: runs its destructors, and its functions trap (naming
  * themselves) from then on. Refused with RELINK_ERR_IN_USE while another
  * object refers to one of its variables. Its memory is retired until

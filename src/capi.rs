@@ -60,6 +60,14 @@ mod ops {
         l.replace_with(id, bytes, ReplaceOptions::new().keep_state(keep))
             .map(|_| ())
     }
+    pub fn replace_many(
+        l: &mut Linker,
+        items: &[(ObjectId, &[u8])],
+        keep: bool,
+    ) -> Result<(), Error> {
+        l.replace_many(items, ReplaceOptions::new().keep_state(keep))
+            .map(|_| ())
+    }
     pub fn unload(l: &mut Linker, id: ObjectId) -> Result<(), Error> {
         l.unload(id)
     }
@@ -127,6 +135,14 @@ pub struct RelinkOptions {
     pub debugger: i32,
     pub perf_map: i32,
     pub reserved: i32,
+}
+
+/// `relink_replacement`.
+#[repr(C)]
+pub struct RelinkReplacement {
+    pub id: RelinkObjectId,
+    pub bytes: *const c_void,
+    pub len: usize,
 }
 
 /// `relink_undefined_symbol`.
@@ -725,6 +741,35 @@ pub unsafe extern "C" fn relink_replace_file(
         })?;
         let id = ops::object_id(id);
         Ok(ops::replace(&mut h.linker, id, &bytes, keep_state != 0)?)
+    }))
+}
+
+/// # Safety
+/// `l` is NULL or a handle; `items` NULL or `n` readable replacements, each
+/// with NULL or `len` readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn relink_replace_many(
+    l: *mut Handle,
+    items: *const RelinkReplacement,
+    n: usize,
+    keep_state: c_int,
+) -> c_int {
+    status(call(l, "relink_replace_many", |h| {
+        let items: &[RelinkReplacement] = match (items.is_null(), n) {
+            (_, 0) => &[],
+            (true, n) => {
+                return Err(Failure::invalid(format!("the items are NULL, with n {n}")));
+            }
+            // SAFETY: non-null, and the caller promises `n` readable items.
+            (false, n) => unsafe { std::slice::from_raw_parts(items, n) },
+        };
+        let mut list = Vec::with_capacity(items.len());
+        for item in items {
+            // SAFETY: the caller passes NULL or `len` readable bytes.
+            let bytes = unsafe { buffer(item.bytes, item.len) }?;
+            list.push((ops::object_id(item.id), bytes));
+        }
+        Ok(ops::replace_many(&mut h.linker, &list, keep_state != 0)?)
     }))
 }
 

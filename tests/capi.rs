@@ -423,6 +423,7 @@ fn rust_to_c(ty: &str) -> String {
         "*const RelinkOptions" => "const relink_options *",
         "*mut RelinkUndefinedSymbol" => "relink_undefined_symbol *",
         "*mut RelinkSymbolized" => "relink_symbolized *",
+        "*const RelinkReplacement" => "const relink_replacement *",
         other => panic!("tests/capi.rs: no C spelling for the Rust type `{other}`"),
     };
     c.to_string()
@@ -462,6 +463,7 @@ fn rust_structs() -> BTreeMap<String, Vec<(String, String)>> {
         "RelinkOptions" => "relink_options",
         "RelinkUndefinedSymbol" => "relink_undefined_symbol",
         "RelinkSymbolized" => "relink_symbolized",
+        "RelinkReplacement" => "relink_replacement",
         other => panic!("tests/capi.rs: no C name for the struct `{other}`"),
     };
     let mut out = BTreeMap::new();
@@ -538,6 +540,10 @@ fn the_issue_requires_these_prototypes() {
                 "int",
                 &[lk, "relink_object_id", "const void *", "size_t", "int"],
             ),
+        ),
+        (
+            "relink_replace_many",
+            f("int", &[lk, "const relink_replacement *", "size_t", "int"]),
         ),
         ("relink_unload", f("int", &[lk, "relink_object_id"])),
         ("relink_reclaim", f("int", &[lk])),

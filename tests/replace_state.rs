@@ -226,3 +226,47 @@ fn a_variable_that_becomes_thread_local_is_refused_or_reinitialised() {
     );
     assert_eq!((hit(), hit()), (1, 2));
 }
+
+/// Several objects as one transaction: a variable moves from one object to
+/// another (neither replace alone is possible), a direct reader follows it, and
+/// a set with one bad version changes nothing.
+#[test]
+fn replace_many_switches_all_or_none() {
+    let mut l = Linker::new().unwrap();
+    let a = l.load_bytes("a.o", &bytes("mv_a_v1")).unwrap();
+    let b = l.load_bytes("b.o", &bytes("mv_b_v1")).unwrap();
+    l.load_bytes("c.o", &bytes("mv_c")).unwrap();
+    let (a_version, b_get, c_get) = (
+        get(&mut l, "a_version"),
+        get(&mut l, "b_get"),
+        get(&mut l, "c_get"),
+    );
+    assert_eq!((a_version(), b_get(), c_get()), (1, 5, 5));
+    let before = l.state_digest();
+    let e = l.replace(a, &bytes("mv_a_v2")).unwrap_err();
+    assert!(e.to_string().contains("`shared` is used by"), "{e}");
+    let e = l.replace(b, &bytes("mv_b_v2")).unwrap_err();
+    assert!(e.to_string().contains("duplicate symbol `shared`"), "{e}");
+    assert_eq!(l.state_digest(), before);
+
+    // One bad version: refused after both were linked; nothing switched.
+    let (a2, b2, b3) = (bytes("mv_a_v2"), bytes("mv_b_v2"), bytes("mv_b_v3"));
+    let e = (l.replace_many(&[(a, &a2), (b, &b3)], ReplaceOptions::new())).unwrap_err();
+    assert!(e.to_string().contains("`missing`"), "{e}");
+    assert_eq!(l.state_digest(), before);
+    for stage in [relink::Stage::Layout, relink::Stage::Finalize] {
+        l.set_fail_at(Some(stage));
+        assert!((l.replace_many(&[(a, &a2), (b, &b2)], ReplaceOptions::new())).is_err());
+        assert_eq!(l.state_digest(), before, "failed after {stage:?}");
+    }
+    l.set_fail_at(None);
+    assert_eq!((a_version(), b_get(), c_get()), (1, 5, 5));
+
+    let report = (l.replace_many(&[(a, &a2), (b, &b2)], ReplaceOptions::new())).unwrap();
+    assert!(report.kept.is_empty(), "{report:?}");
+    assert_eq!((a_version(), b_get(), c_get()), (2, 1007, 7));
+    let shared = l.address("shared").unwrap() as *mut i32;
+    // SAFETY: `shared` is a loaded int.
+    unsafe { *shared = 9 };
+    assert_eq!((b_get(), c_get()), (1009, 9), "one storage");
+}

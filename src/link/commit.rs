@@ -14,7 +14,7 @@ use crate::input::{Class, Object};
 use crate::link::{apply_patches, Loaded, Patch, Placed};
 use crate::memory::Target;
 use crate::symbols::ObjectId;
-use crate::symbols::{NameId, Site};
+use crate::symbols::{Binding, NameId, Site};
 
 /// Where each loaded section went, for constructors, unload and debuggers.
 pub(crate) fn placed(object: &Object, layout: &Layout) -> Vec<Placed> {
@@ -258,6 +258,44 @@ impl Linked {
         self.refresh_slot(id)?;
         let space = self.space()?;
         apply_patches(&mut space.region, &patches);
+        Ok(())
+    }
+}
+
+impl Linked {
+    /// After several objects were published together: each one's re-patches
+    /// were worked out while the others were still the old versions, so every
+    /// site of a name whose binding the whole set changed (a variable that
+    /// moved, or moved to another object of the set, or one a new version
+    /// added) is re-patched for what it is bound to now. `before` holds those
+    /// names' bindings before publishing.
+    pub(crate) fn repatch_changed(&mut self, before: &[(NameId, Binding)]) -> Result<()> {
+        let mut patches = Vec::new();
+        let space = self.space.as_ref().ok_or(Error::NothingLoaded)?;
+        for (name, was) in before {
+            if !self.symbols.contains(*name) {
+                continue;
+            }
+            let entry = self.symbols.entry(*name);
+            let now = entry.binding(None);
+            let same = match entry.slot {
+                Some(_) => fixup::seen_by_sites(was) == fixup::seen_by_sites(&now),
+                None => *was == now,
+            };
+            if same || entry.sites().is_empty() {
+                continue;
+            }
+            let (symbols, objects) = (&self.symbols, &self.objects);
+            patches.extend(fixup::site_patches(
+                space,
+                symbols,
+                objects,
+                *name,
+                &now,
+                entry.sites(),
+            )?);
+        }
+        apply_patches(&mut self.space()?.region, &patches);
         Ok(())
     }
 }

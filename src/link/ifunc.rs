@@ -133,7 +133,7 @@ impl Linked {
         }
         failed.dedup();
         for id in failed {
-            if crate::link::unload::check(self, id, |_| true).is_ok() {
+            if crate::link::unload::check(self, id, &[id], |_| true).is_ok() {
                 self.discard_unrun(id);
             }
         }

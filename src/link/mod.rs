@@ -63,6 +63,8 @@ pub(crate) struct Scratch {
     pub(crate) bound: Vec<Option<Bound>>,
     /// The object's fixups (`resolve`, `apply_fixes`).
     pub(crate) fixes: Vec<Fix>,
+    /// The objects a replace is replacing (their definitions are going).
+    pub(crate) replacing: Vec<ObjectId>,
     /// What the replace being linked does with the old version's variables.
     pub(crate) report: crate::link::replace::ReplaceReport,
 }

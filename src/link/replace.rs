@@ -5,10 +5,9 @@ use super::Layout;
 use crate::error::{Result, Unresolved};
 use crate::input::Binding as Bind;
 use crate::input::{Class, Definition, Object, SymbolKind};
+use crate::link::Defs;
 use crate::link::Linked;
-use crate::link::Names;
 use crate::link::{is_global, Loaded};
-use crate::symbols::Binding;
 
 use crate::memory::pack::Piece;
 use crate::symbols::ObjectId;
@@ -18,7 +17,6 @@ use crate::symbols::{NameId, SymbolTable};
 pub(crate) struct Replacing {
     pub id: ObjectId,
     pub keep_state: bool,
-    pub allow_undefined: bool,
     /// The old version's global writable data: (name, address, size), sorted.
     pub data: Vec<(NameId, u64, u64)>,
     /// The old version's statics: (name, address, size).
@@ -180,29 +178,36 @@ impl Linked {
 }
 
 impl Linked {
-    /// Refuses a new version that drops a variable other objects still use, or
-    /// turns one into a thread-local (their code would use it as ordinary data).
-    pub(crate) fn check_dropped_data(&self, id: ObjectId, object: &Object) -> Result<()> {
-        let ordinary = |name: &str| {
-            let data = self
-                .objects
-                .get(&id)
-                .map_or(&[][..], |o| &o.data_symbols[..]);
-            (self.symbols.id(name)).is_some_and(|n| data.iter().any(|d| d.0 == n))
-        };
-        let kept = |name: &str| {
-            object.symbols.iter().any(|s| {
-                s.name == name
-                    && s.binding != Bind::Local
-                    && s.is_defined()
-                    && !(s.kind == SymbolKind::Tls && ordinary(name))
-            })
-        };
-        // Variables of COMDAT groups kept alive for their users do not count.
-        let groups = self.group_names(&self.groups_to_keep(id, Some(object)));
-        crate::link::unload::check(self, id, |name| {
-            !kept(name) && !groups.iter().any(|g| g == name)
-        })
+    /// Refuses new versions that drop a variable other objects (outside the
+    /// set) still use, or turn one into a thread-local (their code would use it
+    /// as ordinary data). A variable that moves to another object of the set is
+    /// not dropped.
+    pub(crate) fn check_dropped_data(&self, set: &[(ObjectId, &Object)]) -> Result<()> {
+        let ids: Vec<ObjectId> = set.iter().map(|(id, _)| *id).collect();
+        for &(id, _) in set {
+            let ordinary = |name: &str| {
+                let data = self
+                    .objects
+                    .get(&id)
+                    .map_or(&[][..], |o| &o.data_symbols[..]);
+                (self.symbols.id(name)).is_some_and(|n| data.iter().any(|d| d.0 == n))
+            };
+            let kept = |name: &str| {
+                (set.iter().flat_map(|(_, o)| &o.symbols)).any(|s| {
+                    s.name == name
+                        && s.binding != Bind::Local
+                        && s.is_defined()
+                        && !(s.kind == SymbolKind::Tls && ordinary(name))
+                })
+            };
+            let object = set.iter().find(|(i, _)| *i == id).map(|(_, o)| *o);
+            // Variables of COMDAT groups kept alive for their users do not count.
+            let groups = self.group_names(&self.groups_to_keep(id, object));
+            crate::link::unload::check(self, id, &ids, |name| {
+                !kept(name) && !groups.iter().any(|g| g == name)
+            })?;
+        }
+        Ok(())
     }
 }
 
@@ -279,49 +284,65 @@ impl ReplaceOptions {
     }
 }
 
+/// One new version of a replace, as the checks over the whole set see it.
+pub(crate) struct NewVersion<'a> {
+    pub id: ObjectId,
+    pub name: &'a str,
+    pub defs: &'a Defs,
+    pub refs: &'a [(NameId, bool)],
+}
+
 impl Linked {
-    /// Names a new version of `id` would leave undefined that are defined now,
-    /// with who needs them: its own strong references nothing would define, and names the old
-    /// version defined that the new one does not while other objects refer to
-    /// them strongly. The process is asked about both first.
-    pub(crate) fn left_undefined(
-        &mut self,
-        id: ObjectId,
-        object: &str,
-        names: &Names,
-    ) -> Vec<Unresolved> {
+    /// Names the new versions `set` would leave undefined that are defined now,
+    /// with who needs them: their strong references nothing would define, and
+    /// names the old versions defined that no new one does while other objects
+    /// refer to them strongly. A name loaded code already needs undefined (its
+    /// definer not loaded yet) is no news. The process is asked first.
+    pub(crate) fn left_undefined(&mut self, set: &[NewVersion]) -> Vec<Unresolved> {
+        let replaced = |o: ObjectId| set.iter().any(|v| v.id == o);
+        let defined_new = |name: NameId| set.iter().any(|v| v.defs.get(name).is_some());
         let mut out = Vec::new();
-        let old: Vec<NameId> = (self.objects.get(&id)).map_or(Vec::new(), |o| o.defines.clone());
-        for &name in &old {
-            if names.defs.get(name).is_none() {
+        let olds: Vec<NameId> = (set.iter())
+            .filter_map(|v| self.objects.get(&v.id))
+            .flat_map(|o| o.defines.iter().copied())
+            .filter(|n| !defined_new(*n))
+            .collect();
+        for &name in &olds {
+            if self
+                .symbols
+                .entry(name)
+                .defs
+                .iter()
+                .all(|d| replaced(d.object))
+            {
                 self.symbols.entry_with_process(name);
             }
         }
-        for &(name, weak) in &names.refs {
-            let e = self.symbols.entry(name);
-            let unresolved = |b: Binding| matches!(b, Binding::Unresolved { .. });
-            // A name loaded code already needs undefined (its definer not loaded
-            // yet) is no news.
-            let needed_already = unresolved(e.binding(None)) && !e.refs.is_empty();
-            if !weak
-                && unresolved(e.binding_with(Some(id), names.defs.get(name)))
-                && !needed_already
-            {
-                out.push(Unresolved {
-                    symbol: self.symbols.name(name).to_string(),
-                    needed_by: vec![object.to_string()],
-                });
+        let defined_after = |e: &crate::symbols::Entry, name: NameId| {
+            defined_new(name)
+                || e.defs.iter().any(|d| !replaced(d.object))
+                || e.host().is_some()
+                || matches!(e.process(), Some(Some(_)))
+        };
+        for v in set {
+            for &(name, weak) in v.refs {
+                let e = self.symbols.entry(name);
+                let needed_already = e.is_unresolved() && !e.refs.is_empty();
+                if !weak && !needed_already && !defined_after(e, name) {
+                    out.push(Unresolved {
+                        symbol: self.symbols.name(name).to_string(),
+                        needed_by: vec![v.name.to_string()],
+                    });
+                }
             }
         }
-        for name in old {
+        for name in olds {
             let e = self.symbols.entry(name);
-            if names.defs.get(name).is_some()
-                || !matches!(e.binding_with(Some(id), None), Binding::Unresolved { .. })
-            {
+            if defined_after(e, name) {
                 continue;
             }
             let mut users: Vec<String> = (e.refs.iter())
-                .filter(|&&(o, weak)| o != id && !weak)
+                .filter(|&&(o, weak)| !replaced(o) && !weak)
                 .map(|(o, _)| self.object_name(*o))
                 .collect();
             users.sort();
@@ -334,6 +355,15 @@ impl Linked {
             }
         }
         out.sort_by(|a, b| a.symbol.cmp(&b.symbol));
+        out.dedup_by(|a, b| {
+            let same = a.symbol == b.symbol;
+            if same {
+                b.needed_by.append(&mut a.needed_by);
+                b.needed_by.sort();
+                b.needed_by.dedup();
+            }
+            same
+        });
         out
     }
 }

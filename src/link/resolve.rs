@@ -417,7 +417,9 @@ impl Binder<'_> {
         symbol: &str,
         name: NameId,
     ) -> Result<()> {
-        let other = self.symbols.entry(name).strong_def(id);
+        let replacing = &self.scratch.replacing;
+        let other = (self.symbols.entry(name).defs.iter())
+            .find(|d| !d.weak && d.object != id && !replacing.contains(&d.object));
         match other {
             Some(first) => Err(Error::Duplicate {
                 symbol: symbol.to_string(),

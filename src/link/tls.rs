@@ -196,7 +196,7 @@ impl Linked {
             }
         }
         for id in failed {
-            if crate::link::unload::check(self, id, |_| true).is_ok() {
+            if crate::link::unload::check(self, id, &[id], |_| true).is_ok() {
                 self.discard_unrun(id);
             }
         }

@@ -19,6 +19,7 @@ use crate::symbols::{Binding, Site};
 pub(crate) fn data_dependents(
     linker: &Linked,
     id: ObjectId,
+    set: &[ObjectId],
     counts: impl Fn(&str) -> bool,
 ) -> Vec<Unresolved> {
     let Some(object) = linker.objects.get(&id) else {
@@ -48,7 +49,7 @@ pub(crate) fn data_dependents(
         let mut users: Vec<String> = entry
             .refs
             .iter()
-            .filter(|(o, _)| *o != id)
+            .filter(|(o, _)| !set.contains(o))
             .map(|(o, _)| linker.object_name(*o))
             .collect();
         users.sort();
@@ -63,10 +64,15 @@ pub(crate) fn data_dependents(
     out
 }
 
-/// `Err(InUse)` naming the objects that use `id`'s variables (those `counts`
-/// keeps), if any.
-pub(crate) fn check(linker: &Linked, id: ObjectId, counts: impl Fn(&str) -> bool) -> Result<()> {
-    let dependents = data_dependents(linker, id, counts);
+/// `Err(InUse)` naming the objects outside `set` (which holds `id`) that use
+/// `id`'s variables (those `counts` keeps), if any.
+pub(crate) fn check(
+    linker: &Linked,
+    id: ObjectId,
+    set: &[ObjectId],
+    counts: impl Fn(&str) -> bool,
+) -> Result<()> {
+    let dependents = data_dependents(linker, id, set, counts);
     if dependents.is_empty() {
         Ok(())
     } else {

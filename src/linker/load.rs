@@ -3,15 +3,12 @@
 //! fail happens before shared state is touched; a failure is undone from one
 //! record (`link::Undo`).
 
-use crate::error::Error;
 use crate::error::Result;
-use crate::input;
 use crate::input::Class;
 use crate::input::Object;
 use crate::link::commit::Publish;
 use crate::link::replace;
 use crate::link::replace::inherited;
-use crate::link::replace::{ReplaceOptions, ReplaceReport};
 use crate::link::resolve::{Fix, NamedSite, StaticFix};
 use crate::link::Loaded;
 use crate::link::{
@@ -20,7 +17,6 @@ use crate::link::{
 use crate::linker::Linker;
 use crate::linker::ObjectId;
 use crate::linker::Stage;
-use crate::memory::pack::Piece;
 use crate::runtime::unwind;
 use std::time::Instant;
 
@@ -61,8 +57,17 @@ impl Linker {
             id,
             replacing,
         };
+        let mut ready = self.prepare(&cx, undo)?;
+        self.resolvers_stage(&cx, &mut ready, undo)?;
+        self.publish(&cx, ready, undo)
+    }
+
+    /// Layout, resolve and fixup: everything short of running the object's code
+    /// (its IFUNC resolvers) and publishing it. Another object's memory is not
+    /// touched yet; `undo` takes it all back.
+    pub(super) fn prepare(&mut self, cx: &Linking, undo: &mut Undo) -> Result<Ready> {
         let start = Instant::now();
-        let mut layout = self.layout_stage(&cx, undo)?;
+        let mut layout = self.layout_stage(cx, undo)?;
         self.stats.layout += start.elapsed();
         self.injected(Stage::Layout)?;
 
@@ -73,23 +78,38 @@ impl Linker {
             statics,
             sites,
             patches,
-        } = self.resolve_stage(&cx, &mut layout, undo)?;
+        } = self.resolve_stage(cx, &mut layout, undo)?;
         self.stats.resolve += start.elapsed();
         self.injected(Stage::Resolve)?;
 
         let start = Instant::now();
-        let frames = self.fixup_stage(&cx, &layout, fixes, statics)?;
+        let frames = self.fixup_stage(cx, &layout, fixes, statics)?;
         self.stats.fixup += start.elapsed();
         self.injected(Stage::Fixup)?;
 
-        let start = Instant::now();
         let publish = Publish {
             defs: names.defs,
             refs: names.refs,
             sites,
             patches,
         };
-        let old = self.finalize_stage(&cx, layout, publish, frames, undo)?;
+        Ok(Ready {
+            layout,
+            publish,
+            frames,
+        })
+    }
+
+    /// Publishes a prepared object: commit, then registration. Cannot fail once
+    /// memory is reserved.
+    pub(super) fn publish(
+        &mut self,
+        cx: &Linking,
+        ready: Ready,
+        undo: &Undo,
+    ) -> Result<Option<Loaded>> {
+        let start = Instant::now();
+        let old = self.finalize_stage(cx, ready, undo)?;
         self.stats.finalize += start.elapsed();
         self.stats.objects += 1;
         Ok(old)
@@ -138,15 +158,6 @@ impl Linker {
                 look_up_in_process(&mut self.linked.deferred, &mut self.linked.symbols, name);
             }
         }
-        if let Some(r) = cx.replacing.filter(|r| !r.allow_undefined) {
-            let undefined = self.linked.left_undefined(r.id, &cx.object.name, &names);
-            if !undefined.is_empty() {
-                return Err(Error::ReplaceUndefined {
-                    object: cx.object.name.to_string(),
-                    symbols: undefined,
-                });
-            }
-        }
         let (fixes, sites, statics) =
             (self.binder()?).resolve(cx.object, cx.id, layout, &names, undo)?;
         let replaced = cx.replacing.map(|r| r.id);
@@ -183,29 +194,45 @@ impl Linker {
         finalize::unwind_frames(self.space()?, object, layout)
     }
 
-    /// Finalize: IFUNC resolvers run, the object committed, then registered
-    /// with the unwinder, the debugger and perf.
-    fn finalize_stage(
+    /// The object's IFUNC resolvers run (its code made coherent first), before
+    /// anything is published: the first of its code that runs.
+    pub(super) fn resolvers_stage(
         &mut self,
         cx: &Linking,
-        layout: Layout,
-        mut publish: Publish,
-        frames: Vec<unwind::Frames>,
+        ready: &mut Ready,
         undo: &Undo,
-    ) -> Result<Option<Loaded>> {
-        let (object, id) = (cx.object, cx.id);
+    ) -> Result<()> {
+        let start = Instant::now();
         let base = self.space()?.region.target_base();
-        let code: Vec<(u64, u64, bool)> = (layout.pieces.iter())
+        let code: Vec<(u64, u64, bool)> = (ready.layout.pieces.iter())
             .filter(|p| p.class == Class::Code)
             .map(|p| (base + p.offset, p.len, !p.fresh))
             .collect();
-        let (defs, refs) = (&mut publish.defs, &publish.refs);
-        (self.linked).run_resolvers(object, id, &code, defs, refs, &undo.ifuncs)?;
+        let (defs, refs) = (&mut ready.publish.defs, &ready.publish.refs);
+        (self.linked).run_resolvers(cx.object, cx.id, &code, defs, refs, &undo.ifuncs)?;
+        self.stats.finalize += start.elapsed();
+        self.injected(Stage::Finalize)
+    }
+
+    /// Finalize: the object committed, then registered with the unwinder, the
+    /// debugger and perf.
+    fn finalize_stage(
+        &mut self,
+        cx: &Linking,
+        ready: Ready,
+        undo: &Undo,
+    ) -> Result<Option<Loaded>> {
+        let (object, id) = (cx.object, cx.id);
+        let Ready {
+            layout,
+            publish,
+            frames,
+        } = ready;
+        let base = self.space()?.region.target_base();
         let placed_at: Vec<Option<u64>> = (layout.sections.iter())
             .map(|s| s.map(|o| base + o))
             .collect();
         let tls_image = layout.tls_image;
-        self.injected(Stage::Finalize)?;
         let old = self
             .linked
             .commit(object, id, layout, publish, cx.replacing)?;
@@ -254,111 +281,18 @@ impl Linker {
     }
 }
 
-impl Linker {
-    /// Links `bytes` as the new version of `id` and switches to it; see
-    /// [`Linker::replace_with`].
-    pub(crate) fn replace_object(
-        &mut self,
-        id: ObjectId,
-        bytes: &[u8],
-        options: ReplaceOptions,
-    ) -> Result<ReplaceReport> {
-        self.scratch.report = ReplaceReport::default();
-        let (name, data, statics) = match self.linked.objects.get(&id) {
-            Some(o) => (o.name.clone(), o.data_symbols.clone(), o.statics.clone()),
-            None => return Err(Error::UnknownObject(id.0)),
-        };
-        let start = Instant::now();
-        let copy = input::Aligned::if_needed(bytes);
-        let object = input::parse(&name, copy.as_ref().map_or(bytes, input::Aligned::as_slice))?;
-        self.stats.parse += start.elapsed();
-        self.ensure_space(std::slice::from_ref(&object))?;
-        self.linked.check_dropped_data(id, &object)?;
-        let replacing = crate::link::Replacing {
-            id,
-            keep_state: options.keep_state,
-            allow_undefined: options.allow_undefined,
-            data,
-            statics,
-        };
-        // Groups other objects use that the new version drops stay alive.
-        let sigs = self.linked.groups_to_keep(id, Some(&object));
-        let keeper = self.linked.hand_to_keeper(id, &sigs);
-        let old = match self.link_as(&object, id, Some(&replacing)) {
-            Ok(old) => old,
-            Err(e) => {
-                if let Some(k) = keeper {
-                    self.linked.move_groups(&sigs, k, id);
-                }
-                return Err(e);
-            }
-        };
-        let mut report = std::mem::take(&mut self.scratch.report);
-        self.linked.run_pending_resolvers()?;
-        if let (true, false, Some(old)) = (options.keep_state, self.options.link_only, &old) {
-            self.linked.keep_pointers_valid(id, old, &mut report);
-        }
-        if let (false, false, Some(space)) = (
-            options.keep_state,
-            self.options.link_only,
-            &self.linked.space,
-        ) {
-            if let Some(old) = &old {
-                super::finalize::run_destructors_of(space, &[old]);
-            }
-            super::finalize::run_constructors(space, &self.linked.objects, &[id]);
-        }
-        let Some(mut old) = old else {
-            return Ok(report);
-        };
-        if let Some(k) = keeper {
-            self.linked
-                .retired
-                .pieces
-                .retain(|p| !old.pieces.contains(p));
-            self.linked.kept.insert(k, old);
-            self.linked.release_unused_keepers();
-            return Ok(report);
-        }
-        self.linked.release_unused_keepers();
-        let registers_exit_handlers = |o: &Loaded| {
-            o.refers
-                .iter()
-                .any(|n| matches!(self.linked.symbols.name(*n), "__cxa_atexit" | "atexit"))
-                || !o.older.is_empty()
-        };
-        if options.keep_state && !self.options.link_only && registers_exit_handlers(&old) {
-            // Its exit handlers (C++ static destructors of the kept state) still
-            // point into its code: keep that code, and run them at unload.
-            let pinned: Vec<Piece> = old
-                .pieces
-                .iter()
-                .filter(|p| self.linked.retired.pieces.contains(p))
-                .copied()
-                .collect();
-            self.linked.retired.pieces.retain(|p| !pinned.contains(p));
-            old.pieces = pinned;
-            old.debug = None;
-            let older = std::mem::take(&mut old.older);
-            if let Some(new) = self.linked.objects.get_mut(&id) {
-                new.older = older;
-                new.older.push(old);
-            }
-        } else {
-            // Its code is retired, not freed (commit retired its pieces already):
-            // it stays unwindable until reclaimed.
-            old.pieces.clear();
-            self.linked.retired.retire(old);
-        }
-        Ok(report)
-    }
+/// The object one load links, and under what id (and, replacing, from what).
+pub(super) struct Linking<'a, 'o> {
+    pub(super) object: &'a Object<'o>,
+    pub(super) id: ObjectId,
+    pub(super) replacing: Option<&'a Replacing>,
 }
 
-/// The object one load links, and under what id (and, replacing, from what).
-struct Linking<'a, 'o> {
-    object: &'a Object<'o>,
-    id: ObjectId,
-    replacing: Option<&'a Replacing>,
+/// A linked object ready to publish.
+pub(super) struct Ready {
+    layout: Layout,
+    pub(super) publish: Publish,
+    frames: Vec<unwind::Frames>,
 }
 
 /// What resolving an object gives the stages after it.

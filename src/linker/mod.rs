@@ -9,6 +9,7 @@
 pub mod archive;
 pub(crate) mod batch;
 mod load;
+mod replace;
 
 use crate::link::finalize;
 use crate::link::replace::{ReplaceOptions, ReplaceReport};
@@ -408,7 +409,9 @@ impl Linker {
         let kept = self
             .linked
             .group_names(&self.linked.groups_to_keep(id, None));
-        crate::link::unload::check(&self.linked, id, |name| !kept.iter().any(|k| k == name))?;
+        crate::link::unload::check(&self.linked, id, &[id], |name| {
+            !kept.iter().any(|k| k == name)
+        })?;
         let patches = crate::link::unload::plan(&mut self.linked, id)?;
         if let (false, Some(space)) = (self.options.link_only, &self.linked.space) {
             finalize::run_destructors(space, &self.linked.objects, &[id]);
@@ -454,7 +457,21 @@ impl Linker {
         bytes: &[u8],
         options: ReplaceOptions,
     ) -> Result<ReplaceReport> {
-        self.replace_object(id, bytes, options)
+        self.replace_set(&[(id, bytes)], options)
+    }
+
+    /// Replaces several objects as one transaction: all switch, or none does
+    /// (an edit to a header rebuilds several files). Each new version is linked
+    /// completely, then they are checked together — a variable may move from
+    /// one to another, a name one drops another may define — and published one
+    /// after the other; direct references among them are re-patched at the end.
+    /// Otherwise as [`Linker::replace_with`], with one report for all.
+    pub fn replace_many(
+        &mut self,
+        items: &[(ObjectId, &[u8])],
+        options: ReplaceOptions,
+    ) -> Result<ReplaceReport> {
+        self.replace_set(items, options)
     }
 
     /// Frees the memory of replaced and unloaded versions.

@@ -308,10 +308,6 @@ impl Entry {
     }
 
     /// The first strong definition by an object other than `except`.
-    pub fn strong_def(&self, except: ObjectId) -> Option<&ObjectDef> {
-        self.defs.iter().find(|d| !d.weak && d.object != except)
-    }
-
     pub fn is_unused(&self) -> bool {
         self.defs.is_empty() && self.host().is_none() && self.refs.is_empty()
     }

@@ -271,6 +271,20 @@ static void replacing(relink_linker *l, relink_object_id counter, relink_object_
   show("replace_file(unknown id 999)", relink_replace_file(l, 999, "counter_v2.o", 0), l);
   show("replace(v2, keep state)", relink_replace(l, counter, v2, len, 1), l);
   printf("step(1) = %d\n", step(1));
+  size_t len1 = 0, reader_len = 0;
+  void *v1 = read_file("counter_v1.o", &len1);
+  void *reader_bytes = read_file("reader.o", &reader_len);
+  relink_replacement both[2] = {{counter, v1, len1}, {reader, reader_bytes, reader_len}};
+  show("replace_many(counter v1, reader)", relink_replace_many(l, both, 2, 1), l);
+  printf("step(1) = %d\n", step(1));
+  printf("read_counter() = %d\n", ((int (*)(void))relink_function(l, "read_counter"))());
+  relink_replacement bad[2] = {{counter, v2, len}, {reader, "garbage", 7}};
+  show("replace_many(v2, garbage)", relink_replace_many(l, bad, 2, 1), l);
+  printf("nothing switched: step(1) = %d\n", step(1));
+  show("replace_many(NULL, 1)", relink_replace_many(l, NULL, 1, 0), l);
+  show("replace_many(NULL, 0)", relink_replace_many(l, NULL, 0, 0), l);
+  free(v1);
+  free(reader_bytes);
   free(v2);
 
   show("unload(counter, read by reader.o)", relink_unload(l, counter), l);

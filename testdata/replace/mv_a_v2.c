@@ -1,0 +1,1 @@
+long a_version(void) { return 2; }

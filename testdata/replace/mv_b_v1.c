@@ -1,0 +1,2 @@
+extern int shared;
+long b_get(void) { return shared; }
