@@ -177,14 +177,24 @@ fn run_seeds(first: u64, seeds: u64, steps: u64, execute: bool) {
 #[ignore = "issue 16 open: the model and relink still disagree (a function-local static not carried by keep_state; a replace leaving names undefined that the model expects refused); run with --ignored"]
 fn model_sequences_running_the_code() {
     // Native x86-64: well under a second per seed of 300 steps; qemu is slower.
-    let seeds = if cfg!(target_arch = "x86_64") { 24 } else { 8 };
-    run_seeds(0, seeds, 300, true);
+    // Under qemu (AArch64) every step costs far more: fewer, shorter sequences.
+    let (seeds, steps) = if cfg!(target_arch = "x86_64") {
+        (24, 300)
+    } else {
+        (2, 150)
+    };
+    run_seeds(0, seeds, steps, true);
 }
 
 #[test]
 #[ignore = "issue 16 open: the model and relink still disagree (a function-local static not carried by keep_state; a replace leaving names undefined that the model expects refused); run with --ignored"]
 fn model_sequences_link_only() {
-    run_seeds(10_000, 6, 300, false);
+    run_seeds(
+        10_000,
+        if cfg!(target_arch = "x86_64") { 6 } else { 2 },
+        300,
+        false,
+    );
 }
 
 /// The fuzz entry point over random inputs, as the `sequence` target runs it.
@@ -196,8 +206,178 @@ fn model_fuzz_entry_point() {
         objects: bytes.iter().map(|(i, v, b)| (*i, *v, &b[..])).collect(),
     };
     let mut rng = Rng(0x005e_ed0f_0de1);
-    for _ in 0..12 {
+    for _ in 0..if cfg!(target_arch = "x86_64") { 12 } else { 2 } {
         let n = 64 + (rng.next() % 2000) as usize;
         relink::fuzz::model_sequence(&rng.bytes(n), &corpus);
     }
+}
+
+// ---------------------------------------------------------------- findings
+//
+// Minimal reproductions of where relink (main at 4bb94ca) breaks the semantics the
+// model checks, shrunk from seeded runs. Each is tolerated in the seeded runs by a
+// `Known` flag (`Known::MAIN`); run them with `cargo test --test model -- --ignored`,
+// and when one passes, un-ignore it and clear its flag in `Known::MAIN`.
+
+/// Runs `steps` tolerating only `known`; panics with the first difference.
+fn reproduce(known: model::Known, steps: &[(model::Op, Option<relink::Stage>)]) {
+    let bytes = corpus_bytes();
+    let corpus = Corpus {
+        objects: bytes.iter().map(|(i, v, b)| (*i, *v, &b[..])).collect(),
+    };
+    let mut runner = Runner::new(&corpus, true, Targets::from_env()).unwrap();
+    runner.set_known(known);
+    for (op, fail) in steps {
+        let step = Step {
+            op: op.clone(),
+            fail: *fail,
+        };
+        if let Err(f) = runner.step(&step) {
+            panic!("step {:?} ({step:?}): {}", f.step, f.message);
+        }
+    }
+}
+
+use model::Op::{Load, Replace, Write};
+
+/// Finding 2's reproductions also meet finding 1's statics: tolerate those.
+const ONLY_FINDING_1: model::Known = model::Known {
+    statics_after_replace: true,
+    own_globals_after_replace: false,
+};
+
+/// FINDING 1: m10 v2 (clang -fPIC) reaches its file-local static `fs` through
+/// `.data + 0x1c` (PC32, so S + A = &fs - 4), which lies inside the inherited `m10_t`
+/// just before it: the replace redirects it into the old storage, and `sfs(0)` reads
+/// the old version's neighbour of `t` (x86-64: 10011, `m10_w` of v1) instead of 6.
+#[test]
+#[ignore = "FINDING 1: a static reached through a section symbol is redirected into an inherited neighbour"]
+fn finding_1_static_after_replace_reads_a_neighbour() {
+    reproduce(
+        model::Known::default(),
+        &[
+            (Load { i: 10, v: 1 }, None),
+            (
+                Replace {
+                    i: 10,
+                    v: 2,
+                    keep: false,
+                    allow_undefined: false,
+                },
+                None,
+            ),
+        ],
+    );
+}
+
+/// FINDING 1b: after a keep_state replace into m8 v1 (llc static), its static `fs`
+/// aliases `m8_v`: the host's write to `m8_v` shows up in `sfs(0)`.
+#[test]
+#[ignore = "FINDING 1: a static aliases an inherited variable after a keep_state replace"]
+fn finding_1b_static_aliases_an_inherited_variable() {
+    reproduce(
+        model::Known::default(),
+        &[
+            (Load { i: 8, v: 2 }, None),
+            (
+                Replace {
+                    i: 8,
+                    v: 1,
+                    keep: true,
+                    allow_undefined: false,
+                },
+                None,
+            ),
+            (
+                Write {
+                    i: 8,
+                    var: model::Var::V,
+                    value: 56867,
+                },
+                None,
+            ),
+        ],
+    );
+}
+
+/// FINDING 2: m11 v2 (llc pic) reaches its own `m11_t` through `.data + off`; after
+/// the replace the host writes `t[1]` through `address()`, and the object's own
+/// `ot(1)` still reads v2's initial 11023: two storages for one variable.
+#[test]
+#[ignore = "FINDING 2: llc pic code reads its own copy of an inherited variable"]
+fn finding_2_own_code_and_host_see_two_storages() {
+    reproduce(
+        ONLY_FINDING_1,
+        &[
+            (Load { i: 11, v: 1 }, None),
+            (
+                Replace {
+                    i: 11,
+                    v: 2,
+                    keep: false,
+                    allow_undefined: false,
+                },
+                None,
+            ),
+            (
+                Write {
+                    i: 11,
+                    var: model::Var::T(1),
+                    value: 88341,
+                },
+                None,
+            ),
+        ],
+    );
+}
+
+/// FINDING 2b: m5 v3 (llc pic) calls through its own pointer `m5_fp`; after the
+/// replace the load of `fp` lands on its neighbour `kp`: `h(5)` = 20 (`k(5)` + 2)
+/// instead of `m7_f(5)` + 2 = 314.
+#[test]
+#[ignore = "FINDING 2: llc pic code reads a neighbour of its own pointer variable"]
+fn finding_2b_call_through_own_pointer_reads_a_neighbour() {
+    reproduce(
+        ONLY_FINDING_1,
+        &[
+            (Load { i: 7, v: 3 }, None),
+            (Load { i: 5, v: 1 }, None),
+            (
+                Replace {
+                    i: 5,
+                    v: 3,
+                    keep: false,
+                    allow_undefined: false,
+                },
+                None,
+            ),
+        ],
+    );
+}
+
+/// FINDING 2c (AArch64): m0 v1 (gcc -fPIE) reaches its own `m0_t` through the
+/// section anchor `.LANCHOR0` (`adrp`/`add` to the anchor, the offset in the load);
+/// the anchor is not inside `t`, so the replace does not redirect it and v1's own
+/// `ot(0)` reads the wrong storage (15) instead of 12.
+#[test]
+#[cfg_attr(
+    target_arch = "aarch64",
+    ignore = "FINDING 2: gcc's section anchors reach a copy of an inherited variable"
+)]
+fn finding_2c_section_anchor_after_replace() {
+    reproduce(
+        ONLY_FINDING_1,
+        &[
+            (Load { i: 0, v: 2 }, None),
+            (
+                Replace {
+                    i: 0,
+                    v: 1,
+                    keep: false,
+                    allow_undefined: false,
+                },
+                None,
+            ),
+        ],
+    );
 }

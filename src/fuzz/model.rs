@@ -41,9 +41,16 @@ fn gcc_built(i: usize, v: u8) -> bool {
     (i + usize::from(v)) % 5 < 2
 }
 
-/// Whether object `i` version `v` is an x86-64 llc pic build (flavour 3).
-fn llc_pic_on_x86_64(i: usize, v: u8) -> bool {
-    cfg!(target_arch = "x86_64") && (i + usize::from(v)) % 5 == 3
+/// Whether object `i` version `v` reaches its own globals through a section-relative
+/// symbol: llc pic on x86-64 (`.data + off`, flavour 3), gcc on AArch64 (section
+/// anchors `.LANCHOR0 + off`, flavours 0 and 1).
+fn own_globals_via_section(i: usize, v: u8) -> bool {
+    let flavour = (i + usize::from(v)) % 5;
+    if cfg!(target_arch = "x86_64") {
+        flavour == 3
+    } else {
+        flavour < 2
+    }
 }
 
 /// Semantics the issue asks for that relink may not implement yet. Each is off by
@@ -108,9 +115,11 @@ pub struct Known {
     /// set, statics may alias a variable after any replace: a replaced object's
     /// `sfs` and `bump` are neither called nor checked until it is loaded afresh.
     pub statics_after_replace: bool,
-    /// FINDING 2 (same cause): after a replace into a version built by llc
-    /// `-relocation-model=pic` on x86-64, which reaches its own globals through
-    /// `.data + off` with PC32's -4, the new code reads and writes its own copy of
+    /// FINDING 2 (same cause): after a replace into a version that reaches its own
+    /// globals through a section-relative symbol — llc `-relocation-model=pic` on
+    /// x86-64 (`.data + off` with PC32's -4), gcc on AArch64 (section anchors:
+    /// `adrp .LANCHOR0`, then the variable's offset in the load) — the new code
+    /// reads and writes its own copy of
     /// inherited variables instead of the one storage the host and the other
     /// objects use (or a neighbour of it). With this set, such an object's code
     /// that reads its own globals (`ov`, `ot`, `h` through `fp`, `callkp` through
@@ -487,7 +496,7 @@ impl Model {
             (fresh.fs, fresh.bump) = (None, None);
             fresh.aliased_statics = true;
         }
-        fresh.split = known.own_globals_after_replace && llc_pic_on_x86_64(i, v);
+        fresh.split = known.own_globals_after_replace && own_globals_via_section(i, v);
         if !keep {
             *old = fresh;
             return;
@@ -577,6 +586,11 @@ impl<'a> Runner<'a> {
             kept: BTreeMap::new(),
             done: 0,
         })
+    }
+
+    /// Tolerate only `known` (reproductions of findings use `Known::default()`).
+    pub fn set_known(&mut self, known: Known) {
+        self.model.known = known;
     }
 
     /// The model's state, for choosing the next step.
