@@ -9,8 +9,9 @@
 //!   RELINK_MODEL_SEEDS=1000 RELINK_MODEL_STEPS=1000 cargo test --release --test model
 //! `RELINK_MODEL_SEED=n` starts at seed n, `RELINK_MODEL_SECONDS=s` stops after s
 //! seconds, `RELINK_MODEL_TRACE=1` prints each step before it runs (for crashes),
-//! `RELINK_MODEL_TARGET=all` (or a list) turns on the semantics the model targets
-//! but relink may not implement yet (`Targets`; flip them in `Targets::DEFAULT`).
+//! `RELINK_MODEL_TARGET=none` (or a list) checks less of what relink promises
+//! (`Targets`: statics kept, kept pointers valid, undefined names refused; all on
+//! by default).
 //! A failing sequence is shrunk (steps dropped while it still fails) and printed.
 
 mod common;
@@ -174,7 +175,6 @@ fn run_seeds(first: u64, seeds: u64, steps: u64, execute: bool) {
 }
 
 #[test]
-#[ignore = "issue 16 open: the model and relink still disagree (a function-local static not carried by keep_state; a replace leaving names undefined that the model expects refused); run with --ignored"]
 fn model_sequences_running_the_code() {
     // Native x86-64: well under a second per seed of 300 steps; qemu is slower.
     // Under qemu (AArch64) every step costs far more: fewer, shorter sequences.
@@ -187,7 +187,6 @@ fn model_sequences_running_the_code() {
 }
 
 #[test]
-#[ignore = "issue 16 open: the model and relink still disagree (a function-local static not carried by keep_state; a replace leaving names undefined that the model expects refused); run with --ignored"]
 fn model_sequences_link_only() {
     run_seeds(
         10_000,
@@ -199,7 +198,6 @@ fn model_sequences_link_only() {
 
 /// The fuzz entry point over random inputs, as the `sequence` target runs it.
 #[test]
-#[ignore = "issue 16 open: the model and relink still disagree (a function-local static not carried by keep_state; a replace leaving names undefined that the model expects refused); run with --ignored"]
 fn model_fuzz_entry_point() {
     let bytes = corpus_bytes();
     let corpus = Corpus {
@@ -214,10 +212,11 @@ fn model_fuzz_entry_point() {
 
 // ---------------------------------------------------------------- findings
 //
-// Minimal reproductions of where relink (main at 4bb94ca) breaks the semantics the
-// model checks, shrunk from seeded runs. Each is tolerated in the seeded runs by a
-// `Known` flag (`Known::MAIN`); run them with `cargo test --test model -- --ignored`,
-// and when one passes, un-ignore it and clear its flag in `Known::MAIN`.
+// Minimal reproductions of where relink (main at 4bb94ca) broke the semantics the
+// model checks, shrunk from seeded runs; all fixed now (section-relative references
+// into inherited data: `KindInfo::field_bias`, `x86_64::immediate_after`, labels
+// such as AArch64 section anchors). `Known` can tolerate a finding again while one
+// is open.
 
 /// Runs `steps` tolerating only `known`; panics with the first difference.
 fn reproduce(known: model::Known, steps: &[(model::Op, Option<relink::Stage>)]) {
@@ -251,7 +250,6 @@ const ONLY_FINDING_1: model::Known = model::Known {
 /// just before it: the replace redirects it into the old storage, and `sfs(0)` reads
 /// the old version's neighbour of `t` (x86-64: 10011, `m10_w` of v1) instead of 6.
 #[test]
-#[ignore = "FINDING 1: a static reached through a section symbol is redirected into an inherited neighbour"]
 fn finding_1_static_after_replace_reads_a_neighbour() {
     reproduce(
         model::Known::default(),
@@ -273,7 +271,6 @@ fn finding_1_static_after_replace_reads_a_neighbour() {
 /// FINDING 1b: after a keep_state replace into m8 v1 (llc static), its static `fs`
 /// aliases `m8_v`: the host's write to `m8_v` shows up in `sfs(0)`.
 #[test]
-#[ignore = "FINDING 1: a static aliases an inherited variable after a keep_state replace"]
 fn finding_1b_static_aliases_an_inherited_variable() {
     reproduce(
         model::Known::default(),
@@ -304,7 +301,6 @@ fn finding_1b_static_aliases_an_inherited_variable() {
 /// the replace the host writes `t[1]` through `address()`, and the object's own
 /// `ot(1)` still reads v2's initial 11023: two storages for one variable.
 #[test]
-#[ignore = "FINDING 2: llc pic code reads its own copy of an inherited variable"]
 fn finding_2_own_code_and_host_see_two_storages() {
     reproduce(
         ONLY_FINDING_1,
@@ -335,7 +331,6 @@ fn finding_2_own_code_and_host_see_two_storages() {
 /// replace the load of `fp` lands on its neighbour `kp`: `h(5)` = 20 (`k(5)` + 2)
 /// instead of `m7_f(5)` + 2 = 314.
 #[test]
-#[ignore = "FINDING 2: llc pic code reads a neighbour of its own pointer variable"]
 fn finding_2b_call_through_own_pointer_reads_a_neighbour() {
     reproduce(
         ONLY_FINDING_1,

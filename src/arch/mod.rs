@@ -336,8 +336,8 @@ pub struct KindInfo {
     pub uses_size: bool,
     /// Bytes the addend also counts besides the offset of what the reference
     /// names: x86-64 PC-relative fields measure from their own end, so `.bss - 4`
-    /// names the variable at `.bss` (and an instruction with an immediate after
-    /// the field, `movl $1, x(%rip)`, counts up to 4 bytes more). 0 elsewhere.
+    /// names the variable at `.bss` (an instruction with an immediate after the
+    /// field counts that too: `x86_64::immediate_after`). 0 elsewhere.
     pub field_bias: u8,
 }
 

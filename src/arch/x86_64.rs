@@ -313,6 +313,43 @@ impl Kind {
     }
 }
 
+/// Bytes of immediate after a RIP-relative displacement at `field` in `code`:
+/// its addend counts them too (`movl $1, x(%rip)` has `x - 8`). Read from the
+/// ModRM byte before the field (mod 00, r/m 101: RIP-relative) and the opcode
+/// before that; 0 for anything else. (VEX-encoded instructions are not read.)
+pub fn immediate_after(code: &[u8], field: usize) -> u64 {
+    let byte = |back: usize| field.checked_sub(back).and_then(|i| code.get(i)).copied();
+    let Some(modrm) = byte(1).filter(|m| m & 0xc7 == 0x05) else {
+        return 0;
+    };
+    let (reg, Some(op)) = ((modrm >> 3) & 7, byte(2)) else {
+        return 0;
+    };
+    match (byte(4), byte(3)) {
+        (Some(0x0f), Some(0x3a)) => return 1,
+        (Some(0x0f), Some(0x38)) => return 0,
+        (_, Some(0x0f)) => {
+            return match op {
+                0x70..=0x73 | 0xa4 | 0xac | 0xba | 0xc2 | 0xc4..=0xc6 => 1,
+                _ => 0,
+            }
+        }
+        _ => {}
+    }
+    // An operand-size prefix (before a REX prefix, if any) makes imm32 imm16.
+    let rex = byte(3).is_some_and(|b| (0x40..=0x4f).contains(&b));
+    let imm32 = if byte(if rex { 4 } else { 3 }) == Some(0x66) { 2 } else { 4 };
+    match op {
+        0x80 | 0x83 | 0xc0 | 0xc1 | 0x6b => 1,
+        0xc6 if reg == 0 => 1,
+        0xf6 if reg <= 1 => 1,
+        0x81 | 0x69 => imm32,
+        0xc7 if reg == 0 => imm32,
+        0xf7 if reg <= 1 => imm32,
+        _ => 0,
+    }
+}
+
 /// Relaxes initial exec to local exec (the psABI's `GOTTPOFF` relaxation), given
 /// the three bytes before a `GOTTPOFF` field whose addend is -4: `movq
 /// x@gottpoff(%rip), %reg` becomes `movq $x@tpoff, %reg` and `addq

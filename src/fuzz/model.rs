@@ -64,10 +64,11 @@ pub struct Targets {
     /// the same compiler family, whose names for it agree). Off: their values after a
     /// `keep_state` replace are unknown to the model and adopted when next read.
     pub keep_statics: bool,
-    /// TARGET: `keep_state` redirects pointers in kept variables into the old
-    /// version's code and read-only data to the new version's equivalents (`kp` to
-    /// the static function `k`, `rp` into `ro`). Off: those pointers are not followed
-    /// after a `keep_state` replace (they point into retired memory).
+    /// `keep_state` keeps pointers in kept variables valid, as relink documents:
+    /// one into the old version's code follows to the new version's function of
+    /// the same name (`kp` to the static function `k`), one into its read-only
+    /// data keeps that memory, and the old values, alive (`rp` into `ro`). Off:
+    /// those pointers are not followed after a `keep_state` replace.
     pub redirect: bool,
     /// TARGET: a replace whose new version leaves a name undefined that was not
     /// undefined before is refused (nothing changes, the error names it) unless
@@ -80,7 +81,7 @@ impl Targets {
     /// when relink implements it.
     pub const DEFAULT: Targets = Targets {
         keep_statics: true,
-        redirect: false,
+        redirect: true,
         refuse_undefined: true,
     };
 
@@ -311,9 +312,10 @@ struct Live {
     fs: Option<i32>,
     /// `bump`'s counter (its next result minus one); `None`: unknown.
     bump: Option<i32>,
-    /// The version whose `k` and `ro` the pointers `kp` and `rp` reach; `None`:
-    /// they point into a retired version (not followed).
-    own: Option<u8>,
+    /// The versions whose `k` and whose `ro` the pointers `kp` and `rp` reach;
+    /// `None`: not followed.
+    own_code: Option<u8>,
+    own_ro: Option<u8>,
     /// Tolerated (FINDING 2): its own code reaches a copy of its inherited globals.
     split: bool,
     /// Tolerated (FINDING 1): its statics may alias another variable.
@@ -331,7 +333,8 @@ impl Live {
             t: (0..if v == 3 { 8 } else { 4 }).map(|k| b + 2 + k).collect(),
             fs: Some(3 * i32::from(v)),
             bump: Some(50 * i32::from(v)),
-            own: Some(v),
+            own_code: Some(v),
+            own_ro: Some(v),
             split: false,
             aliased_statics: false,
         }
@@ -522,7 +525,8 @@ impl Model {
                 (true, false) => old.fs,
                 _ => None,
             },
-            own: if targets.redirect { Some(v) } else { None },
+            own_code: if targets.redirect { Some(v) } else { None },
+            own_ro: if targets.redirect { old.own_ro } else { None },
             split: fresh.split,
             aliased_statics: fresh.aliased_statics,
         };
@@ -981,7 +985,7 @@ impl<'a> Runner<'a> {
                 ));
             }
         }
-        if let Some(own) = o.own {
+        if let Some(own) = o.own_ro {
             let rp: u64 = self.read(&name(i, "rp"), 0)?;
             // SAFETY: `rp` points into the live version's `ro` (the model says so).
             let got = unsafe { std::ptr::read_volatile(rp as *const i32) };
@@ -1021,7 +1025,7 @@ impl<'a> Runner<'a> {
                 results.push((format!("ot({k})"), ot(k as i32), *t));
             }
         }
-        if let (Some(own), false) = (o.own, o.split) {
+        if let (Some(own), false) = (o.own_code, o.split) {
             let callkp: Fn1 = self.function(&name(i, "callkp")).map_err(lift)?;
             results.push(("callkp(X)".into(), callkp(X), 3 * X + i32::from(own)));
         }

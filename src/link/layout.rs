@@ -46,18 +46,13 @@ pub(crate) struct Layout {
 impl Layout {
     /// The live address of `addr`: an inherited address if it falls in a redirect.
     pub(crate) fn translate(&self, addr: u64) -> u64 {
-        addr.wrapping_add(self.shift(addr, 0))
+        addr.wrapping_add(self.shift(addr))
     }
 
-    /// How far the variable at `named` moved (0 if it is not inherited): the
-    /// redirect that holds `named`, or else one that starts up to `slack` bytes
-    /// after it (an x86-64 field followed by an immediate names a little before
-    /// its variable; see `KindInfo::field_bias`).
-    pub(crate) fn shift(&self, named: u64, slack: u64) -> u64 {
-        let holds = |lo: u64, hi: u64| named >= lo && named < hi;
-        let just_after = |lo: u64| lo > named && lo - named <= slack;
-        (self.redirects.iter().find(|(lo, hi, _)| holds(*lo, *hi)))
-            .or_else(|| self.redirects.iter().find(|(lo, _, _)| just_after(*lo)))
+    /// How far the variable holding `named` moved: 0 if it is not inherited.
+    pub(crate) fn shift(&self, named: u64) -> u64 {
+        (self.redirects.iter())
+            .find(|(lo, hi, _)| named >= *lo && named < *hi)
             .map_or(0, |(lo, _, to)| to.wrapping_sub(*lo))
     }
 }

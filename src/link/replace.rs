@@ -375,7 +375,8 @@ impl Linked {
     /// offset); any other keeps the piece it points into alive, as part of the
     /// new version, so `reclaim` cannot free it. Only the variables themselves
     /// are looked at (8-byte words, aligned): a copy of such a pointer on the
-    /// heap is the caller's.
+    /// heap is the caller's. (With `link_only` no function is known, so a
+    /// pointer into code keeps that code alive too.)
     pub(crate) fn keep_pointers_valid(
         &mut self,
         id: ObjectId,

@@ -581,18 +581,23 @@ impl Binder<'_> {
                 ),
             ));
         };
-        // A reference into inherited data follows it. A named symbol is its own
-        // variable; a section symbol plus addend names the one at `S + A`, less
-        // what the addend counts of the field itself (`.bss - 4`: llc pic reaches
-        // its own dso_local variables so, gcc its statics).
-        let (a, bias) = (r.addend as u64, r.kind.info().field_bias as u64);
-        let section = sym.kind == SymbolKind::Section;
-        let shift = if section {
-            let slack = if bias > 0 { 4 } else { 0 };
-            cx.layout
-                .shift(addr.wrapping_add(a).wrapping_add(bias), slack)
+        // A reference into inherited data follows it. A sized symbol is its own
+        // variable; a section symbol or a label (gcc's AArch64 `.LANCHOR0`) plus
+        // addend names the one at `S + A`, less what the addend counts of the
+        // field itself (`.bss - 4`: llc pic reaches its own dso_local variables
+        // so, gcc its statics).
+        // (In data, a PC-relative field's addend is the plain offset.)
+        let a = r.addend as u64;
+        let by_address = sym.kind == SymbolKind::Section || sym.size == 0;
+        let shift = if by_address {
+            let mut bias = 0;
+            if section.class == Class::Code && r.kind.info().field_bias > 0 {
+                bias = r.kind.info().field_bias as u64
+                    + crate::arch::x86_64::immediate_after(section.data, r.offset as usize);
+            }
+            cx.layout.shift(addr.wrapping_add(a).wrapping_add(bias))
         } else {
-            cx.layout.shift(addr, 0)
+            cx.layout.shift(addr)
         };
         fix.v.s = addr.wrapping_add(shift);
         fix.v.z = sym.size;
@@ -606,7 +611,7 @@ impl Binder<'_> {
             fix.v.slot = stubs.got_addr(slot);
         } else if r.kind.info().target == Target::Slot {
             // The slot holds `S`: a named variable's live address.
-            let held = if section { addr } else { fix.v.s };
+            let held = if by_address { addr } else { fix.v.s };
             let slot = self.local_slot(locals, r.symbol, held, ifunc, undo)?;
             fix.v.slot = self.space.stubs.got_addr(slot);
         }

@@ -100,7 +100,7 @@ impl Linker {
         self.linked.repatch_changed(&before)?;
         let mut report = std::mem::take(&mut self.scratch.report);
         self.linked.run_pending_resolvers()?;
-        if options.keep_state && !self.options.link_only {
+        if options.keep_state {
             for (id, old) in ids.iter().zip(&olds) {
                 if let Some(old) = old {
                     self.linked.keep_pointers_valid(*id, old, &mut report);
