@@ -1,6 +1,7 @@
 //! `relink watch` (part of the CLI binary, not the library): link the inputs, call
-//! the entry every `--interval` ms, and when an input file changes on disk replace
-//! just that object. Retired code is reclaimed between calls — the safe point,
+//! the entry every `--interval` ms, and when input files change on disk replace
+//! just those objects (files changed within the settle window of each other
+//! together, as one transaction). Retired code is reclaimed between calls — the safe point,
 //! since the loaded program runs only inside those calls. Ctrl-C ends it cleanly.
 //!
 //! A bad new version never ends the watch: whatever fails — reading, parsing or
@@ -105,14 +106,13 @@ pub fn run(o: &Options) -> Result<i32, Error> {
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
                 Err(mpsc::RecvTimeoutError::Disconnected) => break,
             }
-            let settled: Vec<PathBuf> = pending
-                .iter()
-                .filter(|(_, t)| t.elapsed() >= SETTLE)
-                .map(|(p, _)| p.clone())
-                .collect();
-            for path in &settled {
-                pending.remove(path);
-            }
+            // Files changed within SETTLE of each other (one edit to a header
+            // rebuilds several) are replaced together, once all are quiet.
+            let quiet = pending.values().all(|t| t.elapsed() >= SETTLE);
+            let settled: Vec<PathBuf> = match quiet {
+                true => pending.drain().map(|(p, _)| p).collect(),
+                false => Vec::new(),
+            };
             if reload_changed(&mut linker, &mut by_path, &settled, options, o.entry) {
                 entry = look_up(&mut linker, o.entry);
             }
@@ -133,8 +133,9 @@ struct Input {
     seen: Vec<u8>,
 }
 
-/// Replaces the objects among `paths` whose contents changed. Returns whether
-/// any replace went through (the entry must be looked up again).
+/// Replaces the objects among `paths` whose contents changed, all in one
+/// transaction (`Linker::replace_many`): all switch or none does. Returns
+/// whether anything was tried (the entry must be looked up again).
 fn reload_changed(
     linker: &mut Linker,
     by_path: &mut HashMap<PathBuf, Input>,
@@ -142,52 +143,70 @@ fn reload_changed(
     options: ReplaceOptions,
     entry: &str,
 ) -> bool {
-    let mut replaced = false;
+    let mut changed: Vec<(PathBuf, PathBuf, Vec<u8>)> = Vec::new();
     for path in paths {
-        let Some(input) = by_path.get_mut(&canonical(path)) else {
+        let key = canonical(path);
+        let Some(input) = by_path.get(&key) else {
             continue;
         };
         let Ok(bytes) = std::fs::read(path) else {
             continue; // being rewritten; the next event brings it
         };
-        if bytes == input.seen {
-            continue;
+        if bytes != input.seen {
+            changed.push((key, path.clone(), bytes));
         }
-        let start = Instant::now();
-        let outcome = linker
-            .replace_with(input.id, &bytes, options)
-            .and_then(|_| entry_after(linker, entry, input, options));
-        match outcome {
-            Ok(()) => {
-                eprintln!(
-                    "relink: reloaded {} in {:.3} ms",
-                    path.display(),
-                    start.elapsed().as_secs_f64() * 1e3
-                );
+    }
+    if changed.is_empty() {
+        return false;
+    }
+    changed.sort_by(|a, b| a.1.cmp(&b.1));
+    let start = Instant::now();
+    let new: Vec<(ObjectId, &[u8])> = (changed.iter())
+        .map(|(key, _, bytes)| (by_path[key].id, &bytes[..]))
+        .collect();
+    let running: Vec<(ObjectId, &[u8])> = (changed.iter())
+        .map(|(key, _, _)| (by_path[key].id, &by_path[key].running[..]))
+        .collect();
+    let outcome = linker
+        .replace_many(&new, options)
+        .and_then(|_| entry_after(linker, entry, &running, options));
+    let ok = outcome.is_ok();
+    match outcome {
+        Ok(()) => {
+            let names: Vec<String> = changed.iter().map(|c| c.1.display().to_string()).collect();
+            eprintln!(
+                "relink: reloaded {} in {:.3} ms",
+                names.join(", "),
+                start.elapsed().as_secs_f64() * 1e3
+            );
+        }
+        // The error names the object.
+        Err(e) => eprintln!("relink: watch: {e} (keeping the running version)"),
+    }
+    for (key, _, bytes) in changed {
+        if let Some(input) = by_path.get_mut(&key) {
+            if ok {
                 input.running = bytes.clone();
             }
-            // The error names the object.
-            Err(e) => eprintln!("relink: watch: {e} (keeping the running version)"),
+            input.seen = bytes;
         }
-        replaced = true;
-        input.seen = bytes;
     }
-    replaced
+    true
 }
 
 /// Checks that the entry can be looked up after a replace; if not, puts the
-/// version that ran back (its error is printed too) and returns the lookup's.
+/// versions that ran back (its error is printed too) and returns the lookup's.
 fn entry_after(
     linker: &mut Linker,
     entry: &str,
-    input: &Input,
+    running: &[(ObjectId, &[u8])],
     options: ReplaceOptions,
 ) -> Result<(), Error> {
     // SAFETY: only looked up here, not called.
     let Err(e) = (unsafe { linker.function::<Entry>(entry) }) else {
         return Ok(());
     };
-    if let Err(back) = linker.replace_with(input.id, &input.running, options) {
+    if let Err(back) = linker.replace_many(running, options) {
         eprintln!("relink: watch: putting the running version back failed: {back}");
     }
     Err(e)

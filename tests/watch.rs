@@ -155,3 +155,38 @@ fn watch_keeps_the_running_version_when_a_new_one_is_bad() {
     child.wait().unwrap();
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Files that change within the settle window are replaced together: here a
+/// variable moves from a.o to b.o, which neither replace allows alone.
+#[test]
+fn watch_replaces_files_changed_together_as_one() {
+    let replace = |name: &str| std::fs::read(common::object("replace", name)).unwrap();
+    let dir = std::env::temp_dir().join(format!("relink-watch-many-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (a, b, main) = (dir.join("a.o"), dir.join("b.o"), dir.join("main.o"));
+    std::fs::write(&a, replace("mv_a_v1")).unwrap();
+    std::fs::write(&b, replace("mv_b_v1")).unwrap();
+    std::fs::write(&main, replace("mv_main")).unwrap();
+    let mut cmd = common::relink_command();
+    cmd.args(["watch", "--interval", "20", "--entry", "mv_tick"])
+        .args([&main, &a, &b])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let out = lines(child.stdout.take().unwrap());
+    let err = lines(child.stderr.take().unwrap());
+    let errors = Vec::new();
+    wait_for(&out, "a1 b5", &errors);
+    replace_file(&a, &replace("mv_a_v2"));
+    replace_file(&b, &replace("mv_b_v2"));
+    let seen = wait_for(&err, "relink: reloaded", &errors);
+    assert!(
+        seen.last().unwrap().contains("a.o") && seen.last().unwrap().contains("b.o"),
+        "{seen:?}"
+    );
+    wait_for(&out, "a2 b1007", &errors);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -56,7 +56,7 @@ pub(crate) fn inherited(
         if size != sym.size {
             let why = format!("size changed from {size} to {} bytes", sym.size);
             out.notes.reinitialised.push(note(sym.name, why));
-        } else if !old.is_multiple_of(align) {
+        } else if align >= SIMD_ALIGN && !old.is_multiple_of(align) {
             let why = format!("needs {align}-byte alignment, which its address had not");
             out.notes.reinitialised.push(note(sym.name, why));
         } else {
@@ -108,6 +108,15 @@ pub(crate) fn inherited(
     out.notes.reinitialised.extend(became_tls);
     out
 }
+
+/// The smallest alignment a kept address must have for the new definition.
+/// Below it both architectures read and write misaligned data (atomics aside,
+/// whose natural alignment a same-size variable already had); at 16 and above
+/// code may use aligned vector instructions (`movaps`, `vmovaps`), which fault.
+/// What an object tells of a variable's alignment is only an upper bound (its
+/// section's, as far as its offset keeps it), so smaller ones are not trusted
+/// with moving state.
+const SIMD_ALIGN: u64 = 16;
 
 /// The alignment a variable's definition asks for, as far as the object tells:
 /// its section's, as far as its offset keeps it, and no more than its size's
