@@ -173,10 +173,11 @@ pub enum Op {
     },
     // The lead's `Linker::replace_many` (all switch or none): enable with it.
     // Expected: refused if any single replace would be, else each applied in turn.
-    #[cfg(any())]
+    /// `replace_many`: all of `items` (distinct objects) or none.
     ReplaceMany {
         items: Vec<(usize, u8)>,
         keep: bool,
+        allow_undefined: bool,
     },
     Unload {
         i: usize,
@@ -440,6 +441,39 @@ impl Model {
                 }
                 None
             }
+            Op::ReplaceMany {
+                ref items,
+                allow_undefined,
+                ..
+            } => {
+                let set: Vec<usize> = items.iter().map(|x| x.0).collect();
+                let mut after = self.clone();
+                for &(i, v) in items {
+                    let old = self.objects[i].as_ref()?;
+                    after.objects[i] = Some(Live::new(old.id, i, v));
+                }
+                for &(i, v) in items {
+                    let new: Vec<String> = defined(i, v).into_iter().map(|d| d.0).collect();
+                    let dropped: Vec<String> = (self.variables(i).into_iter())
+                        .filter(|n| !new.contains(n))
+                        .collect();
+                    let users: Vec<usize> = (self.data_users(i, &dropped).into_iter())
+                        .filter(|j| !set.contains(j))
+                        .collect();
+                    if !users.is_empty() {
+                        return Some(format!("m{i} v{v} drops {dropped:?} used by {users:?}"));
+                    }
+                }
+                if self.targets.refuse_undefined && !allow_undefined {
+                    let fresh: Vec<String> = (after.undefined().difference(&self.undefined()))
+                        .cloned()
+                        .collect();
+                    if !fresh.is_empty() {
+                        return Some(format!("{items:?} leave {fresh:?} undefined"));
+                    }
+                }
+                None
+            }
             Op::Garbage { i } => Some(format!("m{i}: truncated object")),
             _ => None,
         }
@@ -478,12 +512,48 @@ impl Model {
                 }
             }
             Op::Reclaim | Op::Garbage { .. } => {}
-            #[cfg(any())]
-            Op::ReplaceMany { ref items, keep } => {
+            Op::ReplaceMany {
+                ref items, keep, ..
+            } => {
                 for &(i, v) in items {
                     self.replaced(i, v, keep);
                 }
             }
+        }
+    }
+
+    /// After `op` (a replace): `variable` of `object` (the name it was loaded
+    /// as, `m<i>_v<v>.o`) got fresh storage and its initial value (the
+    /// replace's report says so).
+    fn reinitialised(&mut self, op: &Op, object: &str, variable: &str) {
+        let replaced = match op {
+            Op::Replace { i, v, .. } => vec![(*i, *v)],
+            Op::ReplaceMany { items, .. } => items.clone(),
+            _ => return,
+        };
+        let Some((i, v)) =
+            (replaced.into_iter()).find(|&(i, _)| object.starts_with(&format!("m{i}_")))
+        else {
+            return;
+        };
+        let Some(o) = &mut self.objects[i] else {
+            return;
+        };
+        let fresh = Live::new(o.id, i, v);
+        if variable == name(i, "v") {
+            o.var_v = fresh.var_v;
+        } else if variable == name(i, "w") {
+            o.w = fresh.w;
+        } else if variable == name(i, "t") {
+            o.t = fresh.t;
+        } else if variable == name(i, "rp") {
+            o.own_ro = Some(v);
+        } else if variable == name(i, "kp") {
+            o.own_code = Some(v);
+        } else if variable == "fs" {
+            o.fs = fresh.fs;
+        } else if variable.starts_with("calls") || variable.contains(".calls") {
+            o.bump = fresh.bump;
         }
     }
 
@@ -552,6 +622,10 @@ pub struct Runner<'a> {
     execute: bool,
     kept: BTreeMap<String, u64>,
     done: usize,
+    /// Variables the last replace re-initialised in fresh storage although their
+    /// size may have stayed (its report says why: more alignment than the kept
+    /// address has, a section anchor whose layout changed).
+    realigned: Vec<(String, String)>,
 }
 
 type Fn1 = extern "C" fn(i32) -> i32;
@@ -588,6 +662,7 @@ impl<'a> Runner<'a> {
             corpus,
             execute,
             kept: BTreeMap::new(),
+            realigned: Vec::new(),
             done: 0,
         })
     }
@@ -641,7 +716,6 @@ impl<'a> Runner<'a> {
             Op::SetPeer { i, .. } => {
                 self.execute && live(i).is_some_and(|o| o.v != 2) && live(partner(i)).is_some()
             }
-            #[cfg(any())]
             Op::ReplaceMany { ref items, .. } => items
                 .iter()
                 .all(|&(i, v)| live(i).is_some() && has_version(i, v)),
@@ -666,9 +740,12 @@ impl<'a> Runner<'a> {
 
     fn run(&mut self, step: &Step) -> Result<(), String> {
         let op = &step.op;
-        let injected = step
-            .fail
-            .filter(|_| matches!(op, Op::Load { .. } | Op::Replace { .. }));
+        let injected = step.fail.filter(|_| {
+            matches!(
+                op,
+                Op::Load { .. } | Op::Replace { .. } | Op::ReplaceMany { .. }
+            )
+        });
         let refusal = self.model.refusal(op);
         let before = self.linker.state_digest();
         self.linker.set_fail_at(injected);
@@ -681,6 +758,10 @@ impl<'a> Runner<'a> {
             (Ok(id), None) => {
                 self.forget_moved(op);
                 self.model.apply(op, id);
+                for (object, variable) in std::mem::take(&mut self.realigned) {
+                    self.kept.remove(&variable);
+                    self.model.reinitialised(op, &object, &variable);
+                }
                 Ok(())
             }
             (Ok(_), Some(why)) => Err(format!("{op:?} succeeded; expected it refused: {why}")),
@@ -703,14 +784,12 @@ impl<'a> Runner<'a> {
     /// unload or replace refused for a variable in use names one of the variables.
     fn check_refusal(&self, op: &Op, e: &Error) -> Result<(), String> {
         let text = e.to_string();
-        let i = match *op {
-            Op::Unload { i } | Op::Replace { i, .. } => i,
+        let objects = match op {
+            Op::Unload { i } | Op::Replace { i, .. } => vec![*i],
+            Op::ReplaceMany { items, .. } => items.iter().map(|x| x.0).collect(),
             _ => return Ok(()),
         };
-        let named = self
-            .model
-            .variables(i)
-            .iter()
+        let named = (objects.iter().flat_map(|&i| self.model.variables(i)))
             .any(|n| text.contains(&format!("`{n}`")));
         if matches!(e, Error::InUse { .. }) && !named {
             return Err(format!(
@@ -744,7 +823,11 @@ impl<'a> Runner<'a> {
                     options = allow_undefined(options);
                 }
                 let bytes = self.corpus.get(i, v);
-                self.linker.replace_with(id, bytes, options).map(|_| None)
+                let report = self.linker.replace_with(id, bytes, options)?;
+                self.realigned = (report.reinitialised.into_iter())
+                    .map(|n| (n.object, n.name))
+                    .collect();
+                Ok(None)
             }
             Op::Garbage { i } => {
                 let Some(id) = id(&self.model, i) else {
@@ -783,14 +866,24 @@ impl<'a> Runner<'a> {
                 f(value);
                 Ok(None)
             }
-            #[cfg(any())]
-            Op::ReplaceMany { ref items, keep } => {
+            Op::ReplaceMany {
+                ref items,
+                keep,
+                allow_undefined: allow,
+            } => {
                 let list: Vec<(ObjectId, &[u8])> = items
                     .iter()
                     .filter_map(|&(i, v)| Some((id(&self.model, i)?, self.corpus.get(i, v))))
                     .collect();
-                let options = ReplaceOptions::new().keep_state(keep);
-                self.linker.replace_many(&list, options).map(|_| None)
+                let mut options = ReplaceOptions::new().keep_state(keep);
+                if allow {
+                    options = allow_undefined(options);
+                }
+                let report = self.linker.replace_many(&list, options)?;
+                self.realigned = (report.reinitialised.into_iter())
+                    .map(|n| (n.object, n.name))
+                    .collect();
+                Ok(None)
             }
         }
     }
@@ -814,17 +907,22 @@ impl<'a> Runner<'a> {
     /// Forgets the addresses `op` may move: an unloaded object's names, a replaced
     /// object's names that the new version drops or resizes.
     fn forget_moved(&mut self, op: &Op) {
-        let (i, new) = match *op {
-            Op::Unload { i } => (i, Vec::new()),
-            Op::Replace { i, v, .. } => (i, defined(i, v)),
+        let changes = match op {
+            Op::Unload { i } => vec![(*i, Vec::new())],
+            Op::Replace { i, v, .. } => vec![(*i, defined(*i, *v))],
+            Op::ReplaceMany { items, .. } => {
+                items.iter().map(|&(i, v)| (i, defined(i, v))).collect()
+            }
             _ => return,
         };
-        let old = self.model.objects[i]
-            .as_ref()
-            .map_or(Vec::new(), |o| defined(i, o.v));
-        for (n, kind) in old {
-            if !new.contains(&(n.clone(), kind)) {
-                self.kept.remove(&n);
+        for (i, new) in changes {
+            let old = self.model.objects[i]
+                .as_ref()
+                .map_or(Vec::new(), |o| defined(i, o.v));
+            for (n, kind) in old {
+                if !new.contains(&(n.clone(), kind)) {
+                    self.kept.remove(&n);
+                }
             }
         }
     }
@@ -1114,7 +1212,26 @@ pub fn draw_step(model: &Model, execute: bool, draw: &mut dyn FnMut() -> u64) ->
         },
         None => Op::Reclaim,
         Some(o) => match kind {
-            0..=29 => Op::Replace {
+            0..=7 => {
+                // With its partner (a cycle), and sometimes one more object.
+                let mut items = vec![(i, version(draw()))];
+                let mut add = |j: usize, d: u64| {
+                    let v = (d % 3) as u8 + 1;
+                    if model.loaded(j) && !items.iter().any(|x| x.0 == j) {
+                        items.push((j, v));
+                    }
+                };
+                add(partner(i), draw());
+                if draw().is_multiple_of(2) {
+                    add((draw() % OBJECTS as u64) as usize, draw());
+                }
+                Op::ReplaceMany {
+                    items,
+                    keep: draw().is_multiple_of(2),
+                    allow_undefined: draw().is_multiple_of(4),
+                }
+            }
+            8..=29 => Op::Replace {
                 i,
                 v: version(draw()),
                 keep: draw().is_multiple_of(2),

@@ -14,7 +14,7 @@ use crate::input::{Class, Object};
 use crate::link::{apply_patches, Loaded, Patch, Placed};
 use crate::memory::Target;
 use crate::symbols::ObjectId;
-use crate::symbols::{Binding, NameId, Site};
+use crate::symbols::{NameId, Site};
 
 /// Where each loaded section went, for constructors, unload and debuggers.
 pub(crate) fn placed(object: &Object, layout: &Layout) -> Vec<Placed> {
@@ -52,6 +52,7 @@ impl Linked {
         &self,
         defs: &Defs,
         replaced: Option<ObjectId>,
+        going: &[ObjectId],
     ) -> Result<Vec<Patch>> {
         let old: &[NameId] = match replaced.and_then(|id| self.objects.get(&id)) {
             Some(o) => &o.defines,
@@ -79,7 +80,7 @@ impl Linked {
                 let others: Vec<Site> = entry
                     .sites()
                     .iter()
-                    .filter(|s| Some(s.object) != replaced)
+                    .filter(|s| Some(s.object) != replaced && !going.contains(&s.object))
                     .copied()
                     .collect();
                 let space = self.space.as_ref().ok_or(Error::NothingLoaded)?;
@@ -263,39 +264,65 @@ impl Linked {
 }
 
 impl Linked {
-    /// After several objects were published together: each one's re-patches
-    /// were worked out while the others were still the old versions, so every
-    /// site of a name whose binding the whole set changed (a variable that
-    /// moved, or moved to another object of the set, or one a new version
-    /// added) is re-patched for what it is bound to now. `before` holds those
-    /// names' bindings before publishing.
-    pub(crate) fn repatch_changed(&mut self, before: &[(NameId, Binding)]) -> Result<()> {
-        let mut patches = Vec::new();
+    /// Before several objects are published together: each one's re-patches
+    /// of the others were worked out against the old versions of the rest of
+    /// the set, so every site of a name whose binding the whole set changes (a
+    /// variable that moves, or moves to another object of the set, or one a new
+    /// version adds) is worked out again for the binding after all of them —
+    /// the sites of objects outside the set, and the new versions' own. Applied
+    /// after the last is published; an error here refuses the set.
+    pub(crate) fn set_patches(&self, going: &[ObjectId], new: &[&Publish]) -> Result<Vec<Patch>> {
+        let mut names: Vec<NameId> = (going.iter())
+            .filter_map(|id| self.objects.get(id))
+            .flat_map(|o| o.defines.iter().copied())
+            .chain(new.iter().flat_map(|p| p.defs.list.iter().map(|d| d.0)))
+            .collect();
+        names.sort_unstable();
+        names.dedup();
         let space = self.space.as_ref().ok_or(Error::NothingLoaded)?;
-        for (name, was) in before {
-            if !self.symbols.contains(*name) {
+        let mut patches = Vec::new();
+        for name in names {
+            let entry = self.symbols.entry(name);
+            let extra: Vec<_> = new
+                .iter()
+                .filter_map(|p| p.defs.get(name))
+                .copied()
+                .collect();
+            let new_refs: Vec<bool> = (new.iter())
+                .filter_map(|p| {
+                    let k = p.refs.binary_search_by_key(&name, |r| r.0).ok()?;
+                    Some(p.refs[k].1)
+                })
+                .collect();
+            let (before, after) = (
+                entry.binding(None),
+                entry.binding_after(going, &extra, &new_refs),
+            );
+            let same = match entry.slot {
+                Some(_) => fixup::seen_by_sites(&before) == fixup::seen_by_sites(&after),
+                None => before == after,
+            };
+            if same {
                 continue;
             }
-            let entry = self.symbols.entry(*name);
-            let now = entry.binding(None);
-            let same = match entry.slot {
-                Some(_) => fixup::seen_by_sites(was) == fixup::seen_by_sites(&now),
-                None => *was == now,
-            };
-            if same || entry.sites().is_empty() {
+            let sites: Vec<Site> = (entry.sites().iter())
+                .filter(|s| !going.contains(&s.object))
+                .copied()
+                .chain(
+                    new.iter()
+                        .flat_map(|p| &p.sites)
+                        .filter(|s| s.0 == name)
+                        .map(|s| s.1),
+                )
+                .collect();
+            if sites.is_empty() {
                 continue;
             }
             let (symbols, objects) = (&self.symbols, &self.objects);
             patches.extend(fixup::site_patches(
-                space,
-                symbols,
-                objects,
-                *name,
-                &now,
-                entry.sites(),
+                space, symbols, objects, name, &after, &sites,
             )?);
         }
-        apply_patches(&mut self.space()?.region, &patches);
-        Ok(())
+        Ok(patches)
     }
 }

@@ -4,7 +4,7 @@
 use super::Layout;
 use crate::error::{Result, Unresolved};
 use crate::input::Binding as Bind;
-use crate::input::{Class, Definition, Object, SymbolKind};
+use crate::input::{Class, Definition, Object, SectionId, SymbolKind};
 use crate::link::Defs;
 use crate::link::Linked;
 use crate::link::{is_global, Loaded};
@@ -45,13 +45,56 @@ pub(crate) fn inherited(
     symbols: &SymbolTable,
 ) -> Inherited {
     let mut out = Inherited::default();
-    let mut became_tls = Vec::new();
     let note = |name: &str, why: String| Note {
         object: object.name.to_string(),
         name: name.to_string(),
         why,
     };
-    let mut matched = |sym: &crate::input::Symbol, addr: u64, old: u64, size: u64| {
+    // Variables matched with the old version's: (symbol, its new address, old
+    // address, old size).
+    let mut matches: Vec<(usize, u64, u64, u64)> = Vec::new();
+    // Per section: its variables (to tell whether all of an anchored one match).
+    let mut variables: Vec<(SectionId, usize)> = Vec::new();
+    for (i, sym) in object.symbols.iter().enumerate() {
+        if sym.size == 0 {
+            continue;
+        }
+        let global = is_global(sym.binding);
+        let old_global = || {
+            let name = symbols.id(sym.name)?;
+            let k = r.data.binary_search_by_key(&name, |d| d.0).ok()?;
+            Some((r.data[k].1, r.data[k].2))
+        };
+        if sym.kind == SymbolKind::Tls && global {
+            if old_global().is_some() {
+                let why = "became thread-local".to_string();
+                out.notes.reinitialised.push(note(sym.name, why));
+            }
+            continue;
+        }
+        let (Some(addr), true) = (layout.addresses[i], writable_variable(object, sym)) else {
+            continue;
+        };
+        if let Definition::Section { section, .. } = sym.definition {
+            variables.push((section, i));
+        }
+        let old = if global {
+            old_global()
+        } else if sym.kind == SymbolKind::Data {
+            // Statics match by a name unique in both versions.
+            let unique = |list: &[(String, u64, u64)]| {
+                let mut same = list.iter().filter(|(n, _, _)| n == sym.name);
+                same.next()
+                    .filter(|_| same.next().is_none())
+                    .map(|(_, a, z)| (*a, *z))
+            };
+            unique(&r.statics).filter(|_| unique(&layout.statics).is_some())
+        } else {
+            None
+        };
+        let Some((old, size)) = old else {
+            continue;
+        };
         let align = variable_align(object, sym);
         if size != sym.size {
             let why = format!("size changed from {size} to {} bytes", sym.size);
@@ -60,52 +103,80 @@ pub(crate) fn inherited(
             let why = format!("needs {align}-byte alignment, which its address had not");
             out.notes.reinitialised.push(note(sym.name, why));
         } else {
-            out.redirects.push((addr, addr + size, old));
-            let why = if is_global(sym.binding) {
-                "same name and size"
-            } else {
-                "static, same name and size"
-            };
-            out.notes.kept.push(note(sym.name, why.to_string()));
+            matches.push((i, addr, old, size));
         }
-    };
-    for (i, sym) in object.symbols.iter().enumerate() {
-        if sym.size == 0 {
-            continue;
-        }
-        if sym.kind == SymbolKind::Tls && is_global(sym.binding) {
-            if let Some(_old) = symbols
-                .id(sym.name)
-                .and_then(|n| r.data.binary_search_by_key(&n, |d| d.0).ok())
-            {
-                became_tls.push(note(sym.name, "became thread-local".to_string()));
-            }
-            continue;
-        }
-        let (Some(addr), true) = (layout.addresses[i], writable_variable(object, sym)) else {
-            continue;
+    }
+    // A section the code reaches through a base plus an offset the instruction
+    // adds (gcc's AArch64 section anchors, `.LANCHOR0`) keeps its variables only
+    // all together, at one common distance: then the whole section is one
+    // redirect. Otherwise every variable of it starts afresh.
+    for section in anchored(object) {
+        let mine = |i: usize| variables.iter().any(|&(s, j)| s == section && j == i);
+        let (inside, rest): (Vec<_>, Vec<_>) = matches.drain(..).partition(|m| mine(m.0));
+        matches = rest;
+        let all = variables.iter().filter(|v| v.0 == section).count();
+        let delta = |m: &(usize, u64, u64, u64)| m.2.wrapping_sub(m.1);
+        let together = inside.len() == all && inside.iter().all(|m| delta(m) == delta(&inside[0]));
+        let offset = |m: &(usize, u64, u64, u64)| match object.symbols[m.0].definition {
+            Definition::Section { offset, .. } => offset,
+            _ => 0,
         };
-        if is_global(sym.binding) {
-            let Some(name) = symbols.id(sym.name) else {
-                continue;
-            };
-            if let Ok(k) = r.data.binary_search_by_key(&name, |d| d.0) {
-                let (_, old, size) = r.data[k];
-                matched(sym, addr, old, size);
+        match (together, inside.first()) {
+            (true, Some(first)) => {
+                let lo = first.1 - offset(first);
+                let hi = lo + object.section(section).size;
+                out.redirects.push((lo, hi, lo.wrapping_add(delta(first))));
+                for m in &inside {
+                    let name = object.symbols[m.0].name;
+                    out.notes
+                        .kept
+                        .push(note(name, "same name and size, section kept whole".into()));
+                }
             }
-        } else if r.keep_state && sym.kind == SymbolKind::Data {
-            let unique = |list: &[(String, u64, u64)]| {
-                let mut same = list.iter().filter(|(n, _, _)| n == sym.name);
-                same.next()
-                    .filter(|_| same.next().is_none())
-                    .map(|(_, a, z)| (*a, *z))
-            };
-            if let (Some((old, size)), Some(_)) = (unique(&r.statics), unique(&layout.statics)) {
-                matched(sym, addr, old, size);
+            _ => {
+                for m in &inside {
+                    let why = "reached through a section anchor, and its section's layout changed";
+                    out.notes
+                        .reinitialised
+                        .push(note(object.symbols[m.0].name, why.into()));
+                }
             }
         }
     }
-    out.notes.reinitialised.extend(became_tls);
+    for (i, addr, old, size) in matches {
+        let sym = &object.symbols[i];
+        out.redirects.push((addr, addr + size, old));
+        let why = if is_global(sym.binding) {
+            "same name and size"
+        } else {
+            "static, same name and size"
+        };
+        out.notes.kept.push(note(sym.name, why.to_string()));
+    }
+    out
+}
+
+/// Data sections the object's code reaches through a section symbol or a label
+/// plus an offset its instructions add (AArch64 only: gcc's section anchors).
+fn anchored(object: &Object) -> Vec<SectionId> {
+    if object.arch != crate::arch::Arch::Aarch64 {
+        return Vec::new();
+    }
+    let mut out: Vec<SectionId> = (object.sections.iter())
+        .filter(|s| s.class == Class::Code)
+        .flat_map(|s| &s.relocs)
+        .filter_map(|r| {
+            let sym = object.symbols.get(r.symbol.0 as usize)?;
+            let base = sym.kind == SymbolKind::Section || sym.size == 0;
+            match sym.definition {
+                Definition::Section { section, .. } if base => Some(section),
+                _ => None,
+            }
+        })
+        .filter(|s| matches!(object.section(*s).class, Class::Data | Class::Zero))
+        .collect();
+    out.sort_unstable_by_key(|s| s.0);
+    out.dedup();
     out
 }
 

@@ -161,7 +161,11 @@ impl Linker {
         let (fixes, sites, statics) =
             (self.binder()?).resolve(cx.object, cx.id, layout, &names, undo)?;
         let replaced = cx.replacing.map(|r| r.id);
-        let patches = self.linked.rebinding_patches(&names.defs, replaced)?;
+        // In a set, the others' sites are worked out once for the whole set.
+        let going = &self.scratch.replacing;
+        let patches = self
+            .linked
+            .rebinding_patches(&names.defs, replaced, going)?;
         Ok(Resolution {
             names,
             fixes,

@@ -7,8 +7,9 @@
 use crate::error::{Error, Location, Result};
 use crate::input;
 use crate::input::Object;
+use crate::link::commit::Publish;
 use crate::link::replace::{NewVersion, ReplaceOptions, ReplaceReport};
-use crate::link::{Loaded, Replacing, Undo};
+use crate::link::{Loaded, Patch, Replacing, Undo};
 use crate::linker::load::{Linking, Ready};
 use crate::linker::Linker;
 use crate::memory::pack::Piece;
@@ -67,23 +68,8 @@ impl Linker {
         self.scratch.replacing = ids.clone();
         let prepared = self.prepare_all(&objects, &replacing, options);
         self.scratch.replacing.clear();
-        let prepared = prepared?;
+        let (prepared, final_patches) = prepared?;
 
-        // What the names the set (re)defines are bound to now (see below).
-        let mut before = Vec::new();
-        if ids.len() > 1 {
-            let old = (ids.iter()).filter_map(|id| self.linked.objects.get(id));
-            let mut names: Vec<_> = old.flat_map(|o| o.defines.iter().copied()).collect();
-            names.extend(
-                prepared
-                    .iter()
-                    .flat_map(|p| p.ready.publish.defs.list.iter().map(|d| d.0)),
-            );
-            names.sort_unstable();
-            names.dedup();
-            let binding = |n| self.linked.symbols.entry(n).binding(None);
-            before = names.into_iter().map(|n| (n, binding(n))).collect();
-        }
         let mut olds = Vec::with_capacity(prepared.len());
         let mut keepers = Vec::with_capacity(prepared.len());
         for ((object, r), p) in objects.iter().zip(&replacing).zip(prepared) {
@@ -95,9 +81,9 @@ impl Linker {
             olds.push(self.publish(&cx, p.ready, &p.undo)?);
             keepers.push(p.keeper);
         }
-        // Each new version's re-patches of others were worked out against the
-        // old versions of the rest of the set.
-        self.linked.repatch_changed(&before)?;
+        if let Some(space) = self.linked.space.as_mut() {
+            crate::link::apply_patches(&mut space.region, &final_patches);
+        }
         let mut report = std::mem::take(&mut self.scratch.report);
         self.linked.run_pending_resolvers()?;
         if options.keep_state {
@@ -125,15 +111,16 @@ impl Linker {
     }
 
     /// Links every new version up to publishing, each with its own undo
-    /// record; checks the names they would leave undefined; then runs their
-    /// IFUNC resolvers. On any failure, everything is taken back in reverse
-    /// order.
+    /// record; checks the names they would leave undefined; runs their IFUNC
+    /// resolvers; and works out the re-patches the whole set makes
+    /// (`Linked::set_patches`). On any failure, everything is taken back in
+    /// reverse order.
     fn prepare_all(
         &mut self,
         objects: &[Object],
         replacing: &[Replacing],
         options: ReplaceOptions,
-    ) -> Result<Vec<Prepared>> {
+    ) -> Result<(Vec<Prepared>, Vec<Patch>)> {
         let mut done: Vec<Prepared> = Vec::with_capacity(objects.len());
         let mut failure = None;
         for (object, r) in objects.iter().zip(replacing) {
@@ -194,8 +181,17 @@ impl Linker {
                 }
             }
         }
+        let mut patches = Vec::new();
+        if failure.is_none() && done.len() > 1 {
+            let ids: Vec<ObjectId> = replacing.iter().map(|r| r.id).collect();
+            let new: Vec<&Publish> = done.iter().map(|p| &p.ready.publish).collect();
+            match self.linked.set_patches(&ids, &new) {
+                Ok(list) => patches = list,
+                Err(e) => failure = Some(e),
+            }
+        }
         let Some(e) = failure else {
-            return Ok(done);
+            return Ok((done, patches));
         };
         for (mut p, r) in done.into_iter().zip(replacing).rev() {
             self.rollback(&mut p.undo);

@@ -258,11 +258,42 @@ impl Entry {
     /// The binding as it will be once `without`'s definitions are gone (it is being
     /// replaced or unloaded) and `extra` is loaded.
     pub fn binding_with(&self, without: Option<ObjectId>, extra: Option<&ObjectDef>) -> Binding {
-        let defs = self
-            .defs
-            .iter()
+        let defs = (self.defs.iter())
             .filter(|d| Some(d.object) != without)
             .chain(extra);
+        self.pick(defs, || {
+            (self.refs.iter())
+                .filter(|(o, _)| Some(*o) != without)
+                .all(|(_, weak)| *weak)
+        })
+    }
+
+    /// The binding once the objects `going` are replaced by versions that
+    /// define `extra` and refer to the name with `new_refs` (each weak or not).
+    pub fn binding_after(
+        &self,
+        going: &[ObjectId],
+        extra: &[ObjectDef],
+        new_refs: &[bool],
+    ) -> Binding {
+        let defs = (self.defs.iter())
+            .filter(|d| !going.contains(&d.object))
+            .chain(extra);
+        self.pick(defs, || {
+            (self.refs.iter())
+                .filter(|(o, _)| !going.contains(o))
+                .all(|(_, weak)| *weak)
+                && new_refs.iter().all(|weak| *weak)
+        })
+    }
+
+    /// Which of `defs` (or the host, the process) a name binds to; `all_weak`
+    /// tells an unresolved name's references apart.
+    fn pick<'a>(
+        &self,
+        defs: impl Iterator<Item = &'a ObjectDef> + Clone,
+        all_weak: impl Fn() -> bool,
+    ) -> Binding {
         if let Some(d) = defs.clone().find(|d| !d.weak) {
             return Binding::Object(*d);
         }
@@ -287,13 +318,7 @@ impl Entry {
                 return Binding::Process(p);
             }
         }
-        Binding::Unresolved {
-            weak: self
-                .refs
-                .iter()
-                .filter(|(o, _)| Some(*o) != without)
-                .all(|(_, weak)| *weak),
-        }
+        Binding::Unresolved { weak: all_weak() }
     }
 
     /// Whether nothing defines the name (`binding(None)` is `Unresolved`),
