@@ -73,7 +73,10 @@ impl Linked {
             let after = entry.binding_with(replaced, defs.get(name));
             let before = entry.binding(None);
             let changed = match entry.slot {
-                Some(_) => fixup::seen_by_sites(&before) != fixup::seen_by_sites(&after),
+                Some(_) => {
+                    let sized = entry.sites_use_size();
+                    fixup::seen_by_sites(&before, sized) != fixup::seen_by_sites(&after, sized)
+                }
                 None => before != after,
             };
             if changed {
@@ -299,7 +302,12 @@ impl Linked {
                 entry.binding_after(going, &extra, &new_refs),
             );
             let same = match entry.slot {
-                Some(_) => fixup::seen_by_sites(&before) == fixup::seen_by_sites(&after),
+                Some(_) => {
+                    let sized = entry.sites_use_size()
+                        || (new.iter().flat_map(|p| &p.sites))
+                            .any(|s| s.0 == name && s.1.kind.info().uses_size);
+                    fixup::seen_by_sites(&before, sized) == fixup::seen_by_sites(&after, sized)
+                }
                 None => before == after,
             };
             if same {

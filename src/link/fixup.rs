@@ -277,17 +277,19 @@ pub(crate) fn value_of(
     }
 }
 
-/// What of a binding a direct reference's bytes depend on (see [`value_of`]):
+/// What of a binding direct references' bytes depend on (see [`value_of`]):
 /// an object's function is reached through its stub (once it has one) wherever
-/// its code is, so a replace that moves it changes no site.
-pub(crate) fn seen_by_sites(binding: &Binding) -> (u8, u64, u64) {
-    match binding {
+/// its code is, so a replace that moves it changes no site; the size only if
+/// some site uses it (`sized`: `Entry::sites_use_size`).
+pub(crate) fn seen_by_sites(binding: &Binding, sized: bool) -> (u8, u64, u64) {
+    let (tag, address, size) = match binding {
         Binding::Object(d) if d.code => (0, 0, d.size),
         Binding::Object(d) => (1, d.address, d.size),
         Binding::Host(s) => (2, s.address, s.size),
         Binding::Process(s) => (3, s.address, s.size),
         Binding::Unresolved { weak } => (4 + *weak as u8, 0, 0),
-    }
+    };
+    (tag, address, if sized { size } else { 0 })
 }
 
 pub(crate) fn size_of(binding: &Binding) -> u64 {

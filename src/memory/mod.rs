@@ -487,6 +487,28 @@ pub(crate) fn take_first_fit(
     Some(at)
 }
 
+/// As [`take_first_fit`], searching from the free range at or after `from` and
+/// then wrapping around (next fit): pieces are mostly taken where the last one
+/// ended, and a chunk's small alignment holes before it are not searched each
+/// time.
+pub(crate) fn take_next_fit(
+    free: &mut BTreeMap<u64, u64>,
+    target_base: u64,
+    len: u64,
+    align: u64,
+    from: u64,
+) -> Option<u64> {
+    let fits = |(&off, &flen): (&u64, &u64)| {
+        let at = (target_base + off).next_multiple_of(align) - target_base;
+        (at + len <= off + flen).then_some((off, flen, at))
+    };
+    let start = free.range(..=from).next_back().map_or(from, |(&off, _)| off);
+    let (off, flen, at) = (free.range(start..).find_map(fits))
+        .or_else(|| free.range(..start).find_map(fits))?;
+    carve(free, off, flen, at, len);
+    Some(at)
+}
+
 /// Takes `[at, at + len)` out of the free range `[off, off + flen)`.
 pub(crate) fn carve(free: &mut BTreeMap<u64, u64>, off: u64, flen: u64, at: u64, len: u64) {
     free.remove(&off);

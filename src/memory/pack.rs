@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 
 use super::Target;
-use super::{carve, give_back, take_first_fit, Block, Region};
+use super::{carve, give_back, take_next_fit, Block, Region};
 use crate::error::{Error, Result};
 use crate::input::Class;
 
@@ -41,6 +41,13 @@ struct Chunk {
     used: u64,
     /// End of the highest range ever handed out: bytes at or above it are fresh.
     high: u64,
+    /// No free range is longer (an upper bound, made exact whenever a search
+    /// fails): a chunk with less room is passed over without searching its free
+    /// ranges — thousands of small holes between other objects' pieces made
+    /// every allocation cost per object loaded.
+    largest: u64,
+    /// Where the last piece ended: the next search starts there (next fit).
+    cursor: u64,
 }
 
 /// One pool of chunks per class.
@@ -99,6 +106,8 @@ impl Pools {
                     free: BTreeMap::from([(block.offset, block.len)]),
                     used: 0,
                     high: block.offset,
+                    largest: block.len,
+                    cursor: block.offset,
                 };
                 let Some(offset) = take(&mut chunk, region.target_base(), len, align) else {
                     region.free(block);
@@ -162,6 +171,8 @@ impl Pools {
                 free,
                 used: 0,
                 high: span.offset,
+                largest: span.len,
+                cursor: span.offset,
             };
             let offset = span.offset;
             take_at(&mut chunk, offset, len);
@@ -198,6 +209,9 @@ impl Pools {
             return;
         }
         give_back(&mut chunk.free, piece.offset, piece.len);
+        if let Some((_, &merged)) = chunk.free.range(..=piece.offset).next_back() {
+            chunk.largest = chunk.largest.max(merged);
+        }
         chunk.used -= piece.len;
         self.used -= piece.len;
         if chunk.used == 0 {
@@ -228,7 +242,15 @@ impl Pools {
 /// First fit of `len` bytes aligned to `align` (in target addresses) in `chunk`:
 /// its offset, and whether no earlier piece ever used those bytes.
 fn take(chunk: &mut Chunk, target_base: u64, len: u64, align: u64) -> Option<(u64, bool)> {
-    let at = take_first_fit(&mut chunk.free, target_base, len, align)?;
+    if chunk.largest < len {
+        return None;
+    }
+    let found = take_next_fit(&mut chunk.free, target_base, len, align, chunk.cursor);
+    let Some(at) = found else {
+        chunk.largest = chunk.free.values().copied().max().unwrap_or(0);
+        return None;
+    };
+    chunk.cursor = at + len;
     chunk.used += len;
     let fresh = at >= chunk.high;
     chunk.high = chunk.high.max(at + len);

@@ -201,6 +201,8 @@ struct Rare {
     host: Option<ProcessSymbol>,
     process: Option<Option<ProcessSymbol>>,
     sites: Vec<Site>,
+    /// Some site's kind uses the symbol's size (`SIZE32`, `SIZE64`).
+    sized: bool,
 }
 
 impl Entry {
@@ -232,14 +234,25 @@ impl Entry {
     }
 
     pub fn push_site(&mut self, site: Site) {
-        self.update_rare(|r| r.sites.push(site));
+        self.update_rare(|r| {
+            r.sized |= site.kind.info().uses_size;
+            r.sites.push(site);
+        });
     }
 
     /// Keeps the sites for which `keep` is true.
     pub fn retain_sites(&mut self, keep: impl FnMut(&Site) -> bool) {
         if self.rare.is_some() {
-            self.update_rare(|r| r.sites.retain(keep));
+            self.update_rare(|r| {
+                r.sites.retain(keep);
+                r.sized = r.sites.iter().any(|s| s.kind.info().uses_size);
+            });
         }
+    }
+
+    /// Whether some direct reference uses the symbol's size, not its address.
+    pub fn sites_use_size(&self) -> bool {
+        self.rare.as_ref().is_some_and(|r| r.sized)
     }
 
     fn update_rare(&mut self, change: impl FnOnce(&mut Rare)) {
