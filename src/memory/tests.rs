@@ -1,10 +1,10 @@
-//! The free lists (`take_first_fit`, `carve`, `give_back`) on their own, and
+//! The free lists (`take_first_fit`, `take_next_fit`, `carve`, `give_back`) on their own, and
 //! the region and its pools (`pack.rs`) through their public operations.
 
 use std::collections::BTreeMap;
 
 use super::pack::Pools;
-use super::{carve, give_back, take_first_fit, Block, Placement, Region};
+use super::{carve, give_back, take_first_fit, take_next_fit, Block, Placement, Region};
 use crate::error::Error;
 use crate::input::Class;
 
@@ -197,6 +197,10 @@ fn freed_pieces_are_reused_zeroed_and_empty_chunks_go_back() {
     let a = pools.alloc(&mut r, Class::Data, 64, 8).unwrap();
     let b = pools.alloc(&mut r, Class::Data, 64, 8).unwrap();
     let keep = pools.alloc(&mut r, Class::Data, 64, 8).unwrap();
+    // Pieces are taken next-fit: fill the chunk, so the next search wraps around.
+    let chunk = pools.by_class()[Class::Data as usize].1;
+    let filler = pools.alloc(&mut r, Class::Data, chunk - 3 * 64, 8).unwrap();
+    assert_eq!(pools.by_class()[Class::Data as usize].1, chunk, "one chunk");
     r.bytes_mut(a.offset, a.len).fill(0xaa);
     pools.free(&mut r, a);
     // The same bytes again, cleared, and not fresh (code may have run there).
@@ -214,7 +218,7 @@ fn freed_pieces_are_reused_zeroed_and_empty_chunks_go_back() {
     pools.free(&mut r, b);
     let both = pools.alloc(&mut r, Class::Data, 128, 8).unwrap();
     assert_eq!(both.offset, a.offset);
-    for piece in [both, keep] {
+    for piece in [both, keep, filler] {
         pools.free(&mut r, piece);
     }
     assert_eq!(pools.used(), 0);
@@ -263,4 +267,19 @@ fn pieces_placed_together_share_one_run_of_pages() {
         pools.free(&mut r, piece);
     }
     assert_eq!((pools.used(), r.in_use()), (0, 0));
+}
+
+#[test]
+fn next_fit_starts_where_the_last_piece_ended_and_wraps_around() {
+    let mut free = free_map(&[(0, 16), (100, 8), (200, 100)]);
+    // From inside the range at 200: taken there, not in the earlier holes.
+    assert_eq!(take_next_fit(&mut free, 0, 8, 1, 250), Some(200));
+    assert_eq!(take_next_fit(&mut free, 0, 92, 1, 250), Some(208));
+    // Nothing from there on fits 16 bytes: wraps to the first range that does.
+    assert_eq!(take_next_fit(&mut free, 0, 16, 1, 300), Some(0));
+    assert_eq!(ranges(&free), [(100, 8)]);
+    assert_eq!(take_next_fit(&mut free, 0, 9, 1, 0), None);
+    // Aligned, from the range holding `from`.
+    let mut free = free_map(&[(200, 100)]);
+    assert_eq!(take_next_fit(&mut free, 0, 8, 32, 210), Some(224));
 }
