@@ -98,8 +98,12 @@ pub fn run(o: &Options) -> Result<i32, Error> {
         while let Some(left) = deadline.checked_duration_since(Instant::now()) {
             match rx.recv_timeout(left.min(SETTLE)) {
                 Ok(Ok(event)) => {
+                    // Only inputs count: other files in their directories (the
+                    // program's own output, say) may change all the time.
                     for path in event.paths {
-                        pending.insert(path, Instant::now());
+                        if by_path.contains_key(&canonical(&path)) {
+                            pending.insert(path, Instant::now());
+                        }
                     }
                 }
                 Ok(Err(e)) => eprintln!("relink: watch: {e}"),

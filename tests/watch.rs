@@ -157,7 +157,8 @@ fn watch_keeps_the_running_version_when_a_new_one_is_bad() {
 }
 
 /// Files that change within the settle window are replaced together: here a
-/// variable moves from a.o to b.o, which neither replace allows alone.
+/// variable moves from a.o to b.o, which neither replace allows alone. A file
+/// that is not an input, changing all the time beside them, does not matter.
 #[test]
 fn watch_replaces_files_changed_together_as_one() {
     let replace = |name: &str| std::fs::read(common::object("replace", name)).unwrap();
@@ -178,6 +179,22 @@ fn watch_replaces_files_changed_together_as_one() {
     let err = lines(child.stderr.take().unwrap());
     let errors = Vec::new();
     wait_for(&out, "a1 b5", &errors);
+    // Another file in the directory changing all the time (a log, say) does not
+    // hold the inputs' reload back.
+    let noisy = dir.join("noise.log");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let noise = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            for i in 0u64.. {
+                if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    break;
+                }
+                std::fs::write(&noisy, i.to_string()).unwrap();
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        })
+    };
     replace_file(&a, &replace("mv_a_v2"));
     replace_file(&b, &replace("mv_b_v2"));
     let seen = wait_for(&err, "relink: reloaded", &errors);
@@ -186,6 +203,8 @@ fn watch_replaces_files_changed_together_as_one() {
         "{seen:?}"
     );
     wait_for(&out, "a2 b1007", &errors);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    noise.join().unwrap();
     child.kill().unwrap();
     child.wait().unwrap();
     std::fs::remove_dir_all(&dir).ok();
