@@ -333,7 +333,9 @@ fn replace_works_for_static_model_objects() {
         ],
         [1, 1, 1, 12]
     );
-    l.replace(lib, &bytes("lib_v2_static")).unwrap();
+    let report = l
+        .replace_with(lib, &bytes("lib_v2_static"), ReplaceOptions::new())
+        .unwrap();
     assert_eq!(
         [
             user_version(),
@@ -343,7 +345,15 @@ fn replace_works_for_static_model_objects() {
         ],
         [2, 2, 100, 22]
     );
-    assert_eq!(l.address("counter").unwrap(), counter);
+    // gcc reaches -fno-pic AArch64 data through section anchors: when the
+    // section's layout changes (v2 moves the static `calls` into `.data`), its
+    // variables move together, and the report says so.
+    let moved =
+        (report.reinitialised.iter()).any(|n| n.name == "counter" && n.why.contains("anchor"));
+    if !moved {
+        assert_eq!(l.address("counter").unwrap(), counter);
+    }
+    assert!(!moved || cfg!(target_arch = "aarch64"), "{report:?}");
     l.replace(lib, &bytes("lib_v3_static")).unwrap();
     assert_eq!(
         [user_version(), user_counter(), user_table(7)],

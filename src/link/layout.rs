@@ -31,6 +31,9 @@ pub(crate) struct Layout {
     /// Replace: target ranges `[lo, hi)` of this version's global data that live on
     /// at an older version's address (`to`), which every reference uses instead.
     pub(crate) redirects: Vec<(u64, u64, u64)>,
+    /// Replace: sections reached through an anchor (AArch64 `.LANCHOR0`) and how
+    /// far their anchored variables moved (0: they start afresh).
+    pub(crate) anchors: Vec<(crate::input::SectionId, u64)>,
     /// Statics (name, address as placed, size), for a later replace to match.
     pub(crate) statics: Vec<(String, u64, u64)>,
     /// The TLS image (region offsets), if the object has thread-local sections,
@@ -214,6 +217,7 @@ pub(crate) fn place(
         veneers: (abs(Class::Code, plan.veneers), plan.veneer_count),
         redirects: Vec::new(),
         statics: Vec::new(),
+        anchors: Vec::new(),
         tls_plan: plan.tls.map(|p| tls::ImagePlan {
             start: abs(Class::ReadOnly, p.start),
             init_end: abs(Class::ReadOnly, p.init_end),

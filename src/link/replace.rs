@@ -29,6 +29,9 @@ pub(crate) struct Replacing {
 pub(crate) struct Inherited {
     /// `[lo, hi)` of the new version's data that lives on at `to`.
     pub redirects: Vec<(u64, u64, u64)>,
+    /// Sections reached through an anchor, and how far their anchored
+    /// variables moved.
+    pub anchors: Vec<(SectionId, u64)>,
     pub notes: ReplaceReport,
 }
 
@@ -107,39 +110,30 @@ pub(crate) fn inherited(
         }
     }
     // A section the code reaches through a base plus an offset the instruction
-    // adds (gcc's AArch64 section anchors, `.LANCHOR0`) keeps its variables only
-    // all together, at one common distance: then the whole section is one
-    // redirect. Otherwise every variable of it starts afresh.
+    // adds (gcc's AArch64 section anchors, `.LANCHOR0`): the variables reached
+    // so — those the code never names — live on only all together, at one
+    // common distance, which every reference through the base then takes
+    // (`Inherited::anchors`). Otherwise all of them start afresh.
+    let named = named_from_code(object);
     for section in anchored(object) {
-        let mine = |i: usize| variables.iter().any(|&(s, j)| s == section && j == i);
-        let (inside, rest): (Vec<_>, Vec<_>) = matches.drain(..).partition(|m| mine(m.0));
+        let reached = |i: usize| {
+            !named.contains(&i) && variables.iter().any(|&(s, j)| s == section && j == i)
+        };
+        let (inside, rest): (Vec<_>, Vec<_>) = matches.drain(..).partition(|m| reached(m.0));
         matches = rest;
-        let all = variables.iter().filter(|v| v.0 == section).count();
+        let all = (variables.iter())
+            .filter(|&&(s, j)| s == section && !named.contains(&j))
+            .count();
         let delta = |m: &(usize, u64, u64, u64)| m.2.wrapping_sub(m.1);
         let together = inside.len() == all && inside.iter().all(|m| delta(m) == delta(&inside[0]));
-        let offset = |m: &(usize, u64, u64, u64)| match object.symbols[m.0].definition {
-            Definition::Section { offset, .. } => offset,
-            _ => 0,
-        };
-        match (together, inside.first()) {
-            (true, Some(first)) => {
-                let lo = first.1 - offset(first);
-                let hi = lo + object.section(section).size;
-                out.redirects.push((lo, hi, lo.wrapping_add(delta(first))));
-                for m in &inside {
-                    let name = object.symbols[m.0].name;
-                    out.notes
-                        .kept
-                        .push(note(name, "same name and size, section kept whole".into()));
-                }
-            }
-            _ => {
-                for m in &inside {
-                    let why = "reached through a section anchor, and its section's layout changed";
-                    out.notes
-                        .reinitialised
-                        .push(note(object.symbols[m.0].name, why.into()));
-                }
+        if together && !inside.is_empty() {
+            out.anchors.push((section, delta(&inside[0])));
+            matches.extend(inside);
+        } else {
+            out.anchors.push((section, 0));
+            for m in &inside {
+                let why = "reached through a section anchor, with variables that moved apart";
+                (out.notes.reinitialised).push(note(object.symbols[m.0].name, why.into()));
             }
         }
     }
@@ -153,6 +147,25 @@ pub(crate) fn inherited(
         };
         out.notes.kept.push(note(sym.name, why.to_string()));
     }
+    out
+}
+
+/// The symbols the object's code names directly (not through a section symbol
+/// or a label).
+fn named_from_code(object: &Object) -> Vec<usize> {
+    let mut out: Vec<usize> = (object.sections.iter())
+        .filter(|s| s.class == Class::Code)
+        .flat_map(|s| &s.relocs)
+        .map(|r| r.symbol.0 as usize)
+        .filter(|&i| {
+            object
+                .symbols
+                .get(i)
+                .is_some_and(|s| s.kind != SymbolKind::Section && s.size > 0)
+        })
+        .collect();
+    out.sort_unstable();
+    out.dedup();
     out
 }
 

@@ -589,7 +589,17 @@ impl Binder<'_> {
         // (In data, a PC-relative field's addend is the plain offset.)
         let a = r.addend as u64;
         let by_address = sym.kind == SymbolKind::Section || sym.size == 0;
-        let shift = if by_address {
+        let anchor = match sym.definition {
+            Definition::Section { section: s, .. }
+                if by_address && section.class == Class::Code =>
+            {
+                (cx.layout.anchors.iter()).find(|a| a.0 == s).map(|a| a.1)
+            }
+            _ => None,
+        };
+        let shift = if let Some(shift) = anchor {
+            shift
+        } else if by_address {
             let mut bias = 0;
             if section.class == Class::Code && r.kind.info().field_bias > 0 {
                 bias = r.kind.info().field_bias as u64

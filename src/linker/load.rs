@@ -136,6 +136,7 @@ impl Linker {
         if let Some(r) = cx.replacing {
             let inherited = inherited(object, &layout, r, &self.linked.symbols);
             layout.redirects = inherited.redirects;
+            layout.anchors = inherited.anchors;
             self.scratch.report.extend(inherited.notes);
         }
         Ok(layout)
