@@ -306,6 +306,25 @@ impl Linked {
             .ok_or(crate::error::Error::NothingLoaded)
     }
 
+    /// `Unresolved` for `name` if some of its references pass `counts`: those
+    /// objects' names, sorted, once each.
+    pub(crate) fn needed_by(
+        &self,
+        name: NameId,
+        counts: impl Fn(ObjectId, bool) -> bool,
+    ) -> Option<crate::error::Unresolved> {
+        let mut users: Vec<String> = (self.symbols.entry(name).refs.iter())
+            .filter(|&&(o, weak)| counts(o, weak))
+            .map(|(o, _)| self.object_name(*o))
+            .collect();
+        users.sort();
+        users.dedup();
+        (!users.is_empty()).then(|| crate::error::Unresolved {
+            symbol: self.symbols.name(name).to_string(),
+            needed_by: users,
+        })
+    }
+
     /// An object's name for messages.
     pub(crate) fn object_name(&self, id: ObjectId) -> String {
         object_name(&self.objects, id)

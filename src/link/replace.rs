@@ -434,18 +434,7 @@ impl Linked {
             if defined_after(e, name) {
                 continue;
             }
-            let mut users: Vec<String> = (e.refs.iter())
-                .filter(|&&(o, weak)| !replaced(o) && !weak)
-                .map(|(o, _)| self.object_name(*o))
-                .collect();
-            users.sort();
-            users.dedup();
-            if !users.is_empty() {
-                out.push(Unresolved {
-                    symbol: self.symbols.name(name).to_string(),
-                    needed_by: users,
-                });
-            }
+            out.extend(self.needed_by(name, |o, weak| !replaced(o) && !weak));
         }
         out.sort_by(|a, b| a.symbol.cmp(&b.symbol));
         out.dedup_by(|a, b| {

@@ -46,20 +46,10 @@ pub(crate) fn data_dependents(
         {
             continue;
         }
-        let mut users: Vec<String> = entry
-            .refs
-            .iter()
-            .filter(|(o, _)| !set.contains(o))
-            .map(|(o, _)| linker.object_name(*o))
-            .collect();
-        users.sort();
-        users.dedup();
-        if !users.is_empty() {
-            out.push(Unresolved {
-                symbol: name.to_string(),
-                needed_by: users,
-            });
-        }
+        let Some(id) = linker.symbols.id(name) else {
+            continue;
+        };
+        out.extend(linker.needed_by(id, |o, _| !set.contains(&o)));
     }
     out
 }
