@@ -72,14 +72,7 @@ impl Linked {
             }
             let after = entry.binding_with(replaced, defs.get(name));
             let before = entry.binding(None);
-            let changed = match entry.slot {
-                Some(_) => {
-                    let sized = entry.sites_use_size();
-                    fixup::seen_by_sites(&before, sized) != fixup::seen_by_sites(&after, sized)
-                }
-                None => before != after,
-            };
-            if changed {
+            if fixup::sites_see_change(entry, [], &before, &after) {
                 let others: Vec<Site> = entry
                     .sites()
                     .iter()
@@ -301,16 +294,10 @@ impl Linked {
                 entry.binding(None),
                 entry.binding_after(going, &extra, &new_refs),
             );
-            let same = match entry.slot {
-                Some(_) => {
-                    let sized = entry.sites_use_size()
-                        || (new.iter().flat_map(|p| &p.sites))
-                            .any(|s| s.0 == name && s.1.kind.info().uses_size);
-                    fixup::seen_by_sites(&before, sized) == fixup::seen_by_sites(&after, sized)
-                }
-                None => before == after,
-            };
-            if same {
+            let new_sites = (new.iter().flat_map(|p| &p.sites))
+                .filter(|s| s.0 == name)
+                .map(|s| &s.1);
+            if !fixup::sites_see_change(entry, new_sites, &before, &after) {
                 continue;
             }
             let sites: Vec<Site> = (entry.sites().iter())

@@ -15,9 +15,9 @@ use crate::input::{Object, SectionId};
 use crate::link::Linked;
 use crate::memory::Region;
 use crate::memory::Target;
-use crate::symbols::Binding;
 use crate::symbols::Map;
 use crate::symbols::Site;
+use crate::symbols::{Binding, Entry};
 use crate::symbols::{NameId, SymbolTable};
 
 impl Linked {
@@ -281,7 +281,7 @@ pub(crate) fn value_of(
 /// an object's function is reached through its stub (once it has one) wherever
 /// its code is, so a replace that moves it changes no site; the size only if
 /// some site uses it (`sized`: `Entry::sites_use_size`).
-pub(crate) fn seen_by_sites(binding: &Binding, sized: bool) -> (u8, u64, u64) {
+fn seen_by_sites(binding: &Binding, sized: bool) -> (u8, u64, u64) {
     let (tag, address, size) = match binding {
         Binding::Object(d) if d.code => (0, 0, d.size),
         Binding::Object(d) => (1, d.address, d.size),
@@ -290,6 +290,21 @@ pub(crate) fn seen_by_sites(binding: &Binding, sized: bool) -> (u8, u64, u64) {
         Binding::Unresolved { weak } => (4 + *weak as u8, 0, 0),
     };
     (tag, address, if sized { size } else { 0 })
+}
+
+/// Whether a name's direct references (`entry`'s sites, and `more` besides)
+/// read something else once it is bound as `after` instead of `before`.
+pub(crate) fn sites_see_change<'a>(
+    entry: &Entry,
+    more: impl IntoIterator<Item = &'a Site>,
+    before: &Binding,
+    after: &Binding,
+) -> bool {
+    if entry.slot.is_none() {
+        return before != after;
+    }
+    let sized = entry.sites_use_size() || more.into_iter().any(|s| s.kind.info().uses_size);
+    seen_by_sites(before, sized) != seen_by_sites(after, sized)
 }
 
 pub(crate) fn size_of(binding: &Binding) -> u64 {

@@ -5,7 +5,7 @@
 use super::tls;
 use crate::arch::{Arch, Reach};
 use crate::error::{Error, Result};
-use crate::input::{Class, Definition, Object, Role, SymbolId};
+use crate::input::{Class, Definition, Object, Reloc, Role, Section, Symbol, SymbolId, SymbolKind};
 use crate::link::is_global;
 use crate::link::Space;
 use crate::memory::pack::Piece;
@@ -57,6 +57,42 @@ impl Layout {
         (self.redirects.iter())
             .find(|(lo, hi, _)| named >= *lo && named < *hi)
             .map_or(0, |(lo, _, to)| to.wrapping_sub(*lo))
+    }
+
+    /// How far what relocation `r` (in section `from`, against the object's own
+    /// `sym` at `addr`) names moved: 0 unless it lies in inherited data. A sized
+    /// symbol is its own variable; a section symbol or a label plus addend names
+    /// the one at `S + A`, less what the addend counts of the field itself on
+    /// x86-64 (`.bss - 4`: llc pic reaches its own dso_local variables so, gcc
+    /// its statics; in data a PC-relative addend is the plain offset). Code
+    /// reaching a section through gcc's AArch64 anchors (`.LANCHOR0`) takes the
+    /// anchored variables' common distance.
+    pub(crate) fn reference_shift(
+        &self,
+        from: &Section,
+        r: &Reloc,
+        sym: &Symbol,
+        addr: u64,
+    ) -> u64 {
+        if self.redirects.is_empty() && self.anchors.is_empty() {
+            return 0; // not a replace, or nothing inherited
+        }
+        let by_address = sym.kind == SymbolKind::Section || sym.size == 0;
+        if !by_address {
+            return self.shift(addr);
+        }
+        let code = from.class == Class::Code;
+        if let Definition::Section { section, .. } = sym.definition {
+            if let Some(&(_, shift)) = self.anchors.iter().find(|a| code && a.0 == section) {
+                return shift;
+            }
+        }
+        let mut bias = 0;
+        if code && r.kind.info().field_bias > 0 {
+            bias = r.kind.info().field_bias as u64
+                + crate::arch::x86_64::immediate_after(from.data, r.offset as usize);
+        }
+        self.shift(addr.wrapping_add(r.addend as u64).wrapping_add(bias))
     }
 }
 

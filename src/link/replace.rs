@@ -37,10 +37,12 @@ pub(crate) struct Inherited {
 
 /// Writable data of the new version that keeps the old version's address:
 /// globals of the same name and size whose kept address has the alignment the
-/// new definition asks for, and (with `keep_state`) statics matched the same
-/// way by a name unique in both versions. Everything else (new names, changed
-/// sizes or alignment) gets fresh storage; other objects' direct references to
-/// a moved global are re-patched through the reverse index.
+/// new definition asks for, and statics matched the same way by a name unique
+/// in both versions (without `keep_state` commit gives them their new initial
+/// value, as a fresh static would have). Everything else (new names, changed
+/// sizes or alignment, anchored variables whose layout changed) gets fresh
+/// storage; other objects' direct references to a moved global are re-patched
+/// through the reverse index.
 pub(crate) fn inherited(
     object: &Object,
     layout: &Layout,
@@ -114,8 +116,12 @@ pub(crate) fn inherited(
     // so — those the code never names — live on only all together, at one
     // common distance, which every reference through the base then takes
     // (`Inherited::anchors`). Otherwise all of them start afresh.
-    let named = named_from_code(object);
-    for section in anchored(object) {
+    let anchored = anchored(object);
+    let named = match anchored.is_empty() {
+        true => Vec::new(),
+        false => named_from_code(object),
+    };
+    for section in anchored {
         let reached = |i: usize| {
             !named.contains(&i) && variables.iter().any(|&(s, j)| s == section && j == i)
         };
@@ -218,7 +224,7 @@ fn variable_align(object: &Object, sym: &crate::input::Symbol) -> u64 {
 }
 
 /// The object's statics (local, sized variables in writable memory): name,
-/// address (as placed) and size, for a later `keep_state` replace to match.
+/// address (as placed) and size, for a later replace to match.
 pub(crate) fn statics(object: &Object, layout: &Layout) -> Vec<(String, u64, u64)> {
     (object.symbols.iter().enumerate())
         .filter(|(_, s)| !is_global(s.binding) && s.kind == SymbolKind::Data && s.size > 0)
@@ -315,7 +321,8 @@ pub struct ReplaceReport {
     pub kept: Vec<Note>,
     /// Variables of the new version that got fresh storage and their initial
     /// value although the old version had one of that name, and why (size or
-    /// alignment changed, became thread-local).
+    /// alignment changed, became thread-local, reached through a section anchor
+    /// whose variables moved apart).
     pub reinitialised: Vec<Note>,
     /// Pointers in kept variables that pointed into the old version's code or
     /// data: redirected to the new version's function of the same name, or the

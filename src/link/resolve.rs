@@ -581,35 +581,9 @@ impl Binder<'_> {
                 ),
             ));
         };
-        // A reference into inherited data follows it. A sized symbol is its own
-        // variable; a section symbol or a label (gcc's AArch64 `.LANCHOR0`) plus
-        // addend names the one at `S + A`, less what the addend counts of the
-        // field itself (`.bss - 4`: llc pic reaches its own dso_local variables
-        // so, gcc its statics).
-        // (In data, a PC-relative field's addend is the plain offset.)
-        let a = r.addend as u64;
+        // A reference into inherited data follows it.
         let by_address = sym.kind == SymbolKind::Section || sym.size == 0;
-        let anchor = match sym.definition {
-            Definition::Section { section: s, .. }
-                if by_address && section.class == Class::Code =>
-            {
-                (cx.layout.anchors.iter()).find(|a| a.0 == s).map(|a| a.1)
-            }
-            _ => None,
-        };
-        let shift = if let Some(shift) = anchor {
-            shift
-        } else if by_address {
-            let mut bias = 0;
-            if section.class == Class::Code && r.kind.info().field_bias > 0 {
-                bias = r.kind.info().field_bias as u64
-                    + crate::arch::x86_64::immediate_after(section.data, r.offset as usize);
-            }
-            cx.layout.shift(addr.wrapping_add(a).wrapping_add(bias))
-        } else {
-            cx.layout.shift(addr)
-        };
-        fix.v.s = addr.wrapping_add(shift);
+        fix.v.s = addr.wrapping_add(cx.layout.reference_shift(section, r, sym, addr));
         fix.v.z = sym.size;
         let ifunc = sym.kind == SymbolKind::Ifunc;
         if ifunc {

@@ -9,7 +9,7 @@ use crate::error::{Error, Result, Unresolved};
 use crate::link::fixup::{apply_patches, site_patches, Patch};
 use crate::link::Linked;
 use crate::symbols::ObjectId;
-use crate::symbols::{Binding, Site};
+use crate::symbols::{Binding, NameId, Site};
 
 /// Other objects that refer to those of `id`'s variables (writable or constant)
 /// that `counts` keeps, with nothing to fall back to: their code would read freed
@@ -25,33 +25,22 @@ pub(crate) fn data_dependents(
     let Some(object) = linker.objects.get(&id) else {
         return Vec::new();
     };
-    let mut out = Vec::new();
-    let mut names: Vec<&str> = object
-        .defines
-        .iter()
-        .map(|n| linker.symbols.name(*n))
-        .filter(|name| counts(name))
+    let mut names: Vec<(&str, NameId)> = (object.defines.iter())
+        .map(|&n| (linker.symbols.name(n), n))
+        .filter(|(name, _)| counts(name))
         .collect();
     names.sort_unstable();
-    for name in names {
-        let Some(entry) = linker.symbols.get(name) else {
-            continue;
-        };
-        let variable = entry.defs.iter().any(|d| d.object == id && !d.code);
-        if !variable
-            || !matches!(
+    let dropped = |&(_, n): &(&str, NameId)| {
+        let entry = linker.symbols.entry(n);
+        entry.defs.iter().any(|d| d.object == id && !d.code)
+            && matches!(
                 entry.binding_with(Some(id), None),
                 Binding::Unresolved { .. }
             )
-        {
-            continue;
-        }
-        let Some(id) = linker.symbols.id(name) else {
-            continue;
-        };
-        out.extend(linker.needed_by(id, |o, _| !set.contains(&o)));
-    }
-    out
+    };
+    (names.into_iter().filter(dropped))
+        .filter_map(|(_, n)| linker.needed_by(n, |o, _| !set.contains(&o)))
+        .collect()
 }
 
 /// `Err(InUse)` naming the objects outside `set` (which holds `id`) that use

@@ -140,10 +140,7 @@ impl Linker {
                     keeper,
                 }),
                 Err(e) => {
-                    self.rollback(&mut undo);
-                    if let Some((k, sigs)) = keeper {
-                        self.linked.move_groups(&sigs, k, r.id);
-                    }
+                    self.take_back(r.id, undo, keeper);
                     failure = Some(e);
                     break;
                 }
@@ -193,13 +190,19 @@ impl Linker {
         let Some(e) = failure else {
             return Ok((done, patches));
         };
-        for (mut p, r) in done.into_iter().zip(replacing).rev() {
-            self.rollback(&mut p.undo);
-            if let Some((k, sigs)) = p.keeper {
-                self.linked.move_groups(&sigs, k, r.id);
-            }
+        for (p, r) in done.into_iter().zip(replacing).rev() {
+            self.take_back(r.id, p.undo, p.keeper);
         }
         Err(e)
+    }
+
+    /// Takes back a new version of `id` prepared but not published: its memory,
+    /// slots and names, and the COMDAT groups its keeper took over.
+    fn take_back(&mut self, id: ObjectId, mut undo: Undo, keeper: Keeper) {
+        self.rollback(&mut undo);
+        if let Some((k, sigs)) = keeper {
+            self.linked.move_groups(&sigs, k, id);
+        }
     }
 
     /// What becomes of a replaced version once its successor is live: kept for
