@@ -262,12 +262,6 @@ fn threads_calling_through_stubs_survive_hundreds_of_replacements() {
     assert_eq!(l.memory().retired, 0);
 }
 
-fn rss_kib() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
-    let pages: u64 = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
-    pages * 4
-}
-
 #[test]
 fn load_unload_cycles_do_not_grow_the_process() {
     // 100,000 natively; under qemu (about 20x slower) 20,000 keep the suite short
@@ -287,12 +281,12 @@ fn load_unload_cycles_do_not_grow_the_process() {
     for _ in 0..1000 {
         warm(&mut l);
     }
-    let before = rss_kib();
+    let before = common::rss_kib();
     let memory = l.memory();
     for _ in 0..cycles {
         warm(&mut l);
     }
-    let grown = rss_kib().saturating_sub(before);
+    let grown = common::rss_kib().saturating_sub(before);
     assert_eq!(l.memory(), memory, "relink's own accounting is unchanged");
     assert!(
         grown < 8 * 1024,

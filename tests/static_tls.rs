@@ -38,28 +38,15 @@ fn low_linker() -> Linker {
     Linker::with_options(LinkerOptions::new().placement(Placement::Low)).unwrap()
 }
 
-/// Static TLS libraries relink holds (distinct memfd inodes in the maps).
-fn libraries() -> usize {
-    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
-    let mut inodes: Vec<&str> = maps
-        .lines()
-        .filter(|l| l.contains("relink-static-tls"))
-        .filter_map(|l| l.split_whitespace().nth(4))
-        .collect();
-    inodes.sort_unstable();
-    inodes.dedup();
-    inodes.len()
-}
-
 /// Static TLS blocks in use: the libraries less the pooled ones.
 fn held() -> usize {
-    libraries() - relink::runtime::static_tls::pooled()
+    common::static_tls_libraries() - relink::runtime::static_tls::pooled()
 }
 
 #[test]
 fn static_tls_is_taken_on_demand_and_given_back() {
     let base = held();
-    let mapped = libraries();
+    let mapped = common::static_tls_libraries();
 
     // vars.o (-fPIC) has a dynamic module of its own; threads.o (-fno-pic) reads
     // its `shared_counter` with initial-exec code, so that module becomes static
@@ -96,10 +83,14 @@ fn static_tls_is_taken_on_demand_and_given_back() {
 
     // Replace: a static block with fresh values (the failed replace's, from the
     // pool: no new library); the old one goes back to the pool at reclaim.
-    let before = libraries();
+    let before = common::static_tls_libraries();
     l.replace(threads, &bytes).unwrap();
     assert_eq!(held(), base + 3);
-    assert_eq!(libraries(), before, "the pooled block was reused");
+    assert_eq!(
+        common::static_tls_libraries(),
+        before,
+        "the pooled block was reused"
+    );
     let fresh = call(&mut l, 1);
     assert!(fresh.contains("first=7033 fresh=1 shared0=103"), "{fresh}");
     unsafe { l.reclaim() };
@@ -130,7 +121,7 @@ fn static_tls_is_taken_on_demand_and_given_back() {
     drop(l);
     assert_eq!(held(), base);
     assert!(
-        libraries() <= mapped + 3,
+        common::static_tls_libraries() <= mapped + 3,
         "at most as many libraries as blocks were in use at once"
     );
 }

@@ -28,26 +28,6 @@ fn bytes(name: &str) -> Vec<u8> {
     std::fs::read(common::object("tls/gcc-default", name)).unwrap()
 }
 
-/// Resident set size of this process, in KiB.
-fn rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
-    line.split_whitespace().nth(1).unwrap().parse().unwrap()
-}
-
-/// Static TLS libraries mapped in this process (distinct memfd inodes).
-fn static_tls_libraries() -> usize {
-    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
-    let mut inodes: Vec<&str> = maps
-        .lines()
-        .filter(|l| l.contains("relink-static-tls"))
-        .filter_map(|l| l.split_whitespace().nth(4))
-        .collect();
-    inodes.sort_unstable();
-    inodes.dedup();
-    inodes.len()
-}
-
 /// Loads `<stem>_v1`, then replaces it `REPLACES` times, alternating with
 /// `<stem>_v2`, keeping state, reclaiming after each. Version `n`'s `bump()`
 /// returns `10 * n` (hits) or `100 * n` (buf) plus the calls since its
@@ -85,10 +65,10 @@ fn edit_loop(stem: &str, first: i32) {
             assert_eq!(later, base + 1, "{stem}: a new thread after replace #{i}");
         }
         if i == 100 {
-            (rss_100, libraries_100) = (rss_kib(), static_tls_libraries());
+            (rss_100, libraries_100) = (common::rss_kib(), common::static_tls_libraries());
         }
     }
-    let (rss, libraries) = (rss_kib(), static_tls_libraries());
+    let (rss, libraries) = (common::rss_kib(), common::static_tls_libraries());
     eprintln!(
         "{stem}: {REPLACES} replaces; RSS {rss_100} KiB after 100, {rss} KiB after \
          {REPLACES}; static TLS libraries {libraries_100} after 100, {libraries} after {REPLACES}"

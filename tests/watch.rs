@@ -8,12 +8,27 @@
 mod common;
 
 use std::path::Path;
-use std::process::Stdio;
+use std::process::{Child, Stdio};
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 fn object(name: &str) -> Vec<u8> {
     std::fs::read(common::object("tls/gcc-default", name)).unwrap()
+}
+
+/// `relink watch --interval 20 OPTIONS INPUTS`, and its stdout and stderr lines.
+fn watch(options: &[&str], inputs: &[&Path]) -> (Child, Receiver<String>, Receiver<String>) {
+    let mut cmd = common::relink_command();
+    cmd.args(["watch", "--interval", "20"])
+        .args(options)
+        .args(inputs)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let out = lines(child.stdout.take().unwrap());
+    let err = lines(child.stderr.take().unwrap());
+    (child, out, err)
 }
 
 /// Lines of a child's stream, as they come.
@@ -89,22 +104,7 @@ fn watch_keeps_the_running_version_when_a_new_one_is_bad() {
     std::fs::create_dir_all(&dir).unwrap();
     let tick = dir.join("tick.o");
     std::fs::write(&tick, object("tick_v1")).unwrap();
-    let mut cmd = common::relink_command();
-    cmd.args([
-        "watch",
-        "--keep-state",
-        "--interval",
-        "20",
-        "--entry",
-        "tick",
-    ])
-    .arg(&tick)
-    .stdin(Stdio::null())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    let out = lines(child.stdout.take().unwrap());
-    let err = lines(child.stderr.take().unwrap());
+    let (mut child, out, err) = watch(&["--keep-state", "--entry", "tick"], &[&tick]);
     let mut errors = Vec::new();
     let mut all = wait_for(&out, "tick v1 total=3", &errors);
 
@@ -168,15 +168,7 @@ fn watch_replaces_files_changed_together_as_one() {
     std::fs::write(&a, replace("mv_a_v1")).unwrap();
     std::fs::write(&b, replace("mv_b_v1")).unwrap();
     std::fs::write(&main, replace("mv_main")).unwrap();
-    let mut cmd = common::relink_command();
-    cmd.args(["watch", "--interval", "20", "--entry", "mv_tick"])
-        .args([&main, &a, &b])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    let out = lines(child.stdout.take().unwrap());
-    let err = lines(child.stderr.take().unwrap());
+    let (mut child, out, err) = watch(&["--entry", "mv_tick"], &[&main, &a, &b]);
     let errors = Vec::new();
     wait_for(&out, "a1 b5", &errors);
     // Another file in the directory changing all the time (a log, say) does not

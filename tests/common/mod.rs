@@ -206,3 +206,24 @@ pub fn run_child(test: &str) -> std::process::Output {
         .output()
         .unwrap()
 }
+
+/// Resident set size of this process, in KiB.
+pub fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// Static TLS libraries relink holds in this process (distinct memfd inodes
+/// in the maps).
+pub fn static_tls_libraries() -> usize {
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+    let mut inodes: Vec<&str> = maps
+        .lines()
+        .filter(|l| l.contains("relink-static-tls"))
+        .filter_map(|l| l.split_whitespace().nth(4))
+        .collect();
+    inodes.sort_unstable();
+    inodes.dedup();
+    inodes.len()
+}
