@@ -66,6 +66,7 @@ pub use link::replace::{Note, ReplaceOptions, ReplaceReport};
 #[cfg(feature = "testing")]
 pub use linker::Stage;
 pub use linker::{FnPtr, Linker, LinkerOptions, MemoryStats, Stats};
+pub use memory::copies::{all as process_copies, Copy as ProcessCopy};
 pub use memory::Placement;
 pub use runtime::{Registrations, Symbolized};
 pub use symbols::ObjectId;

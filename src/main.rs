@@ -93,6 +93,21 @@ struct ProcessOptions {
     /// Never register loaded objects with debuggers, even under one.
     #[arg(long)]
     no_debugger: bool,
+    /// Where the loaded code goes: `auto` (from what the objects' relocations
+    /// need), `low` (the low 2 GiB), `near` (within ±2 GiB of the C library),
+    /// `anywhere`.
+    #[arg(long, value_name = "WHERE", default_value = "auto", value_parser = parse_placement)]
+    placement: relink::Placement,
+}
+
+fn parse_placement(s: &str) -> Result<relink::Placement, String> {
+    match s {
+        "auto" => Ok(relink::Placement::Auto),
+        "low" => Ok(relink::Placement::Low),
+        "near" => Ok(relink::Placement::NearProcess),
+        "anywhere" => Ok(relink::Placement::Anywhere),
+        _ => Err(format!("`{s}`: expected auto, low, near or anywhere")),
+    }
 }
 
 fn main() -> ExitCode {
@@ -170,6 +185,7 @@ fn run(
 ) -> Result<i32, Error> {
     let mut linker = Linker::with_options(
         relink::LinkerOptions::new()
+            .placement(process.placement)
             .perf_map(process.perf_map)
             .debugger(match (process.debugger, process.no_debugger) {
                 (true, _) => Some(true),
@@ -309,6 +325,12 @@ fn print_stats(s: &Stats, memory: &relink::MemoryStats) {
         .map(|(c, (used, chunks))| format!("{c} {} KiB (in {} KiB)", kib(used), kib(chunks)))
         .collect();
     eprintln!("relink: {}", parts.join(", "));
+    for (name, c) in relink::process_copies() {
+        eprintln!(
+            "relink: copied process variable `{name}` ({} bytes) from {:#x} to {:#x}; {} references rebound",
+            c.size, c.original, c.copy, c.rebound
+        );
+    }
     if s.parse_ahead > std::time::Duration::ZERO {
         eprintln!(
             "relink: read and parsed ahead on a second thread: {:.3} ms",

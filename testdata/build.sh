@@ -253,34 +253,6 @@ check() {
   fi
 }
 
-# gcc-nopic code uses 32-bit absolute addresses (R_X86_64_32/32S: it must be
-# loaded below 2 GiB). If it also reads a libc variable with R_X86_64_PC32 it
-# must be within 2 GiB of libc too: impossible, and tests/programs.rs expects
-# relink to refuse it. Only cli may do that; cli must keep doing it.
-check_nopic_libc_data() {
-  local pdir prog objs hits
-  for pdir in "$OBJ/x86_64/gcc-nopic"/*/; do
-    prog=$(basename "$pdir")
-    mapfile -t objs < <(find "$pdir" -maxdepth 1 -name '*.o' | sort)
-    hits=$(
-      { nm --defined-only "${objs[@]}" | awk 'NF == 3 { print "D", $3 }'
-        llvm-readobj -r "${objs[@]}" | awk '$2 == "R_X86_64_PC32" { print "R", $3 }'
-      } | awk '$1 == "D" { d[$2] = 1 } $1 == "R" && $2 !~ /^\./ { r[$2] = 1 }
-               END { for (s in r) if (!(s in d)) print s }' | sort | tr '\n' ' ')
-    if [ "$prog" = cli ] && [ -z "$hits" ]; then
-      echo "FAIL x86_64/gcc-nopic/cli no longer reads libc data with R_X86_64_PC32;" \
-        "update the LOAD_ERROR expectation in tests/programs.rs" >&2
-      FAILURES=$((FAILURES + 1))
-    elif [ "$prog" != cli ] && [ -n "$hits" ]; then
-      echo "FAIL x86_64/gcc-nopic/$prog reads libc data with R_X86_64_PC32 ($hits):" \
-        "relink cannot load it (see README.md)" >&2
-      FAILURES=$((FAILURES + 1))
-    else
-      echo "ok   x86_64/gcc-nopic/$prog libc data via PC32: ${hits:-none}"
-    fi
-  done
-}
-
 # ---------------------------------------------------------------- relocation table
 
 # Counts of relocation types per variant, as a markdown table per architecture.
@@ -380,7 +352,6 @@ for v in "${A64_VARIANTS[@]}"; do
   for pdir in "$OBJ/aarch64/$v"/*/; do check aarch64 "$v" "$(basename "$pdir")"; done
 done
 
-check_nopic_libc_data
 update_readme
 
 owned=()

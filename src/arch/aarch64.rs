@@ -385,6 +385,7 @@ impl Kind {
                 }
             }
             Delta32 | Page21 { .. } => info.pc_relative_narrow = true,
+            PageOffset12 { .. } => info.page_offset = true,
             Delta16 | Adr21 | LoadLiteral19 | CondBranch19 | TestBranch14 => {
                 info.pc_relative_narrow = true;
                 info.pc_relative_short = true;
@@ -414,7 +415,7 @@ impl Kind {
             TpOffsetAdd12 { .. } | TpOffsetLoadStore12 { .. } | TpOffsetMoveWide16 { .. } => {
                 info.target = Target::Tls(TlsTarget::TpOffset)
             }
-            Pointer64 | Delta64 | PageOffset12 { .. } => {}
+            Pointer64 | Delta64 => {}
         }
         info
     }

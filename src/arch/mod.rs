@@ -334,6 +334,10 @@ pub struct KindInfo {
     pub pc_relative_short: bool,
     /// The kind uses the symbol's size (`Z`) instead of its address.
     pub uses_size: bool,
+    /// AArch64 `:lo12:` fields: the low bits of an address whose page an `ADRP`
+    /// before it computes. Where a process function is reached through its stub,
+    /// these must take the same address as their `ADRP` (`fixup::value_of`).
+    pub page_offset: bool,
     /// Bytes the addend also counts besides the offset of what the reference
     /// names: x86-64 PC-relative fields measure from their own end, so `.bss - 4`
     /// names the variable at `.bss` (an instruction with an immediate after the
@@ -352,6 +356,7 @@ impl KindInfo {
             pc_relative_narrow: false,
             pc_relative_short: false,
             uses_size: false,
+            page_offset: false,
             field_bias: 0,
         }
     }

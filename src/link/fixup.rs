@@ -263,9 +263,17 @@ pub(crate) fn value_of(
         (Binding::Object(d), Some(stub)) if d.code => stub,
         (Binding::Object(d), _) => d.address,
         (Binding::Host(s) | Binding::Process(s), Some(stub)) if s.function => {
+            let info = kind.info();
             let far = s.address.wrapping_add(a as u64).wrapping_sub(p) as i64;
-            let narrow = kind.info().pc_relative_narrow;
-            if narrow && !(i32::MIN as i64..=i32::MAX as i64).contains(&far) {
+            // An AArch64 `:lo12:` field decides as the `ADRP` just before it does.
+            let out_of_reach = ((info.pc_relative_narrow || info.page_offset)
+                && !(i32::MIN as i64..=i32::MAX as i64).contains(&far))
+                // A narrow absolute field (`-fno-pic` code's `mov $exit, %edi`,
+                // `.eh_frame`'s personality pointer) takes the stub in the low
+                // region: the function's canonical address for such code, as
+                // `ld`'s canonical PLT entry is.
+                || (info.absolute_narrow && s.address.wrapping_add(a as u64) >= 1 << 31);
+            if out_of_reach {
                 stub
             } else {
                 s.address

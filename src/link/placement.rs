@@ -4,7 +4,11 @@
 //!   `MOVW_UABS_G0/G1`) needs its target in the low 2 GiB: the region goes low.
 //! - A narrow PC-relative relocation to data the process defines (gcc's PIE code
 //!   reads `stderr` with `R_X86_64_PC32`) needs the region within ±2 GiB of it.
-//! - Both at once cannot be satisfied: that is an error naming both places.
+//! - Both at once: the region goes low, and the process's variable gets a copy
+//!   in the low 2 GiB that becomes the variable (`memory::copies`), as a static
+//!   linker's copy relocation does. So does process data that a narrow absolute
+//!   field names (`mov $stdout, %edi`, `&std::cout`), and process data a
+//!   PC-relative field cannot reach from a region placed before.
 
 use crate::error::{Error, Result};
 use crate::input::{Binding, Definition, Object, Symbol};
@@ -17,6 +21,19 @@ use crate::symbols::{Map, ProcessSymbol, SymbolTable};
 pub(crate) struct Needs {
     pub low: Option<String>,
     pub near: Option<(String, u64)>,
+    /// Every process variable a narrow field refers to, once per name.
+    pub process_data: Vec<NarrowData>,
+}
+
+/// A process variable that a narrow field refers to.
+#[derive(Debug)]
+pub(crate) struct NarrowData {
+    pub name: String,
+    pub symbol: ProcessSymbol,
+    /// The first place, for messages.
+    pub at: String,
+    /// Through an absolute field (else a PC-relative one).
+    pub absolute: bool,
 }
 
 pub(crate) fn needs(objects: &[Object], symbols: &SymbolTable) -> Needs {
@@ -40,6 +57,7 @@ pub(crate) fn needs(objects: &[Object], symbols: &SymbolTable) -> Needs {
         })
     };
     let mut process: Map<&str, Option<ProcessSymbol>> = Map::default();
+    let mut seen: Map<(&str, bool), ()> = Map::default();
     for object in objects {
         for &(si, ri) in &super::prepare::facts(object).narrow {
             let section = &object.sections[si];
@@ -55,10 +73,9 @@ pub(crate) fn needs(objects: &[Object], symbols: &SymbolTable) -> Needs {
             if info.absolute_narrow && needs.low.is_none() && !is_absolute(defined(), sym) {
                 needs.low = Some(at());
             }
-            let from_process = info.pc_relative_narrow
-                && needs.near.is_none()
-                && !sym.is_defined()
+            let from_process = !sym.is_defined()
                 && sym.binding != Binding::Local
+                && !seen.contains_key(&(sym.name, info.absolute_narrow))
                 && !defined().contains_key(sym.name);
             if !from_process {
                 continue;
@@ -74,12 +91,75 @@ pub(crate) fn needs(objects: &[Object], symbols: &SymbolTable) -> Needs {
                     .and_then(|e| e.process())
                     .unwrap_or_else(|| crate::symbols::dlsym(sym.name))
             });
-            if let Some(p) = found.filter(|p| !p.function) {
+            let Some(p) = found.filter(|p| !p.function) else {
+                continue;
+            };
+            seen.insert((sym.name, info.absolute_narrow), ());
+            if info.pc_relative_narrow && needs.near.is_none() {
                 needs.near = Some((at(), p.address));
             }
+            needs.process_data.push(NarrowData {
+                name: sym.name.to_string(),
+                symbol: p,
+                at: at(),
+                absolute: info.absolute_narrow,
+            });
         }
     }
     needs
+}
+
+/// The process variables that narrow fields of code in `[base, base + size)`
+/// cannot reach where they are: they need a copy within reach.
+pub(crate) fn out_of_reach(needs: &Needs, base: u64, size: u64) -> Vec<&NarrowData> {
+    let mut out: Vec<&NarrowData> = Vec::new();
+    for d in &needs.process_data {
+        let (lo, hi) = (d.symbol.address, d.symbol.address + d.symbol.size);
+        let reached = if d.absolute {
+            hi <= memory::copies::COPY_LIMIT
+        } else {
+            memory::within(base, base + size, lo, NEAR)
+                && memory::within(base, base + size, hi, NEAR)
+        };
+        if !reached && !out.iter().any(|o| o.name == d.name) {
+            out.push(d);
+        }
+    }
+    out
+}
+
+/// Copies the process variables in `list` into reach (see `memory::copies`):
+/// the copies, by name, or an error naming the first that cannot be made one.
+///
+/// Copies live in the low 2 GiB: a PC-relative field reaches them only from a
+/// low region (`base + size` at most `LOW_LIMIT`).
+pub(crate) fn make_copies(
+    list: &[&NarrowData],
+    base: u64,
+    size: u64,
+) -> Result<Vec<(String, ProcessSymbol)>> {
+    let mut out = Vec::new();
+    for d in list {
+        if !d.absolute && base + size > LOW_LIMIT {
+            return Err(Error::Placement(format!(
+                "{} needs the region within ±2 GiB of {:#x}, but it was placed at {base:#x} \
+                 for the objects loaded before",
+                d.at, d.symbol.address
+            )));
+        }
+        match memory::copies::make(&d.name, d.symbol) {
+            Ok(copy) => out.push((d.name.clone(), copy)),
+            Err(why) => {
+                return Err(Error::Placement(format!(
+                    "{} reads process variable `{}` at {:#x} with a 32-bit field, out of reach \
+                     of the loaded code; it cannot be copied within reach: {why} (rebuild the \
+                     object with -fPIC, or the library without -Bsymbolic)",
+                    d.at, d.name, d.symbol.address
+                )))
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The relocations [`needs`] looks at: `(section, relocation)` indices of those
@@ -112,13 +192,9 @@ pub(crate) fn choose(needs: &Needs, option: Placement) -> Result<Placement> {
     if option != Placement::Auto {
         return Ok(option);
     }
+    // Both low and near: low, and the variables read nearby get copies there.
     match (&needs.low, &needs.near) {
-        (Some(low), Some((near, _))) => Err(Error::Placement(format!(
-            "no placement satisfies these objects: {low} needs the low 2 GiB, but {near} \
-             reads data of the process directly and needs to be within ±2 GiB of it \
-             (rebuild one of them: -fPIC, or llc -relocation-model=pic)"
-        ))),
-        (Some(_), None) => Ok(Placement::Low),
+        (Some(_), _) => Ok(Placement::Low),
         _ => Ok(Placement::NearProcess),
     }
 }
@@ -130,14 +206,6 @@ pub(crate) fn check(needs: &Needs, placement: Placement, base: u64, size: u64) -
             return Err(Error::Placement(format!(
                 "{low} needs the low 2 GiB, but the region was placed at {base:#x} ({placement:?}) \
                  for the objects loaded before; load it first, or use Placement::Low"
-            )));
-        }
-    }
-    if let Some((near, anchor)) = &needs.near {
-        if !memory::within(base, base + size, *anchor, NEAR) {
-            return Err(Error::Placement(format!(
-                "{near} needs the region within ±2 GiB of {anchor:#x}, but it was placed at \
-                 {base:#x} ({placement:?}) for the objects loaded before"
             )));
         }
     }

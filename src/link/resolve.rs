@@ -813,6 +813,8 @@ mod tests {
         let got = RelocKind::X86_64(X::GotDelta32);
         let call = RelocKind::X86_64(X::Branch32);
         let bl = RelocKind::Aarch64(aarch64::Kind::Branch26);
+        let abs32 = RelocKind::X86_64(X::Pointer32);
+        let lo12 = RelocKind::Aarch64(aarch64::Kind::PageOffset12 { shift: 0 });
         let unresolved = Binding::Unresolved { weak: false };
         let weak = Binding::Unresolved { weak: true };
         #[rustfmt::skip]
@@ -840,6 +842,11 @@ mod tests {
             ("libc fn, pc32 far", pc32, process(true), false, FAR, row(true, STUB, None, true)),
             ("libc fn, abs64 far", abs64, process(true), false, FAR, row(true, LIBC, None, true)),
             ("libc fn, call", call, process(true), false, FAR, row(true, STUB, None, false)),
+            // A narrow absolute field (`-fno-pic`'s `mov $exit, %edi`) or an AArch64
+            // `:lo12:` after an ADRP that cannot reach it: the stub in the region.
+            ("libc fn, abs32", abs32, process(true), false, FAR, row(true, STUB, None, true)),
+            ("libc fn, lo12 far", lo12, process(true), false, FAR, row(true, STUB, None, true)),
+            ("libc fn, lo12 near", lo12, process(true), false, NEAR, row(true, LIBC, None, true)),
             // Process data: its address, wherever the region is (placement keeps
             // narrow references in reach, or refuses).
             ("libc data, pc32 near", pc32, process(false), false, NEAR, row(false, LIBC, None, true)),

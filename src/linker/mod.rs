@@ -631,12 +631,13 @@ impl Linker {
         }
         let needs = crate::link::placement::needs(objects, &self.linked.symbols);
         if let Some(space) = &self.linked.space {
-            return crate::link::placement::check(
+            crate::link::placement::check(
                 &needs,
                 space.placement,
                 space.region.target_base(),
                 space.region.size(),
-            );
+            )?;
+            return self.copy_out_of_reach(&needs);
         }
         let placement = crate::link::placement::choose(&needs, self.options.placement)?;
         let mut region = Region::reserve(self.options.region_size, placement)?;
@@ -661,6 +662,34 @@ impl Linker {
             placement,
             debugger,
         });
+        self.copy_out_of_reach(&needs)
+    }
+
+    /// Gives the process variables that the objects' narrow fields cannot reach
+    /// a copy within reach (`memory::copies`), and rebinds the objects already
+    /// loaded that refer to them to the copy.
+    fn copy_out_of_reach(&mut self, needs: &crate::link::placement::Needs) -> Result<()> {
+        let Some(space) = &self.linked.space else {
+            return Ok(());
+        };
+        let (base, size) = (space.region.target_base(), space.region.size());
+        let list = crate::link::placement::out_of_reach(needs, base, size);
+        if list.is_empty() {
+            return Ok(());
+        }
+        for (name, copy) in crate::link::placement::make_copies(&list, base, size)? {
+            let Some(id) = self.linked.symbols.id(&name) else {
+                continue;
+            };
+            let entry = self.linked.symbols.entry_mut(id);
+            if matches!(entry.process(), Some(Some(p)) if p != copy) {
+                let before = entry.binding(None);
+                entry.set_process(Some(Some(copy)));
+                if before != entry.binding(None) {
+                    self.linked.rebind(id)?;
+                }
+            }
+        }
         Ok(())
     }
 }

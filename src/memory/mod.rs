@@ -32,6 +32,7 @@
 //!
 //! `unsafe` lives here: the two mappings, and handing out slices of the working view.
 
+pub mod copies;
 mod fork;
 pub mod pack;
 pub mod process;

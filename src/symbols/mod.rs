@@ -615,7 +615,8 @@ pub fn dlsym(name: &str) -> Option<ProcessSymbol> {
             function: true,
         });
     }
-    crate::memory::process::lookup(name)
+    // A variable copied into reach of non-PIC code is the process's variable now.
+    crate::memory::process::lookup(name).map(crate::memory::copies::moved)
 }
 
 #[cfg(test)]

@@ -119,8 +119,13 @@ impl Outcome {
 
 /// Runs `cmd` with stdin closed, capturing stdout and stderr, and kills it if
 /// it runs longer than `limit`.
-pub fn run_with_timeout(mut cmd: Command, limit: Duration) -> Outcome {
-    cmd.stdin(Stdio::null())
+pub fn run_with_timeout(cmd: Command, limit: Duration) -> Outcome {
+    run_with_stdin(cmd, Stdio::null(), limit)
+}
+
+/// As [`run_with_timeout`], with `stdin` as the child's standard input.
+pub fn run_with_stdin(mut cmd: Command, stdin: Stdio, limit: Duration) -> Outcome {
+    cmd.stdin(stdin)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = cmd

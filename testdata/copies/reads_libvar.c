@@ -1,0 +1,2 @@
+extern int libvar;
+int read_libvar(void) { return libvar; }
