@@ -67,6 +67,7 @@ pub use link::replace::{Note, ReplaceOptions, ReplaceReport};
 pub use linker::Stage;
 pub use linker::{FnPtr, Linker, LinkerOptions, MemoryStats, Stats};
 pub use memory::Placement;
+pub use runtime::perf::jitdump_path;
 pub use runtime::{Registrations, Symbolized};
 pub use symbols::ObjectId;
 

@@ -82,9 +82,15 @@ struct ProcessOptions {
     /// for `-l`), or a name or path for `dlopen`. C++ objects need `-l stdc++`.
     #[arg(short = 'l', long = "lib", value_name = "NAME")]
     libs: Vec<String>,
-    /// Append every loaded function and stub to /tmp/perf-<pid>.map for `perf`.
+    /// Append every loaded function and stub to /tmp/perf-<pid>.map (read by
+    /// profilers for anonymous code; `perf report` needs --perf-jitdump).
     #[arg(long)]
     perf_map: bool,
+    /// Write every loaded function and stub with its code to
+    /// ~/.debug/jit/relink-<pid>/jit-<pid>.dump ($JITDUMPDIR instead of ~ if
+    /// set) for perf: `perf record -k 1`, then `perf inject --jit` (README).
+    #[arg(long)]
+    perf_jitdump: bool,
     /// Register loaded objects with debuggers and make their code breakpointable
     /// even if no debugger is attached yet (for `gdb -p` later). Automatic when
     /// relink runs under a debugger.
@@ -171,6 +177,7 @@ fn run(
     let mut linker = Linker::with_options(
         relink::LinkerOptions::new()
             .perf_map(process.perf_map)
+            .perf_jitdump(process.perf_jitdump)
             .debugger(match (process.debugger, process.no_debugger) {
                 (true, _) => Some(true),
                 (_, true) => Some(false),
