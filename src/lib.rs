@@ -60,7 +60,7 @@ mod link;
 mod linker;
 
 pub use arch::RelocKind;
-pub use describe::describe;
+pub use describe::{describe, describe_file, describe_with, map_input, ArchiveMembers};
 pub use error::{Error, Location, Result, Unresolved};
 pub use link::replace::{Note, ReplaceOptions, ReplaceReport};
 #[cfg(feature = "testing")]
