@@ -267,7 +267,7 @@ fn write_symbols(out: &mut String, object: &Object) {
             binding.into(),
             (if s.hidden { "hidden" } else { "default" }).into(),
             section,
-            s.name.to_string(),
+            (if s.name.is_empty() { "-" } else { s.name }).to_string(),
         ]);
     }
     table.write(out);
@@ -351,7 +351,7 @@ fn write_archive(
         ("Relocations", true),
         ("Name", false),
     ]);
-    let mut shown = Vec::new();
+    let (mut shown, mut notes) = (Vec::new(), Vec::new());
     for (i, m) in members.iter().enumerate() {
         let member_name = format!("{name}({})", m.name);
         let Some(bytes) = &m.bytes else {
@@ -364,7 +364,20 @@ fn write_archive(
         let bytes = copy
             .as_ref()
             .map_or(&bytes[..], crate::input::Aligned::as_slice);
-        let object = crate::input::parse(&member_name, bytes)?;
+        let object = match crate::input::parse(&member_name, bytes) {
+            Ok(object) => object,
+            // One unreadable member does not hide the others: a row, and the
+            // error under the table (an error if its tables were asked for).
+            Err(e) if !wants(which, &m.name) => {
+                let mut row = vec![String::new(); 8];
+                (row[0], row[1]) = (i.to_string(), bytes.len().to_string());
+                (row[2], row[7]) = ("unreadable".into(), m.name.clone());
+                table.row(row);
+                notes.push(format!("  #{i} {e}"));
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         let defined = (object.symbols.iter())
             .filter(|s| s.binding != Binding::Local && s.is_defined())
             .count();
@@ -379,18 +392,18 @@ fn write_archive(
             relocs.to_string(),
             m.name.clone(),
         ]);
-        let wanted = match which {
-            ArchiveMembers::Summary => false,
-            ArchiveMembers::Named(names) => names.iter().any(|n| *n == m.name),
-            ArchiveMembers::All => true,
-        };
-        if wanted {
+        if wants(which, &m.name) {
             let mut text = String::from("\n");
             write_object(&mut text, &member_name, &object);
             shown.push(text);
         }
     }
     table.write(out);
+    if !notes.is_empty() {
+        out.push_str("\nUnreadable members:\n");
+        out.push_str(&notes.join("\n"));
+        out.push('\n');
+    }
     if let ArchiveMembers::Named(names) = which {
         if let Some(missing) = names
             .iter()
@@ -405,4 +418,12 @@ fn write_archive(
         out.push_str(&text);
     }
     Ok(())
+}
+
+fn wants(which: &ArchiveMembers, member: &str) -> bool {
+    match which {
+        ArchiveMembers::Summary => false,
+        ArchiveMembers::Named(names) => names.iter().any(|n| n == member),
+        ArchiveMembers::All => true,
+    }
 }

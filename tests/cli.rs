@@ -457,6 +457,31 @@ fn info_lists_an_archives_members_and_shows_one_on_request() {
         "{all}"
     );
 
+    // A member that is no object is a row and a note; the others still show.
+    let junk = dir.join("junk.o");
+    std::fs::write(&junk, b"garbage!").unwrap();
+    let ar = std::process::Command::new("ar")
+        .arg("rc")
+        .args([&lib, &junk])
+        .status()
+        .unwrap();
+    assert!(ar.success());
+    let out = relink(&["info", lib_name]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let members = table(&stdout, "Members:");
+    assert!(
+        has_row(&members, &["2", "8", "unreadable", "junk.o"]),
+        "{members:#?}"
+    );
+    assert!(
+        stdout.contains(&format!("#2 {lib_name}(junk.o): malformed object")),
+        "{stdout}"
+    );
+    let out = relink(&["info", "--member", "junk.o", lib_name]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(text(&out.stderr).contains("(junk.o): malformed object"));
+
     let out = relink(&["info", "--member", "nope.o", lib_name]);
     no_panic(&out);
     assert_eq!(out.status.code(), Some(1));
