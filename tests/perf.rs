@@ -4,11 +4,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::Duration;
-
-use common::{object, run_with_timeout, Outcome};
+use common::object;
 use relink::{Linker, LinkerOptions};
 
 /// One `JIT_CODE_LOAD` record of a jitdump file.
@@ -141,7 +137,11 @@ fn jitdump_records_each_function_and_stub_with_its_code() {
 /// code, so this half is x86-64 only.
 #[cfg(target_arch = "x86_64")]
 mod with_perf {
-    use super::*;
+    use std::path::{Path, PathBuf};
+    use std::process::Command;
+    use std::time::Duration;
+
+    use crate::common::{run_with_timeout, Outcome};
 
     /// ~0.2 s in `hot_loop`, a function of a loaded object.
     const HOT: &str = r#"
