@@ -108,6 +108,9 @@ struct JitDump {
 
 static DUMP: Mutex<Option<JitDump>> = Mutex::new(None);
 
+/// The dump could not be made: said once, not tried again.
+static DUMP_FAILED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// The directory jitdump files go in: `$JITDUMPDIR`, else `$HOME`, else `/tmp`,
 /// then `.debug/jit/relink-<pid>` (where perf's other JITs put theirs).
 fn jitdump_dir() -> PathBuf {
@@ -207,11 +210,17 @@ impl JitDump {
 fn with_dump(f: impl FnOnce(&mut JitDump, &mut Vec<u8>)) {
     let mut guard = DUMP.lock().unwrap_or_else(|e| e.into_inner());
     if guard.is_none() {
+        use std::sync::atomic::Ordering::Relaxed;
+        if DUMP_FAILED.load(Relaxed) {
+            return;
+        }
         // Profiling aid only: a load never fails because the file can't be made.
-        match JitDump::create(&jitdump_dir()) {
+        let dir = jitdump_dir();
+        match JitDump::create(&dir) {
             Ok(dump) => *guard = Some(dump),
             Err(e) => {
-                eprintln!("relink: cannot write a jitdump file for perf: {e}");
+                eprintln!("relink: cannot write a jitdump file for perf in {}: {e}", dir.display());
+                DUMP_FAILED.store(true, Relaxed);
                 return;
             }
         }
