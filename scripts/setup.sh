@@ -15,6 +15,8 @@ command -v llc >/dev/null || need_apt+=(llvm-14)
 # llvm-ar (BSD-format archives for tests/archive.rs) comes with llvm-14 as llvm-ar-14.
 command -v llvm-ar >/dev/null || command -v llvm-ar-14 >/dev/null || need_apt+=(llvm-14)
 command -v g++ >/dev/null || need_apt+=(g++)
+# perf itself: tests/perf.rs records `relink run --perf-jitdump` and reads the report.
+command -v perf >/dev/null || need_apt+=(linux-perf)
 # The C API tests build the example host through pkg-config (tests/capi.rs).
 command -v pkg-config >/dev/null || need_apt+=(pkg-config)
 # Static archives the archive tests load and compare with the shared libraries

@@ -60,7 +60,7 @@ mod link;
 mod linker;
 
 pub use arch::RelocKind;
-pub use describe::describe;
+pub use describe::{describe, describe_file, describe_with, map_input, ArchiveMembers};
 pub use error::{Error, Location, Result, Unresolved};
 pub use link::replace::{Note, ReplaceOptions, ReplaceReport};
 #[cfg(feature = "testing")]
@@ -68,6 +68,7 @@ pub use linker::Stage;
 pub use linker::{FnPtr, Linker, LinkerOptions, MemoryStats, Stats};
 pub use memory::copies::{all as process_copies, Copy as ProcessCopy};
 pub use memory::Placement;
+pub use runtime::perf::jitdump_path;
 pub use runtime::{Registrations, Symbolized};
 pub use symbols::ObjectId;
 

@@ -44,16 +44,30 @@ enum Command {
     },
     /// Link without running, and report every problem (exit 1 if there is any).
     Check {
+        /// Print a per-stage timing breakdown and memory use to stderr.
         #[arg(long)]
         stats: bool,
         /// Shared libraries whose symbols the objects use (as for `run`).
         #[arg(short = 'l', long = "lib", value_name = "NAME")]
         libs: Vec<String>,
+        /// Object files (ELF, Mach-O) and static archives (`.a`: members are
+        /// linked when needed), in link order.
         #[arg(required = true)]
         inputs: Vec<PathBuf>,
     },
-    /// Print an object's sections, symbols and relocations as relink sees them.
-    Info { input: PathBuf },
+    /// Print an object's sections, symbols and relocations as relink sees them,
+    /// as aligned tables; for an archive, a table of its members.
+    Info {
+        /// An object file (ELF, Mach-O) or a static archive (`.a`).
+        input: PathBuf,
+        /// Also print this archive member's tables (repeatable; the name as
+        /// listed, e.g. `deflate.o`).
+        #[arg(long, value_name = "NAME", conflicts_with = "all_members")]
+        member: Vec<String>,
+        /// Also print every archive member's tables.
+        #[arg(long)]
+        all_members: bool,
+    },
     /// Call the entry repeatedly; hot-replace each object whose file changes.
     Watch {
         /// Function to call (as `int f(int argc, char **argv)`).
@@ -82,9 +96,15 @@ struct ProcessOptions {
     /// for `-l`), or a name or path for `dlopen`. C++ objects need `-l stdc++`.
     #[arg(short = 'l', long = "lib", value_name = "NAME")]
     libs: Vec<String>,
-    /// Append every loaded function and stub to /tmp/perf-<pid>.map for `perf`.
+    /// Append every loaded function and stub to /tmp/perf-<pid>.map (read by
+    /// profilers for anonymous code; `perf report` needs --perf-jitdump).
     #[arg(long)]
     perf_map: bool,
+    /// Write every loaded function and stub with its code to
+    /// ~/.debug/jit/relink-<pid>/jit-<pid>.dump ($JITDUMPDIR instead of ~ if
+    /// set) for perf: `perf record -k 1`, then `perf inject --jit` (README).
+    #[arg(long)]
+    perf_jitdump: bool,
     /// Register loaded objects with debuggers and make their code breakpointable
     /// even if no debugger is attached yet (for `gdb -p` later). Automatic when
     /// relink runs under a debugger.
@@ -125,7 +145,11 @@ fn main() -> ExitCode {
             libs,
             inputs,
         } => check(stats, &libs, &inputs),
-        Command::Info { input } => info(&input).map(|()| 0),
+        Command::Info {
+            input,
+            member,
+            all_members,
+        } => info(&input, member, all_members).map(|()| 0),
         Command::Watch {
             entry,
             interval,
@@ -187,6 +211,7 @@ fn run(
         relink::LinkerOptions::new()
             .placement(process.placement)
             .perf_map(process.perf_map)
+            .perf_jitdump(process.perf_jitdump)
             .debugger(match (process.debugger, process.no_debugger) {
                 (true, _) => Some(true),
                 (_, true) => Some(false),
@@ -242,12 +267,14 @@ fn check(stats: bool, libs: &[String], inputs: &[PathBuf]) -> Result<i32, Error>
         linker.load_library(lib)?;
     }
     let mut problems = 0;
-    let files: Vec<(String, Vec<u8>)> = inputs
+    // Magic number first, then mapped: never a whole file read before it is
+    // known to be an object or archive.
+    let files: Vec<(String, memmap2::Mmap)> = inputs
         .iter()
-        .filter_map(|p| match std::fs::read(p) {
+        .filter_map(|p| match relink::map_input(p) {
             Ok(b) => Some((p.display().to_string(), b)),
             Err(e) => {
-                eprintln!("relink: error: {}: {e}", p.display());
+                eprintln!("relink: error: {e}");
                 problems += 1;
                 None
             }
@@ -256,7 +283,7 @@ fn check(stats: bool, libs: &[String], inputs: &[PathBuf]) -> Result<i32, Error>
     let objects: Vec<(String, &[u8])> = files
         .iter()
         .filter(|(_, b)| !relink::archive::is_archive(b))
-        .map(|(n, b)| (n.clone(), b.as_slice()))
+        .map(|(n, b)| (n.clone(), &b[..]))
         .collect();
     if let Err(e) = linker.reserve_for(&objects) {
         eprintln!("relink: error: {e}");
@@ -350,11 +377,12 @@ fn print_stats(s: &Stats, memory: &relink::MemoryStats) {
     }
 }
 
-fn info(path: &PathBuf) -> Result<(), Error> {
-    let bytes = std::fs::read(path).map_err(|e| Error::Io {
-        path: path.clone(),
-        source: e,
-    })?;
-    print!("{}", relink::describe(&path.display().to_string(), &bytes)?);
+fn info(path: &std::path::Path, member: Vec<String>, all_members: bool) -> Result<(), Error> {
+    let members = match (all_members, member.is_empty()) {
+        (true, _) => relink::ArchiveMembers::All,
+        (false, true) => relink::ArchiveMembers::Summary,
+        (false, false) => relink::ArchiveMembers::Named(member),
+    };
+    print!("{}", relink::describe_file(path, &members)?);
     Ok(())
 }

@@ -70,22 +70,22 @@ fn info_prints_sections_symbols_and_normalized_relocations() {
     let out = relink(&["info", math.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0));
     let stdout = text(&out.stdout);
-    let (arch_name, pointer) = if cfg!(target_arch = "x86_64") {
-        ("x86-64 object", "Pointer64")
+    let arch_name = if cfg!(target_arch = "x86_64") {
+        "ELF relocatable object, x86-64"
     } else {
-        ("aarch64 object", "Pointer64")
+        "ELF relocatable object, aarch64"
     };
     for part in [
         arch_name,
-        "sections:",
+        "Sections:",
         ".text",
-        "Code",
-        "symbols:",
+        "code",
+        "Symbols:",
         "fib",
-        "Function",
-        "relocations in .data.rel",
-        pointer,
-        " add ",
+        "func",
+        "Relocations in .data.rel",
+        "Pointer64",
+        " add",
     ] {
         assert!(stdout.contains(part), "`{part}` missing from:\n{stdout}");
     }
@@ -300,4 +300,262 @@ fn outline_atomics_need_libgcc_a_and_the_error_says_so() {
     .expect("libgcc.a of an AArch64 gcc");
     let out = relink(&["run", atomics.to_str().unwrap(), libgcc.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(30), "{}", text(&out.stderr));
+}
+
+/// The table under the line `title` in `info`'s output: its header and rows.
+fn table<'t>(stdout: &'t str, title: &str) -> Vec<&'t str> {
+    let mut lines = stdout.lines().skip_while(|l| *l != title).skip(1);
+    let rows: Vec<&str> = lines.by_ref().take_while(|l| !l.is_empty()).collect();
+    assert!(rows.len() > 1, "no table `{title}` in:\n{stdout}");
+    rows
+}
+
+/// Every row's cell in the left-aligned column `column` starts where its
+/// header does (and is not a continuation of the cell before).
+fn assert_aligned(rows: &[&str], column: &str) {
+    let at = rows[0]
+        .find(&format!(" {column}"))
+        .unwrap_or_else(|| panic!("no column {column} in `{}`", rows[0]))
+        + 1;
+    for row in &rows[1..] {
+        let bytes = row.as_bytes();
+        assert!(
+            bytes.len() > at && bytes[at] != b' ' && bytes[at - 1] == b' ',
+            "column {column} (at {at}) is not aligned in:\n{}",
+            rows.join("\n")
+        );
+    }
+}
+
+/// The row whose cells are `cells`, in order (split on whitespace).
+fn has_row(rows: &[&str], cells: &[&str]) -> bool {
+    rows.iter()
+        .any(|r| r.split_whitespace().collect::<Vec<_>>() == cells)
+}
+
+#[test]
+fn info_prints_aligned_tables_for_elf_and_macho_objects() {
+    // ELF, for the architecture under test: `ops` in .data.rel points at `add`.
+    let out = relink(&["info", api("math").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let relocs = table(&stdout, "Relocations in .data.rel (2):");
+    assert_eq!(
+        relocs[0].split_whitespace().collect::<Vec<_>>(),
+        ["Offset", "Kind", "Addend", "Target"]
+    );
+    assert!(
+        has_row(&relocs, &["0x0", "Pointer64", "0x0", "add"]),
+        "{relocs:#?}"
+    );
+    assert_aligned(&relocs, "Target");
+    let sections = table(&stdout, "Sections:");
+    assert!(
+        (sections.iter())
+            .any(|r| r.contains(" .text ") && r.contains(" code ") && r.ends_with("r-x")),
+        "{sections:#?}"
+    );
+    for column in ["Name", "Kind", "Flags"] {
+        assert_aligned(&sections, column);
+    }
+    let symbols = table(&stdout, "Symbols:");
+    assert!(
+        (symbols.iter())
+            .any(|r| r.contains(" func ") && r.contains(" global ") && r.ends_with(" add")),
+        "{symbols:#?}"
+    );
+    for column in ["Type", "Bind", "Vis", "Section", "Name"] {
+        assert_aligned(&symbols, column);
+    }
+
+    // Mach-O, both architectures (reading needs no running): ping.o calls
+    // `apply` with a branch and reaches `helper` PC-relatively.
+    for (arch, branch) in [("x86_64", "Branch32"), ("aarch64", "Branch26")] {
+        let ping = testdata_dir().join(format!("macho/obj/{arch}/calls/ping.o"));
+        let out = relink(&["info", ping.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let stdout = text(&out.stdout);
+        assert!(stdout.starts_with(&format!("{}: Mach-O relocatable object", ping.display())));
+        let relocs = table(
+            &stdout,
+            &format!(
+                "Relocations in __text ({}):",
+                if arch == "x86_64" { 7 } else { 6 }
+            ),
+        );
+        let apply = relocs.iter().filter(|r| {
+            let cells: Vec<&str> = r.split_whitespace().collect();
+            cells.get(1) == Some(&branch) && cells.last() == Some(&"apply")
+        });
+        assert_eq!(apply.count(), 2, "{arch}: {relocs:#?}");
+        assert_aligned(&relocs, "Kind");
+        assert_aligned(&relocs, "Target");
+        let symbols = table(&stdout, "Symbols:");
+        assert!(
+            (symbols.iter())
+                .any(|r| r.contains(" notype ") && r.contains(" UND ") && r.ends_with(" apply")),
+            "{symbols:#?}"
+        );
+        assert_aligned(&symbols, "Name");
+    }
+}
+
+#[test]
+fn info_lists_an_archives_members_and_shows_one_on_request() {
+    let dir = std::env::temp_dir().join(format!("relink-cli-ar-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let lib = dir.join("libpp.a");
+    std::fs::remove_file(&lib).ok();
+    let (ping, pong) = (api("ping"), api("pong"));
+    let ar = std::process::Command::new("ar")
+        .arg("rcs")
+        .args([&lib, &ping, &pong])
+        .status()
+        .unwrap();
+    assert!(ar.success());
+    let lib_name = lib.to_str().unwrap();
+    let out = relink(&["info", lib_name]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.starts_with(&format!("{lib_name}: archive, 2 members")),
+        "{stdout}"
+    );
+    let members = table(&stdout, "Members:");
+    assert_eq!(members.len(), 3, "{members:#?}");
+    assert!(
+        members[1].ends_with(" ping.o") && members[2].ends_with(" pong.o"),
+        "{members:#?}"
+    );
+    assert!(members[1].contains(if cfg!(target_arch = "x86_64") {
+        " x86-64 "
+    } else {
+        " aarch64 "
+    }));
+    assert_aligned(&members, "Name");
+    assert!(!stdout.contains("Symbols:"), "a summary only:\n{stdout}");
+
+    // One member's tables, named as the member table lists it, and the same
+    // as `info` on the object itself says.
+    let out = relink(&["info", "--member", "pong.o", lib_name]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let alone = text(&relink(&["info", pong.to_str().unwrap()]).stdout);
+    let (_, pong_tables) = alone.split_once('\n').unwrap();
+    assert!(
+        stdout.contains(&format!("{lib_name}(pong.o): ELF relocatable object")),
+        "{stdout}"
+    );
+    assert!(stdout.ends_with(pong_tables), "{stdout}\n---\n{alone}");
+    assert!(
+        !stdout.contains(&format!("{lib_name}(ping.o): ELF")),
+        "{stdout}"
+    );
+    let all = text(&relink(&["info", "--all-members", lib_name]).stdout);
+    assert!(
+        all.contains("(ping.o): ELF") && all.contains("(pong.o): ELF"),
+        "{all}"
+    );
+
+    // A member that is no object is a row and a note; the others still show.
+    let junk = dir.join("junk.o");
+    std::fs::write(&junk, b"garbage!").unwrap();
+    let ar = std::process::Command::new("ar")
+        .arg("rc")
+        .args([&lib, &junk])
+        .status()
+        .unwrap();
+    assert!(ar.success());
+    let out = relink(&["info", lib_name]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let members = table(&stdout, "Members:");
+    assert!(
+        has_row(&members, &["2", "8", "unreadable", "junk.o"]),
+        "{members:#?}"
+    );
+    assert!(
+        stdout.contains(&format!("#2 {lib_name}(junk.o): malformed object")),
+        "{stdout}"
+    );
+    let out = relink(&["info", "--member", "junk.o", lib_name]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(text(&out.stderr).contains("(junk.o): malformed object"));
+
+    let out = relink(&["info", "--member", "nope.o", lib_name]);
+    no_panic(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("no member named `nope.o`"),
+        "{}",
+        text(&out.stderr)
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// `check` and `info` look at the magic number before reading a file: a 4 GiB
+/// sparse file and `/dev/zero` (which never ends) are refused at once.
+#[test]
+fn check_and_info_refuse_huge_and_endless_inputs_at_once() {
+    let dir = std::env::temp_dir().join(format!("relink-cli-huge-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let huge = dir.join("huge.o");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(4 << 30)
+        .unwrap();
+    for input in [huge.to_str().unwrap(), "/dev/zero"] {
+        for command in ["check", "info"] {
+            let mut cmd = relink_command();
+            cmd.args([command, input]);
+            let started = std::time::Instant::now();
+            let out = run_with_timeout(cmd, Duration::from_secs(20));
+            assert!(
+                !out.timed_out,
+                "relink {command} {input}: still running after 20 s"
+            );
+            no_panic(&out);
+            assert_eq!(out.status.code(), Some(1), "relink {command} {input}");
+            let stderr = text(&out.stderr);
+            assert!(
+                stderr.starts_with(&format!("relink: error: {input}: "))
+                    && stderr.contains("not a relocatable object or archive: it starts with 00 00"),
+                "relink {command} {input}: {stderr}"
+            );
+            eprintln!("relink {command} {input}: {:?}", started.elapsed());
+        }
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Every argument of `check` and `info` has a description in `--help`.
+#[test]
+fn check_and_info_help_describe_every_argument() {
+    for (command, arguments) in [
+        ("check", &["<INPUTS>...", "--stats", "--lib <NAME>"][..]),
+        ("info", &["<INPUT>", "--member <NAME>", "--all-members"][..]),
+    ] {
+        let out = relink(&[command, "--help"]);
+        assert_eq!(out.status.code(), Some(0));
+        let help = text(&out.stdout);
+        for argument in arguments {
+            let line = (help.lines())
+                .find(|l| {
+                    l.trim_start()
+                        .trim_start_matches("-l, ")
+                        .starts_with(argument)
+                })
+                .unwrap_or_else(|| panic!("{command} --help lacks {argument}:\n{help}"));
+            let description = line.split_once(argument).unwrap().1.trim();
+            assert!(
+                description.split_whitespace().count() >= 3,
+                "{command} --help: {argument} has no description:\n{help}"
+            );
+        }
+        // Nothing listed without a description either.
+        let listed = (help.lines())
+            .filter(|l| l.starts_with("  ") && l.trim_start().starts_with(['-', '<']))
+            .count();
+        assert_eq!(listed, arguments.len() + 1, "{command} --help:\n{help}"); // + --help
+    }
 }

@@ -21,6 +21,7 @@ impl NamedCode {
             .symbols
             .iter()
             .filter(|s| !s.name.is_empty() && s.kind != SymbolKind::Section)
+            .filter(|s| !is_mapping_symbol(s.name))
             .filter_map(|s| match s.definition {
                 Definition::Section { section, offset }
                     if object.section(section).class == Class::Code =>
@@ -50,4 +51,12 @@ impl NamedCode {
         }
         NamedCode { names, list }
     }
+}
+
+/// AArch64 ELF mapping symbols (`$x`, `$d`, `$x.N`, `$d.N`: AAELF64 5.7) mark
+/// where code or data starts; they are not functions, and one sits at the start
+/// of the first function of every section.
+fn is_mapping_symbol(name: &str) -> bool {
+    let base = name.split_once('.').map_or(name, |(base, _)| base);
+    base == "$x" || base == "$d"
 }

@@ -124,7 +124,7 @@ pub(crate) fn unwind_frames(
 }
 
 /// Registers a committed object (`loaded`) with the unwinder, the debugger
-/// and (with `perf_map`) perf.
+/// and (as `perf` asks) perf.
 pub(crate) fn register(
     space: &Space,
     symbols: &SymbolTable,
@@ -132,7 +132,7 @@ pub(crate) fn register(
     object: &Object,
     placed: &[Option<u64>],
     frames: Vec<unwind::Frames>,
-    perf_map: bool,
+    perf: perf::Perf,
 ) {
     let debug = space.debugger.then(|| {
         let region = &space.region;
@@ -144,14 +144,23 @@ pub(crate) fn register(
         gdb::image(object, placed, &unwind)
     });
     let functions = Functions::place(object.named_code(), placed);
-    if perf_map {
-        perf::add_functions(functions.iter());
-        let size = object.arch.stub_size() as u64;
+    let size = object.arch.stub_size() as u64;
+    let stubs = || {
         let names = loaded.defines.iter().chain(&loaded.refers);
-        perf::add_stubs(names.filter_map(|n| {
+        names.filter_map(|n| {
             let slot = symbols.entry(*n).slot?;
             Some((symbols.name(*n), space.stubs.stub_addr(slot), size))
-        }));
+        })
+    };
+    if perf.map {
+        perf::add_functions(functions.iter());
+        perf::add_stubs(stubs());
+    }
+    if perf.jitdump {
+        let base = space.region.target_base();
+        let code = |address: u64, size: u64| space.region.bytes(address - base, size);
+        perf::dump_functions(functions.iter(), &code);
+        perf::dump_stubs(stubs(), &code);
     }
     loaded.unwind = frames.into_iter().filter_map(unwind::register).collect();
     loaded.debug = debug.flatten().map(gdb::register);

@@ -251,9 +251,12 @@ impl Linker {
         };
         loaded.local_slots = locals.collect();
         if let (false, Some(space)) = (self.options.link_only, &linked.space) {
-            let perf_map = self.options.perf_map;
+            let perf = crate::runtime::perf::Perf {
+                map: self.options.perf_map,
+                jitdump: self.options.perf_jitdump,
+            };
             let (symbols, placed) = (&linked.symbols, &placed_at[..]);
-            finalize::register(space, symbols, loaded, object, placed, frames, perf_map);
+            finalize::register(space, symbols, loaded, object, placed, frames, perf);
         }
         Ok(old)
     }

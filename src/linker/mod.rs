@@ -53,6 +53,9 @@ pub struct LinkerOptions {
     /// Append every loaded function and stub to `/tmp/perf-<pid>.map` for `perf`
     /// (default off).
     pub(crate) perf_map: bool,
+    /// Write every loaded function and stub, with its code, to a jitdump file
+    /// for `perf inject --jit` (`runtime/perf.rs`; default off).
+    pub(crate) perf_jitdump: bool,
     /// Test hook: make every load fail at this stage (after its work, before the
     /// next), to check that a failed load leaves the linker as it was.
     pub(crate) fail_at: Option<Stage>,
@@ -78,6 +81,7 @@ impl Default for LinkerOptions {
             link_only: false,
             debugger: None,
             perf_map: false,
+            perf_jitdump: false,
             fail_at: None,
         }
     }
@@ -125,6 +129,15 @@ impl LinkerOptions {
     /// Append every loaded function and stub to `/tmp/perf-<pid>.map`.
     pub fn perf_map(mut self, perf_map: bool) -> LinkerOptions {
         self.perf_map = perf_map;
+        self
+    }
+
+    /// Write every loaded function and stub, with its code, to
+    /// `$HOME/.debug/jit/relink-<pid>/jit-<pid>.dump` (`$JITDUMPDIR` instead of
+    /// `$HOME` if set), perf's jitdump format: after `perf record -k 1`,
+    /// `perf inject --jit` makes `perf report` name loaded code.
+    pub fn perf_jitdump(mut self, perf_jitdump: bool) -> LinkerOptions {
+        self.perf_jitdump = perf_jitdump;
         self
     }
 
