@@ -208,8 +208,20 @@ fn the_hosts_own_reference_is_rebound() {
         assert_eq!(host.read(), 0);
         host.write(7);
         assert_eq!(set(-1), 7, "loaded code reads what the host wrote");
-        host.write(1);
     }
+    // The copy outlives the object and the linker: libc and the host keep using
+    // it (the copy area is the process's, not the linker's region).
+    let id = linker.objects().next().map(|(id, _)| id).unwrap();
+    linker.unload(id).expect("unload opterr.o");
+    drop(linker);
+    assert_eq!(host_opterr() as u64, copy.copy);
+    // SAFETY: as above.
+    unsafe {
+        assert_eq!(host.read(), 7);
+        host.write(1);
+        assert_eq!(host.read(), 1);
+    }
+    assert!(relink::process_copies().iter().any(|(n, _)| n == "opterr"));
 }
 
 /// A library that reads its own variable directly (protected visibility, no
