@@ -1,8 +1,10 @@
 /* -fno-pic C reading stdin and writing stdout and stderr: its 32-bit references
  * to stdin/stdout/stderr reach copies of them (tests/copies.rs). The program
  * also reassigns stdout (printf must follow), keeps pointers to the streams in
- * data, and mixes absolute references to its own .rodata with the reads. */
+ * data, mixes absolute references to its own .rodata with the reads, and
+ * exits through a pointer to `exit` taken with an absolute reference. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <ctype.h>
 
@@ -34,5 +36,11 @@ int main(int argc, char **argv) {
   stdout = saved;
   printf("read back: %s", back);
   fprintf(*streams[2], "done after %d lines\n", lines);
-  return lines;
+  /* A process function's address through a 32-bit absolute field: its stub,
+   * the same wherever the code takes it, and callable. */
+  void (*volatile quit)(int) = exit;
+  printf("exit's address is %s\n", quit == exit ? "one" : "two");
+  fflush(stdout);
+  quit(lines);
+  return 0;
 }
