@@ -26,6 +26,10 @@ for arch in x86_64 aarch64; do
     esac
     "${cc[@]}" -O2 -c copies/stdio.c -o "$out/stdio-$v.o"
     "${cxx[@]}" -O2 -c copies/iostream.cpp -o "$out/iostream-$v.o"
+    "${cc[@]}" -O2 -c copies/mixed_main.c -o "$out/mixed_main-$v.o"
+    "${cc[0]}" -O2 -fPIC -c copies/mixed_pic.c -o "$out/mixed_pic-$v.o"
+    "${cxx[@]}" -no-pie "$out/mixed_main-$v.o" "$out/mixed_pic-$v.o" -o "$tmp/mixed"
+    "${run[@]}" "$tmp/mixed" > "expected/$arch/copies-mixed-$v.stdout" 2> "expected/$arch/copies-mixed-$v.stderr"
     for p in stdio iostream; do
       "${cxx[@]}" -no-pie "$out/$p-$v.o" -o "$tmp/$p"
       set +e

@@ -168,6 +168,46 @@ fn loaded_code_and_libc_share_one_copied_variable() {
     set(1);
 }
 
+/// A -fPIC object reaching `stdout` through its GOT and a -fno-pic one reaching
+/// it with 32-bit fields see one variable, whichever is loaded first (the GOT
+/// entry of the one loaded before the copy is rebound to it).
+#[test]
+fn a_pic_and_a_non_pic_object_share_the_copied_variable_in_either_order() {
+    for v in variants() {
+        let main = obj(&format!("mixed_main-{v}.o"));
+        let pic = obj(&format!("mixed_pic-{v}.o"));
+        for (placement, order) in [
+            ("low", [&pic, &main]),
+            ("low", [&main, &pic]),
+            ("auto", [&pic, &main]),
+        ] {
+            let mut cmd = relink_command();
+            cmd.args(["run", "--placement", placement]).args(order);
+            let out = common::run_with_timeout(cmd, TIME_LIMIT);
+            let what = format!(
+                "mixed-{v} ({placement}, {:?})",
+                order.map(|p| p.file_name().unwrap())
+            );
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{what}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert_eq!(
+                String::from_utf8_lossy(&out.stdout),
+                expected(&format!("mixed-{v}"), "stdout"),
+                "{what}"
+            );
+            assert_eq!(
+                String::from_utf8_lossy(&out.stderr),
+                expected(&format!("mixed-{v}"), "stderr"),
+                "{what}"
+            );
+        }
+    }
+}
+
 extern "C" {
     static mut opterr: std::ffi::c_int;
 }
