@@ -58,7 +58,7 @@ fn parse<'a>(name: &str, bytes: &'a [u8]) -> Object<'a> {
 
 // ---- Programs --------------------------------------------------------------------
 
-fn check_program(prog: &str) {
+fn check_program(prog: &str) -> common::Outcome {
     let arch = common::arch();
     let objs = objects(arch, prog);
     let mut cmd = relink_command();
@@ -78,6 +78,7 @@ fn check_program(prog: &str) {
         status.trim(),
         "{arch}/{prog}: exit status differs (stderr: {stderr})"
     );
+    out
 }
 
 macro_rules! program_tests {
@@ -104,6 +105,7 @@ program_tests! {
     x86_64_varargs: "varargs";
     x86_64_asm_relocations: "x86asm";
     x86_64_thread_local_variables: "tlv";
+    x86_64_darwin_c_library_names: "darwin";
 }
 
 // arm64 Mach-O code runs on AArch64 Linux as long as it makes no variadic calls
@@ -119,6 +121,19 @@ program_tests! {
     arm64_mixed_elf_and_macho: "mixed";
     arm64_asm_relocations: "a64asm";
     arm64_thread_local_variables: "tlv";
+    arm64_darwin_c_library_names: "darwin";
+}
+
+/// `smash` overruns a stack-protected array in Mach-O code: relink's
+/// `__stack_chk_guard` (x86-64; AArch64 glibc's own on AArch64) must be what the
+/// epilogue compares, so glibc's `__stack_chk_fail` aborts as the native build does
+/// (status and stdout compared by `check_program`; the message proves the abort is
+/// the stack protector's, not a trap stub's).
+#[test]
+fn stack_protector_aborts_on_overrun_in_macho_code() {
+    let out = check_program("smash");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("stack smashing detected"), "{stderr}");
 }
 
 extern "C" fn triple(x: i64) -> i64 {

@@ -940,7 +940,7 @@ impl<'a, 'n> Reader<'a, 'n> {
                 | RelocKind::Aarch64(aarch64::Kind::Pointer64)
         );
         let word = r.offset % TLV_DESCRIPTOR_SIZE;
-        if !pointer64 || r.minus.is_some() || word == 8 {
+        if !pointer64 || r.minus.is_some() || !(word == 0 || word == 16) {
             return Err(self.malformed(
                 section,
                 r.offset,

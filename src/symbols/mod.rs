@@ -5,8 +5,10 @@
 //!
 //! Lookup order: loaded objects (the first loaded strong definition, else the
 //! largest common — the first loaded of equal sizes —, else the first weak one), then
-//! host definitions, then the process.
+//! host definitions, then the process, then the Darwin C library names glibc lacks
+//! (`darwin.rs`).
 
+pub mod darwin;
 pub mod stubs;
 
 use std::collections::BTreeSet;
@@ -615,7 +617,8 @@ pub fn dlsym(name: &str) -> Option<ProcessSymbol> {
             function: true,
         });
     }
-    crate::memory::process::lookup(name)
+    // Darwin C library names come last: the process (and so anything else) wins.
+    crate::memory::process::lookup(name).or_else(|| darwin::lookup(name))
 }
 
 #[cfg(test)]
