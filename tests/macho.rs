@@ -991,3 +991,106 @@ fn stab_entries_keep_symbol_indices() {
     b[symoff + index_of("out_kv") * 16 + 4] = 0x24;
     assert_error(&b, &["bad.o: __text+", "is a debugging (stab) entry"]);
 }
+
+// ---- Unwinding through Mach-O frames -----------------------------------------------
+//
+// x86_64 Mach-O objects carry `__eh_frame`; arm64 ones only `__compact_unwind`, which
+// relink converts into `.eh_frame` records (src/input/compact_unwind.rs). Objects:
+// testdata/macho/obj/<arch>/unwind/ (chain.c, cleanup.c from llc; thrower.cpp from g++).
+
+/// A C++ exception thrown by ELF code (`may_throw`, g++) unwinds through a Mach-O
+/// frame, runs its cleanup (`__gcc_personality_v0` reading the Mach-O LSDA) and is
+/// caught in host C++: what the same C and C++ do when linked natively.
+#[test]
+fn exceptions_cross_macho_frames_and_run_their_cleanups() {
+    use relink_cxxhost::{call1, Outcome};
+    let arch = common::arch();
+    let mut linker = common::cxx_linker();
+    let objects = [
+        obj_path(arch, "unwind", "cleanup.o"),
+        obj_path(arch, "unwind", "thrower.o"),
+    ];
+    linker.load_files(&objects).unwrap();
+    let guarded: extern "C" fn(i32) -> i32 = unsafe { linker.function("guarded_call").unwrap() };
+    let released = linker.address("released").unwrap() as *const i32;
+    // SAFETY: `released` is the loaded object's `int`, read while nothing writes it.
+    let released = || unsafe { released.read_volatile() };
+    assert_eq!(call1(guarded, 5), Outcome::Returned(6));
+    assert_eq!(released(), 5, "the cleanup runs on return");
+    assert_eq!(
+        call1(guarded, -3),
+        Outcome::Threw("negative from ELF".into()),
+        "{arch}: the exception crosses the Mach-O frame"
+    );
+    assert_eq!(released(), 2, "{arch}: the cleanup runs during unwinding");
+    assert_eq!(
+        call1(guarded, -1),
+        Outcome::Threw("negative from ELF".into())
+    );
+    assert_eq!(released(), 1);
+}
+
+extern "C" {
+    fn _Unwind_Backtrace(
+        trace: extern "C" fn(*mut std::ffi::c_void, *mut std::ffi::c_void) -> i32,
+        arg: *mut std::ffi::c_void,
+    ) -> i32;
+    fn _Unwind_GetIP(context: *mut std::ffi::c_void) -> usize;
+}
+
+static FRAMES: std::sync::Mutex<Vec<usize>> = std::sync::Mutex::new(Vec::new());
+
+extern "C" fn record_frame(context: *mut std::ffi::c_void, _: *mut std::ffi::c_void) -> i32 {
+    // SAFETY: `context` is the unwinder's, valid during this callback.
+    FRAMES
+        .lock()
+        .unwrap()
+        .push(unsafe { _Unwind_GetIP(context) });
+    0 // _URC_NO_REASON: keep walking
+}
+
+/// Called by the loaded chain: records the backtrace from here.
+extern "C" fn capture(x: i32) -> i32 {
+    FRAMES.lock().unwrap().clear();
+    // SAFETY: libgcc's _Unwind_Backtrace with a callback that only reads the IP.
+    unsafe { _Unwind_Backtrace(record_frame, std::ptr::null_mut()) };
+    x + 100
+}
+
+#[inline(never)]
+fn call_chain(f: extern "C" fn(extern "C" fn(i32) -> i32, i32) -> i32, x: i32) -> i32 {
+    std::hint::black_box(f(capture, x))
+}
+
+/// `_Unwind_Backtrace` from a host callback walks through two Mach-O frames
+/// (`chain_inner`, `chain_outer`) and on into the host function that called them.
+#[test]
+fn backtraces_walk_through_macho_frames() {
+    let mut linker = relink::Linker::new().unwrap();
+    linker
+        .load_file(obj_path(common::arch(), "unwind", "chain.o"))
+        .unwrap();
+    let outer: extern "C" fn(extern "C" fn(i32) -> i32, i32) -> i32 =
+        unsafe { linker.function("chain_outer").unwrap() };
+    assert_eq!(call_chain(outer, 4), (2 * 5 + 100 + 1) * 3);
+    let frames = FRAMES.lock().unwrap().clone();
+    // A return address points after the call: look up ip - 1.
+    let names: Vec<String> = frames
+        .iter()
+        .map(|&ip| match linker.symbolize((ip as u64).wrapping_sub(1)) {
+            Some(s) => s.function.to_string(),
+            None => format!("{ip:#x}"),
+        })
+        .collect();
+    let at = |name: &str| names.iter().position(|n| n == name);
+    let (Some(inner), Some(outer_at)) = (at("chain_inner"), at("chain_outer")) else {
+        panic!("the Mach-O frames are missing from the backtrace: {names:?}");
+    };
+    assert_eq!(outer_at, inner + 1, "{names:?}");
+    let host = call_chain as *const () as usize;
+    let after = frames.get(outer_at + 1).copied().unwrap_or(0);
+    assert!(
+        after > host && after < host + 512,
+        "the walk does not continue into the host after the Mach-O frames: {names:?}"
+    );
+}

@@ -74,6 +74,7 @@ use object::macho;
 use object::read::macho::{MachHeader, Nlist as _, Section as _, Segment as _};
 use object::LittleEndian as LE;
 
+use super::compact_unwind;
 use super::eh_frame::{self, Stop};
 use super::MAX_ALIGN;
 use super::{
@@ -116,6 +117,7 @@ pub fn parse<'a>(name: &str, bytes: &'a [u8]) -> Result<Object<'a>> {
     reader.relocations(&mut sections, &symbols)?;
     reader.eh_frame_pointers(&mut sections)?;
     reader.tlv_descriptors(&mut sections)?;
+    reader.compact_unwind(&mut sections)?;
     Ok(Object {
         name: name.to_string(),
         arch,
@@ -218,7 +220,7 @@ impl<'a, 'n> Reader<'a, 'n> {
         for index in 0..self.headers.len() {
             let h = self.headers[index];
             let name = self.section_name(index)?;
-            if !loaded(h) {
+            if !loaded(h, self.arch) {
                 continue;
             }
             let mut section = self.section(name, h)?;
@@ -261,7 +263,7 @@ impl<'a, 'n> Reader<'a, 'n> {
             name,
             class,
             role,
-            data,
+            data: data.into(),
             size,
             align: 1 << log2,
             relocs: Vec::new(),
@@ -503,7 +505,7 @@ impl<'a, 'n> Reader<'a, 'n> {
         place: &PlaceSection<'p, 'a>,
         offset: u64,
         width: u64,
-    ) -> Result<&'a [u8]> {
+    ) -> Result<&'p [u8]> {
         self.check_width(place, offset, width)?;
         let range = usize::try_from(offset)
             .ok()
@@ -966,6 +968,73 @@ impl<'a, 'n> Reader<'a, 'n> {
         ])
     }
 
+    /// Turns arm64 `__compact_unwind` into `.eh_frame` records, in place: the
+    /// section keeps its name and index, and becomes an unwind section
+    /// (`compact_unwind.rs`).
+    fn compact_unwind(&self, sections: &mut [Section<'a>]) -> Result<()> {
+        for (index, h) in self.headers.iter().enumerate() {
+            let Some(id) = self.map[index] else {
+                continue;
+            };
+            if !is_compact_unwind(h) {
+                continue;
+            }
+            let section = &mut sections[id.0 as usize];
+            let frame = self.compact_unwind_frame(section)?;
+            section.size = frame.bytes.len() as u64;
+            section.data = frame.bytes.into();
+            section.relocs = frame.relocs;
+            section.class = Class::ReadOnly;
+            section.role = Role::EhFrame;
+            section.align = 8;
+        }
+        Ok(())
+    }
+
+    fn compact_unwind_frame(&self, section: &Section<'a>) -> Result<compact_unwind::EhFrame> {
+        use compact_unwind::{Entry, Target, ENTRY_SIZE};
+        let name = section.name;
+        if section.size % ENTRY_SIZE != 0 || section.data.len() as u64 != section.size {
+            return Err(self.malformed(name, 0, "not an array of 32-byte compact unwind entries"));
+        }
+        let target_at = |at: u64| -> Result<Option<Target>> {
+            let mut found = section.relocs.iter().filter(|r| r.offset == at);
+            let target = found.next().map(|r| Target {
+                symbol: r.symbol,
+                addend: r.addend,
+            });
+            let plain = |r: &Reloc| r.minus.is_none() && r.kind.info().width == 8;
+            if found.next().is_some() || section.relocs.iter().any(|r| r.offset == at && !plain(r))
+            {
+                return Err(self.malformed(name, at, "a compact unwind pointer needs one 8-byte UNSIGNED relocation"));
+            }
+            Ok(target)
+        };
+        let mut frame = compact_unwind::EhFrame::default();
+        let pointer = RelocKind::Aarch64(aarch64::Kind::Pointer64);
+        for at in (0..section.size).step_by(ENTRY_SIZE as usize) {
+            let word = |o: u64| {
+                let i = (at + o) as usize;
+                u32::from_le_bytes([section.data[i], section.data[i + 1], section.data[i + 2], section.data[i + 3]])
+            };
+            let encoding = word(12);
+            let ins = compact_unwind::arm64_instructions(encoding)
+                .map_err(|why| self.malformed(name, at + 12, why))?;
+            let Some(ins) = ins else { continue };
+            let function = target_at(at)?
+                .ok_or_else(|| self.malformed(name, at, "compact unwind entry without a relocation for its function"))?;
+            let entry = Entry {
+                function,
+                length: word(8),
+                encoding,
+                personality: target_at(at + 16)?,
+                lsda: target_at(at + 24)?,
+            };
+            frame.push(&entry, &ins, pointer);
+        }
+        Ok(frame)
+    }
+
     /// The symbol of Mach-O section `index` (0-based).
     fn section_symbol(&self, index: usize) -> SymbolId {
         SymbolId((1 + self.nlists.len() + index) as u32)
@@ -1048,13 +1117,18 @@ fn set_sizes(symbols: &mut [Symbol], sections: &[Section]) {
     }
 }
 
-/// Whether relink loads a section: not debug info or compact unwind.
-fn loaded(h: &MachSection) -> bool {
+/// Whether relink reads a section: not debug info, and of `__LD` only arm64's
+/// `__compact_unwind` (converted to `.eh_frame` records; x86_64 has `__eh_frame`).
+fn loaded(h: &MachSection, arch: Arch) -> bool {
     let flags = h.flags(LE);
     let skip = flags & macho::S_ATTR_DEBUG != 0
-        || h.segment_name() == b"__LD"
+        || (h.segment_name() == b"__LD" && !(arch == Arch::Aarch64 && is_compact_unwind(h)))
         || h.segment_name() == b"__DWARF";
     !skip
+}
+
+fn is_compact_unwind(h: &MachSection) -> bool {
+    h.segment_name() == b"__LD" && h.name() == b"__compact_unwind"
 }
 
 fn is_thread_local(kind: u32) -> bool {
@@ -1202,7 +1276,7 @@ impl EhFrame<'_, '_, '_> {
         let span =
             |offset: usize, body: &[u8]| (offset as u64 + 8, (offset + 8 + body.len()) as u64);
         eh_frame::walk(
-            self.section.data,
+            &self.section.data,
             |offset, body| {
                 let (at, end) = span(offset, body);
                 self.cie(at, end)

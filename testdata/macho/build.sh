@@ -38,7 +38,7 @@ A64_PROGS=(a64asm)
 
 die() { echo "macho/build.sh: error: $*" >&2; exit 1; }
 
-for tool in clang-14 llc llvm-mc llvm-nm gcc aarch64-linux-gnu-gcc qemu-aarch64 timeout; do
+for tool in clang-14 llc llvm-mc llvm-nm gcc g++ aarch64-linux-gnu-gcc aarch64-linux-gnu-g++ qemu-aarch64 timeout; do
   command -v "$tool" >/dev/null || die "$tool not found (run scripts/setup.sh)"
 done
 
@@ -60,6 +60,7 @@ darwin_triple() { case $1 in x86_64) echo x86_64-apple-macosx ;; aarch64) echo a
 linux_include() { case $1 in x86_64) echo /usr/include/x86_64-linux-gnu ;; aarch64) echo /usr/aarch64-linux-gnu/include ;; esac; }
 linux_triple() { case $1 in x86_64) echo x86_64-unknown-linux-gnu ;; aarch64) echo aarch64-unknown-linux-gnu ;; esac; }
 native_cc() { case $1 in x86_64) echo gcc ;; aarch64) echo aarch64-linux-gnu-gcc ;; esac; }
+native_cxx() { case $1 in x86_64) echo g++ ;; aarch64) echo aarch64-linux-gnu-g++ ;; esac; }
 libc_of() { case $1 in x86_64) echo /lib/x86_64-linux-gnu/libc.so.6 ;; aarch64) echo /usr/aarch64-linux-gnu/lib/libc.so.6 ;; esac; }
 
 # ---------------------------------------------------------------- Mach-O objects
@@ -108,6 +109,11 @@ build_macho() {
     [ -e "$f" ] || continue
     m=$(basename "$f" .ll); m=${m#"$prog".}
     (cd "$IRDIR" && llc -O2 -filetype=obj -mtriple="$(darwin_triple "$arch")" "$(basename "$f")" -o "$out/$m.o")
+  done
+  # C++ sources: ELF objects (g++) that the tests link with the Mach-O ones.
+  for f in "$SRC/$prog"/*.cpp; do
+    [ -e "$f" ] || continue
+    (cd "$SRC/$prog" && "$(native_cxx "$arch")" -O2 -c "$(basename "$f")" -o "$out/$(basename "$f" .cpp).o")
   done
   # ELF objects of the same architecture, linked with the Mach-O ones.
   for f in "$SRC/$prog"/elf/*.c; do
