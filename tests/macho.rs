@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::{relink_command, run_with_timeout, testdata_dir};
-use relink::arch::RelocKind;
+use relink::arch::{Arch, RelocKind};
 use relink::input::{Binding, Class, Definition, Object, Role, SymbolKind};
 
 /// Generous: under qemu both relink and the program are emulated.
@@ -200,12 +200,18 @@ fn every_macho_object_parses_and_agrees_with_goblin() {
             .iter()
             .filter(|s| {
                 let (seg, flags) = (s.segname().unwrap(), s.flags);
-                seg != "__LD" && flags & 0x0200_0000 == 0
+                // arm64 __compact_unwind is read, and converted to .eh_frame records.
+                let compact = s.name().unwrap() == "__compact_unwind";
+                (seg != "__LD" && flags & 0x0200_0000 == 0)
+                    || (compact && ours.arch == Arch::Aarch64)
             })
             .collect();
         assert_eq!(ours.sections.len(), loaded.len(), "{name}: section count");
         for (s, g) in ours.sections.iter().zip(&loaded) {
             assert_eq!(s.name, g.name().unwrap(), "{name}");
+            if s.name == "__compact_unwind" {
+                continue; // its size is the converted records'
+            }
             assert_eq!(s.size, g.size, "{name}: {} size", s.name);
             assert_eq!(s.align, 1 << g.align, "{name}: {} align", s.name);
         }
@@ -484,7 +490,8 @@ fn eh_frame_pointers_get_relocations() {
             continue;
         }
         let object = parse(&path.display().to_string(), &bytes);
-        let Some(eh) = object.sections.iter().find(|s| s.role == Role::EhFrame) else {
+        let eh = object.sections.iter().find(|s| s.role == Role::EhFrame);
+        let Some(eh) = eh.filter(|s| s.name == "__eh_frame") else {
             continue;
         };
         assert!(!eh.relocs.is_empty(), "{}", object.name);
@@ -523,7 +530,69 @@ fn eh_frame_pointers_get_relocations() {
         }
     }
     assert!(functions >= 50, "only {functions} FDE pointers");
-    assert_eq!((lsdas, personalities), (1, 1));
+    // lsda.c and cleanup.c (testdata/macho/src/unwind).
+    assert_eq!((lsdas, personalities), (2, 2));
+}
+
+/// arm64 `__compact_unwind` becomes an unwind section: one FDE per function, its
+/// pointer at the function's start; personality and LSDA pointers where the entry
+/// has them (cleanup.c); x86_64's stays unloaded (it has `__eh_frame`).
+#[test]
+fn arm64_compact_unwind_becomes_eh_frame_records() {
+    let dir = macho_dir().join("obj");
+    for (arch, file) in [
+        ("aarch64", "chain.o"),
+        ("aarch64", "cleanup.o"),
+        ("x86_64", "chain.o"),
+    ] {
+        let bytes = read(&dir.join(arch).join("unwind").join(file));
+        let object = parse(file, &bytes);
+        let converted = object
+            .sections
+            .iter()
+            .find(|s| s.name == "__compact_unwind");
+        if arch == "x86_64" {
+            assert!(converted.is_none(), "x86_64 keeps using __eh_frame");
+            continue;
+        }
+        let eh = converted.unwrap_or_else(|| panic!("{arch}/{file}: no unwind section"));
+        assert_eq!(eh.role, Role::EhFrame);
+        let mut targets: Vec<String> = eh
+            .relocs
+            .iter()
+            .map(|r| {
+                assert_eq!(r.kind.to_string(), "Pointer64");
+                let target = object.symbol(r.symbol);
+                match target.definition {
+                    Definition::Section { section, .. } if target.kind == SymbolKind::Section => {
+                        let at = Definition::Section {
+                            section,
+                            offset: r.addend as u64,
+                        };
+                        let name = object.section(section).name;
+                        let global = object
+                            .symbols
+                            .iter()
+                            .find(|s| s.definition == at && s.binding == Binding::Global);
+                        global.map_or(format!("{name}+{}", r.addend), |s| {
+                            format!("{name}:{}", s.name)
+                        })
+                    }
+                    _ => target.name.to_string(),
+                }
+            })
+            .collect();
+        targets.sort();
+        let want: &[&str] = match file {
+            "chain.o" => &["__text:chain_inner", "__text:chain_outer"],
+            _ => &[
+                "__gcc_except_tab+0",
+                "__gcc_personality_v0",
+                "__text:guarded_call",
+            ],
+        };
+        assert_eq!(targets, want, "{arch}/{file}");
+    }
 }
 
 // ---- Malformed input -----------------------------------------------------------------

@@ -1120,9 +1120,13 @@ fn set_sizes(symbols: &mut [Symbol], sections: &[Section]) {
 /// Whether relink reads a section: not debug info, and of `__LD` only arm64's
 /// `__compact_unwind` (converted to `.eh_frame` records; x86_64 has `__eh_frame`).
 fn loaded(h: &MachSection, arch: Arch) -> bool {
+    if is_compact_unwind(h) {
+        // Marked S_ATTR_DEBUG by the assembler, but read for arm64.
+        return arch == Arch::Aarch64;
+    }
     let flags = h.flags(LE);
     let skip = flags & macho::S_ATTR_DEBUG != 0
-        || (h.segment_name() == b"__LD" && !(arch == Arch::Aarch64 && is_compact_unwind(h)))
+        || h.segment_name() == b"__LD"
         || h.segment_name() == b"__DWARF";
     !skip
 }
