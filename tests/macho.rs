@@ -1133,14 +1133,22 @@ fn call_chain(f: extern "C" fn(extern "C" fn(i32) -> i32, i32) -> i32, x: i32) -
 
 /// `_Unwind_Backtrace` from a host callback walks through two Mach-O frames
 /// (`chain_inner`, `chain_outer`) and on into the host function that called them.
+/// chain.o: arm64 compact unwind in `FRAME` mode (converted); nofp.o: the `DWARF`
+/// mode, whose FDEs are in arm64 `__eh_frame`; x86_64: `__eh_frame` for both.
 #[test]
 fn backtraces_walk_through_macho_frames() {
+    for (file, prefix) in [("chain.o", "chain"), ("nofp.o", "nofp")] {
+        backtrace_through(file, prefix);
+    }
+}
+
+fn backtrace_through(file: &str, prefix: &str) {
     let mut linker = relink::Linker::new().unwrap();
     linker
-        .load_file(obj_path(common::arch(), "unwind", "chain.o"))
+        .load_file(obj_path(common::arch(), "unwind", file))
         .unwrap();
     let outer: extern "C" fn(extern "C" fn(i32) -> i32, i32) -> i32 =
-        unsafe { linker.function("chain_outer").unwrap() };
+        unsafe { linker.function(&format!("{prefix}_outer")).unwrap() };
     assert_eq!(call_chain(outer, 4), (2 * 5 + 100 + 1) * 3);
     let frames = FRAMES.lock().unwrap().clone();
     // A return address points after the call: look up ip - 1.
@@ -1151,15 +1159,17 @@ fn backtraces_walk_through_macho_frames() {
             None => format!("{ip:#x}"),
         })
         .collect();
-    let at = |name: &str| names.iter().position(|n| n == name);
-    let (Some(inner), Some(outer_at)) = (at("chain_inner"), at("chain_outer")) else {
-        panic!("the Mach-O frames are missing from the backtrace: {names:?}");
+    let at = |name: String| names.iter().position(|n| *n == name);
+    let (Some(inner), Some(outer_at)) =
+        (at(format!("{prefix}_inner")), at(format!("{prefix}_outer")))
+    else {
+        panic!("{file}: the Mach-O frames are missing from the backtrace: {names:?}");
     };
-    assert_eq!(outer_at, inner + 1, "{names:?}");
+    assert_eq!(outer_at, inner + 1, "{file}: {names:?}");
     let host = call_chain as *const () as usize;
     let after = frames.get(outer_at + 1).copied().unwrap_or(0);
     assert!(
         after > host && after < host + 512,
-        "the walk does not continue into the host after the Mach-O frames: {names:?}"
+        "{file}: the walk does not continue into the host after the Mach-O frames: {names:?}"
     );
 }
