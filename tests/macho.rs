@@ -1032,6 +1032,63 @@ fn malformed_thread_local_descriptors_are_errors() {
 
 /// Debug (N_STAB) entries are skipped without shifting the symbol indices that
 /// relocations use; a relocation that names one is malformed.
+/// Fuzzing found it: a relocation off a descriptor's thunk and offset words, at
+/// an offset below 8, made the reader subtract past zero. Now an error.
+#[test]
+fn thread_local_descriptor_relocation_off_its_words_is_an_error() {
+    let good = read(&obj_path("x86_64", "tlv", "vars.o"));
+    let layout = raw(&good);
+    let entries = relocs(&good, &layout, "__thread_vars");
+    let (at, address, _) = entries.iter().find(|r| r.1 == 16).unwrap();
+    let mut b = good.clone();
+    put_u32(&mut b, *at, address - 12);
+    assert_error(&b, &["bad.o: __thread_vars+0x4", "none in its key word"]);
+}
+
+/// Malformed arm64 `__compact_unwind`: errors that name the section and offset.
+#[test]
+fn malformed_compact_unwind_is_an_error() {
+    let good = read(&obj_path("aarch64", "unwind", "chain.o"));
+    let layout = raw(&good);
+    let cu = layout
+        .sections
+        .iter()
+        .find(|s| s.1 == "__compact_unwind")
+        .unwrap()
+        .clone();
+    // Mode 1 is x86's, not arm64's (second entry's encoding word).
+    let mut b = good.clone();
+    put_u32(&mut b, cu.2 + 32 + 12, 0x0100_0000);
+    assert_error(
+        &b,
+        &[
+            "bad.o: __compact_unwind+0x2c",
+            "unknown arm64 compact unwind mode",
+        ],
+    );
+    // A frame encoding with a register-pair bit no arm64 encoding has.
+    let mut b = good.clone();
+    put_u32(&mut b, cu.2 + 12, 0x0400_0020);
+    assert_error(&b, &["bad.o: __compact_unwind+0xc", "unknown bits"]);
+    // Not a whole number of 32-byte entries.
+    let mut b = good.clone();
+    b[cu.0 + 40..cu.0 + 48].copy_from_slice(&40u64.to_le_bytes()); // section_64.size
+    assert_error(
+        &b,
+        &["bad.o: __compact_unwind", "32-byte compact unwind entries"],
+    );
+    // An entry whose function pointer has no relocation.
+    let entries = relocs(&good, &layout, "__compact_unwind");
+    let (at, address, _) = entries.iter().find(|r| r.1 == 32).unwrap();
+    let mut b = good.clone();
+    put_u32(&mut b, *at, address + 8); // now on the length/encoding words
+    assert!(
+        error_of(&b).contains("__compact_unwind"),
+        "{}",
+        error_of(&b)
+    );
+}
+
 #[test]
 fn stab_entries_keep_symbol_indices() {
     let good = read(&obj_path("x86_64", "calls", "main.o"));
