@@ -106,6 +106,7 @@ program_tests! {
     x86_64_asm_relocations: "x86asm";
     x86_64_thread_local_variables: "tlv";
     x86_64_darwin_c_library_names: "darwin";
+    x86_64_darwin_c_library_names_at_o0: "darwin0";
 }
 
 // arm64 Mach-O code runs on AArch64 Linux as long as it makes no variadic calls
@@ -122,6 +123,7 @@ program_tests! {
     arm64_asm_relocations: "a64asm";
     arm64_thread_local_variables: "tlv";
     arm64_darwin_c_library_names: "darwin";
+    arm64_darwin_c_library_names_at_o0: "darwin0";
 }
 
 /// `smash` overruns a stack-protected array in Mach-O code: relink's
@@ -1116,6 +1118,100 @@ fn stab_entries_keep_symbol_indices() {
     let mut b = good.clone();
     b[symoff + index_of("out_kv") * 16 + 4] = 0x24;
     assert_error(&b, &["bad.o: __text+", "is a debugging (stab) entry"]);
+}
+
+// ---- Darwin C library names --------------------------------------------------------
+
+/// `llc`s `ir` for `triple` into a temporary file; returns its path.
+fn llc(name: &str, ir: &str, triple: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("relink-macho-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (ll, obj) = (
+        dir.join(format!("{name}.ll")),
+        dir.join(format!("{name}.o")),
+    );
+    std::fs::write(&ll, ir).unwrap();
+    let status = std::process::Command::new("llc")
+        .args([
+            "-filetype=obj",
+            "-relocation-model=pic",
+            &format!("-mtriple={triple}"),
+        ])
+        .arg(&ll)
+        .arg("-o")
+        .arg(&obj)
+        .status()
+        .expect("llc (LLVM 14) runs");
+    assert!(status.success(), "llc {name}");
+    obj
+}
+
+/// Mach-O code calling Darwin's `__error()` (what `errno` is on Darwin).
+const SET_ERRNO: &str = "declare i32* @__error()
+define void @set_errno(i32 %v) {
+  %p = call i32* @__error()
+  store i32 %v, i32* %p
+  ret void
+}
+";
+
+/// An ELF object with its own `__error`.
+const OWN_ERROR: &str = "@my_errno = global i32 0
+define i32* @__error() {
+  ret i32* @my_errno
+}
+";
+
+/// Darwin names come last: `__error` is glibc's errno unless anything else defines
+/// the name — here an ELF object loaded with the Mach-O one, or the host.
+#[test]
+fn darwin_names_never_shadow_a_definition() {
+    let (darwin, linux) = match common::arch() {
+        "x86_64" => ("x86_64-apple-macosx", "x86_64-unknown-linux-gnu"),
+        _ => ("arm64-apple-macosx", "aarch64-unknown-linux-gnu"),
+    };
+    let user = llc("set_errno", SET_ERRNO, darwin);
+
+    // Alone: the alias of glibc's __errno_location, so errno itself changes.
+    let mut linker = relink::Linker::new().unwrap();
+    linker.load_file(&user).unwrap();
+    let set: extern "C" fn(i32) = unsafe { linker.function("set_errno").unwrap() };
+    set(1234);
+    assert_eq!(std::io::Error::last_os_error().raw_os_error(), Some(1234));
+    drop(linker);
+
+    // With an ELF object that defines __error: the object wins.
+    let own = llc("own_error", OWN_ERROR, linux);
+    let mut linker = relink::Linker::new().unwrap();
+    linker.load_files(&[&user, &own]).unwrap();
+    let set: extern "C" fn(i32) = unsafe { linker.function("set_errno").unwrap() };
+    set_glibc_errno(4321);
+    set(77);
+    assert_eq!(std::io::Error::last_os_error().raw_os_error(), Some(4321));
+    let mine = linker.address("my_errno").unwrap() as *const i32;
+    // SAFETY: the loaded object's `int`, nothing else writes it now.
+    assert_eq!(unsafe { mine.read() }, 77);
+    drop(linker);
+
+    // A host definition wins too.
+    extern "C" fn host_error() -> *mut i32 {
+        static mut HOST_ERRNO: i32 = 0;
+        std::ptr::addr_of_mut!(HOST_ERRNO)
+    }
+    let mut linker = relink::Linker::new().unwrap();
+    linker.define("__error", host_error as *const u8).unwrap();
+    linker.load_file(&user).unwrap();
+    let set: extern "C" fn(i32) = unsafe { linker.function("set_errno").unwrap() };
+    set_glibc_errno(4321);
+    set(5);
+    assert_eq!(std::io::Error::last_os_error().raw_os_error(), Some(4321));
+    // SAFETY: only this test's loaded code writes HOST_ERRNO, and it has returned.
+    assert_eq!(unsafe { host_error().read() }, 5);
+}
+
+fn set_glibc_errno(v: i32) {
+    // SAFETY: glibc's errno of this thread.
+    unsafe { *libc::__errno_location() = v };
 }
 
 // ---- Unwinding through Mach-O frames -----------------------------------------------

@@ -31,7 +31,7 @@ RUN_TIMEOUT=120
 # turn it back on (their cflags) to test relink's ___stack_chk_guard.
 CFLAGS_COMMON=(-O2 -ffp-contract=off -fno-stack-protector)
 
-BOTH_PROGS=(calls data tables ctors reltab mixed tlv darwin smash)
+BOTH_PROGS=(calls data tables ctors reltab mixed tlv darwin darwin0 smash)   # darwin0: darwin at -O0
 OBJECT_ONLY=(unwind)   # objects for parse tests: not programs, not run
 X86_PROGS=(varargs x86asm)
 A64_PROGS=(a64asm)
