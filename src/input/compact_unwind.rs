@@ -197,7 +197,7 @@ impl EhFrame {
     /// Appends one record: its length, `body` padded with `DW_CFA_nop` to a
     /// multiple of 8 bytes, and a relocation for each `(offset in body, target)`.
     fn record(&mut self, mut body: Vec<u8>, pointers: &[(usize, Target)], kind: RelocKind) {
-        while (body.len() + 4) % 8 != 0 {
+        while !(body.len() + 4).is_multiple_of(8) {
             body.push(0); // DW_CFA_nop
         }
         let start = self.bytes.len() + 4;

@@ -3,12 +3,14 @@
 //! here, and only here; implicit addends are read out of the instructions and data.
 //!
 //! What is loaded: the sections of every segment, except debug sections
-//! (`S_ATTR_DEBUG`) and `__LD,__compact_unwind`. Compact unwind is parsed
-//! like any section header and ignored (neither loaded nor converted): unwinding
-//! uses `__eh_frame`. For x86_64, llc 14 emits `__eh_frame` for every function (and
-//! `__compact_unwind` as well when the triple names macOS 10.6 or later); for arm64
-//! it emits compact unwind only, so arm64 Mach-O code has no unwind information in
-//! relink until compact unwind is converted. Sections are placed whole, so the layout
+//! (`S_ATTR_DEBUG`) and `__LD`. Unwinding uses `__eh_frame`: for x86_64, llc 14
+//! emits it for every function (and `__compact_unwind` as well when the triple names
+//! macOS 10.6 or later), which is then ignored. For arm64 it emits compact unwind only
+//! (plus `__eh_frame` FDEs for entries in the `DWARF` mode), so arm64's
+//! `__LD,__compact_unwind` is read — its relocations like any section's — and then
+//! replaced, in place, by the `.eh_frame` records `compact_unwind.rs` makes of it: a
+//! `ReadOnly` `EhFrame` section that keeps the name `__compact_unwind` (errors in it
+//! name offsets in the converted records). Sections are placed whole, so the layout
 //! `MH_SUBSECTIONS_VIA_SYMBOLS` allows a linker to change (splitting sections into
 //! atoms) is simply kept. Section names are the `sectname` alone (`__const` names
 //! both `__TEXT,__const` and `__DATA,__const`).
@@ -994,7 +996,7 @@ impl<'a, 'n> Reader<'a, 'n> {
     fn compact_unwind_frame(&self, section: &Section<'a>) -> Result<compact_unwind::EhFrame> {
         use compact_unwind::{Entry, Target, ENTRY_SIZE};
         let name = section.name;
-        if section.size % ENTRY_SIZE != 0 || section.data.len() as u64 != section.size {
+        if !section.size.is_multiple_of(ENTRY_SIZE) || section.data.len() as u64 != section.size {
             return Err(self.malformed(name, 0, "not an array of 32-byte compact unwind entries"));
         }
         let target_at = |at: u64| -> Result<Option<Target>> {
