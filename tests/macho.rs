@@ -591,6 +591,7 @@ fn arm64_compact_unwind_becomes_eh_frame_records() {
                 "__gcc_except_tab+0",
                 "__gcc_personality_v0",
                 "__text:guarded_call",
+                "__text:squeeze",
             ],
         };
         assert_eq!(targets, want, "{arch}/{file}");
