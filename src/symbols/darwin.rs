@@ -17,6 +17,10 @@
 //! | `_DefaultRuneLocale` | the C locale's `_RuneLocale` ([`RUNE_LOCALE`]) | Darwin's inline `isalpha` etc. read `__runetype[c]` for ASCII |
 //! | `__maskrune`, `__toupper`, `__tolower` | Rust shims over the same table | Darwin's ctype macros call them |
 //! | `strlcpy`, `strlcat` | Rust shims | BSD functions glibc before 2.38 lacks |
+//! | `reallocf` | Rust shim over `realloc` | BSD: frees the block when `realloc` fails |
+//! | `getprogname` | Rust shim reading `program_invocation_short_name` | BSD |
+//! | `_NSGetEnviron` | Rust shim returning `&environ` | `<crt_externs.h>` |
+//! | `fpurge` | Rust shim over `__fpurge`, returning 0 | glibc's returns nothing |
 //!
 //! Knowingly not provided:
 //! - `__srget`, `__swbuf` (Darwin's `getc_unlocked`/`putc_unlocked` macros): they
@@ -64,6 +68,10 @@ pub const NAMES: &[(&str, Provided)] = &[
     ("__tolower", Provided::Shim),
     ("strlcpy", Provided::Shim),
     ("strlcat", Provided::Shim),
+    ("reallocf", Provided::Shim),
+    ("getprogname", Provided::Shim),
+    ("_NSGetEnviron", Provided::Shim),
+    ("fpurge", Provided::Shim),
 ];
 
 /// The definition of Darwin name `name`, if relink provides one and the process
@@ -106,6 +114,10 @@ fn shim(name: &str) -> Option<ProcessSymbol> {
         "__tolower" => function(tolower as *const () as usize),
         "strlcpy" => function(strlcpy as *const () as usize),
         "strlcat" => function(strlcat as *const () as usize),
+        "reallocf" => function(reallocf as *const () as usize),
+        "getprogname" => function(getprogname as *const () as usize),
+        "_NSGetEnviron" => function(ns_get_environ as *const () as usize),
+        "fpurge" => function(fpurge as *const () as usize),
         _ => return None,
     })
 }
@@ -225,6 +237,50 @@ unsafe extern "C" fn strlcat(dst: *mut u8, src: *const u8, size: usize) -> usize
     }
     // SAFETY: `dst + used` is writable for `size - used > 0` bytes.
     used + unsafe { strlcpy(dst.add(used), src, size - used) }
+}
+
+// ---- BSD extras ---------------------------------------------------------------
+
+/// # Safety
+/// `p` is null or a live `malloc` block.
+unsafe extern "C" fn reallocf(p: *mut c_void, size: usize) -> *mut c_void {
+    // SAFETY: the caller's contract is realloc's.
+    let q = unsafe { libc::realloc(p, size) };
+    if q.is_null() && size != 0 {
+        // SAFETY: realloc failed and left `p` allocated; reallocf frees it.
+        unsafe { libc::free(p) };
+    }
+    q
+}
+
+/// The address of a glibc variable (`environ`, `program_invocation_short_name`).
+fn glibc_variable(name: &'static str) -> *mut c_void {
+    crate::memory::process::lookup(name).map_or(std::ptr::null_mut(), |s| s.address as *mut c_void)
+}
+
+extern "C" fn getprogname() -> *const std::ffi::c_char {
+    let at = glibc_variable("program_invocation_short_name").cast::<*const std::ffi::c_char>();
+    if at.is_null() {
+        return c"".as_ptr();
+    }
+    // SAFETY: glibc's `char *program_invocation_short_name`, set before main.
+    unsafe { at.read() }
+}
+
+extern "C" fn ns_get_environ() -> *mut c_void {
+    glibc_variable("environ")
+}
+
+extern "C" {
+    fn __fpurge(stream: *mut libc::FILE);
+}
+
+/// # Safety
+/// `stream` is an open `FILE`.
+unsafe extern "C" fn fpurge(stream: *mut libc::FILE) -> i32 {
+    // SAFETY: the caller's contract is __fpurge's.
+    unsafe { __fpurge(stream) };
+    0
 }
 
 // ---- ctype --------------------------------------------------------------------
@@ -398,6 +454,24 @@ mod tests {
         }
         assert_eq!(maskrune(-1, u64::from(mask::A)), 0);
         assert_eq!(toupper(-1), -1);
+    }
+
+    #[test]
+    fn bsd_extras_behave_as_on_darwin() {
+        extern "C" {
+            static environ: *const *const std::ffi::c_char;
+        }
+        // SAFETY: only addresses and glibc's program name are read; the block is
+        // malloc's.
+        unsafe {
+            assert_eq!(ns_get_environ().cast_const(), (&raw const environ).cast());
+            let name = std::ffi::CStr::from_ptr(getprogname()).to_string_lossy().into_owned();
+            let exe = std::env::args().next().unwrap();
+            assert!(exe.ends_with(&name) && !name.is_empty(), "{name} vs {exe}");
+            let p = reallocf(std::ptr::null_mut(), 16);
+            assert!(!p.is_null());
+            libc::free(reallocf(p, 32));
+        }
     }
 
     #[test]

@@ -185,7 +185,8 @@ names() {
 # Darwin C library names relink provides (src/symbols/darwin.rs, `NAMES`).
 DARWIN_NAMES=(__stack_chk_guard __stdinp __stdoutp __stderrp __error __exp10 __exp10f
   __sincos_stret __sincosf_stret memset_pattern4 memset_pattern8 memset_pattern16
-  _DefaultRuneLocale __maskrune __toupper __tolower strlcpy strlcat)
+  _DefaultRuneLocale __maskrune __toupper __tolower strlcpy strlcat reallocf getprogname
+  _NSGetEnviron fpurge)
 
 # check_symbols ARCH PROG: every symbol the Mach-O objects need is defined by the
 # program's objects, by glibc (libc, libm, ld.so) or by relink's Darwin names
