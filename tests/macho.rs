@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::{relink_command, run_with_timeout, testdata_dir};
-use relink::arch::RelocKind;
+use relink::arch::{Arch, RelocKind};
 use relink::input::{Binding, Class, Definition, Object, Role, SymbolKind};
 
 /// Generous: under qemu both relink and the program are emulated.
@@ -58,7 +58,7 @@ fn parse<'a>(name: &str, bytes: &'a [u8]) -> Object<'a> {
 
 // ---- Programs --------------------------------------------------------------------
 
-fn check_program(prog: &str) {
+fn check_program(prog: &str) -> common::Outcome {
     let arch = common::arch();
     let objs = objects(arch, prog);
     let mut cmd = relink_command();
@@ -78,6 +78,7 @@ fn check_program(prog: &str) {
         status.trim(),
         "{arch}/{prog}: exit status differs (stderr: {stderr})"
     );
+    out
 }
 
 macro_rules! program_tests {
@@ -104,6 +105,8 @@ program_tests! {
     x86_64_varargs: "varargs";
     x86_64_asm_relocations: "x86asm";
     x86_64_thread_local_variables: "tlv";
+    x86_64_darwin_c_library_names: "darwin";
+    x86_64_darwin_c_library_names_at_o0: "darwin0";
 }
 
 // arm64 Mach-O code runs on AArch64 Linux as long as it makes no variadic calls
@@ -119,6 +122,20 @@ program_tests! {
     arm64_mixed_elf_and_macho: "mixed";
     arm64_asm_relocations: "a64asm";
     arm64_thread_local_variables: "tlv";
+    arm64_darwin_c_library_names: "darwin";
+    arm64_darwin_c_library_names_at_o0: "darwin0";
+}
+
+/// `smash` overruns a stack-protected array in Mach-O code: relink's
+/// `__stack_chk_guard` (x86-64; AArch64 glibc's own on AArch64) must be what the
+/// epilogue compares, so glibc's `__stack_chk_fail` aborts as the native build does
+/// (status and stdout compared by `check_program`; the message proves the abort is
+/// the stack protector's, not a trap stub's).
+#[test]
+fn stack_protector_aborts_on_overrun_in_macho_code() {
+    let out = check_program("smash");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("stack smashing detected"), "{stderr}");
 }
 
 extern "C" fn triple(x: i64) -> i64 {
@@ -185,12 +202,18 @@ fn every_macho_object_parses_and_agrees_with_goblin() {
             .iter()
             .filter(|s| {
                 let (seg, flags) = (s.segname().unwrap(), s.flags);
-                seg != "__LD" && flags & 0x0200_0000 == 0
+                // arm64 __compact_unwind is read, and converted to .eh_frame records.
+                let compact = s.name().unwrap() == "__compact_unwind";
+                (seg != "__LD" && flags & 0x0200_0000 == 0)
+                    || (compact && ours.arch == Arch::Aarch64)
             })
             .collect();
         assert_eq!(ours.sections.len(), loaded.len(), "{name}: section count");
         for (s, g) in ours.sections.iter().zip(&loaded) {
             assert_eq!(s.name, g.name().unwrap(), "{name}");
+            if s.name == "__compact_unwind" {
+                continue; // its size is the converted records'
+            }
             assert_eq!(s.size, g.size, "{name}: {} size", s.name);
             assert_eq!(s.align, 1 << g.align, "{name}: {} align", s.name);
         }
@@ -469,7 +492,8 @@ fn eh_frame_pointers_get_relocations() {
             continue;
         }
         let object = parse(&path.display().to_string(), &bytes);
-        let Some(eh) = object.sections.iter().find(|s| s.role == Role::EhFrame) else {
+        let eh = object.sections.iter().find(|s| s.role == Role::EhFrame);
+        let Some(eh) = eh.filter(|s| s.name == "__eh_frame") else {
             continue;
         };
         assert!(!eh.relocs.is_empty(), "{}", object.name);
@@ -508,7 +532,70 @@ fn eh_frame_pointers_get_relocations() {
         }
     }
     assert!(functions >= 50, "only {functions} FDE pointers");
-    assert_eq!((lsdas, personalities), (1, 1));
+    // lsda.c and cleanup.c (testdata/macho/src/unwind).
+    assert_eq!((lsdas, personalities), (2, 2));
+}
+
+/// arm64 `__compact_unwind` becomes an unwind section: one FDE per function, its
+/// pointer at the function's start; personality and LSDA pointers where the entry
+/// has them (cleanup.c); x86_64's stays unloaded (it has `__eh_frame`).
+#[test]
+fn arm64_compact_unwind_becomes_eh_frame_records() {
+    let dir = macho_dir().join("obj");
+    for (arch, file) in [
+        ("aarch64", "chain.o"),
+        ("aarch64", "cleanup.o"),
+        ("x86_64", "chain.o"),
+    ] {
+        let bytes = read(&dir.join(arch).join("unwind").join(file));
+        let object = parse(file, &bytes);
+        let converted = object
+            .sections
+            .iter()
+            .find(|s| s.name == "__compact_unwind");
+        if arch == "x86_64" {
+            assert!(converted.is_none(), "x86_64 keeps using __eh_frame");
+            continue;
+        }
+        let eh = converted.unwrap_or_else(|| panic!("{arch}/{file}: no unwind section"));
+        assert_eq!(eh.role, Role::EhFrame);
+        let mut targets: Vec<String> = eh
+            .relocs
+            .iter()
+            .map(|r| {
+                assert_eq!(r.kind.to_string(), "Pointer64");
+                let target = object.symbol(r.symbol);
+                match target.definition {
+                    Definition::Section { section, .. } if target.kind == SymbolKind::Section => {
+                        let at = Definition::Section {
+                            section,
+                            offset: r.addend as u64,
+                        };
+                        let name = object.section(section).name;
+                        let global = object
+                            .symbols
+                            .iter()
+                            .find(|s| s.definition == at && s.binding == Binding::Global);
+                        global.map_or(format!("{name}+{}", r.addend), |s| {
+                            format!("{name}:{}", s.name)
+                        })
+                    }
+                    _ => target.name.to_string(),
+                }
+            })
+            .collect();
+        targets.sort();
+        let want: &[&str] = match file {
+            "chain.o" => &["__text:chain_inner", "__text:chain_outer"],
+            _ => &[
+                "__gcc_except_tab+0",
+                "__gcc_personality_v0",
+                "__text:guarded_call",
+                "__text:squeeze",
+            ],
+        };
+        assert_eq!(targets, want, "{arch}/{file}");
+    }
 }
 
 // ---- Malformed input -----------------------------------------------------------------
@@ -948,6 +1035,63 @@ fn malformed_thread_local_descriptors_are_errors() {
 
 /// Debug (N_STAB) entries are skipped without shifting the symbol indices that
 /// relocations use; a relocation that names one is malformed.
+/// Fuzzing found it: a relocation off a descriptor's thunk and offset words, at
+/// an offset below 8, made the reader subtract past zero. Now an error.
+#[test]
+fn thread_local_descriptor_relocation_off_its_words_is_an_error() {
+    let good = read(&obj_path("x86_64", "tlv", "vars.o"));
+    let layout = raw(&good);
+    let entries = relocs(&good, &layout, "__thread_vars");
+    let (at, address, _) = entries.iter().find(|r| r.1 == 16).unwrap();
+    let mut b = good.clone();
+    put_u32(&mut b, *at, address - 12);
+    assert_error(&b, &["bad.o: __thread_vars+0x4", "none in its key word"]);
+}
+
+/// Malformed arm64 `__compact_unwind`: errors that name the section and offset.
+#[test]
+fn malformed_compact_unwind_is_an_error() {
+    let good = read(&obj_path("aarch64", "unwind", "chain.o"));
+    let layout = raw(&good);
+    let cu = layout
+        .sections
+        .iter()
+        .find(|s| s.1 == "__compact_unwind")
+        .unwrap()
+        .clone();
+    // Mode 1 is x86's, not arm64's (second entry's encoding word).
+    let mut b = good.clone();
+    put_u32(&mut b, cu.2 + 32 + 12, 0x0100_0000);
+    assert_error(
+        &b,
+        &[
+            "bad.o: __compact_unwind+0x2c",
+            "unknown arm64 compact unwind mode",
+        ],
+    );
+    // A frame encoding with a register-pair bit no arm64 encoding has.
+    let mut b = good.clone();
+    put_u32(&mut b, cu.2 + 12, 0x0400_0020);
+    assert_error(&b, &["bad.o: __compact_unwind+0xc", "unknown bits"]);
+    // Not a whole number of 32-byte entries.
+    let mut b = good.clone();
+    b[cu.0 + 40..cu.0 + 48].copy_from_slice(&40u64.to_le_bytes()); // section_64.size
+    assert_error(
+        &b,
+        &["bad.o: __compact_unwind", "32-byte compact unwind entries"],
+    );
+    // An entry whose function pointer has no relocation.
+    let entries = relocs(&good, &layout, "__compact_unwind");
+    let (at, address, _) = entries.iter().find(|r| r.1 == 32).unwrap();
+    let mut b = good.clone();
+    put_u32(&mut b, *at, address + 8); // now on the length/encoding words
+    assert!(
+        error_of(&b).contains("__compact_unwind"),
+        "{}",
+        error_of(&b)
+    );
+}
+
 #[test]
 fn stab_entries_keep_symbol_indices() {
     let good = read(&obj_path("x86_64", "calls", "main.o"));
@@ -975,4 +1119,211 @@ fn stab_entries_keep_symbol_indices() {
     let mut b = good.clone();
     b[symoff + index_of("out_kv") * 16 + 4] = 0x24;
     assert_error(&b, &["bad.o: __text+", "is a debugging (stab) entry"]);
+}
+
+// ---- Darwin C library names --------------------------------------------------------
+
+/// `llc`s `ir` for `triple` into a temporary file; returns its path.
+fn llc(name: &str, ir: &str, triple: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("relink-macho-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (ll, obj) = (
+        dir.join(format!("{name}.ll")),
+        dir.join(format!("{name}.o")),
+    );
+    std::fs::write(&ll, ir).unwrap();
+    let status = std::process::Command::new("llc")
+        .args([
+            "-filetype=obj",
+            "-relocation-model=pic",
+            &format!("-mtriple={triple}"),
+        ])
+        .arg(&ll)
+        .arg("-o")
+        .arg(&obj)
+        .status()
+        .expect("llc (LLVM 14) runs");
+    assert!(status.success(), "llc {name}");
+    obj
+}
+
+/// Mach-O code calling Darwin's `__error()` (what `errno` is on Darwin).
+const SET_ERRNO: &str = "declare i32* @__error()
+define void @set_errno(i32 %v) {
+  %p = call i32* @__error()
+  store i32 %v, i32* %p
+  ret void
+}
+";
+
+/// An ELF object with its own `__error`.
+const OWN_ERROR: &str = "@my_errno = global i32 0
+define i32* @__error() {
+  ret i32* @my_errno
+}
+";
+
+/// Darwin names come last: `__error` is glibc's errno unless anything else defines
+/// the name — here an ELF object loaded with the Mach-O one, or the host.
+#[test]
+fn darwin_names_never_shadow_a_definition() {
+    let (darwin, linux) = match common::arch() {
+        "x86_64" => ("x86_64-apple-macosx", "x86_64-unknown-linux-gnu"),
+        _ => ("arm64-apple-macosx", "aarch64-unknown-linux-gnu"),
+    };
+    let user = llc("set_errno", SET_ERRNO, darwin);
+
+    // Alone: the alias of glibc's __errno_location, so errno itself changes.
+    let mut linker = relink::Linker::new().unwrap();
+    linker.load_file(&user).unwrap();
+    let set: extern "C" fn(i32) = unsafe { linker.function("set_errno").unwrap() };
+    set(1234);
+    assert_eq!(std::io::Error::last_os_error().raw_os_error(), Some(1234));
+    drop(linker);
+
+    // With an ELF object that defines __error: the object wins.
+    let own = llc("own_error", OWN_ERROR, linux);
+    let mut linker = relink::Linker::new().unwrap();
+    linker.load_files(&[&user, &own]).unwrap();
+    let set: extern "C" fn(i32) = unsafe { linker.function("set_errno").unwrap() };
+    set_glibc_errno(4321);
+    set(77);
+    assert_eq!(std::io::Error::last_os_error().raw_os_error(), Some(4321));
+    let mine = linker.address("my_errno").unwrap() as *const i32;
+    // SAFETY: the loaded object's `int`, nothing else writes it now.
+    assert_eq!(unsafe { mine.read() }, 77);
+    drop(linker);
+
+    // A host definition wins too.
+    extern "C" fn host_error() -> *mut i32 {
+        static mut HOST_ERRNO: i32 = 0;
+        std::ptr::addr_of_mut!(HOST_ERRNO)
+    }
+    let mut linker = relink::Linker::new().unwrap();
+    linker.define("__error", host_error as *const u8).unwrap();
+    linker.load_file(&user).unwrap();
+    let set: extern "C" fn(i32) = unsafe { linker.function("set_errno").unwrap() };
+    set_glibc_errno(4321);
+    set(5);
+    assert_eq!(std::io::Error::last_os_error().raw_os_error(), Some(4321));
+    // SAFETY: only this test's loaded code writes HOST_ERRNO, and it has returned.
+    assert_eq!(unsafe { host_error().read() }, 5);
+}
+
+fn set_glibc_errno(v: i32) {
+    // SAFETY: glibc's errno of this thread.
+    unsafe { *libc::__errno_location() = v };
+}
+
+// ---- Unwinding through Mach-O frames -----------------------------------------------
+//
+// x86_64 Mach-O objects carry `__eh_frame`; arm64 ones only `__compact_unwind`, which
+// relink converts into `.eh_frame` records (src/input/compact_unwind.rs). Objects:
+// testdata/macho/obj/<arch>/unwind/ (chain.c, cleanup.c from llc; thrower.cpp from g++).
+
+/// A C++ exception thrown by ELF code (`may_throw`, g++) unwinds through a Mach-O
+/// frame, runs its cleanup (`__gcc_personality_v0` reading the Mach-O LSDA) and is
+/// caught in host C++: what the same C and C++ do when linked natively.
+#[test]
+fn exceptions_cross_macho_frames_and_run_their_cleanups() {
+    use relink_cxxhost::{call1, Outcome};
+    let arch = common::arch();
+    let mut linker = common::cxx_linker();
+    let objects = [
+        obj_path(arch, "unwind", "cleanup.o"),
+        obj_path(arch, "unwind", "thrower.o"),
+    ];
+    linker.load_files(&objects).unwrap();
+    let guarded: extern "C" fn(i32) -> i32 = unsafe { linker.function("guarded_call").unwrap() };
+    let released = linker.address("released").unwrap() as *const i32;
+    // SAFETY: `released` is the loaded object's `int`, read while nothing writes it.
+    let released = || unsafe { released.read_volatile() };
+    assert_eq!(call1(guarded, 5), Outcome::Returned(6));
+    assert_eq!(released(), 5, "the cleanup runs on return");
+    assert_eq!(
+        call1(guarded, -3),
+        Outcome::Threw("negative from ELF".into()),
+        "{arch}: the exception crosses the Mach-O frame"
+    );
+    assert_eq!(released(), 2, "{arch}: the cleanup runs during unwinding");
+    assert_eq!(
+        call1(guarded, -1),
+        Outcome::Threw("negative from ELF".into())
+    );
+    assert_eq!(released(), 1);
+}
+
+extern "C" {
+    fn _Unwind_Backtrace(
+        trace: extern "C" fn(*mut std::ffi::c_void, *mut std::ffi::c_void) -> i32,
+        arg: *mut std::ffi::c_void,
+    ) -> i32;
+    fn _Unwind_GetIP(context: *mut std::ffi::c_void) -> usize;
+}
+
+static FRAMES: std::sync::Mutex<Vec<usize>> = std::sync::Mutex::new(Vec::new());
+
+extern "C" fn record_frame(context: *mut std::ffi::c_void, _: *mut std::ffi::c_void) -> i32 {
+    // SAFETY: `context` is the unwinder's, valid during this callback.
+    FRAMES
+        .lock()
+        .unwrap()
+        .push(unsafe { _Unwind_GetIP(context) });
+    0 // _URC_NO_REASON: keep walking
+}
+
+/// Called by the loaded chain: records the backtrace from here.
+extern "C" fn capture(x: i32) -> i32 {
+    FRAMES.lock().unwrap().clear();
+    // SAFETY: libgcc's _Unwind_Backtrace with a callback that only reads the IP.
+    unsafe { _Unwind_Backtrace(record_frame, std::ptr::null_mut()) };
+    x + 100
+}
+
+#[inline(never)]
+fn call_chain(f: extern "C" fn(extern "C" fn(i32) -> i32, i32) -> i32, x: i32) -> i32 {
+    std::hint::black_box(f(capture, x))
+}
+
+/// `_Unwind_Backtrace` from a host callback walks through two Mach-O frames
+/// (`chain_inner`, `chain_outer`) and on into the host function that called them.
+/// chain.o: arm64 compact unwind in `FRAME` mode (converted); nofp.o: the `DWARF`
+/// mode, whose FDEs are in arm64 `__eh_frame`; x86_64: `__eh_frame` for both.
+#[test]
+fn backtraces_walk_through_macho_frames() {
+    for (file, prefix) in [("chain.o", "chain"), ("nofp.o", "nofp")] {
+        backtrace_through(file, prefix);
+    }
+}
+
+fn backtrace_through(file: &str, prefix: &str) {
+    let mut linker = relink::Linker::new().unwrap();
+    linker
+        .load_file(obj_path(common::arch(), "unwind", file))
+        .unwrap();
+    let outer: extern "C" fn(extern "C" fn(i32) -> i32, i32) -> i32 =
+        unsafe { linker.function(&format!("{prefix}_outer")).unwrap() };
+    assert_eq!(call_chain(outer, 4), (2 * 5 + 100 + 1) * 3);
+    let frames = FRAMES.lock().unwrap().clone();
+    // A return address points after the call: look up ip - 1.
+    let names: Vec<String> = frames
+        .iter()
+        .map(|&ip| match linker.symbolize((ip as u64).wrapping_sub(1)) {
+            Some(s) => s.function.to_string(),
+            None => format!("{ip:#x}"),
+        })
+        .collect();
+    let at = |name: String| names.iter().position(|n| *n == name);
+    let (Some(inner), Some(outer_at)) =
+        (at(format!("{prefix}_inner")), at(format!("{prefix}_outer")))
+    else {
+        panic!("{file}: the Mach-O frames are missing from the backtrace: {names:?}");
+    };
+    assert_eq!(outer_at, inner + 1, "{file}: {names:?}");
+    let host = call_chain as *const () as usize;
+    let after = frames.get(outer_at + 1).copied().unwrap_or(0);
+    assert!(
+        after > host && after < host + 512,
+        "{file}: the walk does not continue into the host after the Mach-O frames: {names:?}"
+    );
 }

@@ -159,7 +159,7 @@ impl<'a> Reader<'a, '_> {
             name,
             class,
             role,
-            data,
+            data: data.into(),
             size: if nobits {
                 h.sh_size(LE)
             } else {

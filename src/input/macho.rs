@@ -3,12 +3,14 @@
 //! here, and only here; implicit addends are read out of the instructions and data.
 //!
 //! What is loaded: the sections of every segment, except debug sections
-//! (`S_ATTR_DEBUG`) and `__LD,__compact_unwind`. Compact unwind is parsed
-//! like any section header and ignored (neither loaded nor converted): unwinding
-//! uses `__eh_frame`. For x86_64, llc 14 emits `__eh_frame` for every function (and
-//! `__compact_unwind` as well when the triple names macOS 10.6 or later); for arm64
-//! it emits compact unwind only, so arm64 Mach-O code has no unwind information in
-//! relink until compact unwind is converted. Sections are placed whole, so the layout
+//! (`S_ATTR_DEBUG`) and `__LD`. Unwinding uses `__eh_frame`: for x86_64, llc 14
+//! emits it for every function (and `__compact_unwind` as well when the triple names
+//! macOS 10.6 or later), which is then ignored. For arm64 it emits compact unwind only
+//! (plus `__eh_frame` FDEs for entries in the `DWARF` mode), so arm64's
+//! `__LD,__compact_unwind` is read — its relocations like any section's — and then
+//! replaced, in place, by the `.eh_frame` records `compact_unwind.rs` makes of it: a
+//! `ReadOnly` `EhFrame` section that keeps the name `__compact_unwind` (errors in it
+//! name offsets in the converted records). Sections are placed whole, so the layout
 //! `MH_SUBSECTIONS_VIA_SYMBOLS` allows a linker to change (splitting sections into
 //! atoms) is simply kept. Section names are the `sectname` alone (`__const` names
 //! both `__TEXT,__const` and `__DATA,__const`).
@@ -74,6 +76,7 @@ use object::macho;
 use object::read::macho::{MachHeader, Nlist as _, Section as _, Segment as _};
 use object::LittleEndian as LE;
 
+use super::compact_unwind;
 use super::eh_frame::{self, Stop};
 use super::MAX_ALIGN;
 use super::{
@@ -116,6 +119,7 @@ pub fn parse<'a>(name: &str, bytes: &'a [u8]) -> Result<Object<'a>> {
     reader.relocations(&mut sections, &symbols)?;
     reader.eh_frame_pointers(&mut sections)?;
     reader.tlv_descriptors(&mut sections)?;
+    reader.compact_unwind(&mut sections)?;
     Ok(Object {
         name: name.to_string(),
         arch,
@@ -218,7 +222,7 @@ impl<'a, 'n> Reader<'a, 'n> {
         for index in 0..self.headers.len() {
             let h = self.headers[index];
             let name = self.section_name(index)?;
-            if !loaded(h) {
+            if !loaded(h, self.arch) {
                 continue;
             }
             let mut section = self.section(name, h)?;
@@ -261,7 +265,7 @@ impl<'a, 'n> Reader<'a, 'n> {
             name,
             class,
             role,
-            data,
+            data: data.into(),
             size,
             align: 1 << log2,
             relocs: Vec::new(),
@@ -503,7 +507,7 @@ impl<'a, 'n> Reader<'a, 'n> {
         place: &PlaceSection<'p, 'a>,
         offset: u64,
         width: u64,
-    ) -> Result<&'a [u8]> {
+    ) -> Result<&'p [u8]> {
         self.check_width(place, offset, width)?;
         let range = usize::try_from(offset)
             .ok()
@@ -940,7 +944,7 @@ impl<'a, 'n> Reader<'a, 'n> {
                 | RelocKind::Aarch64(aarch64::Kind::Pointer64)
         );
         let word = r.offset % TLV_DESCRIPTOR_SIZE;
-        if !pointer64 || r.minus.is_some() || word == 8 {
+        if !pointer64 || r.minus.is_some() || !(word == 0 || word == 16) {
             return Err(self.malformed(
                 section,
                 r.offset,
@@ -964,6 +968,73 @@ impl<'a, 'n> Reader<'a, 'n> {
                 ..r
             },
         ])
+    }
+
+    /// Turns arm64 `__compact_unwind` into `.eh_frame` records, in place: the
+    /// section keeps its name and index, and becomes an unwind section
+    /// (`compact_unwind.rs`).
+    fn compact_unwind(&self, sections: &mut [Section<'a>]) -> Result<()> {
+        for (index, h) in self.headers.iter().enumerate() {
+            let Some(id) = self.map[index] else {
+                continue;
+            };
+            if !is_compact_unwind(h) {
+                continue;
+            }
+            let section = &mut sections[id.0 as usize];
+            let frame = self.compact_unwind_frame(section)?;
+            section.size = frame.bytes.len() as u64;
+            section.data = frame.bytes.into();
+            section.relocs = frame.relocs;
+            section.class = Class::ReadOnly;
+            section.role = Role::EhFrame;
+            section.align = 8;
+        }
+        Ok(())
+    }
+
+    fn compact_unwind_frame(&self, section: &Section<'a>) -> Result<compact_unwind::EhFrame> {
+        use compact_unwind::{Entry, Target, ENTRY_SIZE};
+        let name = section.name;
+        if !section.size.is_multiple_of(ENTRY_SIZE) || section.data.len() as u64 != section.size {
+            return Err(self.malformed(name, 0, "not an array of 32-byte compact unwind entries"));
+        }
+        let target_at = |at: u64| -> Result<Option<Target>> {
+            let mut found = section.relocs.iter().filter(|r| r.offset == at);
+            let target = found.next().map(|r| Target {
+                symbol: r.symbol,
+                addend: r.addend,
+            });
+            let plain = |r: &Reloc| r.minus.is_none() && r.kind.info().width == 8;
+            if found.next().is_some() || section.relocs.iter().any(|r| r.offset == at && !plain(r))
+            {
+                return Err(self.malformed(name, at, "a compact unwind pointer needs one 8-byte UNSIGNED relocation"));
+            }
+            Ok(target)
+        };
+        let mut frame = compact_unwind::EhFrame::default();
+        let pointer = RelocKind::Aarch64(aarch64::Kind::Pointer64);
+        for at in (0..section.size).step_by(ENTRY_SIZE as usize) {
+            let word = |o: u64| {
+                let i = (at + o) as usize;
+                u32::from_le_bytes([section.data[i], section.data[i + 1], section.data[i + 2], section.data[i + 3]])
+            };
+            let encoding = word(12);
+            let ins = compact_unwind::arm64_instructions(encoding)
+                .map_err(|why| self.malformed(name, at + 12, why))?;
+            let Some(ins) = ins else { continue };
+            let function = target_at(at)?
+                .ok_or_else(|| self.malformed(name, at, "compact unwind entry without a relocation for its function"))?;
+            let entry = Entry {
+                function,
+                length: word(8),
+                encoding,
+                personality: target_at(at + 16)?,
+                lsda: target_at(at + 24)?,
+            };
+            frame.push(&entry, &ins, pointer);
+        }
+        Ok(frame)
     }
 
     /// The symbol of Mach-O section `index` (0-based).
@@ -1048,13 +1119,22 @@ fn set_sizes(symbols: &mut [Symbol], sections: &[Section]) {
     }
 }
 
-/// Whether relink loads a section: not debug info or compact unwind.
-fn loaded(h: &MachSection) -> bool {
+/// Whether relink reads a section: not debug info, and of `__LD` only arm64's
+/// `__compact_unwind` (converted to `.eh_frame` records; x86_64 has `__eh_frame`).
+fn loaded(h: &MachSection, arch: Arch) -> bool {
+    if is_compact_unwind(h) {
+        // Marked S_ATTR_DEBUG by the assembler, but read for arm64.
+        return arch == Arch::Aarch64;
+    }
     let flags = h.flags(LE);
     let skip = flags & macho::S_ATTR_DEBUG != 0
         || h.segment_name() == b"__LD"
         || h.segment_name() == b"__DWARF";
     !skip
+}
+
+fn is_compact_unwind(h: &MachSection) -> bool {
+    h.segment_name() == b"__LD" && h.name() == b"__compact_unwind"
 }
 
 fn is_thread_local(kind: u32) -> bool {
@@ -1202,7 +1282,7 @@ impl EhFrame<'_, '_, '_> {
         let span =
             |offset: usize, body: &[u8]| (offset as u64 + 8, (offset + 8 + body.len()) as u64);
         eh_frame::walk(
-            self.section.data,
+            &self.section.data,
             |offset, body| {
                 let (at, end) = span(offset, body);
                 self.cie(at, end)

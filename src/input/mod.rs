@@ -14,6 +14,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub(crate) mod compact_unwind;
 pub(crate) mod eh_frame;
 pub mod elf;
 pub mod macho;
@@ -131,7 +132,7 @@ pub struct Section<'a> {
     pub class: Class,
     pub role: Role,
     /// Contents; empty for [`Class::Zero`].
-    pub data: &'a [u8],
+    pub data: std::borrow::Cow<'a, [u8]>,
     pub size: u64,
     pub align: u64,
     pub relocs: Vec<Reloc>,

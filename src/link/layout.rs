@@ -90,7 +90,7 @@ impl Layout {
         let mut bias = 0;
         if code && r.kind.info().field_bias > 0 {
             bias = r.kind.info().field_bias as u64
-                + crate::arch::x86_64::immediate_after(from.data, r.offset as usize);
+                + crate::arch::x86_64::immediate_after(&from.data, r.offset as usize);
         }
         self.shift(addr.wrapping_add(r.addend as u64).wrapping_add(bias))
     }
@@ -295,7 +295,7 @@ fn allocate(space: &mut Space, plan: &Plan, together: bool) -> Result<Vec<Piece>
 pub(crate) fn copy_sections(region: &mut Region, object: &Object, layout: &Layout) {
     for (s, at) in object.sections.iter().zip(&layout.sections) {
         if let (Some(at), false) = (at, s.data.is_empty()) {
-            (region.bytes_mut(*at, s.data.len() as u64)).copy_from_slice(s.data);
+            (region.bytes_mut(*at, s.data.len() as u64)).copy_from_slice(&s.data);
         }
         if let (Some(at), Role::EhFrame) = (at, s.role) {
             let end = at + s.data.len() as u64;

@@ -235,7 +235,7 @@ fn field_value(field: &[u8], encoding: u8) -> u64 {
 /// every FDE's instructions costs the linking thread nothing).
 pub(crate) fn instructions_hold(object: &Object, section: SectionId) -> bool {
     let s = object.section(section);
-    address_fields(s.data).is_some_and(|fields| {
+    address_fields(&s.data).is_some_and(|fields| {
         s.relocs.iter().all(|r| {
             let end = r.offset.saturating_add(r.kind.info().width as u64);
             fields.iter().any(|&(a, b)| r.offset >= a && end <= b)

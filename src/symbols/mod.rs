@@ -5,8 +5,10 @@
 //!
 //! Lookup order: loaded objects (the first loaded strong definition, else the
 //! largest common — the first loaded of equal sizes —, else the first weak one), then
-//! host definitions, then the process.
+//! host definitions, then the process, then the Darwin C library names glibc lacks
+//! (`darwin.rs`).
 
+pub mod darwin;
 pub mod stubs;
 
 use std::collections::BTreeSet;
@@ -615,8 +617,12 @@ pub fn dlsym(name: &str) -> Option<ProcessSymbol> {
             function: true,
         });
     }
-    // A variable copied into reach of non-PIC code is the process's variable now.
-    crate::memory::process::lookup(name).map(crate::memory::copies::moved)
+    // Darwin C library names come last: the process (and so anything else) wins.
+    // A variable copied into reach of non-PIC code is the process's variable now
+    // (also under a Darwin alias: `__stdoutp` is `stdout`).
+    crate::memory::process::lookup(name)
+        .or_else(|| darwin::lookup(name))
+        .map(crate::memory::copies::moved)
 }
 
 #[cfg(test)]

@@ -27,18 +27,18 @@ trap 'rm -rf "$WORK"' EXIT
 QEMU=(qemu-aarch64 -L /usr/aarch64-linux-gnu)
 RUN_TIMEOUT=120
 # -ffp-contract=off: no fused multiply-add, so both architectures round alike.
-# -fno-stack-protector: Darwin clang would read ___stack_chk_guard, which x86-64
-# glibc does not export.
+# -fno-stack-protector: Darwin clang's default; the programs `darwin` and `smash`
+# turn it back on (their cflags) to test relink's ___stack_chk_guard.
 CFLAGS_COMMON=(-O2 -ffp-contract=off -fno-stack-protector)
 
-BOTH_PROGS=(calls data tables ctors reltab mixed tlv)
+BOTH_PROGS=(calls data tables ctors reltab mixed tlv darwin darwin0 smash)   # darwin0: darwin at -O0
 OBJECT_ONLY=(unwind)   # objects for parse tests: not programs, not run
 X86_PROGS=(varargs x86asm)
 A64_PROGS=(a64asm)
 
 die() { echo "macho/build.sh: error: $*" >&2; exit 1; }
 
-for tool in clang-14 llc llvm-mc llvm-nm gcc aarch64-linux-gnu-gcc qemu-aarch64 timeout; do
+for tool in clang-14 llc llvm-mc llvm-nm gcc g++ aarch64-linux-gnu-gcc aarch64-linux-gnu-g++ qemu-aarch64 timeout; do
   command -v "$tool" >/dev/null || die "$tool not found (run scripts/setup.sh)"
 done
 
@@ -60,6 +60,7 @@ darwin_triple() { case $1 in x86_64) echo x86_64-apple-macosx ;; aarch64) echo a
 linux_include() { case $1 in x86_64) echo /usr/include/x86_64-linux-gnu ;; aarch64) echo /usr/aarch64-linux-gnu/include ;; esac; }
 linux_triple() { case $1 in x86_64) echo x86_64-unknown-linux-gnu ;; aarch64) echo aarch64-unknown-linux-gnu ;; esac; }
 native_cc() { case $1 in x86_64) echo gcc ;; aarch64) echo aarch64-linux-gnu-gcc ;; esac; }
+native_cxx() { case $1 in x86_64) echo g++ ;; aarch64) echo aarch64-linux-gnu-g++ ;; esac; }
 libc_of() { case $1 in x86_64) echo /lib/x86_64-linux-gnu/libc.so.6 ;; aarch64) echo /usr/aarch64-linux-gnu/lib/libc.so.6 ;; esac; }
 
 # ---------------------------------------------------------------- Mach-O objects
@@ -75,7 +76,10 @@ macho_c() {
     clang-14 --target="$(darwin_target "$arch")" -U__nonnull -I"$(linux_include "$arch")" \
       "${CFLAGS_COMMON[@]}" "${extra[@]}" "${per[@]}" -S -emit-llvm "$base.c" -o "$WORK/$arch-$prog-$base.ll"
   )
-  llc -O2 -filetype=obj -mtriple="$(darwin_triple "$arch")" "$WORK/$arch-$prog-$base.ll" -o "$out"
+  # src/PROG/macos-version: the llc triple names that macOS version (11: LLVM then
+  # uses __sincos_stret, __bzero), as clang's own code generation would.
+  llc -O2 -filetype=obj -mtriple="$(darwin_triple "$arch")$(cat "$SRC/$prog/macos-version" 2>/dev/null || true)" \
+    "$WORK/$arch-$prog-$base.ll" -o "$out"
 }
 
 # macho_asm ARCH SRC.S OUT.o: the C preprocessor (Darwin target), then llvm-mc.
@@ -105,6 +109,11 @@ build_macho() {
     [ -e "$f" ] || continue
     m=$(basename "$f" .ll); m=${m#"$prog".}
     (cd "$IRDIR" && llc -O2 -filetype=obj -mtriple="$(darwin_triple "$arch")" "$(basename "$f")" -o "$out/$m.o")
+  done
+  # C++ sources: ELF objects (g++) that the tests link with the Mach-O ones.
+  for f in "$SRC/$prog"/*.cpp; do
+    [ -e "$f" ] || continue
+    (cd "$SRC/$prog" && "$(native_cxx "$arch")" -O2 -c "$(basename "$f")" -o "$out/$(basename "$f" .cpp).o")
   done
   # ELF objects of the same architecture, linked with the Mach-O ones.
   for f in "$SRC/$prog"/elf/*.c; do
@@ -141,7 +150,7 @@ native_build() {
     fi
   done
   # shellcheck disable=SC2046
-  "$cc" "${link[@]}" $(find "$dir" -name '*.o' | sort) -o "$exe"
+  "$cc" "${link[@]}" $(find "$dir" -name '*.o' | sort) -o "$exe" -lm
 }
 
 # record ARCH PROG EXE: runs the native build, writes expected/ARCH/PROG.*.
@@ -150,6 +159,11 @@ record() {
   [ "$arch" = aarch64 ] && run=("${QEMU[@]}")
   mkdir -p "$EXP/$arch"
   timeout "$RUN_TIMEOUT" "${run[@]}" "$exe" > "$EXP/$arch/$prog.stdout" < /dev/null || status=$?
+  # 134: SIGABRT, what `smash` must end with (relink's tests see "killed by signal 6").
+  if [ "$status" = 134 ]; then
+    echo "killed by signal 6" > "$EXP/$arch/$prog.status"
+    return
+  fi
   [ "$status" -lt 124 ] || die "$arch/$prog: native run failed or timed out (status $status)"
   echo "$status" > "$EXP/$arch/$prog.status"
 }
@@ -168,12 +182,25 @@ names() {
   fi
 }
 
+# Darwin C library names relink provides (src/symbols/darwin.rs, `NAMES`).
+DARWIN_NAMES=(__stack_chk_guard __stdinp __stdoutp __stderrp __error __exp10 __exp10f
+  __sincos_stret __sincosf_stret memset_pattern4 memset_pattern8 memset_pattern16
+  _DefaultRuneLocale __maskrune __toupper __tolower strlcpy strlcat reallocf getprogname
+  _NSGetEnviron fpurge)
+
 # check_symbols ARCH PROG: every symbol the Mach-O objects need is defined by the
-# program's objects or by glibc (weak references may stay undefined).
+# program's objects, by glibc (libc, libm, ld.so) or by relink's Darwin names
+# (weak references may stay undefined).
 check_symbols() {
   local arch=$1 prog=$2 f sym
   local defined=$WORK/defined-$1-$2 libc=$WORK/libc-$1
-  [ -f "$libc" ] || llvm-nm -D --defined-only --format=just-symbols "$(libc_of "$arch")" | sed 's/@.*//' | sort -u > "$libc"
+  if [ ! -f "$libc" ]; then
+    local dir
+    dir=$(dirname "$(libc_of "$arch")")
+    { for lib in "$dir"/libc.so.6 "$dir"/libm.so.6 "$dir"/ld-linux-*.so.*; do
+        llvm-nm -D --defined-only --format=just-symbols "$lib"
+      done | sed 's/@.*//'; printf '%s\n' "${DARWIN_NAMES[@]}"; } | sort -u > "$libc"
+  fi
   for f in "$OBJ/$arch/$prog"/*.o; do
     names "$f" --defined-only --format=just-symbols
   done | sort -u > "$defined"

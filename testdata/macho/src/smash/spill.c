@@ -1,0 +1,3 @@
+#include <string.h>
+
+void spill(char *p, int n) { memset(p, 'A', (size_t)n); }
