@@ -2,7 +2,9 @@
 //! from the dynamic symbol table. Part of the target boundary: a linker whose
 //! code runs in another process asks that process instead.
 
+use std::collections::HashSet;
 use std::ffi::CString;
+use std::sync::Mutex;
 
 /// A symbol found in the process (or defined by the host).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -15,6 +17,17 @@ pub struct ProcessSymbol {
 /// Looks `name` up in the process (`dlsym(RTLD_DEFAULT)`), with its type and size
 /// from `dladdr1` when the dynamic symbol table has them.
 pub fn lookup(name: &str) -> Option<ProcessSymbol> {
+    if is_library_thread_local(name) {
+        // Not `dlsym`: for a thread-local variable it returns this thread's
+        // instance and makes the C library keep its library in dynamic TLS for
+        // good, which initial-exec code then cannot reach. Thread-local
+        // references find the variable themselves (`runtime/process_tls.rs`).
+        return Some(ProcessSymbol {
+            address: 0,
+            size: 0,
+            function: false,
+        });
+    }
     let cname = CString::new(name).ok()?;
     // SAFETY: `cname` is a valid C string; RTLD_DEFAULT searches the global scope.
     let addr = unsafe { libc::dlsym(libc::RTLD_DEFAULT, cname.as_ptr()) };
@@ -65,3 +78,82 @@ fn empty_dl_info() -> libc::Dl_info {
 
 /// `RTLD_DL_SYMENT` from glibc's `<dlfcn.h>` (not in the `libc` crate).
 const RTLD_DL_SYMENT: libc::c_int = 1;
+
+/// Whether `name` is a thread-local variable (`STT_TLS`) that a library of the
+/// process with a `PT_TLS` segment exports, read from the libraries' files
+/// with `object` (cached while the same such libraries are loaded).
+fn is_library_thread_local(name: &str) -> bool {
+    type Known = (Vec<(String, u64)>, HashSet<String>);
+    static NAMES: Mutex<Option<Known>> = Mutex::new(None);
+    let libraries = tls_libraries();
+    let mut names = NAMES.lock().unwrap_or_else(|p| p.into_inner());
+    if names.as_ref().is_none_or(|(l, _)| *l != libraries) {
+        let found = library_thread_locals(&libraries);
+        *names = Some((libraries, found));
+    }
+    names.as_ref().is_some_and(|(_, n)| n.contains(name))
+}
+
+/// The libraries with a `PT_TLS` segment: file name and load address.
+fn tls_libraries() -> Vec<(String, u64)> {
+    let mut files = Vec::new();
+    each_library(|info| {
+        if info.dlpi_tls_modid != 0 && !info.dlpi_name.is_null() {
+            // SAFETY: dl_iterate_phdr passes a NUL-terminated name.
+            let name = unsafe { std::ffi::CStr::from_ptr(info.dlpi_name) };
+            let name = match name.to_string_lossy() {
+                n if n.is_empty() => "/proc/self/exe".to_string(),
+                n => n.into_owned(),
+            };
+            files.push((name, info.dlpi_addr));
+        }
+        false
+    });
+    files
+}
+
+/// The thread-local variables `libraries` export.
+fn library_thread_locals(libraries: &[(String, u64)]) -> HashSet<String> {
+    let mut names = HashSet::new();
+    for (path, _) in libraries {
+        let Ok(file) = std::fs::File::open(path) else {
+            continue;
+        };
+        // SAFETY: a read-only private mapping; a library file rewritten
+        // meanwhile could change under it, as it would under the C library.
+        let Ok(map) = (unsafe { memmap2::Mmap::map(&file) }) else {
+            continue;
+        };
+        let Ok(elf) = object::read::elf::ElfFile64::<object::Endianness>::parse(&*map) else {
+            continue;
+        };
+        use object::{Object, ObjectSymbol};
+        for sym in elf.dynamic_symbols() {
+            if sym.kind() == object::SymbolKind::Tls && !sym.is_undefined() {
+                if let Ok(n) = sym.name() {
+                    names.insert(n.to_string());
+                }
+            }
+        }
+    }
+    names
+}
+
+/// Calls `f` with each library of the process (`dl_iterate_phdr`) until it
+/// returns `true`.
+pub(crate) fn each_library(mut f: impl FnMut(&libc::dl_phdr_info) -> bool) {
+    unsafe extern "C" fn visit(
+        info: *mut libc::dl_phdr_info,
+        _size: libc::size_t,
+        data: *mut libc::c_void,
+    ) -> libc::c_int {
+        // SAFETY: `data` is the `&mut dyn FnMut` passed below, alive for the
+        // call; `info` is valid during the callback.
+        let f = unsafe { &mut *(data as *mut &mut dyn FnMut(&libc::dl_phdr_info) -> bool) };
+        // SAFETY: as above.
+        libc::c_int::from(f(unsafe { &*info }))
+    }
+    let mut f: &mut dyn FnMut(&libc::dl_phdr_info) -> bool = &mut f;
+    // SAFETY: the callback only runs during this call, while `f` lives.
+    unsafe { libc::dl_iterate_phdr(Some(visit), (&mut f as *mut _) as *mut libc::c_void) };
+}

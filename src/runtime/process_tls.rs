@@ -34,6 +34,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use super::elf_image;
 use super::static_tls::{load_bias, open_library};
+use crate::memory::process::each_library;
 use crate::arch::Arch;
 
 /// A variable's place in the C library's TLS: `tls_index {module, offset}`.
@@ -119,24 +120,6 @@ fn unloads() -> u64 {
     subs
 }
 
-/// Calls `f` for each loaded library until it returns `true`.
-fn each_library(mut f: impl FnMut(&libc::dl_phdr_info) -> bool) {
-    unsafe extern "C" fn visit(
-        info: *mut libc::dl_phdr_info,
-        _size: libc::size_t,
-        data: *mut libc::c_void,
-    ) -> libc::c_int {
-        // SAFETY: `data` is the `&mut dyn FnMut` passed below, alive for the
-        // call; `info` is valid during the callback.
-        let f = unsafe { &mut *(data as *mut &mut dyn FnMut(&libc::dl_phdr_info) -> bool) };
-        // SAFETY: as above.
-        libc::c_int::from(f(unsafe { &*info }))
-    }
-    let mut f: &mut dyn FnMut(&libc::dl_phdr_info) -> bool = &mut f;
-    // SAFETY: the callback only runs during this call, while `f` lives.
-    unsafe { libc::dl_iterate_phdr(Some(visit), (&mut f as *mut _) as *mut libc::c_void) };
-}
-
 /// The words the C library writes for relocations `types` against the
 /// question's symbol (cached, see the module doc).
 fn ask(question: Question, types: impl AsRef<[u32]>) -> Result<[u64; 2], String> {
@@ -150,13 +133,19 @@ fn ask(question: Question, types: impl AsRef<[u32]>) -> Result<[u64; 2], String>
         Question::Dynamic(n) | Question::Static(n) => n.as_bytes(),
     };
     let words = probe(name, types.as_ref())?;
-    let mut cache = cache();
-    let fresh = cache.as_ref().is_none_or(|c| c.0 != subs);
-    if fresh {
-        *cache = Some(Cache(subs, Default::default()));
-    }
-    if let Some(c) = cache.as_mut() {
-        c.1.insert(question, words);
+    // The probe's own dlclose counts as one unload; any other means the
+    // answer may be stale already: not cached.
+    let after = unloads();
+    if after == subs + 1 {
+        let mut cache = cache();
+        if cache.as_ref().is_none_or(|c| c.0 != subs) {
+            *cache = Some(Cache(after, Default::default()));
+        } else if let Some(c) = cache.as_mut() {
+            c.0 = after;
+        }
+        if let Some(c) = cache.as_mut() {
+            c.1.insert(question, words);
+        }
     }
     Ok(words)
 }
