@@ -84,7 +84,10 @@ fn libxml2_with_icu_from_archives_matches_the_native_program() {
         assert!(stdout.contains(text), "{text} missing from {stdout}");
     }
     // How long the load took (`--stats`), for the record.
-    for line in stderr.lines().filter(|l| l.contains("objects") || l.contains("total")) {
+    for line in stderr
+        .lines()
+        .filter(|l| l.contains("objects") || l.contains("total"))
+    {
         eprintln!("{line}");
     }
     let _ = std::fs::remove_dir_all(&dir);

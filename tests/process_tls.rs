@@ -54,7 +54,13 @@ fn workdir(test: &str, objects: &[(&str, &str, &[&str])]) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     let src = testdata_dir().join("tls").join("process");
     let mut lib = Command::new(cc);
-    lib.args(["-O2", "-fPIC", "-shared", "-o"])
+    lib.args(["-O2", "-fPIC", "-shared"])
+        // AArch64's default, TLS descriptors, lets glibc put a library it
+        // opens into static TLS at once when there is room; the traditional
+        // dialect keeps it in dynamic TLS until initial-exec code asks, as on
+        // x86-64.
+        .args(cfg!(target_arch = "aarch64").then_some("-mtls-dialect=trad"))
+        .arg("-o")
         .arg(dir.join("libptls.so"))
         .arg(src.join("ptls.c"));
     build(lib);

@@ -15,6 +15,11 @@
 //!   of another loaded object (a global `__thread` variable defined there).
 //!   `_TLS_MODULE_BASE_` (clang's local dynamic on AArch64) is offset 0 of the
 //!   object's own module.
+//! - **Process variables.** A variable no loaded object defines is looked for
+//!   in the process (a shared library's, `runtime/process_tls.rs`): its cells
+//!   get the C library's module id and offset, or its thread-pointer offset
+//!   when its library is in static TLS (initial exec; local exec too, written
+//!   at once). Initial exec of a variable in dynamic TLS is refused by name.
 //! - **Cells.** General dynamic code passes a `TlsIndex {module, offset}` to
 //!   `__tls_get_addr`, local dynamic code `{module, 0}`; descriptors (AArch64,
 //!   x86-64 gnu2) are `{resolver, module, offset}`; initial-exec code loads the
@@ -376,12 +381,7 @@ fn process_tp(name: &str) -> std::result::Result<u64, String> {
 
 /// The error for a reference to a process thread-local that cannot be made:
 /// `why` is the C library's answer.
-fn process_error(
-    target: TlsTarget,
-    name: &str,
-    why: String,
-    at: crate::error::Location,
-) -> Error {
+fn process_error(target: TlsTarget, name: &str, why: String, at: crate::error::Location) -> Error {
     let what = if why.contains("undefined symbol") {
         format!(
             "thread-local reference to `{name}`, which neither a loaded object nor a \

@@ -2,7 +2,7 @@
 //! from the dynamic symbol table. Part of the target boundary: a linker whose
 //! code runs in another process asks that process instead.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::ffi::CString;
 use std::sync::Mutex;
 
@@ -80,18 +80,23 @@ fn empty_dl_info() -> libc::Dl_info {
 const RTLD_DL_SYMENT: libc::c_int = 1;
 
 /// Whether `name` is a thread-local variable (`STT_TLS`) that a library of the
-/// process with a `PT_TLS` segment exports, read from the libraries' files
-/// with `object` (cached while the same such libraries are loaded).
+/// process with a `PT_TLS` segment exports, read from the library's file with
+/// `object` once per library (by name and load address).
 fn is_library_thread_local(name: &str) -> bool {
-    type Known = (Vec<(String, u64)>, HashSet<String>);
-    static NAMES: Mutex<Option<Known>> = Mutex::new(None);
+    type Known = HashMap<(String, u64), HashSet<String>>;
+    static KNOWN: Mutex<Option<Known>> = Mutex::new(None);
     let libraries = tls_libraries();
-    let mut names = NAMES.lock().unwrap_or_else(|p| p.into_inner());
-    if names.as_ref().is_none_or(|(l, _)| *l != libraries) {
-        let found = library_thread_locals(&libraries);
-        *names = Some((libraries, found));
+    let mut known = KNOWN.lock().unwrap_or_else(|p| p.into_inner());
+    let known = known.get_or_insert_with(HashMap::new);
+    known.retain(|library, _| libraries.contains(library));
+    let mut found = false;
+    for library in libraries {
+        let names = known
+            .entry(library)
+            .or_insert_with_key(|(path, _)| library_thread_locals(path));
+        found |= names.contains(name);
     }
-    names.as_ref().is_some_and(|(_, n)| n.contains(name))
+    found
 }
 
 /// The libraries with a `PT_TLS` segment: file name and load address.
@@ -112,27 +117,25 @@ fn tls_libraries() -> Vec<(String, u64)> {
     files
 }
 
-/// The thread-local variables `libraries` export.
-fn library_thread_locals(libraries: &[(String, u64)]) -> HashSet<String> {
+/// The thread-local variables the library at `path` exports.
+fn library_thread_locals(path: &str) -> HashSet<String> {
     let mut names = HashSet::new();
-    for (path, _) in libraries {
-        let Ok(file) = std::fs::File::open(path) else {
-            continue;
-        };
-        // SAFETY: a read-only private mapping; a library file rewritten
-        // meanwhile could change under it, as it would under the C library.
-        let Ok(map) = (unsafe { memmap2::Mmap::map(&file) }) else {
-            continue;
-        };
-        let Ok(elf) = object::read::elf::ElfFile64::<object::Endianness>::parse(&*map) else {
-            continue;
-        };
-        use object::{Object, ObjectSymbol};
-        for sym in elf.dynamic_symbols() {
-            if sym.kind() == object::SymbolKind::Tls && !sym.is_undefined() {
-                if let Ok(n) = sym.name() {
-                    names.insert(n.to_string());
-                }
+    let Ok(file) = std::fs::File::open(path) else {
+        return names;
+    };
+    // SAFETY: a read-only private mapping; a library file rewritten meanwhile
+    // could change under it, as it would under the C library.
+    let Ok(map) = (unsafe { memmap2::Mmap::map(&file) }) else {
+        return names;
+    };
+    let Ok(elf) = object::read::elf::ElfFile64::<object::Endianness>::parse(&*map) else {
+        return names;
+    };
+    use object::{Object, ObjectSymbol};
+    for sym in elf.dynamic_symbols() {
+        if sym.kind() == object::SymbolKind::Tls && !sym.is_undefined() {
+            if let Ok(n) = sym.name() {
+                names.insert(n.to_string());
             }
         }
     }
