@@ -114,7 +114,7 @@ pub fn library_of(module: u64) -> Option<String> {
 fn unloads() -> u64 {
     let mut subs = 0;
     each_library(|info| {
-        subs = info.dlpi_subs as u64;
+        subs = info.dlpi_subs;
         true
     });
     subs
