@@ -453,6 +453,42 @@ mod tests {
     }
 
     #[test]
+    fn the_tls_probe_has_one_undefined_thread_local_and_its_relocations() {
+        let types = Arch::X86_64.elf_dtpmod_dtpoff64();
+        let probe = tls_probe(Arch::X86_64, b"errno", &types).unwrap();
+        let bytes = &probe.bytes[..];
+        let header = elf::FileHeader64::<LE>::parse(bytes).unwrap();
+        let phdrs = header.program_headers(LE, bytes).unwrap();
+        assert!(phdrs.iter().all(|p| p.p_type(LE) != elf::PT_TLS));
+        let dynamic = phdrs[1].dynamic(LE, bytes).unwrap().unwrap();
+        let value = |tag: u32| {
+            let d = dynamic.iter().find(|d| d.d_tag(LE) == u64::from(tag));
+            d.unwrap().d_val(LE) as usize
+        };
+        // Symbol 1: `errno`, undefined, STT_TLS.
+        let symbols = object::pod::slice_from_bytes::<elf::Sym64<LE>>(&bytes[value(elf::DT_SYMTAB)..], 2)
+            .unwrap()
+            .0;
+        let sym = &symbols[1];
+        let name_at = value(elf::DT_STRTAB) + sym.st_name.get(LE) as usize;
+        assert_eq!(&bytes[name_at..name_at + 6], b"errno\0");
+        assert_eq!(sym.st_info & 0xf, elf::STT_TLS);
+        assert_eq!(sym.st_shndx.get(LE), elf::SHN_UNDEF);
+        // One relocation per word, against symbol 1.
+        assert_eq!(value(elf::DT_RELASZ), 2 * size_of::<elf::Rela64<LE>>());
+        let relas = object::pod::slice_from_bytes::<elf::Rela64<LE>>(&bytes[value(elf::DT_RELA)..], 2)
+            .unwrap()
+            .0;
+        let found: Vec<(u64, u32, u32)> = relas
+            .iter()
+            .map(|r| (r.r_offset(LE), r.r_type(LE, false), r.r_sym(LE, false)))
+            .collect();
+        let words = probe.words;
+        assert_eq!(found, [(words, types[0], 1), (words + 8, types[1], 1)]);
+        assert!(words + 16 <= phdrs[0].p_filesz(LE));
+    }
+
+    #[test]
     fn the_tls_library_has_its_block_and_one_relocation() {
         let library = tls_library(Arch::Aarch64, &[7; 12], 40, 32).unwrap();
         let bytes = &library.bytes;
