@@ -15,15 +15,17 @@
 //! - a library loaded at startup (libc, libstdc++ when the host links it) is in
 //!   static TLS: the offset is the same in every thread;
 //! - a library `dlopen`ed later is in dynamic TLS once any thread touched its
-//!   variables (glibc marks it so; relink's own look-up of the symbol with
-//!   `dlsym`, made when a reference binds to the process, is such a touch): the
+//!   variables through `__tls_get_addr` (glibc then marks it so for good): the
 //!   C library refuses the `TPOFF64` ("cannot allocate memory in static TLS
 //!   block"), and relink refuses the reference, naming variable and library;
 //! - a `dlopen`ed library no thread touched yet is moved into static TLS by the
-//!   C library, as for any library it loads with initial-exec code.
+//!   C library, as for any library it loads with initial-exec code (glibc may
+//!   also have put it there when it opened it, for its TLS descriptors).
 //!
-//! `dlsym` of a thread-local symbol is not used for offsets: it returns the
-//! calling thread's address, not the module and offset every thread needs.
+//! `dlsym` of a thread-local symbol is not used at all: it returns the calling
+//! thread's address, not the module and offset every thread needs, and it is
+//! such a touch. So relink's look-up of process symbols recognises a library's
+//! thread-locals without it (`memory/process.rs`).
 //!
 //! Module ids of the C library are small integers; relink's own are at least
 //! 2^32 (`tls.rs`), so `__tls_get_addr` (relink's, which loaded code binds to)
