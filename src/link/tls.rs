@@ -49,6 +49,9 @@ use crate::runtime::tls as rt;
 use crate::symbols::Map;
 use crate::symbols::ObjectId;
 
+/// The [`StaticUse::module`] of a process variable (no module of relink's is 0).
+pub(crate) const PROCESS_MODULE: u64 = 0;
+
 /// Bytes of one cell: a `TlsIndex` (16) or a descriptor (24).
 pub(crate) const CELL_SIZE: u64 = 24;
 
@@ -150,6 +153,8 @@ impl Cells {
 /// module's thread-pointer offset (see [`Linker::static_tls_offset`]).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct StaticUse {
+    /// Relink's module, or [`PROCESS_MODULE`]: a variable of the process whose
+    /// thread-pointer offset is known already (the cell's offset holds it).
     pub module: u64,
     /// For a cell (`TpCell`): its region offset and the variable's offset in the
     /// block; the cell gets their sum with the module's offset. Otherwise `s`
@@ -552,6 +557,14 @@ impl Binder<'_> {
         *f.slot = self.tls_cell(key, f.target, cells, &what)?;
         let at = *f.slot - self.space.region.target_base();
         write_cell(&mut self.space.region, at, words);
+        if f.target == TlsTarget::TpCell {
+            // Finished with the object's static uses: x86-64 relaxes it.
+            let cell = Some((at, words[0]));
+            return Ok(Some(StaticUse {
+                module: PROCESS_MODULE,
+                cell,
+            }));
+        }
         Ok(None)
     }
 
