@@ -389,8 +389,8 @@ fn process_tp(name: &str) -> std::result::Result<u64, String> {
 fn process_error(target: TlsTarget, name: &str, why: String, at: crate::error::Location) -> Error {
     let what = if why.contains("undefined symbol") {
         format!(
-            "thread-local reference to `{name}`, which neither a loaded object nor a \
-             library of the process defines as a thread-local variable"
+            "thread-local reference to `{name}`, which no loaded object defines as a \
+             thread-local variable, nor any library of the process"
         )
     } else if matches!(target, TlsTarget::TpCell | TlsTarget::TpOffset) {
         format!(
