@@ -301,3 +301,44 @@ fn an_undefined_thread_local_is_a_clear_error() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A declaration without `__thread` of a library's thread-local (glibc's
+/// `errno`) is refused by name and place, as a static linker refuses it,
+/// through the CLI (a batch) and the API; a GOT load and a PC-relative one.
+#[test]
+fn a_non_thread_local_reference_to_a_process_thread_local_is_refused() {
+    let dir = workdir("non-tls", &[]);
+    let source = dir.join("plain.c");
+    std::fs::write(
+        &source,
+        "extern int errno;\nint main(void) { return errno == 0 ? 0 : 1; }\n",
+    )
+    .unwrap();
+    let (cc, _) = toolchain();
+    for (out, flags) in [("got", "-fPIC"), ("pcrel", "-fPIE")] {
+        let object = dir.join(format!("{out}.o"));
+        let mut cmd = Command::new(cc);
+        cmd.args(["-O2", flags, "-c"])
+            .arg(&source)
+            .arg("-o")
+            .arg(&object);
+        build(cmd);
+        let mut run = relink_command();
+        run.arg("run").arg(&object);
+        let got = run_with_timeout(run, Duration::from_secs(120));
+        let stderr = String::from_utf8_lossy(&got.stderr);
+        assert_eq!(got.status.code(), Some(1), "{out}: {stderr}");
+        let mut linker = relink::Linker::new().unwrap();
+        let api = linker.load_file(&object).unwrap_err().to_string();
+        for e in [&*stderr, &*api] {
+            for part in [
+                "thread-local `errno`",
+                "only thread-local relocations",
+                &format!("{out}.o"),
+            ] {
+                assert!(e.contains(part), "{out}: {part} missing from: {e}");
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -413,6 +413,19 @@ pub(crate) fn is_tls_symbol(object: &Object, id: SymbolId) -> bool {
             if object.section(section).role == Role::Tls)
 }
 
+/// Whether a symbol this object leaves undefined, and does not declare
+/// thread-local, names a thread-local variable of the process (a library's):
+/// relocations other than thread-local ones must not refer to it (a static
+/// linker refuses them too; `memory/process.rs` gives such a variable no
+/// address). Weak references are left alone.
+pub(crate) fn is_process_tls(object: &Object, id: SymbolId) -> bool {
+    let sym = object.symbol(id);
+    !sym.is_defined()
+        && sym.kind != crate::input::SymbolKind::Tls
+        && sym.binding != crate::input::Binding::Weak
+        && crate::memory::process::is_library_thread_local(sym.name)
+}
+
 /// The module holding target address `s`: this object's own `image`, or a
 /// loaded object's (in `images`); with its image's target address.
 pub(crate) fn module_at(

@@ -81,22 +81,39 @@ const RTLD_DL_SYMENT: libc::c_int = 1;
 
 /// Whether `name` is a thread-local variable (`STT_TLS`) that a library of the
 /// process with a `PT_TLS` segment exports, read from the library's file with
-/// `object` once per library (by name and load address).
-fn is_library_thread_local(name: &str) -> bool {
+/// `object` once per library (by name and load address). While no library was
+/// loaded or unloaded since the last call, only a set is consulted.
+pub(crate) fn is_library_thread_local(name: &str) -> bool {
     type Known = HashMap<(String, u64), HashSet<String>>;
-    static KNOWN: Mutex<Option<Known>> = Mutex::new(None);
-    let libraries = tls_libraries();
-    let mut known = KNOWN.lock().unwrap_or_else(|p| p.into_inner());
-    let known = known.get_or_insert_with(HashMap::new);
-    known.retain(|library, _| libraries.contains(library));
-    let mut found = false;
-    for library in libraries {
-        let names = known
-            .entry(library)
-            .or_insert_with_key(|(path, _)| library_thread_locals(path));
-        found |= names.contains(name);
+    struct Cache {
+        generation: (u64, u64),
+        known: Known,
+        names: HashSet<String>,
     }
-    found
+    static CACHE: Mutex<Option<Cache>> = Mutex::new(None);
+    let mut generation = (0, 0);
+    each_library(|info| {
+        generation = (info.dlpi_adds, info.dlpi_subs);
+        true
+    });
+    let mut cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
+    let cache = cache.get_or_insert_with(|| Cache {
+        generation: (u64::MAX, 0),
+        known: HashMap::new(),
+        names: HashSet::new(),
+    });
+    if cache.generation != generation {
+        let libraries = tls_libraries();
+        cache.known.retain(|library, _| libraries.contains(library));
+        for library in libraries {
+            (cache.known)
+                .entry(library)
+                .or_insert_with_key(|(path, _)| library_thread_locals(path));
+        }
+        cache.names = cache.known.values().flatten().cloned().collect();
+        cache.generation = generation;
+    }
+    cache.names.contains(name)
 }
 
 /// The libraries with a `PT_TLS` segment: file name and load address.
