@@ -417,10 +417,12 @@ pub(crate) fn is_tls_symbol(object: &Object, id: SymbolId) -> bool {
 /// thread-local, names a thread-local variable of the process (a library's):
 /// relocations other than thread-local ones must not refer to it (a static
 /// linker refuses them too; `memory/process.rs` gives such a variable no
-/// address). Weak references are left alone.
-pub(crate) fn is_process_tls(object: &Object, id: SymbolId) -> bool {
+/// address). Weak references and branches are left alone.
+pub(crate) fn is_process_tls(object: &Object, id: SymbolId, kind: crate::arch::RelocKind) -> bool {
     let sym = object.symbol(id);
-    !sym.is_defined()
+    // A call or jump names a function: not worth a look-up per call site.
+    kind.info().reach == crate::arch::Reach::Exact
+        && !sym.is_defined()
         && sym.kind != crate::input::SymbolKind::Tls
         && sym.binding != crate::input::Binding::Weak
         && crate::memory::process::is_library_thread_local(sym.name)
