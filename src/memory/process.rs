@@ -17,14 +17,14 @@ pub struct ProcessSymbol {
 /// Looks `name` up in the process (`dlsym(RTLD_DEFAULT)`), with its type and size
 /// from `dladdr1` when the dynamic symbol table has them.
 pub fn lookup(name: &str) -> Option<ProcessSymbol> {
-    if is_library_thread_local(name) {
+    if let Some((address, size)) = library_thread_local(name) {
         // Not `dlsym`: for a thread-local variable it returns this thread's
         // instance and makes the C library keep its library in dynamic TLS for
         // good, which initial-exec code then cannot reach. Thread-local
         // references find the variable themselves (`runtime/process_tls.rs`).
         return Some(ProcessSymbol {
-            address: 0,
-            size: 0,
+            address,
+            size,
             function: false,
         });
     }
@@ -79,25 +79,57 @@ fn empty_dl_info() -> libc::Dl_info {
 /// `RTLD_DL_SYMENT` from glibc's `<dlfcn.h>` (not in the `libc` crate).
 const RTLD_DL_SYMENT: libc::c_int = 1;
 
+/// A library's thread-local variable `name` (`STT_TLS`, exported by a library
+/// of the process with a `PT_TLS` segment): this thread's instance if the C
+/// library allocated this thread's block of the library already (always, for
+/// a library in static TLS), else 0 — looked up without touching the block —
+/// and its size. See [`is_library_thread_local`].
+fn library_thread_local(name: &str) -> Option<(u64, u64)> {
+    if !is_library_thread_local(name) {
+        return None;
+    }
+    let mut found = (0, 0);
+    each_library(|info| {
+        if info.dlpi_tls_modid == 0 || info.dlpi_name.is_null() {
+            return false;
+        }
+        let known = {
+            let cache = TLS_NAMES.lock().unwrap_or_else(|p| p.into_inner());
+            let key = library_key(info);
+            cache.as_ref().and_then(|c| c.known.get(&key)?.get(name).copied())
+        };
+        let Some((value, size)) = known else {
+            return false;
+        };
+        let block = info.dlpi_tls_data as u64;
+        found = (if block == 0 { 0 } else { block.wrapping_add(value) }, size);
+        true
+    });
+    Some(found)
+}
+
+/// Thread-local variables of libraries with a `PT_TLS` segment: per library
+/// (by name and load address) their `(st_value, st_size)`, and all names.
+struct TlsNames {
+    generation: (u64, u64),
+    known: HashMap<(String, u64), HashMap<String, (u64, u64)>>,
+    names: HashSet<String>,
+}
+
+static TLS_NAMES: Mutex<Option<TlsNames>> = Mutex::new(None);
+
 /// Whether `name` is a thread-local variable (`STT_TLS`) that a library of the
 /// process with a `PT_TLS` segment exports, read from the library's file with
 /// `object` once per library (by name and load address). While no library was
 /// loaded or unloaded since the last call, only a set is consulted.
 pub(crate) fn is_library_thread_local(name: &str) -> bool {
-    type Known = HashMap<(String, u64), HashSet<String>>;
-    struct Cache {
-        generation: (u64, u64),
-        known: Known,
-        names: HashSet<String>,
-    }
-    static CACHE: Mutex<Option<Cache>> = Mutex::new(None);
     let mut generation = (0, 0);
     each_library(|info| {
         generation = (info.dlpi_adds, info.dlpi_subs);
         true
     });
-    let mut cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
-    let cache = cache.get_or_insert_with(|| Cache {
+    let mut cache = TLS_NAMES.lock().unwrap_or_else(|p| p.into_inner());
+    let cache = cache.get_or_insert_with(|| TlsNames {
         generation: (u64::MAX, 0),
         known: HashMap::new(),
         names: HashSet::new(),
@@ -110,10 +142,22 @@ pub(crate) fn is_library_thread_local(name: &str) -> bool {
                 .entry(library)
                 .or_insert_with_key(|(path, _)| library_thread_locals(path));
         }
-        cache.names = cache.known.values().flatten().cloned().collect();
+        cache.names = cache.known.values().flat_map(|m| m.keys()).cloned().collect();
         cache.generation = generation;
     }
     cache.names.contains(name)
+}
+
+/// A library's key in [`TlsNames::known`]: its file name (the main program's
+/// `/proc/self/exe`) and load address.
+fn library_key(info: &libc::dl_phdr_info) -> (String, u64) {
+    // SAFETY: dl_iterate_phdr passes a NUL-terminated name (checked non-null).
+    let name = unsafe { std::ffi::CStr::from_ptr(info.dlpi_name) };
+    let name = match name.to_string_lossy() {
+        n if n.is_empty() => "/proc/self/exe".to_string(),
+        n => n.into_owned(),
+    };
+    (name, info.dlpi_addr)
 }
 
 /// The libraries with a `PT_TLS` segment: file name and load address.
@@ -121,22 +165,17 @@ fn tls_libraries() -> Vec<(String, u64)> {
     let mut files = Vec::new();
     each_library(|info| {
         if info.dlpi_tls_modid != 0 && !info.dlpi_name.is_null() {
-            // SAFETY: dl_iterate_phdr passes a NUL-terminated name.
-            let name = unsafe { std::ffi::CStr::from_ptr(info.dlpi_name) };
-            let name = match name.to_string_lossy() {
-                n if n.is_empty() => "/proc/self/exe".to_string(),
-                n => n.into_owned(),
-            };
-            files.push((name, info.dlpi_addr));
+            files.push(library_key(info));
         }
         false
     });
     files
 }
 
-/// The thread-local variables the library at `path` exports.
-fn library_thread_locals(path: &str) -> HashSet<String> {
-    let mut names = HashSet::new();
+/// The thread-local variables the library at `path` exports, with their
+/// `(st_value, st_size)`: the offset in the library's TLS block and the size.
+fn library_thread_locals(path: &str) -> HashMap<String, (u64, u64)> {
+    let mut names = HashMap::new();
     let Ok(file) = std::fs::File::open(path) else {
         return names;
     };
@@ -152,7 +191,7 @@ fn library_thread_locals(path: &str) -> HashSet<String> {
     for sym in elf.dynamic_symbols() {
         if sym.kind() == object::SymbolKind::Tls && !sym.is_undefined() {
             if let Ok(n) = sym.name() {
-                names.insert(n.to_string());
+                names.insert(n.to_string(), (sym.address(), sym.size()));
             }
         }
     }
@@ -176,4 +215,21 @@ pub(crate) fn each_library(mut f: impl FnMut(&libc::dl_phdr_info) -> bool) {
     let mut f: &mut dyn FnMut(&libc::dl_phdr_info) -> bool = &mut f;
     // SAFETY: the callback only runs during this call, while `f` lives.
     unsafe { libc::dl_iterate_phdr(Some(visit), (&mut f as *mut _) as *mut libc::c_void) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// glibc's `errno` is found as a library thread-local (no `dlsym`), at
+    /// this thread's instance (libc is in static TLS, allocated for every thread).
+    #[test]
+    fn a_library_thread_local_is_this_threads_instance() {
+        assert!(is_library_thread_local("errno"));
+        assert!(!is_library_thread_local("printf"));
+        let found = lookup("errno").expect("errno");
+        // SAFETY: glibc's accessor of this thread's errno.
+        let here = unsafe { libc::__errno_location() } as u64;
+        assert_eq!((found.address, found.size, found.function), (here, 4, false));
+    }
 }
