@@ -20,10 +20,11 @@ command -v perf >/dev/null || need_apt+=(linux-perf)
 # The C API tests build the example host through pkg-config (tests/capi.rs).
 command -v pkg-config >/dev/null || need_apt+=(pkg-config)
 # Static archives the archive tests load and compare with the shared libraries
-# (tests/archive.rs, x86-64 hosts only).
+# (tests/archive.rs, tests/libxml2.rs; x86-64 hosts only).
 if [ "$(uname -m)" = x86_64 ]; then
   for pkg in zlib1g-dev:libz libbz2-dev:libbz2 libexpat1-dev:libexpat libgmp-dev:libgmp \
-      libsqlite3-dev:libsqlite3 libffi-dev:libffi; do
+      libsqlite3-dev:libsqlite3 libffi-dev:libffi libxml2-dev:libxml2 libicu-dev:libicuuc \
+      liblzma-dev:liblzma; do
     [ -f "/usr/lib/x86_64-linux-gnu/${pkg#*:}.a" ] || need_apt+=("${pkg%%:*}")
   done
 fi

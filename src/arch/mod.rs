@@ -488,4 +488,17 @@ impl Arch {
             Arch::Aarch64 => object::elf::R_AARCH64_TLS_TPREL,
         }
     }
+
+    /// The dynamic relocations that store a symbol's TLS module id and its
+    /// offset in the module's block (general dynamic): `R_X86_64_DTPMOD64`
+    /// and `DTPOFF64`, `R_AARCH64_TLS_DTPMOD` and `TLS_DTPREL`.
+    pub fn elf_dtpmod_dtpoff64(self) -> [u32; 2] {
+        match self {
+            Arch::X86_64 => [object::elf::R_X86_64_DTPMOD64, object::elf::R_X86_64_DTPOFF64],
+            Arch::Aarch64 => [
+                object::elf::R_AARCH64_TLS_DTPMOD,
+                object::elf::R_AARCH64_TLS_DTPREL,
+            ],
+        }
+    }
 }

@@ -39,6 +39,7 @@ impl Linked {
         for (mut fix, u) in statics {
             let tp = match offsets.get(&u.module) {
                 Some(tp) => *tp,
+                None if u.module == crate::link::tls::PROCESS_MODULE => 0,
                 None => {
                     let name = object.symbol(fix.symbol).name;
                     let start = layout.sections[fix.section].unwrap_or(0);

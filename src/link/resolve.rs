@@ -498,7 +498,9 @@ impl Binder<'_> {
                         statics.push((fix, u));
                         continue;
                     }
-                } else if tls::is_tls_symbol(object, r.symbol) {
+                } else if tls::is_tls_symbol(object, r.symbol)
+                    || tls::is_process_tls(object, r.symbol, r.kind)
+                {
                     return Err(Error::Unsupported {
                         at: object.location(SectionId(si as u32), r.offset),
                         what: format!(

@@ -15,6 +15,11 @@
 //!   of another loaded object (a global `__thread` variable defined there).
 //!   `_TLS_MODULE_BASE_` (clang's local dynamic on AArch64) is offset 0 of the
 //!   object's own module.
+//! - **Process variables.** A variable no loaded object defines is looked for
+//!   in the process (a shared library's, `runtime/process_tls.rs`): its cells
+//!   get the C library's module id and offset, or its thread-pointer offset
+//!   when its library is in static TLS (initial exec; local exec too, written
+//!   at once). Initial exec of a variable in dynamic TLS is refused by name.
 //! - **Cells.** General dynamic code passes a `TlsIndex {module, offset}` to
 //!   `__tls_get_addr`, local dynamic code `{module, 0}`; descriptors (AArch64,
 //!   x86-64 gnu2) are `{resolver, module, offset}`; initial-exec code loads the
@@ -43,6 +48,9 @@ use crate::memory::Region;
 use crate::runtime::tls as rt;
 use crate::symbols::Map;
 use crate::symbols::ObjectId;
+
+/// The [`StaticUse::module`] of a process variable (no module of relink's is 0).
+pub(crate) const PROCESS_MODULE: u64 = 0;
 
 /// Bytes of one cell: a `TlsIndex` (16) or a descriptor (24).
 pub(crate) const CELL_SIZE: u64 = 24;
@@ -145,6 +153,8 @@ impl Cells {
 /// module's thread-pointer offset (see [`Linker::static_tls_offset`]).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct StaticUse {
+    /// Relink's module, or [`PROCESS_MODULE`]: a variable of the process whose
+    /// thread-pointer offset is known already (the cell's offset holds it).
     pub module: u64,
     /// For a cell (`TpCell`): its region offset and the variable's offset in the
     /// block; the cell gets their sum with the module's offset. Otherwise `s`
@@ -223,18 +233,19 @@ impl Linked {
     }
 
     fn write_pending(&mut self, p: &PendingCell) -> Result<()> {
-        let undefined = || Error::Unsupported {
-            at: p.location.clone(),
-            what: format!(
-                "thread-local reference to `{}`, which no loaded object defines as a \
-                 thread-local variable (a variable of the process cannot be reached)",
-                p.name
-            ),
-        };
-        let s = self.definition_address(&p.name).ok_or_else(undefined)?;
+        let s = self.definition_address(&p.name);
         let space = self.space.as_ref();
-        let found = space.and_then(|s_| module_at(&s_.region, &self.tls_images, s, None));
-        let (module, base) = found.ok_or_else(undefined)?;
+        let found = s.zip(space).and_then(|(s, s_)| {
+            let (module, base) = module_at(&s_.region, &self.tls_images, s, None)?;
+            Some((module, base, s))
+        });
+        let Some((module, base, s)) = found else {
+            // No loaded object defines it: a variable of the process.
+            let words = process_cell(p.target, &p.name, p.addend, self.link_only)
+                .map_err(|why| process_error(p.target, &p.name, why, p.location.clone()))?;
+            write_cell(&mut self.space()?.region, p.at, words);
+            return Ok(());
+        };
         let offset = s.wrapping_sub(base).wrapping_add(p.addend);
         let words = match p.target {
             TlsTarget::TpCell => {
@@ -347,6 +358,52 @@ fn cell_words(target: TlsTarget, module: u64, offset: u64) -> [u64; 3] {
     }
 }
 
+/// The words of a cell for thread-local `name` of the process (a shared
+/// library's; `runtime/process_tls.rs`) plus `addend`: a `TlsIndex` or a
+/// descriptor of the C library's module (relink's `__tls_get_addr` passes it
+/// on to glibc's), or for initial exec its offset from the thread pointer.
+/// A link-only linker takes no static TLS: 0 then.
+fn process_cell(
+    target: TlsTarget,
+    name: &str,
+    addend: u64,
+    link_only: bool,
+) -> std::result::Result<[u64; 3], String> {
+    use crate::runtime::process_tls as process;
+    let v = process::variable(name)?;
+    let offset = v.offset.wrapping_add(addend);
+    Ok(match target {
+        TlsTarget::TpCell if link_only => [0; 3],
+        TlsTarget::TpCell => [process_tp(name)?.wrapping_add(addend), 0, 0],
+        _ => cell_words(target, v.module, offset),
+    })
+}
+
+/// The thread-pointer offset of thread-local `name` of the process.
+fn process_tp(name: &str) -> std::result::Result<u64, String> {
+    crate::runtime::process_tls::thread_pointer_offset(name).map(|tp| tp as u64)
+}
+
+/// The error for a reference to a process thread-local that cannot be made:
+/// `why` is the C library's answer.
+fn process_error(target: TlsTarget, name: &str, why: String, at: crate::error::Location) -> Error {
+    let what = if why.contains("undefined symbol") {
+        format!(
+            "thread-local reference to `{name}`, which no loaded object defines as a \
+             thread-local variable, nor any library of the process"
+        )
+    } else if matches!(target, TlsTarget::TpCell | TlsTarget::TpOffset) {
+        format!(
+            "initial-exec/local-exec reference to thread-local `{name}` of the process: \
+             {why}; compile the object with -fPIC (general dynamic or TLS descriptors) to \
+             reach it"
+        )
+    } else {
+        format!("thread-local reference to `{name}` of the process: {why}")
+    };
+    Error::Unsupported { at, what }
+}
+
 /// Whether a symbol is a thread-local variable (for relocations that are not
 /// thread-local kinds, which must not refer to one).
 pub(crate) fn is_tls_symbol(object: &Object, id: SymbolId) -> bool {
@@ -354,6 +411,21 @@ pub(crate) fn is_tls_symbol(object: &Object, id: SymbolId) -> bool {
     sym.kind == crate::input::SymbolKind::Tls
         || matches!(sym.definition, Definition::Section { section, .. }
             if object.section(section).role == Role::Tls)
+}
+
+/// Whether a symbol this object leaves undefined, and does not declare
+/// thread-local, names a thread-local variable of the process (a library's):
+/// relocations other than thread-local ones must not refer to it (a static
+/// linker refuses them too; `memory/process.rs` gives such a variable no
+/// address). Weak references and branches are left alone.
+pub(crate) fn is_process_tls(object: &Object, id: SymbolId, kind: crate::arch::RelocKind) -> bool {
+    let sym = object.symbol(id);
+    // A call or jump names a function: not worth a look-up per call site.
+    kind.info().reach == crate::arch::Reach::Exact
+        && !sym.is_defined()
+        && sym.kind != crate::input::SymbolKind::Tls
+        && sym.binding != crate::input::Binding::Weak
+        && crate::memory::process::is_library_thread_local(sym.name)
 }
 
 /// The module holding target address `s`: this object's own `image`, or a
@@ -407,16 +479,15 @@ impl Binder<'_> {
             return self.pending_cell(object, f, cells, &what);
         }
         let Some((module, base)) = found else {
-            let why = if sym.is_defined() {
-                "which is not in a thread-local section".to_string()
-            } else {
-                "which no loaded object defines as a thread-local variable (a variable \
-                 of the process or of an object loaded later cannot be reached)"
-                    .to_string()
-            };
+            if !sym.is_defined() {
+                return self.process_tls_fix(object, f, cells, &what);
+            }
             return Err(Error::Unsupported {
                 at: what(),
-                what: format!("thread-local reference to `{}`, {why}", sym.name),
+                what: format!(
+                    "thread-local reference to `{}`, which is not in a thread-local section",
+                    sym.name
+                ),
             });
         };
         let offset = f.s.wrapping_sub(base);
@@ -448,6 +519,66 @@ impl Binder<'_> {
             let base = self.space.region.target_base();
             let cell = Some((*f.slot - base, key.2));
             return Ok(Some(StaticUse { module, cell }));
+        }
+        Ok(None)
+    }
+
+    /// A thread-local relocation against a variable no loaded object defines:
+    /// one of the process (see [`process_cell`]).
+    fn process_tls_fix(
+        &mut self,
+        object: &Object,
+        f: TlsFix,
+        cells: &mut Cells,
+        what: impl Fn() -> crate::error::Location,
+    ) -> Result<Option<StaticUse>> {
+        use crate::runtime::process_tls as process;
+        let name = object.symbol(f.symbol).name;
+        let fail = |why| process_error(f.target, name, why, what());
+        match f.target {
+            TlsTarget::Module | TlsTarget::Offset => {
+                let v = process::variable(name).map_err(fail)?;
+                *f.s = if f.target == TlsTarget::Module {
+                    v.module
+                } else {
+                    v.offset
+                };
+                return Ok(None);
+            }
+            TlsTarget::TpOffset => {
+                // Sound: a variable in static TLS has one offset in every thread.
+                *f.s = process_tp(name).map_err(fail)?;
+                return Ok(None);
+            }
+            TlsTarget::ModuleIndex => {
+                return Err(Error::Unsupported {
+                    at: what(),
+                    what: format!(
+                        "local-dynamic reference to `{name}`, a thread-local variable of \
+                         another module"
+                    ),
+                })
+            }
+            TlsTarget::Index | TlsTarget::Descriptor | TlsTarget::TpCell => {}
+        }
+        let addend = object.arch.tls_addend().take_variable_part(f.a);
+        let words = process_cell(f.target, name, addend, false).map_err(fail)?;
+        // C-library module ids are below 2^32, relink's above: keys never meet.
+        let key = match f.target {
+            TlsTarget::TpCell => (f.target as u8, 0, words[0]),
+            TlsTarget::Descriptor => (f.target as u8, words[1], words[2]),
+            _ => (f.target as u8, words[0], words[1]),
+        };
+        *f.slot = self.tls_cell(key, f.target, cells, &what)?;
+        let at = *f.slot - self.space.region.target_base();
+        write_cell(&mut self.space.region, at, words);
+        if f.target == TlsTarget::TpCell {
+            // Finished with the object's static uses: x86-64 relaxes it.
+            let cell = Some((at, words[0]));
+            return Ok(Some(StaticUse {
+                module: PROCESS_MODULE,
+                cell,
+            }));
         }
         Ok(None)
     }

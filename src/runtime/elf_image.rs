@@ -289,6 +289,111 @@ pub(crate) fn tls_library(arch: Arch, image: &[u8], size: u64, align: u64) -> Op
     })
 }
 
+/// A shared object that asks the C library about thread-local variable `name`
+/// of the process (see `runtime/process_tls.rs`): no `PT_TLS` of its own, one
+/// undefined `STT_TLS` dynamic symbol `name`, and one dynamic relocation of
+/// each type in `types` against it, the `i`-th filling the word at `words +
+/// 8 * i` — what the dynamic linker writes there is what it would give code of
+/// a library that refers to `name`. Otherwise laid out like [`tls_library`].
+pub(crate) struct TlsProbe {
+    pub bytes: Vec<u8>,
+    pub words: u64,
+}
+
+/// See [`TlsProbe`].
+pub(crate) fn tls_probe(arch: Arch, name: &[u8], types: &[u32]) -> Option<TlsProbe> {
+    const DYNAMIC: usize = 9;
+    let mut out = Vec::new();
+    let mut w = Writer::new(Endianness::Little, true, &mut out);
+    w.reserve_file_header();
+    w.reserve_program_headers(3);
+    let dynamic = w.reserve_dynamic(DYNAMIC) as u64;
+    let hash = w.reserve_hash(1, 2) as u64;
+    let symbol_name = w.add_dynamic_string(name);
+    w.reserve_null_dynamic_symbol_index();
+    let symbol = w.reserve_dynamic_symbol_index();
+    let dynsym = w.reserve_dynsym() as u64;
+    let dynstr = w.reserve_dynstr() as u64;
+    let rela = w.reserve_relocations(types.len(), true) as u64;
+    let words = w.reserve(8 * types.len(), 8);
+    let end = w.reserved_len() as u64;
+
+    w.write_file_header(&FileHeader {
+        os_abi: elf::ELFOSABI_NONE,
+        abi_version: 0,
+        e_type: elf::ET_DYN,
+        e_machine: arch.elf_machine(),
+        e_entry: 0,
+        e_flags: 0,
+    })
+    .ok()?;
+    w.write_align_program_headers();
+    let rw = elf::PF_R | elf::PF_W;
+    let dynamic_size = (DYNAMIC * size_of::<elf::Dyn64<LE>>()) as u64;
+    for (p_type, at, size, align) in [
+        (elf::PT_LOAD, 0, end, 0x1000),
+        (elf::PT_DYNAMIC, dynamic, dynamic_size, 8),
+        (elf::PT_GNU_STACK, 0, 0, 16),
+    ] {
+        w.write_program_header(&ProgramHeader {
+            p_type,
+            p_flags: rw,
+            p_offset: at,
+            p_vaddr: at,
+            p_paddr: at,
+            p_filesz: size,
+            p_memsz: size,
+            p_align: align,
+        });
+    }
+    let rela_size = size_of::<elf::Rela64<LE>>() as u64;
+    w.write_align_dynamic();
+    for (tag, value) in [
+        (elf::DT_HASH, hash),
+        (elf::DT_STRTAB, dynstr),
+        (elf::DT_SYMTAB, dynsym),
+        (elf::DT_STRSZ, w.dynstr_len() as u64),
+        (elf::DT_SYMENT, size_of::<elf::Sym64<LE>>() as u64),
+        (elf::DT_RELA, rela),
+        (elf::DT_RELASZ, rela_size * types.len() as u64),
+        (elf::DT_RELAENT, rela_size),
+        (elf::DT_NULL, 0),
+    ] {
+        w.write_dynamic(tag, value);
+    }
+    // The symbol is undefined: no bucket leads to it.
+    w.write_hash(1, 2, |_| None);
+    w.write_null_dynamic_symbol();
+    w.write_dynamic_symbol(&Sym {
+        name: Some(symbol_name),
+        section: None,
+        st_info: (elf::STB_GLOBAL << 4) | elf::STT_TLS,
+        st_other: elf::STV_DEFAULT,
+        st_shndx: elf::SHN_UNDEF,
+        st_value: 0,
+        st_size: 0,
+    });
+    w.write_dynstr();
+    w.write_align_relocation();
+    for (i, &r_type) in types.iter().enumerate() {
+        w.write_relocation(
+            true,
+            &Rel {
+                r_offset: (words + 8 * i) as u64,
+                r_sym: symbol.0,
+                r_type,
+                r_addend: 0,
+            },
+        );
+    }
+    w.pad_until(words);
+    w.write(&vec![0; 8 * types.len()]);
+    Some(TlsProbe {
+        bytes: out,
+        words: words as u64,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -345,6 +450,42 @@ mod tests {
                 *elf::FileHeader64::<LE>::parse(&*bytes).unwrap();
             assert_eq!(e_machine.get(LE), arch.elf_machine());
         }
+    }
+
+    #[test]
+    fn the_tls_probe_has_one_undefined_thread_local_and_its_relocations() {
+        let types = Arch::X86_64.elf_dtpmod_dtpoff64();
+        let probe = tls_probe(Arch::X86_64, b"errno", &types).unwrap();
+        let bytes = &probe.bytes[..];
+        let header = elf::FileHeader64::<LE>::parse(bytes).unwrap();
+        let phdrs = header.program_headers(LE, bytes).unwrap();
+        assert!(phdrs.iter().all(|p| p.p_type(LE) != elf::PT_TLS));
+        let dynamic = phdrs[1].dynamic(LE, bytes).unwrap().unwrap();
+        let value = |tag: u32| {
+            let d = dynamic.iter().find(|d| d.d_tag(LE) == u64::from(tag));
+            d.unwrap().d_val(LE) as usize
+        };
+        // Symbol 1: `errno`, undefined, STT_TLS.
+        let symbols = object::pod::slice_from_bytes::<elf::Sym64<LE>>(&bytes[value(elf::DT_SYMTAB)..], 2)
+            .unwrap()
+            .0;
+        let sym = &symbols[1];
+        let name_at = value(elf::DT_STRTAB) + sym.st_name.get(LE) as usize;
+        assert_eq!(&bytes[name_at..name_at + 6], b"errno\0");
+        assert_eq!(sym.st_info & 0xf, elf::STT_TLS);
+        assert_eq!(sym.st_shndx.get(LE), elf::SHN_UNDEF);
+        // One relocation per word, against symbol 1.
+        assert_eq!(value(elf::DT_RELASZ), 2 * size_of::<elf::Rela64<LE>>());
+        let relas = object::pod::slice_from_bytes::<elf::Rela64<LE>>(&bytes[value(elf::DT_RELA)..], 2)
+            .unwrap()
+            .0;
+        let found: Vec<(u64, u32, u32)> = relas
+            .iter()
+            .map(|r| (r.r_offset(LE), r.r_type(LE, false), r.r_sym(LE, false)))
+            .collect();
+        let words = probe.words;
+        assert_eq!(found, [(words, types[0], 1), (words + 8, types[1], 1)]);
+        assert!(words + 16 <= phdrs[0].p_filesz(LE));
     }
 
     #[test]

@@ -2,12 +2,13 @@
 //! the linker: calls into loaded code (constructors, IFUNC resolvers) and
 //! `__cxa_finalize` (here); unwind tables (`unwind.rs`), the GDB JIT interface
 //! (`gdb.rs`), perf map files (`perf.rs`), thread-local storage (`tls.rs`,
-//! `static_tls.rs`); and where each loaded function lies, for symbolizing.
+//! `static_tls.rs`, `process_tls.rs`); and where each loaded function lies, for symbolizing.
 //! The link stages decide when each runs (`link/finalize.rs`).
 
 pub(crate) mod elf_image;
 pub mod gdb;
 pub mod perf;
+pub mod process_tls;
 pub mod static_tls;
 pub mod tls;
 pub(crate) mod unwind;

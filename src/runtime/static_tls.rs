@@ -209,16 +209,53 @@ pub fn allocate(image: &[u8], size: u64, align: u64) -> Result<StaticBlock, Stri
     let library = Arch::HOST
         .and_then(|arch| elf_image::tls_library(arch, &whole, size, align))
         .ok_or_else(|| "static TLS is not supported on this architecture".to_string())?;
-    let bytes = library.bytes;
+    let (handle, file) = open_library(&library.bytes, c"relink-static-tls")?;
+    // Closed again (dropped) on every error below.
+    let mut block = StaticBlock {
+        handle,
+        _file: file,
+        tp_offset: 0,
+        size,
+        align,
+        image: std::ptr::null_mut(),
+    };
+    let base = load_bias(handle)?;
+    // SAFETY: the word lies in the library's writable PT_LOAD segment, relocated
+    // by dlopen.
+    let tp_offset = unsafe { *((base + library.word) as *const i64) };
+    // glibc initialised this thread's copy at that offset: check it holds the
+    // image (a wrong offset or layout is an error, not silent corruption).
+    // SAFETY: the block is `size >= image.len()` bytes at that offset, or the
+    // check below fails only by reading this thread's static TLS area.
+    let here = thread_pointer().wrapping_add(tp_offset as u64) as *const u8;
+    let copied = unsafe { std::slice::from_raw_parts(here, image.len()) };
+    if copied != image {
+        return Err(format!(
+            "the C library's block at thread pointer {tp_offset:+#x} does not hold the image"
+        ));
+    }
+    block.tp_offset = tp_offset;
+    block.image = (base + library.image) as *mut u8;
+    Ok(block)
+}
+
+/// Writes `bytes` (a complete shared object) into a memfd named `name` and
+/// `dlopen`s it (`RTLD_NOW | RTLD_LOCAL`): the handle, and the file, which must
+/// stay open as long as the library is loaded (glibc knows it by the name
+/// `/proc/self/fd/N`). The error is the C library's message.
+pub(crate) fn open_library(
+    bytes: &[u8],
+    name: &std::ffi::CStr,
+) -> Result<(*mut libc::c_void, std::fs::File), String> {
     // SAFETY: memfd_create with a NUL-terminated name.
-    let fd = unsafe { libc::memfd_create(c"relink-static-tls".as_ptr(), libc::MFD_CLOEXEC) };
+    let fd = unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC) };
     if fd < 0 {
         return Err(format!("memfd_create: {}", std::io::Error::last_os_error()));
     }
     // SAFETY: a fresh descriptor that nothing else owns.
     let fd = unsafe { OwnedFd::from_raw_fd(fd) };
     let mut file = std::fs::File::from(fd);
-    file.write_all(&bytes)
+    file.write_all(bytes)
         .map_err(|e| format!("writing the memfd: {e}"))?;
     // A name glibc does not already know (it would return that library
     // instead): file descriptors are reused once closed, so another number is
@@ -238,13 +275,13 @@ pub fn allocate(image: &[u8], size: u64, align: u64) -> Result<StaticBlock, Stri
             held.push(std::mem::replace(&mut file, other));
             continue;
         }
-        // SAFETY: dlopen of a complete shared object; RTLD_LOCAL keeps its (no)
+        // SAFETY: dlopen of a complete shared object; RTLD_LOCAL keeps its
         // symbols out of the global scope.
         loaded = Some(unsafe { libc::dlopen(path.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) });
         break;
     }
     drop(held);
-    let handle = loaded.ok_or_else(|| "no free name for the static TLS library".to_string())?;
+    let handle = loaded.ok_or_else(|| "no free name for the library".to_string())?;
     if handle.is_null() {
         // SAFETY: dlerror returns a thread-local C string or null.
         let e = unsafe { libc::dlerror() };
@@ -254,46 +291,27 @@ pub fn allocate(image: &[u8], size: u64, align: u64) -> Result<StaticBlock, Stri
         // SAFETY: non-null dlerror results are NUL-terminated.
         let why = unsafe { std::ffi::CStr::from_ptr(e) }.to_string_lossy();
         // "/proc/self/fd/N: cannot allocate memory in static TLS block"
-        let why = why.split_once(": ").map_or(&*why, |(_, w)| w);
+        let why = why.strip_prefix("/proc/self/fd/").map_or(&*why, |rest| {
+            rest.split_once(": ").map_or(rest, |(_, w)| w)
+        });
         return Err(format!("the C library refused it: {why}"));
     }
-    // Closed again (dropped) on every error below.
-    let mut block = StaticBlock {
-        handle,
-        _file: file,
-        tp_offset: 0,
-        size,
-        align,
-        image: std::ptr::null_mut(),
-    };
+    Ok((handle, file))
+}
+
+/// The load bias (`l_addr`) of a library `dlopen` returned.
+pub(crate) fn load_bias(handle: *mut libc::c_void) -> Result<u64, String> {
     let mut map: *mut libc::c_void = std::ptr::null_mut();
     // SAFETY: RTLD_DI_LINKMAP stores a `struct link_map *`, whose first member
     // is `l_addr`, the library's load bias.
-    let base = unsafe {
+    unsafe {
         if libc::dlinfo(handle, libc::RTLD_DI_LINKMAP, &mut map as *mut _ as *mut _) != 0
             || map.is_null()
         {
             return Err("dlinfo(RTLD_DI_LINKMAP) failed".into());
         }
-        *(map as *const u64)
-    };
-    // SAFETY: the word lies in the library's writable PT_LOAD segment, relocated
-    // by dlopen.
-    let tp_offset = unsafe { *((base + library.word) as *const i64) };
-    // glibc initialised this thread's copy at that offset: check it holds the
-    // image (a wrong offset or layout is an error, not silent corruption).
-    // SAFETY: the block is `size >= image.len()` bytes at that offset, or the
-    // check below fails only by reading this thread's static TLS area.
-    let here = thread_pointer().wrapping_add(tp_offset as u64) as *const u8;
-    let copied = unsafe { std::slice::from_raw_parts(here, image.len()) };
-    if copied != image {
-        return Err(format!(
-            "the C library's block at thread pointer {tp_offset:+#x} does not hold the image"
-        ));
+        Ok(*(map as *const u64))
     }
-    block.tp_offset = tp_offset;
-    block.image = (base + library.image) as *mut u8;
-    Ok(block)
 }
 
 #[cfg(test)]

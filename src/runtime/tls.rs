@@ -21,6 +21,10 @@
 //!   `tls_index = {module, offset}`), never to the C library's: glibc's DTV knows
 //!   nothing of relink's modules. General and local dynamic code (x86-64 `TLSGD`,
 //!   `TLSLD` + `DTPOFF32`; AArch64 `-mtls-dialect=trad`) calls it directly.
+//!   An index of a variable of the process (a shared library's) holds the C
+//!   library's module id, always below 2^32 (relink's have a generation of at
+//!   least 1 in their upper half): `get_addr` passes it on to glibc's
+//!   `__tls_get_addr` (`process_tls.rs`), so do the descriptors built on it.
 //! - **TLS descriptors** (AArch64's default for `-fPIC`; x86-64 with
 //!   `-mtls-dialect=gnu2`): the descriptor relink allocates is `{resolver, module,
 //!   offset}`; the resolver (`relink_tlsdesc_resolver`, written in assembly)
@@ -160,7 +164,8 @@ pub fn register(template: Template) -> Option<u64> {
         }
     };
     let module = &mut reg.modules[index];
-    let generation = (module.id >> 32) + 1;
+    // Never 0: ids below 2^32 are the C library's (`process_tls.rs`).
+    let generation = ((module.id >> 32) % 0xffff_ffff) + 1;
     module.id = (generation << 32) | index as u64;
     module.template = Some(template);
     Some(module.id)
@@ -286,8 +291,33 @@ pub unsafe extern "C" fn get_addr(index: *const TlsIndex) -> *mut u8 {
     });
     match hit {
         Ok(Some(block)) => block.wrapping_add(index.offset as usize),
+        _ if super::process_tls::is_foreign(index.module) => foreign(&index),
         _ => slow_path(index).wrapping_add(index.offset as usize),
     }
+}
+
+/// glibc's `__tls_get_addr`, for a variable of the process (a C-library module
+/// id, see `process_tls.rs`).
+#[cold]
+fn foreign(index: &TlsIndex) -> *mut u8 {
+    type GetAddr = unsafe extern "C" fn(*const TlsIndex) -> *mut u8;
+    static GLIBC: std::sync::OnceLock<Option<GetAddr>> = std::sync::OnceLock::new();
+    let found = GLIBC.get_or_init(|| {
+        // SAFETY: a NUL-terminated name; RTLD_DEFAULT searches the global scope.
+        let f = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"__tls_get_addr".as_ptr()) };
+        // SAFETY: glibc's `__tls_get_addr` has this signature (`tls_index *` in,
+        // the variable's address out).
+        (!f.is_null()).then(|| unsafe { std::mem::transmute::<*mut libc::c_void, GetAddr>(f) })
+    });
+    let Some(glibc) = found else {
+        die(&format!(
+            "thread-local variable of the C library's TLS module {}, without its __tls_get_addr",
+            index.module
+        ));
+    };
+    // SAFETY: the index is the C library's own `{module, offset}` of a variable
+    // of a loaded library (written by relink from the C library's answer).
+    unsafe { glibc(index) }
 }
 
 #[cold]
