@@ -91,7 +91,9 @@ pub(crate) fn needs(objects: &[Object], symbols: &SymbolTable) -> Needs {
                     .and_then(|e| e.process())
                     .unwrap_or_else(|| crate::symbols::dlsym(sym.name))
             });
-            let Some(p) = found.filter(|p| !p.function) else {
+            // Address 0: a thread-local of the process no thread touched yet (a
+            // plain reference to it is refused when it is bound).
+            let Some(p) = found.filter(|p| !p.function && p.address != 0) else {
                 continue;
             };
             seen.insert((sym.name, info.absolute_narrow), ());
