@@ -48,6 +48,9 @@ impl fmt::Display for Location {
 pub struct Unresolved {
     pub symbol: String,
     pub needed_by: Vec<String>,
+    /// Where a known shared library defines it and how to load that, if so
+    /// (`in libm.so.6: add `-l m``).
+    pub hint: Option<String>,
 }
 
 /// Everything that can go wrong in relink.
@@ -196,6 +199,23 @@ fn format_undefined(symbols: &[Unresolved]) -> String {
             u.symbol,
             u.needed_by.join(", ")
         ));
+    }
+    // One line per library that defines some of them.
+    let mut hints: Vec<&str> = symbols.iter().filter_map(|u| u.hint.as_deref()).collect();
+    hints.sort_unstable();
+    hints.dedup();
+    for hint in hints {
+        let names: Vec<String> = (symbols.iter())
+            .filter(|u| u.hint.as_deref() == Some(hint))
+            .map(|u| format!("`{}`", u.symbol))
+            .collect();
+        let (shown, more) = names.split_at(names.len().min(3));
+        let listed = match (shown, more.len()) {
+            ([one], 0) => format!("{one} is"),
+            (_, 0) => format!("{} are", shown.join(", ")),
+            (_, n) => format!("{} and {n} more are", shown.join(", ")),
+        };
+        s.push_str(&format!("\n  {listed} {hint}"));
     }
     if symbols.iter().any(|u| u.symbol.starts_with("__aarch64_")) {
         // gcc/clang's outline atomics (`-moutline-atomics`, AArch64's default).

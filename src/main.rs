@@ -50,6 +50,9 @@ enum Command {
         /// Shared libraries whose symbols the objects use (as for `run`).
         #[arg(short = 'l', long = "lib", value_name = "NAME")]
         libs: Vec<String>,
+        /// Do not load libstdc++, libm and libgcc_s for names they define (as for `run`).
+        #[arg(long)]
+        no_default_libs: bool,
         /// Object files (ELF, Mach-O) and static archives (`.a`: members are
         /// linked when needed), in link order.
         #[arg(required = true)]
@@ -82,6 +85,9 @@ enum Command {
         /// Stop after this many calls (default: until Ctrl-C).
         #[arg(long)]
         count: Option<u64>,
+        /// Do not load libstdc++, libm and libgcc_s for names they define (as for `run`).
+        #[arg(long)]
+        no_default_libs: bool,
         #[arg(required = true)]
         inputs: Vec<PathBuf>,
         #[arg(last = true)]
@@ -96,6 +102,11 @@ struct ProcessOptions {
     /// for `-l`), or a name or path for `dlopen`. C++ objects need `-l stdc++`.
     #[arg(short = 'l', long = "lib", value_name = "NAME")]
     libs: Vec<String>,
+    /// Do not load the default libraries: by default, when the objects leave
+    /// names undefined that libstdc++.so.6, libm.so.6 or libgcc_s.so.1 define,
+    /// those libraries are loaded, as `g++`/`gcc` link them.
+    #[arg(long)]
+    no_default_libs: bool,
     /// Append every loaded function and stub to /tmp/perf-<pid>.map (read by
     /// profilers for anonymous code; `perf report` needs --perf-jitdump).
     #[arg(long)]
@@ -143,8 +154,9 @@ fn main() -> ExitCode {
         Command::Check {
             stats,
             libs,
+            no_default_libs,
             inputs,
-        } => check(stats, &libs, &inputs),
+        } => check(stats, &libs, !no_default_libs, &inputs),
         Command::Info {
             input,
             member,
@@ -155,6 +167,7 @@ fn main() -> ExitCode {
             interval,
             keep_state,
             count,
+            no_default_libs,
             inputs,
             args,
         } => watch::run(&watch::Options {
@@ -162,6 +175,7 @@ fn main() -> ExitCode {
             interval: std::time::Duration::from_millis(interval),
             keep_state,
             count,
+            default_libraries: !no_default_libs,
             inputs: &inputs,
             args: &args,
         }),
@@ -210,6 +224,7 @@ fn run(
     let mut linker = Linker::with_options(
         relink::LinkerOptions::new()
             .placement(process.placement)
+            .default_libraries(!process.no_default_libs)
             .perf_map(process.perf_map)
             .perf_jitdump(process.perf_jitdump)
             .debugger(match (process.debugger, process.no_debugger) {
@@ -231,7 +246,9 @@ fn run(
     }
     // Objects and archives (members pulled on demand), in command-line order:
     // objects stream (read and parsed a few ahead) until an archive turns up,
-    // then everything is linked as `load_inputs` links it.
+    // then everything is linked as `load_inputs` links it. Constructors run
+    // only if nothing is left undefined; otherwise `function` refuses below
+    // before any code of the program ran.
     linker.load_files(inputs)?;
     // SAFETY: C's `main` (and any entry relink is asked to call) takes
     // (int, char **, char **) and returns int; extra arguments are harmless in the C ABI.
@@ -260,9 +277,17 @@ fn run(
     Ok(main(c_args.len() as c_int, argv.as_ptr(), envp))
 }
 
-fn check(stats: bool, libs: &[String], inputs: &[PathBuf]) -> Result<i32, Error> {
+fn check(
+    stats: bool,
+    libs: &[String],
+    default_libraries: bool,
+    inputs: &[PathBuf],
+) -> Result<i32, Error> {
     // Link completely, but never make the code executable or run constructors.
-    let mut linker = Linker::with_options(relink::LinkerOptions::new().link_only(true))?;
+    let options = relink::LinkerOptions::new()
+        .link_only(true)
+        .default_libraries(default_libraries);
+    let mut linker = Linker::with_options(options)?;
     for lib in libs {
         linker.load_library(lib)?;
     }

@@ -38,6 +38,8 @@ pub struct Options<'a> {
     pub keep_state: bool,
     /// Stop after this many calls (for scripts and tests); run until Ctrl-C if None.
     pub count: Option<u64>,
+    /// Load libstdc++, libm and libgcc_s for names they define (`--no-default-libs` off).
+    pub default_libraries: bool,
     pub inputs: &'a [PathBuf],
     pub args: &'a [String],
 }
@@ -45,7 +47,8 @@ pub struct Options<'a> {
 type Entry = extern "C" fn(c_int, *const *const c_char) -> c_int;
 
 pub fn run(o: &Options) -> Result<i32, Error> {
-    let mut linker = Linker::new()?;
+    let options = relink::LinkerOptions::new().default_libraries(o.default_libraries);
+    let mut linker = Linker::with_options(options)?;
     let ids = linker.load_files(o.inputs)?;
     let mut by_path: HashMap<PathBuf, Input> = HashMap::new();
     for (path, id) in o.inputs.iter().zip(ids) {

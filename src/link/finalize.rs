@@ -3,7 +3,8 @@
 //! and constructors and destructors run, in the order `ld` would give one
 //! executable (`.init_array.N` of a batch by priority, then unprioritised ones in
 //! load order, then `.ctors`; destructors the exact reverse, after each object's
-//! `__cxa_atexit` handlers).
+//! `__cxa_atexit` handlers). Constructors wait until the code they can reach
+//! is complete ([`ready`]).
 
 use crate::error::Result;
 use crate::input::Class;
@@ -16,6 +17,54 @@ use crate::link::{Objects, Space};
 use crate::runtime::{self, gdb, perf, unwind, Functions};
 use crate::symbols::ObjectId;
 use crate::symbols::SymbolTable;
+use crate::symbols::{Binding, Map};
+
+/// Of the `pending` objects, those whose constructors may run: no object their
+/// code can reach — the objects defining the names they refer to, theirs, and so
+/// on — refers strongly to a name nothing defines. Weak references never block.
+pub(crate) fn ready(
+    symbols: &SymbolTable,
+    objects: &Objects,
+    pending: &[ObjectId],
+) -> Vec<ObjectId> {
+    // Every object reachable from the pending ones, with the objects it reaches.
+    let mut reaches: Map<ObjectId, Vec<ObjectId>> = Map::default();
+    let mut blocked: rustc_hash::FxHashSet<ObjectId> = Default::default();
+    let mut stack = pending.to_vec();
+    while let Some(id) = stack.pop() {
+        if reaches.contains_key(&id) {
+            continue;
+        }
+        let mut to = Vec::new();
+        for &name in objects.get(&id).map_or(&[][..], |o| &o.refers) {
+            let entry = symbols.entry(name);
+            match entry.binding(None) {
+                Binding::Object(d) if d.object != id => to.push(d.object),
+                Binding::Unresolved { .. } if entry.refs.iter().any(|r| *r == (id, false)) => {
+                    blocked.insert(id);
+                }
+                _ => {}
+            }
+        }
+        stack.extend(&to);
+        reaches.insert(id, to);
+    }
+    // Whatever reaches a blocked object is blocked.
+    loop {
+        let more: Vec<ObjectId> = (reaches.iter())
+            .filter(|(id, to)| !blocked.contains(id) && to.iter().any(|t| blocked.contains(t)))
+            .map(|(id, _)| *id)
+            .collect();
+        if more.is_empty() {
+            break;
+        }
+        blocked.extend(more);
+    }
+    (pending.iter())
+        .filter(|id| !blocked.contains(id))
+        .copied()
+        .collect()
+}
 
 /// Runs the constructors of `ids` (one batch) in link order.
 pub(crate) fn run_constructors(space: &Space, objects: &Objects, ids: &[ObjectId]) {

@@ -322,6 +322,7 @@ impl Linked {
         (!users.is_empty()).then(|| crate::error::Unresolved {
             symbol: self.symbols.name(name).to_string(),
             needed_by: users,
+            hint: None,
         })
     }
 

@@ -432,6 +432,7 @@ impl Linked {
                     out.push(Unresolved {
                         symbol: self.symbols.name(name).to_string(),
                         needed_by: vec![v.name.to_string()],
+                        hint: None,
                     });
                 }
             }

@@ -230,6 +230,10 @@ impl Linker {
             slots: self.linked.space.as_ref().map(|s| s.stubs.mark()),
         };
         let mut ids = Vec::new();
+        let body = |linker: &mut Linker, ids: &mut Vec<ObjectId>| {
+            body(linker, ids)?;
+            linker.load_default_libraries(ids)
+        };
         if let Err(e) = body(self, &mut ids) {
             self.undo(mark, &ids);
             self.linked.pending_ifuncs.clear();

@@ -320,10 +320,13 @@ impl Linker {
             Ok(Streamed::Done) => Ok(()),
             Err(e) => Err(e),
         };
-        let linked = linked.and(self.finish_deferred());
+        let linked =
+            (linked.and(self.finish_deferred())).and_then(|()| self.load_default_libraries(&ids));
         if let Err(e) = linked {
-            // The objects before the failing one stay loaded: bind their ifuncs.
+            // The objects before the failing one stay loaded: bind their ifuncs;
+            // their constructors wait for the next load or look-up.
             _ = self.linked.run_pending_resolvers();
+            self.add_pending(&ids);
             if fresh && self.linked.objects.is_empty() {
                 // Nothing was loaded: give back the region this call reserved.
                 self.linked.space = None;

@@ -8,6 +8,7 @@
 
 pub mod archive;
 pub(crate) mod batch;
+mod libraries;
 mod load;
 mod replace;
 
@@ -56,6 +57,10 @@ pub struct LinkerOptions {
     /// Write every loaded function and stub, with its code, to a jitdump file
     /// for `perf inject --jit` (`runtime/perf.rs`; default off).
     pub(crate) perf_jitdump: bool,
+    /// Load `libstdc++.so.6`, `libm.so.6` and `libgcc_s.so.1` when loaded
+    /// objects leave names undefined that they provide, as a compiler driver
+    /// links them (default off; `relink run` turns it on).
+    pub(crate) default_libraries: bool,
     /// Test hook: make every load fail at this stage (after its work, before the
     /// next), to check that a failed load leaves the linker as it was.
     pub(crate) fail_at: Option<Stage>,
@@ -82,6 +87,7 @@ impl Default for LinkerOptions {
             debugger: None,
             perf_map: false,
             perf_jitdump: false,
+            default_libraries: false,
             fail_at: None,
         }
     }
@@ -141,6 +147,24 @@ impl LinkerOptions {
         self
     }
 
+    /// Default libraries, as the compiler driver links them (default off): when
+    /// loaded objects leave names undefined that the C++ runtime
+    /// (`libstdc++.so.6`), the math library (`libm.so.6`) or `libgcc_s.so.1`
+    /// define, the library that defines one is loaded as
+    /// [`Linker::load_library`] loads it — only a library that provides a needed
+    /// name, so a C program never gets the C++ runtime.
+    ///
+    /// It triggers at the end of every load (`load_file`, `load_files`,
+    /// `load_bytes`, `load_batch`, the archive loads) and replace, for the names
+    /// those objects left undefined, before any of their constructors runs.
+    /// Which library defines a name is read from the library file's dynamic
+    /// symbol table (found in `LD_LIBRARY_PATH`, the C library's directory and
+    /// the system's library directories), so nothing is loaded to find out.
+    pub fn default_libraries(mut self, on: bool) -> LinkerOptions {
+        self.default_libraries = on;
+        self
+    }
+
     /// Test hook: address space left unused between the stub table and the
     /// first object (AArch64 `BL` to stubs then needs veneers).
     #[cfg(feature = "testing")]
@@ -197,6 +221,26 @@ pub struct Stats {
 }
 
 /// Loads, links and runs relocatable objects in this process.
+///
+/// # When constructors run
+///
+/// Nothing runs before the program links: an object's constructors
+/// (`.init_array`, `.ctors`) run once every name its code can reach is defined —
+/// the names it refers to, and those of the objects defining them, and so on
+/// (weak references never hold them back). That is at the end of the load that
+/// completes them (the object's own batch, or a later load, replace,
+/// [`Linker::define`] or [`Linker::load_library`] that defines the last name),
+/// or at the first [`Linker::function`] or [`Linker::address`] that finds them
+/// complete — as LLVM ORC runs initializers at lookup. Until then they are
+/// pending, and an incomplete object's code never runs into a trap stub.
+/// Objects that become complete together run in load order, `.init_array.N`
+/// by priority across them, as `ld` orders one executable.
+///
+/// An object unloaded or replaced while its constructors are pending runs no
+/// destructors (nothing was constructed), and a replace never runs an old
+/// version's pending constructors: the new version's run once it is complete
+/// (with `keep_state` too, since the state it keeps was never constructed).
+/// With [`LinkerOptions::link_only`] nothing runs at all.
 pub struct Linker {
     pub(crate) options: LinkerOptions,
     pub(crate) arch: Arch,
@@ -207,6 +251,9 @@ pub struct Linker {
     pub(crate) undo: crate::link::Undo,
     /// Working lists of a load, kept between loads for their memory.
     pub(crate) scratch: crate::link::Scratch,
+    /// Objects whose constructors have not run yet because code they can reach
+    /// refers to a name nothing defines, in load order (see [`Linker`]).
+    pub(crate) pending: Vec<ObjectId>,
 }
 
 impl Linker {
@@ -226,6 +273,7 @@ impl Linker {
             stats: Stats::default(),
             undo: Default::default(),
             scratch: Default::default(),
+            pending: Vec::new(),
         })
     }
 
@@ -308,18 +356,52 @@ impl Linker {
         })
     }
 
-    /// Runs the constructors of objects just linked (not when link-only).
+    /// Makes the constructors of objects just linked pending, then runs those
+    /// of every pending object that is complete (not when link-only).
     pub(crate) fn run_constructors_of(&mut self, ids: &[ObjectId]) {
+        self.add_pending(ids);
+        self.run_ready_constructors();
+    }
+
+    /// Makes the constructors of `ids` pending, without running any.
+    pub(crate) fn add_pending(&mut self, ids: &[ObjectId]) {
+        if self.options.link_only {
+            return;
+        }
+        let objects = &self.linked.objects;
+        (self.pending).extend(ids.iter().filter(|id| objects.contains_key(id)));
+        // Load order is id order (a replaced object keeps its place).
+        self.pending.sort_unstable();
+        self.pending.dedup();
+    }
+
+    /// Runs the constructors of the pending objects whose code reaches only
+    /// defined names (see [`Linker`]'s doc), in load order.
+    pub(crate) fn run_ready_constructors(&mut self) {
+        if self.pending.is_empty() || self.options.link_only {
+            return;
+        }
         let start = Instant::now();
-        if let (false, Some(space)) = (self.options.link_only, &self.linked.space) {
-            finalize::run_constructors(space, &self.linked.objects, ids);
+        let ready = finalize::ready(&self.linked.symbols, &self.linked.objects, &self.pending);
+        if !ready.is_empty() {
+            self.pending.retain(|id| !ready.contains(id));
+            if let Some(space) = &self.linked.space {
+                finalize::run_constructors(space, &self.linked.objects, &ready);
+            }
         }
         self.stats.finalize += start.elapsed();
     }
 
+    /// Whether `id`'s constructors are still pending (it is not complete).
+    pub(crate) fn is_pending(&self, id: ObjectId) -> bool {
+        self.pending.binary_search(&id).is_ok()
+    }
+
     /// The address of a function, as a typed pointer.
     ///
-    /// Fails if any referenced symbol is still undefined (all are reported).
+    /// Fails if any referenced symbol is still undefined (all are reported, with
+    /// the library that defines one where it is a known one), and then runs
+    /// nothing; otherwise pending constructors run first (see [`Linker`]).
     ///
     /// `F` is an `extern "C" fn` pointer type ([`FnPtr`]); anything else does not
     /// compile.
@@ -336,7 +418,10 @@ impl Linker {
     }
 
     /// The canonical address of any symbol: a function's stub, a variable's storage.
+    ///
+    /// Runs the constructors of pending objects that are complete first.
     pub fn address(&mut self, name: &str) -> Result<*const u8> {
+        self.run_ready_constructors();
         let id = self.linked.symbols.id(name);
         let binding = match id {
             Some(id) => self.linked.symbols.entry(id).binding(None),
@@ -367,6 +452,7 @@ impl Linker {
     /// Defines `name` for loaded code (looked up after objects, before the process).
     /// Objects already loaded that refer to it are re-bound; if one of their direct
     /// references cannot reach `address`, that is the error and nothing changes.
+    /// Pending constructors it completes run before it returns.
     pub fn define(&mut self, name: &str, address: *const u8) -> Result<()> {
         let (id, _) = self.linked.symbols.intern(name);
         let entry = self.linked.symbols.entry_mut(id);
@@ -382,6 +468,8 @@ impl Linker {
                 return Err(e);
             }
         }
+        // The name may have been the last one a pending object waited for.
+        self.run_ready_constructors();
         Ok(())
     }
 
@@ -392,6 +480,7 @@ impl Linker {
             .unresolved()
             .into_iter()
             .map(|(symbol, ids)| Unresolved {
+                hint: self.library_hint(&symbol),
                 symbol,
                 needed_by: ids.iter().map(|id| self.object_name(*id)).collect(),
             })
@@ -408,8 +497,9 @@ impl Linker {
         }
     }
 
-    /// Unloads an object: runs its destructors, removes its symbols (their slots
-    /// trap, or fall back to another definition) and frees its memory.
+    /// Unloads an object: runs its destructors (none if its constructors were
+    /// still pending), removes its symbols (their slots trap, or fall back to
+    /// another definition) and frees its memory.
     ///
     /// Refused (nothing changes) while another loaded object refers to one of its
     /// variables that nothing else defines. Its memory is retired, not freed: see
@@ -426,7 +516,10 @@ impl Linker {
             !kept.iter().any(|k| k == name)
         })?;
         let patches = crate::link::unload::plan(&mut self.linked, id)?;
-        if let (false, Some(space)) = (self.options.link_only, &self.linked.space) {
+        if self.is_pending(id) {
+            // Its constructors never ran: nothing to destroy.
+            self.pending.retain(|p| *p != id);
+        } else if let (false, Some(space)) = (self.options.link_only, &self.linked.space) {
             finalize::run_destructors(space, &self.linked.objects, &[id]);
         }
         crate::link::unload::remove_planned(&mut self.linked, id, &patches);
@@ -577,9 +670,13 @@ impl Linker {
         std::mem::forget(self);
     }
 
-    /// Every loaded object's destructors, in reverse link order (not when link-only).
+    /// Every loaded object's destructors, in reverse link order (not when
+    /// link-only; not those whose constructors are pending).
     fn run_all_destructors(&self) {
-        let ids: Vec<ObjectId> = self.linked.objects.keys().copied().collect();
+        let ids: Vec<ObjectId> = (self.linked.objects.keys())
+            .filter(|id| !self.is_pending(**id))
+            .copied()
+            .collect();
         if let (false, Some(space)) = (self.options.link_only, &self.linked.space) {
             finalize::run_destructors(space, &self.linked.objects, &ids);
         }
@@ -756,39 +853,16 @@ impl Linker {
     /// `name` is passed to `dlopen` as given when it contains `/` or `.so`;
     /// otherwise it is a short name as for `-l`: `lib{name}.so`, then
     /// `lib{name}.so.N` for N = 0..9 (so `stdc++` finds `libstdc++.so.6` without
-    /// the development symlink). C++ objects need `stdc++`.
+    /// the development symlink). Names of loaded objects that nothing defined are
+    /// bound to it, and pending constructors it completes run (see [`Linker`]).
+    /// C++ objects need `stdc++` (unless [`LinkerOptions::default_libraries`]).
     pub fn load_library(&mut self, name: &str) -> Result<()> {
-        let candidates: Vec<String> = if name.contains('/') || name.contains(".so") {
-            vec![name.to_string()]
-        } else {
-            std::iter::once(format!("lib{name}.so"))
-                .chain((0..10).map(|n| format!("lib{name}.so.{n}")))
-                .collect()
-        };
-        let mut reason = String::from("not found");
-        for candidate in &candidates {
-            let Ok(c) = std::ffi::CString::new(candidate.as_str()) else {
-                break;
-            };
-            // SAFETY: dlopen with a NUL-terminated name; the handle is kept
-            // forever (never dlclose'd), so symbols bound to it stay valid.
-            let handle = unsafe { libc::dlopen(c.as_ptr(), libc::RTLD_NOW | libc::RTLD_GLOBAL) };
-            if !handle.is_null() {
-                return Ok(());
-            }
-            // SAFETY: dlerror returns a thread-local C string or null.
-            let e = unsafe { libc::dlerror() };
-            if !e.is_null() && candidates.len() == 1 {
-                // SAFETY: non-null dlerror results are NUL-terminated.
-                reason = unsafe { std::ffi::CStr::from_ptr(e) }
-                    .to_string_lossy()
-                    .into_owned();
-            }
-        }
-        Err(crate::Error::Library {
-            name: name.to_string(),
-            reason,
-        })
+        libraries::open(name)?;
+        // Names looked up before (and not found) may be the library's: bind them,
+        // and run the constructors that waited for them.
+        let bound = self.bind_to_libraries();
+        self.run_ready_constructors();
+        bound
     }
 
     /// What this linker has registered with the process right now.

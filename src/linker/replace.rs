@@ -51,6 +51,7 @@ impl Linker {
         if objects.is_empty() {
             return Ok(ReplaceReport::default());
         }
+        self.load_default_libraries_before(&objects)?;
         self.ensure_space(&objects)?;
         let set: Vec<(ObjectId, &Object)> = ids.iter().copied().zip(&objects).collect();
         self.linked.check_dropped_data(&set)?;
@@ -93,15 +94,26 @@ impl Linker {
                 }
             }
         }
+        // An old version whose constructors were pending is not destroyed, and
+        // its new version's constructors wait for it to be complete, with
+        // `keep_state` too (what it keeps was never constructed).
+        let was_pending: Vec<bool> = ids.iter().map(|id| self.is_pending(*id)).collect();
         if let (false, false, Some(space)) = (
             options.keep_state,
             self.options.link_only,
             &self.linked.space,
         ) {
-            let old: Vec<&Loaded> = olds.iter().flatten().collect();
+            let old: Vec<&Loaded> = (olds.iter().zip(&was_pending))
+                .filter(|(_, pending)| !**pending)
+                .filter_map(|(old, _)| old.as_ref())
+                .collect();
             super::finalize::run_destructors_of(space, &old);
-            super::finalize::run_constructors(space, &self.linked.objects, &ids);
         }
+        let construct: Vec<ObjectId> = (ids.iter().zip(&was_pending))
+            .filter(|(_, pending)| **pending || !options.keep_state)
+            .map(|(id, _)| *id)
+            .collect();
+        self.run_constructors_of(&construct);
         for ((id, old), keeper) in ids.iter().zip(olds).zip(keepers) {
             if let Some(old) = old {
                 self.retire_version(*id, old, keeper, options);
