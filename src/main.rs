@@ -98,8 +98,9 @@ enum Command {
 /// How `run` sets up the process around the loaded code.
 #[derive(clap::Args)]
 struct ProcessOptions {
-    /// Shared library whose symbols the objects use (repeatable): `stdc++` (as
-    /// for `-l`), or a name or path for `dlopen`. C++ objects need `-l stdc++`.
+    /// Shared library whose symbols the objects use (repeatable): `z` (as for
+    /// `-l`), or a name or path for `dlopen`. libstdc++, libm and libgcc_s are
+    /// loaded when needed unless --no-default-libs.
     #[arg(short = 'l', long = "lib", value_name = "NAME")]
     libs: Vec<String>,
     /// Do not load the default libraries: by default, when the objects leave
