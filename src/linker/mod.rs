@@ -294,9 +294,10 @@ impl Linker {
     }
 
     /// Loads several object files as one batch: placement is chosen for all of
-    /// them, and their constructors run after all are linked. Files are read (large
-    /// ones mapped) and parsed a few ahead of the one being linked, on a second
-    /// thread when there are two cores; memory holds a few files, not all. If one
+    /// them, and their constructors run after all are linked, once complete (see
+    /// [`Linker`]). Files are read (large ones mapped) and parsed a few ahead of
+    /// the one being linked, on a second thread when there are two cores; memory
+    /// holds a few files, not all. If one
     /// fails, the ones before it stay loaded and the error names the one that
     /// failed. Static archives among them (told apart by their first bytes) are
     /// searched as [`Linker::load_inputs`] searches them; from the first archive
@@ -347,8 +348,9 @@ impl Linker {
     }
 
     /// Loads `(name, bytes)` objects as one batch: placement is chosen for all of
-    /// them, and their constructors run after all are linked. If one fails, the
-    /// ones before it stay loaded and the error names the one that failed.
+    /// them, and their constructors run after all are linked, once complete (see
+    /// [`Linker`]). If one fails, the ones before it stay loaded (their
+    /// constructors pending) and the error names the one that failed.
     pub fn load_batch(&mut self, inputs: &[(String, &[u8])]) -> Result<Vec<ObjectId>> {
         let slices = crate::linker::batch::Slices { inputs };
         self.load_stream(&slices, |linker, _, ids| {
