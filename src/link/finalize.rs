@@ -40,7 +40,7 @@ pub(crate) fn ready(
             let entry = symbols.entry(name);
             match entry.binding(None) {
                 Binding::Object(d) if d.object != id => to.push(d.object),
-                Binding::Unresolved { .. } if entry.refs.iter().any(|r| *r == (id, false)) => {
+                Binding::Unresolved { .. } if entry.refs.contains(&(id, false)) => {
                     blocked.insert(id);
                 }
                 _ => {}
