@@ -15,45 +15,46 @@ use crate::link::Layout;
 use crate::link::Loaded;
 use crate::link::{Objects, Space};
 use crate::runtime::{self, gdb, perf, unwind, Functions};
+use crate::symbols::Binding;
 use crate::symbols::ObjectId;
 use crate::symbols::SymbolTable;
-use crate::symbols::{Binding, Map};
 
-/// Of the `pending` objects, those whose constructors may run: no object their
-/// code can reach — the objects defining the names they refer to, theirs, and so
-/// on — refers strongly to a name nothing defines. Weak references never block.
+/// Of the `pending` objects, those whose constructors may run: neither they
+/// nor a pending object whose code they call (directly or through others)
+/// refers strongly to a name nothing defines. Weak references never block;
+/// objects whose constructors ran count as complete.
 pub(crate) fn ready(
     symbols: &SymbolTable,
     objects: &Objects,
     pending: &[ObjectId],
 ) -> Vec<ObjectId> {
-    // Every object reachable from the pending ones, with the objects it reaches.
-    let mut reaches: Map<ObjectId, Vec<ObjectId>> = Map::default();
-    let mut blocked: rustc_hash::FxHashSet<ObjectId> = Default::default();
-    let mut stack = pending.to_vec();
-    while let Some(id) = stack.pop() {
-        if reaches.contains_key(&id) {
-            continue;
-        }
-        let mut to = Vec::new();
-        for &name in objects.get(&id).map_or(&[][..], |o| &o.refers) {
-            let entry = symbols.entry(name);
-            match entry.binding(None) {
-                Binding::Object(d) if d.object != id => to.push(d.object),
-                Binding::Unresolved { .. } if entry.refs.contains(&(id, false)) => {
-                    blocked.insert(id);
-                }
-                _ => {}
-            }
-        }
-        stack.extend(&to);
-        reaches.insert(id, to);
+    let refers = |id: &ObjectId| objects.get(id).map_or(&[][..], |o| &o.refers[..]);
+    // One look at each name in the common case, where nothing is undefined.
+    let mut blocked: rustc_hash::FxHashSet<ObjectId> = (pending.iter())
+        .filter(|id| {
+            refers(id).iter().any(|&n| {
+                let e = symbols.entry(n);
+                e.is_unresolved() && e.refs.contains(&(**id, false))
+            })
+        })
+        .copied()
+        .collect();
+    if blocked.is_empty() {
+        return pending.to_vec();
     }
     // Whatever reaches a blocked object is blocked.
     loop {
-        let more: Vec<ObjectId> = (reaches.iter())
-            .filter(|(id, to)| !blocked.contains(id) && to.iter().any(|t| blocked.contains(t)))
-            .map(|(id, _)| *id)
+        let more: Vec<ObjectId> = (pending.iter())
+            .filter(|id| !blocked.contains(id))
+            .filter(|id| {
+                refers(id)
+                    .iter()
+                    .any(|&n| match symbols.entry(n).binding(None) {
+                        Binding::Object(d) => blocked.contains(&d.object),
+                        _ => false,
+                    })
+            })
+            .copied()
             .collect();
         if more.is_empty() {
             break;

@@ -226,8 +226,9 @@ pub struct Stats {
 ///
 /// Nothing runs before the program links: an object's constructors
 /// (`.init_array`, `.ctors`) run once every name its code can reach is defined —
-/// the names it refers to, and those of the objects defining them, and so on
-/// (weak references never hold them back). That is at the end of the load that
+/// the names it refers to, and those of the pending objects it calls into, and
+/// so on (weak references never hold them back; objects whose constructors ran
+/// count as complete). That is at the end of the load that
 /// completes them (the object's own batch, or a later load, replace,
 /// [`Linker::define`] or [`Linker::load_library`] that defines the last name),
 /// or at the first [`Linker::function`] or [`Linker::address`] that finds them
