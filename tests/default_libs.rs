@@ -72,13 +72,21 @@ fn build(mut cmd: Command) {
 
 /// Compiles `source` (C, or C++ when `name` ends in `.cpp`) to `dir/<stem>.o`.
 fn compile(dir: &Path, name: &str, source: &str) -> PathBuf {
+    compile_with(dir, name, source, &[])
+}
+
+fn compile_with(dir: &Path, name: &str, source: &str, flags: &[&str]) -> PathBuf {
     let tc = toolchain();
     let src = dir.join(name);
     std::fs::write(&src, source).unwrap();
     let cpp = name.ends_with(".cpp");
     let object = src.with_extension("o");
     let mut cmd = Command::new(if cpp { tc.cxx } else { tc.cc });
-    cmd.args(["-O2", "-c"]).arg(&src).arg("-o").arg(&object);
+    cmd.args(["-O2", "-c"])
+        .args(flags)
+        .arg(&src)
+        .arg("-o")
+        .arg(&object);
     build(cmd);
     object
 }
@@ -86,10 +94,14 @@ fn compile(dir: &Path, name: &str, source: &str) -> PathBuf {
 /// Links `objects` natively as the compiler driver does (no `-l` flags beyond
 /// what it adds itself, plus `-lm` for C, which gcc does not add).
 fn link_native(dir: &Path, objects: &[PathBuf], cpp: bool) -> PathBuf {
+    link_native_with(dir, objects, cpp, &[])
+}
+
+fn link_native_with(dir: &Path, objects: &[PathBuf], cpp: bool, flags: &[&str]) -> PathBuf {
     let tc = toolchain();
     let exe = dir.join("native");
     let mut cmd = Command::new(if cpp { tc.cxx } else { tc.cc });
-    cmd.args(objects).arg("-o").arg(&exe);
+    cmd.args(flags).args(objects).arg("-o").arg(&exe);
     if !cpp {
         cmd.arg("-lm");
     }
@@ -191,6 +203,22 @@ fn cxx_program_runs_without_flags_as_natively() {
     // The flags that were needed before keep working, and give the same run.
     let with_flags = run_relink(&["-l", "stdc++", "-l", "m"], &objects);
     assert_same(&native, &with_flags);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `-fno-pic` code reads `std::cout` and typeinfo through 32-bit fields: the
+/// C++ runtime must be in the process before it is placed and linked.
+#[test]
+fn cxx_no_pic_program_runs_without_flags_as_natively() {
+    let dir = workdir("cxx-nopic");
+    let flags = ["-fno-pic", "-fno-pie"];
+    let objects = [
+        compile_with(&dir, "main.cpp", CXX_MAIN, &flags),
+        compile_with(&dir, "scale.cpp", CXX_SCALE, &flags),
+    ];
+    let native = run_native(&link_native_with(&dir, &objects, true, &["-no-pie"]));
+    assert!(text(&native.stdout).contains("caught negative -2"));
+    assert_same(&native, &run_relink(&[], &objects));
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -15,10 +15,12 @@
 use std::collections::HashSet;
 use std::ffi::CString;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 
 use object::{Object as _, ObjectSymbol as _};
 
+use crate::arch::Reach;
 use crate::error::{Error, Result};
 use crate::input::{Binding, Object};
 use crate::linker::Linker;
@@ -56,6 +58,9 @@ const fn known(soname: &'static str, short: &'static str, default: bool) -> Know
 /// at first use; `None` when the file is not found or is not for this host.
 static EXPORTS: [OnceLock<Option<HashSet<Box<str>>>>; KNOWN.len()] =
     [const { OnceLock::new() }; KNOWN.len()];
+
+/// Known libraries relink has opened in this process (in its global scope).
+static OPENED: [AtomicBool; KNOWN.len()] = [const { AtomicBool::new(false) }; KNOWN.len()];
 
 fn exports(i: usize) -> Option<&'static HashSet<Box<str>>> {
     EXPORTS[i]
@@ -145,6 +150,9 @@ pub(crate) fn open(name: &str) -> Result<()> {
         // forever (never dlclose'd), so symbols bound to it stay valid.
         let handle = unsafe { libc::dlopen(c.as_ptr(), libc::RTLD_NOW | libc::RTLD_GLOBAL) };
         if !handle.is_null() {
+            if let Some(i) = KNOWN.iter().position(|k| k.soname == candidate) {
+                OPENED[i].store(true, Ordering::Relaxed);
+            }
             return Ok(());
         }
         // SAFETY: dlerror returns a thread-local C string or null.
@@ -220,6 +228,44 @@ impl Linker {
         }
         if opened {
             self.bind_to_libraries()?;
+        }
+        Ok(())
+    }
+
+    /// With default libraries on: before `objects` are placed and linked, opens
+    /// each default library that defines a variable they reach through a narrow
+    /// field (gcc PIE code reads `std::cout` PC-relatively, `-fno-pic` code
+    /// through 32-bit absolutes): placement and resolving then see it in the
+    /// process, as they see the C library's data. Names that are called, or
+    /// reached through the GOT, bind as well at the end of the load.
+    pub(crate) fn open_default_libraries_for_data(&mut self, objects: &[Object]) -> Result<()> {
+        if !self.options.default_libraries {
+            return Ok(());
+        }
+        for object in objects {
+            for &(si, ri) in &crate::link::prepare::facts(object).narrow {
+                let r = &object.sections[si].relocs[ri];
+                let sym = object.symbol(r.symbol);
+                if r.kind.info().reach != Reach::Exact
+                    || sym.is_defined()
+                    || sym.binding != Binding::Global
+                {
+                    continue; // branches go through stubs; weak ones may stay null
+                }
+                let known = self.linked.symbols.get(sym.name);
+                if known.is_some_and(|e| !e.is_unresolved()) {
+                    continue;
+                }
+                for (i, lib) in KNOWN.iter().enumerate().filter(|(_, l)| l.default) {
+                    if OPENED[i].load(Ordering::Relaxed) {
+                        continue;
+                    }
+                    if exports(i).is_some_and(|e| e.contains(sym.name)) {
+                        open(lib.soname)?;
+                        self.bind_to_libraries()?;
+                    }
+                }
+            }
         }
         Ok(())
     }

@@ -742,6 +742,7 @@ impl Linker {
                 });
             }
         }
+        self.open_default_libraries_for_data(objects)?;
         let needs = crate::link::placement::needs(objects, &self.linked.symbols);
         if let Some(space) = &self.linked.space {
             crate::link::placement::check(
