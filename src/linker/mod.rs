@@ -155,8 +155,13 @@ impl LinkerOptions {
     /// name, so a C program never gets the C++ runtime.
     ///
     /// It triggers at the end of every load (`load_file`, `load_files`,
-    /// `load_bytes`, `load_batch`, the archive loads) and replace, for the names
-    /// those objects left undefined, before any of their constructors runs.
+    /// `load_bytes`, `load_batch`, the archive loads), for the names those
+    /// objects left undefined, before any of their constructors runs; before a
+    /// replace links the new versions; and before objects are placed, for a
+    /// variable they reach through a narrow field (`std::cout` read by PIE or
+    /// `-fno-pic` code), so that it is treated as the C library's data is.
+    /// Archive members are pulled first, as the driver puts these libraries
+    /// last on the command line.
     /// Which library defines a name is read from the library file's dynamic
     /// symbol table (found in `LD_LIBRARY_PATH`, the C library's directory and
     /// the system's library directories), so nothing is loaded to find out.
