@@ -532,7 +532,15 @@ fn check_and_info_refuse_huge_and_endless_inputs_at_once() {
 #[test]
 fn check_and_info_help_describe_every_argument() {
     for (command, arguments) in [
-        ("check", &["<INPUTS>...", "--stats", "--lib <NAME>"][..]),
+        (
+            "check",
+            &[
+                "<INPUTS>...",
+                "--stats",
+                "--lib <NAME>",
+                "--no-default-libs",
+            ][..],
+        ),
         ("info", &["<INPUT>", "--member <NAME>", "--all-members"][..]),
     ] {
         let out = relink(&[command, "--help"]);
