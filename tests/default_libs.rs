@@ -189,6 +189,23 @@ int main(int argc, char **argv) {
 }
 "#;
 
+/// A C program calling the C++ runtime's `__cxa_demangle`, with a constructor
+/// that prints. Exit status 6. (relink itself links libm, so a C program's
+/// `sin` is found in the process whatever the flags; libstdc++ is not.)
+const C_DEMANGLE: &str = r#"
+#include <stdio.h>
+#include <stdlib.h>
+char *__cxa_demangle(const char *, char *, size_t *, int *);
+__attribute__((constructor)) static void hello(void) { puts("constructor ran"); }
+int main(int argc, char **argv) {
+  int status = 1;
+  char *s = __cxa_demangle("_ZN1a1bEv", 0, 0, &status);
+  printf("%s %d %s %d\n", s, status, argv[1], argc);
+  free(s);
+  return 6;
+}
+"#;
+
 #[test]
 fn cxx_program_runs_without_flags_as_natively() {
     let dir = workdir("cxx");
@@ -251,25 +268,36 @@ fn no_default_libs_refuses_before_any_constructor_runs() {
         stderr.contains("in libstdc++.so.6: add `-l stdc++`, or drop --no-default-libs"),
         "{stderr}"
     );
-    assert!(stderr.contains("are in libm.so.6: add `-l m`"), "{stderr}");
 
-    let c = [compile(&dir, "math.c", C_MATH)];
+    // A C program needing the C++ runtime: refused the same way, and the hint's
+    // `-l stdc++` is what makes it run as natively (`gcc ... -lstdc++`).
+    let c = [compile(&dir, "demangle.c", C_DEMANGLE)];
     let out = run_relink(&["--no-default-libs"], &c);
     let stderr = text(&out.stderr);
     assert_eq!(out.describe_status(), "1", "{stderr}");
     assert_eq!(text(&out.stdout), "", "{stderr}");
     assert!(
-        stderr.contains("`pow`, `sin` are in libm.so.6: add `-l m`, or drop --no-default-libs"),
+        stderr.contains(
+            "`__cxa_demangle` is in libstdc++.so.6: add `-l stdc++`, or drop --no-default-libs"
+        ),
         "{stderr}"
     );
-    // `check` reports the same, and `-l m` is what the hint says it is.
     let mut check = common::relink_command();
     check.args(["check", "--no-default-libs"]).args(&c);
     let checked = common::run_with_timeout(check, Duration::from_secs(60));
     assert_eq!(checked.describe_status(), "1");
-    assert!(text(&checked.stderr).contains("in libm.so.6: add `-l m`"));
-    let native = run_native(&link_native(&dir, &c, false));
-    assert_same(&native, &run_relink(&["--no-default-libs", "-l", "m"], &c));
+    assert!(text(&checked.stderr).contains("in libstdc++.so.6: add `-l stdc++`"));
+    let exe = dir.join("demangle");
+    let mut link = Command::new(toolchain().cc);
+    link.args(&c).arg("-o").arg(&exe).arg("-lstdc++");
+    build(link);
+    let native = run_native(&exe);
+    assert!(text(&native.stdout).contains("a::b() 0 x 2"));
+    assert_same(
+        &native,
+        &run_relink(&["--no-default-libs", "-l", "stdc++"], &c),
+    );
+    assert_same(&native, &run_relink(&[], &c));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -419,22 +447,27 @@ __attribute__((constructor)) static void init(void) { record('W'); if (maybe) ma
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// An object whose constructor calls `cbrt` (libm), for the child tests below.
-const CBRT: &str = r#"
-#include <math.h>
+/// An object whose constructor calls the C++ runtime's `__cxa_demangle`, for
+/// the child tests below (relink links libm itself, so libm cannot serve).
+const DEMANGLE: &str = r#"
+#include <stdlib.h>
+#include <string.h>
+char *__cxa_demangle(const char *, char *, size_t *, int *);
 void record(int);
 __attribute__((constructor)) static void init(void) {
-  volatile double x = 27.0;
+  int status = 1;
+  char *s = __cxa_demangle("_Z1fv", 0, 0, &status);
   record('C');
-  record('0' + (int)cbrt(x));
+  record('0' + (s ? (int)strlen(s) : 9));
+  free(s);
 }
 "#;
 
-/// The child tests start without libm in the process (asserted).
-fn libm_loaded() -> bool {
+/// The child tests start without the C++ runtime in the process (asserted).
+fn cxx_runtime_loaded() -> bool {
     std::fs::read_to_string("/proc/self/maps")
         .unwrap()
-        .contains("/libm.so.6")
+        .contains("/libstdc++.so.6")
 }
 
 fn in_child(test: &str) -> bool {
@@ -456,15 +489,18 @@ fn load_library_completes_pending_constructors() {
     if !in_child("load_library_completes_pending_constructors") {
         return;
     }
-    assert!(!libm_loaded());
+    assert!(!cxx_runtime_loaded());
     let dir = workdir("library");
-    let cbrt = compile(&dir, "cbrt.c", CBRT);
+    let demangle = compile(&dir, "demangle.c", DEMANGLE);
     let mut linker = linker_with_record();
-    linker.load_file(&cbrt).unwrap();
+    linker.load_file(&demangle).unwrap();
     assert_eq!(log(), "");
     let err = linker.check_resolved().unwrap_err().to_string();
-    assert!(err.contains("`cbrt` is in libm.so.6: add `-l m`"), "{err}");
-    linker.load_library("m").unwrap();
+    assert!(
+        err.contains("`__cxa_demangle` is in libstdc++.so.6: add `-l stdc++`"),
+        "{err}"
+    );
+    linker.load_library("stdc++").unwrap();
     assert_eq!(log(), "C3");
     linker.check_resolved().unwrap();
     let _ = std::fs::remove_dir_all(&dir);
@@ -476,20 +512,26 @@ fn default_libraries_option_loads_only_the_library_that_is_needed() {
     if !in_child("default_libraries_option_loads_only_the_library_that_is_needed") {
         return;
     }
-    assert!(!libm_loaded());
+    assert!(!cxx_runtime_loaded());
     let dir = workdir("option");
-    let cbrt = compile(&dir, "cbrt.c", CBRT);
+    let demangle = compile(&dir, "demangle.c", DEMANGLE);
     let options = LinkerOptions::new().default_libraries(true);
     let mut linker = Linker::with_options(options).unwrap();
     linker.define("record", record as *const u8).unwrap();
-    linker.load_file(&cbrt).unwrap();
-    assert_eq!(log(), "C3");
-    assert!(libm_loaded());
-    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
-    assert!(
-        !maps.contains("libstdc++"),
-        "a C object got the C++ runtime"
+    let plain = compile(
+        &dir,
+        "plain.c",
+        "void record(int);\n__attribute__((constructor)) static void init(void) { record('P'); }\n",
     );
+    linker.load_file(&plain).unwrap();
+    assert_eq!(log(), "P");
+    assert!(
+        !cxx_runtime_loaded(),
+        "an object that needs nothing of it got the C++ runtime"
+    );
+    linker.load_file(&demangle).unwrap();
+    assert_eq!(log(), "PC3");
+    assert!(cxx_runtime_loaded());
     let _ = std::fs::remove_dir_all(&dir);
     println!("child done");
 }
@@ -499,21 +541,21 @@ fn replace_with_default_libraries_links_a_new_version_that_needs_one() {
     if !in_child("replace_with_default_libraries_links_a_new_version_that_needs_one") {
         return;
     }
-    assert!(!libm_loaded());
+    assert!(!cxx_runtime_loaded());
     let dir = workdir("replace");
     let plain = compile(
         &dir,
         "plain.c",
         "void record(int);\n__attribute__((constructor)) static void init(void) { record('P'); }\n",
     );
-    let cbrt = compile(&dir, "cbrt.c", CBRT);
+    let demangle = compile(&dir, "demangle.c", DEMANGLE);
     let options = LinkerOptions::new().default_libraries(true);
     let mut linker = Linker::with_options(options).unwrap();
     linker.define("record", record as *const u8).unwrap();
     let id = linker.load_file(&plain).unwrap();
     assert_eq!(log(), "P");
-    assert!(!libm_loaded());
-    let report = linker.replace_with(id, &bytes(&cbrt), ReplaceOptions::new());
+    assert!(!cxx_runtime_loaded());
+    let report = linker.replace_with(id, &bytes(&demangle), ReplaceOptions::new());
     report.unwrap();
     assert_eq!(log(), "PC3");
     let _ = std::fs::remove_dir_all(&dir);
