@@ -48,7 +48,7 @@ fn expected(name: &str, what: &str) -> String {
 fn runs_as_native(name: &str, placement: &str) -> Vec<String> {
     let input = File::open(testdata_dir().join("copies/input.txt")).expect("input.txt");
     let mut cmd = relink_command();
-    cmd.args(["run", "-l", "stdc++", "--stats", "--placement", placement])
+    cmd.args(["run", "--stats", "--placement", placement])
         .arg(obj(&format!("{name}.o")))
         .args(["--", "a", "b"]);
     let out = run_with_stdin(cmd, Stdio::from(input), TIME_LIMIT);

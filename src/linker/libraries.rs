@@ -22,7 +22,7 @@ use object::{Object as _, ObjectSymbol as _};
 
 use crate::arch::Reach;
 use crate::error::{Error, Result};
-use crate::input::{Binding, Object};
+use crate::input::{Binding, Object, SymbolKind};
 use crate::linker::Linker;
 use crate::symbols::{NameId, ObjectId};
 
@@ -235,36 +235,44 @@ impl Linker {
     /// With default libraries on: before `objects` are placed and linked, opens
     /// each default library that defines a variable they reach through a narrow
     /// field (gcc PIE code reads `std::cout` PC-relatively, `-fno-pic` code
-    /// through 32-bit absolutes): placement and resolving then see it in the
-    /// process, as they see the C library's data. Names that are called, or
-    /// reached through the GOT, bind as well at the end of the load.
+    /// through 32-bit absolutes) or a thread-local they refer to (ICU's
+    /// initial-exec reads of libstdc++'s `std::__once_callable`): placement and
+    /// resolving then see it in the process, as they see the C library's data.
+    /// Names that are called, or reached through the GOT, bind as well at the
+    /// end of the load.
     pub(crate) fn open_default_libraries_for_data(&mut self, objects: &[Object]) -> Result<()> {
         if !self.options.default_libraries {
             return Ok(());
         }
         for object in objects {
-            for &(si, ri) in &crate::link::prepare::facts(object).narrow {
-                let r = &object.sections[si].relocs[ri];
-                let sym = object.symbol(r.symbol);
-                if r.kind.info().reach != Reach::Exact
-                    || sym.is_defined()
-                    || sym.binding != Binding::Global
-                {
-                    continue; // branches go through stubs; weak ones may stay null
+            let narrow = (crate::link::prepare::facts(object).narrow.iter())
+                .map(|&(si, ri)| &object.sections[si].relocs[ri])
+                .filter(|r| r.kind.info().reach == Reach::Exact) // branches: stubs
+                .map(|r| object.symbol(r.symbol));
+            let thread_locals = (object.symbols.iter()).filter(|s| s.kind == SymbolKind::Tls);
+            for sym in narrow.chain(thread_locals) {
+                if sym.is_defined() || sym.binding != Binding::Global {
+                    continue; // weak ones may stay null
                 }
-                let known = self.linked.symbols.get(sym.name);
-                if known.is_some_and(|e| !e.is_unresolved()) {
-                    continue;
-                }
-                for (i, lib) in KNOWN.iter().enumerate().filter(|(_, l)| l.default) {
-                    if OPENED[i].load(Ordering::Relaxed) {
-                        continue;
-                    }
-                    if exports(i).is_some_and(|e| e.contains(sym.name)) {
-                        open(lib.soname)?;
-                        self.bind_to_libraries()?;
-                    }
-                }
+                self.open_default_library_defining(sym.name)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Opens the default library that defines `name`, if nothing defines it yet.
+    fn open_default_library_defining(&mut self, name: &str) -> Result<()> {
+        let known = self.linked.symbols.get(name);
+        if known.is_some_and(|e| !e.is_unresolved()) {
+            return Ok(());
+        }
+        for (i, lib) in KNOWN.iter().enumerate().filter(|(_, l)| l.default) {
+            if OPENED[i].load(Ordering::Relaxed) {
+                continue;
+            }
+            if exports(i).is_some_and(|e| e.contains(name)) {
+                open(lib.soname)?;
+                self.bind_to_libraries()?;
             }
         }
         Ok(())
