@@ -56,21 +56,29 @@ const fn known(soname: &'static str, short: &'static str, default: bool) -> Know
 
 /// The names each known library's file exports (defined, global or weak), read
 /// at first use; `None` when the file is not found or is not for this host.
-static EXPORTS: [OnceLock<Option<HashSet<Box<str>>>>; KNOWN.len()] =
-    [const { OnceLock::new() }; KNOWN.len()];
+static EXPORTS: [OnceLock<Option<Exports>>; KNOWN.len()] = [const { OnceLock::new() }; KNOWN.len()];
 
 /// Known libraries relink has opened in this process (in its global scope).
 static OPENED: [AtomicBool; KNOWN.len()] = [const { AtomicBool::new(false) }; KNOWN.len()];
 
-fn exports(i: usize) -> Option<&'static HashSet<Box<str>>> {
+/// A library's defined dynamic symbols (Fx-hashed: thousands of names, built
+/// once per process).
+type Exports = rustc_hash::FxHashSet<Box<str>>;
+
+fn exports(i: usize) -> Option<&'static Exports> {
     EXPORTS[i]
         .get_or_init(|| read_exports(&find(KNOWN[i].soname)?))
         .as_ref()
 }
 
 /// The dynamic symbols `path` defines, if it is a shared library for this host.
-fn read_exports(path: &Path) -> Option<HashSet<Box<str>>> {
-    let bytes = std::fs::read(path).ok()?;
+fn read_exports(path: &Path) -> Option<Exports> {
+    // Mapped, not read: only the dynamic symbol table's pages are touched.
+    let file = std::fs::File::open(path).ok()?;
+    // SAFETY: a system library's file, mapped read-only and dropped before return;
+    // nothing here writes it (a library replaced meanwhile gives wrong names, no
+    // undefined behaviour in safe code reading a byte slice).
+    let bytes = unsafe { memmap2::Mmap::map(&file) }.ok()?;
     let file = object::File::parse(&*bytes).ok()?;
     let host = match crate::arch::Arch::HOST? {
         crate::arch::Arch::X86_64 => object::Architecture::X86_64,
@@ -244,6 +252,16 @@ impl Linker {
         if !self.options.default_libraries {
             return Ok(());
         }
+        // What the objects define themselves, built only if a name needs it.
+        let defined = std::cell::OnceCell::new();
+        let defined = || {
+            defined.get_or_init(|| {
+                (objects.iter().flat_map(|o| &o.symbols))
+                    .filter(|s| s.is_defined() && s.binding != Binding::Local)
+                    .map(|s| s.name)
+                    .collect::<HashSet<&str>>()
+            })
+        };
         for object in objects {
             let narrow = (crate::link::prepare::facts(object).narrow.iter())
                 .map(|&(si, ri)| &object.sections[si].relocs[ri])
@@ -253,6 +271,9 @@ impl Linker {
             for sym in narrow.chain(thread_locals) {
                 if sym.is_defined() || sym.binding != Binding::Global {
                     continue; // weak ones may stay null
+                }
+                if defined().contains(sym.name) {
+                    continue;
                 }
                 self.open_default_library_defining(sym.name)?;
             }
@@ -264,6 +285,11 @@ impl Linker {
     fn open_default_library_defining(&mut self, name: &str) -> Result<()> {
         let known = self.linked.symbols.get(name);
         if known.is_some_and(|e| !e.is_unresolved()) {
+            return Ok(());
+        }
+        // Names of the process (libc's `stdout`, its `errno`) need no library:
+        // the cheap look-up first, before any library's symbol table is read.
+        if known.is_none_or(|e| e.process().is_none()) && crate::symbols::dlsym(name).is_some() {
             return Ok(());
         }
         for (i, lib) in KNOWN.iter().enumerate().filter(|(_, l)| l.default) {
