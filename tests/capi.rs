@@ -8,6 +8,8 @@
 
 mod common;
 
+use common::{build, toolchain, Toolchain};
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -37,37 +39,6 @@ fn crate_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The compilers for the architecture under test, and how to run its programs.
-struct Toolchain {
-    cc: &'static str,
-    cxx: &'static str,
-    ar: &'static str,
-    runner: Vec<String>,
-}
-
-fn toolchain() -> Toolchain {
-    let runner: Vec<String> = std::env::var("RELINK_TEST_RUNNER")
-        .unwrap_or_default()
-        .split_whitespace()
-        .map(str::to_string)
-        .collect();
-    if cfg!(target_arch = "aarch64") && !runner.is_empty() {
-        Toolchain {
-            cc: "aarch64-linux-gnu-gcc",
-            cxx: "aarch64-linux-gnu-g++",
-            ar: "aarch64-linux-gnu-ar",
-            runner,
-        }
-    } else {
-        Toolchain {
-            cc: "cc",
-            cxx: "c++",
-            ar: "ar",
-            runner,
-        }
-    }
-}
-
 /// Where cargo put the `librelink.{a,so}` built with this test binary: beside
 /// it, in `target/[<triple>/]<profile>/deps/` (`cargo test` does not copy them
 /// up to `<profile>/`, as `cargo build` does).
@@ -82,19 +53,6 @@ fn lib_dir() -> PathBuf {
         );
     }
     dir.to_path_buf()
-}
-
-/// Runs a build step, failing the test with its output if it fails.
-fn build(mut cmd: Command) {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// A fresh directory with the test objects and `libmath_capi.a` built in it.

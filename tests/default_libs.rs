@@ -16,6 +16,8 @@
 
 mod common;
 
+use common::{build, toolchain};
+
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -23,51 +25,12 @@ use std::time::Duration;
 
 use relink::{Error, Linker, LinkerOptions, ReplaceOptions};
 
-/// The compilers for the architecture under test, and what runs its programs.
-struct Toolchain {
-    cc: &'static str,
-    cxx: &'static str,
-    runner: Vec<String>,
-}
-
-fn toolchain() -> Toolchain {
-    let runner: Vec<String> = std::env::var("RELINK_TEST_RUNNER")
-        .unwrap_or_default()
-        .split_whitespace()
-        .map(str::to_string)
-        .collect();
-    if cfg!(target_arch = "aarch64") {
-        Toolchain {
-            cc: "aarch64-linux-gnu-gcc",
-            cxx: "aarch64-linux-gnu-g++",
-            runner,
-        }
-    } else {
-        Toolchain {
-            cc: "gcc",
-            cxx: "g++",
-            runner,
-        }
-    }
-}
-
 /// A fresh directory for one test's files.
 fn workdir(test: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("relink-deflibs-{}-{test}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-fn build(mut cmd: Command) {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// Compiles `source` (C, or C++ when `name` ends in `.cpp`) to `dir/<stem>.o`.

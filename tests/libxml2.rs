@@ -20,7 +20,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{relink_command, run_with_timeout, testdata_dir};
+use common::{build, relink_command, run_with_timeout, testdata_dir};
 
 const LIBDIR: &str = "/usr/lib/x86_64-linux-gnu";
 const ARCHIVES: [&str; 5] = [
@@ -30,18 +30,6 @@ const ARCHIVES: [&str; 5] = [
     "liblzma.a",
     "libz.a",
 ];
-
-fn build(mut cmd: Command) {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 #[test]
 fn libxml2_with_icu_from_archives_matches_the_native_program() {

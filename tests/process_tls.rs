@@ -16,39 +16,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use common::{relink_command, run_with_timeout, testdata_dir};
-
-/// The C compiler for the architecture under test, and the runner prefix.
-fn toolchain() -> (&'static str, Vec<String>) {
-    let runner: Vec<String> = std::env::var("RELINK_TEST_RUNNER")
-        .unwrap_or_default()
-        .split_whitespace()
-        .map(str::to_string)
-        .collect();
-    let cc = if cfg!(target_arch = "aarch64") && !runner.is_empty() {
-        "aarch64-linux-gnu-gcc"
-    } else {
-        "gcc"
-    };
-    (cc, runner)
-}
-
-fn build(mut cmd: Command) {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+use common::{build, relink_command, run_with_timeout, testdata_dir, toolchain};
 
 /// A fresh directory holding `libptls.so` (its own path: a library of its
 /// own in this process) and `<source>` compiled with `flags` to `<out>.o`.
 fn workdir(test: &str, objects: &[(&str, &str, &[&str])]) -> PathBuf {
-    let (cc, _) = toolchain();
+    let cc = toolchain().cc;
     let dir = std::env::temp_dir().join(format!("relink-ptls-{}-{test}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -79,7 +52,7 @@ fn workdir(test: &str, objects: &[(&str, &str, &[&str])]) -> PathBuf {
 
 /// `cmd` prefixed with the runner (qemu) when there is one.
 fn runnable(program: &Path) -> Command {
-    let (_, runner) = toolchain();
+    let runner = toolchain().runner;
     match runner.split_first() {
         Some((first, rest)) => {
             let mut cmd = Command::new(first);
@@ -94,7 +67,7 @@ fn runnable(program: &Path) -> Command {
 /// stdc++` prints what it prints and exits as it does when linked natively.
 fn user_matches_native(test: &str, flags: &[&str]) {
     let dir = workdir(test, &[("user.c", "user", flags)]);
-    let (cc, _) = toolchain();
+    let cc = toolchain().cc;
     let native = dir.join("native");
     let mut link = Command::new(cc);
     link.arg("-O2")
@@ -284,7 +257,7 @@ fn an_undefined_thread_local_is_a_clear_error() {
         "extern __thread int relink_missing_tls;\nint f(void) { return relink_missing_tls; }\n",
     )
     .unwrap();
-    let (cc, _) = toolchain();
+    let cc = toolchain().cc;
     let mut cmd = Command::new(cc);
     cmd.args(["-O2", "-fPIC", "-c"])
         .arg(&source)
@@ -314,7 +287,7 @@ fn a_non_thread_local_reference_to_a_process_thread_local_is_refused() {
         "extern int errno;\nint main(void) { return errno == 0 ? 0 : 1; }\n",
     )
     .unwrap();
-    let (cc, _) = toolchain();
+    let cc = toolchain().cc;
     for (out, flags) in [("got", "-fPIC"), ("pcrel", "-fPIE")] {
         let object = dir.join(format!("{out}.o"));
         let mut cmd = Command::new(cc);

@@ -249,22 +249,8 @@ pub(crate) fn tls_library(arch: Arch, image: &[u8], size: u64, align: u64) -> Op
             p_align: align,
         });
     }
-    let rela_size = size_of::<elf::Rela64<LE>>() as u64;
-    w.write_align_dynamic();
-    for (tag, value) in [
-        (elf::DT_HASH, hash),
-        (elf::DT_STRTAB, dynstr),
-        (elf::DT_SYMTAB, dynsym),
-        (elf::DT_STRSZ, w.dynstr_len() as u64),
-        (elf::DT_SYMENT, size_of::<elf::Sym64<LE>>() as u64),
-        (elf::DT_RELA, rela),
-        (elf::DT_RELASZ, rela_size),
-        (elf::DT_RELAENT, rela_size),
-        (elf::DT_FLAGS, u64::from(elf::DF_STATIC_TLS)),
-        (elf::DT_NULL, 0),
-    ] {
-        w.write_dynamic(tag, value);
-    }
+    let tables = Tables { hash, dynstr, dynsym, rela };
+    write_dynamic(&mut w, &tables, 1, Some(u64::from(elf::DF_STATIC_TLS)));
     w.write_hash(1, 1, |_| None);
     w.write_null_dynamic_symbol();
     w.write_dynstr();
@@ -295,6 +281,35 @@ pub(crate) fn tls_library(arch: Arch, image: &[u8], size: u64, align: u64) -> Op
 /// each type in `types` against it, the `i`-th filling the word at `words +
 /// 8 * i` — what the dynamic linker writes there is what it would give code of
 /// a library that refers to `name`. Otherwise laid out like [`tls_library`].
+/// Where a small shared object's dynamic tables are (file offsets = addresses).
+struct Tables {
+    hash: u64,
+    dynstr: u64,
+    dynsym: u64,
+    rela: u64,
+}
+
+/// Writes the `PT_DYNAMIC` entries of a small shared object: its tables,
+/// `relocations` RELA entries, and `DT_FLAGS` if given.
+fn write_dynamic(w: &mut Writer, t: &Tables, relocations: usize, flags: Option<u64>) {
+    let rela_size = size_of::<elf::Rela64<LE>>() as u64;
+    w.write_align_dynamic();
+    let entries = [
+        (elf::DT_HASH, t.hash),
+        (elf::DT_STRTAB, t.dynstr),
+        (elf::DT_SYMTAB, t.dynsym),
+        (elf::DT_STRSZ, w.dynstr_len() as u64),
+        (elf::DT_SYMENT, size_of::<elf::Sym64<LE>>() as u64),
+        (elf::DT_RELA, t.rela),
+        (elf::DT_RELASZ, rela_size * relocations as u64),
+        (elf::DT_RELAENT, rela_size),
+    ];
+    for (tag, value) in entries.into_iter().chain(flags.map(|f| (elf::DT_FLAGS, f))) {
+        w.write_dynamic(tag, value);
+    }
+    w.write_dynamic(elf::DT_NULL, 0);
+}
+
 pub(crate) struct TlsProbe {
     pub bytes: Vec<u8>,
     pub words: u64,
@@ -346,21 +361,8 @@ pub(crate) fn tls_probe(arch: Arch, name: &[u8], types: &[u32]) -> Option<TlsPro
             p_align: align,
         });
     }
-    let rela_size = size_of::<elf::Rela64<LE>>() as u64;
-    w.write_align_dynamic();
-    for (tag, value) in [
-        (elf::DT_HASH, hash),
-        (elf::DT_STRTAB, dynstr),
-        (elf::DT_SYMTAB, dynsym),
-        (elf::DT_STRSZ, w.dynstr_len() as u64),
-        (elf::DT_SYMENT, size_of::<elf::Sym64<LE>>() as u64),
-        (elf::DT_RELA, rela),
-        (elf::DT_RELASZ, rela_size * types.len() as u64),
-        (elf::DT_RELAENT, rela_size),
-        (elf::DT_NULL, 0),
-    ] {
-        w.write_dynamic(tag, value);
-    }
+    let tables = Tables { hash, dynstr, dynsym, rela };
+    write_dynamic(&mut w, &tables, types.len(), None);
     // The symbol is undefined: no bucket leads to it.
     w.write_hash(1, 2, |_| None);
     w.write_null_dynamic_symbol();

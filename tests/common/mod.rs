@@ -232,3 +232,51 @@ pub fn static_tls_libraries() -> usize {
     inodes.dedup();
     inodes.len()
 }
+
+/// Runs a build step (a compiler, `ar`), failing the test with its output if it
+/// fails.
+pub fn build(mut cmd: Command) {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The C toolchain for the architecture under test, and what runs its programs
+/// (`RELINK_TEST_RUNNER`, split on whitespace; empty natively).
+pub struct Toolchain {
+    pub cc: &'static str,
+    pub cxx: &'static str,
+    pub ar: &'static str,
+    pub runner: Vec<String>,
+}
+
+/// The host's gcc natively; the AArch64 cross tools when the tests are an
+/// aarch64 build run under a runner (qemu-user).
+pub fn toolchain() -> Toolchain {
+    let runner: Vec<String> = std::env::var("RELINK_TEST_RUNNER")
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    if cfg!(target_arch = "aarch64") && !runner.is_empty() {
+        Toolchain {
+            cc: "aarch64-linux-gnu-gcc",
+            cxx: "aarch64-linux-gnu-g++",
+            ar: "aarch64-linux-gnu-ar",
+            runner,
+        }
+    } else {
+        Toolchain {
+            cc: "gcc",
+            cxx: "g++",
+            ar: "ar",
+            runner,
+        }
+    }
+}
