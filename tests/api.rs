@@ -521,3 +521,28 @@ fn misaligned_input_bytes_are_copied_not_refused() {
     let add: extern "C" fn(i32, i32) -> i32 = unsafe { l.function("add").unwrap() };
     assert_eq!(add(20, 22), 42);
 }
+
+/// `Linker::detach`: the bookkeeping goes, the code stays — functions handed
+/// out before still run, calls between objects still go through their stubs,
+/// data keeps its values, from any thread.
+#[test]
+fn code_outlives_a_detached_linker() {
+    let mut linker = load(&["math", "ping", "pong"]);
+    let ping: extern "C" fn(i32) -> i32 = unsafe { linker.function("ping") }.unwrap();
+    let bump: extern "C" fn() -> i32 = unsafe { linker.function("bump") }.unwrap();
+    let apply: extern "C" fn(i32, i32, i32) -> i32 = unsafe { linker.function("apply") }.unwrap();
+    let counter = linker.address("counter").unwrap() as usize;
+    assert_eq!(bump(), 41);
+    let (ping9, ping5) = (ping(9), ping(5));
+    assert_eq!((ping9, ping5), (113, 107));
+    linker.detach();
+    assert_eq!(ping(9), ping9, "ping -> pong -> ping through stubs");
+    assert_eq!(bump(), 42);
+    assert_eq!(apply(1, 10, 4), 6, "a function pointer in data");
+    let from_thread = std::thread::spawn(move || (ping(5), bump()))
+        .join()
+        .unwrap();
+    assert_eq!(from_thread, (ping5, 43));
+    // SAFETY: `counter` is the loaded `int counter`, still mapped.
+    assert_eq!(unsafe { *(counter as *const i32) }, 43);
+}

@@ -56,6 +56,30 @@ fn host_catches_exceptions_thrown_by_loaded_code() {
     }
 }
 
+/// `Linker::detach`: the linker is gone, its code stays callable and its unwind
+/// tables registered — exceptions still cross the loaded frames into the host.
+#[test]
+fn exceptions_cross_loaded_code_after_the_linker_is_detached() {
+    for variant in VARIANTS {
+        let mut linker = linker();
+        linker.load_file(object(variant, "thrower")).unwrap();
+        let div: extern "C" fn(i32, i32) -> i32 = unsafe { linker.function("loaded_div").unwrap() };
+        let deep: extern "C" fn(i32) -> i32 = unsafe { linker.function("loaded_deep").unwrap() };
+        linker.detach();
+        assert_eq!(call2(div, 42, 6), Outcome::Returned(7), "{variant}");
+        assert_eq!(
+            call2(div, 1, 0),
+            Outcome::Threw("loaded_div: b is zero".into()),
+            "{variant}: after detach"
+        );
+        assert_eq!(
+            call1(deep, 10),
+            Outcome::Threw("overflow in loaded code".into()),
+            "{variant}: through ten loaded frames after detach"
+        );
+    }
+}
+
 extern "C" {
     fn _Unwind_Backtrace(
         trace: extern "C" fn(*mut c_void, *mut c_void) -> i32,

@@ -678,6 +678,28 @@ impl Linker {
         std::mem::forget(self);
     }
 
+    /// Drops the linker's bookkeeping (names, objects' metadata) but keeps every
+    /// loaded object's code and data mapped and callable, for a host that wants
+    /// the code to outlive the `Linker` ("destruct the ExecutionEngine but keep
+    /// the JIT code alive"). A deliberate leak: the region, the stub table (its
+    /// slots frozen as they are), unwind and debugger registrations, thread-local
+    /// modules and retired versions stay for the life of the process. Nothing
+    /// runs now: exit handlers the code registered (`atexit`, static destructors
+    /// through `__cxa_atexit`) run at process exit, as a native library's do;
+    /// constructors still pending never run. Function pointers and addresses
+    /// handed out before stay valid.
+    pub fn detach(mut self) {
+        let kept = (
+            self.linked.space.take(),
+            std::mem::take(&mut self.linked.objects),
+            std::mem::take(&mut self.linked.kept),
+            std::mem::take(&mut self.linked.retired),
+            std::mem::take(&mut self.linked.tls_images),
+        );
+        std::mem::forget(kept);
+        // `self` drops with nothing loaded: no destructor, no unregistration.
+    }
+
     /// Every loaded object's destructors, in reverse link order (not when
     /// link-only; not those whose constructors are pending).
     fn run_all_destructors(&self) {
