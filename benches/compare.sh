@@ -6,11 +6,13 @@
 # generator's independently computed value. The tools take turns: each round runs every
 # tool once, so a machine whose speed drifts (this one's does, by up to 1.5x within
 # minutes) slows every tool alike. Then the memory cost of many tiny objects:
-# relink's peak RSS with TINY one-function objects, per object.
+# relink's peak RSS with TINY one-function objects, per object. The floor row is what no
+# loader can beat: reading the inputs (`cat`) plus running the program linked natively
+# (gcc, before the rounds); relink/floor is printed under each table.
 #
 # usage: benches/compare.sh [RUNS=5] [FUNCTIONS=20] [SIZES="1000 5000"] [TINY=10000]
 #   SIZES: numbers of generated modules; each corpus also has main.o (1000 -> 1,001 objects).
-# env:  SKIP="jitlink lld"  tools to leave out (rtdyld, jitlink, lld)
+# env:  SKIP="jitlink lld"  tools to leave out (rtdyld, jitlink, lld, floor)
 #       RELINK_BASELINE=path  also time another relink binary (e.g. an older build)
 #       KEEP=dir  keep the generated corpora in dir (reused when present)
 set -euo pipefail
@@ -108,13 +110,16 @@ for n in $sizes; do
       llvm-jitlink-14) (ulimit -s 65536; once llvm-jitlink-14 llvm-jitlink-14 "${objs[@]}") ;;
       ld.lld+dlopen) once ld.lld+dlopen bash -c \
         "$lld -shared -o $work/lib.so $dir/*.o && $work/dl $work/lib.so" ;;
+      floor) once floor bash -c "cat $dir/*.o > /dev/null && $work/native" ;;
     esac
   }
+  wants floor && gcc "${objs[@]}" -o "$work/native"
   tools=(relink)
   [ -n "${RELINK_BASELINE:-}" ] && tools+=(relink-baseline)
   wants rtdyld && tools+=(llvm-rtdyld)
   wants jitlink && tools+=(llvm-jitlink-14)
   wants lld && tools+=(ld.lld+dlopen)
+  wants floor && tools+=(floor)
   measure "${tools[@]}" > "$work/results.txt"
   awk -v objs="${#objs[@]}" '
     BEGIN { printf "%-16s %10s %12s %12s %14s %13s\n", "tool", "wall", "per object", "peak RSS",
@@ -122,7 +127,9 @@ for n in $sizes; do
     NR == 1 { t0 = $2; r0 = $3 }
     $2 == "-" { printf "%-16s %10s\n", $1, "failed"; next }
     { printf "%-16s %8.4f s %9.1f us %8.1f MiB %13.2fx %12.2fx\n", $1, $2, $2 * 1e6 / objs,
-             $3 / 1024, (t0 > 0) ? $2 / t0 : 0, (r0 > 0) ? $3 / r0 : 0 }' "$work/results.txt"
+             $3 / 1024, (t0 > 0) ? $2 / t0 : 0, (r0 > 0) ? $3 / r0 : 0 }
+    $1 == "floor" && $2 > 0 { floor = $2 }
+    END { if (floor > 0) printf "relink/floor: %.2fx\n", t0 / floor }' "$work/results.txt"
 done
 
 if [ "$tiny" -gt 0 ]; then
