@@ -16,6 +16,7 @@ use common::Rng;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use common::backtrace::{call_chain, frames, Chain};
 use common::{relink_command, run_with_timeout, testdata_dir};
 use relink::arch::{Arch, RelocKind};
 use relink::input::{Binding, Class, Definition, Object, Role, SymbolKind};
@@ -1262,38 +1263,6 @@ fn exceptions_cross_macho_frames_and_run_their_cleanups() {
     assert_eq!(released(), 1);
 }
 
-extern "C" {
-    fn _Unwind_Backtrace(
-        trace: extern "C" fn(*mut std::ffi::c_void, *mut std::ffi::c_void) -> i32,
-        arg: *mut std::ffi::c_void,
-    ) -> i32;
-    fn _Unwind_GetIP(context: *mut std::ffi::c_void) -> usize;
-}
-
-static FRAMES: std::sync::Mutex<Vec<usize>> = std::sync::Mutex::new(Vec::new());
-
-extern "C" fn record_frame(context: *mut std::ffi::c_void, _: *mut std::ffi::c_void) -> i32 {
-    // SAFETY: `context` is the unwinder's, valid during this callback.
-    FRAMES
-        .lock()
-        .unwrap()
-        .push(unsafe { _Unwind_GetIP(context) });
-    0 // _URC_NO_REASON: keep walking
-}
-
-/// Called by the loaded chain: records the backtrace from here.
-extern "C" fn capture(x: i32) -> i32 {
-    FRAMES.lock().unwrap().clear();
-    // SAFETY: libgcc's _Unwind_Backtrace with a callback that only reads the IP.
-    unsafe { _Unwind_Backtrace(record_frame, std::ptr::null_mut()) };
-    x + 100
-}
-
-#[inline(never)]
-fn call_chain(f: extern "C" fn(extern "C" fn(i32) -> i32, i32) -> i32, x: i32) -> i32 {
-    std::hint::black_box(f(capture, x))
-}
-
 /// `_Unwind_Backtrace` from a host callback walks through two Mach-O frames
 /// (`chain_inner`, `chain_outer`) and on into the host function that called them.
 /// chain.o: arm64 compact unwind in `FRAME` mode (converted); nofp.o: the `DWARF`
@@ -1310,10 +1279,9 @@ fn backtrace_through(file: &str, prefix: &str) {
     linker
         .load_file(obj_path(common::arch(), "unwind", file))
         .unwrap();
-    let outer: extern "C" fn(extern "C" fn(i32) -> i32, i32) -> i32 =
-        unsafe { linker.function(&format!("{prefix}_outer")).unwrap() };
+    let outer: Chain = unsafe { linker.function(&format!("{prefix}_outer")).unwrap() };
     assert_eq!(call_chain(outer, 4), (2 * 5 + 100 + 1) * 3);
-    let frames = FRAMES.lock().unwrap().clone();
+    let frames = frames();
     // A return address points after the call: look up ip - 1.
     let names: Vec<String> = frames
         .iter()

@@ -9,8 +9,8 @@ mod common;
 
 use std::ffi::c_void;
 use std::path::PathBuf;
-use std::sync::Mutex;
 
+use common::backtrace::{call_chain, frames, Chain};
 use common::{arch, testdata_dir};
 use relink::{Error, Linker};
 use relink_cxxhost::{call1, call2, Outcome};
@@ -80,46 +80,13 @@ fn exceptions_cross_loaded_code_after_the_linker_is_detached() {
     }
 }
 
-extern "C" {
-    fn _Unwind_Backtrace(
-        trace: extern "C" fn(*mut c_void, *mut c_void) -> i32,
-        arg: *mut c_void,
-    ) -> i32;
-    fn _Unwind_GetIP(context: *mut c_void) -> usize;
-}
-
-static FRAMES: Mutex<Vec<usize>> = Mutex::new(Vec::new());
-
-extern "C" fn record_frame(context: *mut c_void, _arg: *mut c_void) -> i32 {
-    // SAFETY: `context` is the unwinder's, valid during this callback.
-    let ip = unsafe { _Unwind_GetIP(context) };
-    FRAMES.lock().unwrap().push(ip);
-    0 // _URC_NO_REASON: keep walking
-}
-
-/// Called by loaded code; records the backtrace from here.
-extern "C" fn capture(x: i32) -> i32 {
-    FRAMES.lock().unwrap().clear();
-    // SAFETY: libgcc's _Unwind_Backtrace with a callback that only reads the IP.
-    unsafe { _Unwind_Backtrace(record_frame, std::ptr::null_mut()) };
-    x + 100
-}
-
-/// The return address in the host test function below, for frames after the
-/// loaded ones.
-#[inline(never)]
-fn call_chain(f: extern "C" fn(extern "C" fn(i32) -> i32, i32) -> i32, x: i32) -> i32 {
-    std::hint::black_box(f(capture, x))
-}
-
 fn backtrace_through(objects: &[PathBuf], what: &str) {
     let mut linker = Linker::new().unwrap();
     linker.load_files(objects).unwrap();
-    let outer: extern "C" fn(extern "C" fn(i32) -> i32, i32) -> i32 =
-        unsafe { linker.function("chain_outer").unwrap() };
+    let outer: Chain = unsafe { linker.function("chain_outer").unwrap() };
     // chain_outer(x) = (chain_inner(x + 1)) * 3 = ((2(x + 1) + 100) + 1) * 3
     assert_eq!(call_chain(outer, 4), (2 * 5 + 100 + 1) * 3, "{what}");
-    let frames = FRAMES.lock().unwrap().clone();
+    let frames = frames();
     let named: Vec<String> = frames
         .iter()
         // A return address points after the call: look up ip - 1.

@@ -3,6 +3,8 @@
 //! tests are cross-built and run under qemu), and running it with a time limit.
 #![allow(dead_code)]
 
+pub mod backtrace;
+
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::{Command, ExitStatus, Stdio};
