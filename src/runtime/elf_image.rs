@@ -219,16 +219,7 @@ pub(crate) fn tls_library(arch: Arch, image: &[u8], size: u64, align: u64) -> Op
     let block = w.reserve(image.len(), usize::try_from(align.max(1)).ok()?);
     let end = w.reserved_len() as u64;
 
-    w.write_file_header(&FileHeader {
-        os_abi: elf::ELFOSABI_NONE,
-        abi_version: 0,
-        e_type: elf::ET_DYN,
-        e_machine: arch.elf_machine(),
-        e_entry: 0,
-        e_flags: 0,
-    })
-    .ok()?;
-    w.write_align_program_headers();
+    write_shared_object_header(&mut w, arch)?;
     let (r, rw) = (elf::PF_R, elf::PF_R | elf::PF_W);
     let dynamic_size = (DYNAMIC * size_of::<elf::Dyn64<LE>>()) as u64;
     let image_size = image.len() as u64;
@@ -281,6 +272,22 @@ pub(crate) fn tls_library(arch: Arch, image: &[u8], size: u64, align: u64) -> Op
 /// each type in `types` against it, the `i`-th filling the word at `words +
 /// 8 * i` — what the dynamic linker writes there is what it would give code of
 /// a library that refers to `name`. Otherwise laid out like [`tls_library`].
+/// The ELF header of a small shared object for `arch`, and the alignment
+/// before its program headers.
+fn write_shared_object_header(w: &mut Writer, arch: Arch) -> Option<()> {
+    w.write_file_header(&FileHeader {
+        os_abi: elf::ELFOSABI_NONE,
+        abi_version: 0,
+        e_type: elf::ET_DYN,
+        e_machine: arch.elf_machine(),
+        e_entry: 0,
+        e_flags: 0,
+    })
+    .ok()?;
+    w.write_align_program_headers();
+    Some(())
+}
+
 /// Where a small shared object's dynamic tables are (file offsets = addresses).
 struct Tables {
     hash: u64,
@@ -333,16 +340,7 @@ pub(crate) fn tls_probe(arch: Arch, name: &[u8], types: &[u32]) -> Option<TlsPro
     let words = w.reserve(8 * types.len(), 8);
     let end = w.reserved_len() as u64;
 
-    w.write_file_header(&FileHeader {
-        os_abi: elf::ELFOSABI_NONE,
-        abi_version: 0,
-        e_type: elf::ET_DYN,
-        e_machine: arch.elf_machine(),
-        e_entry: 0,
-        e_flags: 0,
-    })
-    .ok()?;
-    w.write_align_program_headers();
+    write_shared_object_header(&mut w, arch)?;
     let rw = elf::PF_R | elf::PF_W;
     let dynamic_size = (DYNAMIC * size_of::<elf::Dyn64<LE>>()) as u64;
     for (p_type, at, size, align) in [
