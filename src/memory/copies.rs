@@ -33,7 +33,6 @@
 //! (`Linker::ensure_space`).
 
 use std::collections::HashMap;
-use std::ffi::CStr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
@@ -115,8 +114,9 @@ pub fn make(name: &str, symbol: ProcessSymbol) -> Result<ProcessSymbol, String> 
         });
     }
     let original = symbol.address;
-    let (library, kind, size) = defining_library(original)
+    let at = super::process::symbol_at(original)
         .ok_or_else(|| format!("no loaded library holds {original:#x}"))?;
+    let (library, (kind, size)) = (at.file(), at.symbol.unwrap_or((0, 0)));
     if kind == STT_TLS {
         return Err("it is a thread-local variable".into());
     }
@@ -273,48 +273,6 @@ fn map_low(len: u64) -> Option<u64> {
 
 const STT_TLS: u8 = 6;
 
-/// The file name of the loaded object holding `address`, and the type and size
-/// of its dynamic symbol there.
-fn defining_library(address: u64) -> Option<(String, u8, u64)> {
-    let mut info = libc::Dl_info {
-        dli_fname: std::ptr::null(),
-        dli_fbase: std::ptr::null_mut(),
-        dli_sname: std::ptr::null(),
-        dli_saddr: std::ptr::null_mut(),
-    };
-    let mut sym: *const libc::Elf64_Sym = std::ptr::null();
-    // SAFETY: valid out-pointers; RTLD_DL_SYMENT (1) stores the ELF symbol's
-    // address (or null) in `sym`.
-    let ok = unsafe {
-        libc::dladdr1(
-            address as *const libc::c_void,
-            &mut info,
-            (&mut sym as *mut *const libc::Elf64_Sym).cast(),
-            1,
-        )
-    };
-    if ok == 0 {
-        return None;
-    }
-    let name = if info.dli_fname.is_null() {
-        String::from("the executable")
-    } else {
-        // SAFETY: dladdr's file name is a NUL-terminated string of the loader's.
-        let n = unsafe { CStr::from_ptr(info.dli_fname) }.to_string_lossy();
-        if n.is_empty() {
-            String::from("the executable")
-        } else {
-            n.into_owned()
-        }
-    };
-    if sym.is_null() {
-        return Some((name, 0, 0));
-    }
-    // SAFETY: a pointer into a loaded object's dynamic symbol table.
-    let sym = unsafe { &*sym };
-    Some((name, sym.st_info & 0xf, sym.st_size))
-}
-
 /// One loaded ELF object of the process, as `dl_iterate_phdr` shows it.
 struct Loaded {
     base: u64,
@@ -453,13 +411,8 @@ fn rebind(slot: &Slot, delta: u64) {
 
 /// Every loaded object of the process.
 fn loaded_objects() -> Vec<Loaded> {
-    unsafe extern "C" fn each(
-        info: *mut libc::dl_phdr_info,
-        _size: libc::size_t,
-        data: *mut libc::c_void,
-    ) -> libc::c_int {
-        // SAFETY: dl_iterate_phdr passes a valid info and our `data`.
-        let (info, out) = unsafe { (&*info, &mut *(data as *mut Vec<Loaded>)) };
+    let mut out: Vec<Loaded> = Vec::new();
+    super::process::each_library(|info| {
         let base = info.dlpi_addr;
         let mut o = Loaded {
             base,
@@ -484,11 +437,8 @@ fn loaded_objects() -> Vec<Loaded> {
             }
         }
         out.push(o);
-        0
-    }
-    let mut out: Vec<Loaded> = Vec::new();
-    // SAFETY: the callback only reads the headers it is given.
-    unsafe { libc::dl_iterate_phdr(Some(each), (&mut out as *mut Vec<Loaded>).cast()) };
+        false
+    });
     out
 }
 

@@ -44,27 +44,55 @@ pub fn lookup(name: &str) -> Option<ProcessSymbol> {
 
 /// `(is a function, size)` of the dynamic symbol at `addr`.
 fn symbol_info(addr: *mut libc::c_void) -> Option<(bool, u64)> {
+    let (kind, size) = symbol_at(addr as u64)?.symbol?;
+    Some((kind == 2 || kind == 10, size))
+}
+
+/// What `dladdr1` says of an address: the loaded object holding it, and the
+/// type (`st_info & 0xf`) and size of its dynamic symbol there, if it has one.
+pub(crate) struct SymbolAt {
+    info: libc::Dl_info,
+    pub(crate) symbol: Option<(u8, u64)>,
+}
+
+impl SymbolAt {
+    /// The holding object's file name; "the executable" for the main program.
+    pub(crate) fn file(&self) -> String {
+        if self.info.dli_fname.is_null() {
+            return "the executable".into();
+        }
+        // SAFETY: dladdr's file name is a NUL-terminated string of the loader's.
+        let name = unsafe { std::ffi::CStr::from_ptr(self.info.dli_fname) }.to_string_lossy();
+        if name.is_empty() {
+            "the executable".into()
+        } else {
+            name.into_owned()
+        }
+    }
+}
+
+/// [`SymbolAt`] for `address`; `None` outside every loaded object.
+pub(crate) fn symbol_at(address: u64) -> Option<SymbolAt> {
     let mut info: libc::Dl_info = empty_dl_info();
     let mut sym: *const libc::Elf64_Sym = std::ptr::null();
     // SAFETY: `info` and `sym` are valid out-pointers; RTLD_DL_SYMENT stores a
     // pointer to the ELF symbol (or null) in `sym`.
     let ok = unsafe {
         libc::dladdr1(
-            addr,
+            address as *const libc::c_void,
             &mut info,
             (&mut sym as *mut *const libc::Elf64_Sym).cast(),
             RTLD_DL_SYMENT,
         )
     };
-    if ok == 0 || sym.is_null() {
+    if ok == 0 {
         return None;
     }
     // SAFETY: dladdr1 returned a pointer into a loaded object's symbol table, which
     // stays mapped while the object is loaded (libraries relink resolves against
     // are not unloaded).
-    let sym = unsafe { &*sym };
-    let kind = sym.st_info & 0xf;
-    Some((kind == 2 || kind == 10, sym.st_size))
+    let symbol = (!sym.is_null()).then(|| unsafe { ((*sym).st_info & 0xf, (*sym).st_size) });
+    Some(SymbolAt { info, symbol })
 }
 
 fn empty_dl_info() -> libc::Dl_info {
