@@ -140,28 +140,26 @@ pub(crate) fn make_copies(
     base: u64,
     size: u64,
 ) -> Result<Vec<(String, ProcessSymbol)>> {
-    let mut out = Vec::new();
-    for d in list {
-        if !d.absolute && base + size > LOW_LIMIT {
-            return Err(Error::Placement(format!(
-                "{} needs the region within ±2 GiB of {:#x}, but it was placed at {base:#x} \
-                 for the objects loaded before",
-                d.at, d.symbol.address
-            )));
-        }
-        match memory::copies::make(&d.name, d.symbol) {
-            Ok(copy) => out.push((d.name.clone(), copy)),
-            Err(why) => {
-                return Err(Error::Placement(format!(
-                    "{} reads process variable `{}` at {:#x} with a 32-bit field, out of reach \
-                     of the loaded code; it cannot be copied within reach: {why} (rebuild the \
-                     object with -fPIC, or the library without -Bsymbolic)",
-                    d.at, d.name, d.symbol.address
-                )))
-            }
+    if let Some(d) = list.iter().find(|d| !d.absolute && base + size > LOW_LIMIT) {
+        return Err(Error::Placement(format!(
+            "{} needs the region within ±2 GiB of {:#x}, but it was placed at {base:#x} \
+             for the objects loaded before",
+            d.at, d.symbol.address
+        )));
+    }
+    let wanted: Vec<(&str, ProcessSymbol)> = list.iter().map(|d| (&*d.name, d.symbol)).collect();
+    match memory::copies::make(&wanted) {
+        Ok(copies) => Ok(list.iter().map(|d| d.name.clone()).zip(copies).collect()),
+        Err((i, why)) => {
+            let d = list[i];
+            Err(Error::Placement(format!(
+                "{} reads process variable `{}` at {:#x} with a 32-bit field, out of reach \
+                 of the loaded code; it cannot be copied within reach: {why} (rebuild the \
+                 object with -fPIC, or the library without -Bsymbolic)",
+                d.at, d.name, d.symbol.address
+            )))
         }
     }
-    Ok(out)
 }
 
 /// The relocations [`needs`] looks at: `(section, relocation)` indices of those

@@ -94,10 +94,13 @@ pub fn all() -> Vec<(String, Copy)> {
 /// 2 GiB (`R_X86_64_32S` sign-extends).
 pub const COPY_LIMIT: u64 = 1 << 31;
 
-/// Makes process variable `name` (found at `symbol`) one that code in the low
-/// 2 GiB reaches: copies it there and rebinds the process's references to it.
-/// Returns the copy. `Err` says why it cannot be made one.
-pub fn make(name: &str, symbol: ProcessSymbol) -> Result<ProcessSymbol, String> {
+/// Makes each process variable of `wanted` (a name, and the symbol found for it)
+/// one that code in the low 2 GiB reaches: copies it there and rebinds the
+/// process's references to it. Returns the copies, in order; or, at the first
+/// variable that cannot be made one, its index and why (the copies before it
+/// are made). The process's objects and their dynamic relocations are read
+/// once for all of them.
+pub fn make(wanted: &[(&str, ProcessSymbol)]) -> Result<Vec<ProcessSymbol>, (usize, String)> {
     let mut guard = COPIES.lock().unwrap_or_else(|e| e.into_inner());
     let copies = guard.get_or_insert_with(|| Copies {
         by_name: HashMap::new(),
@@ -105,15 +108,58 @@ pub fn make(name: &str, symbol: ProcessSymbol) -> Result<ProcessSymbol, String> 
         next: 0,
         end: 0,
     });
-    if let Some(c) = copies.by_original.get(&symbol.address) {
-        copies.by_name.entry(name.to_string()).or_insert(*c);
-        return Ok(ProcessSymbol {
-            address: c.copy,
-            size: c.size,
+    // What each variable is ([`Wanted`]), or why it cannot be copied.
+    let prepared: Vec<Result<Wanted, String>> = (wanted.iter())
+        .map(|&(_, symbol)| prepare(copies, symbol))
+        .collect();
+    let objects = loaded_objects();
+    // Every reference to any of them, in one pass over the relocations.
+    let mut ranges: Vec<(u64, u64, usize)> = (prepared.iter().enumerate())
+        .filter_map(|(i, p)| p.as_ref().ok().map(|w| (w.original, w.size, i)))
+        .collect();
+    // Aliases (`environ`, `__environ`) are one variable: their references go to
+    // the first, and the others find its copy.
+    ranges.sort_unstable();
+    ranges.dedup_by_key(|r| r.0);
+    let mut slots: Vec<Vec<Slot>> = wanted.iter().map(|_| Vec::new()).collect();
+    for o in &objects {
+        o.references(&ranges, &mut slots);
+    }
+    let mut out = Vec::with_capacity(wanted.len());
+    for (i, (&(name, _), prepared)) in wanted.iter().zip(prepared).enumerate() {
+        let w = prepared.map_err(|why| (i, why))?;
+        let copy = match copies.by_original.get(&w.original) {
+            // Made already, under this name or an alias.
+            Some(c) => *c,
+            None => copy_one(copies, &objects, name, &w, &slots[i]).map_err(|why| (i, why))?,
+        };
+        copies.by_name.entry(name.to_string()).or_insert(copy);
+        out.push(ProcessSymbol {
+            address: copy.copy,
+            size: copy.size,
             function: false,
         });
     }
+    Ok(out)
+}
+
+/// A process variable to copy: where it is, its size, its library's file.
+struct Wanted {
+    original: u64,
+    size: u64,
+    library: String,
+}
+
+/// What `symbol` is, for a copy: not thread-local, of a known size.
+fn prepare(copies: &Copies, symbol: ProcessSymbol) -> Result<Wanted, String> {
     let original = symbol.address;
+    if let Some(c) = copies.by_original.get(&original) {
+        return Ok(Wanted {
+            original,
+            size: c.size,
+            library: String::new(),
+        });
+    }
     let at = super::process::symbol_at(original)
         .ok_or_else(|| format!("no loaded library holds {original:#x}"))?;
     let (library, (kind, size)) = (at.file(), at.symbol.unwrap_or((0, 0)));
@@ -124,7 +170,23 @@ pub fn make(name: &str, symbol: ProcessSymbol) -> Result<ProcessSymbol, String> 
     if size == 0 {
         return Err(format!("{library}'s symbol table gives it no size"));
     }
-    let objects = loaded_objects();
+    Ok(Wanted {
+        original,
+        size,
+        library,
+    })
+}
+
+/// Copies variable `name` ([`Wanted`]), whose references are `slots`, into the
+/// copy area and rebinds them; refuses where a copy would split it.
+fn copy_one(
+    copies: &mut Copies,
+    objects: &[Loaded],
+    name: &str,
+    w: &Wanted,
+    slots: &[Slot],
+) -> Result<Copy, String> {
+    let (original, size) = (w.original, w.size);
     let Some(home) = objects.iter().find(|o| o.holds(original)) else {
         return Err(format!("no loaded library holds {original:#x}"));
     };
@@ -136,15 +198,12 @@ pub fn make(name: &str, symbol: ProcessSymbol) -> Result<ProcessSymbol, String> 
             .into());
     }
     let writable = home.writable(original, size);
-    let mut slots = Vec::new();
-    for o in &objects {
-        o.references(original, size, &mut slots);
-    }
     let home_refers = slots.iter().any(|s| s.symbolic && home.holds(s.at));
     if writable && !home_refers {
         return Err(format!(
-            "{library} reaches its own `{name}` directly, not through a dynamic relocation, \
-             so a copy in reach of the loaded code would split it in two"
+            "{} reaches its own `{name}` directly, not through a dynamic relocation, \
+             so a copy in reach of the loaded code would split it in two",
+            w.library
         ));
     }
 
@@ -160,7 +219,7 @@ pub fn make(name: &str, symbol: ProcessSymbol) -> Result<ProcessSymbol, String> 
     // Pointers into the variable itself (a C++ stream's `_M_word` points at its
     // own `_M_local_word`) follow it.
     redirect_words(copy, size, original, size, delta);
-    for s in &slots {
+    for s in slots {
         rebind(s, delta);
     }
     // Pointers to it stored in its library's writable data (`std::cin`'s tie).
@@ -179,14 +238,9 @@ pub fn make(name: &str, symbol: ProcessSymbol) -> Result<ProcessSymbol, String> 
         size,
         rebound: slots.len() + redirected,
     };
-    copies.by_name.insert(name.to_string(), c);
     copies.by_original.insert(original, c);
     ANY.store(true, Ordering::Release);
-    Ok(ProcessSymbol {
-        address: copy,
-        size,
-        function: false,
-    })
+    Ok(c)
 }
 
 /// Adds `delta` to every aligned word in `[at, at + len)` that points into
@@ -326,10 +380,11 @@ impl Loaded {
         out
     }
 
-    /// Pushes the targets of its dynamic relocations that hold an address inside
-    /// `[original, original + size)`: the variable's GOT entries and pointers to
-    /// it in data, whichever of its names (`environ`, `__environ`) they bind.
-    fn references(&self, original: u64, size: u64, out: &mut Vec<Slot>) {
+    /// Pushes onto `out[i]` the targets of its dynamic relocations that hold an
+    /// address inside `ranges`' variable `i` (`(original, size, i)`, sorted):
+    /// the variable's GOT entries and pointers to it in data, whichever of its
+    /// names (`environ`, `__environ`) they bind.
+    fn references(&self, ranges: &[(u64, u64, usize)], out: &mut [Vec<Slot>]) {
         let Some(dynamic) = self.dynamic else { return };
         let (mut rela, mut relasz, mut relaent) = (0u64, 0u64, 24u64);
         // `Elf64_Dyn`: a tag and a value, 8 bytes each.
@@ -367,11 +422,16 @@ impl Loaded {
             }
             // SAFETY: a relocated, mapped, 8-aligned word of this object.
             let value = unsafe { (at as *const u64).read_volatile() };
-            if value < original || value >= original + size.max(1) {
+            // The last variable starting at or below the value, if it holds it.
+            let below = ranges.partition_point(|&(original, _, _)| original <= value);
+            let Some(&(original, size, i)) = below.checked_sub(1).map(|b| &ranges[b]) else {
+                continue;
+            };
+            if value >= original + size.max(1) {
                 continue;
             }
             let relro = self.relro.is_some_and(|(lo, hi)| (lo..hi).contains(&at));
-            out.push(Slot { at, symbolic, relro });
+            out[i].push(Slot { at, symbolic, relro });
         }
     }
 }
