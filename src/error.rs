@@ -161,6 +161,12 @@ pub enum Error {
     #[error("injected failure after the {0} stage")]
     Injected(String),
 
+    #[error("executor: {0}")]
+    Executor(String),
+
+    #[error("{0}")]
+    ExecutorEnded(Ended),
+
     #[error("no loaded object has id {0}")]
     UnknownObject(u64),
 }
@@ -248,5 +254,62 @@ impl Error {
             what: what.into(),
             source: std::io::Error::last_os_error(),
         }
+    }
+}
+
+/// How the executor ended: the report it sent, if any, and its status.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ended {
+    /// Signal that killed it, or `None` if it exited.
+    pub signal: Option<i32>,
+    /// Exit status if it exited.
+    pub status: Option<i32>,
+    /// A fault in loaded code: `(signal, faulting address, program counter)`.
+    pub fault: Option<(i32, u64, u64)>,
+    /// A call through a trap stub: the slot's address.
+    pub trap: Option<u64>,
+    /// The report in words, with the linker's names for the addresses
+    /// (`Linker` fills it in).
+    pub described: Option<String>,
+}
+
+impl std::fmt::Display for Ended {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.signal, self.status) {
+            (Some(s), _) => write!(
+                f,
+                "the executor was killed by signal {s} ({})",
+                signal_name(s)
+            ),
+            (None, Some(c)) => write!(f, "the executor exited with status {c}"),
+            _ => write!(f, "the executor closed its end"),
+        }?;
+        if let Some(d) = &self.described {
+            write!(f, ": {d}")?;
+        } else if let Some((s, address, pc)) = self.fault {
+            write!(
+                f,
+                ": {} at pc {pc:#x} (address {address:#x})",
+                signal_name(s)
+            )?;
+        } else if let Some(slot) = self.trap {
+            write!(f, ": a call through the trap stub of slot {slot:#x}")?;
+        }
+        Ok(())
+    }
+}
+
+/// `SIGSEGV` and the others by name.
+pub fn signal_name(signal: i32) -> &'static str {
+    match signal {
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGBUS => "SIGBUS",
+        libc::SIGILL => "SIGILL",
+        libc::SIGFPE => "SIGFPE",
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGTRAP => "SIGTRAP",
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGTERM => "SIGTERM",
+        _ => "signal",
     }
 }

@@ -53,6 +53,7 @@ internal!(arch, input, memory, runtime, symbols);
 mod capi;
 mod describe;
 mod error;
+mod executor;
 #[cfg(feature = "testing")]
 #[doc(hidden)]
 pub mod fuzz;
@@ -62,10 +63,13 @@ mod linker;
 pub use arch::RelocKind;
 pub use describe::{describe, describe_file, describe_with, map_input, ArchiveMembers};
 pub use error::{Error, Location, Result, Unresolved};
+/// Serves a linker on standard input (`relink executor`; README, "Executors"):
+/// runs until the linker closes its end, and returns the exit status.
+pub use executor::serve as serve_executor;
 pub use link::replace::{Note, ReplaceOptions, ReplaceReport};
 #[cfg(feature = "testing")]
 pub use linker::Stage;
-pub use linker::{FnPtr, Linker, LinkerOptions, MemoryStats, Stats};
+pub use linker::{Executor, Exit, FnPtr, Linker, LinkerOptions, MemoryStats, Stats};
 pub use memory::copies::{all as process_copies, Copy as ProcessCopy};
 pub use memory::Placement;
 pub use runtime::perf::jitdump_path;

@@ -93,6 +93,9 @@ enum Command {
         #[arg(last = true)]
         args: Vec<String>,
     },
+    /// Serve a linker on standard input: map the memory it links into, run
+    /// what it asks, report how it ended (started by `run --executor`).
+    Executor,
 }
 
 /// How `run` sets up the process around the loaded code.
@@ -130,6 +133,12 @@ struct ProcessOptions {
     /// `anywhere`.
     #[arg(long, value_name = "WHERE", default_value = "auto", value_parser = parse_placement)]
     placement: relink::Placement,
+    /// Run the program in another process: `self` (a child `relink
+    /// executor`), or a command that starts one, e.g. `qemu-aarch64 -L
+    /// /usr/aarch64-linux-gnu path/to/aarch64/relink executor`. Linking stays
+    /// here; a crash ends the executor, and relink reports it by symbol.
+    #[arg(long, value_name = "CMD", conflicts_with_all = ["perf_map", "perf_jitdump", "debugger"])]
+    executor: Option<String>,
 }
 
 fn parse_placement(s: &str) -> Result<relink::Placement, String> {
@@ -151,7 +160,10 @@ fn main() -> ExitCode {
             process,
             inputs,
             args,
-        } => run(&entry, stats, &process, &inputs, &args),
+        } => match &process.executor {
+            Some(command) => run_in_executor(command, &entry, stats, &process, &inputs, &args),
+            None => run(&entry, stats, &process, &inputs, &args),
+        },
         Command::Check {
             stats,
             libs,
@@ -180,6 +192,7 @@ fn main() -> ExitCode {
             inputs: &inputs,
             args: &args,
         }),
+        Command::Executor => return ExitCode::from(relink::serve_executor() as u8),
     };
     match result {
         Ok(status) => exit(status),
@@ -276,6 +289,47 @@ fn run(
         std::sync::atomic::Ordering::Release,
     );
     Ok(main(c_args.len() as c_int, argv.as_ptr(), envp))
+}
+
+/// `run --executor`: links here, runs `main` in the executor, and exits with
+/// its status — or reports the crash by symbol and exits with 128 + signal.
+fn run_in_executor(
+    command: &str,
+    entry: &str,
+    stats: bool,
+    process: &ProcessOptions,
+    inputs: &[PathBuf],
+    args: &[String],
+) -> Result<i32, Error> {
+    let executor = relink::Executor::spawn(command)?;
+    let mut linker = Linker::with_executor(
+        relink::LinkerOptions::new()
+            .placement(process.placement)
+            .default_libraries(!process.no_default_libs),
+        executor,
+    )?;
+    for lib in &process.libs {
+        linker.load_library(lib)?;
+    }
+    linker.load_files(inputs)?;
+    if stats {
+        print_stats(&linker.stats(), &linker.memory());
+        eprintln!(
+            "executor: pid {}, {} round trips",
+            linker.executor_pid().unwrap_or(0),
+            linker.executor_round_trips()
+        );
+    }
+    let argv: Vec<String> = std::iter::once(inputs[0].display().to_string())
+        .chain(args.iter().cloned())
+        .collect();
+    match linker.run_main(entry, &argv)? {
+        relink::Exit::Status(status) => Ok(status),
+        relink::Exit::Crashed(ended) => {
+            eprintln!("relink: {ended}");
+            Ok(128 + ended.signal.unwrap_or(0))
+        }
+    }
 }
 
 fn check(

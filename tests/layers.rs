@@ -16,7 +16,7 @@ const LAYERS: &[&[&str]] = &[
     &["symbols"],
     &["link"],
     &["linker", "describe"],
-    &["fuzz", "capi"],
+    &["fuzz", "capi", "executor"],
 ];
 
 fn layer(module: &str) -> Option<usize> {

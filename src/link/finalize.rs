@@ -71,7 +71,18 @@ pub(crate) fn ready(
 pub(crate) fn run_constructors(space: &Space, objects: &Objects, ids: &[ObjectId]) {
     let objects: Vec<&Loaded> = ids.iter().filter_map(|id| objects.get(id)).collect();
     for f in ordered(space, &objects, true) {
-        runtime::call(f);
+        call(space, f);
+    }
+}
+
+/// Calls a loaded `void (*)(void)` where code runs. An executor that died in
+/// it is noticed by the next request that waits for an answer.
+fn call(space: &Space, f: u64) {
+    match space.region.remote() {
+        Some(remote) => {
+            let _ = remote.call(f);
+        }
+        None => runtime::call(f),
     }
 }
 
@@ -90,14 +101,39 @@ pub(crate) fn run_destructors_of(space: &Space, objects: &[&Loaded]) {
         let handles =
             std::iter::once(o.dso_handle).chain(o.older.iter().rev().map(|v| v.dso_handle));
         for handle in handles {
-            runtime::cxa_finalize(handle);
+            match space.region.remote() {
+                Some(remote) => {
+                    let _ = remote.cxa_finalize(handle);
+                }
+                None => runtime::cxa_finalize(handle),
+            }
         }
     }
     let mut list = ordered(space, objects, false);
     list.reverse();
     for f in list {
-        runtime::call(f);
+        call(space, f);
     }
+}
+
+/// What [`run_destructors`] would do for `ids`, as a list an executor runs at
+/// exit, after the program's own exit handlers.
+pub(crate) fn exit_list(
+    space: &Space,
+    objects: &Objects,
+    ids: &[ObjectId],
+) -> Vec<crate::memory::remote::AtExit> {
+    use crate::memory::remote::AtExit;
+    let objects: Vec<&Loaded> = ids.iter().filter_map(|id| objects.get(id)).collect();
+    let mut out = Vec::new();
+    for o in objects.iter().rev() {
+        out.push(AtExit::Finalize(o.dso_handle));
+        out.extend(o.older.iter().rev().map(|v| AtExit::Finalize(v.dso_handle)));
+    }
+    let mut list = ordered(space, &objects, false);
+    list.reverse();
+    out.extend(list.into_iter().map(AtExit::Call));
+    out
 }
 
 /// The function pointers of the objects' constructor (or destructor) tables, in
@@ -212,7 +248,10 @@ pub(crate) fn register(
         perf::dump_functions(functions.iter(), &code);
         perf::dump_stubs(stubs(), &code);
     }
-    loaded.unwind = frames.into_iter().filter_map(unwind::register).collect();
+    let remote = space.region.remote();
+    loaded.unwind = (frames.into_iter())
+        .filter_map(|f| unwind::register_in(remote, f))
+        .collect();
     loaded.debug = debug.flatten().map(gdb::register);
     loaded.functions = functions;
 }

@@ -86,14 +86,16 @@ impl Linked {
         for &(target, len, reused) in code {
             Target::code_written(&space.region, target, len, reused);
         }
+        let remote = self.symbols.remote().cloned();
         for (name, resolver) in globals {
-            let address = resolve(&object.name, self.symbols.name(name), resolver)?;
+            let symbol = self.symbols.name(name);
+            let address = resolve(remote.as_deref(), &object.name, symbol, resolver)?;
             if let Some(d) = defs.get_mut(name) {
                 d.address = address;
             }
         }
         for &(slot, resolver) in locals {
-            let address = resolve(&object.name, "(local ifunc)", resolver)?;
+            let address = resolve(remote.as_deref(), &object.name, "(local ifunc)", resolver)?;
             let space = self.space()?;
             space.stubs.set_slot(&mut space.region, slot, address);
         }
@@ -107,6 +109,7 @@ impl Linked {
     pub(crate) fn run_pending_resolvers(&mut self) -> Result<()> {
         let mut first_error = None;
         let mut failed = Vec::new();
+        let remote = self.symbols.remote().cloned();
         for p in std::mem::take(&mut self.pending_ifuncs) {
             let Some(name) = self.objects.get(&p.object).map(|o| o.name.clone()) else {
                 continue;
@@ -116,13 +119,18 @@ impl Linked {
                 failed.push(p.object);
             };
             for (symbol, resolver) in p.globals {
-                match resolve(&name, self.symbols.name(symbol), resolver) {
+                match resolve(
+                    remote.as_deref(),
+                    &name,
+                    self.symbols.name(symbol),
+                    resolver,
+                ) {
                     Ok(address) => self.rebind_ifunc(p.object, symbol, address)?,
                     Err(e) => fail(e),
                 }
             }
             for (slot, resolver) in p.locals {
-                match resolve(&name, "(local ifunc)", resolver) {
+                match resolve(remote.as_deref(), &name, "(local ifunc)", resolver) {
                     Ok(address) => {
                         let space = self.space()?;
                         space.stubs.set_slot(&mut space.region, slot, address);
@@ -153,9 +161,19 @@ impl Linked {
     }
 }
 
-/// Calls the resolver at `resolver` (an address in loaded, relocated code).
-fn resolve(object: &str, symbol: &str, resolver: u64) -> Result<u64> {
-    match runtime::call_resolver(resolver) {
+/// Calls the resolver at `resolver` (an address in loaded, relocated code),
+/// where code runs.
+fn resolve(
+    remote: Option<&crate::memory::remote::Remote>,
+    object: &str,
+    symbol: &str,
+    resolver: u64,
+) -> Result<u64> {
+    let address = match remote {
+        Some(remote) => remote.call_resolver(resolver)?,
+        None => runtime::call_resolver(resolver),
+    };
+    match address {
         0 => Err(Error::Unsupported {
             at: Location::object(object),
             what: format!("the ifunc resolver of `{symbol}` returned a null address"),

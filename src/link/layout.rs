@@ -312,7 +312,11 @@ pub(crate) fn write_atexit(
     at: u64,
     dso_handle: u64,
 ) -> Result<()> {
-    let cxa_atexit = crate::symbols::dlsym("__cxa_atexit").ok_or_else(|| Error::Unsupported {
+    let cxa_atexit = match region.remote() {
+        Some(remote) => remote.lookup("__cxa_atexit"),
+        None => crate::symbols::dlsym("__cxa_atexit"),
+    };
+    let cxa_atexit = cxa_atexit.ok_or_else(|| Error::Unsupported {
         at: crate::error::Location::object(&object.name),
         what: "`atexit`: the process has no `__cxa_atexit`".into(),
     })?;

@@ -89,7 +89,7 @@ pub(crate) fn needs(objects: &[Object], symbols: &SymbolTable) -> Needs {
             let found = *process.entry(sym.name).or_insert_with(|| {
                 entry
                     .and_then(|e| e.process())
-                    .unwrap_or_else(|| crate::symbols::dlsym(sym.name))
+                    .unwrap_or_else(|| symbols.process_lookup(sym.name))
             });
             // Address 0: a thread-local of the process no thread touched yet (a
             // plain reference to it is refused when it is bound).

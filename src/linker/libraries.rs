@@ -20,7 +20,7 @@ use std::sync::OnceLock;
 
 use object::{Object as _, ObjectSymbol as _};
 
-use crate::arch::Reach;
+use crate::arch::{Arch, Reach};
 use crate::error::{Error, Result};
 use crate::input::{Binding, Object, SymbolKind};
 use crate::linker::Linker;
@@ -56,7 +56,10 @@ const fn known(soname: &'static str, short: &'static str, default: bool) -> Know
 
 /// The names each known library's file exports (defined, global or weak), read
 /// at first use; `None` when the file is not found or is not for this host.
-static EXPORTS: [OnceLock<Option<Exports>>; KNOWN.len()] = [const { OnceLock::new() }; KNOWN.len()];
+/// One table per architecture: an executor of another (qemu-user) reads its
+/// libraries under `/usr/<triple>`.
+static EXPORTS: [[OnceLock<Option<Exports>>; KNOWN.len()]; 2] =
+    [const { [const { OnceLock::new() }; KNOWN.len()] }; 2];
 
 /// Known libraries relink has opened in this process (in its global scope).
 static OPENED: [AtomicBool; KNOWN.len()] = [const { AtomicBool::new(false) }; KNOWN.len()];
@@ -65,14 +68,14 @@ static OPENED: [AtomicBool; KNOWN.len()] = [const { AtomicBool::new(false) }; KN
 /// once per process).
 type Exports = rustc_hash::FxHashSet<Box<str>>;
 
-fn exports(i: usize) -> Option<&'static Exports> {
-    EXPORTS[i]
-        .get_or_init(|| read_exports(&find(KNOWN[i].soname)?))
+fn exports(i: usize, arch: Arch) -> Option<&'static Exports> {
+    EXPORTS[arch as usize][i]
+        .get_or_init(|| read_exports(&find(KNOWN[i].soname, arch)?, arch))
         .as_ref()
 }
 
 /// The dynamic symbols `path` defines, if it is a shared library for this host.
-fn read_exports(path: &Path) -> Option<Exports> {
+fn read_exports(path: &Path, arch: Arch) -> Option<Exports> {
     // Mapped, not read: only the dynamic symbol table's pages are touched.
     let file = std::fs::File::open(path).ok()?;
     // SAFETY: a system library's file, mapped read-only and dropped before return;
@@ -80,9 +83,9 @@ fn read_exports(path: &Path) -> Option<Exports> {
     // undefined behaviour in safe code reading a byte slice).
     let bytes = unsafe { memmap2::Mmap::map(&file) }.ok()?;
     let file = object::File::parse(&*bytes).ok()?;
-    let host = match crate::arch::Arch::HOST? {
-        crate::arch::Arch::X86_64 => object::Architecture::X86_64,
-        crate::arch::Arch::Aarch64 => object::Architecture::Aarch64,
+    let host = match arch {
+        Arch::X86_64 => object::Architecture::X86_64,
+        Arch::Aarch64 => object::Architecture::Aarch64,
     };
     if file.architecture() != host {
         return None;
@@ -94,18 +97,23 @@ fn read_exports(path: &Path) -> Option<Exports> {
     Some(names)
 }
 
-/// Where the dynamic loader would find `soname` (or where it found it, if loaded).
-fn find(soname: &str) -> Option<PathBuf> {
-    let loaded = loaded_libraries();
+/// Where the dynamic loader would find `soname` (or where it found it, if
+/// loaded); for another architecture, under its cross root `/usr/<triple>`.
+fn find(soname: &str, arch: Arch) -> Option<PathBuf> {
+    let loaded = if Some(arch) == Arch::HOST {
+        loaded_libraries()
+    } else {
+        Vec::new()
+    };
     if let Some(p) = loaded
         .iter()
         .find(|p| p.file_name() == Some(soname.as_ref()))
     {
         return Some(p.clone());
     }
-    let triple = match crate::arch::Arch::HOST? {
-        crate::arch::Arch::X86_64 => "x86_64-linux-gnu",
-        crate::arch::Arch::Aarch64 => "aarch64-linux-gnu",
+    let triple = match arch {
+        Arch::X86_64 => "x86_64-linux-gnu",
+        Arch::Aarch64 => "aarch64-linux-gnu",
     };
     let env = std::env::var("LD_LIBRARY_PATH").unwrap_or_default();
     let standard = [
@@ -115,6 +123,8 @@ fn find(soname: &str) -> Option<PathBuf> {
         "/usr/lib64".into(),
         "/lib".into(),
         "/usr/lib".into(),
+        format!("/usr/{triple}/lib"),
+        format!("/usr/{triple}/lib64"),
     ];
     (env.split(':').filter(|d| !d.is_empty()).map(PathBuf::from))
         .chain(
@@ -179,6 +189,32 @@ pub(crate) fn open(name: &str) -> Result<()> {
 }
 
 impl Linker {
+    /// Whether known library `i` is open where code runs.
+    fn opened(&self, i: usize) -> bool {
+        match self.linked.symbols.remote() {
+            Some(_) => self.remote_libraries & (1 << i) != 0,
+            None => OPENED[i].load(Ordering::Relaxed),
+        }
+    }
+
+    /// Opens a library where code runs: here, or in the executor.
+    pub(crate) fn open_library(&mut self, name: &str) -> Result<()> {
+        let Some(remote) = self.linked.symbols.remote() else {
+            return open(name);
+        };
+        remote.load_library(name).map_err(|e| match e {
+            Error::Executor(reason) => Error::Library {
+                name: name.to_string(),
+                reason,
+            },
+            e => e,
+        })?;
+        if let Some(i) = KNOWN.iter().position(|k| k.soname == name) {
+            self.remote_libraries |= 1 << i;
+        }
+        Ok(())
+    }
+
     /// With default libraries on: loads each default library that defines a
     /// name `ids` refer to strongly and nothing defines, and binds those names.
     pub(crate) fn load_default_libraries(&mut self, ids: &[ObjectId]) -> Result<()> {
@@ -209,7 +245,8 @@ impl Linker {
                 continue;
             }
             let e = self.linked.symbols.get(s.name);
-            if e.is_some_and(|e| !e.is_unresolved()) || crate::symbols::dlsym(s.name).is_some() {
+            let symbols = &self.linked.symbols;
+            if e.is_some_and(|e| !e.is_unresolved()) || symbols.process_lookup(s.name).is_some() {
                 continue;
             }
             missing.push(s.name.to_string());
@@ -226,11 +263,11 @@ impl Linker {
         }
         let mut opened = false;
         for (i, lib) in KNOWN.iter().enumerate().filter(|(_, l)| l.default) {
-            let Some(exports) = exports(i) else {
+            let Some(exports) = exports(i, self.arch) else {
                 continue;
             };
-            if missing.iter().any(|n| exports.contains(*n)) {
-                open(lib.soname)?;
+            if !self.opened(i) && missing.iter().any(|n| exports.contains(*n)) {
+                self.open_library(lib.soname)?;
                 opened = true;
             }
         }
@@ -289,15 +326,16 @@ impl Linker {
         }
         // Names of the process (libc's `stdout`, its `errno`) need no library:
         // the cheap look-up first, before any library's symbol table is read.
-        if known.is_none_or(|e| e.process().is_none()) && crate::symbols::dlsym(name).is_some() {
+        let symbols = &self.linked.symbols;
+        if known.is_none_or(|e| e.process().is_none()) && symbols.process_lookup(name).is_some() {
             return Ok(());
         }
         for (i, lib) in KNOWN.iter().enumerate().filter(|(_, l)| l.default) {
-            if OPENED[i].load(Ordering::Relaxed) {
+            if self.opened(i) {
                 continue;
             }
-            if exports(i).is_some_and(|e| e.contains(name)) {
-                open(lib.soname)?;
+            if exports(i, self.arch).is_some_and(|e| e.contains(name)) {
+                self.open_library(lib.soname)?;
                 self.bind_to_libraries()?;
             }
         }
@@ -346,7 +384,7 @@ impl Linker {
     /// Which known library defines `name`, and how to have it loaded.
     pub(crate) fn library_hint(&self, name: &str) -> Option<String> {
         let (_, lib) = (KNOWN.iter().enumerate())
-            .find(|(i, _)| exports(*i).is_some_and(|e| e.contains(name)))?;
+            .find(|(i, _)| exports(*i, self.arch).is_some_and(|e| e.contains(name)))?;
         let mut hint = format!("in {}: add `-l {}`", lib.soname, lib.short);
         if lib.default && !self.options.default_libraries {
             hint.push_str(", or drop --no-default-libs (LinkerOptions::default_libraries)");

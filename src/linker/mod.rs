@@ -8,7 +8,8 @@
 
 pub mod archive;
 pub(crate) mod batch;
-mod libraries;
+mod executor;
+pub(crate) mod libraries;
 mod load;
 mod replace;
 
@@ -19,6 +20,8 @@ use crate::link::Linked;
 use crate::link::Space;
 use std::path::Path;
 use std::time::{Duration, Instant};
+
+pub use executor::{Executor, Exit};
 
 use crate::arch::Arch;
 use crate::error::{Error, Location, Result, Unresolved};
@@ -260,6 +263,10 @@ pub struct Linker {
     /// Objects whose constructors have not run yet because code they can reach
     /// refers to a name nothing defines, in load order (see [`Linker`]).
     pub(crate) pending: Vec<ObjectId>,
+    /// The executor where loaded code runs, if not this process.
+    pub(crate) remote: Option<std::sync::Arc<crate::memory::remote::Remote>>,
+    /// Known libraries opened in the executor (bit per `libraries::KNOWN` entry).
+    pub(crate) remote_libraries: u32,
 }
 
 impl Linker {
@@ -280,7 +287,42 @@ impl Linker {
             undo: Default::default(),
             scratch: Default::default(),
             pending: Vec::new(),
+            remote: None,
+            remote_libraries: 0,
         })
+    }
+
+    /// A linker whose code runs in `executor`'s process (`relink executor`):
+    /// objects are linked here, for the executor's architecture, into memory
+    /// both processes map; constructors, entry points, unwind registration
+    /// and symbol look-ups happen there (README, "Executors").
+    ///
+    /// Not available there: [`Linker::function`] pointers (call with
+    /// [`Linker::call`] or [`Linker::run_main`]), [`Linker::define`] of host
+    /// functions, thread-local variables, copies of process variables, the
+    /// debugger and perf registrations.
+    pub fn with_executor(options: LinkerOptions, executor: Executor) -> Result<Linker> {
+        if options.perf_map || options.perf_jitdump {
+            return Err(Error::Executor(
+                "perf maps and jitdump files are not written for an executor's code".into(),
+            ));
+        }
+        let remote = executor.0;
+        let mut linker = Linker::with_options(options.debugger(Some(false)))?;
+        linker.arch = remote.hello.arch;
+        linker.linked.symbols.set_remote(remote.clone());
+        linker.remote = Some(remote);
+        Ok(linker)
+    }
+
+    /// The executor's process id, when code runs in one.
+    pub fn executor_pid(&self) -> Option<u32> {
+        self.remote.as_ref().map(|r| r.hello.pid)
+    }
+
+    /// Requests made to the executor that waited for its answer.
+    pub fn executor_round_trips(&self) -> u64 {
+        self.remote.as_ref().map_or(0, |r| r.round_trips())
     }
 
     /// Loads an object file (mapped, not read).
@@ -417,6 +459,12 @@ impl Linker {
     /// # Safety
     /// `F` must match the function's real signature.
     pub unsafe fn function<F: FnPtr>(&mut self, name: &str) -> Result<F> {
+        if self.remote.is_some() {
+            return Err(Error::Executor(format!(
+                "`{name}` runs in the executor's process: call it with `Linker::call` or \
+                 `Linker::run_main`"
+            )));
+        }
         self.check_resolved()?;
         let addr = self.address(name)?;
         // SAFETY: `F` is a function pointer type (`FnPtr` is sealed and implemented
@@ -442,7 +490,7 @@ impl Linker {
             }
             (Binding::Object(d), _) => d.address,
             (Binding::Host(p) | Binding::Process(p), _) => p.address,
-            (Binding::Unresolved { .. }, _) => match crate::symbols::dlsym(name) {
+            (Binding::Unresolved { .. }, _) => match self.linked.symbols.process_lookup(name) {
                 Some(p) => p.address,
                 None => return Err(Error::NotFound(name.to_string())),
             },
@@ -462,6 +510,11 @@ impl Linker {
     /// references cannot reach `address`, that is the error and nothing changes.
     /// Pending constructors it completes run before it returns.
     pub fn define(&mut self, name: &str, address: *const u8) -> Result<()> {
+        if self.remote.is_some() {
+            return Err(Error::Executor(format!(
+                "`{name}`: a host address means nothing in the executor's process"
+            )));
+        }
         let (id, _) = self.linked.symbols.intern(name);
         let entry = self.linked.symbols.entry_mut(id);
         let before = entry.binding(None);
@@ -781,7 +834,13 @@ impl Linker {
             return self.copy_out_of_reach(&needs);
         }
         let placement = crate::link::placement::choose(&needs, self.options.placement)?;
-        let mut region = Region::reserve(self.options.region_size, placement)?;
+        let mut region = match &self.remote {
+            Some(remote) => {
+                Region::reserve_remote(remote.clone(), self.options.region_size, placement)
+                    .map_err(|e| self.explain(e))?
+            }
+            None => Region::reserve(self.options.region_size, placement)?,
+        };
         region.set_no_exec(self.options.link_only);
         let debugger =
             self.options.debugger.unwrap_or_else(tracer_attached) && !self.options.link_only;
@@ -817,6 +876,14 @@ impl Linker {
         let list = crate::link::placement::out_of_reach(needs, base, size);
         if list.is_empty() {
             return Ok(());
+        }
+        if self.remote.is_some() {
+            return Err(Error::Placement(format!(
+                "{} reads process variable `{}` with a 32-bit field, out of reach of the \
+                 executor's region; copies into reach are made only in process (rebuild the \
+                 object with -fPIC, or link without an executor)",
+                list[0].at, list[0].name
+            )));
         }
         for (name, copy) in crate::link::placement::make_copies(&list, base, size)? {
             let Some(id) = self.linked.symbols.id(&name) else {
@@ -888,7 +955,7 @@ impl Linker {
     /// bound to it, and pending constructors it completes run (see [`Linker`]).
     /// C++ objects need `stdc++` (unless [`LinkerOptions::default_libraries`]).
     pub fn load_library(&mut self, name: &str) -> Result<()> {
-        libraries::open(name)?;
+        self.open_library(name)?;
         // Names looked up before (and not found) may be the library's: bind them,
         // and run the constructors that waited for them.
         let bound = self.bind_to_libraries();

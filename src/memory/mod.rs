@@ -36,6 +36,7 @@ pub mod copies;
 mod fork;
 pub mod pack;
 pub mod process;
+pub mod remote;
 mod target;
 
 pub use target::Target;
@@ -92,6 +93,9 @@ pub struct Region {
     no_exec: bool,
     /// Debuggable code: `/proc/self/mem` and `/proc/self/pagemap`.
     debug: Option<(std::fs::File, std::fs::File)>,
+    /// The target view is an executor's (`remote.rs`): only the working view
+    /// is mapped here, and protection, coherence and release are its requests.
+    remote: Option<std::sync::Arc<remote::Remote>>,
 }
 
 // SAFETY: the region owns its mappings; nothing else aliases them through Rust
@@ -139,9 +143,115 @@ impl Region {
             in_use: 0,
             no_exec: false,
             debug: None,
+            remote: None,
         })
     }
 
+    /// Reserves `size` bytes whose target view is in an executor's process:
+    /// the memfd is mapped here once (the working view) and sent to it, and
+    /// it maps the target view placed as `placement` says.
+    pub fn reserve_remote(
+        remote: std::sync::Arc<remote::Remote>,
+        size: u64,
+        placement: Placement,
+    ) -> Result<Region> {
+        let page = page_size().max(remote.hello.page);
+        let size = size.div_ceil(page) * page;
+        let fd = memfd(size)?;
+        // SAFETY: a fresh shared mapping of our own memfd; the kernel picks the address.
+        let working = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                size as usize,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                fd.as_raw_fd(),
+                0,
+            )
+        };
+        if working == libc::MAP_FAILED {
+            return Err(Error::os("mapping the working view"));
+        }
+        let target = match remote.reserve(fd.as_raw_fd(), size, placement) {
+            Ok(t) => t,
+            Err(e) => {
+                unmap(working as u64, size);
+                return Err(e);
+            }
+        };
+        let mut free = BTreeMap::new();
+        free.insert(0, size);
+        Ok(Region {
+            fd,
+            working: working.cast(),
+            target,
+            size,
+            page,
+            free,
+            in_use: 0,
+            no_exec: false,
+            debug: None,
+            remote: Some(remote),
+        })
+    }
+
+    /// The executor whose process holds the target view, if not this one.
+    pub fn remote(&self) -> Option<&std::sync::Arc<remote::Remote>> {
+        self.remote.as_ref()
+    }
+
+    /// Maps the target view of a memfd an executor received (`Reserve`): a
+    /// region whose working view is this process's too, so that its fork
+    /// handling and coherence work as in process. The linker allocates; this
+    /// side only protects.
+    pub fn adopt(fd: OwnedFd, size: u64, placement: Placement) -> Result<Region> {
+        let page = page_size();
+        if size == 0 || !size.is_multiple_of(page) {
+            return Err(Error::Placement(format!("a region of {size} bytes")));
+        }
+        let target = place(&fd, size, placement)?;
+        // SAFETY: a fresh shared mapping of the memfd; the kernel picks the address.
+        let working = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                size as usize,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                fd.as_raw_fd(),
+                0,
+            )
+        };
+        if working == libc::MAP_FAILED {
+            let err = Error::os("mapping the working view");
+            unmap(target, size);
+            return Err(err);
+        }
+        if let Err(e) = fork::register(fd.as_raw_fd(), working as u64, target, size) {
+            unmap(target, size);
+            unmap(working as u64, size);
+            return Err(e);
+        }
+        Ok(Region {
+            fd,
+            working: working.cast(),
+            target,
+            size,
+            page,
+            free: BTreeMap::new(),
+            in_use: size,
+            no_exec: false,
+            debug: None,
+            remote: None,
+        })
+    }
+
+    /// Makes `[offset, offset + len)` of the target view inaccessible (an
+    /// executor serving a linker's `free`).
+    pub fn protect_none(&mut self, offset: u64, len: u64) -> bool {
+        offset.is_multiple_of(self.page)
+            && offset.checked_add(len).is_some_and(|e| e <= self.size)
+            && self.protect_range(offset, len, libc::PROT_NONE)
+    }
     /// Target address of the region's first byte.
     pub fn target_base(&self) -> u64 {
         self.target
@@ -190,6 +300,9 @@ impl Region {
     /// `[target, target + len)`: makes it visible to instruction fetch and, for
     /// debuggable code, to pages a debugger has copied.
     pub fn code_written(&self, target: u64, len: u64, reused: bool) {
+        if let Some(remote) = &self.remote {
+            return remote.code_written(target, len, reused);
+        }
         if let Some((mem, pagemap)) = &self.debug {
             self.mirror(mem, pagemap, target, len);
         }
@@ -274,6 +387,13 @@ impl Region {
 
     /// Sets the target view's permissions for `[offset, offset + len)` (pages).
     pub fn protect(&mut self, offset: u64, len: u64, class: Class) -> Result<()> {
+        if let Some(remote) = &self.remote {
+            if len > 0 {
+                assert!(offset.is_multiple_of(self.page) && offset + len <= self.size);
+                remote.protect(self.target, offset, len, class, self.no_exec);
+            }
+            return Ok(());
+        }
         let prot = match class {
             Class::Code if self.no_exec => libc::PROT_READ,
             Class::Code => libc::PROT_READ | libc::PROT_EXEC,
@@ -322,6 +442,11 @@ impl Region {
             return true;
         }
         assert!(offset.is_multiple_of(self.page) && offset + len <= self.size);
+        if let Some(remote) = &self.remote {
+            // Only `free` asks for anything but a class here.
+            remote.protect_none(self.target, offset, len);
+            return true;
+        }
         let _fork = fork::protecting(self.target, offset, len, prot, false);
         // SAFETY: the range lies inside our target mapping (checked above); changing
         // its protection affects only memory this region owns.
@@ -376,6 +501,9 @@ impl Region {
                 len as usize,
                 libc::MADV_POPULATE_WRITE,
             );
+            if self.remote.is_some() {
+                return;
+            }
             libc::madvise(
                 (self.target + offset) as *mut libc::c_void,
                 len as usize,
@@ -463,6 +591,11 @@ impl Prefault {
 
 impl Drop for Region {
     fn drop(&mut self) {
+        if let Some(remote) = &self.remote {
+            remote.release(self.target);
+            unmap(self.working as u64, self.size);
+            return;
+        }
         fork::unregister(self.target);
         unmap(self.target, self.size);
         unmap(self.working as u64, self.size);
@@ -537,7 +670,8 @@ pub(crate) fn give_back(free: &mut BTreeMap<u64, u64>, mut off: u64, mut len: u6
     free.insert(off, len);
 }
 
-fn page_size() -> u64 {
+/// The host's page size.
+pub fn page_size() -> u64 {
     // SAFETY: sysconf has no preconditions.
     let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
     if p > 0 {

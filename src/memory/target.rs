@@ -89,7 +89,10 @@ impl Target for Region {
     }
 
     fn lookup(&self, name: &str) -> Option<ProcessSymbol> {
-        process::lookup(name)
+        match self.remote() {
+            Some(remote) => remote.lookup(name),
+            None => process::lookup(name),
+        }
     }
 }
 

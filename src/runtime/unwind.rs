@@ -507,6 +507,39 @@ extern "C" {
 #[derive(Debug)]
 pub(crate) struct Registration {
     registered: Vec<u64>,
+    /// Registered in an executor's process instead: its handle there.
+    remote: Option<(std::sync::Arc<crate::memory::remote::Remote>, u64)>,
+}
+
+impl Frames {
+    /// Target addresses of the section and of the FDEs that describe code.
+    pub(crate) fn parts(&self) -> (u64, &[u64]) {
+        (self.section, &self.fdes)
+    }
+
+    /// Frames an executor was asked to register (validated by the linker).
+    pub(crate) fn from_parts(section: u64, fdes: Vec<u64>) -> Frames {
+        Frames { section, fdes }
+    }
+}
+
+/// Registers validated frames where code runs: in this process, or (with
+/// `remote`) in the executor's, whose unwinder convention is its own.
+pub(crate) fn register_in(
+    remote: Option<&std::sync::Arc<crate::memory::remote::Remote>>,
+    frames: Frames,
+) -> Option<Registration> {
+    let Some(remote) = remote else {
+        return register(frames);
+    };
+    if frames.fdes.is_empty() {
+        return None;
+    }
+    let handle = remote.register_frames(frames.section, &frames.fdes).ok()?;
+    Some(Registration {
+        registered: Vec::new(),
+        remote: Some((remote.clone(), handle)),
+    })
 }
 
 /// Registers validated frames. Their memory (section and terminator) must stay
@@ -524,11 +557,17 @@ pub(crate) fn register(frames: Frames) -> Option<Registration> {
         // terminator (or one FDE of it), mapped readable in the target view.
         unsafe { __register_frame(*p as *const u8) };
     }
-    Some(Registration { registered })
+    Some(Registration {
+        registered,
+        remote: None,
+    })
 }
 
 impl Drop for Registration {
     fn drop(&mut self) {
+        if let Some((remote, handle)) = &self.remote {
+            remote.deregister_frames(*handle);
+        }
         for p in self.registered.iter().rev() {
             // SAFETY: exactly what `register` registered, still mapped (the owner
             // drops registrations before the memory is freed).

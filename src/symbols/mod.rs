@@ -376,6 +376,8 @@ pub struct SymbolTable {
     free: Vec<NameId>,
     /// Bytes of `text` that removed names left behind.
     garbage: usize,
+    /// The process names are looked up in, when it is an executor's.
+    remote: Option<std::sync::Arc<crate::memory::remote::Remote>>,
 }
 
 #[derive(Clone, Copy)]
@@ -578,10 +580,52 @@ impl SymbolTable {
     pub fn entry_with_process(&mut self, id: NameId) -> &mut Entry {
         let i = id.0 as usize;
         if self.entries[i].process().is_none() {
-            let found = dlsym(self.name(id));
+            let found = self.process_lookup(self.name(id));
             self.entries[i].set_process(Some(found));
         }
         &mut self.entries[i]
+    }
+
+    /// Names are looked up in an executor's process from now on.
+    pub fn set_remote(&mut self, remote: std::sync::Arc<crate::memory::remote::Remote>) {
+        self.remote = Some(remote);
+    }
+
+    /// The executor whose process names are looked up in, if not this one.
+    pub fn remote(&self) -> Option<&std::sync::Arc<crate::memory::remote::Remote>> {
+        self.remote.as_ref()
+    }
+
+    /// Looks `name` up in the process where loaded code runs ([`dlsym`] here,
+    /// or the executor's).
+    pub fn process_lookup(&self, name: &str) -> Option<ProcessSymbol> {
+        match &self.remote {
+            Some(remote) => remote.lookup(name),
+            None => dlsym(name),
+        }
+    }
+
+    /// Looks up, in the process where code runs, every name of `ids` not
+    /// looked up yet — one request for them all when it is an executor's.
+    pub fn prefetch_process(&mut self, ids: &[NameId]) {
+        let Some(remote) = self.remote.clone() else {
+            return;
+        };
+        let mut want: Vec<NameId> = (ids.iter())
+            .filter(|id| self.contains(**id) && self.entries[id.0 as usize].process().is_none())
+            .copied()
+            .collect();
+        want.sort_unstable_by_key(|id| id.0);
+        want.dedup();
+        if want.is_empty() {
+            return;
+        }
+        let names: Vec<&str> = want.iter().map(|id| self.name(*id)).collect();
+        if let Ok(found) = remote.lookup_many(&names) {
+            for (id, f) in want.into_iter().zip(found) {
+                self.entries[id.0 as usize].set_process(Some(f));
+            }
+        }
     }
 
     /// Names referred to by some object that nothing defines, with the objects that

@@ -69,7 +69,11 @@ impl StubTable {
             next: 0,
             free: Vec::new(),
         };
-        let handler = trap_handler as extern "C" fn(u64) -> ! as usize as u64;
+        let handler = match region.remote() {
+            // The executor's own handler, which reports the slot to the linker.
+            Some(remote) => remote.hello.trap_handler,
+            None => trap_handler as extern "C" fn(u64) -> ! as usize as u64,
+        };
         Target::store_slot(region, block.offset + table.cell, handler);
         Target::protect(region, block.offset, data_len, Class::ReadOnly)?;
         Target::protect(region, block.offset + data_len, code_len, Class::Code)?;
@@ -274,6 +278,11 @@ fn set_trap_message(slot: u64, message: String) {
     if let Ok(mut traps) = TRAPS.lock() {
         traps.insert(slot, message);
     }
+}
+
+/// What calling through `slot` means while it traps (for an executor's report).
+pub(crate) fn trap_message(slot: u64) -> Option<String> {
+    TRAPS.lock().ok().and_then(|t| t.get(&slot).cloned())
 }
 
 /// Forgets the messages of a table whose memory is going away.
