@@ -303,6 +303,8 @@ impl Linked {
 
     /// Registers the module of an object's image at region offset `plan.start`.
     pub(crate) fn register_tls(&mut self, object: &Object, plan: ImagePlan) -> Result<Image> {
+        let at = crate::error::Location::object(&object.name);
+        refuse_remote_tls(&self.space()?.region, "(its storage)", at)?;
         let base = self.space()?.region.target_base();
         let template = rt::Template {
             image: base + plan.start,
@@ -351,6 +353,21 @@ impl Linked {
 
 /// A cell's words: a descriptor `{resolver, module, offset}`, or a `TlsIndex`
 /// `{module, offset}` (a static-TLS cell's word is written over it later).
+/// Thread-local storage lives in the process where code runs; an executor's
+/// is not served yet (README, "Executors": limits).
+fn refuse_remote_tls(region: &Region, symbol: &str, at: crate::error::Location) -> Result<()> {
+    if region.remote().is_none() {
+        return Ok(());
+    }
+    Err(Error::Unsupported {
+        at,
+        what: format!(
+            "thread-local `{symbol}`: thread-local storage is not supported in an executor \
+             yet; run without --executor"
+        ),
+    })
+}
+
 fn cell_words(target: TlsTarget, module: u64, offset: u64) -> [u64; 3] {
     match target {
         TlsTarget::Descriptor => [rt::tlsdesc_resolver_address(), module, offset],
@@ -534,6 +551,7 @@ impl Binder<'_> {
     ) -> Result<Option<StaticUse>> {
         use crate::runtime::process_tls as process;
         let name = object.symbol(f.symbol).name;
+        refuse_remote_tls(&self.space.region, name, what())?;
         let fail = |why| process_error(f.target, name, why, what());
         match f.target {
             TlsTarget::Module | TlsTarget::Offset => {

@@ -330,9 +330,14 @@ impl Remote {
         };
         let (ours, theirs) = UnixStream::pair()
             .map_err(|e| Error::Executor(format!("making a socket pair: {e}")))?;
-        let child = Command::new(program)
-            .args(args)
-            .stdin(Stdio::from(OwnedFd::from(theirs)))
+        let mut cmd = Command::new(program);
+        cmd.args(args).stdin(Stdio::from(OwnedFd::from(theirs)));
+        if program.contains("qemu-") {
+            // The executor must help qemu-user notice patched code (see
+            // `memory::qemu_user`).
+            cmd.env("RELINK_QEMU_USER", "1");
+        }
+        let child = cmd
             .spawn()
             .map_err(|e| Error::Executor(format!("starting `{command}`: {e}")))?;
         Remote::connect(ours, Some(child))
@@ -639,7 +644,7 @@ impl Conn {
             described: None,
         });
         if f.tag == tag::FAULT {
-            if let (Ok(s), Ok(a), Ok(pc)) = (f.u32(), f.u64(), f.u64()) {
+            if let (Ok(s), Ok(a), Ok(pc)) = (f.u64(), f.u64(), f.u64()) {
                 ended.fault = Some((s as i32, a, pc));
             }
         } else if let Ok(slot) = f.u64() {
