@@ -52,7 +52,6 @@ pub fn serve() -> i32 {
         fds: VecDeque::new(),
         regions: HashMap::new(),
         frames: HashMap::new(),
-        next_frames: 1,
         failed: None,
     };
     let arch = match Arch::HOST {
@@ -101,7 +100,6 @@ struct Server {
     fds: VecDeque<OwnedFd>,
     regions: HashMap<u64, Region>,
     frames: HashMap<u64, runtime::unwind::Registration>,
-    next_frames: u64,
     /// The first failure of a request without an answer, given with the next
     /// answer.
     failed: Option<String>,
@@ -249,20 +247,14 @@ impl Server {
                 self.answer(Out::new(tag::OK)).map_err(io)?;
             }
             tag::REGISTER_FRAMES => {
+                let handle = f.u64()?;
                 let section = f.u64()?;
                 let n = f.u32()? as usize;
                 let fdes = (0..n).map(|_| f.u64()).collect::<Result<Vec<u64>>>()?;
                 let frames = runtime::unwind::Frames::from_parts(section, fdes);
-                let handle = match runtime::unwind::register(frames) {
-                    Some(r) => {
-                        let h = self.next_frames;
-                        self.next_frames += 1;
-                        self.frames.insert(h, r);
-                        h
-                    }
-                    None => 0,
-                };
-                self.answer(Out::new(tag::VALUE).u64(handle)).map_err(io)?;
+                if let Some(r) = runtime::unwind::register(frames) {
+                    self.frames.insert(handle, r);
+                }
             }
             tag::DEREGISTER_FRAMES => {
                 self.frames.remove(&f.u64()?);
@@ -441,7 +433,7 @@ fn install_fault_handlers() {
             libc::SIGABRT,
         ] {
             let mut sa: libc::sigaction = std::mem::zeroed();
-            sa.sa_sigaction = on_fault as usize;
+            sa.sa_sigaction = on_fault as *const () as usize;
             sa.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK | libc::SA_RESETHAND;
             libc::sigemptyset(&mut sa.sa_mask);
             libc::sigaction(signal, &sa, std::ptr::null_mut());

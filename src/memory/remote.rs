@@ -299,6 +299,8 @@ struct Conn {
     ended: Option<Ended>,
     /// Round trips made (statistics).
     round_trips: u64,
+    /// The last handle given to a registration.
+    next_handle: u64,
 }
 
 /// The linker's end of an executor: a connection and the child process.
@@ -351,6 +353,7 @@ impl Remote {
             child,
             ended: None,
             round_trips: 0,
+            next_handle: 0,
         };
         let mut hello = conn.answer()?;
         if hello.tag != tag::HELLO {
@@ -514,15 +517,23 @@ impl Remote {
         self.request_ok(Out::new(tag::CXA_FINALIZE).u64(handle))
     }
 
-    /// Registers an unwind section there: a handle to deregister it with.
-    pub fn register_frames(&self, section: u64, fdes: &[u64]) -> Result<u64> {
+    /// Registers an unwind section there (posted, no answer awaited): the
+    /// handle to deregister it with, chosen here.
+    pub fn register_frames(&self, section: u64, fdes: &[u64]) -> u64 {
+        let handle = {
+            let mut c = self.conn();
+            c.next_handle += 1;
+            c.next_handle
+        };
         let mut frame = Out::new(tag::REGISTER_FRAMES)
+            .u64(handle)
             .u64(section)
             .u32(fdes.len() as u32);
         for f in fdes {
             frame = frame.u64(*f);
         }
-        self.request_value(frame)
+        self.post(frame);
+        handle
     }
 
     pub fn deregister_frames(&self, handle: u64) {

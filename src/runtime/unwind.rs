@@ -535,7 +535,7 @@ pub(crate) fn register_in(
     if frames.fdes.is_empty() {
         return None;
     }
-    let handle = remote.register_frames(frames.section, &frames.fdes).ok()?;
+    let handle = remote.register_frames(frames.section, &frames.fdes);
     Some(Registration {
         registered: Vec::new(),
         remote: Some((remote.clone(), handle)),
