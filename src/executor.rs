@@ -291,6 +291,17 @@ impl Server {
                 // exit handlers, then ours (the loaded objects' destructors).
                 unsafe { libc::exit(status) };
             }
+            tag::CALL_MAIN => {
+                let entry = f.u64()?;
+                let n = f.u32()? as usize;
+                let args = (0..n).map(|_| f.str()).collect::<Result<Vec<String>>>()?;
+                let status = run_main(entry, &args);
+                // What it printed goes out before the linker looks.
+                // SAFETY: fflush(NULL) flushes every C stream.
+                unsafe { libc::fflush(std::ptr::null_mut()) };
+                self.answer(Out::new(tag::VALUE).u64(status as u32 as u64))
+                    .map_err(io)?;
+            }
             tag::SYNC => self.answer(Out::new(tag::OK)).map_err(io)?,
             tag::EXIT => {
                 let status = f.u32()? as i32;

@@ -88,6 +88,10 @@ enum Command {
         /// Do not load libstdc++, libm and libgcc_s for names they define (as for `run`).
         #[arg(long)]
         no_default_libs: bool,
+        /// Call the entry in an executor (as for `run`): a crash is reported and
+        /// the program restarts in a new executor with the next version.
+        #[arg(long, value_name = "CMD")]
+        executor: Option<String>,
         #[arg(required = true)]
         inputs: Vec<PathBuf>,
         #[arg(last = true)]
@@ -181,6 +185,7 @@ fn main() -> ExitCode {
             keep_state,
             count,
             no_default_libs,
+            executor,
             inputs,
             args,
         } => watch::run(&watch::Options {
@@ -191,6 +196,7 @@ fn main() -> ExitCode {
             default_libraries: !no_default_libs,
             inputs: &inputs,
             args: &args,
+            executor: executor.as_deref(),
         }),
         Command::Executor => return ExitCode::from(relink::serve_executor() as u8),
     };

@@ -12,6 +12,12 @@
 //! object is replaced again by the bytes of the version that ran (with the same
 //! options, so `--keep-state` keeps its variables). A file whose contents failed
 //! is not tried again until it changes.
+//!
+//! With `--executor`, the entry runs in an executor process: a version that
+//! crashes ends the executor, not the watch. The crash is printed by symbol
+//! and nothing runs until a file changes; then a new executor is started and
+//! every input loaded afresh from disk — the program restarts with the next
+//! version that links.
 
 use std::collections::HashMap;
 use std::ffi::{c_char, c_int, CString};
@@ -42,14 +48,32 @@ pub struct Options<'a> {
     pub default_libraries: bool,
     pub inputs: &'a [PathBuf],
     pub args: &'a [String],
+    /// Run the entry in an executor started with this command (`--executor`).
+    pub executor: Option<&'a str>,
 }
 
 type Entry = extern "C" fn(c_int, *const *const c_char) -> c_int;
 
-pub fn run(o: &Options) -> Result<i32, Error> {
+/// How the entry is called: through a pointer here, or in the executor.
+#[derive(Clone, Copy)]
+enum Call {
+    Here(Entry),
+    InExecutor,
+}
+
+/// A linker for the options (in an executor, if asked), with the inputs loaded.
+fn start(o: &Options) -> Result<(Linker, Vec<ObjectId>), Error> {
     let options = relink::LinkerOptions::new().default_libraries(o.default_libraries);
-    let mut linker = Linker::with_options(options)?;
+    let mut linker = match o.executor {
+        Some(command) => Linker::with_executor(options, relink::Executor::spawn(command)?)?,
+        None => Linker::with_options(options)?,
+    };
     let ids = linker.load_files(o.inputs)?;
+    Ok((linker, ids))
+}
+
+pub fn run(o: &Options) -> Result<i32, Error> {
+    let (mut linker, ids) = start(o)?;
     let mut by_path: HashMap<PathBuf, Input> = HashMap::new();
     for (path, id) in o.inputs.iter().zip(ids) {
         let bytes = std::fs::read(path).map_err(|e| Error::Io {
@@ -76,6 +100,9 @@ pub fn run(o: &Options) -> Result<i32, Error> {
         .collect();
     let mut argv: Vec<*const c_char> = c_args.iter().map(|a| a.as_ptr()).collect();
     argv.push(std::ptr::null());
+    let args: Vec<String> = std::iter::once(o.inputs[0].display().to_string())
+        .chain(o.args.iter().cloned())
+        .collect();
     let options = ReplaceOptions::new().keep_state(o.keep_state);
     let mut calls = 0u64;
     let mut status = 0;
@@ -83,13 +110,26 @@ pub fn run(o: &Options) -> Result<i32, Error> {
     // objects in place, and a half-written file is not a new version.
     let mut pending: HashMap<PathBuf, Instant> = HashMap::new();
     // The entry as linked at start; an error here is the inputs', not a version's.
-    // SAFETY: the entry is documented to have C's `main` signature.
-    let mut entry: Option<Entry> = Some(unsafe { linker.function(o.entry)? });
+    let mut entry: Option<Call> = Some(entry_of(&mut linker, o.entry)?);
+    // The executor died: a changed file starts a new one with every input.
+    let mut crashed = false;
     while !STOP.load(Ordering::SeqCst) && o.count.is_none_or(|n| calls < n) {
         // `None` only when a reload failed and so did putting the running
-        // version back (printed): nothing is called until a file changes.
-        if let Some(entry) = entry {
-            status = entry(c_args.len() as c_int, argv.as_ptr());
+        // version back (printed), or the program crashed: nothing is called
+        // until a file changes.
+        match entry {
+            Some(Call::Here(entry)) => status = entry(c_args.len() as c_int, argv.as_ptr()),
+            // SAFETY: the entry is documented to have C's `main` signature.
+            Some(Call::InExecutor) => match unsafe { linker.call_main(o.entry, &args) } {
+                Ok(s) => status = s,
+                Err(e) => {
+                    eprintln!("relink: watch: {e} (restarting after the next version)");
+                    entry = None;
+                    crashed = true;
+                    status = 128 + executor_signal(&e);
+                }
+            },
+            None => {}
         }
         calls += 1;
         // SAFETY: fflush(NULL) flushes every C stream.
@@ -120,7 +160,13 @@ pub fn run(o: &Options) -> Result<i32, Error> {
                 true => pending.drain().map(|(p, _)| p).collect(),
                 false => Vec::new(),
             };
-            if reload_changed(&mut linker, &mut by_path, &settled, options, o.entry) {
+            if crashed && !settled.is_empty() {
+                if let Some(restarted) = restart(o, &mut by_path) {
+                    linker = restarted;
+                    entry = look_up(&mut linker, o.entry);
+                    crashed = entry.is_none();
+                }
+            } else if reload_changed(&mut linker, &mut by_path, &settled, options, o.entry) {
                 entry = look_up(&mut linker, o.entry);
             }
             if STOP.load(Ordering::SeqCst) {
@@ -130,6 +176,61 @@ pub fn run(o: &Options) -> Result<i32, Error> {
     }
     eprintln!("relink: watch: stopped after {calls} call(s)");
     Ok(status)
+}
+
+/// After a crash: a new executor with every input as it is on disk now, or
+/// `None` (printed) if that version does not link.
+fn restart(o: &Options, by_path: &mut HashMap<PathBuf, Input>) -> Option<Linker> {
+    // Only a new version: events also come for the file that crashed.
+    let changed = o.inputs.iter().any(|path| {
+        let seen = by_path.get(&canonical(path)).map(|i| &i.seen);
+        std::fs::read(path).is_ok_and(|bytes| seen != Some(&bytes))
+    });
+    if !changed {
+        return None;
+    }
+    let start_time = Instant::now();
+    match start(o) {
+        Ok((linker, ids)) => {
+            for (path, id) in o.inputs.iter().zip(ids) {
+                if let (Some(input), Ok(bytes)) =
+                    (by_path.get_mut(&canonical(path)), std::fs::read(path))
+                {
+                    input.id = id;
+                    input.running = bytes.clone();
+                    input.seen = bytes;
+                }
+            }
+            eprintln!(
+                "relink: watch: restarted in a new executor in {:.3} ms",
+                start_time.elapsed().as_secs_f64() * 1e3
+            );
+            Some(linker)
+        }
+        Err(e) => {
+            eprintln!("relink: watch: {e} (waiting for the next version)");
+            None
+        }
+    }
+}
+
+/// The signal an executor error reports, or 0.
+fn executor_signal(e: &Error) -> i32 {
+    match e {
+        Error::ExecutorEnded(ended) => ended.signal.unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// How to call the entry, checked now.
+fn entry_of(linker: &mut Linker, name: &str) -> Result<Call, Error> {
+    if linker.executor_pid().is_some() {
+        linker.check_resolved()?;
+        linker.address(name)?;
+        return Ok(Call::InExecutor);
+    }
+    // SAFETY: the entry is documented to have C's `main` signature.
+    Ok(Call::Here(unsafe { linker.function(name)? }))
 }
 
 /// A changed input: its object, the bytes of the version that runs, and the
@@ -209,8 +310,7 @@ fn entry_after(
     running: &[(ObjectId, &[u8])],
     options: ReplaceOptions,
 ) -> Result<(), Error> {
-    // SAFETY: only looked up here, not called.
-    let Err(e) = (unsafe { linker.function::<Entry>(entry) }) else {
+    let Err(e) = entry_of(linker, entry) else {
         return Ok(());
     };
     if let Err(back) = linker.replace_many(running, options) {
@@ -220,9 +320,8 @@ fn entry_after(
 }
 
 /// The entry after a reload; `None` (printed) if it cannot be looked up.
-fn look_up(linker: &mut Linker, name: &str) -> Option<Entry> {
-    // SAFETY: the entry is documented to have C's `main` signature.
-    match unsafe { linker.function(name) } {
+fn look_up(linker: &mut Linker, name: &str) -> Option<Call> {
+    match entry_of(linker, name) {
         Ok(entry) => Some(entry),
         Err(e) => {
             eprintln!("relink: watch: {e} (not calling `{name}` until a file changes)");

@@ -72,6 +72,39 @@ impl Linker {
         remote.call_with(address, args).map_err(|e| self.explain(e))
     }
 
+    /// Calls `entry` as `main(argc, argv, envp)` and returns its status,
+    /// where code runs (here, or in the executor, which goes on serving) —
+    /// what `relink watch` does on every tick. Pending constructors that are
+    /// complete run first.
+    ///
+    /// # Safety
+    /// `entry` must take (int, char **, char **) (or fewer of them) and return int.
+    pub unsafe fn call_main(&mut self, entry: &str, argv: &[String]) -> Result<i32> {
+        self.check_resolved()?;
+        let address = self.address(entry)? as u64;
+        if let Some(remote) = self.remote.clone() {
+            return remote.call_main(address, argv).map_err(|e| self.explain(e));
+        }
+        type Main = extern "C" fn(
+            std::ffi::c_int,
+            *const *const std::ffi::c_char,
+            *const *const std::ffi::c_char,
+        ) -> std::ffi::c_int;
+        let c_args: Vec<std::ffi::CString> = (argv.iter())
+            .map(|a| std::ffi::CString::new(a.as_str()).unwrap_or_default())
+            .collect();
+        let mut ptrs: Vec<*const std::ffi::c_char> = c_args.iter().map(|a| a.as_ptr()).collect();
+        ptrs.push(std::ptr::null());
+        let envp: [*const std::ffi::c_char; 1] = [std::ptr::null()];
+        // SAFETY: the caller promises `entry` has C's `main` signature.
+        let f: Main = unsafe { std::mem::transmute(address as usize) };
+        Ok(f(
+            c_args.len() as std::ffi::c_int,
+            ptrs.as_ptr(),
+            envp.as_ptr(),
+        ))
+    }
+
     /// Runs `entry` as `main(argc, argv, envp)` in the executor, with this
     /// process's environment, then exits it as C's `exit` does: the program's
     /// exit handlers, then the loaded objects' destructors. The executor is

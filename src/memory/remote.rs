@@ -37,7 +37,7 @@ use std::sync::Mutex;
 use super::process::ProcessSymbol;
 use super::Placement;
 use crate::arch::Arch;
-pub use crate::error::{signal_name, Ended};
+pub use crate::error::Ended;
 use crate::error::{Error, Result};
 use crate::input::Class;
 
@@ -62,6 +62,7 @@ pub mod tag {
     pub const SYNC: u8 = 14;
     pub const STDIN: u8 = 15;
     pub const EXIT: u8 = 16;
+    pub const CALL_MAIN: u8 = 17;
 
     pub const HELLO: u8 = 100;
     pub const OK: u8 = 101;
@@ -285,7 +286,8 @@ pub struct Hello {
     pub arch: Arch,
     pub pid: u32,
     pub page: u64,
-    /// An address in its C library's data (placement near it).
+    /// An address in its C library's data (it places regions near it itself).
+    #[allow(dead_code)]
     pub anchor: u64,
     /// Its trap handler (`trap[i]` stubs jump there with the slot's address).
     pub trap_handler: u64,
@@ -421,11 +423,6 @@ impl Remote {
         a.u64()
     }
 
-    /// How the executor ended, once it has.
-    pub fn ended(&self) -> Option<Ended> {
-        self.conn().ended.clone()
-    }
-
     /// Round trips made so far.
     pub fn round_trips(&self) -> u64 {
         self.conn().round_trips
@@ -549,6 +546,16 @@ impl Remote {
         self.request_value(frame)
     }
 
+    /// Calls `entry(argc, argv, envp)` there and returns its status (the
+    /// executor goes on serving: `relink watch` calls its entry repeatedly).
+    pub fn call_main(&self, entry: u64, argv: &[String]) -> Result<i32> {
+        let mut frame = Out::new(tag::CALL_MAIN).u64(entry).u32(argv.len() as u32);
+        for a in argv {
+            frame = frame.str(a);
+        }
+        self.request_value(frame).map(|v| v as i32)
+    }
+
     /// Runs `main(argc, argv, envp)` there with this process's environment,
     /// then `exit` with its status, running `at_exit` after the program's own
     /// exit handlers. Returns how the executor ended.
@@ -568,15 +575,6 @@ impl Remote {
         match c.request(frame.finish(), None) {
             Ok(_) | Err(_) => c.ended.clone().unwrap_or_else(|| c.finish()),
         }
-    }
-
-    /// Tells the executor to exit with `status` (after `at_exit`) and waits.
-    pub fn exit(&self, status: i32) -> Ended {
-        let mut c = self.conn();
-        c.queued
-            .extend_from_slice(&Out::new(tag::EXIT).u32(status as u32).finish());
-        let _ = c.request(Out::new(tag::SYNC).finish(), None);
-        c.ended.clone().unwrap_or_else(|| c.finish())
     }
 }
 

@@ -512,11 +512,6 @@ pub(crate) struct Registration {
 }
 
 impl Frames {
-    /// Target addresses of the section and of the FDEs that describe code.
-    pub(crate) fn parts(&self) -> (u64, &[u64]) {
-        (self.section, &self.fdes)
-    }
-
     /// Frames an executor was asked to register (validated by the linker).
     pub(crate) fn from_parts(section: u64, fdes: Vec<u64>) -> Frames {
         Frames { section, fdes }

@@ -605,29 +605,6 @@ impl SymbolTable {
         }
     }
 
-    /// Looks up, in the process where code runs, every name of `ids` not
-    /// looked up yet — one request for them all when it is an executor's.
-    pub fn prefetch_process(&mut self, ids: &[NameId]) {
-        let Some(remote) = self.remote.clone() else {
-            return;
-        };
-        let mut want: Vec<NameId> = (ids.iter())
-            .filter(|id| self.contains(**id) && self.entries[id.0 as usize].process().is_none())
-            .copied()
-            .collect();
-        want.sort_unstable_by_key(|id| id.0);
-        want.dedup();
-        if want.is_empty() {
-            return;
-        }
-        let names: Vec<&str> = want.iter().map(|id| self.name(*id)).collect();
-        if let Ok(found) = remote.lookup_many(&names) {
-            for (id, f) in want.into_iter().zip(found) {
-                self.entries[id.0 as usize].set_process(Some(f));
-            }
-        }
-    }
-
     /// Names referred to by some object that nothing defines, with the objects that
     /// need them (non-weak references only), sorted.
     pub fn unresolved(&self) -> Vec<(String, BTreeSet<ObjectId>)> {
