@@ -201,3 +201,65 @@ fn watch_replaces_files_changed_together_as_one() {
     child.wait().unwrap();
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `relink watch --executor`: a version that crashes ends its executor, not
+/// the watch. The crash is reported by symbol, the crashed version is not run
+/// again, and the next version starts in a new executor.
+#[test]
+fn watch_executor_restarts_a_crashed_program_with_the_next_version() {
+    let dir = std::env::temp_dir().join(format!("relink-watch-exec-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let tc = common::toolchain();
+    let version = |name: &str, body: &str| -> Vec<u8> {
+        let src = dir.join(format!("{name}.c"));
+        std::fs::write(
+            &src,
+            format!(
+                "#include <stdio.h>\nint *volatile bad = (int *)8;\nstatic int n;\n\
+                 int tick(void) {{ ++n; {body} fflush(stdout); return 0; }}\n"
+            ),
+        )
+        .unwrap();
+        let obj = dir.join(format!("{name}.o"));
+        let mut cc = std::process::Command::new(tc.cc);
+        cc.args(["-c", "-O1", "-fPIC", "-o"]).arg(&obj).arg(&src);
+        common::build(cc);
+        std::fs::read(obj).unwrap()
+    };
+    let v1 = version("v1", r#"printf("tick v1 n=%d\n", n);"#);
+    let crash = version("crash", r#"printf("tick crash\n"); fflush(stdout); n += *bad;"#);
+    let v3 = version("v3", r#"printf("tick v3 n=%d\n", n);"#);
+    let tick = dir.join("tick.o");
+    std::fs::write(&tick, &v1).unwrap();
+    let relink = env!("CARGO_BIN_EXE_relink");
+    let executor = match tc.runner.is_empty() {
+        true => format!("{relink} executor"),
+        false => format!("{} {relink} executor", tc.runner.join(" ")),
+    };
+    let (mut child, out, err) = watch(&["--executor", &executor, "--entry", "tick"], &[&tick]);
+    let mut errors = Vec::new();
+    wait_for(&out, "tick v1 n=3", &errors);
+
+    replace_file(&tick, &crash);
+    wait_for(&out, "tick crash", &errors);
+    let seen = wait_for(&err, "restarting after the next version", &errors);
+    let report = seen.join("\n");
+    errors.extend(seen);
+    assert!(
+        report.contains("SIGSEGV in tick+") && report.contains("tick.o"),
+        "the crash is named by symbol: {report}"
+    );
+    // Nothing runs until a new version comes: the crashed one is not retried.
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(out.try_iter().all(|l| !l.contains("tick")), "nothing ran");
+    assert!(child.try_wait().unwrap().is_none(), "watch is still running");
+
+    // The next version starts afresh (its static starts at 0 again).
+    replace_file(&tick, &v3);
+    errors.extend(wait_for(&err, "restarted in a new executor", &errors));
+    let seen = wait_for(&out, "tick v3 n=2", &errors);
+    assert_eq!(seen.first().map(String::as_str), Some("tick v3 n=1"), "{seen:?}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+}
