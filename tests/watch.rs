@@ -227,7 +227,10 @@ fn watch_executor_restarts_a_crashed_program_with_the_next_version() {
         std::fs::read(obj).unwrap()
     };
     let v1 = version("v1", r#"printf("tick v1 n=%d\n", n);"#);
-    let crash = version("crash", r#"printf("tick crash\n"); fflush(stdout); n += *bad;"#);
+    let crash = version(
+        "crash",
+        r#"printf("tick crash\n"); fflush(stdout); n += *bad;"#,
+    );
     let v3 = version("v3", r#"printf("tick v3 n=%d\n", n);"#);
     let tick = dir.join("tick.o");
     std::fs::write(&tick, &v1).unwrap();
@@ -252,13 +255,20 @@ fn watch_executor_restarts_a_crashed_program_with_the_next_version() {
     // Nothing runs until a new version comes: the crashed one is not retried.
     std::thread::sleep(Duration::from_millis(300));
     assert!(out.try_iter().all(|l| !l.contains("tick")), "nothing ran");
-    assert!(child.try_wait().unwrap().is_none(), "watch is still running");
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "watch is still running"
+    );
 
     // The next version starts afresh (its static starts at 0 again).
     replace_file(&tick, &v3);
     errors.extend(wait_for(&err, "restarted in a new executor", &errors));
     let seen = wait_for(&out, "tick v3 n=2", &errors);
-    assert_eq!(seen.first().map(String::as_str), Some("tick v3 n=1"), "{seen:?}");
+    assert_eq!(
+        seen.first().map(String::as_str),
+        Some("tick v3 n=1"),
+        "{seen:?}"
+    );
     child.kill().unwrap();
     child.wait().unwrap();
     std::fs::remove_dir_all(&dir).ok();

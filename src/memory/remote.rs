@@ -688,3 +688,31 @@ impl Conn {
         ended
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A frame reads back as written; a truncated or oversized one is an
+    /// error, never a panic or an out-of-bounds read.
+    #[test]
+    fn frames_round_trip_and_bad_ones_are_errors() {
+        let bytes = Out::new(tag::LOOKUP).u32(2).str("puts").u64(7).u8(1).finish();
+        let mut f = read_frame(&mut &bytes[..]).unwrap().unwrap();
+        assert_eq!(f.tag, tag::LOOKUP);
+        assert_eq!(f.u32().unwrap(), 2);
+        assert_eq!(f.str().unwrap(), "puts");
+        assert_eq!(f.u64().unwrap(), 7);
+        assert_eq!(f.u8().unwrap(), 1);
+        assert!(f.u8().is_err(), "past the end");
+        // A string whose length runs past the frame.
+        let lying = Out::new(tag::LOOKUP).u32(1000).finish();
+        let mut f = read_frame(&mut &lying[..]).unwrap().unwrap();
+        assert!(f.str().is_err());
+        // The stream ends inside a frame, or announces one too large.
+        assert!(read_frame(&mut &bytes[..bytes.len() - 1]).is_err());
+        let huge = ((MAX_FRAME + 1) as u32).to_le_bytes();
+        assert!(read_frame(&mut &huge[..]).is_err());
+        assert!(read_frame(&mut &[][..]).unwrap().is_none(), "a clean end");
+    }
+}
