@@ -14,6 +14,10 @@ cargo clippy --all-targets --target aarch64-unknown-linux-gnu -- -D warnings
 echo "== cargo doc"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -q
 
+echo "== cargo build (aarch64 relink, the executor of tests/executor.rs's cross_arch_programs)"
+cargo build --target aarch64-unknown-linux-gnu --bin relink
+export RELINK_CROSS_RELINK="$PWD/target/aarch64-unknown-linux-gnu/debug/relink"
+
 echo "== cargo test (x86-64, native)"
 cargo test
 
