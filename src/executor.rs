@@ -87,7 +87,11 @@ pub fn serve() -> i32 {
             }
         }
     }
-    // The linker closed its end: what loaded code printed goes out now.
+    // The linker closed its end. Unwind tables are deregistered while the
+    // memory they describe is still mapped, then the regions go.
+    server.frames.clear();
+    server.regions.clear();
+    // What loaded code printed goes out now.
     // SAFETY: fflush(NULL) flushes every C stream.
     unsafe { libc::fflush(std::ptr::null_mut()) };
     0

@@ -582,7 +582,9 @@ impl Drop for Remote {
     fn drop(&mut self) {
         let mut c = self.conn();
         if c.ended.is_none() {
-            c.queued.clear();
+            // What is queued (deregistrations, releases) goes first.
+            let queued = std::mem::take(&mut c.queued);
+            let _ = c.sock.write_all(&queued);
             let _ = c.sock.shutdown(std::net::Shutdown::Write);
             c.finish();
         }
