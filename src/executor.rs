@@ -68,7 +68,8 @@ pub fn serve() -> i32 {
         .u32(std::process::id())
         .u64(crate::memory::page_size())
         .u64(crate::memory::process_anchor().unwrap_or(0))
-        .u64(trap_handler as extern "C" fn(u64) -> ! as usize as u64);
+        .u64(trap_handler as extern "C" fn(u64) -> ! as usize as u64)
+        .u64(runtime::tls::tlsdesc_resolver_address());
     if server.send(hello).is_err() {
         return 2;
     }
@@ -305,6 +306,74 @@ impl Server {
                 unsafe { libc::fflush(std::ptr::null_mut()) };
                 self.answer(Out::new(tag::VALUE).u64(status as u32 as u64))
                     .map_err(io)?;
+            }
+            tag::TLS_REGISTER => {
+                let template = runtime::tls::Template {
+                    image: f.u64()?,
+                    init_len: f.u64()?,
+                    size: f.u64()?,
+                    align: f.u64()?,
+                };
+                let id = runtime::tls::register(template).unwrap_or(0);
+                self.answer(Out::new(tag::VALUE).u64(id)).map_err(io)?;
+            }
+            tag::TLS_UNREGISTER => runtime::tls::unregister(f.u64()?),
+            tag::TLS_MAKE_STATIC => {
+                let id = f.u64()?;
+                let n = f.u32()? as usize;
+                let image: Vec<u8> = (0..n).map(|_| f.u8()).collect::<Result<_>>()?;
+                match runtime::tls::make_static(id, &image) {
+                    Ok(offset) => self.answer(Out::new(tag::VALUE).u64(offset as u64)),
+                    Err(why) => self.error(why),
+                }
+                .map_err(io)?;
+            }
+            tag::TLS_PROCESS_VARIABLE => {
+                let name = f.str()?;
+                match runtime::process_tls::variable(&name) {
+                    Ok(v) => self.answer(Out::new(tag::VALUE).u64(v.module).u64(v.offset)),
+                    Err(why) => self.error(why),
+                }
+                .map_err(io)?;
+            }
+            tag::TLS_TP_OFFSET => {
+                let name = f.str()?;
+                match runtime::process_tls::thread_pointer_offset(&name) {
+                    Ok(tp) => self.answer(Out::new(tag::VALUE).u64(tp as u64)),
+                    Err(why) => self.error(why),
+                }
+                .map_err(io)?;
+            }
+            tag::TLS_IS_LIBRARY => {
+                let name = f.str()?;
+                let known = crate::memory::process::is_library_thread_local(&name);
+                self.answer(Out::new(tag::VALUE).u64(known as u64))
+                    .map_err(io)?;
+            }
+            tag::COPIES => {
+                let n = f.u32()? as usize;
+                let mut wanted = Vec::with_capacity(n);
+                for _ in 0..n {
+                    let name = f.str()?;
+                    let symbol = crate::memory::process::ProcessSymbol {
+                        address: f.u64()?,
+                        size: f.u64()?,
+                        function: f.u8()? != 0,
+                    };
+                    wanted.push((name, symbol));
+                }
+                let wanted: Vec<(&str, _)> = wanted.iter().map(|(n, s)| (n.as_str(), *s)).collect();
+                match crate::memory::copies::make(&wanted) {
+                    Ok(copies) => {
+                        let mut out = Out::new(tag::SYMBOLS).u32(copies.len() as u32);
+                        for c in copies {
+                            out = out.u8(1).u64(c.address).u64(c.size).u8(c.function as u8);
+                        }
+                        self.answer(out)
+                    }
+                    Err((i, why)) => self.error(format!("{i}\t{why}")),
+                }
+                .map_err(io)?;
             }
             tag::SYNC => self.answer(Out::new(tag::OK)).map_err(io)?,
             tag::EXIT => {

@@ -7,8 +7,9 @@
 //! The executor is always named explicitly (`executor_command`): from a test
 //! binary, `Executor::spawn("self")` would start the test binary, not relink.
 //!
-//! Thread-local storage is not supported in an executor: the programs that use
-//! it (`TLS_PROGRAMS`) may instead be refused with `TLS_MESSAGE` and status 1.
+//! Every program must do exactly what it does natively: thread-locals (in the
+//! executor's TLS registry and static TLS) and -fno-pic code's copies of libc
+//! variables (made in the executor) included.
 
 mod common;
 
@@ -22,24 +23,6 @@ use relink::{Error, Executor, Exit, Linker, LinkerOptions, ReplaceOptions};
 
 /// Generous: under qemu relink, the executor and the program are all emulated.
 const TIME_LIMIT: Duration = Duration::from_secs(300);
-
-/// Programs of the corpus that use thread-local variables, which an executor
-/// refuses (and only these may be refused).
-const TLS_PROGRAMS: &[&str] = &["threadvars", "tlsexit", "emitxx"];
-
-/// What relink says when it refuses them.
-const TLS_MESSAGE: &str = "thread-local storage is not supported in an executor";
-
-/// Other programs an executor refuses by design, with what relink must say:
-/// gcc-nopic/cli reads libc's `stderr` (and `optind`, `environ`) with 32-bit
-/// PC-relative fields; in process relink copies them into reach
-/// (src/memory/copies.rs), in an executor it refuses (src/linker/mod.rs,
-/// `copy_out_of_reach`).
-const REFUSED: &[(&str, &str, &str)] = &[(
-    "gcc-nopic",
-    "cli",
-    "out of reach of the executor's region; copies into reach are made only in process",
-)];
 
 /// The command line that starts the `relink executor` built with these tests:
 /// `<relink> executor`, or `<runner words> <relink> executor` when
@@ -131,19 +114,13 @@ fn check_variant(arch: &str, variant: &str, executor: &str) {
         "no programs in testdata/obj/{arch}/{variant}"
     );
     let mut failures = Vec::new();
-    let mut refused = Vec::new();
-    let mut refused_other = Vec::new();
     for prog in &programs {
-        match check_program(arch, variant, prog, executor) {
-            Ok(Ran::AsExpected) => {}
-            Ok(Ran::RefusedForTls) => refused.push(prog.as_str()),
-            Ok(Ran::Refused) => refused_other.push(prog.as_str()),
-            Err(report) => failures.push(report),
+        if let Err(report) = check_program(arch, variant, prog, executor) {
+            failures.push(report);
         }
     }
     eprintln!(
-        "{arch}/{variant}: {} programs in {:.1?}; refused for thread-local storage: \
-         {refused:?}; refused as listed in REFUSED: {refused_other:?}",
+        "{arch}/{variant}: {} programs in {:.1?}",
         programs.len(),
         start.elapsed()
     );
@@ -191,17 +168,8 @@ fn programs(arch: &str, variant: &str) -> Vec<String> {
     out
 }
 
-enum Ran {
-    /// Printed the expected stdout and exited with the expected status.
-    AsExpected,
-    /// A program of `TLS_PROGRAMS`, refused with `TLS_MESSAGE` and status 1.
-    RefusedForTls,
-    /// A program of `REFUSED`, refused with its message and status 1.
-    Refused,
-}
-
 /// Runs one program as tests/programs.rs does, but with `--executor`.
-fn check_program(arch: &str, variant: &str, prog: &str, executor: &str) -> Result<Ran, String> {
+fn check_program(arch: &str, variant: &str, prog: &str, executor: &str) -> Result<(), String> {
     let testdata = testdata_dir();
     let dir = testdata.join("obj").join(arch).join(variant).join(prog);
     let mut objects: Vec<PathBuf> = fs::read_dir(&dir)
@@ -240,23 +208,7 @@ fn check_program(arch: &str, variant: &str, prog: &str, executor: &str) -> Resul
         .unwrap_or_else(|e| panic!("bad {prog}.status {status_text:?}: {e}"));
 
     if !got.timed_out && got.stdout == want_stdout && got.status.code() == Some(want_status) {
-        return Ok(Ran::AsExpected);
-    }
-    let stderr = String::from_utf8_lossy(&got.stderr);
-    if TLS_PROGRAMS.contains(&prog)
-        && !got.timed_out
-        && got.status.code() == Some(1)
-        && stderr.contains(TLS_MESSAGE)
-    {
-        return Ok(Ran::RefusedForTls);
-    }
-    if REFUSED.iter().any(|&(v, p, message)| {
-        (v, p) == (variant, prog)
-            && !got.timed_out
-            && got.status.code() == Some(1)
-            && stderr.contains(message)
-    }) {
-        return Ok(Ran::Refused);
+        return Ok(());
     }
     Err(report(
         &format!("{arch}/{variant}/{prog} (after {took:.1?})"),

@@ -136,6 +136,7 @@ pub(crate) fn out_of_reach(needs: &Needs, base: u64, size: u64) -> Vec<&NarrowDa
 /// Copies live in the low 2 GiB: a PC-relative field reaches them only from a
 /// low region (`base + size` at most `LOW_LIMIT`).
 pub(crate) fn make_copies(
+    remote: Option<&crate::memory::remote::Remote>,
     list: &[&NarrowData],
     base: u64,
     size: u64,
@@ -148,7 +149,11 @@ pub(crate) fn make_copies(
         )));
     }
     let wanted: Vec<(&str, ProcessSymbol)> = list.iter().map(|d| (&*d.name, d.symbol)).collect();
-    match memory::copies::make(&wanted) {
+    let made = match remote {
+        Some(remote) => remote.make_copies(&wanted),
+        None => memory::copies::make(&wanted),
+    };
+    match made {
         Ok(copies) => Ok(list.iter().map(|d| d.name.clone()).zip(copies).collect()),
         Err((i, why)) => {
             let d = list[i];

@@ -499,7 +499,12 @@ impl Binder<'_> {
                         continue;
                     }
                 } else if tls::is_tls_symbol(object, r.symbol)
-                    || tls::is_process_tls(object, r.symbol, r.kind)
+                    || tls::is_process_tls(
+                        crate::runtime::tls::Host(self.space.region.remote()),
+                        object,
+                        r.symbol,
+                        r.kind,
+                    )
                 {
                     return Err(Error::Unsupported {
                         at: object.location(SectionId(si as u32), r.offset),

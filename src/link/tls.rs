@@ -241,7 +241,8 @@ impl Linked {
         });
         let Some((module, base, s)) = found else {
             // No loaded object defines it: a variable of the process.
-            let words = process_cell(p.target, &p.name, p.addend, self.link_only)
+            let host = rt::Host(self.symbols.remote());
+            let words = process_cell(host, p.target, &p.name, p.addend, self.link_only)
                 .map_err(|why| process_error(p.target, &p.name, why, p.location.clone()))?;
             write_cell(&mut self.space()?.region, p.at, words);
             return Ok(());
@@ -253,7 +254,7 @@ impl Linked {
                 let tp = self.static_tls_offset(module, None, &p.name, at)?;
                 [(tp as u64).wrapping_add(offset), 0, 0]
             }
-            target => cell_words(target, module, offset),
+            target => cell_words(rt::Host(self.symbols.remote()), target, module, offset),
         };
         write_cell(&mut self.space()?.region, p.at, words);
         Ok(())
@@ -273,7 +274,9 @@ impl Linked {
         if self.link_only {
             return Ok(0);
         }
-        if let Some(offset) = rt::static_offset(module) {
+        let remote = self.symbols.remote().cloned();
+        let host = rt::Host(remote.as_ref());
+        if let Some(offset) = host.static_offset(module) {
             return Ok(offset);
         }
         let found = (own.iter().chain(self.tls_images.iter()))
@@ -283,16 +286,17 @@ impl Linked {
         let image = found
             .map(|i| space.region.bytes(i.start, i.init_end - i.start).to_vec())
             .unwrap_or_default();
-        rt::make_static(module, &image).map_err(|why| Error::Unsupported {
-            at: what(),
-            what: format!(
-                "initial-exec/local-exec reference to thread-local `{symbol}`, which needs \
+        host.make_static(module, &image)
+            .map_err(|why| Error::Unsupported {
+                at: what(),
+                what: format!(
+                    "initial-exec/local-exec reference to thread-local `{symbol}`, which needs \
                  static TLS (a fixed offset from the thread pointer): {why}. The C library's \
                  static TLS surplus is small; enlarge it at process start with \
                  GLIBC_TUNABLES=glibc.rtld.optional_static_tls=BYTES, or compile with -fPIC \
                  (general dynamic) or -femulated-tls"
-            ),
-        })
+                ),
+            })
     }
 
     /// Writes a static-TLS cell: the variable's offset from the thread pointer.
@@ -303,8 +307,6 @@ impl Linked {
 
     /// Registers the module of an object's image at region offset `plan.start`.
     pub(crate) fn register_tls(&mut self, object: &Object, plan: ImagePlan) -> Result<Image> {
-        let at = crate::error::Location::object(&object.name);
-        refuse_remote_tls(&self.space()?.region, "(its storage)", at)?;
         let base = self.space()?.region.target_base();
         let template = rt::Template {
             image: base + plan.start,
@@ -312,15 +314,17 @@ impl Linked {
             size: plan.end - plan.start,
             align: plan.align,
         };
-        let module = rt::register(template).ok_or_else(|| {
-            Error::malformed(
-                crate::error::Location::object(&object.name),
-                format!(
-                    "thread-local storage of {} bytes aligned to {} cannot be allocated",
-                    template.size, template.align
-                ),
-            )
-        })?;
+        let module = rt::Host(self.symbols.remote())
+            .register(template)
+            .ok_or_else(|| {
+                Error::malformed(
+                    crate::error::Location::object(&object.name),
+                    format!(
+                        "thread-local storage of {} bytes aligned to {} cannot be allocated",
+                        template.size, template.align
+                    ),
+                )
+            })?;
         Ok(Image {
             start: plan.start,
             init_end: plan.init_end,
@@ -337,7 +341,7 @@ impl Linked {
                 .iter()
                 .any(|p| i.start >= p.offset && i.start < p.offset + p.len.max(1));
             if inside {
-                rt::unregister(i.module);
+                rt::Host(self.symbols.remote()).unregister(i.module);
             }
             !inside
         });
@@ -345,32 +349,18 @@ impl Linked {
 
     /// Frees every TLS module (the linker is going away).
     pub(crate) fn release_all_tls(&mut self) {
+        let host = rt::Host(self.symbols.remote());
         for i in self.tls_images.drain(..) {
-            rt::unregister(i.module);
+            host.unregister(i.module);
         }
     }
 }
 
 /// A cell's words: a descriptor `{resolver, module, offset}`, or a `TlsIndex`
 /// `{module, offset}` (a static-TLS cell's word is written over it later).
-/// Thread-local storage lives in the process where code runs; an executor's
-/// is not served yet (README, "Executors": limits).
-fn refuse_remote_tls(region: &Region, symbol: &str, at: crate::error::Location) -> Result<()> {
-    if region.remote().is_none() {
-        return Ok(());
-    }
-    Err(Error::Unsupported {
-        at,
-        what: format!(
-            "thread-local `{symbol}`: thread-local storage is not supported in an executor \
-             yet; run without --executor"
-        ),
-    })
-}
-
-fn cell_words(target: TlsTarget, module: u64, offset: u64) -> [u64; 3] {
+fn cell_words(host: rt::Host, target: TlsTarget, module: u64, offset: u64) -> [u64; 3] {
     match target {
-        TlsTarget::Descriptor => [rt::tlsdesc_resolver_address(), module, offset],
+        TlsTarget::Descriptor => [host.tlsdesc_resolver(), module, offset],
         _ => [module, offset, 0],
     }
 }
@@ -381,24 +371,24 @@ fn cell_words(target: TlsTarget, module: u64, offset: u64) -> [u64; 3] {
 /// on to glibc's), or for initial exec its offset from the thread pointer.
 /// A link-only linker takes no static TLS: 0 then.
 fn process_cell(
+    host: rt::Host,
     target: TlsTarget,
     name: &str,
     addend: u64,
     link_only: bool,
 ) -> std::result::Result<[u64; 3], String> {
-    use crate::runtime::process_tls as process;
-    let v = process::variable(name)?;
-    let offset = v.offset.wrapping_add(addend);
+    let (module, offset) = host.process_variable(name)?;
+    let offset = offset.wrapping_add(addend);
     Ok(match target {
         TlsTarget::TpCell if link_only => [0; 3],
-        TlsTarget::TpCell => [process_tp(name)?.wrapping_add(addend), 0, 0],
-        _ => cell_words(target, v.module, offset),
+        TlsTarget::TpCell => [process_tp(host, name)?.wrapping_add(addend), 0, 0],
+        _ => cell_words(host, target, module, offset),
     })
 }
 
 /// The thread-pointer offset of thread-local `name` of the process.
-fn process_tp(name: &str) -> std::result::Result<u64, String> {
-    crate::runtime::process_tls::thread_pointer_offset(name).map(|tp| tp as u64)
+fn process_tp(host: rt::Host, name: &str) -> std::result::Result<u64, String> {
+    host.thread_pointer_offset(name).map(|tp| tp as u64)
 }
 
 /// The error for a reference to a process thread-local that cannot be made:
@@ -435,14 +425,19 @@ pub(crate) fn is_tls_symbol(object: &Object, id: SymbolId) -> bool {
 /// relocations other than thread-local ones must not refer to it (a static
 /// linker refuses them too; `memory/process.rs` gives such a variable no
 /// address). Weak references and branches are left alone.
-pub(crate) fn is_process_tls(object: &Object, id: SymbolId, kind: crate::arch::RelocKind) -> bool {
+pub(crate) fn is_process_tls(
+    host: rt::Host,
+    object: &Object,
+    id: SymbolId,
+    kind: crate::arch::RelocKind,
+) -> bool {
     let sym = object.symbol(id);
     // A call or jump names a function: not worth a look-up per call site.
     kind.info().reach == crate::arch::Reach::Exact
         && !sym.is_defined()
         && sym.kind != crate::input::SymbolKind::Tls
         && sym.binding != crate::input::Binding::Weak
-        && crate::memory::process::is_library_thread_local(sym.name)
+        && host.is_library_thread_local(sym.name)
 }
 
 /// The module holding target address `s`: this object's own `image`, or a
@@ -549,23 +544,22 @@ impl Binder<'_> {
         cells: &mut Cells,
         what: impl Fn() -> crate::error::Location,
     ) -> Result<Option<StaticUse>> {
-        use crate::runtime::process_tls as process;
+        let host = rt::Host(self.space.region.remote());
         let name = object.symbol(f.symbol).name;
-        refuse_remote_tls(&self.space.region, name, what())?;
         let fail = |why| process_error(f.target, name, why, what());
         match f.target {
             TlsTarget::Module | TlsTarget::Offset => {
-                let v = process::variable(name).map_err(fail)?;
+                let (module, offset) = host.process_variable(name).map_err(fail)?;
                 *f.s = if f.target == TlsTarget::Module {
-                    v.module
+                    module
                 } else {
-                    v.offset
+                    offset
                 };
                 return Ok(None);
             }
             TlsTarget::TpOffset => {
                 // Sound: a variable in static TLS has one offset in every thread.
-                *f.s = process_tp(name).map_err(fail)?;
+                *f.s = process_tp(host, name).map_err(fail)?;
                 return Ok(None);
             }
             TlsTarget::ModuleIndex => {
@@ -580,7 +574,7 @@ impl Binder<'_> {
             TlsTarget::Index | TlsTarget::Descriptor | TlsTarget::TpCell => {}
         }
         let addend = object.arch.tls_addend().take_variable_part(f.a);
-        let words = process_cell(f.target, name, addend, false).map_err(fail)?;
+        let words = process_cell(host, f.target, name, addend, false).map_err(fail)?;
         // C-library module ids are below 2^32, relink's above: keys never meet.
         let key = match f.target {
             TlsTarget::TpCell => (f.target as u8, 0, words[0]),
@@ -649,11 +643,8 @@ impl Binder<'_> {
         }
         let at = cells.offset + n * CELL_SIZE;
         let (_, module, offset) = key;
-        write_cell(
-            &mut self.space.region,
-            at,
-            cell_words(target, module, offset),
-        );
+        let words = cell_words(rt::Host(self.space.region.remote()), target, module, offset);
+        write_cell(&mut self.space.region, at, words);
         cells.used.insert(key, at);
         Ok(base + at)
     }

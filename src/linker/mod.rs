@@ -877,15 +877,8 @@ impl Linker {
         if list.is_empty() {
             return Ok(());
         }
-        if self.remote.is_some() {
-            return Err(Error::Placement(format!(
-                "{} reads process variable `{}` with a 32-bit field, out of reach of the \
-                 executor's region; copies into reach are made only in process (rebuild the \
-                 object with -fPIC, or link without an executor)",
-                list[0].at, list[0].name
-            )));
-        }
-        for (name, copy) in crate::link::placement::make_copies(&list, base, size)? {
+        let remote = self.remote.as_deref();
+        for (name, copy) in crate::link::placement::make_copies(remote, &list, base, size)? {
             let Some(id) = self.linked.symbols.id(&name) else {
                 continue;
             };

@@ -63,6 +63,13 @@ pub mod tag {
     pub const STDIN: u8 = 15;
     pub const EXIT: u8 = 16;
     pub const CALL_MAIN: u8 = 17;
+    pub const TLS_REGISTER: u8 = 18;
+    pub const TLS_UNREGISTER: u8 = 19;
+    pub const TLS_MAKE_STATIC: u8 = 20;
+    pub const TLS_PROCESS_VARIABLE: u8 = 21;
+    pub const TLS_TP_OFFSET: u8 = 22;
+    pub const TLS_IS_LIBRARY: u8 = 23;
+    pub const COPIES: u8 = 24;
 
     pub const HELLO: u8 = 100;
     pub const OK: u8 = 101;
@@ -291,6 +298,8 @@ pub struct Hello {
     pub anchor: u64,
     /// Its trap handler (`trap[i]` stubs jump there with the slot's address).
     pub trap_handler: u64,
+    /// Its TLS descriptor resolver (`runtime/tls.rs`).
+    pub tlsdesc_resolver: u64,
 }
 
 struct Conn {
@@ -303,6 +312,10 @@ struct Conn {
     round_trips: u64,
     /// The last handle given to a registration.
     next_handle: u64,
+    /// Thread-local modules made static there: their thread-pointer offsets.
+    tls_static: std::collections::HashMap<u64, i64>,
+    /// Whether a name is a thread-local variable of a library there.
+    library_tls: std::collections::HashMap<String, bool>,
 }
 
 /// The linker's end of an executor: a connection and the child process.
@@ -356,6 +369,8 @@ impl Remote {
             ended: None,
             round_trips: 0,
             next_handle: 0,
+            tls_static: Default::default(),
+            library_tls: Default::default(),
         };
         let mut hello = conn.answer()?;
         if hello.tag != tag::HELLO {
@@ -378,6 +393,7 @@ impl Remote {
             page: hello.u64()?,
             anchor: hello.u64()?,
             trap_handler: hello.u64()?,
+            tlsdesc_resolver: hello.u64()?,
         };
         // The program's standard input is ours, not the socket.
         let stdin = Out::new(tag::STDIN).finish();
@@ -535,6 +551,118 @@ impl Remote {
 
     pub fn deregister_frames(&self, handle: u64) {
         self.post(Out::new(tag::DEREGISTER_FRAMES).u64(handle));
+    }
+
+    /// Registers a thread-local module there (`runtime::tls::register`): its id.
+    pub fn tls_register(&self, image: u64, init_len: u64, size: u64, align: u64) -> Option<u64> {
+        let frame = Out::new(tag::TLS_REGISTER)
+            .u64(image)
+            .u64(init_len)
+            .u64(size)
+            .u64(align);
+        self.request_value(frame).ok().filter(|id| *id != 0)
+    }
+
+    pub fn tls_unregister(&self, id: u64) {
+        self.conn().tls_static.remove(&id);
+        self.post(Out::new(tag::TLS_UNREGISTER).u64(id));
+    }
+
+    /// Makes module `id` static TLS there (`runtime::tls::make_static`).
+    pub fn tls_make_static(&self, id: u64, image: &[u8]) -> std::result::Result<i64, String> {
+        if let Some(offset) = self.tls_static_offset(id) {
+            return Ok(offset);
+        }
+        let mut frame = Out::new(tag::TLS_MAKE_STATIC)
+            .u64(id)
+            .u32(image.len() as u32);
+        frame.0.extend_from_slice(image);
+        match self.request_value(frame) {
+            Ok(v) => {
+                self.conn().tls_static.insert(id, v as i64);
+                Ok(v as i64)
+            }
+            Err(Error::Executor(why)) => Err(why),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// The thread-pointer offset of module `id` if it was made static there.
+    pub fn tls_static_offset(&self, id: u64) -> Option<i64> {
+        self.conn().tls_static.get(&id).copied()
+    }
+
+    /// `(module, offset)` of a library's thread-local `name` there
+    /// (`runtime::process_tls::variable`).
+    pub fn tls_process_variable(&self, name: &str) -> std::result::Result<(u64, u64), String> {
+        let answer = self.request(Out::new(tag::TLS_PROCESS_VARIABLE).str(name));
+        let mut a = match answer.and_then(|a| expect(a, tag::VALUE)) {
+            Ok(a) => a,
+            Err(Error::Executor(why)) => return Err(why),
+            Err(e) => return Err(e.to_string()),
+        };
+        let module = a.u64().map_err(|e| e.to_string())?;
+        let offset = a.u64().map_err(|e| e.to_string())?;
+        Ok((module, offset))
+    }
+
+    /// The thread-pointer offset of a library's thread-local `name` there.
+    pub fn tls_thread_pointer_offset(&self, name: &str) -> std::result::Result<i64, String> {
+        match self.request_value(Out::new(tag::TLS_TP_OFFSET).str(name)) {
+            Ok(v) => Ok(v as i64),
+            Err(Error::Executor(why)) => Err(why),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// Whether `name` is a thread-local variable of a library there (asked
+    /// once per name).
+    pub fn is_library_thread_local(&self, name: &str) -> bool {
+        if let Some(known) = self.conn().library_tls.get(name) {
+            return *known;
+        }
+        let known = self
+            .request_value(Out::new(tag::TLS_IS_LIBRARY).str(name))
+            .is_ok_and(|v| v != 0);
+        self.conn().library_tls.insert(name.to_string(), known);
+        known
+    }
+
+    /// Copies process variables into reach there (`memory::copies::make`):
+    /// the copies, or the index of the first that cannot be copied and why.
+    pub fn make_copies(
+        &self,
+        wanted: &[(&str, ProcessSymbol)],
+    ) -> std::result::Result<Vec<ProcessSymbol>, (usize, String)> {
+        let mut frame = Out::new(tag::COPIES).u32(wanted.len() as u32);
+        for (name, s) in wanted {
+            frame = frame.str(name).u64(s.address).u64(s.size).u8(s.function as u8);
+        }
+        let answer = self.request(frame);
+        let mut a = match answer {
+            Ok(a) if a.tag == tag::SYMBOLS => a,
+            Ok(mut a) if a.tag == tag::ERROR => {
+                let why = a.str().unwrap_or_default();
+                let (i, why) = why.split_once('\t').unwrap_or(("0", &why));
+                return Err((i.parse().unwrap_or(0), why.to_string()));
+            }
+            Ok(a) => return Err((0, format!("unexpected answer {}", a.tag))),
+            Err(e) => return Err((0, e.to_string())),
+        };
+        let n = a.u32().map_err(|e| (0, e.to_string()))? as usize;
+        (0..n)
+            .map(|_| {
+                let read = |a: &mut In| -> Result<ProcessSymbol> {
+                    a.u8()?;
+                    Ok(ProcessSymbol {
+                        address: a.u64()?,
+                        size: a.u64()?,
+                        function: a.u8()? != 0,
+                    })
+                };
+                read(&mut a).map_err(|e| (0, e.to_string()))
+            })
+            .collect()
     }
 
     /// Calls `f(args…)` (at most six integer arguments) there; its result.
