@@ -12,7 +12,13 @@
 #
 # usage: benches/compare.sh [RUNS=5] [FUNCTIONS=20] [SIZES="1000 5000"] [TINY=10000]
 #   SIZES: numbers of generated modules; each corpus also has main.o (1000 -> 1,001 objects).
-# env:  SKIP="jitlink lld"  tools to leave out (rtdyld, jitlink, lld, floor)
+# Out of process (issue 18): relink-executor is `relink run --executor self` (the linker
+# here, the program in a child `relink executor`), jitlink-oop is `llvm-jitlink-14
+# -oop-executor=llvm-jitlink-executor-14`; /usr/bin/time counts the child's peak RSS
+# separately (its maximum), the wall time is the whole run. Under each table:
+# relink-executor/relink and jitlink-oop/jitlink-14.
+# env:  SKIP="jitlink lld"  tools to leave out (rtdyld, jitlink, jitlink-oop, lld, floor,
+#                           executor)
 #       RELINK_BASELINE=path  also time another relink binary (e.g. an older build)
 #       KEEP=dir  keep the generated corpora in dir (reused when present)
 set -euo pipefail
@@ -107,7 +113,10 @@ for n in $sizes; do
       relink) once relink "$relink" run "${objs[@]}" ;;
       relink-baseline) once relink-baseline "$RELINK_BASELINE" run "${objs[@]}" ;;
       llvm-rtdyld) once llvm-rtdyld llvm-rtdyld -execute -entry=main "${objs[@]}" ;;
+      relink-executor) once relink-executor "$relink" run --executor self "${objs[@]}" ;;
       llvm-jitlink-14) (ulimit -s 65536; once llvm-jitlink-14 llvm-jitlink-14 "${objs[@]}") ;;
+      jitlink-oop) (ulimit -s 65536; once jitlink-oop llvm-jitlink-14 \
+        -oop-executor="$(command -v llvm-jitlink-executor-14)" "${objs[@]}") ;;
       ld.lld+dlopen) once ld.lld+dlopen bash -c \
         "$lld -shared -o $work/lib.so $dir/*.o && $work/dl $work/lib.so" ;;
       floor) once floor bash -c "cat $dir/*.o > /dev/null && $work/native" ;;
@@ -116,8 +125,10 @@ for n in $sizes; do
   wants floor && gcc "${objs[@]}" -o "$work/native"
   tools=(relink)
   [ -n "${RELINK_BASELINE:-}" ] && tools+=(relink-baseline)
+  wants executor && tools+=(relink-executor)
   wants rtdyld && tools+=(llvm-rtdyld)
   wants jitlink && tools+=(llvm-jitlink-14)
+  wants jitlink-oop && command -v llvm-jitlink-executor-14 > /dev/null && tools+=(jitlink-oop)
   wants lld && tools+=(ld.lld+dlopen)
   wants floor && tools+=(floor)
   measure "${tools[@]}" > "$work/results.txt"
@@ -129,7 +140,11 @@ for n in $sizes; do
     { printf "%-16s %8.4f s %9.1f us %8.1f MiB %13.2fx %12.2fx\n", $1, $2, $2 * 1e6 / objs,
              $3 / 1024, (t0 > 0) ? $2 / t0 : 0, (r0 > 0) ? $3 / r0 : 0 }
     $1 == "floor" && $2 > 0 { floor = $2 }
-    END { if (floor > 0) printf "relink/floor: %.2fx\n", t0 / floor }' "$work/results.txt"
+    $2 != "-" { w[$1] = $2 }
+    END { if (floor > 0) printf "relink/floor: %.2fx\n", t0 / floor
+          if (w["relink-executor"] > 0) printf "relink-executor/relink: %.2fx\n", w["relink-executor"] / t0
+          if (w["jitlink-oop"] > 0 && w["llvm-jitlink-14"] > 0)
+            printf "jitlink-oop/llvm-jitlink-14: %.2fx\n", w["jitlink-oop"] / w["llvm-jitlink-14"] }' "$work/results.txt"
 done
 
 if [ "$tiny" -gt 0 ]; then

@@ -344,11 +344,13 @@ impl Server {
                 }
                 .map_err(io)?;
             }
-            tag::TLS_IS_LIBRARY => {
-                let name = f.str()?;
-                let known = crate::memory::process::is_library_thread_local(&name);
-                self.answer(Out::new(tag::VALUE).u64(known as u64))
-                    .map_err(io)?;
+            tag::TLS_LIBRARY_NAMES => {
+                let names = crate::memory::process::library_thread_locals_all();
+                let mut out = Out::new(tag::SYMBOLS).u32(names.len() as u32);
+                for n in &names {
+                    out = out.str(n);
+                }
+                self.answer(out).map_err(io)?;
             }
             tag::COPIES => {
                 let n = f.u32()? as usize;

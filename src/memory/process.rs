@@ -151,6 +151,17 @@ static TLS_NAMES: Mutex<Option<TlsNames>> = Mutex::new(None);
 /// `object` once per library (by name and load address). While no library was
 /// loaded or unloaded since the last call, only a set is consulted.
 pub(crate) fn is_library_thread_local(name: &str) -> bool {
+    with_library_thread_locals(|names| names.contains(name))
+}
+
+/// Every thread-local variable the libraries of the process export (an
+/// executor sends them to its linker once, instead of one answer per name).
+pub(crate) fn library_thread_locals_all() -> Vec<String> {
+    with_library_thread_locals(|names| names.iter().cloned().collect())
+}
+
+/// `f` over the names of [`is_library_thread_local`], brought up to date.
+fn with_library_thread_locals<T>(f: impl FnOnce(&HashSet<String>) -> T) -> T {
     let mut generation = (0, 0);
     each_library(|info| {
         generation = (info.dlpi_adds, info.dlpi_subs);
@@ -173,7 +184,7 @@ pub(crate) fn is_library_thread_local(name: &str) -> bool {
         cache.names = cache.known.values().flat_map(|m| m.keys()).cloned().collect();
         cache.generation = generation;
     }
-    cache.names.contains(name)
+    f(&cache.names)
 }
 
 /// A library's key in [`TlsNames::known`]: its file name (the main program's

@@ -68,7 +68,7 @@ pub mod tag {
     pub const TLS_MAKE_STATIC: u8 = 20;
     pub const TLS_PROCESS_VARIABLE: u8 = 21;
     pub const TLS_TP_OFFSET: u8 = 22;
-    pub const TLS_IS_LIBRARY: u8 = 23;
+    pub const TLS_LIBRARY_NAMES: u8 = 23;
     pub const COPIES: u8 = 24;
 
     pub const HELLO: u8 = 100;
@@ -314,8 +314,9 @@ struct Conn {
     next_handle: u64,
     /// Thread-local modules made static there: their thread-pointer offsets.
     tls_static: std::collections::HashMap<u64, i64>,
-    /// Whether a name is a thread-local variable of a library there.
-    library_tls: std::collections::HashMap<String, bool>,
+    /// The thread-local variables its libraries export (asked once, and again
+    /// after a library is opened there).
+    library_tls: Option<std::collections::HashSet<String>>,
 }
 
 /// The linker's end of an executor: a connection and the child process.
@@ -370,7 +371,7 @@ impl Remote {
             round_trips: 0,
             next_handle: 0,
             tls_static: Default::default(),
-            library_tls: Default::default(),
+            library_tls: None,
         };
         let mut hello = conn.answer()?;
         if hello.tag != tag::HELLO {
@@ -513,6 +514,7 @@ impl Remote {
 
     /// `dlopen` there (`RTLD_NOW | RTLD_GLOBAL`).
     pub fn load_library(&self, name: &str) -> Result<()> {
+        self.conn().library_tls = None;
         self.request_ok(Out::new(tag::LOAD_LIBRARY).str(name))
     }
 
@@ -615,17 +617,22 @@ impl Remote {
         }
     }
 
-    /// Whether `name` is a thread-local variable of a library there (asked
-    /// once per name).
+    /// Whether `name` is a thread-local variable of a library there: its
+    /// libraries' names are asked for once (and again after `load_library`).
     pub fn is_library_thread_local(&self, name: &str) -> bool {
-        if let Some(known) = self.conn().library_tls.get(name) {
-            return *known;
+        if let Some(names) = &self.conn().library_tls {
+            return names.contains(name);
         }
-        let known = self
-            .request_value(Out::new(tag::TLS_IS_LIBRARY).str(name))
-            .is_ok_and(|v| v != 0);
-        self.conn().library_tls.insert(name.to_string(), known);
-        known
+        let names = self.library_thread_locals().unwrap_or_default();
+        let found = names.contains(name);
+        self.conn().library_tls = Some(names);
+        found
+    }
+
+    fn library_thread_locals(&self) -> Result<std::collections::HashSet<String>> {
+        let mut a = expect(self.request(Out::new(tag::TLS_LIBRARY_NAMES))?, tag::SYMBOLS)?;
+        let n = a.u32()? as usize;
+        (0..n).map(|_| a.str()).collect()
     }
 
     /// Copies process variables into reach there (`memory::copies::make`):
