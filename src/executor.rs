@@ -49,6 +49,7 @@ pub fn serve() -> i32 {
     let mut server = Server {
         sock,
         buf: Vec::new(),
+        at: 0,
         fds: VecDeque::new(),
         regions: HashMap::new(),
         frames: HashMap::new(),
@@ -101,6 +102,8 @@ pub fn serve() -> i32 {
 struct Server {
     sock: RawFd,
     buf: Vec<u8>,
+    /// Where the next frame starts in `buf`.
+    at: usize,
     /// Descriptors received, for the frames that take one, in order.
     fds: VecDeque<OwnedFd>,
     regions: HashMap<u64, Region>,
@@ -132,19 +135,22 @@ impl Server {
     /// The next frame; `None` when the linker has closed its end.
     fn next(&mut self) -> Result<Option<In>> {
         loop {
-            if self.buf.len() >= 4 {
-                let len = u32::from_le_bytes([self.buf[0], self.buf[1], self.buf[2], self.buf[3]])
-                    as usize;
+            let b = &self.buf[self.at..];
+            if b.len() >= 4 {
+                let len = u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize;
                 if len == 0 || len > remote::MAX_FRAME {
                     return Err(Error::Executor(format!("a frame of {len} bytes")));
                 }
-                if self.buf.len() >= 4 + len {
-                    let tag = self.buf[4];
-                    let payload = self.buf[5..4 + len].to_vec();
-                    self.buf.drain(..4 + len);
-                    return Ok(Some(In::new(tag, payload)));
+                if b.len() >= 4 + len {
+                    let frame = In::new(b[4], b[5..4 + len].to_vec());
+                    // A cursor, not a drain: a batch of posted frames is read
+                    // without moving the rest of the buffer each time.
+                    self.at += 4 + len;
+                    return Ok(Some(frame));
                 }
             }
+            self.buf.drain(..self.at);
+            self.at = 0;
             let mut chunk = [0u8; 64 << 10];
             let mut fds = Vec::new();
             let n = remote::recv_with_fds(self.sock, &mut chunk, &mut fds)

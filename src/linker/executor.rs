@@ -30,7 +30,7 @@ impl Executor {
 
     /// The executor's process id.
     pub fn pid(&self) -> u32 {
-        self.0.hello.pid
+        self.0.hello().pid
     }
 }
 

@@ -309,7 +309,7 @@ impl Linker {
         }
         let remote = executor.0;
         let mut linker = Linker::with_options(options.debugger(Some(false)))?;
-        linker.arch = remote.hello.arch;
+        linker.arch = remote.arch();
         linker.linked.symbols.set_remote(remote.clone());
         linker.remote = Some(remote);
         Ok(linker)
@@ -317,7 +317,7 @@ impl Linker {
 
     /// The executor's process id, when code runs in one.
     pub fn executor_pid(&self) -> Option<u32> {
-        self.remote.as_ref().map(|r| r.hello.pid)
+        self.remote.as_ref().map(|r| r.hello().pid)
     }
 
     /// Requests made to the executor that waited for its answer.

@@ -155,7 +155,7 @@ impl Region {
         size: u64,
         placement: Placement,
     ) -> Result<Region> {
-        let page = page_size().max(remote.hello.page);
+        let page = page_size().max(remote.hello().page);
         let size = size.div_ceil(page) * page;
         let fd = memfd(size)?;
         // SAFETY: a fresh shared mapping of our own memfd; the kernel picks the address.

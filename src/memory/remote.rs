@@ -317,17 +317,19 @@ struct Conn {
     /// The thread-local variables its libraries export (asked once, and again
     /// after a library is opened there).
     library_tls: Option<std::collections::HashSet<String>>,
+    /// The executor's `Hello`, once read.
+    hello: Option<Hello>,
 }
 
 /// The linker's end of an executor: a connection and the child process.
 pub struct Remote {
     conn: Mutex<Conn>,
-    pub hello: Hello,
+    arch: Arch,
 }
 
 impl std::fmt::Debug for Remote {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Remote(pid {})", self.hello.pid)
+        write!(f, "Remote({:?})", self.arch)
     }
 }
 
@@ -358,11 +360,16 @@ impl Remote {
         let child = cmd
             .spawn()
             .map_err(|e| Error::Executor(format!("starting `{command}`: {e}")))?;
-        Remote::connect(ours, Some(child))
+        let known = (command.trim() == "self").then_some(Arch::HOST).flatten();
+        Remote::connect(ours, Some(child), known)
     }
 
-    /// Speaks to an executor over `sock` (its child, if this process started it).
-    pub fn connect(sock: UnixStream, child: Option<Child>) -> Result<Remote> {
+    /// Speaks to an executor over `sock` (its child, if this process started
+    /// it). `arch`: the executor's architecture when it is known without asking
+    /// (this program's own `relink executor`); its `Hello` is then read only
+    /// when first needed, so that the executor starts while the linker reads
+    /// and parses its first objects. Otherwise the `Hello` is read now.
+    pub fn connect(sock: UnixStream, child: Option<Child>, arch: Option<Arch>) -> Result<Remote> {
         let mut conn = Conn {
             sock,
             queued: Vec::new(),
@@ -372,37 +379,38 @@ impl Remote {
             next_handle: 0,
             tls_static: Default::default(),
             library_tls: None,
-        };
-        let mut hello = conn.answer()?;
-        if hello.tag != tag::HELLO {
-            return Err(bad(format!("expected hello, got message {}", hello.tag)));
-        }
-        let version = hello.u32()?;
-        if version != VERSION {
-            return Err(Error::Executor(format!(
-                "the executor speaks protocol {version}, this linker {VERSION}"
-            )));
-        }
-        let arch = match hello.u8()? {
-            0 => Arch::X86_64,
-            1 => Arch::Aarch64,
-            a => return Err(bad(format!("unknown architecture {a}"))),
-        };
-        let hello = Hello {
-            arch,
-            pid: hello.u32()?,
-            page: hello.u64()?,
-            anchor: hello.u64()?,
-            trap_handler: hello.u64()?,
-            tlsdesc_resolver: hello.u64()?,
+            hello: None,
         };
         // The program's standard input is ours, not the socket.
         let stdin = Out::new(tag::STDIN).finish();
         send_with_fd(conn.sock.as_raw_fd(), &stdin, 0)
             .map_err(|e| Error::Executor(format!("sending standard input: {e}")))?;
+        let arch = match arch {
+            Some(arch) => arch,
+            None => conn.hello()?.arch,
+        };
         Ok(Remote {
             conn: Mutex::new(conn),
-            hello,
+            arch,
+        })
+    }
+
+    /// The executor's architecture.
+    pub fn arch(&self) -> Arch {
+        self.arch
+    }
+
+    /// What the executor said about itself (read at first need); an executor
+    /// that did not start answers zeros, and its next request fails.
+    pub fn hello(&self) -> Hello {
+        let mut c = self.conn();
+        c.hello().unwrap_or(Hello {
+            arch: self.arch,
+            pid: c.child.as_ref().map_or(0, |c| c.id()),
+            page: super::page_size(),
+            anchor: 0,
+            trap_handler: 0,
+            tlsdesc_resolver: 0,
         })
     }
 
@@ -738,10 +746,46 @@ fn expect(mut a: In, want: u8) -> Result<In> {
 }
 
 impl Conn {
+    /// The executor's `Hello`, read now if it was not yet.
+    fn hello(&mut self) -> Result<Hello> {
+        if let Some(h) = self.hello {
+            return Ok(h);
+        }
+        if let Some(e) = &self.ended {
+            return Err(Error::ExecutorEnded(e.clone()));
+        }
+        let mut hello = self.answer()?;
+        if hello.tag != tag::HELLO {
+            return Err(bad(format!("expected hello, got message {}", hello.tag)));
+        }
+        let version = hello.u32()?;
+        if version != VERSION {
+            return Err(Error::Executor(format!(
+                "the executor speaks protocol {version}, this linker {VERSION}"
+            )));
+        }
+        let arch = match hello.u8()? {
+            0 => Arch::X86_64,
+            1 => Arch::Aarch64,
+            a => return Err(bad(format!("unknown architecture {a}"))),
+        };
+        let hello = Hello {
+            arch,
+            pid: hello.u32()?,
+            page: hello.u64()?,
+            anchor: hello.u64()?,
+            trap_handler: hello.u64()?,
+            tlsdesc_resolver: hello.u64()?,
+        };
+        self.hello = Some(hello);
+        Ok(hello)
+    }
+
     fn request(&mut self, frame: Vec<u8>, fd: Option<RawFd>) -> Result<In> {
         if let Some(e) = &self.ended {
             return Err(Error::ExecutorEnded(e.clone()));
         }
+        self.hello()?;
         let mut bytes = std::mem::take(&mut self.queued);
         let sent = match fd {
             Some(fd) => {

@@ -876,7 +876,7 @@ impl Host<'_> {
 
     pub fn tlsdesc_resolver(self) -> u64 {
         match self.0 {
-            Some(r) => r.hello.tlsdesc_resolver,
+            Some(r) => r.hello().tlsdesc_resolver,
             None => tlsdesc_resolver_address(),
         }
     }

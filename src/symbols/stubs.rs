@@ -71,7 +71,7 @@ impl StubTable {
         };
         let handler = match region.remote() {
             // The executor's own handler, which reports the slot to the linker.
-            Some(remote) => remote.hello.trap_handler,
+            Some(remote) => remote.hello().trap_handler,
             None => trap_handler as extern "C" fn(u64) -> ! as usize as u64,
         };
         Target::store_slot(region, block.offset + table.cell, handler);
