@@ -693,3 +693,34 @@ fn generated_corpus_equals_in_process() {
     );
     let _ = fs::remove_dir_all(&dir);
 }
+
+/// The program in the executor reads the linker's standard input (the socket
+/// on the executor's is replaced by it) and prints to the linker's stdout.
+#[test]
+fn the_program_reads_the_linkers_stdin() {
+    let dir = scratch("stdin");
+    let obj = compile_c(
+        &dir,
+        "rd",
+        "#include <stdio.h>\nint main(void) { char b[64]; int n = 0;\n\
+         while (fgets(b, sizeof b, stdin)) { n++; printf(\"got %s\", b); }\n\
+         return n; }\n",
+    );
+    let input = dir.join("input.txt");
+    fs::write(&input, "one\ntwo\n").unwrap();
+    let mut cmd = relink_command();
+    cmd.arg("run")
+        .arg("--executor")
+        .arg(executor_command())
+        .arg(&obj);
+    let stdin = std::process::Stdio::from(fs::File::open(&input).unwrap());
+    let got = common::run_with_stdin(cmd, stdin, TIME_LIMIT);
+    assert_eq!(
+        String::from_utf8_lossy(&got.stdout),
+        "got one\ngot two\n",
+        "stderr: {}",
+        String::from_utf8_lossy(&got.stderr)
+    );
+    assert_eq!(got.status.code(), Some(2));
+    fs::remove_dir_all(&dir).ok();
+}
