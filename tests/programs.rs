@@ -341,45 +341,8 @@ fn report(
         if want == have {
             String::new()
         } else {
-            line_diff(&want, &have)
+            common::line_diff(&want, &have)
         },
         String::from_utf8_lossy(&got.stderr),
     )
-}
-
-/// A line diff of `want` against `have` (longest common subsequence): common
-/// lines prefixed with two spaces, missing ones with `- `, extra ones with `+ `.
-fn line_diff(want: &str, have: &str) -> String {
-    let a: Vec<&str> = want.lines().collect();
-    let b: Vec<&str> = have.lines().collect();
-    // lcs[i][j]: length of the longest common subsequence of a[i..] and b[j..].
-    let mut lcs = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for i in (0..a.len()).rev() {
-        for j in (0..b.len()).rev() {
-            lcs[i][j] = if a[i] == b[j] {
-                lcs[i + 1][j + 1] + 1
-            } else {
-                lcs[i + 1][j].max(lcs[i][j + 1])
-            };
-        }
-    }
-    let mut out = String::new();
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() || j < b.len() {
-        if i < a.len() && j < b.len() && a[i] == b[j] {
-            out.push_str(&format!("  {}\n", a[i]));
-            i += 1;
-            j += 1;
-        } else if j < b.len() && (i == a.len() || lcs[i][j + 1] >= lcs[i + 1][j]) {
-            out.push_str(&format!("+ {}\n", b[j]));
-            j += 1;
-        } else {
-            out.push_str(&format!("- {}\n", a[i]));
-            i += 1;
-        }
-    }
-    if a == b && want.ends_with('\n') != have.ends_with('\n') {
-        out.push_str("(the outputs differ in their final newline)\n");
-    }
-    out
 }

@@ -109,42 +109,8 @@ impl Region {
         let page = page_size();
         let size = size.div_ceil(page) * page;
         let fd = memfd(size)?;
-        let target = place(&fd, size, placement)?;
-        // SAFETY: a fresh shared mapping of our own memfd; the kernel picks the address.
-        let working = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                size as usize,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED,
-                fd.as_raw_fd(),
-                0,
-            )
-        };
-        if working == libc::MAP_FAILED {
-            let err = Error::os("mapping the working view");
-            unmap(target, size);
-            return Err(err);
-        }
-        if let Err(e) = fork::register(fd.as_raw_fd(), working as u64, target, size) {
-            unmap(target, size);
-            unmap(working as u64, size);
-            return Err(e);
-        }
-        let mut free = BTreeMap::new();
-        free.insert(0, size);
-        Ok(Region {
-            fd,
-            working: working.cast(),
-            target,
-            size,
-            page,
-            free,
-            in_use: 0,
-            no_exec: false,
-            debug: None,
-            remote: None,
-        })
+        let (target, working) = both_views(&fd, size, placement)?;
+        Ok(Region::over(fd, working, target, size, page, None))
     }
 
     /// Reserves `size` bytes whose target view is in an executor's process:
@@ -158,20 +124,7 @@ impl Region {
         let page = page_size().max(remote.hello().page);
         let size = size.div_ceil(page) * page;
         let fd = memfd(size)?;
-        // SAFETY: a fresh shared mapping of our own memfd; the kernel picks the address.
-        let working = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                size as usize,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED,
-                fd.as_raw_fd(),
-                0,
-            )
-        };
-        if working == libc::MAP_FAILED {
-            return Err(Error::os("mapping the working view"));
-        }
+        let working = working_view(&fd, size)?;
         let target = match remote.reserve(fd.as_raw_fd(), size, placement) {
             Ok(t) => t,
             Err(e) => {
@@ -179,20 +132,30 @@ impl Region {
                 return Err(e);
             }
         };
-        let mut free = BTreeMap::new();
-        free.insert(0, size);
-        Ok(Region {
+        Ok(Region::over(fd, working, target, size, page, Some(remote)))
+    }
+
+    /// A region over mapped views, all of it free.
+    fn over(
+        fd: OwnedFd,
+        working: *mut u8,
+        target: u64,
+        size: u64,
+        page: u64,
+        remote: Option<std::sync::Arc<remote::Remote>>,
+    ) -> Region {
+        Region {
             fd,
-            working: working.cast(),
+            working,
             target,
             size,
             page,
-            free,
+            free: BTreeMap::from([(0, size)]),
             in_use: 0,
             no_exec: false,
             debug: None,
-            remote: Some(remote),
-        })
+            remote,
+        }
     }
 
     /// The executor whose process holds the target view, if not this one.
@@ -209,40 +172,12 @@ impl Region {
         if size == 0 || !size.is_multiple_of(page) {
             return Err(Error::Placement(format!("a region of {size} bytes")));
         }
-        let target = place(&fd, size, placement)?;
-        // SAFETY: a fresh shared mapping of the memfd; the kernel picks the address.
-        let working = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                size as usize,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED,
-                fd.as_raw_fd(),
-                0,
-            )
-        };
-        if working == libc::MAP_FAILED {
-            let err = Error::os("mapping the working view");
-            unmap(target, size);
-            return Err(err);
-        }
-        if let Err(e) = fork::register(fd.as_raw_fd(), working as u64, target, size) {
-            unmap(target, size);
-            unmap(working as u64, size);
-            return Err(e);
-        }
-        Ok(Region {
-            fd,
-            working: working.cast(),
-            target,
-            size,
-            page,
-            free: BTreeMap::new(),
-            in_use: size,
-            no_exec: false,
-            debug: None,
-            remote: None,
-        })
+        let (target, working) = both_views(&fd, size, placement)?;
+        let mut region = Region::over(fd, working, target, size, page, None);
+        // Everything is the linker's to hand out.
+        region.free.clear();
+        region.in_use = size;
+        Ok(region)
     }
 
     /// Makes `[offset, offset + len)` of the target view inaccessible (an
@@ -748,6 +683,45 @@ fn place(fd: &OwnedFd, size: u64, placement: Placement) -> Result<u64> {
             map_at(fd, size, 0, false).ok_or_else(|| Error::os("reserving the region"))
         }
     }
+}
+
+/// The read-write working view of `fd`'s `size` bytes, wherever the kernel
+/// puts it.
+fn working_view(fd: &OwnedFd, size: u64) -> Result<*mut u8> {
+    // SAFETY: a fresh shared mapping of our own memfd; the kernel picks the address.
+    let working = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            size as usize,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED,
+            fd.as_raw_fd(),
+            0,
+        )
+    };
+    if working == libc::MAP_FAILED {
+        return Err(Error::os("mapping the working view"));
+    }
+    Ok(working.cast())
+}
+
+/// Both views of `fd` in this process — the target view placed as
+/// `placement` says, and the working view — registered for fork.
+fn both_views(fd: &OwnedFd, size: u64, placement: Placement) -> Result<(u64, *mut u8)> {
+    let target = place(fd, size, placement)?;
+    let working = match working_view(fd, size) {
+        Ok(w) => w,
+        Err(e) => {
+            unmap(target, size);
+            return Err(e);
+        }
+    };
+    if let Err(e) = fork::register(fd.as_raw_fd(), working as u64, target, size) {
+        unmap(target, size);
+        unmap(working as u64, size);
+        return Err(e);
+    }
+    Ok((target, working))
 }
 
 /// Whether all of `[lo, hi)` is within `reach` of `anchor` (and `anchor` of it).
