@@ -53,6 +53,7 @@ pub fn serve() -> i32 {
         fds: VecDeque::new(),
         regions: HashMap::new(),
         frames: HashMap::new(),
+        debug: HashMap::new(),
         failed: None,
     };
     let arch = match Arch::HOST {
@@ -92,6 +93,7 @@ pub fn serve() -> i32 {
     // The linker closed its end. Unwind tables are deregistered while the
     // memory they describe is still mapped, then the regions go.
     server.frames.clear();
+    server.debug.clear();
     server.regions.clear();
     // What loaded code printed goes out now.
     // SAFETY: fflush(NULL) flushes every C stream.
@@ -108,6 +110,8 @@ struct Server {
     fds: VecDeque<OwnedFd>,
     regions: HashMap<u64, Region>,
     frames: HashMap<u64, runtime::unwind::Registration>,
+    /// Objects handed to the debugger (GDB JIT interface), by handle.
+    debug: HashMap<u64, runtime::gdb::Registration>,
     /// The first failure of a request without an answer, given with the next
     /// answer.
     failed: Option<String>,
@@ -382,6 +386,25 @@ impl Server {
                     Err((i, why)) => self.error(format!("{i}\t{why}")),
                 }
                 .map_err(io)?;
+            }
+            tag::GDB_REGISTER => {
+                let handle = f.u64()?;
+                let n = f.u32()? as usize;
+                let image: Vec<u8> = (0..n).map(|_| f.u8()).collect::<Result<_>>()?;
+                self.debug.insert(handle, runtime::gdb::register(image));
+            }
+            tag::GDB_DEREGISTER => {
+                self.debug.remove(&f.u64()?);
+            }
+            tag::DEBUGGABLE => {
+                let base = f.u64()?;
+                if !crate::memory::qemu_user() {
+                    if let Some(r) = self.regions.get_mut(&base) {
+                        if let Err(e) = r.make_debuggable() {
+                            self.failed.get_or_insert(e.to_string());
+                        }
+                    }
+                }
             }
             tag::SYNC => self.answer(Out::new(tag::OK)).map_err(io)?,
             tag::EXIT => {

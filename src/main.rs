@@ -141,7 +141,7 @@ struct ProcessOptions {
     /// executor`), or a command that starts one, e.g. `qemu-aarch64 -L
     /// /usr/aarch64-linux-gnu path/to/aarch64/relink executor`. Linking stays
     /// here; a crash ends the executor, and relink reports it by symbol.
-    #[arg(long, value_name = "CMD", conflicts_with_all = ["perf_map", "perf_jitdump", "debugger"])]
+    #[arg(long, value_name = "CMD", conflicts_with_all = ["perf_map", "perf_jitdump"])]
     executor: Option<String>,
 }
 
@@ -311,7 +311,8 @@ fn run_in_executor(
     let mut linker = Linker::with_executor(
         relink::LinkerOptions::new()
             .placement(process.placement)
-            .default_libraries(!process.no_default_libs),
+            .default_libraries(!process.no_default_libs)
+            .debugger(Some(process.debugger)),
         executor,
     )?;
     for lib in &process.libs {

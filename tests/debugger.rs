@@ -23,6 +23,12 @@ fn debug_objects(dir: &str) -> Vec<PathBuf> {
 /// Runs `relink run OBJECTS` under `gdb -batch` with these commands.
 #[cfg(target_arch = "x86_64")]
 fn gdb(objects: &[PathBuf], commands: &[&str]) -> String {
+    gdb_with(&[], objects, commands)
+}
+
+/// As [`gdb`], with options for `relink run` before the objects.
+#[cfg(target_arch = "x86_64")]
+fn gdb_with(options: &[&str], objects: &[PathBuf], commands: &[&str]) -> String {
     let mut cmd = std::process::Command::new("gdb");
     cmd.args(["-batch", "-nx", "-ex", "set breakpoint pending on"]);
     for c in commands {
@@ -30,7 +36,8 @@ fn gdb(objects: &[PathBuf], commands: &[&str]) -> String {
     }
     cmd.arg("--args")
         .arg(env!("CARGO_BIN_EXE_relink"))
-        .arg("run");
+        .arg("run")
+        .args(options);
     cmd.args(objects);
     let out = run_with_timeout(cmd, Duration::from_secs(120));
     assert!(!out.timed_out, "gdb timed out");
@@ -83,6 +90,52 @@ fn gdb_breaks_in_loaded_code_and_shows_frames_and_source_lines() {
     // The breakpoint stays inserted: hit again with the next argument.
     assert!(out.contains("Breakpoint 1, counter_step (x=1)"), "{out}");
     assert!(out.contains("$2 = 1"), "{out}");
+}
+
+/// In an executor (`relink run --executor self --debugger`), gdb following
+/// the child breaks in loaded code there, registered through the executor's
+/// GDB JIT interface, with frames and source lines, and the breakpoint holds
+/// in its debuggable code.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn gdb_breaks_in_code_loaded_into_an_executor() {
+    let executor = format!("{} executor", env!("CARGO_BIN_EXE_relink"));
+    let out = gdb_with(
+        &["--executor", &executor, "--debugger"],
+        &debug_objects("debug/x86_64"),
+        &[
+            "set follow-fork-mode child",
+            "break counter_step",
+            "run",
+            "bt",
+            "info line *$pc",
+            "print x",
+            "continue",
+            "print x",
+        ],
+    );
+    let hit = "counter_step (x=0) at step.c:2";
+    assert!(
+        out.contains(hit),
+        "the pending breakpoint was not hit:\n{out}"
+    );
+    let bt = &out[out.find(hit).unwrap()..];
+    for frame in [
+        "counter_run (n=4) at counter.c:10",
+        "main () at main.c:3",
+        "relink::executor::run_main",
+    ] {
+        assert!(
+            bt.contains(frame),
+            "missing `{frame}` in the backtrace:\n{out}"
+        );
+    }
+    assert!(
+        out.contains("Line 2 of \"step.c\" starts at address"),
+        "{out}"
+    );
+    assert!(out.contains("$1 = 0") && out.contains("$2 = 1"), "{out}");
+    assert!(out.contains("counter_step (x=1) at step.c:2"), "{out}");
 }
 
 #[cfg(target_arch = "x86_64")]

@@ -252,6 +252,6 @@ pub(crate) fn register(
     loaded.unwind = (frames.into_iter())
         .filter_map(|f| unwind::register_in(remote, f))
         .collect();
-    loaded.debug = debug.flatten().map(gdb::register);
+    loaded.debug = debug.flatten().map(|image| gdb::register_in(remote, image));
     loaded.functions = functions;
 }

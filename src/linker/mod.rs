@@ -299,8 +299,9 @@ impl Linker {
     ///
     /// Not available there: [`Linker::function`] pointers (call with
     /// [`Linker::call`] or [`Linker::run_main`]), [`Linker::define`] of host
-    /// functions, thread-local variables, copies of process variables, the
-    /// debugger and perf registrations.
+    /// functions, perf maps and jitdump files. Debugger support
+    /// ([`LinkerOptions::debugger`]) is on only when asked for (`Some(true)`):
+    /// whether one is attached to the executor is not known here.
     pub fn with_executor(options: LinkerOptions, executor: Executor) -> Result<Linker> {
         if options.perf_map || options.perf_jitdump {
             return Err(Error::Executor(
@@ -308,7 +309,10 @@ impl Linker {
             ));
         }
         let remote = executor.0;
-        let mut linker = Linker::with_options(options.debugger(Some(false)))?;
+        // Whether a debugger is attached to the executor is not known here:
+        // debugger support there is asked for (`Some(true)`) or off.
+        let debugger = options.debugger == Some(true);
+        let mut linker = Linker::with_options(options.debugger(Some(debugger)))?;
         linker.arch = remote.arch();
         linker.linked.symbols.set_remote(remote.clone());
         linker.remote = Some(remote);

@@ -208,6 +208,10 @@ impl Region {
 
     /// Makes code ranges protected from now on debuggable (see the module docs).
     pub fn make_debuggable(&mut self) -> Result<()> {
+        if let Some(remote) = &self.remote {
+            remote.make_debuggable(self.target);
+            return Ok(());
+        }
         let open = |path: &str, write: bool| {
             std::fs::OpenOptions::new()
                 .read(true)

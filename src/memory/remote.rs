@@ -70,6 +70,9 @@ pub mod tag {
     pub const TLS_TP_OFFSET: u8 = 22;
     pub const TLS_LIBRARY_NAMES: u8 = 23;
     pub const COPIES: u8 = 24;
+    pub const GDB_REGISTER: u8 = 25;
+    pub const GDB_DEREGISTER: u8 = 26;
+    pub const DEBUGGABLE: u8 = 27;
 
     pub const HELLO: u8 = 100;
     pub const OK: u8 = 101;
@@ -641,6 +644,32 @@ impl Remote {
         let mut a = expect(self.request(Out::new(tag::TLS_LIBRARY_NAMES))?, tag::SYMBOLS)?;
         let n = a.u32()? as usize;
         (0..n).map(|_| a.str()).collect()
+    }
+
+    /// Hands an object's ELF image to the debugger there (the GDB JIT
+    /// interface, posted): the handle to take it back with.
+    pub fn gdb_register(&self, image: &[u8]) -> u64 {
+        let handle = {
+            let mut c = self.conn();
+            c.next_handle += 1;
+            c.next_handle
+        };
+        let mut frame = Out::new(tag::GDB_REGISTER)
+            .u64(handle)
+            .u32(image.len() as u32);
+        frame.0.extend_from_slice(image);
+        self.post(frame);
+        handle
+    }
+
+    pub fn gdb_deregister(&self, handle: u64) {
+        self.post(Out::new(tag::GDB_DEREGISTER).u64(handle));
+    }
+
+    /// Makes the code of the region at `base` debuggable there (breakpoints
+    /// can be written into it: `Region::make_debuggable`).
+    pub fn make_debuggable(&self, base: u64) {
+        self.post(Out::new(tag::DEBUGGABLE).u64(base));
     }
 
     /// Copies process variables into reach there (`memory::copies::make`):

@@ -68,8 +68,25 @@ static LOCK: Mutex<()> = Mutex::new(());
 
 /// One object's entry in the debugger's list; unregistered when dropped.
 pub(crate) struct Registration {
-    entry: Box<JitCodeEntry>,
+    /// `None`: registered in an executor's process instead (`remote`).
+    entry: Option<Box<JitCodeEntry>>,
     _image: Box<[u8]>,
+    remote: Option<(std::sync::Arc<crate::memory::remote::Remote>, u64)>,
+}
+
+/// Registers `image` with the debugger of the process where code runs.
+pub(crate) fn register_in(
+    remote: Option<&std::sync::Arc<crate::memory::remote::Remote>>,
+    image: Vec<u8>,
+) -> Registration {
+    match remote {
+        None => register(image),
+        Some(r) => Registration {
+            entry: None,
+            _image: Box::new([]),
+            remote: Some((r.clone(), r.gdb_register(&image))),
+        },
+    }
 }
 
 // SAFETY: the raw pointers in `entry` are only touched with `LOCK` held.
@@ -101,18 +118,25 @@ pub(crate) fn register(image: Vec<u8>) -> Registration {
         __jit_debug_register_code();
     }
     Registration {
-        entry,
+        entry: Some(entry),
         _image: image,
+        remote: None,
     }
 }
 
 impl Drop for Registration {
     fn drop(&mut self) {
+        if let Some((remote, handle)) = &self.remote {
+            remote.gdb_deregister(*handle);
+        }
+        let Some(entry) = &mut self.entry else {
+            return;
+        };
         let _guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
         // SAFETY: as in `register`: the entry is in the list, LOCK is held.
         unsafe {
             let d = std::ptr::addr_of_mut!(__jit_debug_descriptor);
-            let e: *mut JitCodeEntry = &mut *self.entry;
+            let e: *mut JitCodeEntry = &mut **entry;
             if !(*e).prev.is_null() {
                 (*(*e).prev).next = (*e).next;
             } else {
