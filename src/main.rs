@@ -143,6 +143,10 @@ struct ProcessOptions {
     /// here; a crash ends the executor, and relink reports it by symbol.
     #[arg(long, value_name = "CMD", conflicts_with_all = ["perf_map", "perf_jitdump"])]
     executor: Option<String>,
+    /// Threads a load uses: 1 reads, parses and links on one thread; 2 or more
+    /// read and parse files ahead on a second one (default: the machine's cores).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    threads: usize,
 }
 
 fn parse_placement(s: &str) -> Result<relink::Placement, String> {
@@ -245,6 +249,7 @@ fn run(
         relink::LinkerOptions::new()
             .placement(process.placement)
             .default_libraries(!process.no_default_libs)
+            .threads(process.threads)
             .perf_map(process.perf_map)
             .perf_jitdump(process.perf_jitdump)
             .debugger(match (process.debugger, process.no_debugger) {
@@ -312,6 +317,7 @@ fn run_in_executor(
         relink::LinkerOptions::new()
             .placement(process.placement)
             .default_libraries(!process.no_default_libs)
+            .threads(process.threads)
             .debugger(Some(process.debugger)),
         executor,
     )?;

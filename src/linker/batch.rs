@@ -176,9 +176,10 @@ const CHUNK: usize = 16;
 /// Reading ahead starts a thread; for a few files that costs more than it saves.
 const AHEAD_MIN: usize = 8;
 
-/// Whether a batch of `files` files is read and parsed on a second thread.
-fn read_ahead_pays(files: usize) -> bool {
-    files >= AHEAD_MIN && std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2)
+/// Whether a batch of `files` files is read and parsed on a second thread,
+/// for a load that may use `threads` threads.
+fn read_ahead_pays(files: usize, threads: usize) -> bool {
+    files >= AHEAD_MIN && threads >= 2
 }
 
 self_cell::self_cell!(
@@ -346,7 +347,8 @@ impl Linker {
         fresh: bool,
         ids: &mut Vec<ObjectId>,
     ) -> Result<Streamed> {
-        if let Some(paths) = inputs.files().filter(|p| read_ahead_pays(p.len())) {
+        let threads = self.options.thread_count();
+        if let Some(paths) = inputs.files().filter(|p| read_ahead_pays(p.len(), threads)) {
             if let Some(streamed) = self.stream_ahead(paths, fresh, ids) {
                 return streamed;
             }

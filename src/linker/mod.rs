@@ -64,6 +64,12 @@ pub struct LinkerOptions {
     /// objects leave names undefined that they provide, as a compiler driver
     /// links them (default off; `relink run` turns it on).
     pub(crate) default_libraries: bool,
+    /// Threads a batch of files uses: 1 reads, parses and links each file on
+    /// the calling thread; 2 or more read and parse ahead on a second thread
+    /// (`linker/batch.rs`). Default (`None`): the machine's cores. Per-object
+    /// stages on more threads than two are not written yet (issue 20); the
+    /// output is the same for every count.
+    pub(crate) threads: Option<usize>,
     /// Test hook: make every load fail at this stage (after its work, before the
     /// next), to check that a failed load leaves the linker as it was.
     pub(crate) fail_at: Option<Stage>,
@@ -91,6 +97,7 @@ impl Default for LinkerOptions {
             perf_map: false,
             perf_jitdump: false,
             default_libraries: false,
+            threads: None,
             fail_at: None,
         }
     }
@@ -171,6 +178,20 @@ impl LinkerOptions {
     pub fn default_libraries(mut self, on: bool) -> LinkerOptions {
         self.default_libraries = on;
         self
+    }
+
+    /// Threads a batch of files may use (see the field; `0`: the machine's
+    /// cores, the default). `1` keeps a load on the calling thread.
+    pub fn threads(mut self, threads: usize) -> LinkerOptions {
+        self.threads = (threads > 0).then_some(threads);
+        self
+    }
+
+    /// The threads a load may use: the option, or the machine's cores.
+    pub(crate) fn thread_count(&self) -> usize {
+        self.threads.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        })
     }
 
     /// Test hook: address space left unused between the stub table and the
@@ -705,6 +726,28 @@ impl Linker {
             ));
         }
         out
+    }
+
+    /// The region's target address and a digest of the bytes of every range
+    /// allocated in it (code, data, tables): two linkers that made the same
+    /// decisions at the same base have equal ones.
+    #[cfg(feature = "testing")]
+    pub fn image_digest(&self) -> (u64, u64) {
+        let Some(space) = &self.linked.space else {
+            return (0, 0);
+        };
+        let region = &space.region;
+        // FNV-1a over (offset, bytes) of each allocated range.
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut mix = |b: u8| {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        };
+        for (offset, len) in region.allocated() {
+            offset.to_le_bytes().into_iter().for_each(&mut mix);
+            region.bytes(offset, len).iter().for_each(|b| mix(*b));
+        }
+        (region.target_base(), h)
     }
 
     /// Memory accounting: live and retired bytes, objects, symbols with slots.

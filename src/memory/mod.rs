@@ -283,6 +283,23 @@ impl Region {
     }
 
     #[cfg(any(test, feature = "testing"))]
+    /// The allocated ranges, `(offset, len)` in order: what is not free.
+    pub fn allocated(&self) -> Vec<(u64, u64)> {
+        let mut out = Vec::new();
+        let mut at = 0;
+        for (&offset, &len) in &self.free {
+            if offset > at {
+                out.push((at, offset - at));
+            }
+            at = offset + len;
+        }
+        if at < self.size {
+            out.push((at, self.size - at));
+        }
+        out
+    }
+
+    #[cfg(any(test, feature = "testing"))]
     /// Whether the target address range `[lo, hi)` lies inside the region.
     pub fn contains(&self, lo: u64, hi: u64) -> bool {
         lo >= self.target && hi <= self.target + self.size && lo <= hi
