@@ -74,6 +74,11 @@ pub(crate) struct Facts {
     /// Unwind sections whose call-frame instructions relocation leaves well
     /// formed (`unwind::instructions_hold`).
     pub unwind_checked: Vec<SectionId>,
+    /// Per symbol: the symbol table's hash of its name if it is global and
+    /// named (0 otherwise), so the linking thread does not hash names.
+    pub name_hashes: Vec<u64>,
+    /// Per symbol: whether a relocation refers to it.
+    pub referenced: Vec<bool>,
 }
 
 /// The container format an [`Object`] was read from.

@@ -57,8 +57,6 @@ use resolve::{Bound, Fix};
 /// (a failed load just drops them).
 #[derive(Default)]
 pub(crate) struct Scratch {
-    /// Per symbol: whether a relocation uses it (`names`).
-    pub(crate) referenced: Vec<bool>,
     /// Per symbol: its binding while the object resolves (`resolve`).
     pub(crate) bound: Vec<Option<Bound>>,
     /// The object's fixups (`resolve`, `apply_fixes`).

@@ -4,7 +4,7 @@
 //! once, before the object is linked: on a batch's reading thread
 //! (`batch::read_and_parse`), so the linking thread finds them ready.
 
-use crate::input::{Facts, Object, Role, SectionId};
+use crate::input::{Binding, Facts, Object, Role, SectionId};
 use crate::runtime::unwind;
 
 /// Works out everything [`facts`] and `Object::named_code` give, if not yet done.
@@ -24,5 +24,21 @@ pub(crate) fn facts<'o>(object: &'o Object) -> &'o Facts {
             .filter(|&i| object.section(i).role == Role::EhFrame)
             .filter(|&i| unwind::instructions_hold(object, i))
             .collect(),
+        name_hashes: (object.symbols.iter())
+            .map(|s| match s.binding {
+                Binding::Local => 0,
+                _ if s.name.is_empty() => 0,
+                _ => crate::symbols::name_hash(s.name),
+            })
+            .collect(),
+        referenced: {
+            let mut used = vec![false; object.symbols.len()];
+            for r in object.sections.iter().flat_map(|s| &s.relocs) {
+                if let Some(u) = used.get_mut(r.symbol.0 as usize) {
+                    *u = true;
+                }
+            }
+            used
+        },
     })
 }

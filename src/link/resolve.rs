@@ -311,19 +311,18 @@ impl Binder<'_> {
         layout: &Layout,
         undo: &mut Undo,
     ) -> Result<Names> {
-        let mut referenced = refill(&mut self.scratch.referenced, object.symbols.len(), false);
-        for r in object.sections.iter().flat_map(|s| &s.relocs) {
-            if let Some(used) = referenced.get_mut(r.symbol.0 as usize) {
-                *used = true;
-            }
-        }
+        // Which symbols relocations use, and the names' hashes: worked out
+        // where the object was read (`prepare::facts`).
+        let facts = super::prepare::facts(object);
+        let referenced = &facts.referenced;
+        let hashes = &facts.name_hashes;
         // Every global name looked up first, in a loop that does nothing else:
         // the lookups' cache misses (hash index, name text) then overlap, where
         // between the steps below each waited for its own.
-        let known: Vec<Option<NameId>> = (object.symbols.iter())
-            .map(|s| {
-                is_global(s.binding)
-                    .then(|| self.symbols.id(s.name))
+        let known: Vec<Option<NameId>> = (object.symbols.iter().zip(hashes))
+            .map(|(s, &h)| {
+                (is_global(s.binding) && !s.name.is_empty())
+                    .then(|| self.symbols.id_hashed(s.name, h))
                     .flatten()
             })
             .collect();
@@ -346,7 +345,7 @@ impl Binder<'_> {
             } else {
                 let (name, new) = match known[i] {
                     Some(name) => (name, false),
-                    None => self.symbols.intern(sym.name),
+                    None => self.symbols.intern_hashed(sym.name, hashes[i]),
                 };
                 if new {
                     undo.entries.push(name);
@@ -400,7 +399,6 @@ impl Binder<'_> {
         data.sort_by_key(|d| d.0);
         data.dedup_by_key(|d| d.0);
         data.shrink_to_fit();
-        self.scratch.referenced = referenced;
         Ok(Names {
             uses,
             defs,

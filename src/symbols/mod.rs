@@ -413,6 +413,13 @@ fn hash(name: &str) -> u64 {
     rustc_hash::FxBuildHasher.hash_one(name)
 }
 
+/// The table's hash of `name`: computed where an object is read
+/// (`link/prepare.rs`), and passed to [`SymbolTable::id_hashed`] and
+/// [`SymbolTable::intern_hashed`] on the linking thread.
+pub(crate) fn name_hash(name: &str) -> u64 {
+    hash(name)
+}
+
 /// `id`'s name in `text`.
 fn text_of<'t>(text: &'t str, spans: &[Span], id: NameId) -> &'t str {
     let Span { start, len } = spans[id.0 as usize];
@@ -431,9 +438,21 @@ impl SymbolTable {
             .map(|x| x.id)
     }
 
+    /// As [`SymbolTable::id`], with `name`'s hash already computed ([`name_hash`]).
+    pub(crate) fn id_hashed(&self, name: &str, h: u64) -> Option<NameId> {
+        debug_assert_eq!(h, hash(name));
+        let text = &self.text;
+        self.index.find(h, |x| x.span.is(text, name)).map(|x| x.id)
+    }
+
     /// The id of `name`, added (with an empty entry) if new; `true` if it was new.
     pub fn intern(&mut self, name: &str) -> (NameId, bool) {
-        let h = hash(name);
+        self.intern_hashed(name, hash(name))
+    }
+
+    /// As [`SymbolTable::intern`], with `name`'s hash already computed.
+    pub(crate) fn intern_hashed(&mut self, name: &str, h: u64) -> (NameId, bool) {
+        debug_assert_eq!(h, hash(name));
         let text = &self.text;
         if let Some(x) = self.index.find(h, |x| x.span.is(text, name)) {
             return (x.id, false);
