@@ -20,10 +20,14 @@
 # env:  SKIP="jitlink lld"  tools to leave out (rtdyld, jitlink, jitlink-oop, lld, floor,
 #                           executor)
 #       RELINK_BASELINE=path  also time another relink binary (e.g. an older build)
-#       KEEP=dir  keep the generated corpora in dir (reused when present)
+#       KEEP=dir  keep the generated corpora in dir (reused when present; named
+#                 SHAPE-N-F, e.g. rich-1000-20)
+#       SHAPES="rich wide"  corpus shapes (gen_corpus.py --shape); each size is run for
+#                 each shape. wide: ~2.7x rich's code and several times more names.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}; f=${2:-20}; sizes=${3:-"1000 5000"}; tiny=${4:-10000}
+shapes=${SHAPES:-"rich wide"}
 skip=" ${SKIP:-} "
 work=$(mktemp -d /tmp/relink-compare.XXXXXX); trap 'rm -rf "$work"' EXIT
 keep=${KEEP:-$work}
@@ -99,12 +103,13 @@ measure() {
 wants() { [[ "$skip" != *" $1 "* ]]; }
 
 for n in $sizes; do
-  dir=$keep/rich-$n-$f
-  corpus "$dir" "$n" "$f" rich
+for shape in $shapes; do
+  dir=$keep/$shape-$n-$f
+  corpus "$dir" "$n" "$f" "$shape"
   objs=("$dir"/*.o)
   relocs=$(llvm-readobj -r "${objs[@]}" | grep -cE '^ +0x[0-9A-Fa-f]+ R_')
   echo
-  echo "corpus: $n modules x $f functions + main = ${#objs[@]} objects (llc -O2 pic," \
+  echo "corpus ($shape): $n modules x $f functions + main = ${#objs[@]} objects (llc -O2 pic," \
     "x86-64 ELF), $relocs relocations = $((relocs / ${#objs[@]})) per object;" \
     "expected status $expected; medians of $runs runs; load $(cut -d' ' -f1-3 /proc/loadavg)"
   # tool NAME: one run of that tool on this corpus.
@@ -145,6 +150,7 @@ for n in $sizes; do
           if (w["relink-executor"] > 0) printf "relink-executor/relink: %.2fx\n", w["relink-executor"] / t0
           if (w["jitlink-oop"] > 0 && w["llvm-jitlink-14"] > 0)
             printf "jitlink-oop/llvm-jitlink-14: %.2fx\n", w["jitlink-oop"] / w["llvm-jitlink-14"] }' "$work/results.txt"
+done
 done
 
 if [ "$tiny" -gt 0 ]; then
