@@ -17,8 +17,10 @@
 # -oop-executor=llvm-jitlink-executor-14`; /usr/bin/time counts the child's peak RSS
 # separately (its maximum), the wall time is the whole run. Under each table:
 # relink-executor/relink and jitlink-oop/jitlink-14.
+# relink-1thread is `relink run --threads 1` (no reading thread): relink's row is 2 threads
+# on this machine (issue 20 asks for 1 vs 2).
 # env:  SKIP="jitlink lld"  tools to leave out (rtdyld, jitlink, jitlink-oop, lld, floor,
-#                           executor)
+#                           executor, threads1)
 #       RELINK_BASELINE=path  also time another relink binary (e.g. an older build)
 #       KEEP=dir  keep the generated corpora in dir (reused when present; named
 #                 SHAPE-N-F, e.g. rich-1000-20)
@@ -117,6 +119,7 @@ for shape in $shapes; do
     case $1 in
       relink) once relink "$relink" run "${objs[@]}" ;;
       relink-baseline) once relink-baseline "$RELINK_BASELINE" run "${objs[@]}" ;;
+      relink-1thread) once relink-1thread "$relink" run --threads 1 "${objs[@]}" ;;
       llvm-rtdyld) once llvm-rtdyld llvm-rtdyld -execute -entry=main "${objs[@]}" ;;
       relink-executor) once relink-executor "$relink" run --executor self "${objs[@]}" ;;
       llvm-jitlink-14) (ulimit -s 65536; once llvm-jitlink-14 llvm-jitlink-14 "${objs[@]}") ;;
@@ -130,6 +133,7 @@ for shape in $shapes; do
   wants floor && gcc "${objs[@]}" -o "$work/native"
   tools=(relink)
   [ -n "${RELINK_BASELINE:-}" ] && tools+=(relink-baseline)
+  wants threads1 && tools+=(relink-1thread)
   wants executor && tools+=(relink-executor)
   wants rtdyld && tools+=(llvm-rtdyld)
   wants jitlink && tools+=(llvm-jitlink-14)
