@@ -258,7 +258,7 @@ impl Error {
 }
 
 /// How the executor ended: the report it sent, if any, and its status.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Ended {
     /// Signal that killed it, or `None` if it exited.
     pub signal: Option<i32>,

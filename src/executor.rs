@@ -69,7 +69,6 @@ pub fn serve() -> i32 {
         .u8(arch)
         .u32(std::process::id())
         .u64(crate::memory::page_size())
-        .u64(crate::memory::process_anchor().unwrap_or(0))
         .u64(trap_handler as extern "C" fn(u64) -> ! as usize as u64)
         .u64(runtime::tls::tlsdesc_resolver_address());
     if server.send(hello).is_err() {
@@ -120,7 +119,7 @@ struct Server {
 impl Server {
     fn send(&mut self, frame: Out) -> std::io::Result<()> {
         let bytes = frame.finish();
-        write_all(self.sock, &bytes)
+        remote::send_all(self.sock, &bytes)
     }
 
     /// The answer to a request, or the failure of one before it.
@@ -406,12 +405,6 @@ impl Server {
                     }
                 }
             }
-            tag::SYNC => self.answer(Out::new(tag::OK)).map_err(io)?,
-            tag::EXIT => {
-                let status = f.u32()? as i32;
-                // SAFETY: as for `RunMain`.
-                unsafe { libc::exit(status) };
-            }
             t => return Err(Error::Executor(format!("unknown request {t}"))),
         }
         Ok(())
@@ -449,22 +442,6 @@ extern "C" fn run_at_exit() {
     }
 }
 
-fn write_all(fd: RawFd, mut bytes: &[u8]) -> std::io::Result<()> {
-    while !bytes.is_empty() {
-        // SAFETY: writing from a live slice.
-        let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
-        if n < 0 {
-            let e = std::io::Error::last_os_error();
-            if e.kind() == std::io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(e);
-        }
-        bytes = &bytes[n as usize..];
-    }
-    Ok(())
-}
-
 /// Writes a report frame with no allocation (from a signal handler).
 fn report(tag: u8, words: &[u64]) {
     let mut frame = [0u8; 5 + 3 * 8];
@@ -476,7 +453,7 @@ fn report(tag: u8, words: &[u64]) {
     }
     let fd = SOCKET.load(Ordering::Relaxed);
     if fd >= 0 {
-        let _ = write_all(fd, &frame[..4 + len]);
+        let _ = remote::send_all(fd, &frame[..4 + len]);
     }
 }
 

@@ -59,9 +59,7 @@ pub mod tag {
     pub const DEREGISTER_FRAMES: u8 = 11;
     pub const CALL_ARGS: u8 = 12;
     pub const RUN_MAIN: u8 = 13;
-    pub const SYNC: u8 = 14;
     pub const STDIN: u8 = 15;
-    pub const EXIT: u8 = 16;
     pub const CALL_MAIN: u8 = 17;
     pub const TLS_REGISTER: u8 = 18;
     pub const TLS_UNREGISTER: u8 = 19;
@@ -231,10 +229,16 @@ pub fn send_with_fd(sock: RawFd, bytes: &[u8], fd: RawFd) -> std::io::Result<()>
             return Err(e);
         }
     };
-    let mut rest = &bytes[sent..];
-    while !rest.is_empty() {
-        // SAFETY: writing from a live slice to our socket.
-        let n = unsafe { libc::send(sock, rest.as_ptr().cast(), rest.len(), libc::MSG_NOSIGNAL) };
+    send_all(sock, &bytes[sent..])
+}
+
+/// Sends all of `bytes` on `sock` with plain `send` calls (no allocation: the
+/// executor's signal handlers use it too). A peer gone is an error, never
+/// `SIGPIPE`.
+pub fn send_all(sock: RawFd, mut bytes: &[u8]) -> std::io::Result<()> {
+    while !bytes.is_empty() {
+        // SAFETY: sending from a live slice on our socket.
+        let n = unsafe { libc::send(sock, bytes.as_ptr().cast(), bytes.len(), libc::MSG_NOSIGNAL) };
         if n < 0 {
             let e = std::io::Error::last_os_error();
             if e.kind() == std::io::ErrorKind::Interrupted {
@@ -242,7 +246,7 @@ pub fn send_with_fd(sock: RawFd, bytes: &[u8], fd: RawFd) -> std::io::Result<()>
             }
             return Err(e);
         }
-        rest = &rest[n as usize..];
+        bytes = &bytes[n as usize..];
     }
     Ok(())
 }
@@ -296,9 +300,6 @@ pub struct Hello {
     pub arch: Arch,
     pub pid: u32,
     pub page: u64,
-    /// An address in its C library's data (it places regions near it itself).
-    #[allow(dead_code)]
-    pub anchor: u64,
     /// Its trap handler (`trap[i]` stubs jump there with the slot's address).
     pub trap_handler: u64,
     /// Its TLS descriptor resolver (`runtime/tls.rs`).
@@ -411,7 +412,6 @@ impl Remote {
             arch: self.arch,
             pid: c.child.as_ref().map_or(0, |c| c.id()),
             page: super::page_size(),
-            anchor: 0,
             trap_handler: 0,
             tlsdesc_resolver: 0,
         })
@@ -419,6 +419,14 @@ impl Remote {
 
     fn conn(&self) -> std::sync::MutexGuard<'_, Conn> {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A handle for a registration made there (never 0), chosen here so that
+    /// registering needs no answer.
+    fn next_handle(&self) -> u64 {
+        let mut c = self.conn();
+        c.next_handle += 1;
+        c.next_handle
     }
 
     /// Queues a request that has no answer.
@@ -546,11 +554,7 @@ impl Remote {
     /// Registers an unwind section there (posted, no answer awaited): the
     /// handle to deregister it with, chosen here.
     pub fn register_frames(&self, section: u64, fdes: &[u64]) -> u64 {
-        let handle = {
-            let mut c = self.conn();
-            c.next_handle += 1;
-            c.next_handle
-        };
+        let handle = self.next_handle();
         let mut frame = Out::new(tag::REGISTER_FRAMES)
             .u64(handle)
             .u64(section)
@@ -649,11 +653,7 @@ impl Remote {
     /// Hands an object's ELF image to the debugger there (the GDB JIT
     /// interface, posted): the handle to take it back with.
     pub fn gdb_register(&self, image: &[u8]) -> u64 {
-        let handle = {
-            let mut c = self.conn();
-            c.next_handle += 1;
-            c.next_handle
-        };
+        let handle = self.next_handle();
         let mut frame = Out::new(tag::GDB_REGISTER)
             .u64(handle)
             .u32(image.len() as u32);
@@ -802,7 +802,6 @@ impl Conn {
             arch,
             pid: hello.u32()?,
             page: hello.u64()?,
-            anchor: hello.u64()?,
             trap_handler: hello.u64()?,
             tlsdesc_resolver: hello.u64()?,
         };
@@ -855,13 +854,7 @@ impl Conn {
     }
 
     fn report(&mut self, mut f: In) {
-        let ended = self.ended.get_or_insert(Ended {
-            signal: None,
-            status: None,
-            fault: None,
-            trap: None,
-            described: None,
-        });
+        let ended = self.ended.get_or_insert_with(Ended::default);
         if f.tag == tag::FAULT {
             if let (Ok(s), Ok(a), Ok(pc)) = (f.u64(), f.u64(), f.u64()) {
                 ended.fault = Some((s as i32, a, pc));
@@ -880,13 +873,7 @@ impl Conn {
                 _ => break,
             }
         }
-        let mut ended = self.ended.take().unwrap_or(Ended {
-            signal: None,
-            status: None,
-            fault: None,
-            trap: None,
-            described: None,
-        });
+        let mut ended = self.ended.take().unwrap_or_default();
         if let Some(child) = &mut self.child {
             if let Ok(status) = child.wait() {
                 use std::os::unix::process::ExitStatusExt;
