@@ -14,6 +14,7 @@ use crate::input::SectionId;
 use crate::link::Layout;
 use crate::link::Loaded;
 use crate::link::{Objects, Space};
+use crate::memory::remote::AtExit;
 use crate::runtime::{self, gdb, perf, unwind, Functions};
 use crate::symbols::Binding;
 use crate::symbols::ObjectId;
@@ -70,19 +71,9 @@ pub(crate) fn ready(
 /// Runs the constructors of `ids` (one batch) in link order.
 pub(crate) fn run_constructors(space: &Space, objects: &Objects, ids: &[ObjectId]) {
     let objects: Vec<&Loaded> = ids.iter().filter_map(|id| objects.get(id)).collect();
+    let host = runtime::Host(space.region.remote());
     for f in ordered(space, &objects, true) {
-        call(space, f);
-    }
-}
-
-/// Calls a loaded `void (*)(void)` where code runs. An executor that died in
-/// it is noticed by the next request that waits for an answer.
-fn call(space: &Space, f: u64) {
-    match space.region.remote() {
-        Some(remote) => {
-            let _ = remote.call(f);
-        }
-        None => runtime::call(f),
+        host.call(f);
     }
 }
 
@@ -96,41 +87,31 @@ pub(crate) fn run_destructors(space: &Space, objects: &Objects, ids: &[ObjectId]
 
 /// As [`run_destructors`], for object records (also a replaced, retired version).
 pub(crate) fn run_destructors_of(space: &Space, objects: &[&Loaded]) {
-    for o in objects.iter().rev() {
-        // The exit handlers of older versions whose state this one kept follow.
-        let handles =
-            std::iter::once(o.dso_handle).chain(o.older.iter().rev().map(|v| v.dso_handle));
-        for handle in handles {
-            match space.region.remote() {
-                Some(remote) => {
-                    let _ = remote.cxa_finalize(handle);
-                }
-                None => runtime::cxa_finalize(handle),
-            }
+    let host = runtime::Host(space.region.remote());
+    for step in destructors(space, objects) {
+        match step {
+            AtExit::Finalize(handle) => host.cxa_finalize(handle),
+            AtExit::Call(f) => host.call(f),
         }
-    }
-    let mut list = ordered(space, objects, false);
-    list.reverse();
-    for f in list {
-        call(space, f);
     }
 }
 
 /// What [`run_destructors`] would do for `ids`, as a list an executor runs at
 /// exit, after the program's own exit handlers.
-pub(crate) fn exit_list(
-    space: &Space,
-    objects: &Objects,
-    ids: &[ObjectId],
-) -> Vec<crate::memory::remote::AtExit> {
-    use crate::memory::remote::AtExit;
+pub(crate) fn exit_list(space: &Space, objects: &Objects, ids: &[ObjectId]) -> Vec<AtExit> {
     let objects: Vec<&Loaded> = ids.iter().filter_map(|id| objects.get(id)).collect();
+    destructors(space, &objects)
+}
+
+/// The destructor steps of `objects`, in the order they run.
+fn destructors(space: &Space, objects: &[&Loaded]) -> Vec<AtExit> {
     let mut out = Vec::new();
     for o in objects.iter().rev() {
+        // The exit handlers of older versions whose state this one kept follow.
         out.push(AtExit::Finalize(o.dso_handle));
         out.extend(o.older.iter().rev().map(|v| AtExit::Finalize(v.dso_handle)));
     }
-    let mut list = ordered(space, &objects, false);
+    let mut list = ordered(space, objects, false);
     list.reverse();
     out.extend(list.into_iter().map(AtExit::Call));
     out

@@ -89,13 +89,23 @@ impl Linked {
         let remote = self.symbols.remote().cloned();
         for (name, resolver) in globals {
             let symbol = self.symbols.name(name);
-            let address = resolve(remote.as_deref(), &object.name, symbol, resolver)?;
+            let address = resolve(
+                runtime::Host(remote.as_ref()),
+                &object.name,
+                symbol,
+                resolver,
+            )?;
             if let Some(d) = defs.get_mut(name) {
                 d.address = address;
             }
         }
         for &(slot, resolver) in locals {
-            let address = resolve(remote.as_deref(), &object.name, "(local ifunc)", resolver)?;
+            let address = resolve(
+                runtime::Host(remote.as_ref()),
+                &object.name,
+                "(local ifunc)",
+                resolver,
+            )?;
             let space = self.space()?;
             space.stubs.set_slot(&mut space.region, slot, address);
         }
@@ -120,7 +130,7 @@ impl Linked {
             };
             for (symbol, resolver) in p.globals {
                 match resolve(
-                    remote.as_deref(),
+                    runtime::Host(remote.as_ref()),
                     &name,
                     self.symbols.name(symbol),
                     resolver,
@@ -130,7 +140,12 @@ impl Linked {
                 }
             }
             for (slot, resolver) in p.locals {
-                match resolve(remote.as_deref(), &name, "(local ifunc)", resolver) {
+                match resolve(
+                    runtime::Host(remote.as_ref()),
+                    &name,
+                    "(local ifunc)",
+                    resolver,
+                ) {
                     Ok(address) => {
                         let space = self.space()?;
                         space.stubs.set_slot(&mut space.region, slot, address);
@@ -163,17 +178,8 @@ impl Linked {
 
 /// Calls the resolver at `resolver` (an address in loaded, relocated code),
 /// where code runs.
-fn resolve(
-    remote: Option<&crate::memory::remote::Remote>,
-    object: &str,
-    symbol: &str,
-    resolver: u64,
-) -> Result<u64> {
-    let address = match remote {
-        Some(remote) => remote.call_resolver(resolver)?,
-        None => runtime::call_resolver(resolver),
-    };
-    match address {
+fn resolve(host: runtime::Host, object: &str, symbol: &str, resolver: u64) -> Result<u64> {
+    match host.call_resolver(resolver)? {
         0 => Err(Error::Unsupported {
             at: Location::object(object),
             what: format!("the ifunc resolver of `{symbol}` returned a null address"),

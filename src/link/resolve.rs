@@ -498,7 +498,7 @@ impl Binder<'_> {
                     }
                 } else if tls::is_tls_symbol(object, r.symbol)
                     || tls::is_process_tls(
-                        crate::runtime::tls::Host(self.space.region.remote()),
+                        crate::runtime::Host(self.space.region.remote()),
                         object,
                         r.symbol,
                         r.kind,

@@ -241,7 +241,7 @@ impl Linked {
         });
         let Some((module, base, s)) = found else {
             // No loaded object defines it: a variable of the process.
-            let host = rt::Host(self.symbols.remote());
+            let host = crate::runtime::Host(self.symbols.remote());
             let words = process_cell(host, p.target, &p.name, p.addend, self.link_only)
                 .map_err(|why| process_error(p.target, &p.name, why, p.location.clone()))?;
             write_cell(&mut self.space()?.region, p.at, words);
@@ -254,7 +254,12 @@ impl Linked {
                 let tp = self.static_tls_offset(module, None, &p.name, at)?;
                 [(tp as u64).wrapping_add(offset), 0, 0]
             }
-            target => cell_words(rt::Host(self.symbols.remote()), target, module, offset),
+            target => cell_words(
+                crate::runtime::Host(self.symbols.remote()),
+                target,
+                module,
+                offset,
+            ),
         };
         write_cell(&mut self.space()?.region, p.at, words);
         Ok(())
@@ -275,7 +280,7 @@ impl Linked {
             return Ok(0);
         }
         let remote = self.symbols.remote().cloned();
-        let host = rt::Host(remote.as_ref());
+        let host = crate::runtime::Host(remote.as_ref());
         if let Some(offset) = host.static_offset(module) {
             return Ok(offset);
         }
@@ -314,7 +319,7 @@ impl Linked {
             size: plan.end - plan.start,
             align: plan.align,
         };
-        let module = rt::Host(self.symbols.remote())
+        let module = crate::runtime::Host(self.symbols.remote())
             .register(template)
             .ok_or_else(|| {
                 Error::malformed(
@@ -341,7 +346,7 @@ impl Linked {
                 .iter()
                 .any(|p| i.start >= p.offset && i.start < p.offset + p.len.max(1));
             if inside {
-                rt::Host(self.symbols.remote()).unregister(i.module);
+                crate::runtime::Host(self.symbols.remote()).unregister(i.module);
             }
             !inside
         });
@@ -349,7 +354,7 @@ impl Linked {
 
     /// Frees every TLS module (the linker is going away).
     pub(crate) fn release_all_tls(&mut self) {
-        let host = rt::Host(self.symbols.remote());
+        let host = crate::runtime::Host(self.symbols.remote());
         for i in self.tls_images.drain(..) {
             host.unregister(i.module);
         }
@@ -358,7 +363,7 @@ impl Linked {
 
 /// A cell's words: a descriptor `{resolver, module, offset}`, or a `TlsIndex`
 /// `{module, offset}` (a static-TLS cell's word is written over it later).
-fn cell_words(host: rt::Host, target: TlsTarget, module: u64, offset: u64) -> [u64; 3] {
+fn cell_words(host: crate::runtime::Host, target: TlsTarget, module: u64, offset: u64) -> [u64; 3] {
     match target {
         TlsTarget::Descriptor => [host.tlsdesc_resolver(), module, offset],
         _ => [module, offset, 0],
@@ -371,7 +376,7 @@ fn cell_words(host: rt::Host, target: TlsTarget, module: u64, offset: u64) -> [u
 /// on to glibc's), or for initial exec its offset from the thread pointer.
 /// A link-only linker takes no static TLS: 0 then.
 fn process_cell(
-    host: rt::Host,
+    host: crate::runtime::Host,
     target: TlsTarget,
     name: &str,
     addend: u64,
@@ -387,7 +392,7 @@ fn process_cell(
 }
 
 /// The thread-pointer offset of thread-local `name` of the process.
-fn process_tp(host: rt::Host, name: &str) -> std::result::Result<u64, String> {
+fn process_tp(host: crate::runtime::Host, name: &str) -> std::result::Result<u64, String> {
     host.thread_pointer_offset(name).map(|tp| tp as u64)
 }
 
@@ -426,7 +431,7 @@ pub(crate) fn is_tls_symbol(object: &Object, id: SymbolId) -> bool {
 /// linker refuses them too; `memory/process.rs` gives such a variable no
 /// address). Weak references and branches are left alone.
 pub(crate) fn is_process_tls(
-    host: rt::Host,
+    host: crate::runtime::Host,
     object: &Object,
     id: SymbolId,
     kind: crate::arch::RelocKind,
@@ -544,7 +549,7 @@ impl Binder<'_> {
         cells: &mut Cells,
         what: impl Fn() -> crate::error::Location,
     ) -> Result<Option<StaticUse>> {
-        let host = rt::Host(self.space.region.remote());
+        let host = crate::runtime::Host(self.space.region.remote());
         let name = object.symbol(f.symbol).name;
         let fail = |why| process_error(f.target, name, why, what());
         match f.target {
@@ -643,7 +648,12 @@ impl Binder<'_> {
         }
         let at = cells.offset + n * CELL_SIZE;
         let (_, module, offset) = key;
-        let words = cell_words(rt::Host(self.space.region.remote()), target, module, offset);
+        let words = cell_words(
+            crate::runtime::Host(self.space.region.remote()),
+            target,
+            module,
+            offset,
+        );
         write_cell(&mut self.space.region, at, words);
         cells.used.insert(key, at);
         Ok(base + at)

@@ -263,7 +263,7 @@ impl Linker {
 
     pub(crate) fn rollback(&mut self, undo: &mut Undo) {
         if let Some(module) = undo.tls_module.take() {
-            crate::runtime::tls::Host(self.linked.symbols.remote()).unregister(module);
+            crate::runtime::Host(self.linked.symbols.remote()).unregister(module);
         }
         let Some(space) = self.linked.space.as_mut() else {
             return;

@@ -62,6 +62,44 @@ pub(crate) fn call_resolver(resolver: u64) -> u64 {
     f(hwcap | IFUNC_ARG_HWCAP, &arg)
 }
 
+/// The process where loaded code runs: this one, or an executor's
+/// (`memory/remote.rs`). What the link stages ask of it — calls into loaded
+/// code here, thread-local storage in `tls.rs` — goes through this one
+/// dispatch. A call into an executor that died is noticed by the next
+/// request that waits for an answer (its ending is then the error).
+#[derive(Clone, Copy)]
+pub(crate) struct Host<'a>(pub Option<&'a std::sync::Arc<crate::memory::remote::Remote>>);
+
+impl Host<'_> {
+    /// Calls a loaded `void (*)(void)` (a constructor or destructor).
+    pub fn call(self, f: u64) {
+        match self.0 {
+            Some(r) => {
+                let _ = r.call(f);
+            }
+            None => call(f),
+        }
+    }
+
+    /// Runs and forgets the `__cxa_atexit` handlers registered with `handle`.
+    pub fn cxa_finalize(self, handle: u64) {
+        match self.0 {
+            Some(r) => {
+                let _ = r.cxa_finalize(handle);
+            }
+            None => cxa_finalize(handle),
+        }
+    }
+
+    /// Calls an IFUNC resolver: the implementation's address.
+    pub fn call_resolver(self, resolver: u64) -> crate::error::Result<u64> {
+        match self.0 {
+            Some(r) => r.call_resolver(resolver),
+            None => Ok(call_resolver(resolver)),
+        }
+    }
+}
+
 /// Calls a loaded `void (*)(void)` (a constructor or destructor).
 pub(crate) fn call(f: u64) {
     // SAFETY: `f` came from a relocated constructor/destructor table of a loaded

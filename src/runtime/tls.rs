@@ -646,6 +646,69 @@ std::arch::global_asm!(
     get_addr = sym get_addr,
 );
 
+/// Thread-local storage where code runs (see [`super::Host`]): this process's
+/// registry, or an executor's, which keeps its own and answers for its own
+/// libraries' thread-locals. The link stages call these instead of the
+/// functions above.
+impl super::Host<'_> {
+    pub fn register(self, t: Template) -> Option<u64> {
+        match self.0 {
+            Some(r) => r.tls_register(t.image, t.init_len, t.size, t.align),
+            None => register(t),
+        }
+    }
+
+    pub fn unregister(self, id: u64) {
+        match self.0 {
+            Some(r) => r.tls_unregister(id),
+            None => unregister(id),
+        }
+    }
+
+    pub fn make_static(self, id: u64, image: &[u8]) -> Result<i64, String> {
+        match self.0 {
+            Some(r) => r.tls_make_static(id, image),
+            None => make_static(id, image),
+        }
+    }
+
+    pub fn static_offset(self, id: u64) -> Option<i64> {
+        match self.0 {
+            Some(r) => r.tls_static_offset(id),
+            None => static_offset(id),
+        }
+    }
+
+    pub fn tlsdesc_resolver(self) -> u64 {
+        match self.0 {
+            Some(r) => r.hello().tlsdesc_resolver,
+            None => tlsdesc_resolver_address(),
+        }
+    }
+
+    /// `(module, offset)` of a library's thread-local `name`.
+    pub fn process_variable(self, name: &str) -> Result<(u64, u64), String> {
+        match self.0 {
+            Some(r) => r.tls_process_variable(name),
+            None => super::process_tls::variable(name).map(|v| (v.module, v.offset)),
+        }
+    }
+
+    pub fn thread_pointer_offset(self, name: &str) -> Result<i64, String> {
+        match self.0 {
+            Some(r) => r.tls_thread_pointer_offset(name),
+            None => super::process_tls::thread_pointer_offset(name),
+        }
+    }
+
+    pub fn is_library_thread_local(self, name: &str) -> bool {
+        match self.0 {
+            Some(r) => r.is_library_thread_local(name),
+            None => crate::memory::process::is_library_thread_local(name),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -835,71 +898,5 @@ mod tests {
         // SAFETY: the block has 16 bytes; offset 2 holds the image's third byte.
         assert_eq!(unsafe { *(addr as *const u8) }, 3);
         unregister(id);
-    }
-}
-
-/// Where thread-local storage lives: this process's registry, or an
-/// executor's (`memory/remote.rs`), which keeps its own and answers for its
-/// own libraries' thread-locals. The link stages call these instead of the
-/// functions above.
-#[derive(Clone, Copy)]
-pub(crate) struct Host<'a>(pub Option<&'a std::sync::Arc<crate::memory::remote::Remote>>);
-
-impl Host<'_> {
-    pub fn register(self, t: Template) -> Option<u64> {
-        match self.0 {
-            Some(r) => r.tls_register(t.image, t.init_len, t.size, t.align),
-            None => register(t),
-        }
-    }
-
-    pub fn unregister(self, id: u64) {
-        match self.0 {
-            Some(r) => r.tls_unregister(id),
-            None => unregister(id),
-        }
-    }
-
-    pub fn make_static(self, id: u64, image: &[u8]) -> Result<i64, String> {
-        match self.0 {
-            Some(r) => r.tls_make_static(id, image),
-            None => make_static(id, image),
-        }
-    }
-
-    pub fn static_offset(self, id: u64) -> Option<i64> {
-        match self.0 {
-            Some(r) => r.tls_static_offset(id),
-            None => static_offset(id),
-        }
-    }
-
-    pub fn tlsdesc_resolver(self) -> u64 {
-        match self.0 {
-            Some(r) => r.hello().tlsdesc_resolver,
-            None => tlsdesc_resolver_address(),
-        }
-    }
-
-    /// `(module, offset)` of a library's thread-local `name`.
-    pub fn process_variable(self, name: &str) -> Result<(u64, u64), String> {
-        match self.0 {
-            Some(r) => r.tls_process_variable(name),
-            None => super::process_tls::variable(name).map(|v| (v.module, v.offset)),
-        }
-    }
-
-    pub fn thread_pointer_offset(self, name: &str) -> Result<i64, String> {
-        match self.0 {
-            Some(r) => r.tls_thread_pointer_offset(name),
-            None => super::process_tls::thread_pointer_offset(name),
-        }
-    }
-
-    pub fn is_library_thread_local(self, name: &str) -> bool {
-        match self.0 {
-            Some(r) => r.is_library_thread_local(name),
-            None => crate::memory::process::is_library_thread_local(name),
-        }
     }
 }
