@@ -149,6 +149,31 @@ struct ProcessOptions {
     threads: usize,
 }
 
+impl ProcessOptions {
+    /// The library's options for these flags (`run`, in process or not).
+    fn linker_options(&self) -> relink::LinkerOptions {
+        relink::LinkerOptions::new()
+            .placement(self.placement)
+            .default_libraries(!self.no_default_libs)
+            .threads(self.threads)
+            .perf_map(self.perf_map)
+            .perf_jitdump(self.perf_jitdump)
+            .debugger(match (self.debugger, self.no_debugger) {
+                (true, _) => Some(true),
+                (_, true) => Some(false),
+                _ => None,
+            })
+    }
+
+    /// Loads the `-l` libraries where the code runs.
+    fn load_libraries(&self, linker: &mut Linker) -> Result<(), Error> {
+        for lib in &self.libs {
+            linker.load_library(lib)?;
+        }
+        Ok(())
+    }
+}
+
 fn parse_placement(s: &str) -> Result<relink::Placement, String> {
     match s {
         "auto" => Ok(relink::Placement::Auto),
@@ -245,22 +270,8 @@ fn run(
     inputs: &[PathBuf],
     args: &[String],
 ) -> Result<i32, Error> {
-    let mut linker = Linker::with_options(
-        relink::LinkerOptions::new()
-            .placement(process.placement)
-            .default_libraries(!process.no_default_libs)
-            .threads(process.threads)
-            .perf_map(process.perf_map)
-            .perf_jitdump(process.perf_jitdump)
-            .debugger(match (process.debugger, process.no_debugger) {
-                (true, _) => Some(true),
-                (_, true) => Some(false),
-                _ => None,
-            }),
-    )?;
-    for lib in &process.libs {
-        linker.load_library(lib)?;
-    }
+    let mut linker = Linker::with_options(process.linker_options())?;
+    process.load_libraries(&mut linker)?;
     // Before any constructor can register an exit handler of its own (see
     // `finish_at_exit`).
     // SAFETY: registers a plain function; atexit fails only when out of memory.
@@ -313,17 +324,10 @@ fn run_in_executor(
     args: &[String],
 ) -> Result<i32, Error> {
     let executor = relink::Executor::spawn(command)?;
-    let mut linker = Linker::with_executor(
-        relink::LinkerOptions::new()
-            .placement(process.placement)
-            .default_libraries(!process.no_default_libs)
-            .threads(process.threads)
-            .debugger(Some(process.debugger)),
-        executor,
-    )?;
-    for lib in &process.libs {
-        linker.load_library(lib)?;
-    }
+    // --perf-map and --perf-jitdump conflict with --executor (clap); debugger
+    // support there is on only with --debugger (`Linker::with_executor`).
+    let mut linker = Linker::with_executor(process.linker_options(), executor)?;
+    process.load_libraries(&mut linker)?;
     linker.load_files(inputs)?;
     if stats {
         print_stats(&linker.stats(), &linker.memory());
