@@ -48,35 +48,35 @@ fn gdb_with(options: &[&str], objects: &[PathBuf], commands: &[&str]) -> String 
     )
 }
 
+/// `relink run OPTIONS` of the counter objects under gdb (after `setup`):
+/// break in `counter_step`, show the backtrace, the source line and `x`,
+/// continue to the next hit and show `x` again.
 #[cfg(target_arch = "x86_64")]
-#[test]
-fn gdb_breaks_in_loaded_code_and_shows_frames_and_source_lines() {
-    let out = gdb(
-        &debug_objects("debug/x86_64"),
-        &[
-            "break counter_step",
-            "run",
-            "bt",
-            "info line *$pc",
-            "print x",
-            "continue",
-            "print x",
-        ],
-    );
-    let hit = "Breakpoint 1, counter_step (x=0) at step.c:2";
+fn counter_session(options: &[&str], setup: &[&str]) -> String {
+    let mut commands = setup.to_vec();
+    commands.extend([
+        "break counter_step",
+        "run",
+        "bt",
+        "info line *$pc",
+        "print x",
+        "continue",
+        "print x",
+    ]);
+    gdb_with(options, &debug_objects("debug/x86_64"), &commands)
+}
+
+/// What [`counter_session`] must show: the first hit `hit`, a backtrace from
+/// it with `frames`, the source line, `x` = 0, then `second` with `x` = 1
+/// (the breakpoint stays inserted).
+#[cfg(target_arch = "x86_64")]
+fn check_counter_session(out: &str, hit: &str, frames: &[&str], second: &str) {
     assert!(
         out.contains(hit),
         "the pending breakpoint was not hit:\n{out}"
     );
-    // The backtrace names the loaded frames, with files and lines, and goes on
-    // into relink itself.
     let bt = &out[out.find(hit).unwrap()..];
-    for frame in [
-        "#0  counter_step (x=0) at step.c:2",
-        "counter_run (n=4) at counter.c:10",
-        "main () at main.c:3",
-        "relink::run",
-    ] {
+    for frame in frames {
         assert!(
             bt.contains(frame),
             "missing `{frame}` in the backtrace:\n{out}"
@@ -87,9 +87,27 @@ fn gdb_breaks_in_loaded_code_and_shows_frames_and_source_lines() {
         "`info line` does not show the source line:\n{out}"
     );
     assert!(out.contains("$1 = 0"), "{out}");
-    // The breakpoint stays inserted: hit again with the next argument.
-    assert!(out.contains("Breakpoint 1, counter_step (x=1)"), "{out}");
+    assert!(out.contains(second), "{out}");
     assert!(out.contains("$2 = 1"), "{out}");
+}
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn gdb_breaks_in_loaded_code_and_shows_frames_and_source_lines() {
+    let out = counter_session(&[], &[]);
+    // The backtrace names the loaded frames, with files and lines, and goes on
+    // into relink itself.
+    check_counter_session(
+        &out,
+        "Breakpoint 1, counter_step (x=0) at step.c:2",
+        &[
+            "#0  counter_step (x=0) at step.c:2",
+            "counter_run (n=4) at counter.c:10",
+            "main () at main.c:3",
+            "relink::run",
+        ],
+        "Breakpoint 1, counter_step (x=1)",
+    );
 }
 
 /// In an executor (`relink run --executor self --debugger`), gdb following
@@ -100,42 +118,20 @@ fn gdb_breaks_in_loaded_code_and_shows_frames_and_source_lines() {
 #[test]
 fn gdb_breaks_in_code_loaded_into_an_executor() {
     let executor = format!("{} executor", env!("CARGO_BIN_EXE_relink"));
-    let out = gdb_with(
+    let out = counter_session(
         &["--executor", &executor, "--debugger"],
-        &debug_objects("debug/x86_64"),
+        &["set follow-fork-mode child"],
+    );
+    check_counter_session(
+        &out,
+        "counter_step (x=0) at step.c:2",
         &[
-            "set follow-fork-mode child",
-            "break counter_step",
-            "run",
-            "bt",
-            "info line *$pc",
-            "print x",
-            "continue",
-            "print x",
+            "counter_run (n=4) at counter.c:10",
+            "main () at main.c:3",
+            "relink::executor::run_main",
         ],
+        "counter_step (x=1) at step.c:2",
     );
-    let hit = "counter_step (x=0) at step.c:2";
-    assert!(
-        out.contains(hit),
-        "the pending breakpoint was not hit:\n{out}"
-    );
-    let bt = &out[out.find(hit).unwrap()..];
-    for frame in [
-        "counter_run (n=4) at counter.c:10",
-        "main () at main.c:3",
-        "relink::executor::run_main",
-    ] {
-        assert!(
-            bt.contains(frame),
-            "missing `{frame}` in the backtrace:\n{out}"
-        );
-    }
-    assert!(
-        out.contains("Line 2 of \"step.c\" starts at address"),
-        "{out}"
-    );
-    assert!(out.contains("$1 = 0") && out.contains("$2 = 1"), "{out}");
-    assert!(out.contains("counter_step (x=1) at step.c:2"), "{out}");
 }
 
 #[cfg(target_arch = "x86_64")]

@@ -187,12 +187,12 @@ fn check_program(arch: &str, variant: &str, prog: &str, executor: &str) -> Resul
 
     let mut cmd = relink_command();
     cmd.arg("run").arg("--executor").arg(executor);
-    for lib in program_libs(&testdata, prog) {
+    for lib in common::program_libs(&testdata, prog) {
         cmd.arg("-l").arg(lib);
     }
     cmd.args(&objects)
         .arg("--")
-        .args(program_args(&testdata, prog));
+        .args(common::program_args(&testdata, prog));
     let shown = format!("{cmd:?}");
     let started = Instant::now();
     let got = run_with_timeout(cmd, TIME_LIMIT);
@@ -217,33 +217,6 @@ fn check_program(arch: &str, variant: &str, prog: &str, executor: &str) -> Resul
         &want_stdout,
         want_status,
     ))
-}
-
-/// `testdata/src/<prog>/args`: one argument per line. No file: no arguments.
-fn program_args(testdata: &Path, prog: &str) -> Vec<String> {
-    let path = testdata.join("src").join(prog).join("args");
-    match fs::read_to_string(&path) {
-        Ok(text) => text.lines().map(str::to_string).collect(),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-        Err(e) => panic!("{}: {e}", path.display()),
-    }
-}
-
-/// Shared libraries a program needs (`relink run -l`), from `src/<prog>/libs`
-/// or `cxx/<prog>/libs`.
-fn program_libs(testdata: &Path, prog: &str) -> Vec<String> {
-    ["src", "cxx"]
-        .iter()
-        .map(|d| testdata.join(d).join(prog).join("libs"))
-        .find(|p| p.exists())
-        .map(|p| {
-            fs::read_to_string(&p)
-                .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-                .lines()
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn read(path: &Path) -> Vec<u8> {
@@ -598,30 +571,8 @@ fn trap_through_unloaded_symbol_is_named() {
 #[test]
 fn generated_corpus_equals_in_process() {
     let dir = scratch("corpus");
-    let triple = match common::arch() {
-        "x86_64" => "x86_64-unknown-linux-gnu",
-        _ => "aarch64-unknown-linux-gnu",
-    };
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/gen_corpus.py");
-    let out = Command::new("python3")
-        .arg(&script)
-        .arg(&dir)
-        .args(["50", "5", "--triple", triple, "--jobs", "2"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "gen_corpus.py failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let want: i32 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
-    let mut objects: Vec<PathBuf> = fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "o"))
-        .collect();
-    objects.sort();
-    assert_eq!(objects.len(), 51, "50 modules and main");
+    let (objects, want) = common::generated_corpus(&dir, 50, 5);
+    let want = want as i32;
 
     let run = |executor: Option<String>| {
         let mut cmd = relink_command();

@@ -217,11 +217,11 @@ fn check_program(variant: &str, prog: &str, expect: Expect) {
     let testdata = testdata_dir();
     let dir = testdata.join("obj").join(arch()).join(variant).join(prog);
     let objects = object_files(&dir, variant, prog);
-    let args = program_args(&testdata, prog);
+    let args = common::program_args(&testdata, prog);
 
     let mut cmd = relink_command();
     cmd.arg("run");
-    for lib in program_libs(&testdata, prog) {
+    for lib in common::program_libs(&testdata, prog) {
         cmd.arg("-l").arg(lib);
     }
     cmd.args(&objects).arg("--").args(&args);
@@ -276,34 +276,6 @@ fn object_files(dir: &Path, variant: &str, prog: &str) -> Vec<PathBuf> {
     objects.sort();
     assert!(!objects.is_empty(), "no .o files in {}", dir.display());
     objects
-}
-
-/// `testdata/src/<prog>/args`: one argument per line (an empty line is an
-/// empty argument). No file: no arguments.
-fn program_args(testdata: &Path, prog: &str) -> Vec<String> {
-    let path = testdata.join("src").join(prog).join("args");
-    match fs::read_to_string(&path) {
-        Ok(text) => text.lines().map(str::to_string).collect(),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-        Err(e) => panic!("{}: {e}", path.display()),
-    }
-}
-
-/// Shared libraries a program needs (`relink run -l`), one per line in
-/// `src/<prog>/libs` or `cxx/<prog>/libs` (C++ programs need `stdc++`).
-fn program_libs(testdata: &Path, prog: &str) -> Vec<String> {
-    ["src", "cxx"]
-        .iter()
-        .map(|d| testdata.join(d).join(prog).join("libs"))
-        .find(|p| p.exists())
-        .map(|p| {
-            fs::read_to_string(&p)
-                .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-                .lines()
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn read(path: &Path) -> Vec<u8> {

@@ -7,8 +7,6 @@
 mod common;
 
 use std::fs;
-use std::path::PathBuf;
-use std::process::Command;
 
 use relink::{Linker, LinkerOptions, Placement};
 
@@ -16,30 +14,7 @@ use relink::{Linker, LinkerOptions, Placement};
 fn one_thread_and_two_link_the_same() {
     let dir = std::env::temp_dir().join(format!("relink-threads-{}", std::process::id()));
     let _ = fs::remove_dir_all(&dir);
-    let triple = match common::arch() {
-        "x86_64" => "x86_64-unknown-linux-gnu",
-        _ => "aarch64-unknown-linux-gnu",
-    };
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/gen_corpus.py");
-    let out = Command::new("python3")
-        .arg(&script)
-        .arg(&dir)
-        .args(["60", "5", "--triple", triple, "--jobs", "2"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "gen_corpus.py failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let want: u64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
-    let mut objects: Vec<PathBuf> = fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "o"))
-        .collect();
-    objects.sort();
-    assert_eq!(objects.len(), 61);
+    let (objects, want) = common::generated_corpus(&dir, 60, 5);
 
     // One linker at a time, placed low: the second reserves its region where
     // the first's was (low placement tries the same addresses in order).

@@ -319,3 +319,69 @@ pub fn line_diff(want: &str, have: &str) -> String {
     }
     out
 }
+
+/// `modules` generated modules of `functions` functions each, plus main
+/// (benches/gen_corpus.py, rich shape, llc pic for the architecture under
+/// test), in `dir`: the objects, sorted, and the exit status the generator
+/// computed for the linked program.
+pub fn generated_corpus(
+    dir: &std::path::Path,
+    modules: usize,
+    functions: usize,
+) -> (Vec<PathBuf>, u64) {
+    let triple = match arch() {
+        "x86_64" => "x86_64-unknown-linux-gnu",
+        _ => "aarch64-unknown-linux-gnu",
+    };
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/gen_corpus.py");
+    let out = Command::new("python3")
+        .arg(&script)
+        .arg(dir)
+        .arg(modules.to_string())
+        .arg(functions.to_string())
+        .args(["--triple", triple, "--jobs", "2"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "gen_corpus.py failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let want: u64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    let mut objects: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "o"))
+        .collect();
+    objects.sort();
+    assert_eq!(objects.len(), modules + 1, "{modules} modules and main");
+    (objects, want)
+}
+
+/// `testdata/src/<prog>/args`: one argument per line (an empty line is an
+/// empty argument). No file: no arguments.
+pub fn program_args(testdata: &std::path::Path, prog: &str) -> Vec<String> {
+    let path = testdata.join("src").join(prog).join("args");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => text.lines().map(str::to_string).collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => panic!("{}: {e}", path.display()),
+    }
+}
+
+/// Shared libraries a program needs (`relink run -l`), one per line in
+/// `src/<prog>/libs` or `cxx/<prog>/libs` (C++ programs need `stdc++`).
+pub fn program_libs(testdata: &std::path::Path, prog: &str) -> Vec<String> {
+    ["src", "cxx"]
+        .iter()
+        .map(|d| testdata.join(d).join(prog).join("libs"))
+        .find(|p| p.exists())
+        .map(|p| {
+            std::fs::read_to_string(&p)
+                .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+                .lines()
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
