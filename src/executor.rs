@@ -354,9 +354,9 @@ impl Server {
                 .map_err(io)?;
             }
             tag::TLS_LIBRARY_NAMES => {
-                let names = crate::memory::process::library_thread_locals_all();
+                let names = crate::memory::process::library_thread_locals();
                 let mut out = Out::new(tag::SYMBOLS).u32(names.len() as u32);
-                for n in &names {
+                for n in names.iter() {
                     out = out.str(n);
                 }
                 self.answer(out).map_err(io)?;

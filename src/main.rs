@@ -143,8 +143,9 @@ struct ProcessOptions {
     /// here; a crash ends the executor, and relink reports it by symbol.
     #[arg(long, value_name = "CMD", conflicts_with_all = ["perf_map", "perf_jitdump"])]
     executor: Option<String>,
-    /// Threads a load uses: 1 reads, parses and links on one thread; 2 or more
-    /// read and parse files ahead on a second one (default: the machine's cores).
+    /// Threads a load uses: 1 reads, parses and links on one thread; N ≥ 2
+    /// link on one while N − 1 read and parse files ahead (default: the
+    /// machine's cores).
     #[arg(long, value_name = "N", default_value_t = 0)]
     threads: usize,
 }
@@ -457,7 +458,7 @@ fn print_stats(s: &Stats, memory: &relink::MemoryStats) {
     }
     if s.parse_ahead > std::time::Duration::ZERO {
         eprintln!(
-            "relink: read and parsed ahead on a second thread: {:.3} ms",
+            "relink: read and parsed ahead on other threads: {:.3} ms",
             ms(s.parse_ahead)
         );
     }

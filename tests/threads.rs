@@ -1,7 +1,9 @@
-//! `LinkerOptions::threads`: a batch linked on one thread and with reading and
-//! parsing ahead on a second one gives the same linker — the same state (every
-//! name's definitions, references, sites and slot), the same bytes in every
-//! allocated range of the region at the same address — and the same result.
+//! `LinkerOptions::threads`: a batch linked on one thread, and with reading,
+//! parsing and numbering names ahead on one, two or four others, gives the same
+//! linker — the same state (every name's definitions, references, sites and
+//! slot), the same bytes in every allocated range of the region at the same
+//! address — and the same result; and a batch that fails part-way leaves the
+//! same objects loaded whatever the threads.
 //! Objects: 60 generated modules (benches/gen_corpus.py, llc, pic) and main.
 
 mod common;
@@ -10,14 +12,19 @@ use std::fs;
 
 use relink::{Linker, LinkerOptions, Placement};
 
+/// The tests' linkers are placed low, one at a time, so that each lands where
+/// the one before it did.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
-fn one_thread_and_two_link_the_same() {
+fn every_thread_count_links_the_same() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let dir = std::env::temp_dir().join(format!("relink-threads-{}", std::process::id()));
     let _ = fs::remove_dir_all(&dir);
     let (objects, want) = common::generated_corpus(&dir, 60, 5);
 
-    // One linker at a time, placed low: the second reserves its region where
-    // the first's was (low placement tries the same addresses in order).
+    // One linker at a time, placed low: each reserves its region where the
+    // first's was (low placement tries the same addresses in order).
     let link = |threads: usize| {
         let options = LinkerOptions::new()
             .threads(threads)
@@ -30,17 +37,59 @@ fn one_thread_and_two_link_the_same() {
         (state, image, status)
     };
     let (state1, image1, status1) = link(1);
-    let (state2, image2, status2) = link(2);
     assert_eq!(status1, want, "one thread: main's checksum");
-    assert_eq!(status2, want, "two threads: main's checksum");
-    assert_eq!(
-        image1.0, image2.0,
-        "both regions at one address (else the images cannot be compared)"
-    );
+    // 2: one reading thread; 3 and 5: two and four, the chunks dealt out in turn.
+    for threads in [2, 3, 5] {
+        let (state, image, status) = link(threads);
+        assert_eq!(status, want, "{threads} threads: main's checksum");
+        assert_eq!(
+            image1.0, image.0,
+            "{threads} threads: both regions at one address (else the images cannot be compared)"
+        );
+        assert!(
+            state1 == state,
+            "{threads} threads: the linkers' states differ:\n{state1}\n---\n{state}"
+        );
+        assert_eq!(
+            image1.1, image.1,
+            "{threads} threads: the region's allocated bytes differ"
+        );
+    }
+    fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_batch_that_fails_part_way_leaves_the_same_objects_whatever_the_threads() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let dir = std::env::temp_dir().join(format!("relink-threads-fail-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    let (mut objects, _) = common::generated_corpus(&dir, 60, 5);
+    // Input 40 is not an object: inputs 0..40 link, and the error names it.
+    let bad = dir.join("bad.o");
+    fs::write(&bad, b"not an object file at all").unwrap();
+    objects.insert(40, bad);
+
+    let link = |threads: usize| {
+        let options = LinkerOptions::new()
+            .threads(threads)
+            .placement(Placement::Low);
+        let mut linker = Linker::with_options(options).unwrap();
+        let error = linker.load_files(&objects).unwrap_err().to_string();
+        (error, linker.state_digest(), linker.image_digest())
+    };
+    let (error1, state1, image1) = link(1);
     assert!(
-        state1 == state2,
-        "the linkers' states differ:\n{state1}\n---\n{state2}"
+        error1.contains("bad.o"),
+        "the error names the input: {error1}"
     );
-    assert_eq!(image1.1, image2.1, "the region's allocated bytes differ");
+    for threads in [2, 5] {
+        let (error, state, image) = link(threads);
+        assert_eq!(error, error1, "{threads} threads: the error");
+        assert!(
+            state1 == state,
+            "{threads} threads: the linkers' states differ:\n{state1}\n---\n{state}"
+        );
+        assert_eq!(image1, image, "{threads} threads: the region");
+    }
     fs::remove_dir_all(&dir).ok();
 }

@@ -61,6 +61,7 @@ pub fn parse<'a>(name: &str, bytes: &'a [u8]) -> Result<Object<'a>> {
         file: bytes,
         named_code: Default::default(),
         facts: Default::default(),
+        name_numbers: Default::default(),
     })
 }
 

@@ -57,6 +57,9 @@ pub struct Object<'a> {
     pub(crate) named_code: std::cell::OnceCell<NamedCode>,
     /// What its relocations say, worked out when first asked (`link::prepare::facts`).
     pub(crate) facts: std::cell::OnceCell<Facts>,
+    /// Per symbol: its name's number in the batch's dictionary, where the
+    /// object was read ahead (`symbols::dictionary`; `u32::MAX`: none).
+    pub(crate) name_numbers: std::cell::OnceCell<Vec<u32>>,
 }
 
 /// What linking works out from an object's relocations alone, each a scan of

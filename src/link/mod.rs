@@ -218,6 +218,9 @@ pub(crate) struct Deferred {
     /// Inputs of the batch follow the object being linked (one of them may
     /// define a variable it uses).
     pub(crate) more: bool,
+    /// The ids of the names the batch's reading threads numbered
+    /// (`symbols::dictionary`), as they become known.
+    pub(crate) numbered: crate::symbols::dictionary::Numbered,
 }
 
 impl Deferred {

@@ -6,6 +6,7 @@
 
 use crate::input::{Binding, Facts, Object, Role, SectionId};
 use crate::runtime::unwind;
+use crate::symbols::dictionary::{self, Dictionary};
 
 /// Works out everything [`facts`] and `Object::named_code` give, if not yet done.
 pub(crate) fn prepare(object: &Object) {
@@ -41,4 +42,20 @@ pub(crate) fn facts<'o>(object: &'o Object) -> &'o Facts {
             used
         },
     })
+}
+
+/// Numbers the object's global names in a batch's `dictionary`
+/// (`symbols::dictionary`): on the reading thread, so that the linking thread
+/// finds each name's id by its number. Needs [`facts`] (the names' hashes).
+pub(crate) fn number_names(object: &Object, dictionary: &std::sync::Mutex<Dictionary>) {
+    let hashes = &facts(object).name_hashes;
+    let mut dictionary = dictionary.lock().unwrap_or_else(|p| p.into_inner());
+    let numbers = (object.symbols.iter().zip(hashes))
+        .map(|(s, &h)| match s.binding {
+            Binding::Local => dictionary::NONE,
+            _ if s.name.is_empty() => dictionary::NONE,
+            _ => dictionary.number(s.name, h),
+        })
+        .collect();
+    _ = object.name_numbers.set(numbers);
 }

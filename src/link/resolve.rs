@@ -20,6 +20,7 @@ use crate::input::{
     Binding as Bind, Definition, Object, Reloc, Role, SectionId, SymbolId, SymbolKind,
 };
 use crate::link::{size_of, value_of};
+use crate::symbols::dictionary;
 use crate::symbols::ObjectId;
 use crate::symbols::SymbolTable;
 use crate::symbols::{Binding, Map, NameId, ObjectDef, Site, SlotId};
@@ -316,14 +317,26 @@ impl Binder<'_> {
         let facts = super::prepare::facts(object);
         let referenced = &facts.referenced;
         let hashes = &facts.name_hashes;
-        // Every global name looked up first, in a loop that does nothing else:
-        // the lookups' cache misses (hash index, name text) then overlap, where
-        // between the steps below each waited for its own.
-        let known: Vec<Option<NameId>> = (object.symbols.iter().zip(hashes))
-            .map(|(s, &h)| {
-                (is_global(s.binding) && !s.name.is_empty())
-                    .then(|| self.symbols.id_hashed(s.name, h))
-                    .flatten()
+        // Names the reading thread numbered (`symbols::dictionary`) whose ids
+        // an earlier object of the batch found: by index. The others looked up
+        // first, in a loop that does nothing else: the lookups' cache misses
+        // (hash index, name text) then overlap, where between the steps below
+        // each waited for its own.
+        let numbers = object.name_numbers.get().map_or(&[][..], Vec::as_slice);
+        let mut numbered = self.deferred.as_mut().map(|d| &mut d.numbered);
+        let symbols = &*self.symbols;
+        let known: Vec<Option<NameId>> = (object.symbols.iter().zip(hashes).enumerate())
+            .map(|(i, (s, &h))| {
+                if !is_global(s.binding) || s.name.is_empty() {
+                    return None;
+                }
+                let number = numbers.get(i).copied().unwrap_or(dictionary::NONE);
+                if let (Some(numbered), true) = (&mut numbered, number != dictionary::NONE) {
+                    if let Some(id) = numbered.get(symbols, number) {
+                        return Some(id);
+                    }
+                }
+                symbols.id_hashed(s.name, h)
             })
             .collect();
         let mut uses = Vec::with_capacity(object.symbols.len());
@@ -349,6 +362,11 @@ impl Binder<'_> {
                 };
                 if new {
                     undo.entries.push(name);
+                }
+                if let (Some(&number), Some(d)) = (numbers.get(i), self.deferred.as_mut()) {
+                    if number != dictionary::NONE {
+                        d.numbered.set(self.symbols, number, name);
+                    }
                 }
                 if let Some(addr) = address {
                     let common = matches!(sym.definition, Definition::Common { .. });
@@ -457,6 +475,7 @@ impl Binder<'_> {
         let mut locals: Map<SymbolId, SlotId> = Map::default();
         let mut cells = tls::Cells::new(layout.tls_cells.0, layout.tls_cells.1);
         let mut bound = refill(&mut self.scratch.bound, object.symbols.len(), None);
+        let thread_locals = crate::runtime::Host(space.region.remote()).library_thread_locals();
         for (si, section) in object.sections.iter().enumerate() {
             let Some(at) = layout.sections[si] else {
                 continue;
@@ -497,12 +516,7 @@ impl Binder<'_> {
                         continue;
                     }
                 } else if tls::is_tls_symbol(object, r.symbol)
-                    || tls::is_process_tls(
-                        crate::runtime::Host(self.space.region.remote()),
-                        object,
-                        r.symbol,
-                        r.kind,
-                    )
+                    || tls::is_process_tls(&thread_locals, object, r.symbol, r.kind)
                 {
                     return Err(Error::Unsupported {
                         at: object.location(SectionId(si as u32), r.offset),
@@ -625,12 +639,8 @@ impl Binder<'_> {
         let own = own.map(|i| &cx.defs.list[i as usize].1);
         let Bound { binding, slot } = *bound.get_or_insert_with(|| {
             let entry = self.symbols.entry(name);
-            let mut binding = entry.binding(own);
-            if let Binding::Unresolved { weak } = &mut binding {
-                *weak &= sym.binding == Bind::Weak;
-            }
             Bound {
-                binding,
+                binding: entry.binding_of_reference(own, sym.binding == Bind::Weak),
                 slot: entry.slot,
             }
         });

@@ -430,8 +430,10 @@ pub(crate) fn is_tls_symbol(object: &Object, id: SymbolId) -> bool {
 /// relocations other than thread-local ones must not refer to it (a static
 /// linker refuses them too; `memory/process.rs` gives such a variable no
 /// address). Weak references and branches are left alone.
+/// `names`: the host's [`crate::runtime::Host::library_thread_locals`], asked
+/// once per object (asking walks the process's libraries).
 pub(crate) fn is_process_tls(
-    host: crate::runtime::Host,
+    names: &crate::memory::process::ThreadLocalNames,
     object: &Object,
     id: SymbolId,
     kind: crate::arch::RelocKind,
@@ -442,7 +444,8 @@ pub(crate) fn is_process_tls(
         && !sym.is_defined()
         && sym.kind != crate::input::SymbolKind::Tls
         && sym.binding != crate::input::Binding::Weak
-        && host.is_library_thread_local(sym.name)
+        && !names.is_empty()
+        && names.contains(sym.name)
 }
 
 /// The module holding target address `s`: this object's own `image`, or a

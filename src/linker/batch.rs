@@ -2,17 +2,20 @@
 //! and dropped, and memory holds a few input files and parsed objects, not the
 //! whole batch.
 //!
-//! Files are read and parsed on a second thread, chunks of up to [`CHUNK`]
-//! objects ahead of the linking thread ([`Linker::stream_ahead`]): opening and
-//! reading a thousand small files is mostly kernel time, and it and parsing
-//! overlap linking. That thread also does the rest of what depends on an
-//! object alone (`link/prepare.rs`: scans of all its relocations and symbols,
-//! the check of its unwind instructions) and faults
-//! in the region's next pages ([`crate::memory::Prefault`]), so the linking
-//! thread — the one that bounds a load — does only what needs the symbol
-//! table and the region. The objects travel back to the reading thread to be
-//! dropped and their buffers reused, so what one thread allocates the other
-//! does not free.
+//! Files are read and parsed on other threads — as many as
+//! `LinkerOptions::threads` allows besides the linking one — in chunks of up to
+//! [`CHUNK`] objects dealt out to them in turn, and linked in order
+//! ([`Linker::stream_ahead`]): opening and reading a thousand small files is
+//! mostly kernel time, and it and parsing overlap linking. The reading threads
+//! also do the rest of what depends on an object alone (`link/prepare.rs`:
+//! scans of all its relocations and symbols, the check of its unwind
+//! instructions), number its global names in the batch's dictionary
+//! (`symbols/dictionary.rs`, so that the linking thread finds a name's id by
+//! index rather than by hash), and the first of them faults in the region's
+//! next pages ([`crate::memory::Prefault`]). The linking thread — the one that
+//! bounds a load — does only what needs the symbol table and the region. The
+//! objects travel back to the thread that read them to be dropped and their
+//! buffers reused, so what one thread allocates another does not free.
 //!
 //! Inputs in memory ([`Slices`]) and batches of fewer than [`AHEAD_MIN`] files
 //! are streamed on one thread, one input at a time.
@@ -27,13 +30,14 @@
 use std::io::Read;
 use std::path::Path;
 use std::sync::mpsc::{self, Receiver, SyncSender};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 use crate::input::{self, Aligned, Object};
 use crate::linker::Linker;
 use crate::memory::Prefault;
+use crate::symbols::dictionary::Dictionary;
 use crate::symbols::ObjectId;
 use crate::symbols::{Binding, NameId};
 
@@ -176,7 +180,7 @@ const CHUNK: usize = 16;
 /// Reading ahead starts a thread; for a few files that costs more than it saves.
 const AHEAD_MIN: usize = 8;
 
-/// Whether a batch of `files` files is read and parsed on a second thread,
+/// Whether a batch of `files` files is read and parsed on other threads,
 /// for a load that may use `threads` threads.
 fn read_ahead_pays(files: usize, threads: usize) -> bool {
     files >= AHEAD_MIN && threads >= 2
@@ -202,42 +206,58 @@ enum Ahead {
     Failed(Error),
 }
 
-/// The reading thread's ends of [`Linker::stream_ahead`]'s channels.
+/// One reading thread's ends of [`Linker::stream_ahead`]'s channels.
 struct Reading<'a> {
+    /// The batch's files (the first is read on the linking thread).
     paths: &'a [&'a Path],
+    /// The chunks this thread reads: `chunks[i]` for every `i` that is this
+    /// thread's number modulo the number of reading threads.
+    chunks: &'a [std::ops::Range<usize>],
+    which: usize,
+    readers: usize,
     to_link: SyncSender<Vec<Ahead>>,
     used: Receiver<Vec<Parsed>>,
+    /// Only the first reading thread faults pages in.
+    prefault: Option<&'a OnceLock<Prefault>>,
+    dictionary: &'a Mutex<Dictionary>,
+}
+
+/// The linking thread's ends: per reading thread, the chunks it sends and
+/// where their objects go back.
+struct Linking<'a> {
+    count: usize,
+    chunks: Vec<Receiver<Vec<Ahead>>>,
+    to_reuse: Vec<mpsc::Sender<Vec<Parsed>>>,
     prefault: &'a OnceLock<Prefault>,
 }
 
-/// The linking thread's ends.
-struct Linking<'a> {
-    count: usize,
-    chunks: Receiver<Vec<Ahead>>,
-    to_reuse: mpsc::Sender<Vec<Parsed>>,
-    prefault: &'a OnceLock<Prefault>,
+/// How a batch of `count` files (the first read on the linking thread) is cut
+/// into chunks: the first ones small, so that linking starts at once, growing
+/// to [`CHUNK`] while the linking thread is busy with them.
+fn chunk_plan(count: usize) -> Vec<std::ops::Range<usize>> {
+    let (mut plan, mut start, mut size) = (Vec::new(), 1, 1);
+    while start < count {
+        let end = (start + size).min(count);
+        plan.push(start..end);
+        (start, size) = (end, (size * 2).min(CHUNK));
+    }
+    plan
 }
 
 impl Reading<'_> {
-    /// Reads and parses the files in order, a chunk at a time, reusing the
-    /// slots of objects that come back; between files, faults in the region's
-    /// next pages. Stops after an archive or an error, or when the linking
-    /// thread stops listening.
+    /// Reads and parses its chunks' files in order, reusing the slots of
+    /// objects that come back; between files, faults in the region's next
+    /// pages. Stops after an archive or an error, or when the linking thread
+    /// stops listening.
     fn run(self) {
         let mut slots: Vec<Slot> = Vec::new();
-        let mut rest = self.paths;
-        // The first chunks are small, so that linking starts at once; they
-        // grow to CHUNK while the linking thread is busy with them.
-        let mut size = 1;
-        while !rest.is_empty() {
-            let chunk;
-            (chunk, rest) = rest.split_at(size.min(rest.len()));
-            size = (size * 2).min(CHUNK);
+        for chunk in self.chunks.iter().skip(self.which).step_by(self.readers) {
             slots.extend(self.used.try_iter().flatten().map(Parsed::into_owner));
             let mut ahead = Vec::with_capacity(chunk.len());
-            for path in chunk {
-                let next = read_and_parse(path, slots.pop().unwrap_or_default());
-                if let Some(prefault) = self.prefault.get() {
+            for path in &self.paths[chunk.clone()] {
+                let slot = slots.pop().unwrap_or_default();
+                let next = read_and_parse(path, slot, Some(self.dictionary));
+                if let Some(prefault) = self.prefault.and_then(OnceLock::get) {
                     prefault.run();
                 }
                 let last = !matches!(next, Ahead::Object(..));
@@ -254,8 +274,9 @@ impl Reading<'_> {
     }
 }
 
-/// Reads the file at `path` into `slot` and parses it.
-fn read_and_parse(path: &Path, mut slot: Slot) -> Ahead {
+/// Reads the file at `path` into `slot` and parses it; with a batch's
+/// `dictionary`, numbers its names there.
+fn read_and_parse(path: &Path, mut slot: Slot, dictionary: Option<&Mutex<Dictionary>>) -> Ahead {
     let start = Instant::now();
     if let Err(e) = read_file(path, &mut slot) {
         return Ahead::Failed(e);
@@ -272,6 +293,9 @@ fn read_and_parse(path: &Path, mut slot: Slot) -> Ahead {
             // Worked out here, off the linking thread.
             let object = parsed.borrow_dependent();
             crate::link::prepare::prepare(object);
+            if let Some(dictionary) = dictionary {
+                crate::link::prepare::number_names(object, dictionary);
+            }
             Ahead::Object(parsed, start.elapsed())
         }
         Err(e) => Ahead::Failed(e),
@@ -371,9 +395,10 @@ impl Linker {
         Ok(Streamed::Done)
     }
 
-    /// As [`Linker::stream`], with the files read and parsed on a second thread
-    /// (`read_ahead`), a chunk of [`CHUNK`] objects at a time. `None` if the
-    /// thread could not be started (nothing was read).
+    /// As [`Linker::stream`], with the files read and parsed on other threads
+    /// (as many as the load may use besides this one), a chunk of up to
+    /// [`CHUNK`] objects at a time, the chunks dealt out to them in turn.
+    /// `None` if no thread could be started (nothing was read).
     fn stream_ahead(
         &mut self,
         paths: &[&Path],
@@ -381,40 +406,57 @@ impl Linker {
         ids: &mut Vec<ObjectId>,
     ) -> Option<Result<Streamed>> {
         let count = paths.len();
+        let plan = chunk_plan(count);
+        let readers = (self.options.thread_count() - 1).clamp(1, plan.len().max(1));
         // Set once the region exists; the region outlives the scope.
         let prefault = OnceLock::new();
+        let dictionary = Mutex::new(Dictionary::default());
         std::thread::scope(|scope| {
-            // Up to four chunks wait in the channel while the reading thread
-            // fills the next and this thread links one: enough to ride out the
-            // reading thread's slow stretches (a file read from disk, the
-            // thread descheduled), which left linking waiting with one.
-            let (to_link, chunks) = mpsc::sync_channel(4);
-            let (to_reuse, used) = mpsc::channel();
-            let reading = Reading {
-                paths: &paths[1..],
-                to_link,
-                used,
-                prefault: &prefault,
-            };
-            std::thread::Builder::new()
-                .name("relink-read".into())
-                .spawn_scoped(scope, move || reading.run())
-                .ok()?;
-            // The first file is read here, while the reading thread starts.
-            let first = read_and_parse(paths[0], Slot::default());
-            let linking = Linking {
+            let mut linking = Linking {
                 count,
-                chunks,
-                to_reuse,
+                chunks: Vec::with_capacity(readers),
+                to_reuse: Vec::with_capacity(readers),
                 prefault: &prefault,
             };
+            for which in 0..readers {
+                // Up to four chunks wait in each channel while its reading
+                // thread fills the next and this thread links one: enough to
+                // ride out a reading thread's slow stretches (a file read from
+                // disk, the thread descheduled), which left linking waiting
+                // with one.
+                let (to_link, chunks) = mpsc::sync_channel(4);
+                let (to_reuse, used) = mpsc::channel();
+                let reading = Reading {
+                    paths,
+                    chunks: &plan,
+                    which,
+                    readers,
+                    to_link,
+                    used,
+                    prefault: (which == 0).then_some(&prefault),
+                    dictionary: &dictionary,
+                };
+                let started = std::thread::Builder::new()
+                    .name(format!("relink-read{which}"))
+                    .spawn_scoped(scope, move || reading.run());
+                if started.is_err() {
+                    // Fewer readers than asked: the chunks were dealt out for
+                    // all of them, so none is started (those that were end
+                    // when their channels go).
+                    return None;
+                }
+                linking.chunks.push(chunks);
+                linking.to_reuse.push(to_reuse);
+            }
+            // The first file is read here, while the reading threads start.
+            let first = read_and_parse(paths[0], Slot::default(), Some(&dictionary));
             Some(self.link_ahead(&linking, first, fresh, ids))
         })
     }
 
     /// The linking side of [`Linker::stream_ahead`]: links `first` (read on
-    /// this thread) and the objects that arrive, and sends them back to be
-    /// dropped.
+    /// this thread) and the chunks as they arrive, in order, and sends their
+    /// objects back to be dropped.
     fn link_ahead(
         &mut self,
         at: &Linking,
@@ -423,7 +465,10 @@ impl Linker {
         ids: &mut Vec<ObjectId>,
     ) -> Result<Streamed> {
         let (count, mut chunk, mut here) = (at.count, vec![first], true);
-        let mut i = 0;
+        let (mut i, mut next_chunk) = (0, 0);
+        // The reading thread the chunk being linked came from (the first
+        // object's slot goes to the first one).
+        let mut from = 0;
         loop {
             let mut linked = Vec::with_capacity(CHUNK);
             for next in chunk {
@@ -448,14 +493,16 @@ impl Linker {
                 at.prefault.get_or_init(|| region.prefault()).expect(region);
             }
             // Dropped and their buffers reused there; here if it has ended.
-            _ = at.to_reuse.send(linked);
+            _ = at.to_reuse[from].send(linked);
             if i >= count {
                 return Ok(Streamed::Done);
             }
             let start = Instant::now();
+            from = next_chunk % at.chunks.len();
+            next_chunk += 1;
             // An error only if the reading thread panicked: leaving the
             // scope then passes its panic on.
-            let Ok(next) = at.chunks.recv() else {
+            let Ok(next) = at.chunks[from].recv() else {
                 return Ok(Streamed::Done);
             };
             self.stats.waited += start.elapsed();

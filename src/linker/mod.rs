@@ -65,10 +65,11 @@ pub struct LinkerOptions {
     /// links them (default off; `relink run` turns it on).
     pub(crate) default_libraries: bool,
     /// Threads a batch of files uses: 1 reads, parses and links each file on
-    /// the calling thread; 2 or more read and parse ahead on a second thread
-    /// (`linker/batch.rs`). Default (`None`): the machine's cores. Per-object
-    /// stages on more threads than two are not written yet (issue 20); the
-    /// output is the same for every count.
+    /// the calling thread; N ≥ 2 links on the calling thread while N − 1
+    /// others read and parse ahead, number the objects' names and fault in
+    /// the region's pages (`linker/batch.rs`). Default (`None`): the machine's
+    /// cores. Linking itself stays on one thread; the output is the same for
+    /// every count.
     pub(crate) threads: Option<usize>,
     /// Test hook: make every load fail at this stage (after its work, before the
     /// next), to check that a failed load leaves the linker as it was.
@@ -232,10 +233,11 @@ pub struct MemoryStats {
 pub struct Stats {
     /// Reading and parsing on the linking thread.
     pub parse: Duration,
-    /// Reading and parsing on a second thread, ahead of and overlapping the
-    /// linking thread's stages (batches of files, `linker/batch.rs`).
+    /// Reading and parsing (and numbering names) on the reading threads, ahead
+    /// of and overlapping the linking thread's stages (batches of files,
+    /// `linker/batch.rs`): summed over those threads.
     pub parse_ahead: Duration,
-    /// Time the linking thread waited for the second thread's next object.
+    /// Time the linking thread waited for the reading threads' next object.
     pub waited: Duration,
     pub layout: Duration,
     pub resolve: Duration,
@@ -369,7 +371,7 @@ impl Linker {
     /// Loads several object files as one batch: placement is chosen for all of
     /// them, and their constructors run after all are linked, once complete (see
     /// [`Linker`]). Files are read (large ones mapped) and parsed a few ahead of
-    /// the one being linked, on a second thread when there are two cores; memory
+    /// the one being linked, on other threads when there are two cores or more; memory
     /// holds a few files, not all. If one
     /// fails, the ones before it stay loaded and the error names the one that
     /// failed. Static archives among them (told apart by their first bytes) are

@@ -2,7 +2,7 @@
 //! from the dynamic symbol table. Part of the target boundary: a linker whose
 //! code runs in another process asks that process instead.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::ffi::CString;
 use std::sync::Mutex;
 
@@ -141,8 +141,11 @@ fn library_thread_local(name: &str) -> Option<(u64, u64)> {
 struct TlsNames {
     generation: (u64, u64),
     known: HashMap<(String, u64), HashMap<String, (u64, u64)>>,
-    names: HashSet<String>,
+    names: std::sync::Arc<ThreadLocalNames>,
 }
+
+/// The names of the thread-local variables the process's libraries export.
+pub type ThreadLocalNames = rustc_hash::FxHashSet<String>;
 
 static TLS_NAMES: Mutex<Option<TlsNames>> = Mutex::new(None);
 
@@ -151,17 +154,18 @@ static TLS_NAMES: Mutex<Option<TlsNames>> = Mutex::new(None);
 /// `object` once per library (by name and load address). While no library was
 /// loaded or unloaded since the last call, only a set is consulted.
 pub(crate) fn is_library_thread_local(name: &str) -> bool {
-    with_library_thread_locals(|names| names.contains(name))
+    library_thread_locals().contains(name)
 }
 
-/// Every thread-local variable the libraries of the process export (an
-/// executor sends them to its linker once, instead of one answer per name).
-pub(crate) fn library_thread_locals_all() -> Vec<String> {
-    with_library_thread_locals(|names| names.iter().cloned().collect())
+/// Every thread-local variable the libraries of the process export, as the
+/// libraries loaded now give them (a linker asks once per object; an executor
+/// sends them to its linker once, instead of one answer per name).
+pub(crate) fn library_thread_locals() -> std::sync::Arc<ThreadLocalNames> {
+    with_library_thread_locals(std::sync::Arc::clone)
 }
 
 /// `f` over the names of [`is_library_thread_local`], brought up to date.
-fn with_library_thread_locals<T>(f: impl FnOnce(&HashSet<String>) -> T) -> T {
+fn with_library_thread_locals<T>(f: impl FnOnce(&std::sync::Arc<ThreadLocalNames>) -> T) -> T {
     let mut generation = (0, 0);
     each_library(|info| {
         generation = (info.dlpi_adds, info.dlpi_subs);
@@ -171,7 +175,7 @@ fn with_library_thread_locals<T>(f: impl FnOnce(&HashSet<String>) -> T) -> T {
     let cache = cache.get_or_insert_with(|| TlsNames {
         generation: (u64::MAX, 0),
         known: HashMap::new(),
-        names: HashSet::new(),
+        names: Default::default(),
     });
     if cache.generation != generation {
         let libraries = tls_libraries();
@@ -179,9 +183,14 @@ fn with_library_thread_locals<T>(f: impl FnOnce(&HashSet<String>) -> T) -> T {
         for library in libraries {
             (cache.known)
                 .entry(library)
-                .or_insert_with_key(|(path, _)| library_thread_locals(path));
+                .or_insert_with_key(|(path, _)| thread_locals_of_library(path));
         }
-        cache.names = cache.known.values().flat_map(|m| m.keys()).cloned().collect();
+        cache.names = std::sync::Arc::new(
+            (cache.known.values())
+                .flat_map(|m| m.keys())
+                .cloned()
+                .collect(),
+        );
         cache.generation = generation;
     }
     f(&cache.names)
@@ -213,7 +222,7 @@ fn tls_libraries() -> Vec<(String, u64)> {
 
 /// The thread-local variables the library at `path` exports, with their
 /// `(st_value, st_size)`: the offset in the library's TLS block and the size.
-fn library_thread_locals(path: &str) -> HashMap<String, (u64, u64)> {
+fn thread_locals_of_library(path: &str) -> HashMap<String, (u64, u64)> {
     let mut names = HashMap::new();
     let Ok(file) = std::fs::File::open(path) else {
         return names;

@@ -320,7 +320,7 @@ struct Conn {
     tls_static: std::collections::HashMap<u64, i64>,
     /// The thread-local variables its libraries export (asked once, and again
     /// after a library is opened there).
-    library_tls: Option<std::collections::HashSet<String>>,
+    library_tls: Option<std::sync::Arc<crate::memory::process::ThreadLocalNames>>,
     /// The executor's `Hello`, once read.
     hello: Option<Hello>,
 }
@@ -632,19 +632,18 @@ impl Remote {
         }
     }
 
-    /// Whether `name` is a thread-local variable of a library there: its
-    /// libraries' names are asked for once (and again after `load_library`).
-    pub fn is_library_thread_local(&self, name: &str) -> bool {
+    /// The thread-local variables the executor's libraries export: asked for
+    /// once (and again after `load_library`).
+    pub fn library_thread_locals(&self) -> std::sync::Arc<crate::memory::process::ThreadLocalNames> {
         if let Some(names) = &self.conn().library_tls {
-            return names.contains(name);
+            return names.clone();
         }
-        let names = self.library_thread_locals().unwrap_or_default();
-        let found = names.contains(name);
-        self.conn().library_tls = Some(names);
-        found
+        let names = std::sync::Arc::new(self.ask_library_thread_locals().unwrap_or_default());
+        self.conn().library_tls = Some(names.clone());
+        names
     }
 
-    fn library_thread_locals(&self) -> Result<std::collections::HashSet<String>> {
+    fn ask_library_thread_locals(&self) -> Result<crate::memory::process::ThreadLocalNames> {
         let mut a = expect(self.request(Out::new(tag::TLS_LIBRARY_NAMES))?, tag::SYMBOLS)?;
         let n = a.u32()? as usize;
         (0..n).map(|_| a.str()).collect()

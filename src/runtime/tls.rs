@@ -701,10 +701,13 @@ impl super::Host<'_> {
         }
     }
 
-    pub fn is_library_thread_local(self, name: &str) -> bool {
+    /// Every thread-local variable the host's libraries export, as loaded now.
+    pub fn library_thread_locals(
+        self,
+    ) -> std::sync::Arc<crate::memory::process::ThreadLocalNames> {
         match self.0 {
-            Some(r) => r.is_library_thread_local(name),
-            None => crate::memory::process::is_library_thread_local(name),
+            Some(r) => r.library_thread_locals(),
+            None => crate::memory::process::library_thread_locals(),
         }
     }
 }

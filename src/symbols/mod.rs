@@ -9,6 +9,7 @@
 //! (`darwin.rs`).
 
 pub mod darwin;
+pub(crate) mod dictionary;
 pub mod stubs;
 
 use std::collections::BTreeSet;
@@ -270,6 +271,22 @@ impl Entry {
         self.binding_with(None, extra)
     }
 
+    /// The binding a reference (`weak` or not) from an object that defines
+    /// `own` sees: as [`Entry::binding`], unresolved and weak only if this
+    /// reference and every other are weak. A strong reference to a name nothing
+    /// defines does not read the other references (for a name many objects
+    /// use, a list out of line: most of the time binding it took).
+    pub fn binding_of_reference(&self, own: Option<&ObjectDef>, weak: bool) -> Binding {
+        if !weak && own.is_none() && self.is_unresolved() {
+            return Binding::Unresolved { weak: false };
+        }
+        let mut binding = self.binding(own);
+        if let Binding::Unresolved { weak: all } = &mut binding {
+            *all &= weak;
+        }
+        binding
+    }
+
     /// The binding as it will be once `without`'s definitions are gone (it is being
     /// replaced or unloaded) and `extra` is loaded.
     pub fn binding_with(&self, without: Option<ObjectId>, extra: Option<&ObjectDef>) -> Binding {
@@ -376,6 +393,8 @@ pub struct SymbolTable {
     free: Vec<NameId>,
     /// Bytes of `text` that removed names left behind.
     garbage: usize,
+    /// Names removed so far (ids that may have been handed out again).
+    removals: u64,
     /// The process names are looked up in, when it is an executor's.
     remote: Option<std::sync::Arc<crate::memory::remote::Remote>>,
 }
@@ -479,6 +498,12 @@ impl SymbolTable {
         (id, true)
     }
 
+    /// How many names have been removed so far: while it stays the same, an id
+    /// found for a name stays that name's (`dictionary::Numbered`).
+    pub(crate) fn removals(&self) -> u64 {
+        self.removals
+    }
+
     /// Forgets a name: its entry is cleared and its id may be handed out again.
     pub fn remove(&mut self, id: NameId) {
         if !self.contains(id) {
@@ -492,6 +517,7 @@ impl SymbolTable {
             span.len = REMOVED;
             self.entries[id.0 as usize] = Entry::default();
             self.free.push(id);
+            self.removals += 1;
             if self.garbage > 4096 && self.garbage > self.text.len() / 2 {
                 self.compact();
             }
