@@ -418,13 +418,15 @@ impl Linker {
                 to_reuse: Vec::with_capacity(readers),
                 prefault: &prefault,
             };
+            // Up to four chunks wait, in all, while the reading threads fill
+            // the next ones and this thread links one: enough to ride out a
+            // reading thread's slow stretches (a file read from disk, the
+            // thread descheduled), which left linking waiting with one. With
+            // more readers each keeps fewer ready (at least one), so that
+            // memory holds about as many parsed objects whatever the cores.
+            let depth = (4 / readers).max(1);
             for which in 0..readers {
-                // Up to four chunks wait in each channel while its reading
-                // thread fills the next and this thread links one: enough to
-                // ride out a reading thread's slow stretches (a file read from
-                // disk, the thread descheduled), which left linking waiting
-                // with one.
-                let (to_link, chunks) = mpsc::sync_channel(4);
+                let (to_link, chunks) = mpsc::sync_channel(depth);
                 let (to_reuse, used) = mpsc::channel();
                 let reading = Reading {
                     paths,
@@ -642,5 +644,25 @@ impl Linker {
             }
         }
         first_error.map_or(Ok(()), Err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_cover_every_file_after_the_first_in_order_growing_to_chunk() {
+        assert!(chunk_plan(0).is_empty());
+        assert!(
+            chunk_plan(1).is_empty(),
+            "the first file is read by the linking thread"
+        );
+        let plan = chunk_plan(62);
+        let sizes: Vec<usize> = plan.iter().map(|r| r.len()).collect();
+        assert_eq!(sizes, [1, 2, 4, 8, 16, 16, 14]);
+        assert_eq!(plan[0].start, 1);
+        assert!(plan.windows(2).all(|w| w[0].end == w[1].start));
+        assert_eq!(plan.last().map(|r| r.end), Some(62));
     }
 }
