@@ -4,7 +4,7 @@
 //! once, before the object is linked: on a batch's reading thread
 //! (`batch::read_and_parse`), so the linking thread finds them ready.
 
-use crate::input::{Binding, Facts, Object, Role, SectionId};
+use crate::input::{Binding, Facts, Object, Role, SectionId, Symbol};
 use crate::runtime::unwind;
 use crate::symbols::dictionary::{self, Dictionary};
 
@@ -26,10 +26,9 @@ pub(crate) fn facts<'o>(object: &'o Object) -> &'o Facts {
             .filter(|&i| unwind::instructions_hold(object, i))
             .collect(),
         name_hashes: (object.symbols.iter())
-            .map(|s| match s.binding {
-                Binding::Local => 0,
-                _ if s.name.is_empty() => 0,
-                _ => crate::symbols::name_hash(s.name),
+            .map(|s| match named_global(s) {
+                true => crate::symbols::name_hash(s.name),
+                false => 0,
             })
             .collect(),
         referenced: {
@@ -51,11 +50,16 @@ pub(crate) fn number_names(object: &Object, dictionary: &std::sync::Mutex<Dictio
     let hashes = &facts(object).name_hashes;
     let mut dictionary = dictionary.lock().unwrap_or_else(|p| p.into_inner());
     let numbers = (object.symbols.iter().zip(hashes))
-        .map(|(s, &h)| match s.binding {
-            Binding::Local => dictionary::NONE,
-            _ if s.name.is_empty() => dictionary::NONE,
-            _ => dictionary.number(s.name, h),
+        .map(|(s, &h)| match named_global(s) {
+            true => dictionary.number(s.name, h),
+            false => dictionary::NONE,
         })
         .collect();
     _ = object.name_numbers.set(numbers);
+}
+
+/// Whether a symbol's name goes into the symbol table (is hashed, numbered,
+/// looked up): it is global (or weak) and has a name.
+pub(crate) fn named_global(s: &Symbol) -> bool {
+    s.binding != Binding::Local && !s.name.is_empty()
 }

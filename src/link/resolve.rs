@@ -323,20 +323,17 @@ impl Binder<'_> {
         // (hash index, name text) then overlap, where between the steps below
         // each waited for its own.
         let numbers = object.name_numbers.get().map_or(&[][..], Vec::as_slice);
+        let number = |i: usize| numbers.get(i).copied().filter(|&n| n != dictionary::NONE);
         let mut numbered = self.deferred.as_mut().map(|d| &mut d.numbered);
         let symbols = &*self.symbols;
         let known: Vec<Option<NameId>> = (object.symbols.iter().zip(hashes).enumerate())
             .map(|(i, (s, &h))| {
-                if !is_global(s.binding) || s.name.is_empty() {
+                if !super::prepare::named_global(s) {
                     return None;
                 }
-                let number = numbers.get(i).copied().unwrap_or(dictionary::NONE);
-                if let (Some(numbered), true) = (&mut numbered, number != dictionary::NONE) {
-                    if let Some(id) = numbered.get(symbols, number) {
-                        return Some(id);
-                    }
-                }
-                symbols.id_hashed(s.name, h)
+                let by_number = (numbered.as_mut().zip(number(i)))
+                    .and_then(|(numbered, n)| numbered.get(symbols, n));
+                by_number.or_else(|| symbols.id_hashed(s.name, h))
             })
             .collect();
         let mut uses = Vec::with_capacity(object.symbols.len());
@@ -363,10 +360,8 @@ impl Binder<'_> {
                 if new {
                     undo.entries.push(name);
                 }
-                if let (Some(&number), Some(d)) = (numbers.get(i), self.deferred.as_mut()) {
-                    if number != dictionary::NONE {
-                        d.numbered.set(self.symbols, number, name);
-                    }
+                if let (Some(n), Some(d)) = (number(i), self.deferred.as_mut()) {
+                    d.numbered.set(self.symbols, n, name);
                 }
                 if let Some(addr) = address {
                     let common = matches!(sym.definition, Definition::Common { .. });

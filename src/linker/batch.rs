@@ -373,7 +373,7 @@ impl Linker {
     ) -> Result<Streamed> {
         let threads = self.options.thread_count();
         if let Some(paths) = inputs.files().filter(|p| read_ahead_pays(p.len(), threads)) {
-            if let Some(streamed) = self.stream_ahead(paths, fresh, ids) {
+            if let Some(streamed) = self.stream_ahead(paths, threads, fresh, ids) {
                 return streamed;
             }
         }
@@ -396,18 +396,19 @@ impl Linker {
     }
 
     /// As [`Linker::stream`], with the files read and parsed on other threads
-    /// (as many as the load may use besides this one), a chunk of up to
+    /// (`threads` − 1, the load's threads besides this one), a chunk of up to
     /// [`CHUNK`] objects at a time, the chunks dealt out to them in turn.
     /// `None` if no thread could be started (nothing was read).
     fn stream_ahead(
         &mut self,
         paths: &[&Path],
+        threads: usize,
         fresh: bool,
         ids: &mut Vec<ObjectId>,
     ) -> Option<Result<Streamed>> {
         let count = paths.len();
         let plan = chunk_plan(count);
-        let readers = (self.options.thread_count() - 1).clamp(1, plan.len().max(1));
+        let readers = (threads - 1).clamp(1, plan.len().max(1));
         // Set once the region exists; the region outlives the scope.
         let prefault = OnceLock::new();
         let dictionary = Mutex::new(Dictionary::default());

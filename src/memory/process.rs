@@ -161,11 +161,6 @@ pub(crate) fn is_library_thread_local(name: &str) -> bool {
 /// libraries loaded now give them (a linker asks once per object; an executor
 /// sends them to its linker once, instead of one answer per name).
 pub(crate) fn library_thread_locals() -> std::sync::Arc<ThreadLocalNames> {
-    with_library_thread_locals(std::sync::Arc::clone)
-}
-
-/// `f` over the names of [`is_library_thread_local`], brought up to date.
-fn with_library_thread_locals<T>(f: impl FnOnce(&std::sync::Arc<ThreadLocalNames>) -> T) -> T {
     let mut generation = (0, 0);
     each_library(|info| {
         generation = (info.dlpi_adds, info.dlpi_subs);
@@ -193,7 +188,7 @@ fn with_library_thread_locals<T>(f: impl FnOnce(&std::sync::Arc<ThreadLocalNames
         );
         cache.generation = generation;
     }
-    f(&cache.names)
+    cache.names.clone()
 }
 
 /// A library's key in [`TlsNames::known`]: its file name (the main program's
