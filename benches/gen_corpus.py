@@ -113,6 +113,15 @@ def rich_step(i, j, r, n):
     return v ^ s
 
 
+def declare_externals(out, i, ops_ext, fns):
+    """Appends to module i's `out` the declarations of the other modules' operation
+    tables it reads (`ops_ext`) and of the functions it calls (`fns`, its own left out)."""
+    for m in sorted(ops_ext - {i}):
+        out.append(f"@ops_{m} = external global [{LEAVES} x i32 (i32)*]")
+    for name in sorted(fns):
+        out.append(f"declare i32 @{name}(i32)")
+
+
 def rich_module(i, n, f, triple):
     out = [f'target triple = "{triple}"', ""]
     d = ", ".join(f"i32 {v}" for v in data(i))
@@ -140,11 +149,8 @@ def rich_module(i, n, f, triple):
         data_ext.add(other(i, j, 3, n))
     for m in sorted(data_ext - {i}):
         out.append(f"@data_{m} = external global [{DATA} x i32]")
-    for m in sorted(ops_ext - {i}):
-        out.append(f"@ops_{m} = external global [{LEAVES} x i32 (i32)*]")
     own = {f"g_{i}_{k}" for k in range(LEAVES)} | {f"f_{i}_{j}" for j in range(f)}
-    for name in sorted(fn_ext - own):
-        out.append(f"declare i32 @{name}(i32)")
+    declare_externals(out, i, ops_ext, fn_ext - own)
     out.append("")
     for k in range(LEAVES):
         out += [
@@ -351,11 +357,8 @@ def wide_module(i, n, f, triple):
     for m, e in sorted(var_ext):
         if m != i:
             out.append(f"@v_{m}_{e} = external global [{WVAR} x i32]")
-    for m in sorted(ops_ext - {i}):
-        out.append(f"@ops_{m} = external global [{LEAVES} x i32 (i32)*]")
     own = {f"h_{i}_{k}" for k in range(f)} | {f"f_{i}_{j}" for j in range(f)}
-    for name in sorted(fn_ext - own):
-        out.append(f"declare i32 @{name}(i32)")
+    declare_externals(out, i, ops_ext, fn_ext - own)
     out.append("")
     for k in range(f):
         out += [
