@@ -11,8 +11,11 @@
 //! scans of all its relocations and symbols, the check of its unwind
 //! instructions), number its global names in the batch's dictionary
 //! (`symbols/dictionary.rs`, so that the linking thread finds a name's id by
-//! index rather than by hash), and the first of them faults in the region's
-//! next pages ([`crate::memory::Prefault`]). The linking thread — the one that
+//! index rather than by hash), and the first of them faults in the pages the
+//! linking thread fills next: the region's free space and the stub table's
+//! arrays ([`crate::memory::Prefault`]), the symbol table's arrays and, when
+//! the linking thread is the main one, the heap below the program break
+//! ([`crate::memory::HeapAhead`]). The linking thread — the one that
 //! bounds a load — does only what needs the symbol table and the region. The
 //! objects travel back to the thread that read them to be dropped and their
 //! buffers reused, so what one thread allocates another does not free.
@@ -30,13 +33,13 @@
 use std::io::Read;
 use std::path::Path;
 use std::sync::mpsc::{self, Receiver, SyncSender};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 use crate::input::{self, Aligned, Object};
 use crate::linker::Linker;
-use crate::memory::Prefault;
+use crate::memory::{HeapAhead, Prefault};
 use crate::symbols::dictionary::Dictionary;
 use crate::symbols::ObjectId;
 use crate::symbols::{Binding, NameId};
@@ -217,8 +220,9 @@ struct Reading<'a> {
     readers: usize,
     to_link: SyncSender<Vec<Ahead>>,
     used: Receiver<Vec<Parsed>>,
-    /// Only the first reading thread faults pages in.
-    prefault: Option<&'a OnceLock<Prefault>>,
+    /// Only the first reading thread faults pages in: the region's and the
+    /// symbol table's.
+    prefault: Option<(&'a OnceLock<Prefault>, &'a HeapAhead)>,
     dictionary: &'a Mutex<Dictionary>,
 }
 
@@ -229,6 +233,7 @@ struct Linking<'a> {
     chunks: Vec<Receiver<Vec<Ahead>>>,
     to_reuse: Vec<mpsc::Sender<Vec<Parsed>>>,
     prefault: &'a OnceLock<Prefault>,
+    heap: &'a Arc<HeapAhead>,
 }
 
 /// How a batch of `count` files (the first read on the linking thread) is cut
@@ -257,8 +262,11 @@ impl Reading<'_> {
             for path in &self.paths[chunk.clone()] {
                 let slot = slots.pop().unwrap_or_default();
                 let next = read_and_parse(path, slot, Some(self.dictionary));
-                if let Some(prefault) = self.prefault.and_then(OnceLock::get) {
-                    prefault.run();
+                if let Some((region, heap)) = self.prefault {
+                    if let Some(region) = region.get() {
+                        region.run();
+                    }
+                    heap.run();
                 }
                 let last = !matches!(next, Ahead::Object(..));
                 ahead.push(next);
@@ -411,6 +419,11 @@ impl Linker {
         let readers = (threads - 1).clamp(1, plan.len().max(1));
         // Set once the region exists; the region outlives the scope.
         let prefault = OnceLock::new();
+        let heap = Arc::new(HeapAhead::default());
+        // SAFETY: neither call has arguments or fails.
+        if unsafe { libc::gettid() == libc::getpid() } {
+            heap.follow_break();
+        }
         let dictionary = Mutex::new(Dictionary::default());
         std::thread::scope(|scope| {
             let mut linking = Linking {
@@ -418,6 +431,7 @@ impl Linker {
                 chunks: Vec::with_capacity(readers),
                 to_reuse: Vec::with_capacity(readers),
                 prefault: &prefault,
+                heap: &heap,
             };
             // Up to four chunks wait, in all, while the reading threads fill
             // the next ones and this thread links one: enough to ride out a
@@ -436,7 +450,7 @@ impl Linker {
                     readers,
                     to_link,
                     used,
-                    prefault: (which == 0).then_some(&prefault),
+                    prefault: (which == 0).then_some((&prefault, &*heap)),
                     dictionary: &dictionary,
                 };
                 let started = std::thread::Builder::new()
@@ -453,7 +467,9 @@ impl Linker {
             }
             // The first file is read here, while the reading threads start.
             let first = read_and_parse(paths[0], Slot::default(), Some(&dictionary));
-            Some(self.link_ahead(&linking, first, fresh, ids))
+            let streamed = self.link_ahead(&linking, first, fresh, ids);
+            self.linked.symbols.stop_ahead();
+            Some(streamed)
         })
     }
 
@@ -489,11 +505,15 @@ impl Linker {
                 if let Some(end) = self.place_and_link(object, i, count, fresh, ids)? {
                     return Ok(end);
                 }
+                self.linked.symbols.fault_ahead(at.heap);
                 linked.push(parsed);
                 i += 1;
             }
-            if let Some(region) = self.linked.space.as_ref().map(|s| &s.region) {
-                at.prefault.get_or_init(|| region.prefault()).expect(region);
+            if let Some(space) = self.linked.space.as_ref() {
+                let prefault = (at.prefault)
+                    .get_or_init(|| space.region.prefault().with_arrays(&space.stubs.arrays()));
+                prefault.expect(&space.region);
+                prefault.expect_index(space.stubs.next_index());
             }
             // Dropped and their buffers reused there; here if it has ended.
             _ = at.to_reuse[from].send(linked);

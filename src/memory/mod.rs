@@ -470,13 +470,15 @@ impl Region {
 }
 
 impl Region {
-    /// A [`Prefault`] for this region's working view.
+    /// A [`Prefault`] for this region's working view: its free space, from the
+    /// next allocation up.
     pub fn prefault(&self) -> Prefault {
+        let free = Stream::new(0, self.size, 1, Prefault::AHEAD);
+        free.next.store(self.first_free(), Ordering::Relaxed);
         Prefault {
             working: self.working as usize,
-            size: self.size,
-            next: AtomicU64::new(self.first_free()),
-            done: AtomicU64::new(0),
+            page: self.page,
+            streams: vec![free],
         }
     }
 
@@ -486,62 +488,234 @@ impl Region {
     }
 }
 
-/// Faults in the working view's pages just above what the region has handed
-/// out, from another thread, so that the thread allocating there finds them
-/// present: a batch's reading thread does it between files (`linker/batch.rs`), and
-/// faulting pages in (allocating and zeroing them) was a twentieth of the
-/// linking thread's time. Pages faulted in and never handed out stay resident:
-/// at most [`Prefault::AHEAD`] bytes. Free memory still reads as zeros.
+/// Faults in the working view's pages just above what the linking thread
+/// fills next, from another thread, so that the linking thread finds them
+/// present: a batch's reading thread does it between files (`linker/batch.rs`).
+/// Faulting pages in (allocating and zeroing them) was a twentieth of the
+/// linking thread's time for the region's free space, and as much again for
+/// the stub table's arrays. Pages faulted in and never filled stay resident:
+/// at most each stream's `ahead` bytes. Free memory still reads as zeros.
 #[derive(Debug)]
 pub struct Prefault {
     /// Address of the working view.
     working: usize,
-    size: u64,
-    /// The offset the region is expected to hand out next.
+    page: u64,
+    /// The region's free space first, then any [`Prefault::with_arrays`] added.
+    streams: Vec<Stream>,
+}
+
+/// A range of the working view filled front to back: element `i` at
+/// `start + i * scale`.
+#[derive(Debug)]
+struct Stream {
+    start: u64,
+    end: u64,
+    scale: u64,
+    /// How far above the next element pages are faulted in.
+    ahead: u64,
+    /// The offset filled next.
     next: AtomicU64,
     /// Faulted in up to this offset.
     done: AtomicU64,
 }
 
+impl Stream {
+    fn new(start: u64, end: u64, scale: u64, ahead: u64) -> Stream {
+        Stream {
+            start,
+            end,
+            scale,
+            ahead,
+            next: AtomicU64::new(start),
+            done: AtomicU64::new(start),
+        }
+    }
+}
+
 impl Prefault {
-    /// How far above the next allocation pages are faulted in.
+    /// How far above the region's next allocation pages are faulted in.
     pub const AHEAD: u64 = 512 << 10;
+
+    /// How far above the next element of an array ([`Prefault::with_arrays`]).
+    pub const ARRAY_AHEAD: u64 = 16 << 10;
 
     /// The most one [`Prefault::run`] faults in: a caller with other work (the
     /// reading thread, between files) gets back to it soon.
     pub const STEP: u64 = 64 << 10;
 
-    /// Records where `region` (the one this was made for) hands out next.
-    pub fn expect(&self, region: &Region) {
-        self.next.store(region.first_free(), Ordering::Relaxed);
+    /// Also faults in ahead in `arrays` of the working view, each
+    /// `(offset, length, element size)`, filled front to back by one index
+    /// ([`Prefault::expect_index`]): the stub table's slots, GOT, stubs and traps.
+    pub fn with_arrays(mut self, arrays: &[(u64, u64, u64)]) -> Prefault {
+        for &(offset, len, scale) in arrays {
+            (self.streams).push(Stream::new(offset, offset + len, scale, Self::ARRAY_AHEAD));
+        }
+        self
     }
 
-    /// Faults in pages from the next allocation up to [`Prefault::AHEAD`]
-    /// above it, those not faulted in yet, at most [`Prefault::STEP`] bytes.
-    /// Best effort.
+    /// Records where `region` (the one this was made for) hands out next.
+    pub fn expect(&self, region: &Region) {
+        self.streams[0]
+            .next
+            .store(region.first_free(), Ordering::Relaxed);
+    }
+
+    /// Records the index the arrays are filled at next.
+    pub fn expect_index(&self, index: u64) {
+        for s in &self.streams[1..] {
+            let at = s.start.saturating_add(index.saturating_mul(s.scale));
+            s.next.store(at.min(s.end), Ordering::Relaxed);
+        }
+    }
+
+    /// Faults in, per stream, pages from the next element up to its `ahead`
+    /// above it, those not faulted in yet: at most [`Prefault::STEP`] bytes in
+    /// all, the arrays (a few pages each) before the region's free space. Best
+    /// effort.
     pub fn run(&self) {
-        let next = self.next.load(Ordering::Relaxed);
-        let from = self.done.load(Ordering::Relaxed).max(next);
-        let to = (next.saturating_add(Self::AHEAD))
-            .min(from.saturating_add(Self::STEP))
-            .min(self.size);
-        if from >= to {
+        let mut budget = Self::STEP;
+        for s in self.streams[1..].iter().chain(&self.streams[..1]) {
+            let next = s.next.load(Ordering::Relaxed);
+            let from = (s.done.load(Ordering::Relaxed).max(next) / self.page) * self.page;
+            let to = (next.saturating_add(s.ahead))
+                .min(from.saturating_add(budget))
+                .min(s.end)
+                .next_multiple_of(self.page);
+            if from >= to {
+                continue;
+            }
+            // SAFETY: advice on a page-aligned range of the working view
+            // (streams lie in it and end on a page), which stays mapped while
+            // the linker that owns it is loading (the caller's thread ends
+            // before the load returns). POPULATE_WRITE changes no contents and
+            // no permissions: it only faults pages in, so racing with the
+            // linking thread's writes to the same pages is harmless.
+            unsafe {
+                libc::madvise(
+                    (self.working as *mut u8).add(from as usize).cast(),
+                    (to - from) as usize,
+                    libc::MADV_POPULATE_WRITE,
+                );
+            }
+            s.done.store(to, Ordering::Relaxed);
+            budget -= to - from;
+            if budget == 0 {
+                return;
+            }
+        }
+    }
+}
+
+/// Heap memory faulted in just above what the linking thread has filled, from
+/// another thread, as [`Prefault`] does for the region (a batch's reading
+/// thread runs both):
+/// - the spare capacity of buffers that grow one element at a time (a symbol
+///   table's arrays). Their owner retires them ([`HeapAhead::retire`]) before one
+///   may move or be freed; a run holds the lock while it faults pages in, so it
+///   never touches a buffer that is gone.
+/// - with [`HeapAhead::follow_break`], the pages just below the program break:
+///   where glibc's malloc carves the main thread's new allocations (its main
+///   arena grows the break by 128 KiB at a time). Faulting these in on the
+///   linking thread was a tenth of its time on a VM (a fault costs about 4 µs
+///   there).
+#[derive(Debug, Default)]
+pub struct HeapAhead {
+    state: std::sync::Mutex<Ahead>,
+}
+
+#[derive(Debug, Default)]
+struct Ahead {
+    buffers: Vec<Buffer>,
+    /// With `follow_break`: the break up to which pages were faulted in.
+    brk: Option<usize>,
+}
+
+/// A buffer's addresses: `[start, end)` its capacity, `next` the first byte not
+/// filled yet, `done` how far pages have been faulted in.
+#[derive(Debug, Clone, Copy)]
+struct Buffer {
+    start: usize,
+    end: usize,
+    next: usize,
+    done: usize,
+}
+
+impl HeapAhead {
+    /// How far above a buffer's next byte pages are faulted in.
+    pub const AHEAD: usize = 64 << 10;
+
+    /// How far below the program break pages are faulted in: more than the
+    /// break grows by at once (glibc's `M_TOP_PAD`, 128 KiB, plus the request).
+    pub const BELOW_BREAK: usize = 256 << 10;
+
+    /// Also faults in the pages just below the program break, for a linking
+    /// thread that is the process's main thread (glibc's main arena: the
+    /// break's heap; other threads allocate from arenas of their own).
+    pub fn follow_break(&self) {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).brk = Some(0);
+    }
+
+    /// Records the owner's buffers, each `(start, filled, end)`: its first
+    /// byte, the first byte not filled yet, and the end of its capacity.
+    pub fn expect(&self, buffers: &[(usize, usize, usize)]) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let held = &mut state.buffers;
+        held.resize(buffers.len(), Buffer { start: 0, end: 0, next: 0, done: 0 });
+        for (b, &(start, next, end)) in held.iter_mut().zip(buffers) {
+            if (b.start, b.end) != (start, end) {
+                *b = Buffer { start, end, next, done: next };
+            }
+            b.next = next;
+        }
+    }
+
+    /// Forgets every buffer; returns once no run touches them.
+    pub fn retire(&self) {
+        (self.state.lock().unwrap_or_else(|e| e.into_inner()).buffers).clear();
+    }
+
+    /// Faults in pages of each buffer from its next byte up to [`HeapAhead::AHEAD`]
+    /// above it, those not faulted in yet. Best effort; does nothing while the
+    /// owner holds the lock.
+    pub fn run(&self) {
+        let Ok(mut state) = self.state.try_lock() else {
             return;
+        };
+        let page = page_size() as usize;
+        if let Some(done) = &mut state.brk {
+            // brk(0) changes nothing and returns the break.
+            // SAFETY: a system call with no memory arguments.
+            let brk = unsafe { libc::syscall(libc::SYS_brk, 0usize) } as usize;
+            let from = (*done).min(brk).max(brk.saturating_sub(Self::BELOW_BREAK)) / page * page;
+            if from < brk {
+                // SAFETY: the range lies in the heap below the break (the break
+                // only moves when the main thread allocates; pages it gave back
+                // meanwhile make the call fail, which is harmless). POPULATE_WRITE
+                // changes no contents, so malloc's and its callers' concurrent
+                // writes are unaffected.
+                unsafe {
+                    libc::madvise(from as *mut libc::c_void, brk - from, libc::MADV_POPULATE_WRITE);
+                }
+                *done = brk;
+            }
         }
-        // SAFETY: advice on a page-aligned range inside the working view (region
-        // offsets handed out are page-aligned, `to` is within its size), which
-        // stays mapped while the linker that owns it is loading (the caller's
-        // thread ends before the load returns). POPULATE_WRITE changes no
-        // contents and no permissions: it only faults pages in, so racing with
-        // the linking thread's writes to the same pages is harmless.
-        unsafe {
-            libc::madvise(
-                (self.working as *mut u8).add(from as usize).cast(),
-                (to - from) as usize,
-                libc::MADV_POPULATE_WRITE,
-            );
+        for b in state.buffers.iter_mut() {
+            let from = b.done.max(b.next) / page * page;
+            let to = (b.next.saturating_add(Self::AHEAD)).min(b.end);
+            if from >= to {
+                continue;
+            }
+            let to = to.next_multiple_of(page);
+            // SAFETY: advice on pages that hold part of a live heap buffer (the
+            // owner retires a buffer, under this lock, before it may move or be
+            // freed), so they are mapped and writable. POPULATE_WRITE changes
+            // no contents: it only faults pages in, so racing with the owner's
+            // writes (or malloc's, on a page the buffer shares) is harmless.
+            unsafe {
+                libc::madvise(from as *mut libc::c_void, to - from, libc::MADV_POPULATE_WRITE);
+            }
+            b.done = to;
         }
-        self.done.store(to, Ordering::Relaxed);
     }
 }
 

@@ -283,3 +283,87 @@ fn next_fit_starts_where_the_last_piece_ended_and_wraps_around() {
     let mut free = free_map(&[(200, 100)]);
     assert_eq!(take_next_fit(&mut free, 0, 8, 32, 210), Some(224));
 }
+
+/// Which of the `pages` pages from `at` are resident (`mincore`).
+fn resident(at: usize, pages: usize) -> Vec<bool> {
+    let mut vec = vec![0u8; pages];
+    let len = pages * super::page_size() as usize;
+    // SAFETY: `at` is page-aligned and the range is mapped (callers' own mappings).
+    let ok = unsafe { libc::mincore(at as *mut libc::c_void, len, vec.as_mut_ptr()) };
+    assert_eq!(ok, 0, "mincore");
+    vec.iter().map(|v| v & 1 == 1).collect()
+}
+
+#[test]
+fn heap_ahead_faults_in_just_above_what_is_filled_and_nothing_once_retired() {
+    use super::HeapAhead;
+    let page = super::page_size() as usize;
+    let pages = 4 * HeapAhead::AHEAD / page;
+    // A buffer of its own mapping, so that nothing else faults its pages in.
+    // SAFETY: a fresh anonymous mapping, unmapped below.
+    let at = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            pages * page,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    } as usize;
+    assert_ne!(at as *mut libc::c_void, libc::MAP_FAILED);
+    let end = at + pages * page;
+    let ahead = HeapAhead::default();
+    // Filled up to the middle of page 2.
+    ahead.expect(&[(at, at + 2 * page + 8, end)]);
+    ahead.run();
+    let want = |from: usize, to: usize| -> Vec<bool> {
+        (0..pages).map(|p| p >= from && p < to).collect()
+    };
+    let ahead_pages = HeapAhead::AHEAD / page;
+    // From the page being filled to AHEAD above the next byte.
+    assert_eq!(resident(at, pages), want(2, 3 + ahead_pages));
+    // Filled further, past what was faulted in: the pages between were the
+    // owner's to fault in; AHEAD above its next byte are added.
+    let next = 2 * ahead_pages;
+    ahead.expect(&[(at, at + next * page, end)]);
+    ahead.run();
+    let both = |p: usize| (2..3 + ahead_pages).contains(&p) || (next..next + ahead_pages).contains(&p);
+    let both: Vec<bool> = (0..pages).map(both).collect();
+    assert_eq!(resident(at, pages), both);
+    // Retired (the owner is about to move the buffer): nothing more is touched.
+    ahead.expect(&[(at, at + 3 * ahead_pages * page, end)]);
+    ahead.retire();
+    ahead.run();
+    assert_eq!(resident(at, pages), both);
+    // The contents are what was there: zeros.
+    // SAFETY: the mapping is ours and readable.
+    let bytes = unsafe { std::slice::from_raw_parts(at as *const u8, pages * page) };
+    assert!(bytes.iter().all(|&b| b == 0));
+    // SAFETY: unmaps the mapping made above.
+    unsafe { libc::munmap(at as *mut libc::c_void, pages * page) };
+}
+
+#[test]
+fn prefault_faults_in_the_free_space_and_arrays_just_above_their_next_element() {
+    use super::Prefault;
+    let page = super::page_size();
+    let mut region = region(64 << 20);
+    let block = region.alloc(64 * page, page).expect("a block");
+    let working = region.bytes(0, 1).as_ptr() as usize;
+    let base = working + block.offset as usize;
+    // One array of 8-byte elements in the block's second half.
+    let array = (block.offset + 32 * page, 32 * page, 8);
+    let prefault = region.prefault().with_arrays(&[array]);
+    prefault.expect(&region);
+    prefault.expect_index(page); // the array's element `page`: its ninth page
+    prefault.run();
+    let got = resident(base, 64);
+    assert!(got[..32].iter().all(|r| !r), "the block is not free: {got:?}");
+    let ahead = (Prefault::ARRAY_AHEAD / page) as usize;
+    let want: Vec<bool> = (0..32).map(|p| p >= 8 && p < 8 + ahead).collect();
+    assert_eq!(got[32..], want[..]);
+    // The free space above the block: the next allocation's pages.
+    let free = working + (block.offset + 64 * page) as usize;
+    assert!(resident(free, 4).iter().all(|r| *r));
+}

@@ -397,6 +397,9 @@ pub struct SymbolTable {
     removals: u64,
     /// The process names are looked up in, when it is an executor's.
     remote: Option<std::sync::Arc<crate::memory::remote::Remote>>,
+    /// While a batch streams: another thread faults `spans`' and `entries`'
+    /// spare capacity in ahead ([`SymbolTable::fault_ahead`]).
+    ahead: Option<std::sync::Arc<crate::memory::HeapAhead>>,
 }
 
 #[derive(Clone, Copy)]
@@ -481,6 +484,11 @@ impl SymbolTable {
             len: name.len() as u32,
         };
         self.text.push_str(name);
+        if self.entries.len() == self.entries.capacity()
+            || self.spans.len() == self.spans.capacity()
+        {
+            self.stop_ahead(); // the push below may move them
+        }
         let id = match self.free.pop() {
             Some(id) => {
                 self.spans[id.0 as usize] = span;
@@ -615,10 +623,32 @@ impl SymbolTable {
 
     /// Room for `additional` more names without rehashing.
     pub fn reserve(&mut self, additional: usize) {
+        self.stop_ahead();
         self.spans.reserve(additional);
         self.entries.reserve(additional);
         let text = &self.text;
         self.index.reserve(additional, |x| hash(x.span.of(text)));
+    }
+
+    /// Has `ahead` fault in the spare capacity of the arrays that grow by one
+    /// element per new name (`spans`, `entries`), just above what is filled,
+    /// until [`SymbolTable::stop_ahead`] or until one must grow. Call again to
+    /// record how far they are filled.
+    pub(crate) fn fault_ahead(&mut self, ahead: &std::sync::Arc<crate::memory::HeapAhead>) {
+        fn buffer<T>(v: &Vec<T>) -> (usize, usize, usize) {
+            let (start, size) = (v.as_ptr() as usize, std::mem::size_of::<T>());
+            (start, start + v.len() * size, start + v.capacity() * size)
+        }
+        ahead.expect(&[buffer(&self.spans), buffer(&self.entries)]);
+        self.ahead = Some(ahead.clone());
+    }
+
+    /// Ends [`SymbolTable::fault_ahead`]: returns once the other thread no
+    /// longer touches the arrays.
+    pub(crate) fn stop_ahead(&mut self) {
+        if let Some(ahead) = self.ahead.take() {
+            ahead.retire();
+        }
     }
 
     /// Looks `id`'s name up in the process once and caches the answer.

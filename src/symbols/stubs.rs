@@ -105,6 +105,26 @@ impl StubTable {
         self.base + self.traps + u64::from(id.0) * self.arch.trap_size() as u64
     }
 
+    /// Where the table's arrays lie in the region and how large an element of
+    /// each is: slots, GOT entries, stubs and traps, filled from index 0 up
+    /// ([`StubTable::next_index`]); for [`crate::memory::Prefault::with_arrays`].
+    pub fn arrays(&self) -> [(u64, u64, u64); 4] {
+        let cap = u64::from(self.capacity);
+        let (stub, trap) = (self.arch.stub_size() as u64, self.arch.trap_size() as u64);
+        let at = |offset: u64, scale: u64| (self.block.offset + offset, cap * scale, scale);
+        [
+            at(self.slots, 8),
+            at(self.got, 8),
+            at(self.stubs, stub),
+            at(self.traps, trap),
+        ]
+    }
+
+    /// The index handed out next once no freed one is left.
+    pub fn next_index(&self) -> u64 {
+        u64::from(self.next)
+    }
+
     /// Number of indices in use.
     pub fn len(&self) -> usize {
         self.next as usize - self.free.len()
