@@ -419,11 +419,11 @@ impl Linker {
         let readers = (threads - 1).clamp(1, plan.len().max(1));
         // Set once the region exists; the region outlives the scope.
         let prefault = OnceLock::new();
-        let heap = Arc::new(HeapAhead::default());
         // SAFETY: neither call has arguments or fails.
-        if unsafe { libc::gettid() == libc::getpid() } {
-            heap.follow_break();
-        }
+        let heap = Arc::new(match unsafe { libc::gettid() == libc::getpid() } {
+            true => HeapAhead::following_break(),
+            false => HeapAhead::default(),
+        });
         let dictionary = Mutex::new(Dictionary::default());
         std::thread::scope(|scope| {
             let mut linking = Linking {

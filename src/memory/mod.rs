@@ -620,27 +620,29 @@ impl Prefault {
 ///   there).
 #[derive(Debug, Default)]
 pub struct HeapAhead {
-    state: std::sync::Mutex<Ahead>,
+    /// The buffers' extents: held while a run faults their pages in.
+    buffers: std::sync::Mutex<Vec<Buffer>>,
+    /// Per buffer, the first byte not filled yet: the owner moves it without
+    /// the lock ([`HeapAhead::advance`]).
+    filled: [std::sync::atomic::AtomicUsize; HeapAhead::BUFFERS],
+    /// With [`HeapAhead::follow_break`]: the break up to which pages were
+    /// faulted in (0 until the first run).
+    brk: Option<std::sync::atomic::AtomicUsize>,
 }
 
-#[derive(Debug, Default)]
-struct Ahead {
-    buffers: Vec<Buffer>,
-    /// With `follow_break`: the break up to which pages were faulted in.
-    brk: Option<usize>,
-}
-
-/// A buffer's addresses: `[start, end)` its capacity, `next` the first byte not
-/// filled yet, `done` how far pages have been faulted in.
+/// A buffer's capacity `[start, end)`, and how far its pages have been faulted
+/// in (`done`).
 #[derive(Debug, Clone, Copy)]
 struct Buffer {
     start: usize,
     end: usize,
-    next: usize,
     done: usize,
 }
 
 impl HeapAhead {
+    /// How many buffers one owner may have faulted in.
+    pub const BUFFERS: usize = 2;
+
     /// How far above a buffer's next byte pages are faulted in.
     pub const AHEAD: usize = 64 << 10;
 
@@ -648,45 +650,56 @@ impl HeapAhead {
     /// break grows by at once (glibc's `M_TOP_PAD`, 128 KiB, plus the request).
     pub const BELOW_BREAK: usize = 256 << 10;
 
-    /// Also faults in the pages just below the program break, for a linking
-    /// thread that is the process's main thread (glibc's main arena: the
-    /// break's heap; other threads allocate from arenas of their own).
-    pub fn follow_break(&self) {
-        self.state.lock().unwrap_or_else(|e| e.into_inner()).brk = Some(0);
+    /// One that also faults in the pages just below the program break, for a
+    /// linking thread that is the process's main thread (glibc's main arena:
+    /// the break's heap; other threads allocate from arenas of their own).
+    pub fn following_break() -> HeapAhead {
+        HeapAhead {
+            brk: Some(Default::default()),
+            ..Default::default()
+        }
     }
 
-    /// Records the owner's buffers, each `(start, filled, end)`: its first
-    /// byte, the first byte not filled yet, and the end of its capacity.
+    /// Records the owner's buffers (at most [`HeapAhead::BUFFERS`]), each
+    /// `(start, filled, end)`: its first byte, the first byte not filled yet,
+    /// and the end of its capacity. Waits for a run that is faulting pages in.
     pub fn expect(&self, buffers: &[(usize, usize, usize)]) {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let held = &mut state.buffers;
-        held.resize(buffers.len(), Buffer { start: 0, end: 0, next: 0, done: 0 });
-        for (b, &(start, next, end)) in held.iter_mut().zip(buffers) {
-            if (b.start, b.end) != (start, end) {
-                *b = Buffer { start, end, next, done: next };
-            }
-            b.next = next;
+        let mut held = self.buffers.lock().unwrap_or_else(|e| e.into_inner());
+        held.clear();
+        for (i, &(start, next, end)) in buffers.iter().take(Self::BUFFERS).enumerate() {
+            held.push(Buffer {
+                start,
+                end,
+                done: next,
+            });
+            self.filled[i].store(next, Ordering::Relaxed);
+        }
+    }
+
+    /// Records that buffer `i` (as last [`HeapAhead::expect`]ed) is filled up to
+    /// `next`; does not wait.
+    pub fn advance(&self, i: usize, next: usize) {
+        if let Some(filled) = self.filled.get(i) {
+            filled.store(next, Ordering::Relaxed);
         }
     }
 
     /// Forgets every buffer; returns once no run touches them.
     pub fn retire(&self) {
-        (self.state.lock().unwrap_or_else(|e| e.into_inner()).buffers).clear();
+        self.buffers.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 
-    /// Faults in pages of each buffer from its next byte up to [`HeapAhead::AHEAD`]
-    /// above it, those not faulted in yet. Best effort; does nothing while the
-    /// owner holds the lock.
+    /// Faults in pages below the break (see [`HeapAhead::following_break`]), and
+    /// of each buffer from its next byte up to [`HeapAhead::AHEAD`] above it,
+    /// those not faulted in yet. Best effort; one thread runs it at a time.
     pub fn run(&self) {
-        let Ok(mut state) = self.state.try_lock() else {
-            return;
-        };
         let page = page_size() as usize;
-        if let Some(done) = &mut state.brk {
+        if let Some(done) = &self.brk {
             // brk(0) changes nothing and returns the break.
             // SAFETY: a system call with no memory arguments.
             let brk = unsafe { libc::syscall(libc::SYS_brk, 0usize) } as usize;
-            let from = (*done).min(brk).max(brk.saturating_sub(Self::BELOW_BREAK)) / page * page;
+            let done_to = done.load(Ordering::Relaxed);
+            let from = done_to.min(brk).max(brk.saturating_sub(Self::BELOW_BREAK)) / page * page;
             if from < brk {
                 // SAFETY: the range lies in the heap below the break (the break
                 // only moves when the main thread allocates; pages it gave back
@@ -696,12 +709,17 @@ impl HeapAhead {
                 unsafe {
                     libc::madvise(from as *mut libc::c_void, brk - from, libc::MADV_POPULATE_WRITE);
                 }
-                *done = brk;
+                done.store(brk, Ordering::Relaxed);
             }
         }
-        for b in state.buffers.iter_mut() {
-            let from = b.done.max(b.next) / page * page;
-            let to = (b.next.saturating_add(Self::AHEAD)).min(b.end);
+        // The owner takes the lock only to change or retire its buffers.
+        let Ok(mut held) = self.buffers.try_lock() else {
+            return;
+        };
+        for (b, filled) in held.iter_mut().zip(&self.filled) {
+            let next = filled.load(Ordering::Relaxed).clamp(b.start, b.end);
+            let from = b.done.max(next) / page * page;
+            let to = (next.saturating_add(Self::AHEAD)).min(b.end);
             if from >= to {
                 continue;
             }

@@ -639,8 +639,19 @@ impl SymbolTable {
             let (start, size) = (v.as_ptr() as usize, std::mem::size_of::<T>());
             (start, start + v.len() * size, start + v.capacity() * size)
         }
-        ahead.expect(&[buffer(&self.spans), buffer(&self.entries)]);
-        self.ahead = Some(ahead.clone());
+        let buffers = [buffer(&self.spans), buffer(&self.entries)];
+        match &self.ahead {
+            // The same buffers (a move retires them): only how far they are filled.
+            Some(_) => {
+                for (i, &(_, filled, _)) in buffers.iter().enumerate() {
+                    ahead.advance(i, filled);
+                }
+            }
+            None => {
+                ahead.expect(&buffers);
+                self.ahead = Some(ahead.clone());
+            }
+        }
     }
 
     /// Ends [`SymbolTable::fault_ahead`]: returns once the other thread no
