@@ -627,7 +627,8 @@ pub struct HeapAhead {
     filled: [std::sync::atomic::AtomicUsize; HeapAhead::BUFFERS],
     /// With [`HeapAhead::follow_break`]: the break up to which pages were
     /// faulted in (0 until the first run).
-    brk: Option<std::sync::atomic::AtomicUsize>,
+    /// Also counts the runs, to poll the break every [`HeapAhead::BREAK_POLL`].
+    brk: Option<(std::sync::atomic::AtomicUsize, std::sync::atomic::AtomicUsize)>,
 }
 
 /// A buffer's capacity `[start, end)`, and how far its pages have been faulted
@@ -649,6 +650,9 @@ impl HeapAhead {
     /// How far below the program break pages are faulted in: more than the
     /// break grows by at once (glibc's `M_TOP_PAD`, 128 KiB, plus the request).
     pub const BELOW_BREAK: usize = 256 << 10;
+
+    /// One run in this many asks where the break is.
+    pub const BREAK_POLL: usize = 4;
 
     /// One that also faults in the pages just below the program break, for a
     /// linking thread that is the process's main thread (glibc's main arena:
@@ -694,7 +698,13 @@ impl HeapAhead {
     /// those not faulted in yet. Best effort; one thread runs it at a time.
     pub fn run(&self) {
         let page = page_size() as usize;
-        if let Some(done) = &self.brk {
+        if let Some((done, polls)) = &self.brk {
+            // Asked of the kernel every few runs: brk takes the address space's
+            // lock for writing, which the linking thread's own page faults,
+            // mappings and protection changes wait for.
+            if polls.fetch_add(1, Ordering::Relaxed) % Self::BREAK_POLL != 0 {
+                return self.run_buffers(page);
+            }
             // brk(0) changes nothing and returns the break.
             // SAFETY: a system call with no memory arguments.
             let brk = unsafe { libc::syscall(libc::SYS_brk, 0usize) } as usize;
@@ -712,6 +722,10 @@ impl HeapAhead {
                 done.store(brk, Ordering::Relaxed);
             }
         }
+        self.run_buffers(page);
+    }
+
+    fn run_buffers(&self, page: usize) {
         // The owner takes the lock only to change or retire its buffers.
         let Ok(mut held) = self.buffers.try_lock() else {
             return;
