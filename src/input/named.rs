@@ -57,6 +57,23 @@ impl NamedCode {
 /// where code or data starts; they are not functions, and one sits at the start
 /// of the first function of every section.
 fn is_mapping_symbol(name: &str) -> bool {
-    let base = name.split_once('.').map_or(name, |(base, _)| base);
-    base == "$x" || base == "$d"
+    // The part before the first dot is `$x` or `$d`; read without scanning the
+    // name (every symbol of every object is asked).
+    matches!(
+        name.as_bytes(),
+        [b'$', b'x' | b'd'] | [b'$', b'x' | b'd', b'.', ..]
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn mapping_symbols_are_dollar_x_or_d_with_an_optional_dotted_suffix() {
+        for name in ["$x", "$d", "$x.0", "$d.17", "$x."] {
+            assert!(super::is_mapping_symbol(name), "{name}");
+        }
+        for name in ["", "$", "$t", "$x0", "$dx", "x", "$a.1", ".L$x", "f$x", "$xd.1"] {
+            assert!(!super::is_mapping_symbol(name), "{name}");
+        }
+    }
 }
