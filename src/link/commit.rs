@@ -143,7 +143,7 @@ impl Linked {
             }
             for name in &old.refers {
                 let e = self.symbols.entry_mut(*name);
-                e.refs.retain(|(o, _)| *o != id);
+                e.refs.retain(|(o, _)| o != id);
                 e.retain_sites(|s| s.object != id);
             }
         }
@@ -204,8 +204,8 @@ impl Linked {
             if e.slot.is_none() || !e.is_unresolved() {
                 continue;
             }
-            let others_weak = || e.refs.iter().all(|&(o, weak)| o == id || weak);
-            let strong = || e.refs.iter().any(|&(o, weak)| o == id && !weak);
+            let others_weak = || e.refs.iter().all(|(o, weak)| o == id || weak);
+            let strong = || e.refs.iter().any(|(o, weak)| o == id && !weak);
             if deferred && !(others_weak() && strong()) {
                 let mut traps = slots::Traps {
                     deferred: &mut self.deferred,

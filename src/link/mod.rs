@@ -315,8 +315,8 @@ impl Linked {
         counts: impl Fn(ObjectId, bool) -> bool,
     ) -> Option<crate::error::Unresolved> {
         let mut users: Vec<String> = (self.symbols.entry(name).refs.iter())
-            .filter(|&&(o, weak)| counts(o, weak))
-            .map(|(o, _)| self.object_name(*o))
+            .filter(|&(o, weak)| counts(o, weak))
+            .map(|(o, _)| self.object_name(o))
             .collect();
         users.sort();
         users.dedup();

@@ -88,7 +88,7 @@ fn write(space: &mut Space, slot: SlotId, binding: &Binding) {
 pub(crate) fn trap_message(symbols: &SymbolTable, objects: &Objects, id: NameId) -> String {
     let name = symbols.name(id);
     let needed: Vec<String> = (symbols.entry(id).refs.iter())
-        .map(|(o, _)| super::object_name(objects, *o))
+        .map(|(o, _)| super::object_name(objects, o))
         .collect();
     if needed.is_empty() {
         format!("call to `{name}`, which is undefined")

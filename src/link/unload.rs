@@ -118,7 +118,7 @@ pub(crate) fn remove_planned(linker: &mut Linked, id: ObjectId, patches: &[Patch
     let keeper = linker.hand_to_keeper(id, &sigs);
     for name in object.refers.iter().chain(object.defines.iter()) {
         let e = linker.symbols.entry_mut(*name);
-        e.refs.retain(|(o, _)| *o != id);
+        e.refs.retain(|(o, _)| o != id);
         e.retain_sites(|s| s.object != id);
         e.defs.retain(|d| d.object != id);
     }

@@ -179,6 +179,59 @@ impl<T: std::fmt::Debug> std::fmt::Debug for Few<T> {
     }
 }
 
+/// The objects that refer to a name, each with whether all its references are
+/// weak: one word each, the flag in the id's top bit (ids are handed out
+/// counting up from 1). Names that many objects use have long lists: at 16
+/// bytes per element they were the largest part of a thousand-object load's
+/// heap.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Refs(Few<u64>);
+
+const WEAK: u64 = 1 << 63;
+
+impl Refs {
+    fn pack((object, weak): (ObjectId, bool)) -> u64 {
+        debug_assert_eq!(object.0 & WEAK, 0, "object ids stay below 2^63");
+        object.0 | if weak { WEAK } else { 0 }
+    }
+
+    fn unpack(word: u64) -> (ObjectId, bool) {
+        (ObjectId(word & !WEAK), word & WEAK != 0)
+    }
+
+    #[inline]
+    pub fn push(&mut self, r: (ObjectId, bool)) {
+        self.0.push(Self::pack(r));
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (ObjectId, bool)> + Clone + '_ {
+        self.0.iter().map(|&w| Self::unpack(w))
+    }
+
+    /// Keeps the references for which `keep` is true.
+    pub fn retain(&mut self, mut keep: impl FnMut((ObjectId, bool)) -> bool) {
+        self.0.retain(|&w| keep(Self::unpack(w)));
+    }
+
+    pub fn contains(&self, r: (ObjectId, bool)) -> bool {
+        self.0.contains(&Self::pack(r))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+impl std::fmt::Debug for Refs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
 /// A name's entry: one cache line (lookups and bindings of names were most of
 /// the time spent resolving thousands of objects' symbols).
 #[derive(Default, Debug)]
@@ -186,7 +239,7 @@ impl<T: std::fmt::Debug> std::fmt::Debug for Few<T> {
 pub struct Entry {
     pub defs: Few<ObjectDef>,
     /// Objects that refer to the name; `true` if all their references are weak.
-    pub refs: Few<(ObjectId, bool)>,
+    pub refs: Refs,
     pub slot: Option<SlotId>,
     /// See [`Entry::host`], [`Entry::process`] and [`Entry::sites`]: rare (most
     /// names are the objects' own and are referred to through slots and stubs),
@@ -296,7 +349,7 @@ impl Entry {
         self.pick(defs, || {
             (self.refs.iter())
                 .filter(|(o, _)| Some(*o) != without)
-                .all(|(_, weak)| *weak)
+                .all(|(_, weak)| weak)
         })
     }
 
@@ -314,7 +367,7 @@ impl Entry {
         self.pick(defs, || {
             (self.refs.iter())
                 .filter(|(o, _)| !going.contains(o))
-                .all(|(_, weak)| *weak)
+                .all(|(_, weak)| weak)
                 && new_refs.iter().all(|weak| *weak)
         })
     }
@@ -698,7 +751,7 @@ impl SymbolTable {
             .iter()
             .filter(|(_, _, e)| matches!(e.binding(None), Binding::Unresolved { weak: false }))
             .map(|(_, n, e)| {
-                let needed = e.refs.iter().filter(|(_, w)| !w).map(|(o, _)| *o).collect();
+                let needed = e.refs.iter().filter(|(_, w)| !w).map(|(o, _)| o).collect();
                 (n.to_string(), needed)
             })
             .collect();
