@@ -221,6 +221,7 @@ impl Refs {
         self.0.is_empty()
     }
 
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.0.len()
     }
