@@ -61,6 +61,9 @@ pub(crate) struct Scratch {
     pub(crate) bound: Vec<Option<Bound>>,
     /// The object's fixups (`resolve`, `apply_fixes`).
     pub(crate) fixes: Vec<Fix>,
+    /// Per symbol: whether it names a library's thread-local (`resolve`,
+    /// `tls::is_process_tls`).
+    pub(crate) process_tls: Vec<u8>,
     /// The objects a replace is replacing (their definitions are going).
     pub(crate) replacing: Vec<ObjectId>,
     /// What the replace being linked does with the old version's variables.

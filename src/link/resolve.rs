@@ -470,6 +470,7 @@ impl Binder<'_> {
         let mut locals: Map<SymbolId, SlotId> = Map::default();
         let mut cells = tls::Cells::new(layout.tls_cells.0, layout.tls_cells.1);
         let mut bound = refill(&mut self.scratch.bound, object.symbols.len(), None);
+        let mut process_tls = refill(&mut self.scratch.process_tls, object.symbols.len(), 0);
         let thread_locals = crate::runtime::Host(space.region.remote()).library_thread_locals();
         for (si, section) in object.sections.iter().enumerate() {
             let Some(at) = layout.sections[si] else {
@@ -511,7 +512,13 @@ impl Binder<'_> {
                         continue;
                     }
                 } else if tls::is_tls_symbol(object, r.symbol)
-                    || tls::is_process_tls(&thread_locals, object, r.symbol, r.kind)
+                    || tls::is_process_tls(
+                        &thread_locals,
+                        object,
+                        r.symbol,
+                        r.kind,
+                        &mut process_tls,
+                    )
                 {
                     return Err(Error::Unsupported {
                         at: object.location(SectionId(si as u32), r.offset),
@@ -529,6 +536,7 @@ impl Binder<'_> {
             }
         }
         self.scratch.bound = bound;
+        self.scratch.process_tls = process_tls;
         Ok((fixes, sites, statics))
     }
 

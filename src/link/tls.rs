@@ -432,20 +432,36 @@ pub(crate) fn is_tls_symbol(object: &Object, id: SymbolId) -> bool {
 /// address). Weak references and branches are left alone.
 /// `names`: the host's [`crate::runtime::Host::library_thread_locals`], asked
 /// once per object (asking walks the process's libraries).
+/// `memo`: per symbol of the object, 0 (not asked yet), 1 (no) or 2 (yes): a
+/// symbol is looked up once, not once per relocation (a hash of its name each).
 pub(crate) fn is_process_tls(
     names: &crate::memory::process::ThreadLocalNames,
     object: &Object,
     id: SymbolId,
     kind: crate::arch::RelocKind,
+    memo: &mut [u8],
 ) -> bool {
-    let sym = object.symbol(id);
     // A call or jump names a function: not worth a look-up per call site.
-    kind.info().reach == crate::arch::Reach::Exact
-        && !sym.is_defined()
-        && sym.kind != crate::input::SymbolKind::Tls
-        && sym.binding != crate::input::Binding::Weak
-        && !names.is_empty()
-        && names.contains(sym.name)
+    if kind.info().reach != crate::arch::Reach::Exact {
+        return false;
+    }
+    let names_it = || {
+        let sym = object.symbol(id);
+        !sym.is_defined()
+            && sym.kind != crate::input::SymbolKind::Tls
+            && sym.binding != crate::input::Binding::Weak
+            && !names.is_empty()
+            && names.contains(sym.name)
+    };
+    match memo.get_mut(id.0 as usize) {
+        Some(known @ 1..=2) => *known == 2,
+        Some(unknown) => {
+            let yes = names_it();
+            *unknown = 1 + u8::from(yes);
+            yes
+        }
+        None => names_it(),
+    }
 }
 
 /// The module holding target address `s`: this object's own `image`, or a
