@@ -982,4 +982,36 @@ mod tests {
         assert_eq!(t.iter_mut().count(), 2);
         assert!(t.text.len() < 8192, "{}", t.text.len());
     }
+
+    #[test]
+    fn arrays_faulted_in_from_another_thread_while_names_are_added_and_the_arrays_move() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let ahead = std::sync::Arc::new(crate::memory::HeapAhead::default());
+        let stop = AtomicBool::new(false);
+        let mut t = SymbolTable::default();
+        t.reserve(16);
+        std::thread::scope(|scope| {
+            // The reading thread's part: fault pages in as fast as it can.
+            scope.spawn(|| {
+                while !stop.load(Ordering::Relaxed) {
+                    ahead.run();
+                }
+            });
+            // The linking thread's: the arrays outgrow their room many times
+            // (each move retires them first), and are recorded again.
+            for i in 0..20_000 {
+                t.intern(&format!("name{i}"));
+                if i % 64 == 0 {
+                    t.fault_ahead(&ahead);
+                }
+            }
+            t.stop_ahead();
+            stop.store(true, Ordering::Relaxed);
+        });
+        for i in (0..20_000).step_by(997) {
+            let id = t.id(&format!("name{i}")).expect("interned");
+            assert_eq!(t.name(id), format!("name{i}"));
+            assert!(t.entry(id).refs.is_empty() && t.entry(id).defs.is_empty());
+        }
+    }
 }
