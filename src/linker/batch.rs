@@ -9,8 +9,8 @@
 //! mostly kernel time, and it and parsing overlap linking. The reading threads
 //! also do the rest of what depends on an object alone (`link/prepare.rs`:
 //! scans of all its relocations and symbols, the check of its unwind
-//! instructions), with two reading threads or more number its global names in
-//! the batch's dictionary (`symbols/dictionary.rs`, so that the linking thread
+//! instructions), with two reading threads or more (or a batch of thousands of
+//! files) number its global names in the batch's dictionary (`symbols/dictionary.rs`, so that the linking thread
 //! finds a name's id by index rather than by hash), and the first of them
 //! faults in the pages the
 //! linking thread fills next: the region's free space and the stub table's
@@ -181,17 +181,23 @@ pub(crate) fn map_file(file: &std::fs::File, path: &Path) -> Result<memmap2::Mma
 /// objects take about 0.3 MiB.
 const CHUNK: usize = 16;
 
-/// Whether the reading threads number the batch's names (`symbols/dictionary.rs`)
-/// when there are `readers` of them. Numbering moves the names' hashing and text
-/// comparisons off the linking thread, but it costs the readers more than it
-/// saves the linker (it builds a second hash index). With one reading thread,
-/// which on two cores shares them with the linking thread, that cost showed in
-/// the wall time: at wide 1,001 objects the process's CPU time was 189 ms with
-/// numbering and 165 ms without; at 5,001, 1,194 and 1,090 ms, while the linking
-/// thread gained 68 ms. With more readers it is spread over more cores.
-fn numbers_names(readers: usize) -> bool {
-    readers >= 2
+/// Whether the reading threads number the names of a batch of `files` files
+/// (`symbols/dictionary.rs`) when there are `readers` of them. Numbering moves
+/// the names' hash probes off the linking thread, where they miss the cache
+/// more as the symbol table grows, but costs the readers more CPU than it saves
+/// the linker (it builds a second hash index). With one reading thread, which
+/// on two cores shares them with the linking thread, it paid only for large
+/// batches (paired runs, numbering against none: wide 5,001 objects, wall
+/// −31.7 ms, faster in 8 of 12, the linking thread −51 ms; rich 5,001, −17 ms;
+/// wide 1,001, −0.9 ms, faster in 10 of 20; rich 1,001, +3.7 ms, 8 of 20, while
+/// the process's CPU time rose by about a tenth). With more readers its cost
+/// is spread over more cores.
+fn numbers_names(readers: usize, files: usize) -> bool {
+    readers >= 2 || files >= NUMBER_FILES
 }
+
+/// The batch size from which one reading thread numbers names ([`numbers_names`]).
+const NUMBER_FILES: usize = 2048;
 
 /// Reading ahead starts a thread; for a few files that costs more than it saves.
 const AHEAD_MIN: usize = 8;
@@ -236,7 +242,7 @@ struct Reading<'a> {
     /// Only the first reading thread faults pages in: the region's and the
     /// symbol table's.
     prefault: Option<(&'a OnceLock<Prefault>, &'a HeapAhead)>,
-    /// The batch's, with two reading threads or more ([`numbers_names`]).
+    /// The batch's, when its names are numbered ([`numbers_names`]).
     dictionary: Option<&'a Mutex<Dictionary>>,
 }
 
@@ -438,7 +444,7 @@ impl Linker {
             true => HeapAhead::following_break(),
             false => HeapAhead::default(),
         });
-        let dictionary = numbers_names(readers).then(|| Mutex::new(Dictionary::default()));
+        let dictionary = numbers_names(readers, count).then(|| Mutex::new(Dictionary::default()));
         std::thread::scope(|scope| {
             let mut linking = Linking {
                 count,
