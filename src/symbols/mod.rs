@@ -97,12 +97,14 @@ pub enum Few<T> {
 }
 
 impl<T: Copy> Few<T> {
-    /// Room a list gets when it first needs the heap: 128 bytes, at least four
-    /// elements. A name referred to by a handful of objects (five each for most
-    /// of a generated thousand-object program's names) then never grows its
-    /// list, and growing (a `realloc` that copies) cost more than the push.
+    /// Room a list gets when it first needs the heap: 64 bytes, at least four
+    /// elements (eight of a name's referring objects, four definitions). A name
+    /// referred to by a handful of objects (five each for most of a generated
+    /// thousand-object program's names) then never grows its list, and growing
+    /// (a `realloc` that copies) cost more than the push. 128 bytes cost 0.8%
+    /// more peak memory on 5,001 such objects, where most of it went unused.
     const FIRST_MANY: usize = {
-        let fit = 128 / std::mem::size_of::<T>();
+        let fit = 64 / std::mem::size_of::<T>();
         if fit > 4 {
             fit
         } else {
@@ -121,9 +123,13 @@ impl<T: Copy> Few<T> {
             }
             Few::Many(v) => {
                 // A list that outgrew its first room belongs to a name many
-                // objects use: quadruple it rather than double it.
+                // objects use: make it eight times as large the first time
+                // (a name with 9 to 64 referring objects grows once; growing
+                // fourfold twice was 3% of a 5,001-object load), then
+                // quadruple it.
                 if v.len() == v.capacity() {
-                    v.reserve(3 * v.len());
+                    let grow = if v.len() <= Self::FIRST_MANY { 7 } else { 3 };
+                    v.reserve(grow * v.len());
                 }
                 v.push(value);
             }
