@@ -10,14 +10,14 @@
 //! also do the rest of what depends on an object alone (`link/prepare.rs`:
 //! scans of all its relocations and symbols, the check of its unwind
 //! instructions), with two reading threads or more (or a batch of thousands of
-//! files) number its global names in the batch's dictionary (`symbols/dictionary.rs`, so that the linking thread
-//! finds a name's id by index rather than by hash), and the first of them
-//! faults in the pages the
+//! files) number its global names in the batch's dictionary
+//! (`symbols/dictionary.rs`, so that the linking thread finds a name's id by
+//! index rather than by hash), and the first of them faults in the pages the
 //! linking thread fills next: the region's free space and the stub table's
 //! arrays ([`crate::memory::Prefault`]), the symbol table's arrays and, when
 //! the linking thread is the main one, the heap below the program break
-//! ([`crate::memory::HeapAhead`]). The linking thread — the one that
-//! bounds a load — does only what needs the symbol table and the region. The
+//! ([`crate::memory::HeapAhead`]). The linking thread — the one that bounds a
+//! load — does only what needs the symbol table and the region. The
 //! objects travel back to the thread that read them to be dropped and their
 //! buffers reused, so what one thread allocates another does not free.
 //!

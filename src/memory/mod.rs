@@ -452,11 +452,7 @@ impl Region {
         // SAFETY: advice on ranges of our own two mappings (in bounds, checked
         // above); populating changes no contents and no permissions.
         unsafe {
-            libc::madvise(
-                self.working.add(offset as usize).cast(),
-                len as usize,
-                libc::MADV_POPULATE_WRITE,
-            );
+            populate_write(self.working as u64 + offset, len);
             if self.remote.is_some() {
                 return;
             }
@@ -576,27 +572,16 @@ impl Prefault {
         let mut budget = Self::STEP;
         for s in self.streams[1..].iter().chain(&self.streams[..1]) {
             let next = s.next.load(Ordering::Relaxed);
-            let from = (s.done.load(Ordering::Relaxed).max(next) / self.page) * self.page;
-            let to = (next.saturating_add(s.ahead))
-                .min(from.saturating_add(budget))
-                .min(s.end)
-                .next_multiple_of(self.page);
-            if from >= to {
+            let done = s.done.load(Ordering::Relaxed);
+            let end = next.saturating_add(s.ahead).min(s.end);
+            let Some((from, to)) = ahead_range(done, next, end, self.page, budget) else {
                 continue;
-            }
-            // SAFETY: advice on a page-aligned range of the working view
-            // (streams lie in it and end on a page), which stays mapped while
-            // the linker that owns it is loading (the caller's thread ends
-            // before the load returns). POPULATE_WRITE changes no contents and
-            // no permissions: it only faults pages in, so racing with the
-            // linking thread's writes to the same pages is harmless.
-            unsafe {
-                libc::madvise(
-                    (self.working as *mut u8).add(from as usize).cast(),
-                    (to - from) as usize,
-                    libc::MADV_POPULATE_WRITE,
-                );
-            }
+            };
+            // SAFETY: a page-aligned range of the working view (streams lie in
+            // it and end on a page), which stays mapped while the linker that
+            // owns it is loading (the caller's thread ends before the load
+            // returns).
+            unsafe { populate_write(self.working as u64 + from, to - from) };
             s.done.store(to, Ordering::Relaxed);
             budget -= to - from;
             if budget == 0 {
@@ -613,7 +598,7 @@ impl Prefault {
 ///   table's arrays). Their owner retires them ([`HeapAhead::retire`]) before one
 ///   may move or be freed; a run holds the lock while it faults pages in, so it
 ///   never touches a buffer that is gone.
-/// - with [`HeapAhead::follow_break`], the pages just below the program break:
+/// - with [`HeapAhead::following_break`], the pages just below the program break:
 ///   where glibc's malloc carves the main thread's new allocations (its main
 ///   arena grows the break by 128 KiB at a time). Faulting these in on the
 ///   linking thread was a tenth of its time on a VM (a fault costs about 4 µs
@@ -625,10 +610,17 @@ pub struct HeapAhead {
     /// Per buffer, the first byte not filled yet: the owner moves it without
     /// the lock ([`HeapAhead::advance`]).
     filled: [std::sync::atomic::AtomicUsize; HeapAhead::BUFFERS],
-    /// With [`HeapAhead::follow_break`]: the break up to which pages were
-    /// faulted in (0 until the first run).
-    /// Also counts the runs, to poll the break every [`HeapAhead::BREAK_POLL`].
-    brk: Option<(std::sync::atomic::AtomicUsize, std::sync::atomic::AtomicUsize)>,
+    /// With [`HeapAhead::following_break`].
+    brk: Option<Break>,
+}
+
+/// Following the program break ([`HeapAhead::following_break`]).
+#[derive(Debug, Default)]
+struct Break {
+    /// The break up to which pages were faulted in (0 until the first run).
+    done: AtomicU64,
+    /// Runs so far: the break is asked for every [`HeapAhead::BREAK_POLL`].
+    polls: AtomicU64,
 }
 
 /// A buffer's capacity `[start, end)`, and how far its pages have been faulted
@@ -652,7 +644,7 @@ impl HeapAhead {
     pub const BELOW_BREAK: usize = 256 << 10;
 
     /// One run in this many asks where the break is.
-    pub const BREAK_POLL: usize = 4;
+    pub const BREAK_POLL: u64 = 4;
 
     /// One that also faults in the pages just below the program break, for a
     /// linking thread that is the process's main thread (glibc's main arena:
@@ -697,58 +689,66 @@ impl HeapAhead {
     /// of each buffer from its next byte up to [`HeapAhead::AHEAD`] above it,
     /// those not faulted in yet. Best effort; one thread runs it at a time.
     pub fn run(&self) {
-        let page = page_size() as usize;
-        if let Some((done, polls)) = &self.brk {
-            // Asked of the kernel every few runs: brk takes the address space's
-            // lock for writing, which the linking thread's own page faults,
-            // mappings and protection changes wait for.
-            if polls.fetch_add(1, Ordering::Relaxed) % Self::BREAK_POLL != 0 {
-                return self.run_buffers(page);
-            }
+        let page = page_size();
+        // Asked of the kernel every few runs: brk takes the address space's
+        // lock for writing, which the linking thread's own page faults,
+        // mappings and protection changes wait for.
+        let polled = self.brk.as_ref().filter(|b| {
+            b.polls.fetch_add(1, Ordering::Relaxed).is_multiple_of(Self::BREAK_POLL)
+        });
+        if let Some(b) = polled {
             // brk(0) changes nothing and returns the break.
             // SAFETY: a system call with no memory arguments.
-            let brk = unsafe { libc::syscall(libc::SYS_brk, 0usize) } as usize;
-            let done_to = done.load(Ordering::Relaxed);
-            let from = done_to.min(brk).max(brk.saturating_sub(Self::BELOW_BREAK)) / page * page;
-            if from < brk {
+            let brk = unsafe { libc::syscall(libc::SYS_brk, 0usize) } as u64;
+            let done = b.done.load(Ordering::Relaxed).min(brk);
+            let next = brk.saturating_sub(Self::BELOW_BREAK as u64);
+            if let Some((from, to)) = ahead_range(done, next, brk, page, u64::MAX) {
                 // SAFETY: the range lies in the heap below the break (the break
                 // only moves when the main thread allocates; pages it gave back
-                // meanwhile make the call fail, which is harmless). POPULATE_WRITE
-                // changes no contents, so malloc's and its callers' concurrent
-                // writes are unaffected.
-                unsafe {
-                    libc::madvise(from as *mut libc::c_void, brk - from, libc::MADV_POPULATE_WRITE);
-                }
-                done.store(brk, Ordering::Relaxed);
+                // meanwhile make the call fail, which is harmless).
+                unsafe { populate_write(from, to - from) };
+                b.done.store(brk, Ordering::Relaxed);
             }
         }
-        self.run_buffers(page);
-    }
-
-    fn run_buffers(&self, page: usize) {
         // The owner takes the lock only to change or retire its buffers.
         let Ok(mut held) = self.buffers.try_lock() else {
             return;
         };
         for (b, filled) in held.iter_mut().zip(&self.filled) {
             let next = filled.load(Ordering::Relaxed).clamp(b.start, b.end);
-            let from = b.done.max(next) / page * page;
-            let to = (next.saturating_add(Self::AHEAD)).min(b.end);
-            if from >= to {
+            let end = next.saturating_add(Self::AHEAD).min(b.end);
+            let (done, next, end) = (b.done as u64, next as u64, end as u64);
+            let Some((from, to)) = ahead_range(done, next, end, page, u64::MAX) else {
                 continue;
-            }
-            let to = to.next_multiple_of(page);
-            // SAFETY: advice on pages that hold part of a live heap buffer (the
-            // owner retires a buffer, under this lock, before it may move or be
-            // freed), so they are mapped and writable. POPULATE_WRITE changes
-            // no contents: it only faults pages in, so racing with the owner's
-            // writes (or malloc's, on a page the buffer shares) is harmless.
-            unsafe {
-                libc::madvise(from as *mut libc::c_void, to - from, libc::MADV_POPULATE_WRITE);
-            }
-            b.done = to;
+            };
+            // SAFETY: pages that hold part of a live heap buffer (the owner
+            // retires a buffer, under this lock, before it may move or be
+            // freed), so they are mapped and writable.
+            unsafe { populate_write(from, to - from) };
+            b.done = to as usize;
         }
     }
+}
+
+/// The pages to fault in ahead of a cursor: from the page holding `next` (or
+/// `done`, how far earlier runs got, if that is further) up to `end` rounded up
+/// to a page, at most `budget` bytes. `None` if nothing is left.
+fn ahead_range(done: u64, next: u64, end: u64, page: u64, budget: u64) -> Option<(u64, u64)> {
+    let from = done.max(next) / page * page;
+    let to = end.min(from.saturating_add(budget)).next_multiple_of(page);
+    (from < to).then_some((from, to))
+}
+
+/// Faults in `[at, at + len)` for writing (`MADV_POPULATE_WRITE`), best effort:
+/// a kernel before 5.14 (or qemu-user) does nothing. Changes no contents and no
+/// permissions, so another thread's writes to the same pages are unaffected.
+///
+/// # Safety
+/// The range must lie in memory of this process that stays mapped during the
+/// call, or in pages that may be unmapped concurrently (the call then fails).
+unsafe fn populate_write(at: u64, len: u64) {
+    // SAFETY: the caller's; advice changes nothing the program can observe.
+    unsafe { libc::madvise(at as *mut libc::c_void, len as usize, libc::MADV_POPULATE_WRITE) };
 }
 
 impl Drop for Region {

@@ -702,9 +702,9 @@ impl SymbolTable {
         let buffers = [buffer(&self.spans), buffer(&self.entries)];
         match &self.ahead {
             // The same buffers (a move retires them): only how far they are filled.
-            Some(_) => {
+            Some(held) => {
                 for (i, &(_, filled, _)) in buffers.iter().enumerate() {
-                    ahead.advance(i, filled);
+                    held.advance(i, filled);
                 }
             }
             None => {
