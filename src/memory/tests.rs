@@ -294,17 +294,14 @@ fn resident(at: usize, pages: usize) -> Vec<bool> {
     vec.iter().map(|v| v & 1 == 1).collect()
 }
 
-/// Whether `MADV_POPULATE_WRITE` faults pages in here: Linux since 5.14 does;
-/// qemu-user accepts the advice and does nothing (the suite's aarch64 run), as
-/// does an older kernel. Where it does nothing, faulting in ahead is a no-op
-/// and the tests below check only that it changes no contents.
-fn populate_works() -> bool {
-    let page = super::page_size() as usize;
-    // SAFETY: a fresh one-page anonymous mapping, unmapped below.
+/// A fresh private anonymous mapping of `len` bytes, none of it faulted in
+/// (`super::unmap` gives it back).
+fn anonymous(len: usize) -> usize {
+    // SAFETY: a new mapping wherever the kernel puts it; nothing else is touched.
     let at = unsafe {
         libc::mmap(
             std::ptr::null_mut(),
-            page,
+            len,
             libc::PROT_READ | libc::PROT_WRITE,
             libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
             -1,
@@ -312,11 +309,20 @@ fn populate_works() -> bool {
         )
     };
     assert_ne!(at, libc::MAP_FAILED);
-    // SAFETY: advice on the page just mapped.
-    unsafe { libc::madvise(at, page, libc::MADV_POPULATE_WRITE) };
-    let works = resident(at as usize, 1)[0];
-    // SAFETY: unmaps the page mapped above.
-    unsafe { libc::munmap(at, page) };
+    at as usize
+}
+
+/// Whether `MADV_POPULATE_WRITE` faults pages in here: Linux since 5.14 does;
+/// qemu-user accepts the advice and does nothing (the suite's aarch64 run), as
+/// does an older kernel. Where it does nothing, faulting in ahead is a no-op
+/// and the tests below check only that it changes no contents.
+fn populate_works() -> bool {
+    let page = super::page_size() as usize;
+    let at = anonymous(page);
+    // SAFETY: the page just mapped.
+    unsafe { super::populate_write(at as u64, page as u64) };
+    let works = resident(at, 1)[0];
+    super::unmap(at as u64, page as u64);
     if !works {
         eprintln!("MADV_POPULATE_WRITE does nothing here: checking contents only");
     }
@@ -329,18 +335,7 @@ fn heap_ahead_faults_in_just_above_what_is_filled_and_nothing_once_retired() {
     let page = super::page_size() as usize;
     let pages = 4 * HeapAhead::AHEAD / page;
     // A buffer of its own mapping, so that nothing else faults its pages in.
-    // SAFETY: a fresh anonymous mapping, unmapped below.
-    let at = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            pages * page,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-            -1,
-            0,
-        )
-    } as usize;
-    assert_ne!(at as *mut libc::c_void, libc::MAP_FAILED);
+    let at = anonymous(pages * page);
     let end = at + pages * page;
     let ahead = HeapAhead::default();
     // Filled up to the middle of page 2.
@@ -375,8 +370,7 @@ fn heap_ahead_faults_in_just_above_what_is_filled_and_nothing_once_retired() {
     // SAFETY: the mapping is ours and readable.
     let bytes = unsafe { std::slice::from_raw_parts(at as *const u8, pages * page) };
     assert!(bytes.iter().all(|&b| b == 0));
-    // SAFETY: unmaps the mapping made above.
-    unsafe { libc::munmap(at as *mut libc::c_void, pages * page) };
+    super::unmap(at as u64, (pages * page) as u64);
 }
 
 #[test]
