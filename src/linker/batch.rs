@@ -489,6 +489,9 @@ impl Linker {
             let first = read_and_parse(paths[0], Slot::default(), dictionary.as_ref());
             let streamed = self.link_ahead(&linking, first, fresh, ids);
             self.linked.symbols.stop_ahead();
+            if let (Some(prefault), Some(space)) = (prefault.get(), self.linked.space.as_mut()) {
+                prefault.finish(&mut space.region);
+            }
             Some(streamed)
         })
     }
@@ -529,10 +532,12 @@ impl Linker {
                 linked.push(parsed);
                 i += 1;
             }
-            if let Some(space) = self.linked.space.as_ref() {
-                let prefault = (at.prefault)
-                    .get_or_init(|| space.region.prefault().with_arrays(&space.stubs.arrays()));
-                prefault.expect(&space.region);
+            if let Some(space) = self.linked.space.as_mut() {
+                let prefault = at.prefault.get_or_init(|| {
+                    space.region.populate_later(true);
+                    space.region.prefault().with_arrays(&space.stubs.arrays())
+                });
+                prefault.expect(&mut space.region);
                 prefault.expect_index(space.stubs.next_index());
             }
             // Dropped and their buffers reused there; here if it has ended.

@@ -384,7 +384,7 @@ fn prefault_faults_in_the_free_space_and_arrays_just_above_their_next_element() 
     // One array of 8-byte elements in the block's second half.
     let array = (block.offset + 32 * page, 32 * page, 8);
     let prefault = region.prefault().with_arrays(&[array]);
-    prefault.expect(&region);
+    prefault.expect(&mut region);
     prefault.expect_index(page); // the array's element `page`: its ninth page
     prefault.run();
     let works = populate_works();
@@ -399,4 +399,65 @@ fn prefault_faults_in_the_free_space_and_arrays_just_above_their_next_element() 
     // Nothing faulted in changed: the block and the free space read as zeros.
     let all = region.bytes(block.offset, 64 * page + 4 * page);
     assert!(all.iter().all(|&b| b == 0));
+}
+
+/// Whether each of `pages` pages from `at` is mapped in this process's page
+/// tables (`/proc/self/pagemap`'s present bit): unlike `mincore`, which says
+/// whether a shared page exists at all, this tells one view of it from the other.
+fn mapped(at: usize, pages: usize) -> Vec<bool> {
+    use std::os::unix::fs::FileExt;
+    let pagemap = std::fs::File::open("/proc/self/pagemap").expect("pagemap");
+    let page = super::page_size() as usize;
+    (0..pages)
+        .map(|p| {
+            let mut entry = [0u8; 8];
+            let at = ((at / page + p) * 8) as u64;
+            pagemap.read_exact_at(&mut entry, at).expect("a pagemap entry");
+            u64::from_le_bytes(entry) >> 63 == 1
+        })
+        .collect()
+}
+
+#[test]
+fn a_region_populating_later_leaves_its_chunks_to_a_prefault() {
+    let page = super::page_size();
+    let mut region = region(64 << 20);
+    let prefault = region.prefault();
+    region.populate_later(true);
+    let chunk = |region: &mut Region| {
+        let block = region.alloc(16 * page, page).expect("a block");
+        region.protect(block.offset, block.len, Class::ReadOnly).expect("protected");
+        region.populate(block.offset, block.len);
+        block
+    };
+    let block = chunk(&mut region);
+    let working = region.bytes(block.offset, 1).as_ptr() as usize;
+    let target = (region.target_base() + block.offset) as usize;
+    assert_eq!(resident(working, 16), vec![false; 16], "left for later");
+    assert_eq!(mapped(target, 16), vec![false; 16], "left for later");
+    // Handed over and populated on "another thread", in both views.
+    prefault.expect(&mut region);
+    prefault.run();
+    let works = populate_works();
+    assert_eq!(resident(working, 16), vec![works; 16]);
+    if works {
+        assert_eq!(mapped(target, 16), vec![true; 16]);
+    }
+    // Freed before the prefault got to it: finishing leaves it alone. One
+    // still allocated is populated by `finish`, and later ones at once.
+    let freed = chunk(&mut region);
+    let kept = chunk(&mut region);
+    let (freed_at, kept_at) = (region.target_base() + freed.offset, region.target_base() + kept.offset);
+    region.free(freed);
+    prefault.expect(&mut region);
+    prefault.finish(&mut region);
+    assert_eq!(mapped(freed_at as usize, 16), vec![false; 16]);
+    let after = chunk(&mut region);
+    if works {
+        assert_eq!(mapped(kept_at as usize, 16), vec![true; 16]);
+        let after_at = region.target_base() + after.offset;
+        assert_eq!(mapped(after_at as usize, 16), vec![true; 16]);
+    }
+    // Populating changed nothing: zeros.
+    assert!(region.bytes(block.offset, 48 * page).iter().all(|&b| b == 0));
 }
