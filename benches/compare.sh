@@ -84,12 +84,15 @@ once() { # name, command... : runs it once, appends "name seconds kib" to $work/
 
 # measure NAME... : RUNS rounds, each running every tool once in turn (so that a
 # machine that speeds up or slows down during the measurement affects every tool
-# alike); prints "name median_s median_kib" per tool, "name -" for one that failed.
+# alike), each round starting one tool further on (in a fixed order a tool's
+# place in the round is a bias the rounds cannot average out); prints "name
+# median_s median_kib" per tool, "name -" for one that failed.
 measure() {
   : > "$work/samples"
-  local failed=" " name
-  for _ in $(seq "$runs"); do
-    for name in "$@"; do
+  local failed=" " name names=("$@") round k
+  for round in $(seq 0 $((runs - 1))); do
+    for k in $(seq 0 $(($# - 1))); do
+      name=${names[$(((round + k) % $#))]}
       [[ "$failed" == *" $name "* ]] && continue
       tool "$name" || failed="$failed$name "
     done
