@@ -85,15 +85,18 @@ pub struct Site {
 /// A short list that keeps a single element inline. Most names have one
 /// definition, one or two referring objects and few sites; a `Vec` for each
 /// (which allocates room for four) was a large part of the time and memory of
-/// linking many small objects. More than one element are boxed, so that the
-/// list is no larger than its element (and a pointer) and an [`Entry`] fits a
-/// cache line.
+/// linking many small objects. More than one element go in a `ThinVec`: one
+/// pointer to one allocation that holds the length and capacity before the
+/// elements, so that the list is no larger than its element (and a pointer), an
+/// [`Entry`] fits a cache line, and a push follows one pointer. (A boxed `Vec`
+/// took two allocations, and a push followed two pointers: recording the
+/// references of 1,001 objects then took 5.5 ms.)
 #[derive(Clone, Default, PartialEq, Eq)]
 pub enum Few<T> {
     #[default]
     Zero,
     One(T),
-    Many(Box<Vec<T>>),
+    Many(thin_vec::ThinVec<T>),
 }
 
 impl<T: Copy> Few<T> {
@@ -117,9 +120,9 @@ impl<T: Copy> Few<T> {
         match self {
             Few::Zero => *self = Few::One(value),
             Few::One(first) => {
-                let mut many = Vec::with_capacity(Self::FIRST_MANY);
+                let mut many = thin_vec::ThinVec::with_capacity(Self::FIRST_MANY);
                 many.extend([*first, value]);
-                *self = Few::Many(Box::new(many));
+                *self = Few::Many(many);
             }
             Few::Many(v) => {
                 // A list that outgrew its first room belongs to a name many
