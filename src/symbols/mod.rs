@@ -538,20 +538,28 @@ impl SymbolTable {
     /// As [`SymbolTable::intern`], with `name`'s hash already computed.
     pub(crate) fn intern_hashed(&mut self, name: &str, h: u64) -> (NameId, bool) {
         debug_assert_eq!(h, hash(name));
-        let text = &self.text;
-        if let Some(x) = self.index.find(h, |x| x.span.is(text, name)) {
-            return (x.id, false);
+        if self.entries.len() == self.entries.capacity()
+            || self.spans.len() == self.spans.capacity()
+        {
+            self.stop_ahead(); // a push below may move them
         }
+        // One probe finds the name or the bucket it goes to (not a lookup, then
+        // an insert that probes again).
+        let text = &self.text;
+        let slot = self.index.entry(
+            h,
+            |x| x.span.is(text, name),
+            |x| hash(x.span.of(text)),
+        );
+        let vacant = match slot {
+            hashbrown::hash_table::Entry::Occupied(found) => return (found.get().id, false),
+            hashbrown::hash_table::Entry::Vacant(vacant) => vacant,
+        };
         let span = Span {
             start: self.text.len() as u32,
             len: name.len() as u32,
         };
         self.text.push_str(name);
-        if self.entries.len() == self.entries.capacity()
-            || self.spans.len() == self.spans.capacity()
-        {
-            self.stop_ahead(); // the push below may move them
-        }
         let id = match self.free.pop() {
             Some(id) => {
                 self.spans[id.0 as usize] = span;
@@ -563,9 +571,7 @@ impl SymbolTable {
                 NameId(self.spans.len() as u32 - 1)
             }
         };
-        let text = &self.text;
-        self.index
-            .insert_unique(h, Indexed { id, span }, |x| hash(x.span.of(text)));
+        vacant.insert(Indexed { id, span });
         (id, true)
     }
 
