@@ -153,6 +153,9 @@ pub fn run_with_stdin(mut cmd: Command, stdin: Stdio, limit: Duration) -> Outcom
             Ok(Some(status)) => break status,
             Ok(None) if start.elapsed() > limit => {
                 timed_out = true;
+                // What it was stuck on, for the test's output: a hang seen
+                // twice in CI under qemu-user could not be reproduced by hand.
+                eprintln!("{}", hang_report(child.id()));
                 let _ = child.kill();
                 break child.wait().expect("wait for killed child");
             }
@@ -166,6 +169,31 @@ pub fn run_with_stdin(mut cmd: Command, stdin: Stdio, limit: Duration) -> Outcom
         stderr: err_reader.join().expect("stderr reader"),
         timed_out,
     }
+}
+
+/// A timed-out process's threads (state, kernel wait channel, system call), then
+/// each thread's backtrace from gdb (within a minute, if gdb is installed).
+fn hang_report(pid: u32) -> String {
+    let mut out =
+        format!("timed out: process {pid}; per thread: id, name, state | wchan | syscall\n");
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task"));
+    for task in tasks.into_iter().flatten().flatten() {
+        let read = |f: &str| std::fs::read_to_string(task.path().join(f)).unwrap_or_default();
+        let (stat, wchan, syscall) = (read("stat"), read("wchan"), read("syscall"));
+        // "pid (name) state ...": up to the state.
+        let state = stat
+            .rfind(')')
+            .map_or(&stat[..], |end| &stat[..(end + 3).min(stat.len())]);
+        out += &format!("  {} | {} | {}\n", state, wchan.trim(), syscall.trim());
+    }
+    let gdb = Command::new("timeout")
+        .args(["60", "gdb", "-batch", "-p", &pid.to_string()])
+        .args(["-ex", "thread apply all bt"])
+        .output();
+    if let Ok(gdb) = gdb {
+        out += &String::from_utf8_lossy(&gdb.stdout);
+    }
+    out
 }
 
 /// Every `.o` file below `testdata/obj` (ELF), sorted.
