@@ -466,14 +466,17 @@ impl Region {
     /// From now on (`true`), [`Region::populate`] leaves its ranges to a
     /// [`Prefault`] on another thread: a chunk's 64 KiB took about 30 µs to
     /// populate, a twentieth of the linking thread's time. `false` (and
-    /// [`Prefault::finish`]) returns to populating at once.
+    /// [`Prefault::finish`]) returns to populating at once, and populates now
+    /// the ranges left that are still allocated (not those freed meanwhile).
     pub fn populate_later(&mut self, later: bool) {
-        if !later {
-            for block in self.later.take().unwrap_or_default() {
+        if later {
+            self.later.get_or_insert_with(Vec::new);
+            return;
+        }
+        for block in self.later.take().unwrap_or_default() {
+            if self.all_allocated(block) {
                 self.populate(block.offset, block.len);
             }
-        } else if self.later.is_none() {
-            self.later = Some(Vec::new());
         }
     }
 
@@ -616,12 +619,8 @@ impl Prefault {
     /// populates at once again.
     pub fn finish(&self, region: &mut Region) {
         let left = std::mem::take(&mut *self.lock_chunks());
+        region.later.get_or_insert_with(Vec::new).extend(left);
         region.populate_later(false);
-        for block in left {
-            if region.all_allocated(block) {
-                region.populate(block.offset, block.len);
-            }
-        }
     }
 
     fn lock_chunks(&self) -> std::sync::MutexGuard<'_, Vec<Block>> {
@@ -644,7 +643,10 @@ impl Prefault {
     pub fn run(&self) {
         // The range is besides the budget: the linking thread leaves about one
         // chunk per STEP it fills.
-        if let Some(block) = self.lock_chunks().pop() {
+        // Popped first: the lock is not held while the pages are populated,
+        // so the linking thread never waits for it in `expect`.
+        let block = self.lock_chunks().pop();
+        if let Some(block) = block {
             // SAFETY: a range of the region's views, mapped while the linker
             // that owns it is loading (the caller's thread ends before the
             // load returns); a range freed since is at worst made accessible
