@@ -82,6 +82,9 @@ pub(crate) struct Facts {
     pub name_hashes: Vec<u64>,
     /// Per symbol: whether a relocation refers to it.
     pub referenced: Vec<bool>,
+    /// No two of its global named symbols share a name (their hashes differ), so
+    /// binding its names needs no deduplication (`Binder::names`).
+    pub distinct_names: bool,
 }
 
 /// The container format an [`Object`] was read from.

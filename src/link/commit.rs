@@ -36,7 +36,7 @@ pub(crate) fn placed(object: &Object, layout: &Layout) -> Vec<Placed> {
 pub(crate) struct Publish {
     /// Its global definitions.
     pub(crate) defs: Defs,
-    /// The names it refers to, sorted, each with whether all references are weak.
+    /// The names it refers to, once each, each with whether all references are weak.
     pub(crate) refs: Vec<(NameId, bool)>,
     /// Its direct references to other objects' names.
     pub(crate) sites: Vec<NamedSite>,
@@ -219,7 +219,7 @@ impl Linked {
     }
 
     /// Records the sites and references of a newly linked object; returns the
-    /// names it refers to, sorted.
+    /// names it refers to.
     pub(crate) fn record_uses(
         &mut self,
         id: ObjectId,
@@ -285,10 +285,7 @@ impl Linked {
                 .copied()
                 .collect();
             let new_refs: Vec<bool> = (new.iter())
-                .filter_map(|p| {
-                    let k = p.refs.binary_search_by_key(&name, |r| r.0).ok()?;
-                    Some(p.refs[k].1)
-                })
+                .filter_map(|p| p.refs.iter().find(|r| r.0 == name).map(|r| r.1))
                 .collect();
             let (before, after) = (
                 entry.binding(None),

@@ -16,7 +16,26 @@ pub(crate) fn prepare(object: &Object) {
 
 /// What the object's relocations say: worked out once.
 pub(crate) fn facts<'o>(object: &'o Object) -> &'o Facts {
-    object.facts.get_or_init(|| Facts {
+    object.facts.get_or_init(|| {
+        let name_hashes: Vec<u64> = (object.symbols.iter())
+            .map(|s| match named_global(s) {
+                true => crate::symbols::name_hash(s.name),
+                false => 0,
+            })
+            .collect();
+        facts_with(object, name_hashes)
+    })
+}
+
+fn facts_with(object: &Object, name_hashes: Vec<u64>) -> Facts {
+    // Distinct hashes mean distinct names; a collision only costs the general path.
+    let mut named: Vec<u64> = (object.symbols.iter().zip(&name_hashes))
+        .filter(|(s, _)| named_global(s))
+        .map(|(_, &h)| h)
+        .collect();
+    named.sort_unstable();
+    let distinct_names = named.windows(2).all(|w| w[0] != w[1]);
+    Facts {
         compact: super::needs_compact_layout(object),
         tls_cells: super::tls::cell_count(object),
         narrow: super::placement::narrow(object),
@@ -25,12 +44,8 @@ pub(crate) fn facts<'o>(object: &'o Object) -> &'o Facts {
             .filter(|&i| object.section(i).role == Role::EhFrame)
             .filter(|&i| unwind::instructions_hold(object, i))
             .collect(),
-        name_hashes: (object.symbols.iter())
-            .map(|s| match named_global(s) {
-                true => crate::symbols::name_hash(s.name),
-                false => 0,
-            })
-            .collect(),
+        name_hashes,
+        distinct_names,
         referenced: {
             let mut used = vec![false; object.symbols.len()];
             for r in object.sections.iter().flat_map(|s| &s.relocs) {
@@ -40,7 +55,7 @@ pub(crate) fn facts<'o>(object: &'o Object) -> &'o Facts {
             }
             used
         },
-    })
+    }
 }
 
 /// Numbers the object's global names in a batch's `dictionary`
