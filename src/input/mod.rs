@@ -85,6 +85,12 @@ pub(crate) struct Facts {
     /// No two of its global named symbols share a name (their hashes differ), so
     /// binding its names needs no deduplication (`Binder::names`).
     pub distinct_names: bool,
+    /// It has thread-local symbols (`open_default_libraries_for_data` looks at them).
+    pub tls_symbols: bool,
+    /// It defines a global IFUNC (`ifunc::global_ifuncs` looks for them).
+    pub global_ifuncs: bool,
+    /// Indices of its local variables in writable memory (`replace::statics`).
+    pub statics: Vec<u32>,
 }
 
 /// The container format an [`Object`] was read from.

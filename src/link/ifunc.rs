@@ -37,6 +37,9 @@ pub(crate) struct Pending {
 
 /// The global ifuncs an object defines, with their resolvers.
 fn global_ifuncs(object: &Object, symbols: &SymbolTable, defs: &Defs) -> Vec<(NameId, u64)> {
+    if !super::prepare::facts(object).global_ifuncs {
+        return Vec::new(); // looked for where the object was read
+    }
     object
         .symbols
         .iter()

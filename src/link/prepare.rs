@@ -4,7 +4,7 @@
 //! once, before the object is linked: on a batch's reading thread
 //! (`batch::read_and_parse`), so the linking thread finds them ready.
 
-use crate::input::{Binding, Facts, Object, Role, SectionId, Symbol};
+use crate::input::{Binding, Facts, Object, Role, SectionId, Symbol, SymbolKind};
 use crate::runtime::unwind;
 use crate::symbols::dictionary::{self, Dictionary};
 
@@ -35,6 +35,15 @@ fn facts_with(object: &Object, name_hashes: Vec<u64>) -> Facts {
         .collect();
     named.sort_unstable();
     let distinct_names = named.windows(2).all(|w| w[0] != w[1]);
+    // What three passes over the symbols on the linking thread looked for.
+    let (mut tls_symbols, mut global_ifuncs, mut statics) = (false, false, Vec::new());
+    for (i, s) in object.symbols.iter().enumerate() {
+        tls_symbols |= s.kind == SymbolKind::Tls;
+        global_ifuncs |= s.kind == SymbolKind::Ifunc && s.binding != Binding::Local;
+        if super::replace::is_static(object, s) {
+            statics.push(i as u32);
+        }
+    }
     Facts {
         compact: super::needs_compact_layout(object),
         tls_cells: super::tls::cell_count(object),
@@ -46,6 +55,9 @@ fn facts_with(object: &Object, name_hashes: Vec<u64>) -> Facts {
             .collect(),
         name_hashes,
         distinct_names,
+        tls_symbols,
+        global_ifuncs,
+        statics,
         referenced: {
             let mut used = vec![false; object.symbols.len()];
             for r in object.sections.iter().flat_map(|s| &s.relocs) {

@@ -226,11 +226,21 @@ fn variable_align(object: &Object, sym: &crate::input::Symbol) -> u64 {
 /// The object's statics (local, sized variables in writable memory): name,
 /// address (as placed) and size, for a later replace to match.
 pub(crate) fn statics(object: &Object, layout: &Layout) -> Vec<(String, u64, u64)> {
-    (object.symbols.iter().enumerate())
-        .filter(|(_, s)| !is_global(s.binding) && s.kind == SymbolKind::Data && s.size > 0)
-        .filter(|(_, s)| writable_variable(object, s))
-        .filter_map(|(i, s)| Some((s.name.to_string(), layout.addresses[i]?, s.size)))
+    // Which symbols they are was worked out where the object was read.
+    (super::prepare::facts(object).statics.iter())
+        .filter_map(|&i| {
+            let s = object.symbols.get(i as usize)?;
+            Some((s.name.to_string(), layout.addresses[i as usize]?, s.size))
+        })
         .collect()
+}
+
+/// Whether `s` is one of [`statics`]: a local variable in writable memory.
+pub(crate) fn is_static(object: &Object, s: &crate::input::Symbol) -> bool {
+    !is_global(s.binding)
+        && s.kind == SymbolKind::Data
+        && s.size > 0
+        && writable_variable(object, s)
 }
 
 /// A variable in writable memory whose size (from the file) lies within its

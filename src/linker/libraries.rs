@@ -304,7 +304,10 @@ impl Linker {
                 .map(|&(si, ri)| &object.sections[si].relocs[ri])
                 .filter(|r| r.kind.info().reach == Reach::Exact) // branches: stubs
                 .map(|r| object.symbol(r.symbol));
-            let thread_locals = (object.symbols.iter()).filter(|s| s.kind == SymbolKind::Tls);
+            // Looked for where the object was read: most objects have none.
+            let tls = crate::link::prepare::facts(object).tls_symbols;
+            let symbols = if tls { &object.symbols[..] } else { &[] };
+            let thread_locals = symbols.iter().filter(|s| s.kind == SymbolKind::Tls);
             for sym in narrow.chain(thread_locals) {
                 if sym.is_defined() || sym.binding != Binding::Global {
                     continue; // weak ones may stay null
