@@ -9,7 +9,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use object::read::elf::{FileHeader, SectionHeader, Sym};
 use object::{elf, LittleEndian as LE};
@@ -32,21 +31,6 @@ fn source() -> &'static str {
              .data\n.globl ptr\n.p2align 3\nptr:\n .quad second\n"
         }
     }
-}
-
-/// Assembles [`source`] into `dir/<stem>.o` (each test its own file).
-fn assemble(dir: &Path, stem: &str) -> PathBuf {
-    let triple = format!("{}-linux-gnu", common::arch());
-    let (src, out) = (dir.join(format!("{stem}.s")), dir.join(format!("{stem}.o")));
-    std::fs::write(&src, source()).unwrap();
-    let status = Command::new(common::llvm_tool("llvm-mc"))
-        .args(["-filetype=obj", &format!("-triple={triple}"), "-o"])
-        .arg(&out)
-        .arg(&src)
-        .status()
-        .expect("llvm-mc (scripts/setup.sh installs llvm-14)");
-    assert!(status.success(), "llvm-mc failed");
-    out
 }
 
 /// The object with `second`'s name pointed at `first`'s: two global symbols
@@ -95,7 +79,7 @@ fn dir() -> PathBuf {
 
 #[test]
 fn an_object_with_distinct_names_binds_each_symbol_to_its_own_definition() {
-    let bytes = std::fs::read(assemble(&dir(), "distinct")).unwrap();
+    let bytes = std::fs::read(common::assemble(&dir(), "distinct.o", source())).unwrap();
     let mut linker = Linker::new().unwrap();
     linker.load_bytes("names.o", &bytes).unwrap();
     assert_eq!(results(&mut linker), [7, 9, 9]);
@@ -103,7 +87,7 @@ fn an_object_with_distinct_names_binds_each_symbol_to_its_own_definition() {
 
 #[test]
 fn two_symbols_of_one_name_bind_to_the_first_ones_definition() {
-    let bytes = renamed(&std::fs::read(assemble(&dir(), "renamed")).unwrap());
+    let bytes = renamed(&std::fs::read(common::assemble(&dir(), "renamed.o", source())).unwrap());
     let mut linker = Linker::new().unwrap();
     linker.load_bytes("renamed.o", &bytes).unwrap();
     // The references against the second symbol named `first` reach the first

@@ -17,6 +17,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use common::assemble;
 use relink::{Error, Linker};
 
 const COUNT: usize = 40;
@@ -37,21 +38,6 @@ fn chain_source(i: usize) -> String {
         ),
     };
     format!(".text\n.globl link_{i}\n.type link_{i},@function\nlink_{i}:\n {body}\n")
-}
-
-/// Assembles `source` into `dir/name`.
-fn assemble(dir: &Path, name: &str, source: &str) -> PathBuf {
-    let triple = format!("{}-linux-gnu", common::arch());
-    let (src, out) = (dir.join(format!("{name}.s")), dir.join(name));
-    std::fs::write(&src, source).unwrap();
-    let status = Command::new(common::llvm_tool("llvm-mc"))
-        .args(["-filetype=obj", &format!("-triple={triple}"), "-o"])
-        .arg(&out)
-        .arg(&src)
-        .status()
-        .expect("llvm-mc (scripts/setup.sh installs llvm-14)");
-    assert!(status.success(), "llvm-mc failed on {name}");
-    out
 }
 
 /// The chain objects `link_0.o` … `link_<COUNT-1>.o`, assembled once (per

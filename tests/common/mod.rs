@@ -413,3 +413,19 @@ pub fn program_libs(testdata: &std::path::Path, prog: &str) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// Assembles `source` (assembly for the architecture under test) into
+/// `dir/name` with `llvm-mc`; the source is left beside it as `name.s`.
+pub fn assemble(dir: &std::path::Path, name: &str, source: &str) -> PathBuf {
+    let triple = format!("{}-linux-gnu", arch());
+    let (src, out) = (dir.join(format!("{name}.s")), dir.join(name));
+    std::fs::write(&src, source).unwrap();
+    let status = Command::new(llvm_tool("llvm-mc"))
+        .args(["-filetype=obj", &format!("-triple={triple}"), "-o"])
+        .arg(&out)
+        .arg(&src)
+        .status()
+        .expect("llvm-mc (scripts/setup.sh installs llvm-14)");
+    assert!(status.success(), "llvm-mc failed on {name}");
+    out
+}
