@@ -16,34 +16,34 @@ pub(crate) fn prepare(object: &Object) {
 
 /// What the object's relocations say: worked out once.
 pub(crate) fn facts<'o>(object: &'o Object) -> &'o Facts {
-    object.facts.get_or_init(|| {
-        let name_hashes: Vec<u64> = (object.symbols.iter())
-            .map(|s| match named_global(s) {
-                true => crate::symbols::name_hash(s.name),
-                false => 0,
-            })
-            .collect();
-        facts_with(object, name_hashes)
-    })
+    object.facts.get_or_init(|| work_out_facts(object))
 }
 
-fn facts_with(object: &Object, name_hashes: Vec<u64>) -> Facts {
-    // Distinct hashes mean distinct names; a collision only costs the general path.
-    let mut named: Vec<u64> = (object.symbols.iter().zip(&name_hashes))
-        .filter(|(s, _)| named_global(s))
-        .map(|(_, &h)| h)
-        .collect();
-    named.sort_unstable();
-    let distinct_names = named.windows(2).all(|w| w[0] != w[1]);
-    // What three passes over the symbols on the linking thread looked for.
+fn work_out_facts(object: &Object) -> Facts {
+    // One pass over the symbols: the global names' hashes, and what passes
+    // over them on the linking thread looked for.
+    let count = object.symbols.len();
+    let (mut name_hashes, mut named) = (Vec::with_capacity(count), Vec::with_capacity(count));
     let (mut tls_symbols, mut global_ifuncs, mut statics) = (false, false, Vec::new());
     for (i, s) in object.symbols.iter().enumerate() {
+        let named_here = named_global(s);
+        let hash = match named_here {
+            true => crate::symbols::name_hash(s.name),
+            false => 0,
+        };
+        name_hashes.push(hash);
+        if named_here {
+            named.push(hash);
+        }
         tls_symbols |= s.kind == SymbolKind::Tls;
-        global_ifuncs |= s.kind == SymbolKind::Ifunc && s.binding != Binding::Local;
+        global_ifuncs |= s.kind == SymbolKind::Ifunc && super::is_global(s.binding);
         if super::replace::is_static(object, s) {
             statics.push(i as u32);
         }
     }
+    // Distinct hashes mean distinct names; a collision only costs the general path.
+    named.sort_unstable();
+    let distinct_names = named.windows(2).all(|w| w[0] != w[1]);
     Facts {
         compact: super::needs_compact_layout(object),
         tls_cells: super::tls::cell_count(object),
