@@ -9,10 +9,10 @@
 //! mostly kernel time, and it and parsing overlap linking. The reading threads
 //! also do the rest of what depends on an object alone (`link/prepare.rs`:
 //! scans of all its relocations and symbols, the check of its unwind
-//! instructions), with two reading threads or more (or a batch of thousands of
+//! instructions), with two reading threads or more (or a batch of hundreds of
 //! files) number its global names in the batch's dictionary
 //! (`symbols/dictionary.rs`, so that the linking thread finds a name's id by
-//! index rather than by hash), and the first of them faults in the pages the
+//! index rather than by hash; freed when they are done), and the first of them faults in the pages the
 //! linking thread fills next: the region's free space and the stub table's
 //! arrays ([`crate::memory::Prefault`]), the symbol table's arrays and, when
 //! the linking thread is the main one, the heap below the program break
@@ -34,14 +34,14 @@
 use std::io::Read;
 use std::path::Path;
 use std::sync::mpsc::{self, Receiver, SyncSender};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 use crate::input::{self, Aligned, Object};
 use crate::linker::Linker;
 use crate::memory::{HeapAhead, Prefault};
-use crate::symbols::dictionary::Dictionary;
+use crate::symbols::dictionary;
 use crate::symbols::ObjectId;
 use crate::symbols::{Binding, NameId};
 
@@ -184,20 +184,19 @@ const CHUNK: usize = 16;
 /// Whether the reading threads number the names of a batch of `files` files
 /// (`symbols/dictionary.rs`) when there are `readers` of them. Numbering moves
 /// the names' hash probes off the linking thread, where they miss the cache
-/// more as the symbol table grows, but costs the readers more CPU than it saves
-/// the linker (it builds a second hash index). With one reading thread, which
-/// on two cores shares them with the linking thread, it paid only for large
-/// batches (paired runs, numbering against none: wide 5,001 objects, wall
-/// −31.7 ms, faster in 8 of 12, the linking thread −51 ms; rich 5,001, −17 ms;
-/// wide 1,001, −0.9 ms, faster in 10 of 20; rich 1,001, +3.7 ms, 8 of 20, while
-/// the process's CPU time rose by about a tenth). With more readers its cost
-/// is spread over more cores.
+/// more as the symbol table grows, but costs the readers CPU (they build a
+/// second hash index). With one reading thread, which on two cores shares
+/// them with the linking thread, it pays from some hundreds of files (paired
+/// runs, numbering against none: 1,001 files, wall −8.4 ms on wide, faster
+/// in 18 of 30, and −0.1 ms on rich, 16 of 30, the linking thread −14.1 and
+/// −3.5 ms; 301 files, −0.7 and +0.9 ms; 101 files, +1.8 and +0.8 ms). With
+/// more readers its cost is spread over more cores.
 fn numbers_names(readers: usize, files: usize) -> bool {
     readers >= 2 || files >= NUMBER_FILES
 }
 
 /// The batch size from which one reading thread numbers names ([`numbers_names`]).
-const NUMBER_FILES: usize = 2048;
+const NUMBER_FILES: usize = 512;
 
 /// Reading ahead starts a thread; for a few files that costs more than it saves.
 const AHEAD_MIN: usize = 8;
@@ -243,7 +242,7 @@ struct Reading<'a> {
     /// symbol table's.
     prefault: Option<(&'a OnceLock<Prefault>, &'a HeapAhead)>,
     /// The batch's, when its names are numbered ([`numbers_names`]).
-    dictionary: Option<&'a Mutex<Dictionary>>,
+    dictionary: Option<&'a dictionary::Shared>,
 }
 
 /// The linking thread's ends: per reading thread, the chunks it sends and
@@ -275,6 +274,14 @@ impl Reading<'_> {
     /// pages. Stops after an archive or an error, or when the linking thread
     /// stops listening.
     fn run(self) {
+        let dictionary = self.dictionary;
+        self.read();
+        if let Some(dictionary) = dictionary {
+            dictionary.done();
+        }
+    }
+
+    fn read(self) {
         let mut slots: Vec<Slot> = Vec::new();
         for chunk in self.chunks.iter().skip(self.which).step_by(self.readers) {
             slots.extend(self.used.try_iter().flatten().map(Parsed::into_owner));
@@ -304,7 +311,7 @@ impl Reading<'_> {
 
 /// Reads the file at `path` into `slot` and parses it; with a batch's
 /// `dictionary`, numbers its names there.
-fn read_and_parse(path: &Path, mut slot: Slot, dictionary: Option<&Mutex<Dictionary>>) -> Ahead {
+fn read_and_parse(path: &Path, mut slot: Slot, dictionary: Option<&dictionary::Shared>) -> Ahead {
     let start = Instant::now();
     if let Err(e) = read_file(path, &mut slot) {
         return Ahead::Failed(e);
@@ -322,7 +329,7 @@ fn read_and_parse(path: &Path, mut slot: Slot, dictionary: Option<&Mutex<Diction
             let object = parsed.borrow_dependent();
             crate::link::prepare::prepare(object);
             if let Some(dictionary) = dictionary {
-                crate::link::prepare::number_names(object, dictionary);
+                crate::link::prepare::number_names(object, &dictionary.names);
             }
             Ahead::Object(parsed, start.elapsed())
         }
@@ -444,7 +451,9 @@ impl Linker {
             true => HeapAhead::following_break(),
             false => HeapAhead::default(),
         });
-        let dictionary = numbers_names(readers, count).then(|| Mutex::new(Dictionary::default()));
+        // The reading threads and this one (which reads the first file) number.
+        let dictionary =
+            numbers_names(readers, count).then(|| dictionary::Shared::new(readers + 1));
         std::thread::scope(|scope| {
             let mut linking = Linking {
                 count,
@@ -487,6 +496,9 @@ impl Linker {
             }
             // The first file is read here, while the reading threads start.
             let first = read_and_parse(paths[0], Slot::default(), dictionary.as_ref());
+            if let Some(dictionary) = &dictionary {
+                dictionary.done();
+            }
             let streamed = self.link_ahead(&linking, first, fresh, ids);
             self.linked.symbols.stop_ahead();
             if let (Some(prefault), Some(space)) = (prefault.get(), self.linked.space.as_mut()) {

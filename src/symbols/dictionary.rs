@@ -14,15 +14,29 @@
 //! in link order, so the link is the same whichever thread numbered what.
 
 use super::{NameId, SymbolTable};
+use allocator_api2::alloc::{AllocError, Allocator, Layout};
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 /// Every name the batch's readers have met, numbered from 0 in the order met.
-#[derive(Default)]
+/// Its memory is mapped for it alone ([`Mapped`]).
 pub(crate) struct Dictionary {
     /// Hash index over the names: (number, where its text lies).
-    index: hashbrown::HashTable<(u32, u32, u32)>,
+    index: hashbrown::HashTable<(u32, u32, u32), Mapped>,
     /// The names' text, one after another.
-    text: String,
+    text: allocator_api2::vec::Vec<u8, Mapped>,
     count: u32,
+}
+
+impl Default for Dictionary {
+    fn default() -> Dictionary {
+        Dictionary {
+            index: hashbrown::HashTable::new_in(Mapped),
+            text: allocator_api2::vec::Vec::new_in(Mapped),
+            count: 0,
+        }
+    }
 }
 
 impl Dictionary {
@@ -31,20 +45,106 @@ impl Dictionary {
     pub(crate) fn number(&mut self, name: &str, hash: u64) -> u32 {
         let text = &self.text;
         let same = |&(_, start, len): &(u32, u32, u32)| {
-            text.as_bytes().get(start as usize..(start + len) as usize) == Some(name.as_bytes())
+            text.get(start as usize..(start + len) as usize) == Some(name.as_bytes())
         };
         if let Some(&(number, _, _)) = self.index.find(hash, same) {
             return number;
         }
         let (number, start) = (self.count, self.text.len() as u32);
         self.count += 1;
-        self.text.push_str(name);
+        self.text.extend_from_slice(name.as_bytes());
         let text = &self.text;
         self.index
             .insert_unique(hash, (number, start, name.len() as u32), |&(_, s, l)| {
-                super::hash(&text[s as usize..(s + l) as usize])
+                // Whole names, each copied from a `str`.
+                let name = std::str::from_utf8(&text[s as usize..(s + l) as usize]);
+                super::hash(name.unwrap_or_default())
             });
         number
+    }
+}
+
+/// Memory mapped for each allocation and unmapped when it is freed, for the
+/// dictionary: several MiB at 5,001 objects, in blocks that grow by doubling.
+/// From the heap, once freed, they stayed in the reading thread's arena, and
+/// counted in the process's peak memory while the linking thread went on.
+#[derive(Clone, Copy)]
+pub(crate) struct Mapped;
+
+impl Mapped {
+    fn length(layout: Layout) -> usize {
+        layout.size().next_multiple_of(4096)
+    }
+}
+
+// SAFETY: a block is mapped for each allocation, at a page boundary (which
+// meets any alignment up to a page; larger ones fail), and stays valid until
+// it is unmapped in `deallocate`; copies of `Mapped` are interchangeable.
+unsafe impl Allocator for Mapped {
+    fn allocate(&self, layout: Layout) -> Result<NonNull<[u8]>, AllocError> {
+        if layout.align() > 4096 {
+            return Err(AllocError);
+        }
+        if layout.size() == 0 {
+            let dangling = NonNull::new(layout.align() as *mut u8).ok_or(AllocError)?;
+            return Ok(NonNull::slice_from_raw_parts(dangling, 0));
+        }
+        let length = Self::length(layout);
+        // SAFETY: a new private anonymous mapping; no existing memory is touched.
+        let at = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                length,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if at == libc::MAP_FAILED {
+            return Err(AllocError);
+        }
+        let at = NonNull::new(at as *mut u8).ok_or(AllocError)?;
+        Ok(NonNull::slice_from_raw_parts(at, length))
+    }
+
+    unsafe fn deallocate(&self, at: NonNull<u8>, layout: Layout) {
+        if layout.size() != 0 {
+            // SAFETY: the caller's: `at` was allocated here with `layout`, so
+            // it is a mapping of this length, and nothing uses it any more.
+            let unmapped =
+                unsafe { libc::munmap(at.as_ptr() as *mut libc::c_void, Self::length(layout)) };
+            debug_assert_eq!(unmapped, 0);
+        }
+    }
+}
+
+/// A batch's dictionary, shared by the threads that read its files. The last
+/// of them to be done frees it: the linking thread goes on for longer, and the
+/// process's memory peaks at its end, which then does not include the names'
+/// second copy.
+pub(crate) struct Shared {
+    pub(crate) names: Mutex<Dictionary>,
+    /// Threads still reading.
+    readers: AtomicUsize,
+}
+
+impl Shared {
+    /// For `readers` threads, each of which calls [`Shared::done`] once.
+    pub(crate) fn new(readers: usize) -> Shared {
+        Shared {
+            names: Mutex::default(),
+            readers: AtomicUsize::new(readers),
+        }
+    }
+
+    /// One reading thread is done: the last frees the dictionary. Numbering
+    /// after that would start from 0 again, so every reader must be done.
+    pub(crate) fn done(&self) {
+        if self.readers.fetch_sub(1, Ordering::AcqRel) == 1 {
+            let mut names = self.names.lock().unwrap_or_else(|p| p.into_inner());
+            drop(std::mem::take(&mut *names));
+        }
     }
 }
 
@@ -120,5 +220,72 @@ mod tests {
         let (other, _) = symbols.intern("other");
         symbols.remove(other);
         assert_eq!(numbered.get(&symbols, a), None, "forgotten after a removal");
+    }
+
+    /// Whether `at` lies in a mapping of this process (`/proc/self/maps`).
+    fn mapped(at: usize) -> bool {
+        let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+        maps.lines().any(|line| {
+            let range = line.split(' ').next().unwrap();
+            let (from, to) = range.split_once('-').unwrap();
+            let (from, to) = (
+                usize::from_str_radix(from, 16).unwrap(),
+                usize::from_str_radix(to, 16).unwrap(),
+            );
+            (from..to).contains(&at)
+        })
+    }
+
+    #[test]
+    fn the_dictionary_is_freed_when_the_last_reader_is_done() {
+        let h = |n: &str| super::super::name_hash(n);
+        let shared = Shared::new(2);
+        let names: std::vec::Vec<String> = (0..20_000).map(|i| format!("name_{i}")).collect();
+        let (text, first) = {
+            let mut dictionary = shared.names.lock().unwrap();
+            for (k, n) in names.iter().enumerate() {
+                assert_eq!(dictionary.number(n, h(n)), k as u32);
+            }
+            (dictionary.text.as_ptr() as usize, dictionary.number("name_0", h("name_0")))
+        };
+        assert_eq!(first, 0);
+        assert!(mapped(text), "the names' text lies in a mapping of its own");
+        // One reader done: the other still numbers, and finds the same numbers.
+        shared.done();
+        {
+            let mut dictionary = shared.names.lock().unwrap();
+            assert_eq!(dictionary.number("name_19999", h("name_19999")), 19_999);
+            assert_eq!(dictionary.number("new", h("new")), 20_000);
+        }
+        // The last: the dictionary is emptied.
+        shared.done();
+        let mut dictionary = shared.names.lock().unwrap();
+        assert_eq!(dictionary.count, 0);
+        // Its blocks were given back (`Mapped::deallocate` unmaps them; another
+        // test's thread may map the same addresses at once, so this checks
+        // the capacities rather than the maps).
+        assert_eq!((dictionary.text.capacity(), dictionary.index.capacity()), (0, 0));
+        assert_eq!(dictionary.number("name_5", h("name_5")), 0);
+    }
+
+    #[test]
+    fn mapped_blocks_are_page_aligned_and_hold_their_size() {
+        use allocator_api2::alloc::Allocator;
+        let layout = Layout::from_size_align(10_000, 64).unwrap();
+        let block = Mapped.allocate(layout).unwrap();
+        assert_eq!(block.as_ptr() as *mut u8 as usize % 4096, 0);
+        assert!(block.len() >= 10_000);
+        // SAFETY: the block was just allocated with this layout, its
+        // length (at least `layout.size()`) checked above.
+        unsafe {
+            let bytes = std::slice::from_raw_parts_mut(block.as_ptr() as *mut u8, 10_000);
+            bytes.fill(0xa5);
+            assert!(bytes.iter().all(|&b| b == 0xa5));
+            Mapped.deallocate(NonNull::new(block.as_ptr() as *mut u8).unwrap(), layout);
+        }
+        let empty = Layout::from_size_align(0, 8).unwrap();
+        assert_eq!(Mapped.allocate(empty).unwrap().len(), 0);
+        let huge_alignment = Layout::from_size_align(8, 1 << 16).unwrap();
+        assert!(Mapped.allocate(huge_alignment).is_err());
     }
 }
