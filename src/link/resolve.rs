@@ -336,6 +336,9 @@ impl Binder<'_> {
                 by_number.or_else(|| symbols.id_hashed(s.name, h))
             })
             .collect();
+        for id in known.iter().flatten() {
+            self.symbols.prefetch(*id);
+        }
         let mut uses = Vec::with_capacity(object.symbols.len());
         let globals = uses.capacity();
         let (mut list, mut refs, mut data) = (

@@ -505,6 +505,24 @@ pub(crate) fn name_hash(name: &str) -> u64 {
     hash(name)
 }
 
+/// A hint to bring the cache line at `at` into the cache ([`SymbolTable::prefetch`]).
+#[inline(always)]
+fn prefetch(at: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch never faults and changes no memory, whatever the address.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>(at as *const i8);
+    }
+    #[cfg(target_arch = "aarch64")]
+    // SAFETY: as above (`prfm` is a hint).
+    unsafe {
+        std::arch::asm!("prfm pldl1keep, [{0}]", in(reg) at, options(nostack, readonly, preserves_flags));
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    let _ = at;
+}
+
 /// `id`'s name in `text`.
 fn text_of<'t>(text: &'t str, spans: &[Span], id: NameId) -> &'t str {
     let Span { start, len } = spans[id.0 as usize];
@@ -631,6 +649,17 @@ impl SymbolTable {
 
     pub fn entry(&self, id: NameId) -> &Entry {
         &self.entries[id.0 as usize]
+    }
+
+    /// Asks the CPU to bring `id`'s entry into its cache, a hint that changes
+    /// nothing the program sees. Binding an object's names first touches their
+    /// entries one after another, each a cache miss that the next waited for;
+    /// prefetched together first, the misses overlap.
+    #[inline]
+    pub(crate) fn prefetch(&self, id: NameId) {
+        if let Some(entry) = self.entries.get(id.0 as usize) {
+            prefetch(entry as *const Entry as *const u8);
+        }
     }
 
     pub fn entry_mut(&mut self, id: NameId) -> &mut Entry {
