@@ -12,11 +12,11 @@
 //! instructions), with two reading threads or more (or a batch of hundreds of
 //! files) number its global names in the batch's dictionary
 //! (`symbols/dictionary.rs`, so that the linking thread finds a name's id by
-//! index rather than by hash; freed when they are done), and the first of them faults in the pages the
-//! linking thread fills next: the region's free space and the stub table's
-//! arrays ([`crate::memory::Prefault`]), the symbol table's arrays and, when
-//! the linking thread is the main one, the heap below the program break
-//! ([`crate::memory::HeapAhead`]). The linking thread — the one that bounds a
+//! index rather than by hash; freed when they are done), and the first of
+//! them faults in the pages the linking thread fills next: the region's free
+//! space and the stub table's arrays ([`crate::memory::Prefault`]), the symbol
+//! table's arrays and, when the linking thread is the main one, the heap below
+//! the program break ([`crate::memory::HeapAhead`]). The linking thread — the one that bounds a
 //! load — does only what needs the symbol table and the region. The
 //! objects travel back to the thread that read them to be dropped and their
 //! buffers reused, so what one thread allocates another does not free.
