@@ -55,6 +55,8 @@ pub(crate) struct Names {
     pub(crate) defs: Defs,
     /// Names it refers to, once each, with whether all their references are weak.
     pub(crate) refs: Vec<(NameId, bool)>,
+    /// Of `refs`, the names it does not define itself.
+    pub(crate) undefined: Vec<NameId>,
     /// Its global writable variables: (name, live address, size), sorted.
     pub(crate) data: Vec<(NameId, u64, u64)>,
 }
@@ -346,6 +348,7 @@ impl Binder<'_> {
             Vec::with_capacity(globals),
             Vec::new(),
         );
+        let mut undefined = Vec::new();
         let mut def_symbols: Vec<u32> = Vec::with_capacity(globals);
         for (i, sym) in object.symbols.iter().enumerate() {
             let address = layout.addresses[i].map(|a| layout.translate(a));
@@ -380,6 +383,11 @@ impl Binder<'_> {
                 }
                 if referenced[i] {
                     refs.push((name, sym.is_defined() || sym.binding == Bind::Weak));
+                    if address.is_none() {
+                        // With distinct names, this symbol is the name's only
+                        // one: the object does not define it (else see below).
+                        undefined.push(name);
+                    }
                 }
                 SymbolUse::Global { name, own: None }
             };
@@ -424,6 +432,9 @@ impl Binder<'_> {
             }
             if !refs.iter().any(|r| r.0 == name) {
                 refs.push((name, true));
+                if defs.get(name).is_none() {
+                    undefined.push(name);
+                }
             }
         }
         if !facts.distinct_names {
@@ -439,6 +450,11 @@ impl Binder<'_> {
                 }
                 same
             });
+            // Another symbol of the name may define it.
+            undefined = (refs.iter())
+                .map(|&(n, _)| n)
+                .filter(|&n| defs.get(n).is_none())
+                .collect();
         }
         // One entry per variable name (the last symbol's, as a map insert would).
         data.reverse();
@@ -449,6 +465,7 @@ impl Binder<'_> {
             uses,
             defs,
             refs,
+            undefined,
             data,
         })
     }

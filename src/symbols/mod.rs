@@ -139,6 +139,18 @@ impl<T: Copy> Few<T> {
         }
     }
 
+    /// Asks the CPU to bring a list on the heap into its cache (the hint
+    /// [`SymbolTable::prefetch`] gives for entries): its length and capacity,
+    /// which a push reads first.
+    #[inline]
+    pub fn prefetch(&self) {
+        if let Few::Many(v) = self {
+            // The header lies just before the elements.
+            let header = (v.as_ptr() as *const u8).wrapping_sub(std::mem::size_of::<[usize; 2]>());
+            prefetch(header);
+        }
+    }
+
     /// Keeps the elements for which `keep` is true.
     pub fn retain(&mut self, mut keep: impl FnMut(&T) -> bool) {
         match self {
@@ -211,6 +223,12 @@ impl Refs {
     #[inline]
     pub fn push(&mut self, r: (ObjectId, bool)) {
         self.0.push(Self::pack(r));
+    }
+
+    /// See [`Few::prefetch`].
+    #[inline]
+    pub fn prefetch(&self) {
+        self.0.prefetch();
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (ObjectId, bool)> + Clone + '_ {
@@ -978,6 +996,18 @@ mod tests {
         f.retain(|_| false);
         assert!(matches!(f, Few::Zero));
         assert_eq!(format!("{f:?}"), "[]");
+    }
+
+    #[test]
+    fn prefetching_a_list_leaves_it_as_it_was() {
+        let mut refs = Refs::default();
+        for n in 1..=20 {
+            refs.push((ObjectId(n), n % 3 == 0));
+            refs.prefetch();
+            let want: Vec<_> = (1..=n).map(|i| (ObjectId(i), i % 3 == 0)).collect();
+            assert_eq!(refs.iter().collect::<Vec<_>>(), want);
+        }
+        Refs::default().prefetch();
     }
 
     #[test]
