@@ -64,6 +64,8 @@ pub(crate) struct Scratch {
     /// Per symbol: whether it names a library's thread-local (`resolve`,
     /// `tls::is_process_tls`).
     pub(crate) process_tls: Vec<u8>,
+    /// The names an object refers to and does not define (`Names::undefined`).
+    pub(crate) undefined: Vec<NameId>,
     /// The objects a replace is replacing (their definitions are going).
     pub(crate) replacing: Vec<ObjectId>,
     /// What the replace being linked does with the old version's variables.

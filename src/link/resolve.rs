@@ -55,7 +55,8 @@ pub(crate) struct Names {
     pub(crate) defs: Defs,
     /// Names it refers to, once each, with whether all their references are weak.
     pub(crate) refs: Vec<(NameId, bool)>,
-    /// Of `refs`, the names it does not define itself.
+    /// Of `refs`, the names it does not define itself (a scratch list: given
+    /// back once the process has been asked for them).
     pub(crate) undefined: Vec<NameId>,
     /// Its global writable variables: (name, live address, size), sorted.
     pub(crate) data: Vec<(NameId, u64, u64)>,
@@ -348,7 +349,8 @@ impl Binder<'_> {
             Vec::with_capacity(globals),
             Vec::new(),
         );
-        let mut undefined = Vec::new();
+        let mut undefined = std::mem::take(&mut self.scratch.undefined);
+        undefined.clear();
         let mut def_symbols: Vec<u32> = Vec::with_capacity(globals);
         for (i, sym) in object.symbols.iter().enumerate() {
             let address = layout.addresses[i].map(|a| layout.translate(a));
@@ -451,10 +453,12 @@ impl Binder<'_> {
                 same
             });
             // Another symbol of the name may define it.
-            undefined = (refs.iter())
-                .map(|&(n, _)| n)
-                .filter(|&n| defs.get(n).is_none())
-                .collect();
+            undefined.clear();
+            undefined.extend(
+                (refs.iter())
+                    .map(|&(n, _)| n)
+                    .filter(|&n| defs.get(n).is_none()),
+            );
         }
         // One entry per variable name (the last symbol's, as a map insert would).
         data.reverse();

@@ -166,6 +166,7 @@ impl Linker {
                 look_up_in_process(&mut self.linked.deferred, &mut self.linked.symbols, name);
             }
         }
+        self.scratch.undefined = std::mem::take(&mut names.undefined);
         let (fixes, sites, statics) =
             (self.binder()?).resolve(cx.object, cx.id, layout, &names, undo)?;
         let replaced = cx.replacing.map(|r| r.id);
