@@ -16,10 +16,11 @@
 //! them faults in the pages the linking thread fills next: the region's free
 //! space and the stub table's arrays ([`crate::memory::Prefault`]), the symbol
 //! table's arrays and, when the linking thread is the main one, the heap below
-//! the program break ([`crate::memory::HeapAhead`]). The linking thread — the one that bounds a
-//! load — does only what needs the symbol table and the region. The
-//! objects travel back to the thread that read them to be dropped and their
-//! buffers reused, so what one thread allocates another does not free.
+//! the program break ([`crate::memory::HeapAhead`]). The linking thread — the
+//! one that bounds a load — does only what needs the symbol table and the
+//! region. The objects travel back to the thread that read them to be dropped
+//! and their buffers reused, so what one thread allocates another does not
+//! free.
 //!
 //! Inputs in memory ([`Slices`]) and batches of fewer than [`AHEAD_MIN`] files
 //! are streamed on one thread, one input at a time.

@@ -145,7 +145,9 @@ impl<T: Copy> Few<T> {
     #[inline]
     pub fn prefetch(&self) {
         if let Few::Many(v) = self {
-            // The header lies just before the elements.
+            // thin-vec keeps the header (length, capacity: two `usize`s) just
+            // before the elements. Were that to change, this would prefetch
+            // the wrong line, which a hint allows.
             let header = (v.as_ptr() as *const u8).wrapping_sub(std::mem::size_of::<[usize; 2]>());
             prefetch(header);
         }
