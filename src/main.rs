@@ -436,12 +436,14 @@ fn print_stats(s: &Stats, memory: &relink::MemoryStats) {
     // The linking thread's time (reading ahead overlaps it).
     let total = s.parse + s.waited + s.layout + s.resolve + s.fixup + s.finalize;
     eprintln!(
-        "relink: {} objects, {} relocations, {} stubs, {} veneers, {} TLS relaxations, {} KiB mapped",
+        "relink: {} objects, {} relocations, {} stubs, {} veneers, {} TLS relaxations, \
+         {} GOT relaxations, {} KiB mapped",
         s.objects,
         s.relocations,
         memory.slots,
         s.veneers,
         s.relaxed,
+        s.relaxed_got,
         memory.mapped >> 10
     );
     let kib = |b: u64| b.div_ceil(1024);

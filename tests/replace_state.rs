@@ -270,3 +270,107 @@ fn replace_many_switches_all_or_none() {
     unsafe { *shared = 9 };
     assert_eq!((b_get(), c_get()), (1009, 9), "one storage");
 }
+
+type Addr = extern "C" fn() -> *mut i64;
+
+fn addr(l: &mut Linker, name: &str) -> Addr {
+    // SAFETY: every function these tests look up this way is `long *f(void)`.
+    unsafe { l.function(name).unwrap() }
+}
+
+/// An object's loads of its own strong variables' addresses through the GOT
+/// (gcc -fPIC `GOTPCRELX`, llc pic plain `GOTPCREL`, AArch64 `adrp` + `ldr`) are
+/// relaxed to compute the address (3 loads per version here: 6 relocations on
+/// AArch64). Every other form of reference — another object's GOT load and
+/// direct reference, the pointer stored in data, the host's `address()` — must
+/// still reach the same storage, before and after a replace that keeps it and
+/// one that moves it.
+#[test]
+fn relaxed_own_variable_loads_reach_the_one_storage() {
+    let per_version = if cfg!(target_arch = "aarch64") { 6 } else { 3 };
+    for (v1, v2) in [("own_v1", "own_v2"), ("own_llc_v1", "own_llc_v2")] {
+        for keep_state in [true, false] {
+            let mut l = Linker::new().unwrap();
+            let id = l.load_bytes("own.o", &bytes(v1)).unwrap();
+            assert_eq!(l.stats().relaxed_got, per_version, "{v1}");
+            l.load_bytes("reader.o", &bytes("own_reader")).unwrap();
+            l.load_bytes("direct.o", &bytes("own_reader_direct"))
+                .unwrap();
+            assert_eq!(l.stats().relaxed_got, per_version, "readers' loads relaxed");
+            let (own_addr, own_stored) = (addr(&mut l, "own_addr"), addr(&mut l, "own_stored"));
+            let (reader_addr, direct_addr) =
+                (addr(&mut l, "reader_addr"), addr(&mut l, "direct_addr"));
+            let (reader_bump, direct_bump) =
+                (get(&mut l, "reader_bump"), get(&mut l, "direct_bump"));
+            let own = l.address("own").unwrap() as *mut i64;
+            let every = |what: &str| {
+                let seen = [own_addr(), own_stored(), reader_addr(), direct_addr()];
+                assert_eq!(seen, [own; 4], "{v1} {what}: own, stored, GOT, direct");
+            };
+            every("loaded");
+            let own_bump = get(&mut l, "own_bump");
+            assert_eq!((own_bump(), reader_bump(), direct_bump()), (6, 7, 8));
+            // SAFETY: `own` is a loaded, live i64.
+            assert_eq!(unsafe { *own }, 8);
+
+            let options = ReplaceOptions::new().keep_state(keep_state);
+            l.replace_with(id, &bytes(v2), options).unwrap();
+            assert_eq!(l.stats().relaxed_got, 2 * per_version, "{v2}");
+            assert_eq!(l.address("own").unwrap() as *mut i64, own, "kept storage");
+            every("replaced");
+            let own_bump = get(&mut l, "own_bump");
+            let base = if keep_state { 8 } else { 50 };
+            assert_eq!(own_bump(), base + 10, "{v2}'s relaxed load");
+            assert_eq!((reader_bump(), direct_bump()), (base + 11, base + 12));
+            // SAFETY: as above.
+            assert_eq!(unsafe { *own }, base + 12, "the host");
+        }
+    }
+    // A version where `own` grows to two words: it moves, and the new code's
+    // relaxed loads, the slot, the direct reader's sites and the kept pointer
+    // to it follow it.
+    let mut l = Linker::new().unwrap();
+    let id = l.load_bytes("own.o", &bytes("own_v1")).unwrap();
+    l.load_bytes("reader.o", &bytes("own_reader")).unwrap();
+    l.load_bytes("direct.o", &bytes("own_reader_direct"))
+        .unwrap();
+    let old = l.address("own").unwrap() as *mut i64;
+    let options = ReplaceOptions::new().keep_state(true);
+    let report = l.replace_with(id, &bytes("own_v3"), options).unwrap();
+    let own = l.address("own").unwrap() as *mut i64;
+    assert_ne!(own, old, "{report:?}");
+    // `own_ptr` (same name and size) is kept, and follows `own`.
+    assert!(
+        (report.pointers.iter()).any(|n| n.name == "own_ptr+0x0" && n.why.contains("moved")),
+        "{report:?}"
+    );
+    let seen = ["own_addr", "own_stored", "reader_addr", "direct_addr"].map(|f| addr(&mut l, f)());
+    assert_eq!(seen, [own; 4], "moved: own, stored, GOT, direct");
+    let (own_bump, reader_bump, direct_bump) = (
+        get(&mut l, "own_bump"),
+        get(&mut l, "reader_bump"),
+        get(&mut l, "direct_bump"),
+    );
+    assert_eq!((own_bump(), reader_bump(), direct_bump()), (107, 108, 109));
+}
+
+/// A weak definition's own loads are not relaxed: a strong definition loaded
+/// later, or earlier, wins, and the weak object's code reads the winner.
+#[test]
+fn a_weak_variable_is_read_through_its_slot() {
+    for strong_first in [false, true] {
+        let mut l = Linker::new().unwrap();
+        if strong_first {
+            l.load_bytes("strong.o", &bytes("own_strong")).unwrap();
+        }
+        l.load_bytes("weak.o", &bytes("own_weak")).unwrap();
+        if !strong_first {
+            l.load_bytes("strong.o", &bytes("own_strong")).unwrap();
+        }
+        assert_eq!(l.stats().relaxed_got, 0);
+        let read = get(&mut l, "contested_read");
+        let at = addr(&mut l, "contested_addr");
+        assert_eq!(read(), 2, "strong first: {strong_first}");
+        assert_eq!(at(), l.address("contested").unwrap() as *mut i64);
+    }
+}

@@ -730,6 +730,15 @@ fn page_offset12(insn: u32, target: u64, shift: u8) -> Result<u32, FixupError> {
     Ok(encode_imm12(insn, (target & 0xfff) >> shift))
 }
 
+/// Relaxes the load of a slot to computing the address itself: `ldr xT, [xN,
+/// :got_lo12:foo]` becomes `add xT, xN, :lo12:foo` (its `ADRP` then takes the
+/// page of `foo` itself). `None` for anything but a 64-bit `LDR` (unsigned
+/// offset) into a general register (`xzr` as `Rd` of an `ADD` is `sp`).
+pub fn relax_got_load(insn: u32) -> Option<u32> {
+    const RD: u32 = 0x1f;
+    (LDR_X_UIMM.has(insn) && insn & RD != RD).then_some(0x9100_0000 | (insn & 0x3ff))
+}
+
 /// The low 12 bits of `slot` in a 64-bit `LDR`.
 fn page_offset12_ldr64(insn: u32, slot: u64) -> Result<u32, FixupError> {
     expect(insn, &[&LDR_X_UIMM], "a 64-bit LDR (unsigned offset)")?;
@@ -1304,6 +1313,17 @@ mod tests {
         for kind in Kind::ALL {
             assert!(cases.iter().any(|c| c.0 == kind), "no rows for {kind:?}");
         }
+    }
+
+    #[test]
+    fn got_loads_relax_to_add_and_nothing_else_does() {
+        // ldr x1, [x0, #8] -> add x1, x0, #0; ldr x0, [sp] -> mov x0, sp
+        assert_eq!(relax_got_load(0xf940_0401), Some(0x9100_0001));
+        assert_eq!(relax_got_load(0xf940_03e0), Some(0x9100_03e0));
+        // ldr w1, [x0]; ldr xzr, [x0] (an ADD would write sp); add x1, x0, #0
+        assert_eq!(relax_got_load(0xb940_0001), None);
+        assert_eq!(relax_got_load(0xf940_001f), None);
+        assert_eq!(relax_got_load(0x9100_0001), None);
     }
 
     #[test]

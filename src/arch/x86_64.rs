@@ -14,8 +14,11 @@
 //!   needs its symbols in the low 2 GiB (`llc -relocation-model=static`,
 //!   `gcc -fno-pic`).
 //! - `GOTPCRELX`/`REX_GOTPCRELX` allow a linker to rewrite the `mov` through the GOT
-//!   into a `lea`. relink does not relax: loading through the slot is always
-//!   correct, and the slot is what hot replacement rewrites.
+//!   into a `lea`. relink does so only for an object's loads of its own strong
+//!   variables ([`relax_got_load`]; llc marks them plain `GOTPCREL`, so the
+//!   instruction bytes decide): such a variable keeps its storage for as long as
+//!   that code lives. Everything else loads through the slot, which is what hot
+//!   replacement rewrites.
 //! - There is one global offset table per linker; `_GLOBAL_OFFSET_TABLE_` is its
 //!   start, so the large-model `GOT64`/`GOTOFF64`/`GOTPC64` kinds work unchanged.
 
@@ -350,6 +353,22 @@ pub fn immediate_after(code: &[u8], field: usize) -> u64 {
     }
 }
 
+/// Relaxes a load of a GOT entry to computing the address itself, given the two
+/// bytes before a `GOTPCREL` field whose addend is -4: `mov foo@GOTPCREL(%rip),
+/// %reg` (with or without REX) becomes `lea foo(%rip), %reg`, and the field then
+/// takes `S + A - P` (`Delta32`). Returns false, changing nothing, for any other
+/// instruction (`call *`, `jmp *`, arithmetic with the entry).
+pub fn relax_got_load(insn: &mut [u8]) -> bool {
+    match insn {
+        // RIP-relative operand (mod 00, rm 101).
+        [op @ 0x8b, modrm] if *modrm & 0xc7 == 0x05 => {
+            *op = 0x8d; // lea r64, m
+            true
+        }
+        _ => false,
+    }
+}
+
 /// Relaxes initial exec to local exec (the psABI's `GOTTPOFF` relaxation), given
 /// the three bytes before a `GOTTPOFF` field whose addend is -4: `movq
 /// x@gottpoff(%rip), %reg` becomes `movq $x@tpoff, %reg` and `addq
@@ -675,6 +694,24 @@ mod tests {
         assert_eq!(relax([0x40, 0x8b, 0x05]), None);
         assert_eq!(relax([0x48, 0x2b, 0x05]), None);
         assert!(!relax_gottpoff(&mut [0x48, 0x8b]));
+    }
+
+    #[test]
+    fn got_loads_relax_to_lea_and_nothing_else_does() {
+        let relax = |b: [u8; 2]| {
+            let mut b = b;
+            relax_got_load(&mut b).then_some(b)
+        };
+        // movq foo@GOTPCREL(%rip), %r12 (4c 8b 25) -> leaq foo(%rip), %r12
+        assert_eq!(relax([0x8b, 0x25]), Some([0x8d, 0x25]));
+        // movl foo@GOTPCREL(%rip), %eax -> leal foo(%rip), %eax
+        assert_eq!(relax([0x8b, 0x05]), Some([0x8d, 0x05]));
+        // call *foo@GOTPCREL(%rip), addq foo@GOTPCREL(%rip), %rax, and a mov
+        // whose operand is not RIP-relative: left alone.
+        assert_eq!(relax([0xff, 0x15]), None);
+        assert_eq!(relax([0x03, 0x05]), None);
+        assert_eq!(relax([0x8b, 0x04]), None);
+        assert!(!relax_got_load(&mut [0x8b]));
     }
 
     #[test]

@@ -93,6 +93,40 @@ pub(crate) fn relax_initial_exec(
     true
 }
 
+/// A load of an address through a slot at region offset `at` (`offset` into
+/// its code section), rewritten to compute the address instead
+/// (`arch::x86_64::relax_got_load`, `arch::aarch64::relax_got_load`; AArch64's
+/// `ADRP` of the slot's page takes the symbol's page unchanged). Returns the
+/// kind the field then takes, `S` being the symbol; `None`, changing nothing,
+/// if the kind, addend or instruction does not allow it. Only for the object's
+/// own strong variables (`Binder::resolve_global`): their storage stays put as
+/// long as the code does, so the slot would only add a load.
+pub(crate) fn relax_got_load(
+    region: &mut Region,
+    at: u64,
+    offset: u64,
+    kind: RelocKind,
+    addend: i64,
+) -> Option<RelocKind> {
+    use crate::arch::{aarch64, read_u32, write_u32, x86_64};
+    match kind {
+        RelocKind::X86_64(x86_64::Kind::GotDelta32) if addend == -4 && offset >= 2 => {
+            x86_64::relax_got_load(region.bytes_mut(at - 2, 2))
+                .then_some(RelocKind::X86_64(x86_64::Kind::Delta32))
+        }
+        RelocKind::Aarch64(aarch64::Kind::GotPage21) if addend == 0 => {
+            Some(RelocKind::Aarch64(aarch64::Kind::Page21 { checked: true }))
+        }
+        RelocKind::Aarch64(aarch64::Kind::GotPageOffset12) if addend == 0 => {
+            let place = region.bytes_mut(at, 4);
+            let add = aarch64::relax_got_load(read_u32(place))?;
+            write_u32(place, add);
+            Some(RelocKind::Aarch64(aarch64::Kind::PageOffset12 { shift: 0 }))
+        }
+        _ => None,
+    }
+}
+
 /// The veneers of one object: its veneer area (from the layout), filled one
 /// destination at a time.
 struct Veneers {

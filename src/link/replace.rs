@@ -470,10 +470,12 @@ impl Linked {
 
 impl Linked {
     /// With `keep_state`: pointers the new version's variables kept that point
-    /// into memory the old version is giving up. One into its code is
-    /// redirected to the new version's function of the same name (at the same
-    /// offset); any other keeps the piece it points into alive, as part of the
-    /// new version, so `reclaim` cannot free it. Only the variables themselves
+    /// into memory the old version is giving up, or into a global variable
+    /// that moved (resized or more aligned). One into a moved variable follows
+    /// it to the same byte of its new storage (if that is still inside); one
+    /// into the old code is redirected to the new version's function of the
+    /// same name (at the same offset); any other keeps the piece it points into
+    /// alive, as part of the new version, so `reclaim` cannot free it. Only the variables themselves
     /// are looked at (8-byte words, aligned): a copy of such a pointer on the
     /// heap is the caller's. (With `link_only` no function is known, so a
     /// pointer into code keeps that code alive too.)
@@ -496,6 +498,15 @@ impl Linked {
             .map(|&(n, a, z)| (self.symbols.name(n).to_string(), a, z))
             .chain(new.statics.iter().cloned())
             .collect();
+        // Variables of both versions the new one gave fresh storage (resized
+        // or more aligned): old range, new address and size.
+        let moved: Vec<(u64, u64, u64, u64)> = (old.data_symbols.iter())
+            .filter_map(|&(n, a, z)| {
+                let i = (new.data_symbols).binary_search_by_key(&n, |d| d.0).ok()?;
+                let (_, to, size) = new.data_symbols[i];
+                (to != a).then_some((a, z, to, size))
+            })
+            .collect();
         let mut pinned = Vec::new();
         for (name, at, size) in variables {
             let first = at.next_multiple_of(8);
@@ -505,12 +516,26 @@ impl Linked {
             {
                 let bytes = space.region.bytes(word - base, 8);
                 let value = u64::from_le_bytes(bytes.try_into().unwrap_or_default());
+                let field = || format!("{name}+{:#x}", word - at);
+                let followed = (moved.iter())
+                    .find(|(a, z, _, size)| value >= *a && value - a < (*z).min(*size).max(1));
+                if let Some((a, _, to, _)) = followed {
+                    // Into a variable that moved: to the same byte of its new storage.
+                    let to = to + (value - a);
+                    let bytes = space.region.bytes_mut(word - base, 8);
+                    bytes.copy_from_slice(&to.to_le_bytes());
+                    report.pointers.push(Note {
+                        object: new.name.clone(),
+                        name: field(),
+                        why: "pointed into a variable that moved: now into its new storage".into(),
+                    });
+                    continue;
+                }
                 let inside =
                     |p: &&Piece| value >= base + p.offset && value < base + p.offset + p.len;
                 let Some(piece) = leaving.iter().find(inside).copied() else {
                     continue;
                 };
-                let field = format!("{name}+{:#x}", word - at);
                 let same = (piece.class == Class::Code)
                     .then(|| old.functions.find(value))
                     .flatten()
@@ -538,7 +563,7 @@ impl Linked {
                 };
                 report.pointers.push(Note {
                     object: new.name.clone(),
-                    name: field,
+                    name: field(),
                     why,
                 });
             }

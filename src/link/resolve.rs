@@ -202,10 +202,22 @@ pub(crate) struct Resolved<'a> {
     pub(crate) sites: &'a mut Vec<NamedSite>,
     /// The load's undo record (a new slot goes there).
     pub(crate) undo: &'a mut Undo,
+    /// Loads through a slot rewritten to compute the address instead.
+    pub(crate) relaxed: &'a mut usize,
 }
 
 /// A static-TLS fixup, finished once its module's thread-pointer offset is known.
 pub(crate) type StaticFix = (Fix, tls::StaticUse);
+
+/// What [`Binder::resolve`] makes of an object's relocations.
+pub(crate) struct Fixups {
+    pub(crate) fixes: Vec<Fix>,
+    /// Direct references to other objects' names, to record at commit.
+    pub(crate) sites: Vec<NamedSite>,
+    pub(crate) statics: Vec<StaticFix>,
+    /// Loads through a slot rewritten to compute the address instead.
+    pub(crate) relaxed: usize,
+}
 
 /// Whether a reference of this kind to a name bound as `binding` goes through
 /// the name's slot (GOT entry or stub): GOT kinds and branches always do, as do
@@ -495,8 +507,9 @@ impl Binder<'_> {
         }
     }
 
-    /// Computes every fixup's values, allocating slots as needed, and the sites
-    /// (direct references to other objects' names) to record.
+    /// Computes every fixup's values, allocating slots as needed, the sites
+    /// (direct references to other objects' names) to record, and how many
+    /// loads through a slot were relaxed.
     pub(crate) fn resolve(
         &mut self,
         object: &Object,
@@ -504,7 +517,7 @@ impl Binder<'_> {
         layout: &Layout,
         names: &Names,
         undo: &mut Undo,
-    ) -> Result<(Vec<Fix>, Vec<NamedSite>, Vec<StaticFix>)> {
+    ) -> Result<Fixups> {
         let space = &mut *self.space;
         let cx = Context {
             object,
@@ -521,6 +534,7 @@ impl Binder<'_> {
         fixes.reserve(count);
         let mut sites = Vec::new();
         let mut statics = Vec::new();
+        let mut relaxed = 0;
         let mut locals: Map<SymbolId, SlotId> = Map::default();
         let mut cells = tls::Cells::new(layout.tls_cells.0, layout.tls_cells.1);
         let mut bound = refill(&mut self.scratch.bound, object.symbols.len(), None);
@@ -556,6 +570,7 @@ impl Binder<'_> {
                             fix: &mut fix,
                             sites: &mut sites,
                             undo,
+                            relaxed: &mut relaxed,
                         };
                         self.resolve_global(&cx, place, name, own, bound, to)?;
                     }
@@ -591,7 +606,12 @@ impl Binder<'_> {
         }
         self.scratch.bound = bound;
         self.scratch.process_tls = process_tls;
-        Ok((fixes, sites, statics))
+        Ok(Fixups {
+            fixes,
+            sites,
+            statics,
+            relaxed,
+        })
     }
 
     /// A thread-local relocation: its `S` becomes what its kind needs (`tls.rs`).
@@ -703,6 +723,22 @@ impl Binder<'_> {
         });
         // An ifunc's own address is its resolver: calls go through the stub.
         let direct = own.filter(|d| !d.weak && sym.kind != SymbolKind::Ifunc);
+        if let Some(d) = direct.filter(|d| !d.code) {
+            // The object's own strong variable: it keeps its storage while this
+            // code lives (a replace that moves it brings new code).
+            let section = cx.object.section(SectionId(place.si as u32));
+            let relaxed = (section.class == Class::Code)
+                .then(|| {
+                    let region = &mut self.space.region;
+                    super::fixup::relax_got_load(region, fix.offset, r.offset, r.kind, r.addend)
+                })
+                .flatten();
+            if let Some(kind) = relaxed {
+                (fix.kind, fix.v.s) = (kind, d.address);
+                *to.relaxed += 1;
+                return Ok(());
+            }
+        }
         let needs_slot = needs_slot(&info, &binding);
         let mut stub = None;
         fix.v.z = size_of(&binding);

@@ -363,6 +363,7 @@ impl Linker {
             self.stats.objects,
             self.stats.relocations,
             self.stats.relaxed,
+            self.stats.relaxed_got,
         );
         let linked = match self.stream(inputs, fresh, &mut ids) {
             // The objects before the archive stay, as they would if it failed.
@@ -373,6 +374,7 @@ impl Linker {
                     self.stats.objects,
                     self.stats.relocations,
                     self.stats.relaxed,
+                    self.stats.relaxed_got,
                 ) = counted;
                 self.forget_fresh_batch(&ids);
                 ids.clear();

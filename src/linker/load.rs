@@ -9,7 +9,7 @@ use crate::input::Object;
 use crate::link::commit::Publish;
 use crate::link::replace;
 use crate::link::replace::inherited;
-use crate::link::resolve::{Fix, NamedSite, StaticFix};
+use crate::link::resolve::{Fix, Fixups, NamedSite, StaticFix};
 use crate::link::Loaded;
 use crate::link::{
     finalize, fixup, layout, look_up_in_process, Layout, Names, Patch, Replacing, Undo,
@@ -167,8 +167,13 @@ impl Linker {
             }
         }
         self.scratch.undefined = std::mem::take(&mut names.undefined);
-        let (fixes, sites, statics) =
-            (self.binder()?).resolve(cx.object, cx.id, layout, &names, undo)?;
+        let Fixups {
+            fixes,
+            sites,
+            statics,
+            relaxed,
+        } = (self.binder()?).resolve(cx.object, cx.id, layout, &names, undo)?;
+        self.stats.relaxed_got += relaxed;
         let replaced = cx.replacing.map(|r| r.id);
         // In a set, the others' sites are worked out once for the whole set.
         let going = &self.scratch.replacing;

@@ -249,6 +249,10 @@ pub struct Stats {
     pub veneers: usize,
     /// Initial-exec TLS loads rewritten to local exec (x86-64 `GOTTPOFF`).
     pub relaxed: usize,
+    /// Loads of an object's own variables' addresses through their slots,
+    /// rewritten to compute the addresses instead (x86-64 `mov` to `lea`,
+    /// AArch64 `ldr` to `add`).
+    pub relaxed_got: usize,
 }
 
 /// Loads, links and runs relocatable objects in this process.
