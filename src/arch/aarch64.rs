@@ -60,8 +60,11 @@ use super::{
     FixupValues, KindInfo, Reach, Target, TlsAddend, TlsTarget,
 };
 
-/// A stub: `adrp x16, slot; ldr x16, [x16, :lo12:slot]; br x16; brk #0`.
+/// A stub: `ldr x16, slot; br x16`, then its slot (at [`STUB_SLOT`]): the
+/// load hits the line the stub's fetch brought in.
 pub const STUB_SIZE: usize = 16;
+/// Where a stub's slot lies in it.
+pub const STUB_SLOT: usize = 8;
 /// A trap entry: `adrp x0, slot; add x0, x0, :lo12:slot; adrp x16, cell;
 /// ldr x16, [x16, :lo12:cell]; br x16`, padded with `brk #0`.
 pub const TRAP_SIZE: usize = 32;
@@ -78,7 +81,7 @@ pub const ATEXIT_SIZE: usize = 32;
 pub const TLS_ADDEND: TlsAddend = TlsAddend::Variable;
 
 const _: () = assert!(ATEXIT_SIZE >= 8 * 4);
-const _: () = assert!(STUB_SIZE == 4 * 4 && STUB_SIZE.is_power_of_two());
+const _: () = assert!(STUB_SLOT == 2 * 4 && STUB_SLOT + 8 == STUB_SIZE);
 const _: () = assert!(TRAP_SIZE >= 5 * 4 && TRAP_SIZE.is_power_of_two());
 const _: () = assert!(VENEER_SIZE == 4 * 4 && VENEER_SIZE.is_power_of_two());
 
@@ -845,6 +848,8 @@ const ADRP_X16: u32 = 0x9000_0010;
 const ADD_X0_X0: u32 = 0x9100_0000;
 const ADD_X16_X16: u32 = 0x9100_0210;
 const LDR_X16_X16: u32 = 0xf940_0210;
+/// `ldr x16, #0` (literal).
+const LDR_X16_LITERAL: u32 = 0x5800_0010;
 const BR_X16: u32 = 0xd61f_0200;
 const BRK_0: u32 = 0xd420_0000;
 
@@ -880,14 +885,14 @@ pub fn write_atexit(out: &mut [u8], dso_handle: u64, cxa_atexit: u64) {
     out[24..32].copy_from_slice(&cxa_atexit.to_le_bytes());
 }
 
-/// `adrp x16, slot; ldr x16, [x16, #:lo12:slot]; br x16; brk #0`.
+/// `ldr x16, slot; br x16` (the slot itself, [`STUB_SLOT`] bytes in, is not
+/// written here).
 ///
-/// The slot must be 8-aligned and within ±4 GiB (by page) of `at`.
+/// The slot must be 4-aligned and within ±1 MiB of `at`.
 pub fn write_stub(out: &mut [u8], at: u64, slot: u64) -> Result<(), FixupError> {
-    let out = room(out, STUB_SIZE)?;
+    let out = room(out, STUB_SLOT)?;
     let words = [
-        adrp(ADRP_X16, slot, at, true)?,
-        page_offset12(LDR_X16_X16, slot, 3)?,
+        load_literal19(LDR_X16_LITERAL, slot.wrapping_sub(at) as i64)?,
         BR_X16,
     ];
     write_words(out, &words);
@@ -1384,27 +1389,23 @@ mod tests {
     #[test]
     fn stub_loads_the_slot_and_branches() {
         let mut b = [0u8; STUB_SIZE];
-        write_stub(&mut b, P, P + 0x12_3458).unwrap();
+        write_stub(&mut b, P, P + STUB_SLOT as u64).unwrap();
         let want: [u32; 4] = [
-            0xf000_0910, /* adrp x16, #0x123000 */
-            0xf942_2e10, /* ldr x16, [x16, #0x458] */
+            0x5800_0050, /* ldr x16, #8 */
             0xd61f_0200, /* br x16 */
-            0xd420_0000, /* brk #0 */
+            0,           /* the slot, not written here */
+            0,
         ];
         assert_eq!(words(&b), want);
         let before = b;
-        assert_eq!(
-            write_stub(&mut b, P, P + 0x45c),
-            mis(P + 0x45c, 8).map(drop)
-        );
-        assert_eq!(
-            write_stub(&mut b, P, P + 0x1_0000_0000),
-            oor(0x1_0000_0000, I33).map(drop)
-        );
+        let far = write_stub(&mut b, P, P + 0x10_0000);
+        assert!(matches!(far, Err(FixupError::OutOfRange { .. })), "{far:?}");
+        let odd = write_stub(&mut b, P, P + 6);
+        assert!(matches!(odd, Err(FixupError::Misaligned { .. })), "{odd:?}");
         assert_eq!(b, before, "a failed write leaves the stub alone");
         assert_eq!(
-            write_stub(&mut b[..15], P, P),
-            Err(FixupError::Truncated { need: 16 })
+            write_stub(&mut b[..7], P, P + 8),
+            Err(FixupError::Truncated { need: 8 })
         );
     }
 

@@ -104,6 +104,14 @@ impl Arch {
         }
     }
 
+    /// Where in a stub its slot lies.
+    pub fn stub_slot(self) -> usize {
+        match self {
+            Arch::X86_64 => x86_64::STUB_SLOT,
+            Arch::Aarch64 => aarch64::STUB_SLOT,
+        }
+    }
+
     /// Size in bytes of one trap entry (reports its slot's symbol, then aborts).
     pub fn trap_size(self) -> usize {
         match self {

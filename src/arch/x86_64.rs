@@ -27,8 +27,11 @@ use super::{
     TlsAddend, TlsTarget,
 };
 
-/// A stub: `jmp *slot(%rip)`, padded with `int3`.
-pub const STUB_SIZE: usize = 8;
+/// A stub: `jmp *slot(%rip)`, padded with `int3`, then its slot (at
+/// [`STUB_SLOT`]): the jump's load hits the line its fetch brought in.
+pub const STUB_SIZE: usize = 16;
+/// Where a stub's slot lies in it.
+pub const STUB_SLOT: usize = 8;
 /// A trap entry: `lea slot(%rip), %rdi; jmp *handler(%rip)`, padded with `int3`.
 pub const TRAP_SIZE: usize = 16;
 
@@ -68,7 +71,7 @@ const _: () = {
     }
 };
 
-const _: () = assert!(STUB_SIZE >= 6 && STUB_SIZE.is_power_of_two());
+const _: () = assert!(STUB_SLOT >= 6 && STUB_SLOT + 8 == STUB_SIZE && STUB_SIZE.is_power_of_two());
 const _: () = assert!(TRAP_SIZE >= 13 && TRAP_SIZE.is_power_of_two());
 
 relocation_kinds! {
@@ -432,11 +435,12 @@ pub fn write_atexit(out: &mut [u8], dso_handle: u64, cxa_atexit: u64) {
 
 const _: () = assert!(ATEXIT_SIZE >= 24);
 
-/// `jmp *slot(%rip)` — `ff 25 rel32` — then `int3` padding.
+/// `jmp *slot(%rip)` — `ff 25 rel32` — then `int3` padding up to the slot (which
+/// is not written here).
 pub fn write_stub(out: &mut [u8], at: u64, slot: u64) -> Result<(), FixupError> {
     let out = out
-        .get_mut(..STUB_SIZE)
-        .ok_or(FixupError::Truncated { need: STUB_SIZE })?;
+        .get_mut(..STUB_SLOT)
+        .ok_or(FixupError::Truncated { need: STUB_SLOT })?;
     out.fill(0xcc);
     out[..2].copy_from_slice(&[0xff, 0x25]);
     out[2..6].copy_from_slice(&rel32(slot, at + 6)?);
@@ -731,9 +735,13 @@ mod tests {
     #[test]
     fn stub_jumps_through_slot() {
         let mut b = [0u8; STUB_SIZE];
+        write_stub(&mut b, 0x1000, 0x1008).unwrap();
+        // jmp *2(%rip): next instruction at 0x1006, its own slot at 0x1008
+        // (not written here).
+        assert_eq!(b[..8], [0xff, 0x25, 2, 0, 0, 0, 0xcc, 0xcc]);
+        assert_eq!(b[8..], [0; 8]);
         write_stub(&mut b, 0x1000, 0x3000).unwrap();
-        // jmp *0x1ffa(%rip): next instruction at 0x1006, 0x1006 + 0x1ffa = 0x3000.
-        assert_eq!(b, [0xff, 0x25, 0xfa, 0x1f, 0, 0, 0xcc, 0xcc]);
+        assert_eq!(b[..8], [0xff, 0x25, 0xfa, 0x1f, 0, 0, 0xcc, 0xcc]);
         assert!(write_stub(&mut b, 0, 1 << 40).is_err());
         assert!(write_stub(&mut b[..5], 0, 0).is_err());
     }

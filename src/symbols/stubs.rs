@@ -1,18 +1,21 @@
 //! The stub table: per symbol an index `i` with
-//! - `slot[i]`: the symbol's current implementation address, read by its stub;
+//! - `stub[i]`: jumps through its slot; the canonical address of a function;
+//! - its slot, the stub's last 8 bytes: the symbol's current implementation
+//!   address. The stub's fetch brings the slot's cache line (and page) in with
+//!   it: kept apart, in an array of their own, each call to another object cost
+//!   a second cold line;
 //! - `got[i]`: its canonical address, read by GOT-relative code — the stub for
 //!   functions (so pointers compare equal and survive replacement), the definition
 //!   for data;
-//! - `stub[i]`: jumps through `slot[i]`; the canonical address of a function;
 //! - `trap[i]`: what an undefined or unloaded symbol's slot points at — it passes the
 //!   slot's address to [`trap_handler`], which names the symbol and aborts.
 //!
-//! The four arrays are fixed-size and live in the region; index `i`'s stub and trap
+//! The three arrays are fixed-size and live in the region; index `i`'s stub and trap
 //! code never change once written, so updating a symbol is one aligned 8-byte
 //! atomic store. `_GLOBAL_OFFSET_TABLE_` is the start of the GOT array.
 //!
-//! Target permissions: slots and GOT read-only, stubs and traps read-execute; relink
-//! writes them through the working view.
+//! Target permissions: GOT read-only, stubs (with their slots) and traps
+//! read-execute; relink writes them through the working view.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -38,7 +41,6 @@ pub struct StubTable {
     base: u64,
     /// Offsets within the block.
     cell: u64,
-    slots: u64,
     got: u64,
     stubs: u64,
     traps: u64,
@@ -53,7 +55,7 @@ impl StubTable {
         let page = region.page_size();
         let cap = u64::from(capacity);
         let round = |v: u64| v.div_ceil(page) * page;
-        let data_len = round(8 + cap * 16);
+        let data_len = round(8 + cap * 8);
         let code_len = round(cap * (arch.stub_size() + arch.trap_size()) as u64);
         let block = region.alloc(data_len + code_len, page)?;
         let table = StubTable {
@@ -62,8 +64,7 @@ impl StubTable {
             block,
             base: region.target_base() + block.offset,
             cell: 0,
-            slots: 8,
-            got: 8 + cap * 8,
+            got: 8,
             stubs: data_len,
             traps: data_len + cap * arch.stub_size() as u64,
             next: 0,
@@ -90,7 +91,7 @@ impl StubTable {
     }
 
     pub fn slot_addr(&self, id: SlotId) -> u64 {
-        self.base + self.slots + u64::from(id.0) * 8
+        self.stub_addr(id) + self.arch.stub_slot() as u64
     }
 
     pub fn got_addr(&self, id: SlotId) -> u64 {
@@ -106,14 +107,14 @@ impl StubTable {
     }
 
     /// Where the table's arrays lie in the region and how large an element of
-    /// each is: slots, GOT entries, stubs and traps, filled from index 0 up
-    /// ([`StubTable::next_index`]); for [`crate::memory::Prefault::with_arrays`].
-    pub fn arrays(&self) -> [(u64, u64, u64); 4] {
+    /// each is: GOT entries, stubs (with their slots) and traps, filled from
+    /// index 0 up ([`StubTable::next_index`]); for
+    /// [`crate::memory::Prefault::with_arrays`].
+    pub fn arrays(&self) -> [(u64, u64, u64); 3] {
         let cap = u64::from(self.capacity);
         let (stub, trap) = (self.arch.stub_size() as u64, self.arch.trap_size() as u64);
         let at = |offset: u64, scale: u64| (self.block.offset + offset, cap * scale, scale);
         [
-            at(self.slots, 8),
             at(self.got, 8),
             at(self.stubs, stub),
             at(self.traps, trap),
