@@ -475,10 +475,10 @@ impl Linked {
     /// it to the same byte of its new storage (if that is still inside); one
     /// into the old code is redirected to the new version's function of the
     /// same name (at the same offset); any other keeps the piece it points into
-    /// alive, as part of the new version, so `reclaim` cannot free it. Only the variables themselves
-    /// are looked at (8-byte words, aligned): a copy of such a pointer on the
-    /// heap is the caller's. (With `link_only` no function is known, so a
-    /// pointer into code keeps that code alive too.)
+    /// alive, as part of the new version, so `reclaim` cannot free it. Only the
+    /// variables themselves are looked at (8-byte words, aligned): a copy of
+    /// such a pointer on the heap is the caller's. (With `link_only` no
+    /// function is known, so a pointer into code keeps that code alive too.)
     pub(crate) fn keep_pointers_valid(
         &mut self,
         id: ObjectId,
