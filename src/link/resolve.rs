@@ -723,16 +723,17 @@ impl Binder<'_> {
         });
         // An ifunc's own address is its resolver: calls go through the stub.
         let direct = own.filter(|d| !d.weak && sym.kind != SymbolKind::Ifunc);
-        if let Some(d) = direct.filter(|d| !d.code) {
-            // The object's own strong variable: it keeps its storage while this
-            // code lives (a replace that moves it brings new code).
+        if let Some(d) = direct.filter(|d| !d.code && info.target == Target::Slot) {
+            // A load through the slot of the object's own strong variable: it
+            // keeps its storage while this code lives (a replace that moves it
+            // brings new code).
             let section = cx.object.section(SectionId(place.si as u32));
-            let relaxed = (section.class == Class::Code)
-                .then(|| {
-                    let region = &mut self.space.region;
-                    super::fixup::relax_got_load(region, fix.offset, r.offset, r.kind, r.addend)
-                })
-                .flatten();
+            let relaxed = if section.class == Class::Code {
+                let region = &mut self.space.region;
+                super::fixup::relax_got_load(region, fix.offset, r.offset, r.kind, r.addend)
+            } else {
+                None
+            };
             if let Some(kind) = relaxed {
                 (fix.kind, fix.v.s) = (kind, d.address);
                 *to.relaxed += 1;
