@@ -87,10 +87,17 @@ pub(crate) struct Facts {
     pub distinct_names: bool,
     /// It has thread-local symbols (`open_default_libraries_for_data` looks at them).
     pub tls_symbols: bool,
+    /// No symbol of it is thread-local or lies in a thread-local section, so
+    /// resolve need not ask, per relocation, whether its symbol is one
+    /// (`tls::is_tls_symbol`).
+    pub no_tls: bool,
     /// It defines a global IFUNC (`ifunc::global_ifuncs` looks for them).
     pub global_ifuncs: bool,
     /// Indices of its local variables in writable memory (`replace::statics`).
     pub statics: Vec<u32>,
+    /// Where its sections go within their classes' pieces, when none is left
+    /// out (`layout::place`).
+    pub plan: crate::link::layout::Plan,
 }
 
 /// The container format an [`Object`] was read from.

@@ -130,8 +130,10 @@ pub(crate) fn needs_compact_layout(object: &Object) -> bool {
 }
 
 /// Offsets of everything an object places, per permission class, before the
-/// classes' pieces are allocated.
-struct Plan {
+/// classes' pieces are allocated. Worked out where the object is read, for the
+/// usual case of no section left out ([`Plan::of`], `prepare::facts`).
+#[derive(Debug)]
+pub(crate) struct Plan {
     sizes: [u64; 4],
     aligns: [u64; 4],
     /// Per section: its class and offset in the class's piece.
@@ -157,7 +159,10 @@ impl Plan {
         at
     }
 
-    fn of(arch: Arch, object: &Object, excluded: &[bool]) -> Plan {
+    /// The plan for `object`, loaded for `arch`, without the sections that
+    /// `excluded` marks (COMDAT groups another object brought); `cell_count`
+    /// is its bound on TLS cells (`tls::cell_count`).
+    pub(crate) fn of(arch: Arch, object: &Object, excluded: &[bool], cell_count: u64) -> Plan {
         let mut plan = Plan {
             sizes: [0; 4],
             aligns: [1; 4],
@@ -165,7 +170,7 @@ impl Plan {
             commons: Map::default(),
             tls: None,
             cells: 0,
-            cell_count: super::prepare::facts(object).tls_cells,
+            cell_count,
             dso: 0,
             veneers: 0,
             veneer_count: 0,
@@ -221,8 +226,15 @@ pub(crate) fn place(
     object: &Object,
     excluded: &[bool],
 ) -> Result<Layout> {
-    let plan = Plan::of(arch, object, excluded);
-    let pieces = allocate(space, &plan, super::prepare::facts(object).compact)?;
+    let facts = super::prepare::facts(object);
+    let worked_out;
+    let plan = if arch == object.arch && !excluded.contains(&true) {
+        &facts.plan
+    } else {
+        worked_out = Plan::of(arch, object, excluded, facts.tls_cells);
+        &worked_out
+    };
+    let pieces = allocate(space, plan, facts.compact)?;
     let mut class_start = [0u64; 4];
     for piece in &pieces {
         class_start[piece.class as usize] = piece.offset;

@@ -1,6 +1,7 @@
 //! Prepare: what linking works out from an object alone — its facts (compact
-//! layout, TLS cell bound, the relocations placement looks at, unwind sections
-//! whose instructions relocation leaves well formed) and its named code — done
+//! layout, TLS cell bound, the plan of its layout, the relocations placement
+//! looks at, unwind sections whose instructions relocation leaves well formed,
+//! whether anything of it is thread-local) and its named code — done
 //! once, before the object is linked: on a batch's reading thread
 //! (`batch::read_and_parse`), so the linking thread finds them ready.
 
@@ -44,9 +45,12 @@ fn work_out_facts(object: &Object) -> Facts {
     // Distinct hashes mean distinct names; a collision only costs the general path.
     named.sort_unstable();
     let distinct_names = named.windows(2).all(|w| w[0] != w[1]);
+    let tls_cells = super::tls::cell_count(object);
+    let nothing_left_out = vec![false; object.sections.len()];
     Facts {
         compact: super::needs_compact_layout(object),
-        tls_cells: super::tls::cell_count(object),
+        tls_cells,
+        plan: super::layout::Plan::of(object.arch, object, &nothing_left_out, tls_cells),
         narrow: super::placement::narrow(object),
         unwind_checked: (0..object.sections.len())
             .map(|i| SectionId(i as u32))
@@ -56,6 +60,7 @@ fn work_out_facts(object: &Object) -> Facts {
         name_hashes,
         distinct_names,
         tls_symbols,
+        no_tls: !tls_symbols && object.sections.iter().all(|s| s.role != Role::Tls),
         global_ifuncs,
         statics,
         referenced: {

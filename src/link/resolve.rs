@@ -540,6 +540,7 @@ impl Binder<'_> {
         let mut bound = refill(&mut self.scratch.bound, object.symbols.len(), None);
         let mut process_tls = refill(&mut self.scratch.process_tls, object.symbols.len(), 0);
         let thread_locals = crate::runtime::Host(space.region.remote()).library_thread_locals();
+        let no_tls = super::prepare::facts(object).no_tls;
         for (si, section) in object.sections.iter().enumerate() {
             let Some(at) = layout.sections[si] else {
                 continue;
@@ -580,7 +581,7 @@ impl Binder<'_> {
                         statics.push((fix, u));
                         continue;
                     }
-                } else if tls::is_tls_symbol(object, r.symbol)
+                } else if (!no_tls && tls::is_tls_symbol(object, r.symbol))
                     || tls::is_process_tls(
                         &thread_locals,
                         object,
