@@ -464,6 +464,12 @@ fn print_stats(s: &Stats, memory: &relink::MemoryStats) {
             ms(s.parse_ahead)
         );
     }
+    if s.taken > 0 {
+        eprintln!(
+            "relink: read and parsed here while the reading threads lagged: {} files",
+            s.taken
+        );
+    }
     for (name, d) in [
         ("parse", s.parse),
         ("waited", s.waited),

@@ -3,7 +3,9 @@
 //! linker — the same state (every name's definitions, references, sites and
 //! slot), the same bytes in every allocated range of the region at the same
 //! address — and the same result; and a batch that fails part-way leaves the
-//! same objects loaded whatever the threads.
+//! same objects loaded whatever the threads. Each also holds when the reading
+//! threads lag (a test hook slows them) and the linking thread reads files of
+//! the batch itself.
 //! Objects: 60 generated modules (benches/gen_corpus.py, llc, pic) and main.
 
 mod common;
@@ -11,6 +13,16 @@ mod common;
 use std::fs;
 
 use relink::{Linker, LinkerOptions, Placement};
+
+/// The reading threads' pause before each file when they are made to lag: far
+/// longer than linking a small object takes.
+const SLOW: std::time::Duration = std::time::Duration::from_millis(3);
+
+/// How the messages name a run: `3 threads`, `2 threads, slow readers`.
+fn label(threads: usize, slow: bool) -> String {
+    let slow = if slow { ", slow readers" } else { "" };
+    format!("{threads} threads{slow}")
+}
 
 /// The tests' linkers are placed low, one at a time, so that each lands where
 /// the one before it did.
@@ -25,34 +37,45 @@ fn every_thread_count_links_the_same() {
 
     // One linker at a time, placed low: each reserves its region where the
     // first's was (low placement tries the same addresses in order).
-    let link = |threads: usize| {
-        let options = LinkerOptions::new()
+    // `slow`: the reading threads lag, and the linking thread reads files too.
+    let link = |threads: usize, slow: bool| {
+        let mut options = LinkerOptions::new()
             .threads(threads)
             .placement(Placement::Low);
+        if slow {
+            options = options.slow_readers(SLOW);
+        }
         let mut linker = Linker::with_options(options).unwrap();
         linker.load_files(&objects).unwrap();
+        let taken = linker.stats().taken;
+        assert!(
+            !slow || taken > 0,
+            "{threads} threads, slow readers: the linking thread read no file"
+        );
         let state = linker.state_digest();
         let image = linker.image_digest();
         let status = unsafe { linker.call("main", &[]) }.unwrap() & 0xff;
         (state, image, status)
     };
-    let (state1, image1, status1) = link(1);
+    let (state1, image1, status1) = link(1, false);
     assert_eq!(status1, want, "one thread: main's checksum");
     // 2: one reading thread; 3 and 5: two and four, the chunks dealt out in turn.
-    for threads in [2, 3, 5] {
-        let (state, image, status) = link(threads);
-        assert_eq!(status, want, "{threads} threads: main's checksum");
+    let runs = [(2, false), (3, false), (5, false), (2, true), (3, true)];
+    for (threads, slow) in runs {
+        let (state, image, status) = link(threads, slow);
+        let threads = label(threads, slow);
+        assert_eq!(status, want, "{threads}: main's checksum");
         assert_eq!(
             image1.0, image.0,
-            "{threads} threads: both regions at one address (else the images cannot be compared)"
+            "{threads}: both regions at one address (else the images cannot be compared)"
         );
         assert!(
             state1 == state,
-            "{threads} threads: the linkers' states differ:\n{state1}\n---\n{state}"
+            "{threads}: the linkers' states differ:\n{state1}\n---\n{state}"
         );
         assert_eq!(
             image1.1, image.1,
-            "{threads} threads: the region's allocated bytes differ"
+            "{threads}: the region's allocated bytes differ"
         );
     }
     fs::remove_dir_all(&dir).ok();
@@ -69,27 +92,35 @@ fn a_batch_that_fails_part_way_leaves_the_same_objects_whatever_the_threads() {
     fs::write(&bad, b"not an object file at all").unwrap();
     objects.insert(40, bad);
 
-    let link = |threads: usize| {
-        let options = LinkerOptions::new()
+    let link = |threads: usize, slow: bool| {
+        let mut options = LinkerOptions::new()
             .threads(threads)
             .placement(Placement::Low);
+        if slow {
+            options = options.slow_readers(SLOW);
+        }
         let mut linker = Linker::with_options(options).unwrap();
         let error = linker.load_files(&objects).unwrap_err().to_string();
+        assert!(
+            !slow || linker.stats().taken > 0,
+            "{threads} threads, slow readers: the linking thread read no file"
+        );
         (error, linker.state_digest(), linker.image_digest())
     };
-    let (error1, state1, image1) = link(1);
+    let (error1, state1, image1) = link(1, false);
     assert!(
         error1.contains("bad.o"),
         "the error names the input: {error1}"
     );
-    for threads in [2, 5] {
-        let (error, state, image) = link(threads);
-        assert_eq!(error, error1, "{threads} threads: the error");
+    for (threads, slow) in [(2, false), (5, false), (2, true)] {
+        let (error, state, image) = link(threads, slow);
+        let threads = label(threads, slow);
+        assert_eq!(error, error1, "{threads}: the error");
         assert!(
             state1 == state,
-            "{threads} threads: the linkers' states differ:\n{state1}\n---\n{state}"
+            "{threads}: the linkers' states differ:\n{state1}\n---\n{state}"
         );
-        assert_eq!(image1, image, "{threads} threads: the region");
+        assert_eq!(image1, image, "{threads}: the region");
     }
     fs::remove_dir_all(&dir).ok();
 }

@@ -18,7 +18,9 @@
 //! table's arrays and, when the linking thread is the main one, the heap below
 //! the program break ([`crate::memory::HeapAhead`]). The linking thread — the
 //! one that bounds a load — does only what needs the symbol table and the
-//! region. The objects travel back to the thread that read them to be dropped
+//! region, and, when the next chunk is not ready, reads that chunk's files
+//! itself, from the last one back, rather than wait (`Linker::next_chunk`).
+//! The objects travel back to the thread that read them to be dropped
 //! and their buffers reused, so what one thread allocates another does not
 //! free.
 //!
@@ -34,7 +36,8 @@
 
 use std::io::Read;
 use std::path::Path;
-use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -237,20 +240,29 @@ struct Reading<'a> {
     chunks: &'a [std::ops::Range<usize>],
     which: usize,
     readers: usize,
-    to_link: SyncSender<Vec<Ahead>>,
+    to_link: SyncSender<Vec<(usize, Ahead)>>,
     used: Receiver<Vec<Parsed>>,
+    /// Per file: whether a thread has taken it to read (the linking thread
+    /// takes files too: [`Linker::next_chunk`]).
+    claimed: &'a [AtomicBool],
     /// Only the first reading thread faults pages in: the region's and the
     /// symbol table's.
     prefault: Option<(&'a OnceLock<Prefault>, &'a HeapAhead)>,
     /// The batch's, when its names are numbered ([`numbers_names`]).
     dictionary: Option<&'a dictionary::Shared>,
+    /// Test hook: a pause before each file (`LinkerOptions::slow_readers`).
+    pause: Option<Duration>,
 }
 
 /// The linking thread's ends: per reading thread, the chunks it sends and
 /// where their objects go back.
 struct Linking<'a> {
     count: usize,
-    chunks: Vec<Receiver<Vec<Ahead>>>,
+    paths: &'a [&'a Path],
+    plan: &'a [std::ops::Range<usize>],
+    claimed: &'a [AtomicBool],
+    dictionary: Option<&'a dictionary::Shared>,
+    chunks: Vec<Receiver<Vec<(usize, Ahead)>>>,
     to_reuse: Vec<mpsc::Sender<Vec<Parsed>>>,
     prefault: &'a OnceLock<Prefault>,
     heap: &'a Arc<HeapAhead>,
@@ -287,7 +299,14 @@ impl Reading<'_> {
         for chunk in self.chunks.iter().skip(self.which).step_by(self.readers) {
             slots.extend(self.used.try_iter().flatten().map(Parsed::into_owner));
             let mut ahead = Vec::with_capacity(chunk.len());
-            for path in &self.paths[chunk.clone()] {
+            for (i, path) in chunk.clone().zip(&self.paths[chunk.clone()]) {
+                if let Some(pause) = self.pause {
+                    std::thread::sleep(pause);
+                }
+                if self.claimed[i].swap(true, Ordering::AcqRel) {
+                    // The linking thread, waiting for this chunk, read it.
+                    continue;
+                }
                 let slot = slots.pop().unwrap_or_default();
                 let next = read_and_parse(path, slot, self.dictionary);
                 if let Some((region, heap)) = self.prefault {
@@ -297,7 +316,7 @@ impl Reading<'_> {
                     heap.run();
                 }
                 let last = !matches!(next, Ahead::Object(..));
-                ahead.push(next);
+                ahead.push((i, next));
                 if last {
                     _ = self.to_link.send(ahead);
                     return;
@@ -457,9 +476,15 @@ impl Linker {
         // The reading threads and this one (which reads the first file) number.
         let dictionary =
             numbers_names(readers, count).then(|| dictionary::Shared::new(readers + 1));
+        // Per file: whether a thread has taken it to read.
+        let claimed: Vec<AtomicBool> = (0..count).map(|_| AtomicBool::new(false)).collect();
         std::thread::scope(|scope| {
             let mut linking = Linking {
                 count,
+                paths,
+                plan: &plan,
+                claimed: &claimed,
+                dictionary: dictionary.as_ref(),
                 chunks: Vec::with_capacity(readers),
                 to_reuse: Vec::with_capacity(readers),
                 prefault: &prefault,
@@ -482,6 +507,8 @@ impl Linker {
                     readers,
                     to_link,
                     used,
+                    claimed: &claimed,
+                    pause: self.options.slow_readers,
                     prefault: (which == 0).then_some((&prefault, &*heap)),
                     dictionary: dictionary.as_ref(),
                 };
@@ -521,14 +548,14 @@ impl Linker {
         fresh: bool,
         ids: &mut Vec<ObjectId>,
     ) -> Result<Streamed> {
-        let (count, mut chunk, mut here) = (at.count, vec![first], true);
+        let (count, mut chunk) = (at.count, vec![(first, true)]);
         let (mut i, mut next_chunk) = (0, 0);
         // The reading thread the chunk being linked came from (the first
         // object's slot goes to the first one).
         let mut from = 0;
         loop {
             let mut linked = Vec::with_capacity(CHUNK);
-            for next in chunk {
+            for (next, here) in chunk {
                 let (parsed, took) = match next {
                     Ahead::Object(parsed, took) => (parsed, took),
                     Ahead::Archive => return Ok(Streamed::Archive(i)),
@@ -560,17 +587,57 @@ impl Linker {
             if i >= count {
                 return Ok(Streamed::Done);
             }
-            let start = Instant::now();
             from = next_chunk % at.chunks.len();
-            next_chunk += 1;
-            // An error only if the reading thread panicked: leaving the
-            // scope then passes its panic on.
-            let Ok(next) = at.chunks[from].recv() else {
+            // `None` only if the reading thread panicked: leaving the scope
+            // then passes its panic on.
+            let Some(next) = self.next_chunk(at, next_chunk, from) else {
                 return Ok(Streamed::Done);
             };
-            self.stats.waited += start.elapsed();
-            (chunk, here) = (next, false);
+            next_chunk += 1;
+            chunk = next;
         }
+    }
+
+    /// The inputs of chunk `k`, which reading thread `from` reads, in order,
+    /// each with whether this thread read it. While the chunk is not ready,
+    /// this thread reads its files itself, from the last one back (the
+    /// reading thread goes forward), rather than wait: a reading thread slowed
+    /// down (descheduled on a busy machine, a file read from disk, its first
+    /// files' fresh memory) had left the linking thread idle. `None` if the
+    /// reading thread is gone.
+    fn next_chunk(&mut self, at: &Linking, k: usize, from: usize) -> Option<Vec<(Ahead, bool)>> {
+        let mut taken = Vec::new();
+        let received = loop {
+            match at.chunks[from].try_recv() {
+                Ok(chunk) => break chunk,
+                Err(TryRecvError::Disconnected) => return None,
+                Err(TryRecvError::Empty) => {}
+            }
+            let untaken = |&i: &usize| !at.claimed[i].swap(true, Ordering::AcqRel);
+            let Some(i) = at.plan[k].clone().rev().find(untaken) else {
+                let start = Instant::now();
+                let chunk = at.chunks[from].recv().ok()?;
+                self.stats.waited += start.elapsed();
+                break chunk;
+            };
+            // Its names are numbered while the dictionary lives (a reading
+            // thread still numbers); else it is linked as if not numbered.
+            let dictionary = at.dictionary.filter(|d| d.join());
+            taken.push((i, read_and_parse(at.paths[i], Slot::default(), dictionary)));
+            self.stats.taken += 1;
+            if let Some(dictionary) = dictionary {
+                dictionary.done();
+            }
+        };
+        // The reading thread's in order, then this thread's (taken from the
+        // end): every file of the chunk, unless the reading thread stopped at
+        // an archive or a failure, after which nothing is linked.
+        let mut chunk: Vec<(usize, Ahead, bool)> = (received.into_iter())
+            .map(|(i, a)| (i, a, false))
+            .chain(taken.into_iter().rev().map(|(i, a)| (i, a, true)))
+            .collect();
+        chunk.sort_by_key(|c| c.0);
+        Some(chunk.into_iter().map(|(_, a, here)| (a, here)).collect())
     }
 
     /// Input `i` of `count`, parsed: places it (the batch's first object

@@ -74,6 +74,9 @@ pub struct LinkerOptions {
     /// Test hook: make every load fail at this stage (after its work, before the
     /// next), to check that a failed load leaves the linker as it was.
     pub(crate) fail_at: Option<Stage>,
+    /// Test hook: the reading threads pause this long before each file, so
+    /// that the linking thread reads files of a batch itself.
+    pub(crate) slow_readers: Option<Duration>,
 }
 
 #[cfg_attr(not(feature = "testing"), allow(dead_code))]
@@ -100,6 +103,7 @@ impl Default for LinkerOptions {
             default_libraries: false,
             threads: None,
             fail_at: None,
+            slow_readers: None,
         }
     }
 }
@@ -209,6 +213,15 @@ impl LinkerOptions {
         self.fail_at = stage;
         self
     }
+
+    /// Test hook: a batch's reading threads pause `pause` before each file, so
+    /// that the linking thread, finding the next chunk not ready, reads some
+    /// of its files itself ([`Stats::taken`]).
+    #[cfg(feature = "testing")]
+    pub fn slow_readers(mut self, pause: Duration) -> LinkerOptions {
+        self.slow_readers = Some(pause);
+        self
+    }
 }
 
 /// Memory accounting of a [`Linker`].
@@ -237,8 +250,13 @@ pub struct Stats {
     /// of and overlapping the linking thread's stages (batches of files,
     /// `linker/batch.rs`): summed over those threads.
     pub parse_ahead: Duration,
-    /// Time the linking thread waited for the reading threads' next object.
+    /// Time the linking thread waited for the reading threads' next object
+    /// (with none of the next chunk's files left for it to read itself).
     pub waited: Duration,
+    /// Files of a batch the linking thread read and parsed itself, rather than
+    /// wait for the reading thread that was behind with them (their time is
+    /// in `parse`).
+    pub taken: usize,
     pub layout: Duration,
     pub resolve: Duration,
     pub fixup: Duration,
