@@ -145,14 +145,6 @@ impl Shared {
         }
     }
 
-    /// Another thread numbers names too, until its [`Shared::done`]; `false`
-    /// (and it must not) if every reading thread is done and the dictionary
-    /// was freed.
-    pub(crate) fn join(&self) -> bool {
-        let more = |n: usize| (n > 0).then_some(n + 1);
-        (self.readers.fetch_update(Ordering::AcqRel, Ordering::Acquire, more)).is_ok()
-    }
-
     /// One reading thread is done: the last frees the dictionary. Numbering
     /// after that would start from 0 again, so every reader must be done.
     pub(crate) fn done(&self) {
