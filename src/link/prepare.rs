@@ -80,10 +80,19 @@ fn work_out_facts(object: &Object) -> Facts {
 /// finds each name's id by its number. Needs [`facts`] (the names' hashes).
 pub(crate) fn number_names(object: &Object, dictionary: &std::sync::Mutex<Dictionary>) {
     let hashes = &facts(object).name_hashes;
-    let mut dictionary = dictionary.lock().unwrap_or_else(|p| p.into_inner());
-    let numbers = (object.symbols.iter().zip(hashes))
-        .map(|(s, &h)| match named_global(s) {
-            true => dictionary.number(s.name, h),
+    let named: Vec<(&str, u64)> = (object.symbols.iter().zip(hashes))
+        .filter(|(s, _)| named_global(s))
+        .map(|(s, &h)| (s.name, h))
+        .collect();
+    let mut numbered = Vec::with_capacity(named.len());
+    {
+        let mut dictionary = dictionary.lock().unwrap_or_else(|p| p.into_inner());
+        dictionary.number_all(&named, &mut numbered);
+    }
+    let mut numbered = numbered.into_iter();
+    let numbers = (object.symbols.iter())
+        .map(|s| match named_global(s) {
+            true => numbered.next().unwrap_or(dictionary::NONE),
             false => dictionary::NONE,
         })
         .collect();
