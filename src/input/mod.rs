@@ -95,9 +95,13 @@ pub(crate) struct Facts {
     pub global_ifuncs: bool,
     /// Indices of its local variables in writable memory (`replace::statics`).
     pub statics: Vec<u32>,
-    /// Where its sections go within their classes' pieces, when none is left
-    /// out (`layout::place`).
-    pub plan: crate::link::layout::Plan,
+    /// Indices of its common symbols (`layout::Plan::of` places them).
+    pub commons: Vec<u32>,
+    /// It leaves `atexit` undefined, and gets a thunk for it (`Plan::of`).
+    pub calls_atexit: bool,
+    /// Distinct targets of its branches that may need a veneer
+    /// (`layout::count_branches`).
+    pub branch_targets: u64,
 }
 
 /// The container format an [`Object`] was read from.

@@ -6,7 +6,6 @@ use super::tls;
 use crate::arch::{Arch, Reach};
 use crate::error::{Error, Result};
 use crate::input::{Class, Definition, Object, Reloc, Role, Section, Symbol, SymbolId, SymbolKind};
-use crate::link::is_global;
 use crate::link::Space;
 use crate::memory::pack::Piece;
 use crate::memory::Region;
@@ -130,10 +129,8 @@ pub(crate) fn needs_compact_layout(object: &Object) -> bool {
 }
 
 /// Offsets of everything an object places, per permission class, before the
-/// classes' pieces are allocated. Worked out where the object is read, for the
-/// usual case of no section left out ([`Plan::of`], `prepare::facts`).
-#[derive(Debug)]
-pub(crate) struct Plan {
+/// classes' pieces are allocated.
+struct Plan {
     sizes: [u64; 4],
     aligns: [u64; 4],
     /// Per section: its class and offset in the class's piece.
@@ -159,10 +156,10 @@ impl Plan {
         at
     }
 
-    /// The plan for `object`, loaded for `arch`, without the sections that
-    /// `excluded` marks (COMDAT groups another object brought); `cell_count`
-    /// is its bound on TLS cells (`tls::cell_count`).
-    pub(crate) fn of(arch: Arch, object: &Object, excluded: &[bool], cell_count: u64) -> Plan {
+    fn of(arch: Arch, object: &Object, excluded: &[bool]) -> Plan {
+        // What needs a pass over all its symbols or relocations was worked
+        // out where the object was read.
+        let facts = super::prepare::facts(object);
         let mut plan = Plan {
             sizes: [0; 4],
             aligns: [1; 4],
@@ -170,7 +167,7 @@ impl Plan {
             commons: Map::default(),
             tls: None,
             cells: 0,
-            cell_count,
+            cell_count: facts.tls_cells,
             dso: 0,
             veneers: 0,
             veneer_count: 0,
@@ -187,10 +184,10 @@ impl Plan {
                 plan.sections[i] = Some((s.class, plan.put(s.class, s.size + extra, s.align)));
             }
         }
-        for (i, sym) in object.symbols.iter().enumerate() {
-            if let Definition::Common { size, align } = sym.definition {
+        for &i in &facts.commons {
+            if let Definition::Common { size, align } = object.symbol(SymbolId(i)).definition {
                 let at = plan.put(Class::Zero, size, align);
-                plan.commons.insert(i, at);
+                plan.commons.insert(i as usize, at);
             }
         }
         let mut tls_sections = Vec::new();
@@ -206,13 +203,15 @@ impl Plan {
         plan.cells = plan.put(Class::ReadOnly, plan.cell_count * tls::CELL_SIZE, 16);
         plan.dso = plan.put(Class::ReadOnly, 8, 8);
         if arch.veneer_size() > 0 {
-            plan.veneer_count = count_branches(object);
+            plan.veneer_count = match arch == object.arch {
+                true => facts.branch_targets,
+                false => count_branches(object),
+            };
         }
         let veneer_bytes = plan.veneer_count * arch.veneer_size() as u64;
         plan.veneers = plan.put(Class::Code, veneer_bytes, 16);
-        let atexit = (object.symbols.iter())
-            .any(|s| s.name == "atexit" && !s.is_defined() && is_global(s.binding));
-        plan.atexit = atexit.then(|| plan.put(Class::Code, Arch::ATEXIT_SIZE as u64, 16));
+        plan.atexit =
+            (facts.calls_atexit).then(|| plan.put(Class::Code, Arch::ATEXIT_SIZE as u64, 16));
         plan
     }
 }
@@ -226,15 +225,8 @@ pub(crate) fn place(
     object: &Object,
     excluded: &[bool],
 ) -> Result<Layout> {
-    let facts = super::prepare::facts(object);
-    let worked_out;
-    let plan = if arch == object.arch && !excluded.contains(&true) {
-        &facts.plan
-    } else {
-        worked_out = Plan::of(arch, object, excluded, facts.tls_cells);
-        &worked_out
-    };
-    let pieces = allocate(space, plan, facts.compact)?;
+    let plan = Plan::of(arch, object, excluded);
+    let pieces = allocate(space, &plan, super::prepare::facts(object).compact)?;
     let mut class_start = [0u64; 4];
     for piece in &pieces {
         class_start[piece.class as usize] = piece.offset;

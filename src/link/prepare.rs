@@ -1,11 +1,12 @@
 //! Prepare: what linking works out from an object alone — its facts (compact
-//! layout, TLS cell bound, the plan of its layout, the relocations placement
-//! looks at, unwind sections whose instructions relocation leaves well formed,
-//! whether anything of it is thread-local) and its named code — done
+//! layout, TLS cell bound, what placing its commons, `atexit` thunk and
+//! veneers needs, the relocations placement looks at, unwind sections whose
+//! instructions relocation leaves well formed, whether anything of it is
+//! thread-local) and its named code — done
 //! once, before the object is linked: on a batch's reading thread
 //! (`batch::read_and_parse`), so the linking thread finds them ready.
 
-use crate::input::{Binding, Facts, Object, Role, SectionId, Symbol, SymbolKind};
+use crate::input::{Binding, Definition, Facts, Object, Role, SectionId, Symbol, SymbolKind};
 use crate::runtime::unwind;
 use crate::symbols::dictionary::{self, Dictionary};
 
@@ -26,6 +27,7 @@ fn work_out_facts(object: &Object) -> Facts {
     let count = object.symbols.len();
     let (mut name_hashes, mut named) = (Vec::with_capacity(count), Vec::with_capacity(count));
     let (mut tls_symbols, mut global_ifuncs, mut statics) = (false, false, Vec::new());
+    let (mut commons, mut calls_atexit) = (Vec::new(), false);
     for (i, s) in object.symbols.iter().enumerate() {
         let named_here = named_global(s);
         let hash = match named_here {
@@ -41,16 +43,23 @@ fn work_out_facts(object: &Object) -> Facts {
         if super::replace::is_static(object, s) {
             statics.push(i as u32);
         }
+        if matches!(s.definition, Definition::Common { .. }) {
+            commons.push(i as u32);
+        }
+        calls_atexit |= s.name == "atexit" && !s.is_defined() && super::is_global(s.binding);
     }
     // Distinct hashes mean distinct names; a collision only costs the general path.
     named.sort_unstable();
     let distinct_names = named.windows(2).all(|w| w[0] != w[1]);
-    let tls_cells = super::tls::cell_count(object);
-    let nothing_left_out = vec![false; object.sections.len()];
     Facts {
         compact: super::needs_compact_layout(object),
-        tls_cells,
-        plan: super::layout::Plan::of(object.arch, object, &nothing_left_out, tls_cells),
+        tls_cells: super::tls::cell_count(object),
+        commons,
+        calls_atexit,
+        branch_targets: match object.arch.veneer_size() {
+            0 => 0,
+            _ => super::layout::count_branches(object),
+        },
         narrow: super::placement::narrow(object),
         unwind_checked: (0..object.sections.len())
             .map(|i| SectionId(i as u32))
