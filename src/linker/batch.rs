@@ -547,9 +547,10 @@ impl Linker {
         ids: &mut Vec<ObjectId>,
     ) -> Result<Streamed> {
         let (count, mut chunk) = (at.count, vec![(first, true)]);
+        // Buffers of the files this thread read, for the next ones it reads.
+        let mut spare: Vec<Slot> = Vec::new();
         let (mut i, mut next_chunk) = (0, 0);
-        // The reading thread the chunk being linked came from (the first
-        // object's slot goes to the first one).
+        // The reading thread the chunk being linked came from.
         let mut from = 0;
         loop {
             let mut linked = Vec::with_capacity(CHUNK);
@@ -569,7 +570,16 @@ impl Linker {
                     return Ok(end);
                 }
                 self.linked.symbols.fault_ahead(at.heap);
-                linked.push(parsed);
+                if here {
+                    // Read here: dropped here (what a thread allocates, it
+                    // frees), its buffer kept. Sent to the reading thread, it
+                    // grew that thread's pool of buffers by one for each.
+                    if spare.len() < CHUNK {
+                        spare.push(parsed.into_owner());
+                    }
+                } else {
+                    linked.push(parsed);
+                }
                 i += 1;
             }
             if let Some(space) = self.linked.space.as_mut() {
@@ -588,7 +598,7 @@ impl Linker {
             from = next_chunk % at.chunks.len();
             // `None` only if the reading thread panicked: leaving the scope
             // then passes its panic on.
-            let Some(next) = self.next_chunk(at, next_chunk, from) else {
+            let Some(next) = self.next_chunk(at, next_chunk, from, &mut spare) else {
                 return Ok(Streamed::Done);
             };
             next_chunk += 1;
@@ -601,9 +611,16 @@ impl Linker {
     /// this thread reads its files itself, from the last one back (the
     /// reading thread goes forward), rather than wait: a reading thread slowed
     /// down (descheduled on a busy machine, a file read from disk, its first
-    /// files' fresh memory) had left the linking thread idle. `None` if the
-    /// reading thread is gone.
-    fn next_chunk(&mut self, at: &Linking, k: usize, from: usize) -> Option<Vec<(Ahead, bool)>> {
+    /// files' fresh memory) had left the linking thread idle. It reads them
+    /// into `spare` buffers while there are any. `None` if the reading thread
+    /// is gone.
+    fn next_chunk(
+        &mut self,
+        at: &Linking,
+        k: usize,
+        from: usize,
+        spare: &mut Vec<Slot>,
+    ) -> Option<Vec<(Ahead, bool)>> {
         let mut taken = Vec::new();
         let received = loop {
             match at.chunks[from].try_recv() {
@@ -622,7 +639,8 @@ impl Linker {
             // numbering locks the dictionary, which the reading threads hold
             // for much of their time (numbering these too, paired runs at
             // wide 5,001 took 45 ms longer, in 6 of 10).
-            taken.push((i, read_and_parse(at.paths[i], Slot::default(), None)));
+            let slot = spare.pop().unwrap_or_default();
+            taken.push((i, read_and_parse(at.paths[i], slot, None)));
             self.stats.taken += 1;
         };
         // The reading thread's in order, then this thread's (taken from the
