@@ -250,7 +250,8 @@ struct Reading<'a> {
     prefault: Option<(&'a OnceLock<Prefault>, &'a HeapAhead)>,
     /// The batch's, when its names are numbered ([`numbers_names`]).
     dictionary: Option<&'a dictionary::Shared>,
-    /// Test hook: a pause before each file (`LinkerOptions::slow_readers`).
+    /// Test hook (`LinkerOptions::slow_readers`): a pause before each file,
+    /// and the first chunk waits for the linking thread to take a file of it.
     pause: Option<Duration>,
 }
 
@@ -295,7 +296,22 @@ impl Reading<'_> {
 
     fn read(self) {
         let mut slots: Vec<Slot> = Vec::new();
+        let mut waited = self.pause.is_none();
         for chunk in self.chunks.iter().skip(self.which).step_by(self.readers) {
+            if !waited {
+                // Test hook: starts once the linking thread has taken a file
+                // of its first chunk (as it does, finding the chunk not
+                // ready), so that it takes files however fast either runs.
+                let start = Instant::now();
+                while !chunk
+                    .clone()
+                    .any(|i| self.claimed[i].load(Ordering::Acquire))
+                    && start.elapsed() < Duration::from_secs(10)
+                {
+                    std::thread::sleep(Duration::from_micros(100));
+                }
+                waited = true;
+            }
             slots.extend(self.used.try_iter().flatten().map(Parsed::into_owner));
             let mut ahead = Vec::with_capacity(chunk.len());
             for (i, path) in chunk.clone().zip(&self.paths[chunk.clone()]) {

@@ -74,8 +74,9 @@ pub struct LinkerOptions {
     /// Test hook: make every load fail at this stage (after its work, before the
     /// next), to check that a failed load leaves the linker as it was.
     pub(crate) fail_at: Option<Stage>,
-    /// Test hook: the reading threads pause this long before each file, so
-    /// that the linking thread reads files of a batch itself.
+    /// Test hook: the reading threads pause this long before each file, and
+    /// each starts only once the linking thread has taken a file of its first
+    /// chunk, so that the linking thread reads files of a batch itself.
     pub(crate) slow_readers: Option<Duration>,
 }
 
@@ -214,9 +215,10 @@ impl LinkerOptions {
         self
     }
 
-    /// Test hook: a batch's reading threads pause `pause` before each file, so
-    /// that the linking thread, finding the next chunk not ready, reads some
-    /// of its files itself ([`Stats::taken`]).
+    /// Test hook: a batch's reading threads pause `pause` before each file, and
+    /// each starts only once the linking thread, finding its first chunk not
+    /// ready, has taken a file of it; so the linking thread reads some files
+    /// itself ([`Stats::taken`]), however fast either thread runs.
     #[cfg(feature = "testing")]
     pub fn slow_readers(mut self, pause: Duration) -> LinkerOptions {
         self.slow_readers = Some(pause);
