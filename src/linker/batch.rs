@@ -258,7 +258,6 @@ struct Reading<'a> {
 /// The linking thread's ends: per reading thread, the chunks it sends and
 /// where their objects go back.
 struct Linking<'a> {
-    count: usize,
     paths: &'a [&'a Path],
     plan: &'a [std::ops::Range<usize>],
     claimed: &'a [AtomicBool],
@@ -495,7 +494,6 @@ impl Linker {
         let claimed: Vec<AtomicBool> = (0..count).map(|_| AtomicBool::new(false)).collect();
         std::thread::scope(|scope| {
             let mut linking = Linking {
-                count,
                 paths,
                 plan: &plan,
                 claimed: &claimed,
@@ -562,7 +560,7 @@ impl Linker {
         fresh: bool,
         ids: &mut Vec<ObjectId>,
     ) -> Result<Streamed> {
-        let (count, mut chunk) = (at.count, vec![(first, true)]);
+        let (count, mut chunk) = (at.paths.len(), vec![(first, true)]);
         // Buffers of the files this thread read, for the next ones it reads.
         let mut spare: Vec<Slot> = Vec::new();
         let (mut i, mut next_chunk) = (0, 0);

@@ -46,6 +46,12 @@ pub(crate) struct Dictionary {
 /// Slots of a new dictionary's index.
 const FIRST_SLOTS: usize = 1024;
 
+/// Where the probe for a name with hash `hash` starts, in an index of
+/// `2^(64 - shift)` slots: at the hash's top bits.
+fn home(hash: u64, shift: u32) -> usize {
+    hash.checked_shr(shift).unwrap_or(0) as usize
+}
+
 impl Default for Dictionary {
     fn default() -> Dictionary {
         Dictionary {
@@ -61,11 +67,6 @@ impl Dictionary {
     /// Names numbered so far.
     fn count(&self) -> u32 {
         self.spans.len() as u32
-    }
-
-    /// Where the probe for a name with hash `hash` starts.
-    fn home(&self, hash: u64) -> usize {
-        hash.checked_shr(self.shift).unwrap_or(0) as usize
     }
 
     /// The text of the name numbered `number`.
@@ -85,8 +86,8 @@ impl Dictionary {
         let shift = 64 - slots.trailing_zeros();
         let mask = slots - 1;
         for &slot in self.slots.iter().filter(|&&s| s != 0) {
-            // The tag is the hash's high half: the home slot is its top bits.
-            let mut at = ((slot >> 32) << 32).checked_shr(shift).unwrap_or(0) as usize;
+            // The tag is the hash's high half, which places it.
+            let mut at = home((slot >> 32) << 32, shift);
             while grown[at] != 0 {
                 at = (at + 1) & mask;
             }
@@ -104,18 +105,16 @@ impl Dictionary {
         }
     }
 
-    /// The first number in `hash`'s probe whose tag is `hash`'s (the name's
-    /// number unless another name shares its 32-bit tag), or [`NONE`].
-    fn candidate(&self, hash: u64) -> u32 {
-        let (tag, mask) = (hash >> 32, self.slots.len().wrapping_sub(1));
-        if self.slots.is_empty() {
-            return NONE;
-        }
-        let mut at = self.home(hash);
+    /// Probes for `hash` (in an index [`Dictionary::reserve`] made room in):
+    /// the number of the first name with `hash`'s tag that `is` accepts, or
+    /// the empty slot that ends the probe.
+    fn probe(&self, hash: u64, is: impl Fn(u32) -> bool) -> Result<u32, usize> {
+        let (tag, mask) = (hash >> 32, self.slots.len() - 1);
+        let mut at = home(hash, self.shift);
         loop {
             match self.slots[at] {
-                0 => return NONE,
-                s if s >> 32 == tag => return (s as u32).wrapping_sub(1),
+                0 => return Err(at),
+                s if s >> 32 == tag && is(s as u32 - 1) => return Ok(s as u32 - 1),
                 _ => at = (at + 1) & mask,
             }
         }
@@ -125,21 +124,14 @@ impl Dictionary {
     /// ([`super::name_hash`]); numbered now if new.
     pub(crate) fn number(&mut self, name: &str, hash: u64) -> u32 {
         self.reserve(1);
-        let (tag, mask) = (hash >> 32, self.slots.len() - 1);
-        let mut at = self.home(hash);
-        loop {
-            match self.slots[at] {
-                0 => break,
-                s if s >> 32 == tag && self.text_of(s as u32 - 1) == name.as_bytes() => {
-                    return s as u32 - 1;
-                }
-                _ => at = (at + 1) & mask,
-            }
-        }
+        let at = match self.probe(hash, |n| self.text_of(n) == name.as_bytes()) {
+            Ok(number) => return number,
+            Err(at) => at,
+        };
         let number = self.count();
         self.spans.push((self.text.len() as u32, name.len() as u32));
         self.text.extend_from_slice(name.as_bytes());
-        self.slots[at] = (tag << 32) | u64::from(number + 1);
+        self.slots[at] = ((hash >> 32) << 32) | u64::from(number + 1);
         number
     }
 
@@ -150,11 +142,13 @@ impl Dictionary {
         // pointing at the old index).
         self.reserve(names.len());
         for &(_, hash) in names {
-            super::prefetch(&self.slots[self.home(hash)] as *const u64 as *const u8);
+            super::prefetch(&self.slots[home(hash, self.shift)] as *const u64 as *const u8);
         }
         let candidates: Vec<u32> = (names.iter())
             .map(|&(_, hash)| {
-                let c = self.candidate(hash);
+                // The first name with its tag: its own, unless another name
+                // shares the 32-bit tag.
+                let c = self.probe(hash, |_| true).unwrap_or(NONE);
                 if let Some(span) = self.spans.get(c as usize) {
                     super::prefetch(span as *const (u32, u32) as *const u8);
                 }
