@@ -79,10 +79,25 @@ impl Dictionary {
     /// [`FIRST_SLOTS`]) holding every name so far. Fresh mapped memory reads
     /// as zeros, so the slots start empty without being written.
     fn grow_to(&mut self, slots: usize) {
-        let mut grown = allocator_api2::vec::Vec::with_capacity_in(slots, Mapped);
+        let mut grown: allocator_api2::vec::Vec<u64, Mapped> =
+            allocator_api2::vec::Vec::with_capacity_in(slots, Mapped);
         // SAFETY: `Mapped` allocated the capacity just now as a new anonymous
         // mapping, which the kernel fills with zeros, and zero is a `u64`.
         unsafe { grown.set_len(slots) };
+        // Faulted in for writing now, in one call: probes read a slot before
+        // it is written, and a page first read maps the kernel's shared zero
+        // page, whose replacement at the first write is a second fault and a
+        // TLB flush on every core that runs the process (an interrupt to the
+        // linking thread's). Best effort: before Linux 5.14 (or under
+        // qemu-user) the pages fault in as they are used.
+        // SAFETY: advice on the mapping just made, which changes no contents.
+        unsafe {
+            libc::madvise(
+                grown.as_mut_ptr().cast(),
+                slots * std::mem::size_of::<u64>(),
+                libc::MADV_POPULATE_WRITE,
+            )
+        };
         let shift = 64 - slots.trailing_zeros();
         let mask = slots - 1;
         for &slot in self.slots.iter().filter(|&&s| s != 0) {
