@@ -8,7 +8,6 @@ use super::Defs;
 use super::Layout;
 use super::Linked;
 use super::Replacing;
-use crate::error::Error;
 use crate::error::Result;
 use crate::input::{Class, Object};
 use crate::link::{apply_patches, Loaded, Patch, Placed};
@@ -79,7 +78,7 @@ impl Linked {
                     .filter(|s| Some(s.object) != replaced && !going.contains(&s.object))
                     .copied()
                     .collect();
-                let space = self.space.as_ref().ok_or(Error::NothingLoaded)?;
+                let space = super::loaded(self.space.as_ref())?;
                 out.extend(fixup::site_patches(
                     space,
                     &self.symbols,
@@ -275,7 +274,7 @@ impl Linked {
             .collect();
         names.sort_unstable();
         names.dedup();
-        let space = self.space.as_ref().ok_or(Error::NothingLoaded)?;
+        let space = super::loaded(self.space.as_ref())?;
         let mut patches = Vec::new();
         for name in names {
             let entry = self.symbols.entry(name);

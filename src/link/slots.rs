@@ -3,7 +3,6 @@
 //! rewritten whenever the name's binding changes; and the trap messages of
 //! unresolved names, written at once or (in a batch) at its end.
 
-use crate::error::Error;
 use crate::error::Result;
 use crate::link::{Deferred, Linked, Objects, Space};
 use crate::symbols::{Binding, NameId, SlotId, StubTable, SymbolTable};
@@ -128,7 +127,7 @@ impl Linked {
 
     /// What writing slots needs, borrowed apart.
     fn slot_parts(&mut self) -> Result<(&mut SymbolTable, &mut Space, Traps<'_>)> {
-        let space = self.space.as_mut().ok_or(Error::NothingLoaded)?;
+        let space = super::loaded(self.space.as_mut())?;
         let traps = Traps {
             deferred: &mut self.deferred,
             objects: &self.objects,

@@ -92,7 +92,7 @@ pub(crate) fn plan(linker: &mut Linked, id: ObjectId) -> Result<Vec<Patch>> {
         if others.is_empty() || after == entry.binding(None) {
             continue;
         }
-        let space = linker.space.as_ref().ok_or(Error::NothingLoaded)?;
+        let space = super::loaded(linker.space.as_ref())?;
         let (symbols, objects) = (&linker.symbols, &linker.objects);
         patches.extend(site_patches(
             space, symbols, objects, name, &after, &others,

@@ -1047,7 +1047,7 @@ impl Linker {
 impl Linker {
     /// A [`Binder`] over this linker's state (memory must be reserved).
     pub(crate) fn binder(&mut self) -> Result<Binder<'_>> {
-        let space = self.linked.space.as_mut().ok_or(Error::NothingLoaded)?;
+        let space = crate::link::loaded(self.linked.space.as_mut())?;
         Ok(Binder {
             symbols: &mut self.linked.symbols,
             space,
