@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Side-by-side: relink vs llvm-rtdyld -execute vs llvm-jitlink-14 vs ld.lld -shared + dlopen,
+# Side-by-side: relink vs llvm-rtdyld -execute vs llvm-jitlink-14 vs ld.lld -shared + dlopen
+# and mold -shared + dlopen (static linkers: what the fastest ones take for the same link),
 # on the same generated llc objects (benches/gen_corpus.py, x86-64 ELF, pic). Several runs
 # each; prints per corpus size the median wall time and median peak RSS (/usr/bin/time -v)
 # of each tool and its ratios to relink. Every run's exit status is checked against the
@@ -19,7 +20,7 @@
 # relink-executor/relink and jitlink-oop/jitlink-14.
 # relink-1thread is `relink run --threads 1` (no reading thread): relink's row is 2 threads
 # on this machine (issue 20 asks for 1 vs 2).
-# env:  SKIP="jitlink lld"  tools to leave out (rtdyld, jitlink, jitlink-oop, lld, floor,
+# env:  SKIP="jitlink lld"  tools to leave out (rtdyld, jitlink, jitlink-oop, lld, mold, floor,
 #                           executor, threads1)
 #       RELINK_BASELINE=path  also time another relink binary (e.g. an older build)
 #       KEEP=dir  keep the generated corpora in dir (reused when present; named
@@ -40,6 +41,8 @@ relink=$PWD/target/release/relink
 # ld.lld -shared + dlopen: a tiny C driver dlopens the library and calls main.
 lld=$(command -v ld.lld-14 || command -v ld.lld || true)
 [ -n "$lld" ] || skip="$skip lld "
+mold=$(command -v mold || true)
+[ -n "$mold" ] || skip="$skip mold "
 cat > "$work/dl.c" <<'C'
 #include <dlfcn.h>
 #include <stdio.h>
@@ -130,6 +133,8 @@ for shape in $shapes; do
         -oop-executor="$(command -v llvm-jitlink-executor-14)" "${objs[@]}") ;;
       ld.lld+dlopen) once ld.lld+dlopen bash -c \
         "$lld -shared -o $work/lib.so $dir/*.o && $work/dl $work/lib.so" ;;
+      mold+dlopen) once mold+dlopen bash -c \
+        "$mold -shared -o $work/libm.so $dir/*.o && $work/dl $work/libm.so" ;;
       floor) once floor bash -c "cat $dir/*.o > /dev/null && $work/native" ;;
     esac
   }
@@ -142,6 +147,7 @@ for shape in $shapes; do
   wants jitlink && tools+=(llvm-jitlink-14)
   wants jitlink-oop && command -v llvm-jitlink-executor-14 > /dev/null && tools+=(jitlink-oop)
   wants lld && tools+=(ld.lld+dlopen)
+  wants mold && tools+=(mold+dlopen)
   wants floor && tools+=(floor)
   measure "${tools[@]}" > "$work/results.txt"
   awk -v objs="${#objs[@]}" '

@@ -31,6 +31,7 @@ fi
 # `setup.sh bench`: also what benches/compare.sh compares against.
 if [ "${1:-}" = bench ]; then
   command -v ld.lld-14 >/dev/null || need_apt+=(lld-14)
+  command -v mold >/dev/null || need_apt+=(mold)
 fi
 
 if [ ${#need_apt[@]} -gt 0 ]; then
