@@ -88,14 +88,19 @@ once() { # name, command... : runs it once, appends "name seconds kib" to $work/
 # measure NAME... : RUNS rounds, each running every tool once in turn (so that a
 # machine that speeds up or slows down during the measurement affects every tool
 # alike), each round starting one tool further on (in a fixed order a tool's
-# place in the round is a bias the rounds cannot average out); prints "name
-# median_s median_kib" per tool, "name -" for one that failed.
+# place in the round is a bias the rounds cannot average out), and every other
+# round in the opposite order: rotation alone kept each tool's predecessor, and
+# a relink build that always ran right after another relink build came out
+# 5-7% faster than paired runs of the two (benches/stages.sh) found; prints
+# "name median_s median_kib" per tool, "name -" for one that failed.
 measure() {
   : > "$work/samples"
-  local failed=" " name names=("$@") round k
+  local failed=" " name names=("$@") round k j
   for round in $(seq 0 $((runs - 1))); do
     for k in $(seq 0 $(($# - 1))); do
-      name=${names[$(((round + k) % $#))]}
+      j=$k
+      [ $((round % 2)) = 1 ] && j=$(($# - 1 - k))
+      name=${names[$(((round + j) % $#))]}
       [[ "$failed" == *" $name "* ]] && continue
       tool "$name" || failed="$failed$name "
     done
