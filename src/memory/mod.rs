@@ -830,7 +830,7 @@ fn ahead_range(done: u64, next: u64, end: u64, page: u64, budget: u64) -> Option
 /// # Safety
 /// The range must lie in memory of this process that stays mapped during the
 /// call, or in pages that may be unmapped concurrently (the call then fails).
-unsafe fn populate_write(at: u64, len: u64) {
+pub(crate) unsafe fn populate_write(at: u64, len: u64) {
     // SAFETY: the caller's; advice changes nothing the program can observe.
     unsafe { libc::madvise(at as *mut libc::c_void, len as usize, libc::MADV_POPULATE_WRITE) };
 }

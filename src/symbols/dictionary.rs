@@ -88,14 +88,12 @@ impl Dictionary {
         // it is written, and a page first read maps the kernel's shared zero
         // page, whose replacement at the first write is a second fault and a
         // TLB flush on every core that runs the process (an interrupt to the
-        // linking thread's). Best effort: before Linux 5.14 (or under
-        // qemu-user) the pages fault in as they are used.
-        // SAFETY: advice on the mapping just made, which changes no contents.
+        // linking thread's).
+        // SAFETY: the mapping just made, which stays mapped during the call.
         unsafe {
-            libc::madvise(
-                grown.as_mut_ptr().cast(),
-                slots * std::mem::size_of::<u64>(),
-                libc::MADV_POPULATE_WRITE,
+            crate::memory::populate_write(
+                grown.as_mut_ptr() as u64,
+                (slots * std::mem::size_of::<u64>()) as u64,
             )
         };
         let shift = 64 - slots.trailing_zeros();
