@@ -10,6 +10,7 @@
 
 pub mod darwin;
 pub(crate) mod dictionary;
+mod index;
 pub mod stubs;
 
 use std::collections::BTreeSet;
@@ -463,10 +464,8 @@ pub struct NameId(pub u32);
 /// [`Entry`]. Names nothing uses any more are removed and their ids reused.
 #[derive(Default)]
 pub struct SymbolTable {
-    /// Hash index over the names. Each element carries its name's span, so a
-    /// lookup reads the text without first reading `spans` (one cache miss
-    /// fewer per lookup: a large part of linking thousands of objects).
-    index: hashbrown::HashTable<Indexed>,
+    /// Hash index over the names (`index.rs`).
+    index: index::NameIndex,
     /// Every name's text, one after another (no allocation per name).
     text: String,
     /// Per id: where its name lies in `text` (`len == REMOVED`: no name).
@@ -489,12 +488,6 @@ pub struct SymbolTable {
 struct Span {
     start: u32,
     len: u32,
-}
-
-#[derive(Clone, Copy)]
-struct Indexed {
-    id: NameId,
-    span: Span,
 }
 
 impl Span {
@@ -555,17 +548,17 @@ fn text_of<'t>(text: &'t str, spans: &[Span], id: NameId) -> &'t str {
 impl SymbolTable {
     /// The id of `name`, if the table has it.
     pub fn id(&self, name: &str) -> Option<NameId> {
-        let text = &self.text;
-        self.index
-            .find(hash(name), |x| x.span.is(text, name))
-            .map(|x| x.id)
+        self.id_hashed(name, hash(name))
     }
 
     /// As [`SymbolTable::id`], with `name`'s hash already computed ([`name_hash`]).
     pub(crate) fn id_hashed(&self, name: &str, h: u64) -> Option<NameId> {
         debug_assert_eq!(h, hash(name));
-        let text = &self.text;
-        self.index.find(h, |x| x.span.is(text, name)).map(|x| x.id)
+        let (text, spans) = (&self.text, &self.spans);
+        match self.index.probe(h, |id| spans[id.0 as usize].is(text, name)) {
+            index::Probe::Found(id) => Some(id),
+            index::Probe::Vacant(_) => None,
+        }
     }
 
     /// The id of `name`, added (with an empty entry) if new; `true` if it was new.
@@ -581,17 +574,13 @@ impl SymbolTable {
         {
             self.stop_ahead(); // a push below may move them
         }
-        // One probe finds the name or the bucket it goes to (not a lookup, then
+        // One probe finds the name or the slot it goes to (not a lookup, then
         // an insert that probes again).
-        let text = &self.text;
-        let slot = self.index.entry(
-            h,
-            |x| x.span.is(text, name),
-            |x| hash(x.span.of(text)),
-        );
-        let vacant = match slot {
-            hashbrown::hash_table::Entry::Occupied(found) => return (found.get().id, false),
-            hashbrown::hash_table::Entry::Vacant(vacant) => vacant,
+        self.index.reserve(1);
+        let (text, spans) = (&self.text, &self.spans);
+        let at = match self.index.probe(h, |id| spans[id.0 as usize].is(text, name)) {
+            index::Probe::Found(id) => return (id, false),
+            index::Probe::Vacant(at) => at,
         };
         let span = Span {
             start: self.text.len() as u32,
@@ -609,7 +598,7 @@ impl SymbolTable {
                 NameId(self.spans.len() as u32 - 1)
             }
         };
-        vacant.insert(Indexed { id, span });
+        self.index.insert_at(at, h, id);
         (id, true)
     }
 
@@ -625,8 +614,7 @@ impl SymbolTable {
             return;
         }
         let h = hash(self.name(id));
-        if let Ok(found) = self.index.find_entry(h, |x| x.id == id) {
-            found.remove();
+        if self.index.remove(h, id) {
             let span = &mut self.spans[id.0 as usize];
             self.garbage += span.len as usize;
             span.len = REMOVED;
@@ -648,9 +636,6 @@ impl SymbolTable {
                 span.start = text.len() as u32;
                 text.push_str(&self.text[start..end]);
             }
-        }
-        for x in self.index.iter_mut() {
-            x.span = self.spans[x.id.0 as usize];
         }
         self.text = text;
         self.garbage = 0;
@@ -736,7 +721,7 @@ impl SymbolTable {
 
     #[cfg(any(test, feature = "testing"))]
     pub fn is_empty(&self) -> bool {
-        self.index.is_empty()
+        self.index.len() == 0
     }
 
     /// Room for `additional` more names without rehashing.
@@ -744,8 +729,7 @@ impl SymbolTable {
         self.stop_ahead();
         self.spans.reserve(additional);
         self.entries.reserve(additional);
-        let text = &self.text;
-        self.index.reserve(additional, |x| hash(x.span.of(text)));
+        self.index.reserve(additional);
     }
 
     /// Has `ahead` fault in the spare capacity of the arrays that grow by one
