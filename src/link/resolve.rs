@@ -334,23 +334,39 @@ impl Binder<'_> {
         let hashes = &facts.name_hashes;
         // Names the reading thread numbered (`symbols::dictionary`) whose ids
         // an earlier object of the batch found: by index. The others looked up
-        // first, in a loop that does nothing else: the lookups' cache misses
-        // (hash index, name text) then overlap, where between the steps below
-        // each waited for its own.
+        // first, in loops that do nothing else: the lookups' cache misses
+        // (the ids by number, the hash index, the name text) then overlap,
+        // where between the steps below each waited for its own. Each loop
+        // first asks for the lines the next one reads.
         let numbers = object.name_numbers.get().map_or(&[][..], Vec::as_slice);
         let number = |i: usize| numbers.get(i).copied().filter(|&n| n != dictionary::NONE);
+        let named = |i: usize| super::prepare::named_global(&object.symbols[i]);
         let mut numbered = self.deferred.as_mut().map(|d| &mut d.numbered);
         let symbols = &*self.symbols;
-        let known: Vec<Option<NameId>> = (object.symbols.iter().zip(hashes).enumerate())
-            .map(|(i, (s, &h))| {
-                if !super::prepare::named_global(s) {
+        if let Some(numbered) = numbered.as_deref() {
+            (0..object.symbols.len())
+                .filter(|&i| named(i))
+                .filter_map(number)
+                .for_each(|n| numbered.prefetch(n));
+        }
+        let mut known: Vec<Option<NameId>> = (0..object.symbols.len())
+            .map(|i| {
+                if !named(i) {
                     return None;
                 }
                 let by_number = (numbered.as_mut().zip(number(i)))
                     .and_then(|(numbered, n)| numbered.get(symbols, n));
-                by_number.or_else(|| symbols.id_hashed(s.name, h))
+                if by_number.is_none() {
+                    symbols.prefetch_name(hashes[i]);
+                }
+                by_number
             })
             .collect();
+        for (i, (s, &h)) in object.symbols.iter().zip(hashes).enumerate() {
+            if known[i].is_none() && named(i) {
+                known[i] = symbols.id_hashed(s.name, h);
+            }
+        }
         for id in known.iter().flatten() {
             self.symbols.prefetch(*id);
         }

@@ -299,6 +299,15 @@ impl Numbered {
         }
     }
 
+    /// Asks the CPU to bring the id of the name numbered `number` into its
+    /// cache (see [`SymbolTable::prefetch`]).
+    #[inline]
+    pub(crate) fn prefetch(&self, number: u32) {
+        if let Some(id) = self.ids.get(number as usize) {
+            super::prefetch(id as *const u32 as *const u8);
+        }
+    }
+
     /// Records that the name numbered `number` has id `id`.
     #[inline]
     pub(crate) fn set(&mut self, symbols: &SymbolTable, number: u32, id: NameId) {

@@ -79,6 +79,15 @@ impl NameIndex {
         }
     }
 
+    /// Asks the CPU to bring the slot where a probe for `hash` starts into
+    /// its cache.
+    #[inline]
+    pub(super) fn prefetch(&self, hash: u64) {
+        if let Some(slot) = self.slots.get(self.home(hash)) {
+            super::prefetch(slot as *const Slot as *const u8);
+        }
+    }
+
     /// Puts a name in the empty slot `at`, which a [`NameIndex::probe`] for
     /// `hash` returned with no change to the index since (and after a
     /// [`NameIndex::reserve`] that made room for it).

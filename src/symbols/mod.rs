@@ -667,6 +667,13 @@ impl SymbolTable {
         }
     }
 
+    /// Asks the CPU to bring the index slot where a lookup of a name with
+    /// hash `hash` starts into its cache (see [`SymbolTable::prefetch`]).
+    #[inline]
+    pub(crate) fn prefetch_name(&self, hash: u64) {
+        self.index.prefetch(hash);
+    }
+
     pub fn entry_mut(&mut self, id: NameId) -> &mut Entry {
         &mut self.entries[id.0 as usize]
     }
