@@ -731,13 +731,19 @@ impl Binder<'_> {
         let r = place.r;
         let (info, sym) = (r.kind.info(), cx.object.symbol(r.symbol));
         let own = own.map(|i| &cx.defs.list[i as usize].1);
-        let Bound { binding, slot } = *bound.get_or_insert_with(|| {
-            let entry = self.symbols.entry(name);
-            Bound {
-                binding: entry.binding_of_reference(own, sym.binding == Bind::Weak),
-                slot: entry.slot,
+        // Used where it lies: copied out (a `Binding` is 48 bytes), it was
+        // read back through the stack right after being written.
+        let bound = match bound {
+            Some(b) => b,
+            None => {
+                let entry = self.symbols.entry(name);
+                bound.insert(Bound {
+                    binding: entry.binding_of_reference(own, sym.binding == Bind::Weak),
+                    slot: entry.slot,
+                })
             }
-        });
+        };
+        let binding = &bound.binding;
         // An ifunc's own address is its resolver: calls go through the stub.
         let direct = own.filter(|d| !d.weak && sym.kind != SymbolKind::Ifunc);
         if let Some(d) = direct.filter(|d| !d.code && info.target == Target::Slot) {
@@ -757,11 +763,11 @@ impl Binder<'_> {
                 return Ok(());
             }
         }
-        let needs_slot = needs_slot(&info, &binding);
+        let needs_slot = needs_slot(&info, binding);
         let mut stub = None;
-        fix.v.z = size_of(&binding);
+        fix.v.z = size_of(binding);
         if needs_slot {
-            let slot = match slot {
+            let slot = match bound.slot {
                 Some(slot) => slot,
                 None => {
                     let mut traps = slots::Traps {
@@ -769,12 +775,9 @@ impl Binder<'_> {
                         objects: self.objects,
                     };
                     let slot =
-                        slots::slot_for(self.symbols, self.space, &mut traps, name, &binding)?;
+                        slots::slot_for(self.symbols, self.space, &mut traps, name, binding)?;
                     to.undo.slots.push((Some(name), slot));
-                    *bound = Some(Bound {
-                        binding,
-                        slot: Some(slot),
-                    });
+                    bound.slot = Some(slot);
                     slot
                 }
             };
@@ -793,7 +796,7 @@ impl Binder<'_> {
                 ),
             });
         }
-        (fix.v.s, fix.direct) = global_value(r.kind, &binding, direct, stub, fix.v.p, r.addend);
+        (fix.v.s, fix.direct) = global_value(r.kind, binding, direct, stub, fix.v.p, r.addend);
         if records_site(&info, direct) {
             if r.minus.is_some() {
                 return Err(Error::Unsupported {
