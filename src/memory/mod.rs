@@ -826,6 +826,8 @@ fn ahead_range(done: u64, next: u64, end: u64, page: u64, budget: u64) -> Option
 /// Faults in `[at, at + len)` for writing (`MADV_POPULATE_WRITE`), best effort:
 /// a kernel before 5.14 (or qemu-user) does nothing. Changes no contents and no
 /// permissions, so another thread's writes to the same pages are unaffected.
+/// `at` must be on a page: `madvise` refuses any other start (`EINVAL`), and
+/// a heap block's start is not on one.
 ///
 /// # Safety
 /// The range must lie in memory of this process that stays mapped during the
