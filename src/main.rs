@@ -466,8 +466,9 @@ fn print_stats(s: &Stats, memory: &relink::MemoryStats) {
     }
     if s.taken > 0 {
         eprintln!(
-            "relink: read and parsed here while the reading threads lagged: {} files",
-            s.taken
+            "relink: read and parsed here while the reading threads lagged: {} files \
+             ({} of later chunks)",
+            s.taken, s.taken_ahead
         );
     }
     for (name, d) in [

@@ -259,6 +259,9 @@ pub struct Stats {
     /// wait for the reading thread that was behind with them (their time is
     /// in `parse`).
     pub taken: usize,
+    /// Of `taken`, files of chunks after the one it waited for, read once
+    /// every file of that one was taken.
+    pub taken_ahead: usize,
     pub layout: Duration,
     pub resolve: Duration,
     pub fixup: Duration,
