@@ -9,8 +9,8 @@
 //! mostly kernel time, and it and parsing overlap linking. The reading threads
 //! also do the rest of what depends on an object alone (`link/prepare.rs`:
 //! scans of all its relocations and symbols, the check of its unwind
-//! instructions), with two reading threads or more (or a batch of hundreds of
-//! files) number its global names in the batch's dictionary
+//! instructions), with two reading threads or more number its global names
+//! in the batch's dictionary
 //! (`symbols/dictionary.rs`, so that the linking thread finds a name's id by
 //! index rather than by hash; freed when they are done), and the first of
 //! them faults in the pages the linking thread fills next: the region's free
@@ -194,22 +194,23 @@ const CHUNK: usize = 16;
 /// lower in 10 of 24; wide 1,001 −0.24 MiB, 13 of 24).
 const STASH: usize = CHUNK / 2;
 
-/// Whether the reading threads number the names of a batch of `files` files
+/// Whether the reading threads number the names of a batch
 /// (`symbols/dictionary.rs`) when there are `readers` of them. Numbering moves
-/// the names' hash probes off the linking thread, where they miss the cache
-/// more as the symbol table grows, but costs the readers CPU (they build a
-/// second hash index). With one reading thread, which on two cores shares
-/// them with the linking thread, it pays from some hundreds of files (paired
-/// runs, numbering against none: 1,001 files, wall −8.4 ms on wide, faster
-/// in 18 of 30, and −0.1 ms on rich, 16 of 30, the linking thread −14.1 and
-/// −3.5 ms; 301 files, −0.7 and +0.9 ms; 101 files, +1.8 and +0.8 ms). With
-/// more readers its cost is spread over more cores.
-fn numbers_names(readers: usize, files: usize) -> bool {
-    readers >= 2 || files >= NUMBER_FILES
+/// the names' hash probes off the linking thread, but costs the readers CPU
+/// (they build a second hash index). With one reading thread, which on two
+/// cores shares them with the linking thread, it no longer pays: once the
+/// linking thread reads files ahead rather than wait ([`STASH`]), both
+/// threads stay busy to the end, and what counts is the CPU time of both.
+/// Paired runs, none against numbering: wall wide 1,001 −4.3 ms (faster in 25
+/// of 30), rich 1,001 −1.6 ms (23 of 30), wide 5,001 −25.1 ms (18 of 20),
+/// rich 5,001 −13.7 ms (11 of 12); the reading thread −4.1 and −32.6 ms on
+/// wide, the linking thread's resolving +0.1 and +6.3 ms. (Before the
+/// symbol table had its own index and before reading ahead, numbering had
+/// paid from some hundreds of files.) With more readers the linking thread
+/// is what bounds a load, and numbering takes work off it.
+fn numbers_names(readers: usize) -> bool {
+    readers >= 2
 }
-
-/// The batch size from which one reading thread numbers names ([`numbers_names`]).
-const NUMBER_FILES: usize = 512;
 
 /// Reading ahead starts a thread; for a few files that costs more than it saves.
 const AHEAD_MIN: usize = 8;
@@ -497,8 +498,7 @@ impl Linker {
             false => HeapAhead::default(),
         });
         // The reading threads and this one (which reads the first file) number.
-        let dictionary =
-            numbers_names(readers, count).then(|| dictionary::Shared::new(readers + 1));
+        let dictionary = numbers_names(readers).then(|| dictionary::Shared::new(readers + 1));
         // Per file: whether a thread has taken it to read.
         let claimed: Vec<AtomicBool> = (0..count).map(|_| AtomicBool::new(false)).collect();
         std::thread::scope(|scope| {
@@ -511,13 +511,19 @@ impl Linker {
                 prefault: &prefault,
                 heap: &heap,
             };
-            // Up to four chunks wait, in all, while the reading threads fill
-            // the next ones and this thread links one: enough to ride out a
-            // reading thread's slow stretches (a file read from disk, the
-            // thread descheduled), which left linking waiting with one. With
+            // Up to two chunks wait, in all, while the reading threads fill
+            // the next ones and this thread links one. With one, a reading
+            // thread's slow stretches (a file read from disk, the thread
+            // descheduled) left linking waiting; four were kept until the
+            // linking thread read files ahead itself ([`STASH`]), and then,
+            // with a reading thread that no longer numbers names and so runs
+            // ahead, held 2 MiB more at the peak (wide 5,001, paired median
+            // of 8, higher in 7). Two measure as fast (wide 1,001, 30 paired
+            // runs: −0.1 ms; wide 5,001, 10: +0.7 ms) and leave the peak 0.9
+            // MiB below where it was with numbering (lower in 6 of 8). With
             // more readers each keeps fewer ready (at least one), so that
             // memory holds about as many parsed objects whatever the cores.
-            let depth = (4 / readers).max(1);
+            let depth = (2 / readers).max(1);
             for which in 0..readers {
                 let (to_link, chunks) = mpsc::sync_channel(depth);
                 let (to_reuse, used) = mpsc::channel();
