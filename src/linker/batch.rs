@@ -16,14 +16,13 @@
 //! them faults in the pages the linking thread fills next: the region's free
 //! space and the stub table's arrays ([`crate::memory::Prefault`]), the symbol
 //! table's arrays and, when the linking thread is the main one, the heap below
-//! the program break ([`crate::memory::HeapAhead`]). The linking thread — the
-//! one that bounds a load — does only what needs the symbol table and the
-//! region, and, when the next chunk is not ready, reads that chunk's files
-//! itself, from the last one back, then some of the following chunks', rather
-//! than wait (`Linker::next_chunk`).
-//! The objects travel back to the thread that read them to be dropped
-//! and their buffers reused, so what one thread allocates another does not
-//! free.
+//! the program break ([`crate::memory::HeapAhead`]). The linking thread —
+//! which bounds a load once there are readers enough — does only what needs
+//! the symbol table and the region, and, when the next chunk is not ready,
+//! reads that chunk's files itself, from the last one back, then some of the
+//! following chunks', rather than wait (`Linker::next_chunk`). The objects
+//! travel back to the thread that read them to be dropped and their buffers
+//! reused, so what one thread allocates another does not free.
 //!
 //! Inputs in memory ([`Slices`]) and batches of fewer than [`AHEAD_MIN`] files
 //! are streamed on one thread, one input at a time.
@@ -647,8 +646,8 @@ impl Linker {
     /// also from the last one back, and keeps them in `stash` (up to
     /// [`STASH`]) until their chunk's turn: waiting for the reading thread's
     /// last file of a chunk had left it idle for a median 10.9 ms of a wide
-    /// 1,001-object load (20 runs). It reads into `spare` buffers while there are any. `None` if the
-    /// reading thread is gone.
+    /// 1,001-object load (20 runs). It reads into `spare` buffers while there
+    /// are any. `None` if the reading thread is gone.
     fn next_chunk(
         &mut self,
         at: &Linking,

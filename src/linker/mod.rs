@@ -253,7 +253,8 @@ pub struct Stats {
     /// `linker/batch.rs`): summed over those threads.
     pub parse_ahead: Duration,
     /// Time the linking thread waited for the reading threads' next object
-    /// (with none of the next chunk's files left for it to read itself).
+    /// (with none of the next chunk's files left for it to read itself, and
+    /// none of the following chunks' it may read ahead).
     pub waited: Duration,
     /// Files of a batch the linking thread read and parsed itself, rather than
     /// wait for the reading thread that was behind with them (their time is
