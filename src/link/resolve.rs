@@ -343,7 +343,7 @@ impl Binder<'_> {
         let named = |i: usize| super::prepare::named_global(&object.symbols[i]);
         let mut numbered = self.deferred.as_mut().map(|d| &mut d.numbered);
         let symbols = &*self.symbols;
-        if let Some(numbered) = numbered.as_deref() {
+        if let Some(numbered) = numbered.as_deref().filter(|_| !numbers.is_empty()) {
             (0..object.symbols.len())
                 .filter(|&i| named(i))
                 .filter_map(number)

@@ -65,9 +65,9 @@ impl NameIndex {
         Self::home((hash >> 32) as u32, self.slots.len())
     }
 
-    /// The slot after `at`, wrapping round.
-    fn next(&self, at: usize) -> usize {
-        if at + 1 == self.slots.len() {
+    /// The slot after `at` in `slots` slots, wrapping round.
+    fn next(at: usize, slots: usize) -> usize {
+        if at + 1 == slots {
             0
         } else {
             at + 1
@@ -92,7 +92,7 @@ impl NameIndex {
             if slot.tag == tag && is(NameId(slot.id - 1)) {
                 return Probe::Found(NameId(slot.id - 1));
             }
-            at = self.next(at);
+            at = Self::next(at, self.slots.len());
         }
     }
 
@@ -136,7 +136,7 @@ impl NameIndex {
         for slot in self.slots.iter().filter(|s| s.id != 0) {
             let mut at = Self::home(slot.tag, slots);
             while grown[at].id != 0 {
-                at = if at + 1 == slots { 0 } else { at + 1 };
+                at = Self::next(at, slots);
             }
             grown[at] = *slot;
         }
@@ -154,7 +154,7 @@ impl NameIndex {
             match self.slots[at].id {
                 0 => return false,
                 i if i == id.0 + 1 => break,
-                _ => at = self.next(at),
+                _ => at = Self::next(at, n),
             }
         }
         // Backward shift: each later slot of the run moves into the hole if
@@ -162,14 +162,14 @@ impl NameIndex {
         // still finds it before an empty slot).
         let distance = |from: usize, to: usize| (to + n - from) % n;
         let mut hole = at;
-        let mut next = self.next(hole);
+        let mut next = Self::next(hole, n);
         while self.slots[next].id != 0 {
             let home = Self::home(self.slots[next].tag, n);
             if distance(home, next) >= distance(hole, next) {
                 self.slots[hole] = self.slots[next];
                 hole = next;
             }
-            next = self.next(next);
+            next = Self::next(next, n);
         }
         self.slots[hole] = Slot::default();
         self.len -= 1;
