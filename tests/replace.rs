@@ -114,6 +114,89 @@ fn a_resized_variable_moves_and_direct_references_are_repatched() {
     assert_eq!(user_counter(), 300);
 }
 
+/// user.c built -fPIC reads `counter` and `table` through the GOT. On x86-64
+/// those loads of another object's variables are relaxed to computing their
+/// address; whenever a variable moves (resized), or stays only weakly defined,
+/// they load through the slot again and follow it (on AArch64 they always do).
+#[test]
+fn got_loads_of_another_objects_variables_follow_them_when_they_move() {
+    let mut l = Linker::new().unwrap();
+    let lib = l.load_file(obj("lib_v1")).unwrap();
+    let relaxed = l.stats().relaxed_got;
+    l.load_file(obj("user_pic")).unwrap();
+    if cfg!(target_arch = "x86_64") {
+        // `counter` twice (read, address), `table` once; `stored` is its own.
+        assert!(
+            l.stats().relaxed_got >= relaxed + 3,
+            "{} then {}",
+            relaxed,
+            l.stats().relaxed_got
+        );
+    }
+    let user_table: extern "C" fn(i32) -> i32 = unsafe { l.function("user_table").unwrap() };
+    let user_address: extern "C" fn() -> *const i32 =
+        unsafe { l.function("user_counter_address").unwrap() };
+    let (user_counter, bump) = unsafe { (get(&mut l, "user_counter"), get(&mut l, "bump")) };
+    let counter = l.address("counter").unwrap() as *const i32;
+    // x86-64: the opcode of each function's first instruction, `movq
+    // v@GOTPCREL(%rip), %rax` (0x8b) or, relaxed, `leaq v(%rip), %rax` (0x8d).
+    // A function's address is its stub, `jmp *slot` with the slot (the code's
+    // address) in its last 8 bytes.
+    let opcode = |f: usize| unsafe { *(*((f + 8) as *const u64) as *const u8).add(1) };
+    let (table_load, counter_load) = (user_table as usize, user_counter as usize);
+    if cfg!(target_arch = "x86_64") {
+        assert_eq!([opcode(table_load), opcode(counter_load)], [0x8d, 0x8d]);
+    }
+    assert_eq!(
+        (user_table(3), user_counter(), user_address()),
+        (13, 1, counter)
+    );
+    assert_eq!(bump(), 2);
+    assert_eq!(user_counter(), 2);
+
+    // `table` grows and moves; `counter` stays where it was.
+    let table = l.address("table").unwrap();
+    l.replace(lib, &bytes("lib_v3")).unwrap();
+    assert_ne!(l.address("table").unwrap(), table);
+    assert_eq!(
+        (0..8).map(|i| user_table(i)).collect::<Vec<_>>(),
+        (30..38).collect::<Vec<_>>()
+    );
+    assert_eq!((user_counter(), user_address()), (300, counter));
+    if cfg!(target_arch = "x86_64") {
+        // Only the load of what moved goes through the slot again.
+        assert_eq!([opcode(table_load), opcode(counter_load)], [0x8b, 0x8d]);
+    }
+    assert_eq!(bump(), 400);
+    assert_eq!(user_counter(), 400);
+    // Back to four ints, and again.
+    l.replace(lib, &bytes("lib_v1")).unwrap();
+    assert_eq!((user_table(3), user_counter()), (13, 1));
+    l.replace(lib, &bytes("lib_v3")).unwrap();
+    assert_eq!((user_table(7), user_counter()), (37, 300));
+
+    // Unloading the library while user_pic reads its variables is refused, and
+    // changes nothing.
+    let err = l.unload(lib).unwrap_err();
+    assert!(matches!(err, Error::InUse { .. }), "{err}");
+    assert_eq!((user_table(7), user_counter()), (37, 300));
+
+    // Only weakly defined now (same size, same place), then a strong
+    // definition elsewhere takes `counter` over: user_pic follows it.
+    l.replace(lib, &bytes("lib_weak")).unwrap();
+    assert_eq!(
+        (user_table(0), user_counter(), user_address()),
+        (50, 5, counter)
+    );
+    if cfg!(target_arch = "x86_64") {
+        assert_eq!(opcode(counter_load), 0x8b);
+    }
+    l.load_file(obj("counter_strong")).unwrap();
+    let strong = l.address("counter").unwrap() as *const i32;
+    assert_ne!(strong, counter);
+    assert_eq!((user_counter(), user_address()), (7, strong));
+}
+
 #[test]
 fn dropping_a_variable_others_use_is_refused_and_nothing_changes() {
     let (mut l, lib) = library();

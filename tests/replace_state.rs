@@ -281,13 +281,16 @@ fn addr(l: &mut Linker, name: &str) -> Addr {
 /// An object's loads of its own strong variables' addresses through the GOT
 /// (gcc -fPIC `GOTPCRELX`, llc pic plain `GOTPCREL`, AArch64 `adrp` + `ldr`) are
 /// relaxed to compute the address (3 loads per version here: 6 relocations on
-/// AArch64). Every other form of reference — another object's GOT load and
-/// direct reference, the pointer stored in data, the host's `address()` — must
-/// still reach the same storage, before and after a replace that keeps it and
-/// one that moves it.
+/// AArch64); on x86-64 so are the reader's 2 loads of `own`, another object's
+/// strong variable loaded before it. Every other form of reference — another
+/// object's GOT load and direct reference, the pointer stored in data, the
+/// host's `address()` — must still reach the same storage, before and after a
+/// replace that keeps it and one that moves it (the reader's relaxed loads then
+/// load through the slot again).
 #[test]
 fn relaxed_own_variable_loads_reach_the_one_storage() {
     let per_version = if cfg!(target_arch = "aarch64") { 6 } else { 3 };
+    let reader = if cfg!(target_arch = "aarch64") { 0 } else { 2 };
     for (v1, v2) in [("own_v1", "own_v2"), ("own_llc_v1", "own_llc_v2")] {
         for keep_state in [true, false] {
             let mut l = Linker::new().unwrap();
@@ -296,7 +299,11 @@ fn relaxed_own_variable_loads_reach_the_one_storage() {
             l.load_bytes("reader.o", &bytes("own_reader")).unwrap();
             l.load_bytes("direct.o", &bytes("own_reader_direct"))
                 .unwrap();
-            assert_eq!(l.stats().relaxed_got, per_version, "readers' loads relaxed");
+            assert_eq!(
+                l.stats().relaxed_got,
+                per_version + reader,
+                "readers' loads"
+            );
             let (own_addr, own_stored) = (addr(&mut l, "own_addr"), addr(&mut l, "own_stored"));
             let (reader_addr, direct_addr) =
                 (addr(&mut l, "reader_addr"), addr(&mut l, "direct_addr"));
@@ -315,7 +322,7 @@ fn relaxed_own_variable_loads_reach_the_one_storage() {
 
             let options = ReplaceOptions::new().keep_state(keep_state);
             l.replace_with(id, &bytes(v2), options).unwrap();
-            assert_eq!(l.stats().relaxed_got, 2 * per_version, "{v2}");
+            assert_eq!(l.stats().relaxed_got, 2 * per_version + reader, "{v2}");
             assert_eq!(l.address("own").unwrap() as *mut i64, own, "kept storage");
             every("replaced");
             let own_bump = get(&mut l, "own_bump");
@@ -355,7 +362,9 @@ fn relaxed_own_variable_loads_reach_the_one_storage() {
 }
 
 /// A weak definition's own loads are not relaxed: a strong definition loaded
-/// later, or earlier, wins, and the weak object's code reads the winner.
+/// later, or earlier, wins, and the weak object's code reads the winner. (With
+/// the strong one loaded first, the weak object's 2 loads on x86-64 are relaxed
+/// to it: another object's strong variable.)
 #[test]
 fn a_weak_variable_is_read_through_its_slot() {
     for strong_first in [false, true] {
@@ -367,7 +376,12 @@ fn a_weak_variable_is_read_through_its_slot() {
         if !strong_first {
             l.load_bytes("strong.o", &bytes("own_strong")).unwrap();
         }
-        assert_eq!(l.stats().relaxed_got, 0);
+        let to_strong = if strong_first && cfg!(target_arch = "x86_64") {
+            2
+        } else {
+            0
+        };
+        assert_eq!(l.stats().relaxed_got, to_strong);
         let read = get(&mut l, "contested_read");
         let at = addr(&mut l, "contested_addr");
         assert_eq!(read(), 2, "strong first: {strong_first}");

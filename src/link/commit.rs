@@ -7,6 +7,7 @@ use super::slots;
 use super::Defs;
 use super::Layout;
 use super::Linked;
+use super::RelaxedLoad;
 use super::Replacing;
 use crate::error::Result;
 use crate::input::{Class, Object};
@@ -39,6 +40,8 @@ pub(crate) struct Publish {
     pub(crate) refs: Vec<(NameId, bool)>,
     /// Its direct references to other objects' names.
     pub(crate) sites: Vec<NamedSite>,
+    /// Its loads of other objects' variables relaxed to computing the address.
+    pub(crate) relaxed: Vec<RelaxedLoad>,
     /// New bytes for other objects' sites whose binding this load changes.
     pub(crate) patches: Vec<Patch>,
 }
@@ -66,11 +69,25 @@ impl Linked {
         let mut out = Vec::new();
         for name in names {
             let entry = self.symbols.entry(name);
-            if entry.sites().is_empty() {
+            // Only a replace moves a variable others may have relaxed loads
+            // of: a plain load never rebinds another object's strong one.
+            let relaxed = replaced.is_some();
+            if entry.sites().is_empty() && !relaxed {
                 continue; // nothing to re-patch, whatever the binding
             }
             let after = entry.binding_with(replaced, defs.get(name));
             let before = entry.binding(None);
+            if relaxed && fixup::variable_moves(&before, &after) {
+                let space = super::loaded(self.space.as_ref())?;
+                let skip = |o: ObjectId| Some(o) == replaced || going.contains(&o);
+                out.extend(fixup::unrelax_patches(
+                    space,
+                    &self.symbols,
+                    &self.objects,
+                    name,
+                    skip,
+                ));
+            }
             if fixup::sites_see_change(entry, [], &before, &after) {
                 let others: Vec<Site> = entry
                     .sites()
@@ -108,6 +125,7 @@ impl Linked {
             defs,
             refs,
             sites,
+            relaxed,
             patches,
         } = publish;
         let refs = &refs[..];
@@ -171,6 +189,7 @@ impl Linked {
             defines,
             refers,
             local_slots: Vec::new(),
+            relaxed: relaxed.into_boxed_slice(),
             dso_handle: layout.dso_handle,
             unwind: Vec::new(),
             debug: None,
@@ -290,6 +309,11 @@ impl Linked {
                 entry.binding(None),
                 entry.binding_after(going, &extra, &new_refs),
             );
+            if fixup::variable_moves(&before, &after) {
+                let skip = |o: ObjectId| going.contains(&o);
+                let (symbols, objects) = (&self.symbols, &self.objects);
+                patches.extend(fixup::unrelax_patches(space, symbols, objects, name, skip));
+            }
             let new_sites = (new.iter().flat_map(|p| &p.sites))
                 .filter(|s| s.0 == name)
                 .map(|s| &s.1);

@@ -18,7 +18,7 @@ use crate::memory::Target;
 use crate::symbols::Map;
 use crate::symbols::Site;
 use crate::symbols::{Binding, Entry};
-use crate::symbols::{NameId, SymbolTable};
+use crate::symbols::{NameId, ObjectId, SymbolTable};
 
 impl Linked {
     /// Finishes and applies the static-TLS fixups (initial and local exec) once
@@ -261,6 +261,64 @@ pub(crate) fn site_patches(
         });
     }
     Ok(out)
+}
+
+/// Whether a variable bound as `before` is somewhere else bound as `after`, or
+/// stays but only weakly (a later strong definition would take it away):
+/// other objects' loads of it that were relaxed to its address
+/// ([`RelaxedLoad`](super::RelaxedLoad)) must then load through its slot again.
+/// Relaxed loads only ever reach a strong definition, and a plain load never
+/// takes the binding from one: only replacing or unloading its object does.
+pub(crate) fn variable_moves(before: &Binding, after: &Binding) -> bool {
+    match (before, after) {
+        (Binding::Object(b), Binding::Object(a)) => !b.code && (a.address != b.address || a.weak),
+        (Binding::Object(b), _) => !b.code,
+        _ => false,
+    }
+}
+
+/// Turns the relaxed loads of `name` ([`RelaxedLoad`](super::RelaxedLoad)) in
+/// the objects that refer to it, but for those `skip` names, back into loads
+/// through its slot: `leaq v(%rip)` becomes `movq v@GOTPCREL(%rip)` again,
+/// whose GOT entry follows the name wherever it is bound next. Costs per
+/// referring object, only when a variable moves (resized by a replace,
+/// unloaded): a replace that keeps it where it was writes nothing.
+pub(crate) fn unrelax_patches(
+    space: &Space,
+    symbols: &SymbolTable,
+    objects: &Objects,
+    name: NameId,
+    skip: impl Fn(ObjectId) -> bool,
+) -> Vec<Patch> {
+    let entry = symbols.entry(name);
+    // Every relaxed load kept its slot.
+    let Some(slot) = entry.slot else {
+        return Vec::new();
+    };
+    let got = space.stubs.got_addr(slot);
+    let base = space.region.target_base();
+    let mut out = Vec::new();
+    for (id, _) in entry.refs.iter().filter(|&(id, _)| !skip(id)) {
+        let Some(object) = objects.get(&id) else {
+            continue;
+        };
+        for load in object.relaxed.iter().filter(|l| l.name == name) {
+            let at = u64::from(load.at);
+            let p = base + at;
+            let [_, modrm] = <[u8; 2]>::try_from(space.region.bytes(at - 2, 2)).unwrap_or([0; 2]);
+            // `movq disp(%rip)`: the field takes G + GOT + A - P, A = -4.
+            let disp = (got as i64 - 4 - p as i64) as i32;
+            let mut bytes = vec![0x8b, modrm];
+            bytes.extend_from_slice(&disp.to_le_bytes());
+            out.push(Patch {
+                offset: at - 2,
+                target: p - 2,
+                bytes,
+                code: true,
+            });
+        }
+    }
+    out
 }
 
 /// Bytes to write at a site once a load commits.

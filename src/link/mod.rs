@@ -70,6 +70,22 @@ pub(crate) struct Scratch {
     pub(crate) replacing: Vec<ObjectId>,
     /// What the replace being linked does with the old version's variables.
     pub(crate) report: crate::link::replace::ReplaceReport,
+    /// The object being linked may relax its loads of other objects' variables
+    /// ([`RelaxedLoad`]): a plain load, not part of a replace.
+    pub(crate) relax_others: bool,
+}
+
+/// A load of another object's variable through its slot that was relaxed to
+/// computing the address (x86-64 `movq v@GOTPCREL(%rip)` became `leaq
+/// v(%rip)`). The variable keeps its storage while it is defined by the same
+/// object at the same size, so the load only cost a cold line; when its
+/// binding moves, the load is turned back into a load through the slot
+/// ([`fixup::unrelax_patches`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct RelaxedLoad {
+    /// Region offset of the instruction's 32-bit displacement.
+    pub(crate) at: u32,
+    pub(crate) name: NameId,
 }
 
 /// The memory space, if one is reserved, else [`Error::NothingLoaded`]:
@@ -144,6 +160,8 @@ pub(crate) struct Loaded {
     pub refers: Vec<NameId>,
     /// GOT entries for its local symbols.
     pub local_slots: Vec<SlotId>,
+    /// Its loads of other objects' variables relaxed to computing the address.
+    pub relaxed: Box<[RelaxedLoad]>,
     pub dso_handle: u64,
     /// Its unwind tables, registered with the process's unwinder.
     pub unwind: Vec<runtime::unwind::Registration>,
@@ -228,6 +246,9 @@ pub(crate) struct Deferred {
     /// name a later object defines was most of the lookups, and failing ones are
     /// slow).
     pub(crate) lookups: Vec<NameId>,
+    /// An object of the batch refers to a name an earlier load left undefined
+    /// (not in `lookups`, which holds the names first asked for by the batch).
+    pub(crate) unresolved_before: bool,
     /// Names in `traps`.
     pub(crate) marked: Vec<u64>,
     /// Cells of thread-local variables used before their object was linked.

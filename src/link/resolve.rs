@@ -10,6 +10,7 @@ use super::tls;
 use super::Deferred;
 use super::Layout;
 use super::Objects;
+use super::RelaxedLoad;
 use super::Scratch;
 use super::Space;
 use super::Undo;
@@ -195,6 +196,30 @@ impl Context<'_, '_> {
 /// A direct reference to a global name, recorded at commit.
 pub(crate) type NamedSite = (NameId, Site);
 
+/// The load through a slot that may be relaxed to another object's variable
+/// (x86-64 `GOTPCREL`, `GOTPCRELX`, `REX_GOTPCRELX`).
+const GOT_LOAD: RelocKind = RelocKind::X86_64(crate::arch::x86_64::Kind::GotDelta32);
+
+/// The definition the load at `place` ([`GOT_LOAD`], in a plain load:
+/// [`Scratch::relax_others`]) of a name bound as `binding` may be relaxed to:
+/// another object's strong, non-common variable, loaded from code. (AArch64
+/// loads keep the slot: relaxing one takes two instructions, which a variable
+/// that moves would have to have rewritten together.)
+fn other_variable<'b>(cx: &Context, place: Place, binding: &'b Binding) -> Option<&'b ObjectDef> {
+    match binding {
+        Binding::Object(d)
+            if !d.code
+                && !d.weak
+                && d.common.is_none()
+                && d.object != cx.id
+                && cx.object.section(SectionId(place.si as u32)).class == Class::Code =>
+        {
+            Some(d)
+        }
+        _ => None,
+    }
+}
+
 /// Where `resolve_global` puts its results: into the fixup being made, and (for
 /// a direct reference) onto the sites to record.
 pub(crate) struct Resolved<'a> {
@@ -204,6 +229,8 @@ pub(crate) struct Resolved<'a> {
     pub(crate) undo: &'a mut Undo,
     /// Loads through a slot rewritten to compute the address instead.
     pub(crate) relaxed: &'a mut usize,
+    /// Those of them that load another object's variable.
+    pub(crate) relaxed_loads: &'a mut Vec<RelaxedLoad>,
 }
 
 /// A static-TLS fixup, finished once its module's thread-pointer offset is known.
@@ -217,6 +244,8 @@ pub(crate) struct Fixups {
     pub(crate) statics: Vec<StaticFix>,
     /// Loads through a slot rewritten to compute the address instead.
     pub(crate) relaxed: usize,
+    /// Those of them that load another object's variable.
+    pub(crate) relaxed_loads: Vec<RelaxedLoad>,
 }
 
 /// Whether a reference of this kind to a name bound as `binding` goes through
@@ -551,6 +580,7 @@ impl Binder<'_> {
         let mut sites = Vec::new();
         let mut statics = Vec::new();
         let mut relaxed = 0;
+        let mut relaxed_loads = Vec::new();
         let mut locals: Map<SymbolId, SlotId> = Map::default();
         let mut cells = tls::Cells::new(layout.tls_cells.0, layout.tls_cells.1);
         let mut bound = refill(&mut self.scratch.bound, object.symbols.len(), None);
@@ -588,6 +618,7 @@ impl Binder<'_> {
                             sites: &mut sites,
                             undo,
                             relaxed: &mut relaxed,
+                            relaxed_loads: &mut relaxed_loads,
                         };
                         self.resolve_global(&cx, place, name, own, bound, to)?;
                     }
@@ -628,6 +659,7 @@ impl Binder<'_> {
             sites,
             statics,
             relaxed,
+            relaxed_loads,
         })
     }
 
@@ -784,6 +816,27 @@ impl Binder<'_> {
             let stubs = &self.space.stubs;
             stub = Some(stubs.stub_addr(slot));
             fix.v.slot = stubs.got_addr(slot);
+        }
+        // The kind first: one compare for the other relocations (a call per
+        // relocation here cost 2-3 ns each, 4 ms at wide 5,001).
+        let other = (r.kind == GOT_LOAD && self.scratch.relax_others && direct.is_none())
+            .then(|| other_variable(cx, place, binding))
+            .flatten();
+        if let Some(d) = other {
+            // Another object's strong variable, already placed: the load
+            // computes its address (a cold line fewer each time it runs). The
+            // slot stays, for when the variable moves (`unrelax_patches`).
+            let region = &mut self.space.region;
+            let at = u32::try_from(fix.offset).ok();
+            let relaxed = at.and_then(|_| {
+                super::fixup::relax_got_load(region, fix.offset, r.offset, r.kind, r.addend)
+            });
+            if let (Some(kind), Some(at)) = (relaxed, at) {
+                (fix.kind, fix.v.s) = (kind, d.address);
+                *to.relaxed += 1;
+                to.relaxed_loads.push(RelaxedLoad { at, name });
+                return Ok(());
+            }
         }
         if info.reach == Reach::Veneer && r.addend != 0 && direct.is_none() {
             // A branch into the middle of a function bound through its stub would

@@ -89,6 +89,18 @@ pub(crate) fn plan(linker: &mut Linked, id: ObjectId) -> Result<Vec<Patch>> {
             .copied()
             .collect();
         let after = entry.binding_with(Some(id), None);
+        if crate::link::fixup::variable_moves(&entry.binding(None), &after) {
+            let space = super::loaded(linker.space.as_ref())?;
+            let (symbols, objects) = (&linker.symbols, &linker.objects);
+            patches.extend(crate::link::fixup::unrelax_patches(
+                space,
+                symbols,
+                objects,
+                name,
+                |o| o == id,
+            ));
+        }
+        let entry = linker.symbols.entry(name);
         if others.is_empty() || after == entry.binding(None) {
             continue;
         }

@@ -425,8 +425,10 @@ impl Linker {
             Ok(Streamed::Done) => Ok(()),
             Err(e) => Err(e),
         };
-        let linked =
-            (linked.and(self.finish_deferred())).and_then(|()| self.load_default_libraries(&ids));
+        // Finished also when linking failed (the objects before stay).
+        let finished = self.finish_deferred();
+        let complete = matches!(finished, Ok(true));
+        let linked = (linked.and(finished)).and_then(|_| self.load_default_libraries(&ids));
         if let Err(e) = linked {
             // The objects before the failing one stay loaded: bind their ifuncs;
             // their constructors wait for the next load or look-up.
@@ -441,7 +443,15 @@ impl Linker {
         // Resolvers run once every name of the batch is bound, before any
         // constructor (which may call an ifunc).
         self.linked.run_pending_resolvers()?;
-        self.run_constructors_of(&ids);
+        if complete && self.pending.is_empty() {
+            // Nothing anything loaded refers to is undefined: every object is
+            // ready, without a look at each name each refers to (a million
+            // cache misses at wide 5,001, 3.5 ms).
+            self.add_pending(&ids);
+            self.run_constructors_of_all_pending();
+        } else {
+            self.run_constructors_of(&ids);
+        }
         Ok(ids)
     }
 
@@ -801,12 +811,16 @@ impl Linker {
     /// Ends a batch: names still defined by no object are looked up in the process
     /// and rebound (slots, GOT entries and direct references follow), then every
     /// stale trap message is written from its name's current state.
-    fn finish_deferred(&mut self) -> Result<()> {
+    /// Looks up in the process the names no object of the batch defined, and
+    /// rebinds them. `Ok(true)`: every name an object of the batch refers to is
+    /// defined now (nothing can hold its constructors back).
+    fn finish_deferred(&mut self) -> Result<bool> {
         let Some(deferred) = self.linked.deferred.take() else {
-            return Ok(());
+            return Ok(false);
         };
         let live = |linker: &Linker, id: NameId| linker.linked.symbols.contains(id);
         let mut first_error = self.linked.finish_pending_tls(deferred.tls).err();
+        let mut complete = !deferred.unresolved_before;
         for id in deferred.lookups {
             // A name may have been removed since (a load rolled back).
             if !live(self, id) {
@@ -818,6 +832,7 @@ impl Linker {
                     first_error.get_or_insert(e);
                 }
             }
+            complete &= !self.linked.symbols.entry(id).is_unresolved();
         }
         for id in deferred.traps {
             if !live(self, id) {
@@ -833,7 +848,7 @@ impl Linker {
                 space.stubs.set_message(slot, message);
             }
         }
-        first_error.map_or(Ok(()), Err)
+        first_error.map_or(Ok(complete), Err)
     }
 }
 

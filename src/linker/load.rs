@@ -77,6 +77,7 @@ impl Linker {
             fixes,
             statics,
             sites,
+            relaxed,
             patches,
         } = self.resolve_stage(cx, &mut layout, undo)?;
         self.stats.resolve += start.elapsed();
@@ -91,6 +92,7 @@ impl Linker {
             defs: names.defs,
             refs: names.refs,
             sites,
+            relaxed,
             patches,
         };
         Ok(Ready {
@@ -164,14 +166,24 @@ impl Linker {
             // The process is asked only when no object defines the name.
             if e.defs.is_empty() && e.process().is_none() {
                 look_up_in_process(&mut self.linked.deferred, &mut self.linked.symbols, name);
+            } else if e.is_unresolved() {
+                // Left undefined by an earlier load: not asked again.
+                if let Some(deferred) = &mut self.linked.deferred {
+                    deferred.unresolved_before = true;
+                }
             }
         }
         self.scratch.undefined = std::mem::take(&mut names.undefined);
+        // Loads of other objects' variables are relaxed in plain loads only: a
+        // replace works out the re-patches of what moves against the old
+        // versions, which must then be loads through the slot.
+        self.scratch.relax_others = cx.replacing.is_none() && self.scratch.replacing.is_empty();
         let Fixups {
             fixes,
             sites,
             statics,
             relaxed,
+            relaxed_loads,
         } = (self.binder()?).resolve(cx.object, cx.id, layout, &names, undo)?;
         self.stats.relaxed_got += relaxed;
         let replaced = cx.replacing.map(|r| r.id);
@@ -185,6 +197,7 @@ impl Linker {
             fixes,
             statics,
             sites,
+            relaxed: relaxed_loads,
             patches,
         })
     }
@@ -322,5 +335,6 @@ struct Resolution {
     fixes: Vec<Fix>,
     statics: Vec<StaticFix>,
     sites: Vec<NamedSite>,
+    relaxed: Vec<crate::link::RelaxedLoad>,
     patches: Vec<Patch>,
 }

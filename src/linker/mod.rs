@@ -483,13 +483,30 @@ impl Linker {
     /// Runs the constructors of the pending objects whose code reaches only
     /// defined names (see [`Linker`]'s doc), in load order.
     pub(crate) fn run_ready_constructors(&mut self) {
+        self.run_constructors_of_pending(false);
+    }
+
+    /// Runs the constructors of every pending object, which the caller knows
+    /// to be complete (nothing they refer to is undefined), in load order.
+    pub(crate) fn run_constructors_of_all_pending(&mut self) {
+        self.run_constructors_of_pending(true);
+    }
+
+    fn run_constructors_of_pending(&mut self, all_ready: bool) {
         if self.pending.is_empty() || self.options.link_only {
             return;
         }
         let start = Instant::now();
-        let ready = finalize::ready(&self.linked.symbols, &self.linked.objects, &self.pending);
+        let ready = if all_ready {
+            self.pending.clone()
+        } else {
+            finalize::ready(&self.linked.symbols, &self.linked.objects, &self.pending)
+        };
         if !ready.is_empty() {
-            self.pending.retain(|id| !ready.contains(id));
+            // `ready` is in load order, a part of `pending` (sorted): a binary
+            // search each (a scan of `ready` for each was 12 million compares
+            // at 5,001 objects).
+            self.pending.retain(|id| ready.binary_search(id).is_err());
             if let Some(space) = &self.linked.space {
                 finalize::run_constructors(space, &self.linked.objects, &ready);
             }
