@@ -99,6 +99,10 @@ pub(crate) struct Facts {
     pub commons: Vec<u32>,
     /// It leaves `atexit` undefined, and gets a thunk for it (`Plan::of`).
     pub calls_atexit: bool,
+    /// It refers to `__dso_handle` (which relink defines per object): with the
+    /// `atexit` thunk, the only way exit handlers get registered for it
+    /// (`__cxa_atexit(f, arg, &__dso_handle)`, as C++ static destructors are).
+    pub uses_dso_handle: bool,
     /// Distinct targets of its branches that may need a veneer
     /// (`layout::count_branches`).
     pub branch_targets: u64,

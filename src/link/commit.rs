@@ -10,7 +10,7 @@ use super::Linked;
 use super::RelaxedLoad;
 use super::Replacing;
 use crate::error::Result;
-use crate::input::{Class, Object};
+use crate::input::{Class, Object, Role};
 use crate::link::{apply_patches, Loaded, Patch, Placed};
 use crate::memory::Target;
 use crate::symbols::ObjectId;
@@ -178,6 +178,13 @@ impl Linked {
         touched.extend(&defines);
         touched.extend(old_defines);
         let pieces = self.keep_data(&layout, old.as_ref());
+        let sections = placed(object, &layout);
+        let tables = sections.iter().any(|s| {
+            matches!(
+                s.role,
+                Role::InitArray { .. } | Role::FiniArray { .. } | Role::Ctors | Role::Dtors
+            )
+        });
         let loaded = Loaded {
             name: object.name.clone(),
             pieces,
@@ -185,12 +192,17 @@ impl Linked {
             statics: (std::mem::take(&mut layout.statics).into_iter())
                 .map(|(n, a, z)| (n, layout.translate(a), z))
                 .collect(),
-            sections: placed(object, &layout),
+            sections,
+            tables,
             defines,
             refers,
             local_slots: Vec::new(),
             relaxed: relaxed.into_boxed_slice(),
             dso_handle: layout.dso_handle,
+            exit_handlers: {
+                let facts = super::prepare::facts(object);
+                facts.calls_atexit || facts.uses_dso_handle
+            },
             unwind: Vec::new(),
             debug: None,
             functions: Default::default(),

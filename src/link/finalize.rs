@@ -107,8 +107,13 @@ pub(crate) fn exit_list(space: &Space, objects: &Objects, ids: &[ObjectId]) -> V
 fn destructors(space: &Space, objects: &[&Loaded]) -> Vec<AtExit> {
     let mut out = Vec::new();
     for o in objects.iter().rev() {
+        // Only an object that can have registered any: `__cxa_finalize` takes a
+        // lock and walks every exit handler and fork handler (5,001 objects
+        // took 1 ms at exit).
+        if o.exit_handlers {
+            out.push(AtExit::Finalize(o.dso_handle));
+        }
         // The exit handlers of older versions whose state this one kept follow.
-        out.push(AtExit::Finalize(o.dso_handle));
         out.extend(o.older.iter().rev().map(|v| AtExit::Finalize(v.dso_handle)));
     }
     let mut list = ordered(space, objects, false);
@@ -122,7 +127,7 @@ fn destructors(space: &Space, objects: &[&Loaded]) -> Vec<AtExit> {
 pub(crate) fn ordered(space: &Space, objects: &[&Loaded], init: bool) -> Vec<u64> {
     let mut arrays: Vec<(u16, Vec<u64>)> = Vec::new();
     let mut olds: Vec<u64> = Vec::new();
-    for object in objects {
+    for object in objects.iter().filter(|o| o.tables) {
         for s in &object.sections {
             match (s.role, init) {
                 (Role::InitArray { priority }, true) | (Role::FiniArray { priority }, false) => {

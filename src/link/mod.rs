@@ -163,6 +163,12 @@ pub(crate) struct Loaded {
     /// Its loads of other objects' variables relaxed to computing the address.
     pub relaxed: Box<[RelaxedLoad]>,
     pub dso_handle: u64,
+    /// Exit handlers may have been registered for it (`__cxa_finalize` runs
+    /// them): it calls `atexit` or refers to `__dso_handle`.
+    pub exit_handlers: bool,
+    /// It has constructor or destructor tables (`.init_array`, `.fini_array`,
+    /// `.ctors`, `.dtors`) among its `sections`.
+    pub tables: bool,
     /// Its unwind tables, registered with the process's unwinder.
     pub unwind: Vec<runtime::unwind::Registration>,
     /// Its entry in the debugger's list.

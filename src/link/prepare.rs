@@ -27,7 +27,7 @@ fn work_out_facts(object: &Object) -> Facts {
     let count = object.symbols.len();
     let (mut name_hashes, mut named) = (Vec::with_capacity(count), Vec::with_capacity(count));
     let (mut tls_symbols, mut global_ifuncs, mut statics) = (false, false, Vec::new());
-    let (mut commons, mut calls_atexit) = (Vec::new(), false);
+    let (mut commons, mut calls_atexit, mut uses_dso_handle) = (Vec::new(), false, false);
     for (i, s) in object.symbols.iter().enumerate() {
         let named_here = named_global(s);
         let hash = match named_here {
@@ -47,6 +47,7 @@ fn work_out_facts(object: &Object) -> Facts {
             commons.push(i as u32);
         }
         calls_atexit |= s.name == "atexit" && !s.is_defined() && super::is_global(s.binding);
+        uses_dso_handle |= s.name == "__dso_handle" && !s.is_defined();
     }
     // Distinct hashes mean distinct names; a collision only costs the general path.
     named.sort_unstable();
@@ -56,6 +57,7 @@ fn work_out_facts(object: &Object) -> Facts {
         tls_cells: super::tls::cell_count(object),
         commons,
         calls_atexit,
+        uses_dso_handle,
         branch_targets: match object.arch.veneer_size() {
             0 => 0,
             _ => super::layout::count_branches(object),

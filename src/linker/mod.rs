@@ -850,12 +850,13 @@ impl Linker {
     /// Every loaded object's destructors, in reverse link order (not when
     /// link-only; not those whose constructors are pending).
     fn run_all_destructors(&self) {
-        let ids: Vec<ObjectId> = (self.linked.objects.keys())
-            .filter(|id| !self.is_pending(**id))
-            .copied()
+        // In order, from the map itself (not a look-up per id).
+        let objects: Vec<&crate::link::Loaded> = (self.linked.objects.iter())
+            .filter(|(id, _)| !self.is_pending(**id))
+            .map(|(_, o)| o)
             .collect();
         if let (false, Some(space)) = (self.options.link_only, &self.linked.space) {
-            finalize::run_destructors(space, &self.linked.objects, &ids);
+            finalize::run_destructors_of(space, &objects);
         }
     }
 

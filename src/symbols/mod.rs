@@ -803,12 +803,16 @@ impl SymbolTable {
     /// Names referred to by some object that nothing defines, with the objects that
     /// need them (non-weak references only), sorted.
     pub fn unresolved(&self) -> Vec<(String, BTreeSet<ObjectId>)> {
-        let mut out: Vec<_> = self
-            .iter()
-            .filter(|(_, _, e)| matches!(e.binding(None), Binding::Unresolved { weak: false }))
-            .map(|(_, n, e)| {
+        // A name an object defines is bound: only the others' spans and
+        // bindings are read (looking `main` up read every name's, 1.5 ms at
+        // wide 5,001, where the entries alone stream in 1 ms).
+        let mut out: Vec<_> = (self.entries.iter().enumerate())
+            .filter(|(_, e)| e.defs.is_empty())
+            .filter(|&(i, _)| self.spans[i].len != REMOVED)
+            .filter(|(_, e)| matches!(e.binding(None), Binding::Unresolved { weak: false }))
+            .map(|(i, e)| {
                 let needed = e.refs.iter().filter(|(_, w)| !w).map(|(o, _)| o).collect();
-                (n.to_string(), needed)
+                (self.spans[i].of(&self.text).to_string(), needed)
             })
             .collect();
         out.sort();
