@@ -41,7 +41,7 @@ pub(crate) struct Publish {
     /// Its direct references to other objects' names.
     pub(crate) sites: Vec<NamedSite>,
     /// Its loads of other objects' variables relaxed to computing the address.
-    pub(crate) relaxed: Vec<RelaxedLoad>,
+    pub(crate) relaxed: Box<[RelaxedLoad]>,
     /// New bytes for other objects' sites whose binding this load changes.
     pub(crate) patches: Vec<Patch>,
 }
@@ -197,7 +197,7 @@ impl Linked {
             defines,
             refers,
             local_slots: Vec::new(),
-            relaxed: relaxed.into_boxed_slice(),
+            relaxed,
             dso_handle: layout.dso_handle,
             exit_handlers: {
                 let facts = super::prepare::facts(object);

@@ -245,7 +245,7 @@ pub(crate) struct Fixups {
     /// Loads through a slot rewritten to compute the address instead.
     pub(crate) relaxed: usize,
     /// Those of them that load another object's variable.
-    pub(crate) relaxed_loads: Vec<RelaxedLoad>,
+    pub(crate) relaxed_loads: Box<[RelaxedLoad]>,
 }
 
 /// Whether a reference of this kind to a name bound as `binding` goes through
@@ -580,7 +580,8 @@ impl Binder<'_> {
         let mut sites = Vec::new();
         let mut statics = Vec::new();
         let mut relaxed = 0;
-        let mut relaxed_loads = Vec::new();
+        let mut relaxed_loads = std::mem::take(&mut self.scratch.relaxed_loads);
+        relaxed_loads.clear();
         let mut locals: Map<SymbolId, SlotId> = Map::default();
         let mut cells = tls::Cells::new(layout.tls_cells.0, layout.tls_cells.1);
         let mut bound = refill(&mut self.scratch.bound, object.symbols.len(), None);
@@ -654,12 +655,14 @@ impl Binder<'_> {
         }
         self.scratch.bound = bound;
         self.scratch.process_tls = process_tls;
+        let loads = Box::from(&relaxed_loads[..]);
+        self.scratch.relaxed_loads = relaxed_loads;
         Ok(Fixups {
             fixes,
             sites,
             statics,
             relaxed,
-            relaxed_loads,
+            relaxed_loads: loads,
         })
     }
 

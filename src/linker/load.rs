@@ -335,6 +335,6 @@ struct Resolution {
     fixes: Vec<Fix>,
     statics: Vec<StaticFix>,
     sites: Vec<NamedSite>,
-    relaxed: Vec<crate::link::RelaxedLoad>,
+    relaxed: Box<[crate::link::RelaxedLoad]>,
     patches: Vec<Patch>,
 }
