@@ -70,8 +70,9 @@ impl Linked {
         for name in names {
             let entry = self.symbols.entry(name);
             // Only a replace moves a variable others may have relaxed loads
-            // of: a plain load never rebinds another object's strong one.
-            let relaxed = replaced.is_some();
+            // of (a plain load never rebinds another object's strong one),
+            // and only one the replaced object defines.
+            let relaxed = (entry.defs.iter()).any(|d| !d.code && Some(d.object) == replaced);
             if entry.sites().is_empty() && !relaxed {
                 continue; // nothing to re-patch, whatever the binding
             }
