@@ -372,6 +372,20 @@ pub fn relax_got_load(insn: &mut [u8]) -> bool {
     }
 }
 
+/// Undoes [`relax_got_load`], given the same two bytes: `lea foo(%rip), %reg`
+/// becomes `mov foo@GOTPCREL(%rip), %reg` again, whose field then takes the
+/// slot's `G + GOT + A - P` (`GotDelta32`). Returns false, changing nothing,
+/// for any other instruction.
+pub fn unrelax_got_load(insn: &mut [u8]) -> bool {
+    match insn {
+        [op @ 0x8d, modrm] if *modrm & 0xc7 == 0x05 => {
+            *op = 0x8b; // mov r64, m
+            true
+        }
+        _ => false,
+    }
+}
+
 /// Relaxes initial exec to local exec (the psABI's `GOTTPOFF` relaxation), given
 /// the three bytes before a `GOTTPOFF` field whose addend is -4: `movq
 /// x@gottpoff(%rip), %reg` becomes `movq $x@tpoff, %reg` and `addq
@@ -716,6 +730,14 @@ mod tests {
         assert_eq!(relax([0x03, 0x05]), None);
         assert_eq!(relax([0x8b, 0x04]), None);
         assert!(!relax_got_load(&mut [0x8b]));
+        // Undone: back to the load, and only from a relaxed one.
+        for b in [[0x8b, 0x25], [0x8b, 0x05]] {
+            let mut relaxed = relax(b).unwrap();
+            assert!(unrelax_got_load(&mut relaxed));
+            assert_eq!(relaxed, b);
+        }
+        assert!(!unrelax_got_load(&mut [0x8b, 0x05]));
+        assert!(!unrelax_got_load(&mut [0x8d, 0x04]));
     }
 
     #[test]

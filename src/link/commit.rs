@@ -87,7 +87,7 @@ impl Linked {
                     &self.objects,
                     name,
                     skip,
-                ));
+                )?);
             }
             if fixup::sites_see_change(entry, [], &before, &after) {
                 let others: Vec<Site> = entry
@@ -325,7 +325,7 @@ impl Linked {
             if fixup::variable_moves(&before, &after) {
                 let skip = |o: ObjectId| going.contains(&o);
                 let (symbols, objects) = (&self.symbols, &self.objects);
-                patches.extend(fixup::unrelax_patches(space, symbols, objects, name, skip));
+                patches.extend(fixup::unrelax_patches(space, symbols, objects, name, skip)?);
             }
             let new_sites = (new.iter().flat_map(|p| &p.sites))
                 .filter(|s| s.0 == name)

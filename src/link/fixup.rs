@@ -289,27 +289,56 @@ pub(crate) fn unrelax_patches(
     objects: &Objects,
     name: NameId,
     skip: impl Fn(ObjectId) -> bool,
-) -> Vec<Patch> {
+) -> Result<Vec<Patch>> {
     let entry = symbols.entry(name);
     // Every relaxed load kept its slot.
     let Some(slot) = entry.slot else {
-        return Vec::new();
+        return Ok(Vec::new());
     };
-    let got = space.stubs.got_addr(slot);
-    let base = space.region.target_base();
+    let kind = super::resolve::GOT_LOAD;
     let mut out = Vec::new();
     for (id, _) in entry.refs.iter().filter(|&(id, _)| !skip(id)) {
         let Some(object) = objects.get(&id) else {
             continue;
         };
         for load in object.relaxed.iter().filter(|l| l.name == name) {
-            let at = u64::from(load.at);
-            let p = base + at;
-            let [_, modrm] = <[u8; 2]>::try_from(space.region.bytes(at - 2, 2)).unwrap_or([0; 2]);
-            // `movq disp(%rip)`: the field takes G + GOT + A - P, A = -4.
-            let disp = (got as i64 - 4 - p as i64) as i32;
-            let mut bytes = vec![0x8b, modrm];
-            bytes.extend_from_slice(&disp.to_le_bytes());
+            // The instruction's two bytes before the field, and the field.
+            let (at, p) = (
+                u64::from(load.at),
+                space.region.target_base() + u64::from(load.at),
+            );
+            let mut bytes = space.region.bytes(at - 2, 6).to_vec();
+            let v = FixupValues {
+                p,
+                a: -4,
+                slot: space.stubs.got_addr(slot),
+                ..FixupValues::default()
+            };
+            let written = if crate::arch::x86_64::unrelax_got_load(&mut bytes[..2]) {
+                kind.apply(&mut bytes[2..], &v)
+            } else if crate::arch::x86_64::relax_got_load(&mut [bytes[0], bytes[1]]) {
+                // Turned back when the variable moved before: its GOT entry
+                // follows it.
+                continue;
+            } else {
+                Err(FixupError::Unsupported(
+                    "a relaxed load that is neither `lea` nor `mov`",
+                ))
+            };
+            written.map_err(|problem| {
+                let section =
+                    (object.sections.iter()).find(|s| (s.offset..s.offset + s.size).contains(&at));
+                Error::Fixup {
+                    at: Location::at(
+                        &object.name,
+                        section.map_or("?", |s| s.name.as_str()),
+                        section.map_or(at, |s| at - s.offset),
+                    ),
+                    kind,
+                    symbol: symbols.name(name).to_string(),
+                    problem,
+                }
+            })?;
             out.push(Patch {
                 offset: at - 2,
                 target: p - 2,
@@ -318,7 +347,7 @@ pub(crate) fn unrelax_patches(
             });
         }
     }
-    out
+    Ok(out)
 }
 
 /// Bytes to write at a site once a load commits.

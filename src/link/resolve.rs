@@ -198,7 +198,7 @@ pub(crate) type NamedSite = (NameId, Site);
 
 /// The load through a slot that may be relaxed to another object's variable
 /// (x86-64 `GOTPCREL`, `GOTPCRELX`, `REX_GOTPCRELX`).
-const GOT_LOAD: RelocKind = RelocKind::X86_64(crate::arch::x86_64::Kind::GotDelta32);
+pub(crate) const GOT_LOAD: RelocKind = RelocKind::X86_64(crate::arch::x86_64::Kind::GotDelta32);
 
 /// The definition the load at `place` ([`GOT_LOAD`], in a plain load:
 /// [`Scratch::relax_others`]) of a name bound as `binding` may be relaxed to:
@@ -830,15 +830,15 @@ impl Binder<'_> {
             // computes its address (a cold line fewer each time it runs). The
             // slot stays, for when the variable moves (`unrelax_patches`).
             let region = &mut self.space.region;
-            let at = u32::try_from(fix.offset).ok();
-            let relaxed = at.and_then(|_| {
-                super::fixup::relax_got_load(region, fix.offset, r.offset, r.kind, r.addend)
-            });
-            if let (Some(kind), Some(at)) = (relaxed, at) {
-                (fix.kind, fix.v.s) = (kind, d.address);
-                *to.relaxed += 1;
-                to.relaxed_loads.push(RelaxedLoad { at, name });
-                return Ok(());
+            if let Ok(at) = u32::try_from(fix.offset) {
+                let relaxed =
+                    super::fixup::relax_got_load(region, fix.offset, r.offset, r.kind, r.addend);
+                if let Some(kind) = relaxed {
+                    (fix.kind, fix.v.s) = (kind, d.address);
+                    *to.relaxed += 1;
+                    to.relaxed_loads.push(RelaxedLoad { at, name });
+                    return Ok(());
+                }
             }
         }
         if info.reach == Reach::Veneer && r.addend != 0 && direct.is_none() {

@@ -88,8 +88,8 @@ pub(crate) fn plan(linker: &mut Linked, id: ObjectId) -> Result<Vec<Patch>> {
             .filter(|s| s.object != id)
             .copied()
             .collect();
-        let after = entry.binding_with(Some(id), None);
-        if crate::link::fixup::variable_moves(&entry.binding(None), &after) {
+        let (before, after) = (entry.binding(None), entry.binding_with(Some(id), None));
+        if crate::link::fixup::variable_moves(&before, &after) {
             let space = super::loaded(linker.space.as_ref())?;
             let (symbols, objects) = (&linker.symbols, &linker.objects);
             patches.extend(crate::link::fixup::unrelax_patches(
@@ -98,10 +98,9 @@ pub(crate) fn plan(linker: &mut Linked, id: ObjectId) -> Result<Vec<Patch>> {
                 objects,
                 name,
                 |o| o == id,
-            ));
+            )?);
         }
-        let entry = linker.symbols.entry(name);
-        if others.is_empty() || after == entry.binding(None) {
+        if others.is_empty() || after == before {
             continue;
         }
         let space = super::loaded(linker.space.as_ref())?;

@@ -810,10 +810,9 @@ impl Linker {
 
     /// Ends a batch: names still defined by no object are looked up in the process
     /// and rebound (slots, GOT entries and direct references follow), then every
-    /// stale trap message is written from its name's current state.
-    /// Looks up in the process the names no object of the batch defined, and
-    /// rebinds them. `Ok(true)`: every name an object of the batch refers to is
-    /// defined now (nothing can hold its constructors back).
+    /// stale trap message is written from its name's current state. `Ok(true)`:
+    /// every name an object of the batch refers to is defined now (nothing can
+    /// hold its constructors back).
     fn finish_deferred(&mut self) -> Result<bool> {
         let Some(deferred) = self.linked.deferred.take() else {
             return Ok(false);

@@ -498,15 +498,16 @@ impl Linker {
         }
         let start = Instant::now();
         let ready = if all_ready {
-            self.pending.clone()
+            std::mem::take(&mut self.pending)
         } else {
-            finalize::ready(&self.linked.symbols, &self.linked.objects, &self.pending)
-        };
-        if !ready.is_empty() {
+            let ready = finalize::ready(&self.linked.symbols, &self.linked.objects, &self.pending);
             // `ready` is in load order, a part of `pending` (sorted): a binary
             // search each (a scan of `ready` for each was 12 million compares
             // at 5,001 objects).
             self.pending.retain(|id| ready.binary_search(id).is_err());
+            ready
+        };
+        if !ready.is_empty() {
             if let Some(space) = &self.linked.space {
                 finalize::run_constructors(space, &self.linked.objects, &ready);
             }
