@@ -76,7 +76,7 @@ impl Linked {
             if entry.sites().is_empty() && !relaxed {
                 continue; // nothing to re-patch, whatever the binding
             }
-            let after = entry.binding_with(replaced, defs.get(name));
+            let after = entry.binding_with(self.symbols.ref_pool(), replaced, defs.get(name));
             let before = entry.binding(None);
             if relaxed && fixup::variable_moves(&before, &after) {
                 let space = super::loaded(self.space.as_ref())?;
@@ -160,9 +160,10 @@ impl Linked {
                     .retain(|d| d.object != id);
             }
             for name in &old.refers {
-                let e = self.symbols.entry_mut(*name);
-                e.refs.retain(|(o, _)| o != id);
-                e.retain_sites(|s| s.object != id);
+                self.symbols.retain_refs(*name, |(o, _)| o != id);
+                self.symbols
+                    .entry_mut(*name)
+                    .retain_sites(|s| s.object != id);
             }
         }
         let refers = self.record_uses(id, refs, sites);
@@ -235,8 +236,9 @@ impl Linked {
             if e.slot.is_none() || !e.is_unresolved() {
                 continue;
             }
-            let others_weak = || e.refs.iter().all(|(o, weak)| o == id || weak);
-            let strong = || e.refs.iter().any(|(o, weak)| o == id && !weak);
+            let refs = || self.symbols.refs(name);
+            let others_weak = || refs().all(|(o, weak)| o == id || weak);
+            let strong = || refs().any(|(o, weak)| o == id && !weak);
             if deferred && !(others_weak() && strong()) {
                 let mut traps = slots::Traps {
                     deferred: &mut self.deferred,
@@ -261,7 +263,7 @@ impl Linked {
             self.symbols.entry_mut(name).push_site(site);
         }
         for &(name, weak) in refs {
-            self.symbols.entry_mut(name).refs.push((id, weak));
+            self.symbols.push_ref(name, (id, weak));
         }
         refs.iter().map(|(n, _)| *n).collect()
     }
@@ -320,7 +322,7 @@ impl Linked {
                 .collect();
             let (before, after) = (
                 entry.binding(None),
-                entry.binding_after(going, &extra, &new_refs),
+                entry.binding_after(self.symbols.ref_pool(), going, &extra, &new_refs),
             );
             if fixup::variable_moves(&before, &after) {
                 let skip = |o: ObjectId| going.contains(&o);

@@ -35,7 +35,7 @@ pub(crate) fn ready(
         .filter(|id| {
             refers(id).iter().any(|&n| {
                 let e = symbols.entry(n);
-                e.is_unresolved() && e.refs.contains((**id, false))
+                e.is_unresolved() && symbols.refers(n, (**id, false))
             })
         })
         .copied()

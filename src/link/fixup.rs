@@ -297,7 +297,7 @@ pub(crate) fn unrelax_patches(
     };
     let kind = super::resolve::GOT_LOAD;
     let mut out = Vec::new();
-    for (id, _) in entry.refs.iter().filter(|&(id, _)| !skip(id)) {
+    for (id, _) in symbols.refs(name).filter(|&(id, _)| !skip(id)) {
         let Some(object) = objects.get(&id) else {
             continue;
         };

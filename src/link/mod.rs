@@ -359,7 +359,7 @@ impl Linked {
         name: NameId,
         counts: impl Fn(ObjectId, bool) -> bool,
     ) -> Option<crate::error::Unresolved> {
-        let mut users: Vec<String> = (self.symbols.entry(name).refs.iter())
+        let mut users: Vec<String> = (self.symbols.refs(name))
             .filter(|&(o, weak)| counts(o, weak))
             .map(|(o, _)| self.object_name(o))
             .collect();

@@ -34,7 +34,7 @@ pub(crate) fn data_dependents(
         let entry = linker.symbols.entry(n);
         entry.defs.iter().any(|d| d.object == id && !d.code)
             && matches!(
-                entry.binding_with(Some(id), None),
+                entry.binding_with(linker.symbols.ref_pool(), Some(id), None),
                 Binding::Unresolved { .. }
             )
     };
@@ -88,7 +88,11 @@ pub(crate) fn plan(linker: &mut Linked, id: ObjectId) -> Result<Vec<Patch>> {
             .filter(|s| s.object != id)
             .copied()
             .collect();
-        let (before, after) = (entry.binding(None), entry.binding_with(Some(id), None));
+        let pool = linker.symbols.ref_pool();
+        let (before, after) = (
+            entry.binding(None),
+            entry.binding_with(pool, Some(id), None),
+        );
         if crate::link::fixup::variable_moves(&before, &after) {
             let space = super::loaded(linker.space.as_ref())?;
             let (symbols, objects) = (&linker.symbols, &linker.objects);
@@ -128,8 +132,8 @@ pub(crate) fn remove_planned(linker: &mut Linked, id: ObjectId, patches: &[Patch
     let sigs = linker.groups_to_keep(id, None);
     let keeper = linker.hand_to_keeper(id, &sigs);
     for name in object.refers.iter().chain(object.defines.iter()) {
+        linker.symbols.retain_refs(*name, |(o, _)| o != id);
         let e = linker.symbols.entry_mut(*name);
-        e.refs.retain(|(o, _)| o != id);
         e.retain_sites(|s| s.object != id);
         e.defs.retain(|d| d.object != id);
     }

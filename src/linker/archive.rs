@@ -214,7 +214,7 @@ impl Linker {
     fn needs(&self, name: &str, roots: &[&str]) -> bool {
         match self.linked.symbols.get(name) {
             Some(e) if !e.defs.is_empty() || e.host().is_some() => false,
-            Some(e) => e.refs.iter().any(|(_, weak)| !weak) || roots.contains(&name),
+            Some(e) => e.refs.any_strong() || roots.contains(&name),
             None => roots.contains(&name),
         }
     }

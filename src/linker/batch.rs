@@ -790,9 +790,9 @@ impl Linker {
         self.linked.space = None;
         let names: Vec<_> = self.linked.symbols.iter().map(|(id, _, _)| id).collect();
         for name in names {
+            self.linked.symbols.clear_refs(name);
             let entry = self.linked.symbols.entry_mut(name);
             entry.defs = Default::default();
-            entry.refs = Default::default();
             entry.retain_sites(|_| false);
             entry.slot = None;
             if entry.is_unused() {

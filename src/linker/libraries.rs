@@ -353,7 +353,7 @@ impl Linker {
             .flat_map(|(id, o)| o.refers.iter().map(move |n| (id, *n)))
             .filter(|(id, n)| {
                 let e = symbols.entry(*n);
-                e.is_unresolved() && e.refs.iter().any(|(o, weak)| o == *id && !weak)
+                e.is_unresolved() && symbols.refers(*n, (*id, false))
             })
             .map(|(_, n)| symbols.name(n))
             .collect();

@@ -155,11 +155,10 @@ impl Linker {
         let mut names = self.binder()?.names(cx.object, cx.id, layout, undo)?;
         layout.data = std::mem::take(&mut names.data);
         for &(name, _) in &names.refs {
-            // Commit pushes this object onto the name's list of referring
-            // objects: the list's cache miss, taken here, overlaps the others'
-            // and resolving (pushing had been a twentieth of the linking
-            // thread's time).
-            self.linked.symbols.entry(name).refs.prefetch();
+            // Commit adds this object to the name's referring objects, in its
+            // entry: asked for here, the entries' cache misses overlap each
+            // other and resolving.
+            self.linked.symbols.prefetch(name);
         }
         for &name in &names.undefined {
             let e = self.linked.symbols.entry(name);

@@ -756,19 +756,24 @@ impl Linker {
     /// equal digests mean a failed operation left the linker as it was.
     #[cfg(feature = "testing")]
     pub fn state_digest(&self) -> String {
-        let mut names: Vec<(&str, &crate::symbols::Entry)> =
-            self.linked.symbols.iter().map(|(_, n, e)| (n, e)).collect();
-        names.sort_by(|a, b| a.0.cmp(b.0));
+        let symbols = &self.linked.symbols;
+        let mut names: Vec<(crate::symbols::NameId, &str, &crate::symbols::Entry)> =
+            symbols.iter().collect();
+        names.sort_by(|a, b| a.1.cmp(b.1));
         let mut out = format!("{:?}\n", self.memory());
         for (id, o) in &self.linked.objects {
             out.push_str(&format!("object {id} {} {:?}\n", o.name, o.pieces));
         }
-        for (name, e) in names {
+        for (id, name, e) in names {
+            // The set of referring objects (the chain's order is the order
+            // they were added in, which an undone operation may change).
+            let mut refs: Vec<_> = symbols.refs(id).collect();
+            refs.sort_unstable();
             out.push_str(&format!(
                 "{name}: defs {:?} host {:?} refs {:?} sites {} slot {:?}\n",
                 e.defs,
                 e.host(),
-                e.refs,
+                refs,
                 e.sites().len(),
                 e.slot
             ));

@@ -11,6 +11,7 @@
 pub mod darwin;
 pub(crate) mod dictionary;
 mod index;
+mod refs;
 pub mod stubs;
 
 use std::collections::BTreeSet;
@@ -33,6 +34,8 @@ impl std::fmt::Display for ObjectId {
         write!(f, "#{}", self.0)
     }
 }
+pub(crate) use refs::RefPool;
+pub use refs::Refs;
 pub use stubs::{SlotId, StubTable};
 
 /// A definition by a loaded object.
@@ -83,9 +86,10 @@ pub struct Site {
     pub section_offset: u64,
 }
 
-/// A short list that keeps a single element inline. Most names have one
-/// definition, one or two referring objects and few sites; a `Vec` for each
-/// (which allocates room for four) was a large part of the time and memory of
+/// A short list that keeps a single element inline: a name's definitions,
+/// of which most names have one. (It held the referring objects too, until
+/// those moved to one pool for the table: `refs.rs`.) A `Vec` for each (which
+/// allocates room for four) was a large part of the time and memory of
 /// linking many small objects. More than one element go in a `ThinVec`: one
 /// pointer to one allocation that holds the length and capacity before the
 /// elements, so that the list is no larger than its element (and a pointer), an
@@ -102,11 +106,10 @@ pub enum Few<T> {
 
 impl<T: Copy> Few<T> {
     /// Room a list gets when it first needs the heap: 64 bytes, at least four
-    /// elements (eight of a name's referring objects, four definitions). A name
-    /// referred to by a handful of objects (five each for most of a generated
-    /// thousand-object program's names) then never grows its list, and growing
-    /// (a `realloc` that copies) cost more than the push. 128 bytes cost 0.8%
-    /// more peak memory on 5,001 such objects, where most of it went unused.
+    /// elements. (Measured when it held referring objects: a name referred to
+    /// by a handful of objects then never grew its list, and growing, a
+    /// `realloc` that copies, cost more than the push; 128 bytes cost 0.8%
+    /// more peak memory on 5,001 such objects, where most of it went unused.)
     const FIRST_MANY: usize = {
         let fit = 64 / std::mem::size_of::<T>();
         if fit > 4 {
@@ -126,31 +129,16 @@ impl<T: Copy> Few<T> {
                 *self = Few::Many(many);
             }
             Few::Many(v) => {
-                // A list that outgrew its first room belongs to a name many
-                // objects use: make it eight times as large the first time
-                // (a name with 9 to 64 referring objects grows once; growing
-                // fourfold twice was 3% of a 5,001-object load), then
-                // quadruple it.
+                // A list that outgrew its first room is long: make it eight
+                // times as large the first time, then quadruple it (when it
+                // held referring objects, growing fourfold twice was 3% of a
+                // 5,001-object load).
                 if v.len() == v.capacity() {
                     let grow = if v.len() <= Self::FIRST_MANY { 7 } else { 3 };
                     v.reserve(grow * v.len());
                 }
                 v.push(value);
             }
-        }
-    }
-
-    /// Asks the CPU to bring a list on the heap into its cache (the hint
-    /// [`SymbolTable::prefetch`] gives for entries): its length and capacity,
-    /// which a push reads first.
-    #[inline]
-    pub fn prefetch(&self) {
-        if let Few::Many(v) = self {
-            // thin-vec keeps the header (length, capacity: two `usize`s) just
-            // before the elements. Were that to change, this would prefetch
-            // the wrong line, which a hint allows.
-            let header = (v.as_ptr() as *const u8).wrapping_sub(std::mem::size_of::<[usize; 2]>());
-            prefetch(header);
         }
     }
 
@@ -203,73 +191,14 @@ impl<T: std::fmt::Debug> std::fmt::Debug for Few<T> {
     }
 }
 
-/// The objects that refer to a name, each with whether all its references are
-/// weak: one word each, the flag in the id's top bit (ids are handed out
-/// counting up from 1). Names that many objects use have long lists: at 16
-/// bytes per element they were the largest part of a thousand-object load's
-/// heap.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct Refs(Few<u64>);
-
-const WEAK: u64 = 1 << 63;
-
-impl Refs {
-    fn pack((object, weak): (ObjectId, bool)) -> u64 {
-        debug_assert_eq!(object.0 & WEAK, 0, "object ids stay below 2^63");
-        object.0 | if weak { WEAK } else { 0 }
-    }
-
-    fn unpack(word: u64) -> (ObjectId, bool) {
-        (ObjectId(word & !WEAK), word & WEAK != 0)
-    }
-
-    #[inline]
-    pub fn push(&mut self, r: (ObjectId, bool)) {
-        self.0.push(Self::pack(r));
-    }
-
-    /// See [`Few::prefetch`].
-    #[inline]
-    pub fn prefetch(&self) {
-        self.0.prefetch();
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = (ObjectId, bool)> + Clone + '_ {
-        self.0.iter().map(|&w| Self::unpack(w))
-    }
-
-    /// Keeps the references for which `keep` is true.
-    pub fn retain(&mut self, mut keep: impl FnMut((ObjectId, bool)) -> bool) {
-        self.0.retain(|&w| keep(Self::unpack(w)));
-    }
-
-    pub fn contains(&self, r: (ObjectId, bool)) -> bool {
-        self.0.contains(&Self::pack(r))
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    #[cfg(test)]
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-}
-
-impl std::fmt::Debug for Refs {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list().entries(self.iter()).finish()
-    }
-}
-
 /// A name's entry: one cache line (lookups and bindings of names were most of
 /// the time spent resolving thousands of objects' symbols).
 #[derive(Default, Debug)]
 #[repr(align(64))]
 pub struct Entry {
     pub defs: Few<ObjectDef>,
-    /// Objects that refer to the name; `true` if all their references are weak.
+    /// Objects that refer to the name, each with whether all its references
+    /// are weak: a chain in the table's pool ([`SymbolTable::refs`]).
     pub refs: Refs,
     pub slot: Option<SlotId>,
     /// See [`Entry::host`], [`Entry::process`] and [`Entry::sites`]: rare (most
@@ -352,7 +281,8 @@ impl Entry {
 
     /// The binding, with `extra` definitions considered as if already loaded.
     pub fn binding(&self, extra: Option<&ObjectDef>) -> Binding {
-        self.binding_with(None, extra)
+        let defs = self.defs.iter().chain(extra);
+        self.pick(defs, || !self.refs.any_strong())
     }
 
     /// The binding a reference (`weak` or not) from an object that defines
@@ -373,21 +303,29 @@ impl Entry {
 
     /// The binding as it will be once `without`'s definitions are gone (it is being
     /// replaced or unloaded) and `extra` is loaded.
-    pub fn binding_with(&self, without: Option<ObjectId>, extra: Option<&ObjectDef>) -> Binding {
+    /// `pool`: the table's ([`SymbolTable::ref_pool`]).
+    pub(crate) fn binding_with(
+        &self,
+        pool: &RefPool,
+        without: Option<ObjectId>,
+        extra: Option<&ObjectDef>,
+    ) -> Binding {
         let defs = (self.defs.iter())
             .filter(|d| Some(d.object) != without)
             .chain(extra);
         self.pick(defs, || {
-            (self.refs.iter())
-                .filter(|(o, _)| Some(*o) != without)
-                .all(|(_, weak)| weak)
+            !self.refs.any_strong()
+                || (pool.iter(&self.refs))
+                    .filter(|(o, _)| Some(*o) != without)
+                    .all(|(_, weak)| weak)
         })
     }
 
     /// The binding once the objects `going` are replaced by versions that
     /// define `extra` and refer to the name with `new_refs` (each weak or not).
-    pub fn binding_after(
+    pub(crate) fn binding_after(
         &self,
+        pool: &RefPool,
         going: &[ObjectId],
         extra: &[ObjectDef],
         new_refs: &[bool],
@@ -396,9 +334,10 @@ impl Entry {
             .filter(|d| !going.contains(&d.object))
             .chain(extra);
         self.pick(defs, || {
-            (self.refs.iter())
-                .filter(|(o, _)| !going.contains(o))
-                .all(|(_, weak)| weak)
+            (!self.refs.any_strong()
+                || (pool.iter(&self.refs))
+                    .filter(|(o, _)| !going.contains(o))
+                    .all(|(_, weak)| weak))
                 && new_refs.iter().all(|weak| *weak)
         })
     }
@@ -479,8 +418,11 @@ pub struct SymbolTable {
     removals: u64,
     /// The process names are looked up in, when it is an executor's.
     remote: Option<std::sync::Arc<crate::memory::remote::Remote>>,
-    /// While a batch streams: another thread faults `spans`' and `entries`'
-    /// spare capacity in ahead ([`SymbolTable::fault_ahead`]).
+    /// The entries' chains of referring objects (`refs.rs`).
+    refs: RefPool,
+    /// While a batch streams: another thread faults the spare capacity of
+    /// `spans`, `entries` and the pool's arrays in ahead
+    /// ([`SymbolTable::fault_ahead`]).
     ahead: Option<std::sync::Arc<crate::memory::HeapAhead>>,
 }
 
@@ -618,6 +560,7 @@ impl SymbolTable {
             let span = &mut self.spans[id.0 as usize];
             self.garbage += span.len as usize;
             span.len = REMOVED;
+            self.clear_refs(id);
             self.entries[id.0 as usize] = Entry::default();
             self.free.push(id);
             self.removals += 1;
@@ -672,6 +615,41 @@ impl SymbolTable {
     #[inline]
     pub(crate) fn prefetch_name(&self, hash: u64) {
         self.index.prefetch(hash);
+    }
+
+    /// The objects that refer to `id`, each with whether all its references
+    /// are weak: the most recently linked first.
+    pub fn refs(&self, id: NameId) -> impl Iterator<Item = (ObjectId, bool)> + Clone + '_ {
+        self.refs.iter(&self.entries[id.0 as usize].refs)
+    }
+
+    /// Whether `object` refers to `id` (all its references weak, or not).
+    pub fn refers(&self, id: NameId, r: (ObjectId, bool)) -> bool {
+        self.refs.contains(&self.entries[id.0 as usize].refs, r)
+    }
+
+    /// Records that `r.0` refers to `id` (weakly only, `r.1`).
+    pub fn push_ref(&mut self, id: NameId, r: (ObjectId, bool)) {
+        if self.refs.full() {
+            self.stop_ahead(); // the push below may move the pool's arrays
+        }
+        self.refs.push(&mut self.entries[id.0 as usize].refs, r);
+    }
+
+    /// Keeps the objects that refer to `id` for which `keep` is true.
+    pub fn retain_refs(&mut self, id: NameId, keep: impl FnMut((ObjectId, bool)) -> bool) {
+        self.refs.retain(&mut self.entries[id.0 as usize].refs, keep);
+    }
+
+    /// Forgets every object that refers to `id`.
+    pub fn clear_refs(&mut self, id: NameId) {
+        self.refs.clear(&mut self.entries[id.0 as usize].refs);
+    }
+
+    /// The pool the entries' [`Refs`] chains live in, for
+    /// [`Entry::binding_with`] and [`Entry::binding_after`].
+    pub(crate) fn ref_pool(&self) -> &RefPool {
+        &self.refs
     }
 
     pub fn entry_mut(&mut self, id: NameId) -> &mut Entry {
@@ -748,7 +726,13 @@ impl SymbolTable {
             let (start, size) = (v.as_ptr() as usize, std::mem::size_of::<T>());
             (start, start + v.len() * size, start + v.capacity() * size)
         }
-        let buffers = [buffer(&self.spans), buffer(&self.entries)];
+        let (words, next) = self.refs.arrays();
+        let buffers = [
+            buffer(&self.spans),
+            buffer(&self.entries),
+            buffer(words),
+            buffer(next),
+        ];
         match &self.ahead {
             // The same buffers (a move retires them): only how far they are filled.
             Some(held) => {
@@ -811,7 +795,8 @@ impl SymbolTable {
             .filter(|&(i, _)| self.spans[i].len != REMOVED)
             .filter(|(_, e)| matches!(e.binding(None), Binding::Unresolved { weak: false }))
             .map(|(i, e)| {
-                let needed = e.refs.iter().filter(|(_, w)| !w).map(|(o, _)| o).collect();
+                let refs = self.refs.iter(&e.refs);
+                let needed = refs.filter(|(_, w)| !w).map(|(o, _)| o).collect();
                 (self.spans[i].of(&self.text).to_string(), needed)
             })
             .collect();
@@ -892,7 +877,7 @@ mod tests {
         );
         e.defs.push(common(4, 64));
         assert_eq!(
-            e.binding_with(Some(ObjectId(4)), None),
+            e.binding_with(&RefPool::default(), Some(ObjectId(4)), None),
             Binding::Object(common(2, 8))
         );
         e.defs.push(def(5, 0x5000, false));
@@ -933,28 +918,40 @@ mod tests {
         assert_eq!(e.binding(None), Binding::Object(def(2, 0x2000, false)));
         // A definition being loaded counts; one being replaced does not.
         assert_eq!(
-            e.binding_with(Some(ObjectId(2)), Some(&def(3, 0x3000, false))),
+            e.binding_with(&RefPool::default(), Some(ObjectId(2)), Some(&def(3, 0x3000, false))),
             Binding::Object(def(3, 0x3000, false))
         );
         assert_eq!(
-            e.binding_with(Some(ObjectId(2)), None),
+            e.binding_with(&RefPool::default(), Some(ObjectId(2)), None),
             Binding::Object(def(1, 0x1000, true))
         );
     }
 
     #[test]
     fn unresolved_is_weak_only_when_every_reference_is() {
-        let mut e = Entry::default();
-        e.refs.push((ObjectId(1), true));
+        let (mut pool, mut e) = (RefPool::default(), Entry::default());
+        pool.push(&mut e.refs, (ObjectId(1), true));
         assert_eq!(e.binding(None), Binding::Unresolved { weak: true });
         assert!(e.is_unresolved());
         e.set_process(Some(None)); // looked up, not found
         assert!(e.is_unresolved());
-        e.refs.push((ObjectId(2), false));
+        pool.push(&mut e.refs, (ObjectId(2), false));
         assert_eq!(e.binding(None), Binding::Unresolved { weak: false });
         assert_eq!(
-            e.binding_with(Some(ObjectId(2)), None),
+            e.binding_with(&pool, Some(ObjectId(2)), None),
             Binding::Unresolved { weak: true }
+        );
+        assert_eq!(
+            e.binding_with(&pool, Some(ObjectId(1)), None),
+            Binding::Unresolved { weak: false }
+        );
+        assert_eq!(
+            e.binding_after(&pool, &[ObjectId(2)], &[], &[true]),
+            Binding::Unresolved { weak: true }
+        );
+        assert_eq!(
+            e.binding_after(&pool, &[ObjectId(2)], &[], &[false]),
+            Binding::Unresolved { weak: false }
         );
         assert!(!e.is_unused());
     }
@@ -967,14 +964,17 @@ mod tests {
             id
         };
         let (b, a, w, d) = (entry("b"), entry("a"), entry("w"), entry("d"));
-        t.entry_mut(b).refs.push((ObjectId(2), false));
-        t.entry_mut(a).refs.push((ObjectId(1), false));
-        t.entry_mut(w).refs.push((ObjectId(1), true));
-        let defined = t.entry_mut(d);
-        defined.refs.push((ObjectId(1), false));
-        defined.defs.push(def(3, 0x10, false));
-        let names: Vec<String> = t.unresolved().into_iter().map(|(n, _)| n).collect();
-        assert_eq!(names, ["a", "b"]);
+        t.push_ref(b, (ObjectId(2), false));
+        t.push_ref(a, (ObjectId(1), false));
+        t.push_ref(a, (ObjectId(4), true));
+        t.push_ref(a, (ObjectId(5), false));
+        t.push_ref(w, (ObjectId(1), true));
+        t.push_ref(d, (ObjectId(1), false));
+        t.entry_mut(d).defs.push(def(3, 0x10, false));
+        let names: Vec<(String, BTreeSet<ObjectId>)> = t.unresolved();
+        let users = |ids: &[u64]| ids.iter().map(|&i| ObjectId(i)).collect::<BTreeSet<_>>();
+        let want = [("a".to_string(), users(&[1, 5])), ("b".to_string(), users(&[2]))];
+        assert_eq!(names, want);
     }
 
     #[test]
@@ -996,18 +996,6 @@ mod tests {
     }
 
     #[test]
-    fn prefetching_a_list_leaves_it_as_it_was() {
-        let mut refs = Refs::default();
-        for n in 1..=20 {
-            refs.push((ObjectId(n), n % 3 == 0));
-            refs.prefetch();
-            let want: Vec<_> = (1..=n).map(|i| (ObjectId(i), i % 3 == 0)).collect();
-            assert_eq!(refs.iter().collect::<Vec<_>>(), want);
-        }
-        Refs::default().prefetch();
-    }
-
-    #[test]
     fn names_are_interned_and_ids_reused_after_removal() {
         let mut t = SymbolTable::default();
         let (a, new) = t.intern("alpha");
@@ -1016,7 +1004,7 @@ mod tests {
         let (b, _) = t.intern("beta");
         assert_ne!(a, b);
         assert_eq!((t.id("beta"), t.name(b), t.len()), (Some(b), "beta", 2));
-        t.entry_mut(a).refs.push((ObjectId(1), false));
+        t.push_ref(a, (ObjectId(1), false));
         t.remove(a);
         assert_eq!((t.id("alpha"), t.len()), (None, 1));
         let (c, new) = t.intern("gamma");
@@ -1029,12 +1017,10 @@ mod tests {
         }
         assert_eq!(t.id("beta"), Some(b), "ids survive growth");
         assert_eq!(t.iter().count(), 1002);
-        for (id, name, entry) in t.iter_mut() {
-            if name == "beta" {
-                entry.refs.push((ObjectId(id.0 as u64), true));
-            }
-        }
+        t.push_ref(b, (ObjectId(7), true));
         assert_eq!(t.get("beta").map(|e| e.refs.len()), Some(1));
+        assert_eq!(t.refs(b).collect::<Vec<_>>(), [(ObjectId(7), true)]);
+        assert_eq!(t.refs.arrays().0.len(), 1, "the removed name's node was reused");
         t.remove_name("n999");
         assert_eq!((t.id("n999"), t.len()), (None, 1001));
         // Removed names' bytes are reclaimed; the others keep their ids.
