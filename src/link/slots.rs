@@ -5,7 +5,7 @@
 
 use crate::error::Result;
 use crate::link::{Deferred, Linked, Objects, Space};
-use crate::symbols::{Binding, NameId, ObjectId, SlotId, StubTable, SymbolTable};
+use crate::symbols::{Binding, NameId, SlotId, StubTable, SymbolTable};
 
 /// Where trap messages come from: the loaded objects (which of them need a
 /// name) and, while a batch loads, its deferred work (messages written at its
@@ -86,11 +86,8 @@ fn write(space: &mut Space, slot: SlotId, binding: &Binding) {
 /// What calling an unresolved name's stub reports.
 pub(crate) fn trap_message(symbols: &SymbolTable, objects: &Objects, id: NameId) -> String {
     let name = symbols.name(id);
-    // In the order the objects were linked (the chain is newest first).
-    let mut ids: Vec<ObjectId> = symbols.refs(id).map(|(o, _)| o).collect();
-    ids.sort_unstable();
-    let needed: Vec<String> = (ids.into_iter())
-        .map(|o| super::object_name(objects, o))
+    let needed: Vec<String> = (symbols.refs(id))
+        .map(|(o, _)| super::object_name(objects, o))
         .collect();
     if needed.is_empty() {
         format!("call to `{name}`, which is undefined")

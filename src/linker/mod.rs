@@ -765,8 +765,8 @@ impl Linker {
             out.push_str(&format!("object {id} {} {:?}\n", o.name, o.pieces));
         }
         for (id, name, e) in names {
-            // The set of referring objects (the chain's order is the order
-            // they were added in, which an undone operation may change).
+            // The set of referring objects (their order is the order they
+            // were added in, which an undone operation may change).
             let mut refs: Vec<_> = symbols.refs(id).collect();
             refs.sort_unstable();
             out.push_str(&format!(

@@ -718,7 +718,7 @@ struct Buffer {
 
 impl HeapAhead {
     /// How many buffers one owner may have faulted in.
-    pub const BUFFERS: usize = 4;
+    pub const BUFFERS: usize = 3;
 
     /// How far above a buffer's next byte pages are faulted in.
     pub const AHEAD: usize = 64 << 10;

@@ -198,7 +198,7 @@ impl<T: std::fmt::Debug> std::fmt::Debug for Few<T> {
 pub struct Entry {
     pub defs: Few<ObjectDef>,
     /// Objects that refer to the name, each with whether all its references
-    /// are weak: a chain in the table's pool ([`SymbolTable::refs`]).
+    /// are weak: a block of the table's pool ([`SymbolTable::refs`]).
     pub refs: Refs,
     pub slot: Option<SlotId>,
     /// See [`Entry::host`], [`Entry::process`] and [`Entry::sites`]: rare (most
@@ -418,10 +418,10 @@ pub struct SymbolTable {
     removals: u64,
     /// The process names are looked up in, when it is an executor's.
     remote: Option<std::sync::Arc<crate::memory::remote::Remote>>,
-    /// The entries' chains of referring objects (`refs.rs`).
+    /// The entries' blocks of referring objects (`refs.rs`).
     refs: RefPool,
     /// While a batch streams: another thread faults the spare capacity of
-    /// `spans`, `entries` and the pool's arrays in ahead
+    /// `spans`, `entries` and the pool's array in ahead
     /// ([`SymbolTable::fault_ahead`]).
     ahead: Option<std::sync::Arc<crate::memory::HeapAhead>>,
 }
@@ -618,7 +618,7 @@ impl SymbolTable {
     }
 
     /// The objects that refer to `id`, each with whether all its references
-    /// are weak: the most recently linked first.
+    /// are weak, in the order they were linked.
     pub fn refs(&self, id: NameId) -> impl Iterator<Item = (ObjectId, bool)> + Clone + '_ {
         self.refs.iter(&self.entries[id.0 as usize].refs)
     }
@@ -630,8 +630,8 @@ impl SymbolTable {
 
     /// Records that `r.0` refers to `id` (weakly only, `r.1`).
     pub fn push_ref(&mut self, id: NameId, r: (ObjectId, bool)) {
-        if self.refs.full() {
-            self.stop_ahead(); // the push below may move the pool's arrays
+        if self.refs.may_move(&self.entries[id.0 as usize].refs) {
+            self.stop_ahead(); // the push below may move the pool's array
         }
         self.refs.push(&mut self.entries[id.0 as usize].refs, r);
     }
@@ -646,7 +646,16 @@ impl SymbolTable {
         self.refs.clear(&mut self.entries[id.0 as usize].refs);
     }
 
-    /// The pool the entries' [`Refs`] chains live in, for
+    /// Asks the CPU to bring what adding an object to `id`'s referring
+    /// objects writes into its cache (see [`SymbolTable::prefetch`]).
+    #[inline]
+    pub(crate) fn prefetch_refs(&self, id: NameId) {
+        if let Some(entry) = self.entries.get(id.0 as usize) {
+            self.refs.prefetch(&entry.refs);
+        }
+    }
+
+    /// The pool the entries' [`Refs`] live in, for
     /// [`Entry::binding_with`] and [`Entry::binding_after`].
     pub(crate) fn ref_pool(&self) -> &RefPool {
         &self.refs
@@ -709,16 +718,22 @@ impl SymbolTable {
         self.index.len() == 0
     }
 
-    /// Room for `additional` more names without rehashing.
+    /// Room for `additional` more names without rehashing, and for the
+    /// objects that refer to them: as many again per name and as much room
+    /// again for blocks growing (a batch's estimate of its names counts half
+    /// the symbols of its objects, defined and not). Growing the pool's array
+    /// copies it; reserved and not used, it costs address space only.
     pub fn reserve(&mut self, additional: usize) {
         self.stop_ahead();
         self.spans.reserve(additional);
         self.entries.reserve(additional);
         self.index.reserve(additional);
+        self.refs.reserve(additional.saturating_mul(4));
     }
 
     /// Has `ahead` fault in the spare capacity of the arrays that grow by one
-    /// element per new name (`spans`, `entries`), just above what is filled,
+    /// element per new name (`spans`, `entries`) and of the pool of referring
+    /// objects, just above what is filled,
     /// until [`SymbolTable::stop_ahead`] or until one must grow. Call again to
     /// record how far they are filled.
     pub(crate) fn fault_ahead(&mut self, ahead: &std::sync::Arc<crate::memory::HeapAhead>) {
@@ -726,12 +741,10 @@ impl SymbolTable {
             let (start, size) = (v.as_ptr() as usize, std::mem::size_of::<T>());
             (start, start + v.len() * size, start + v.capacity() * size)
         }
-        let (words, next) = self.refs.arrays();
         let buffers = [
             buffer(&self.spans),
             buffer(&self.entries),
-            buffer(words),
-            buffer(next),
+            buffer(self.refs.words()),
         ];
         match &self.ahead {
             // The same buffers (a move retires them): only how far they are filled.
@@ -1020,7 +1033,7 @@ mod tests {
         t.push_ref(b, (ObjectId(7), true));
         assert_eq!(t.get("beta").map(|e| e.refs.len()), Some(1));
         assert_eq!(t.refs(b).collect::<Vec<_>>(), [(ObjectId(7), true)]);
-        assert_eq!(t.refs.arrays().0.len(), 1, "the removed name's node was reused");
+        assert_eq!(t.refs.words().len(), 1, "the removed name's block was reused");
         t.remove_name("n999");
         assert_eq!((t.id("n999"), t.len()), (None, 1001));
         // Removed names' bytes are reclaimed; the others keep their ids.
