@@ -718,11 +718,12 @@ impl SymbolTable {
         self.index.len() == 0
     }
 
-    /// Room for `additional` more names without rehashing, and for the
-    /// objects that refer to them: as many again per name and as much room
-    /// again for blocks growing (a batch's estimate of its names counts half
-    /// the symbols of its objects, defined and not). Growing the pool's array
-    /// copies it; reserved and not used, it costs address space only.
+    /// Room for `additional` more names without rehashing, and four words per
+    /// name in the pool of referring objects. (A batch estimates its names as
+    /// half the symbols of its objects, defined and not: the references are
+    /// about twice that estimate, and a block leaves room as it grows.)
+    /// Growing the pool's array copies it; reserved and not used, it costs
+    /// address space only.
     pub fn reserve(&mut self, additional: usize) {
         self.stop_ahead();
         self.spans.reserve(additional);
