@@ -428,7 +428,13 @@ impl Linker {
         // Finished also when linking failed (the objects before stay).
         let finished = self.finish_deferred();
         let complete = matches!(finished, Ok(true));
-        let linked = (linked.and(finished)).and_then(|_| self.load_default_libraries(&ids));
+        // Complete: nothing the batch refers to is undefined, so no default
+        // library is needed — without a look at each name each object refers
+        // to (wide 1,001: 150,000 references, 1-2 ms after the last object).
+        let linked = (linked.and(finished)).and_then(|_| match complete {
+            true => Ok(()),
+            false => self.load_default_libraries(&ids),
+        });
         if let Err(e) = linked {
             // The objects before the failing one stay loaded: bind their ifuncs;
             // their constructors wait for the next load or look-up.
