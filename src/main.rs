@@ -6,7 +6,9 @@
 use std::ffi::{c_char, c_int, CString};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 
+mod teardown;
 mod watch;
 
 use clap::{Parser, Subcommand};
@@ -33,6 +35,10 @@ enum Command {
         /// Print a per-stage timing breakdown to stderr.
         #[arg(long)]
         stats: bool,
+        /// Exit only once the kernel has freed relink's memory (by default a
+        /// helper process that shares it frees it after relink has exited).
+        #[arg(long)]
+        no_background_teardown: bool,
         #[command(flatten)]
         process: ProcessOptions,
         /// Object files and static archives (`.a`: members are linked when needed).
@@ -191,12 +197,16 @@ fn main() -> ExitCode {
         Command::Run {
             entry,
             stats,
+            no_background_teardown,
             process,
             inputs,
             args,
         } => match &process.executor {
             Some(command) => run_in_executor(command, &entry, stats, &process, &inputs, &args),
-            None => run(&entry, stats, &process, &inputs, &args),
+            None => {
+                BACKGROUND_TEARDOWN.store(!no_background_teardown, Ordering::Relaxed);
+                run(&entry, stats, &process, &inputs, &args)
+            }
         },
         Command::Check {
             stats,
@@ -252,6 +262,9 @@ type Main = extern "C" fn(c_int, *const *const c_char, *const *const c_char) -> 
 static AT_EXIT: std::sync::atomic::AtomicPtr<Linker> =
     std::sync::atomic::AtomicPtr::new(std::ptr::null_mut());
 
+/// Whether `relink run` leaves freeing its memory to a helper (`teardown.rs`).
+static BACKGROUND_TEARDOWN: AtomicBool = AtomicBool::new(false);
+
 /// Runs the loaded objects' destructors from the C library's `exit`, where a
 /// natively linked program's `_dl_fini` runs them: after the exiting thread's
 /// `thread_local` destructors and after every `atexit`/`__cxa_atexit` handler
@@ -260,7 +273,14 @@ extern "C" fn finish_at_exit() {
     let linker = AT_EXIT.swap(std::ptr::null_mut(), std::sync::atomic::Ordering::AcqRel);
     if !linker.is_null() {
         // SAFETY: the pointer came from Box::into_raw in `run` and is taken once.
-        unsafe { Box::from_raw(linker) }.finish();
+        let linker = unsafe { Box::from_raw(linker) };
+        let debugged = linker.registrations().debugger > 0;
+        linker.finish();
+        if BACKGROUND_TEARDOWN.load(Ordering::Relaxed) && !debugged {
+            // Last: the process only exits after this (stdio is flushed,
+            // handlers registered before relink's run).
+            _ = teardown::hand_over();
+        }
     }
 }
 

@@ -567,3 +567,82 @@ fn check_and_info_help_describe_every_argument() {
         assert_eq!(listed, arguments.len() + 1, "{command} --help:\n{help}"); // + --help
     }
 }
+
+/// `relink run` exits before the kernel has freed its memory (a helper
+/// process that shares it frees it afterwards: `src/teardown.rs`), and that
+/// changes nothing the caller sees: the program's status, all its output (its
+/// exit handler's too) as the same program linked natively gives, and once
+/// relink has exited nothing holds its output open (a reader gets the end at
+/// once, not when the helper is gone). Also with `--no-background-teardown`.
+#[test]
+fn run_exits_with_all_output_and_holds_nothing_open_after() {
+    use std::io::Read;
+    use std::os::fd::AsRawFd;
+    use std::process::{Command, Stdio};
+    let dir = std::env::temp_dir().join(format!("relink-cli-teardown-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let source = dir.join("talk.c");
+    std::fs::write(
+        &source,
+        r#"#include <stdio.h>
+#include <stdlib.h>
+static void bye(void) { printf("bye\n"); fprintf(stderr, "bye on stderr\n"); }
+int main(int argc, char **argv) {
+    atexit(bye);
+    for (int i = 0; i < 1000; i++) printf("line %d of %s\n", i, argc > 1 ? argv[1] : "-");
+    return 42;
+}
+"#,
+    )
+    .unwrap();
+    let tc = common::toolchain();
+    let object = dir.join("talk.o");
+    let native = dir.join("talk");
+    let mut cc = Command::new(tc.cc);
+    cc.args(["-O2", "-c"]).arg(&source).arg("-o").arg(&object);
+    common::build(cc);
+    let mut ld = Command::new(tc.cc);
+    ld.arg(&object).arg("-o").arg(&native);
+    common::build(ld);
+    // Less output than a pipe holds: the program never waits for the reader,
+    // so everything is in the pipe when relink has exited.
+    let run = |mut cmd: Command| {
+        cmd.arg("x").stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        let status = child.wait().unwrap();
+        let out = std::os::fd::OwnedFd::from(child.stdout.take().unwrap());
+        let err = std::os::fd::OwnedFd::from(child.stderr.take().unwrap());
+        let mut streams = [out, err].map(std::fs::File::from);
+        let texts = streams.each_mut().map(|s| {
+            // SAFETY: a pipe this test owns.
+            unsafe { libc::fcntl(s.as_raw_fd(), libc::F_SETFL, libc::O_NONBLOCK) };
+            let mut bytes = Vec::new();
+            match s.read_to_end(&mut bytes) {
+                Ok(_) => String::from_utf8(bytes).unwrap(),
+                Err(e) => panic!("the output is still held open after exit: {e}"),
+            }
+        });
+        (status.code(), texts)
+    };
+    let mut native_cmd = match tc.runner.split_first() {
+        Some((program, args)) => {
+            let mut c = Command::new(program);
+            c.args(args).arg(&native);
+            c
+        }
+        None => Command::new(&native),
+    };
+    native_cmd.env_clear();
+    let want = run(native_cmd);
+    assert_eq!(want.0, Some(42));
+    assert!(want.1[0].ends_with("line 999 of x\nbye\n"), "{}", want.1[0]);
+    for flags in [&[][..], &["--no-background-teardown"]] {
+        let mut cmd = relink_command();
+        cmd.arg("run").args(flags).arg(&object).arg("--");
+        let have = run(cmd);
+        assert_eq!(have.0, want.0, "{flags:?}: {}", have.1[1]);
+        assert_eq!(have.1, want.1, "{flags:?}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
