@@ -277,8 +277,8 @@ extern "C" fn finish_at_exit() {
         let debugged = linker.registrations().debugger > 0;
         linker.finish();
         if BACKGROUND_TEARDOWN.load(Ordering::Relaxed) && !debugged {
-            // Last: the process only exits after this (stdio is flushed,
-            // handlers registered before relink's run).
+            // Last: after this, `exit` only runs the handlers registered
+            // before relink's and flushes C stdio.
             _ = teardown::hand_over();
         }
     }

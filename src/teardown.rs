@@ -52,6 +52,24 @@ pub(crate) fn hand_over() -> Option<libc::pid_t> {
     }
     // SAFETY: getpid has no preconditions.
     let parent = unsafe { libc::getpid() } as usize;
+    // Every signal blocked while the helper starts: it inherits the mask and
+    // keeps it (SIGKILL cannot be blocked), so no handler of relink's or of
+    // the program ever runs in it, on its stack, over the memory it shares.
+    // SAFETY: sigfillset and pthread_sigmask write only the sets passed.
+    let mut all = unsafe { std::mem::zeroed::<libc::sigset_t>() };
+    let mut old = unsafe { std::mem::zeroed::<libc::sigset_t>() };
+    unsafe {
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
+    }
+    let pid = start(parent);
+    // SAFETY: restores the mask saved above.
+    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut()) };
+    pid
+}
+
+/// Starts the helper (see [`hand_over`]) and waits until it is ready.
+fn start(parent: usize) -> Option<libc::pid_t> {
     // SAFETY: the stack is the helper's alone (this runs once, at exit), its
     // top 16-byte aligned; the helper shares this address space and runs
     // only `helper`, which uses no memory but that stack and `READY`. Without
@@ -144,8 +162,8 @@ mod tests {
 
     /// The helper is another process that shares this one's memory (not a
     /// copy: what this process writes after it started, it reads), holds no
-    /// file descriptor, and is this process's child. It dies with the thread
-    /// that started it (this test's).
+    /// file descriptor, blocks every signal, and is this process's child. It
+    /// dies with the thread that started it (this test's).
     #[test]
     fn the_helper_shares_this_memory_and_holds_no_descriptor() {
         let Some(pid) = hand_over() else {
@@ -165,6 +183,18 @@ mod tests {
                 .any(|l| l.strip_prefix("PPid:").map(str::trim) == Some(&me)),
             "{status}"
         );
+        let blocked = status
+            .lines()
+            .find_map(|l| l.strip_prefix("SigBlk:"))
+            .and_then(|m| u64::from_str_radix(m.trim(), 16).ok())
+            .unwrap();
+        for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGCHLD, libc::SIGSEGV] {
+            assert_ne!(
+                blocked & (1 << (signal - 1)),
+                0,
+                "signal {signal} blocked in the helper"
+            );
+        }
         let fds = std::fs::read_dir(format!("/proc/{pid}/fd"))
             .unwrap()
             .count();
