@@ -23,8 +23,9 @@
 //! Not when the objects were registered with a debugger (one is attached, or
 //! `--debugger`: it would see a process of its own), nor under valgrind (which
 //! stops at such a clone), nor where the kernel refuses the clone (qemu-user
-//! emulates threads and forks only): then relink exits as any process does. `relink run
-//! --no-background-teardown` keeps the wait, to measure relink's whole cost.
+//! emulates threads and forks only): then relink exits as any process does.
+//! `relink run --no-background-teardown` keeps the wait, to measure relink's
+//! whole cost.
 
 use std::ffi::{c_int, c_long, c_void};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -102,7 +103,9 @@ fn start(parent: usize) -> Option<libc::pid_t> {
                 &timeout as *const libc::timespec,
             )
         };
-        if waited != 0 && READY.load(Ordering::Acquire) == 0 && errno() != libc::EINTR {
+        // Every signal is blocked, so no wait is interrupted (and errno could
+        // not be trusted: the helper's system calls share this thread's).
+        if waited != 0 && READY.load(Ordering::Acquire) == 0 {
             // Timed out (or the wait failed): exit anyway; the helper still
             // dies with relink.
             return None;
@@ -116,8 +119,8 @@ fn start(parent: usize) -> Option<libc::pid_t> {
 extern "C" fn helper(parent: *mut c_void) -> c_int {
     let parent = parent as usize as c_long;
     // SAFETY: system calls with plain arguments, and a futex wake of a
-    // static word. (`syscall` may set errno in relink's main thread's TLS,
-    // which this process shares: that thread is exiting and reads none.)
+    // static word. (`syscall` may set errno in the TLS of relink's exiting
+    // thread, which this process shares: that thread does not read it.)
     unsafe {
         if libc::syscall(libc::SYS_close_range, 0u32, u32::MAX, 0u32) != 0 {
             // Before Linux 5.9: one by one, up to the usual limit.
@@ -147,10 +150,6 @@ extern "C" fn helper(parent: *mut c_void) -> c_int {
 fn under_valgrind() -> bool {
     std::env::var_os("VALGRIND_LAUNCHER").is_some()
         || std::env::var_os("LD_PRELOAD").is_some_and(|p| p.to_string_lossy().contains("vgpreload"))
-}
-
-fn errno() -> c_int {
-    std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
 }
 
 #[cfg(test)]
