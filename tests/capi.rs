@@ -118,14 +118,7 @@ fn compile(
 
 /// Runs `exe` (under the runner when cross-testing) in `dir`; its stdout.
 fn run(tc: &Toolchain, exe: &Path, args: &[&str], dir: &Path) -> String {
-    let mut cmd = match tc.runner.split_first() {
-        Some((program, rest)) => {
-            let mut cmd = Command::new(program);
-            cmd.args(rest).arg(exe);
-            cmd
-        }
-        None => Command::new(exe),
-    };
+    let mut cmd = tc.command(exe);
     cmd.args(args).current_dir(dir);
     let out = common::run_with_timeout(cmd, Duration::from_secs(120));
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();

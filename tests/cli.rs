@@ -625,16 +625,7 @@ int main(int argc, char **argv) {
         });
         (status.code(), texts)
     };
-    let mut native_cmd = match tc.runner.split_first() {
-        Some((program, args)) => {
-            let mut c = Command::new(program);
-            c.args(args).arg(&native);
-            c
-        }
-        None => Command::new(&native),
-    };
-    native_cmd.env_clear();
-    let want = run(native_cmd);
+    let want = run(tc.command(&native));
     assert_eq!(want.0, Some(42));
     assert!(want.1[0].ends_with("line 999 of x\nbye\n"), "{}", want.1[0]);
     for flags in [&[][..], &["--no-background-teardown"]] {

@@ -73,15 +73,7 @@ fn link_native_with(dir: &Path, objects: &[PathBuf], cpp: bool, flags: &[&str]) 
 }
 
 fn run_native(exe: &Path) -> common::Outcome {
-    let tc = toolchain();
-    let mut cmd = match tc.runner.split_first() {
-        Some((program, args)) => {
-            let mut c = Command::new(program);
-            c.args(args).arg(exe);
-            c
-        }
-        None => Command::new(exe),
-    };
+    let mut cmd = toolchain().command(exe);
     cmd.arg("x");
     common::run_with_timeout(cmd, Duration::from_secs(60))
 }

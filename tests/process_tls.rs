@@ -12,7 +12,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
@@ -50,19 +50,6 @@ fn workdir(test: &str, objects: &[(&str, &str, &[&str])]) -> PathBuf {
     dir
 }
 
-/// `cmd` prefixed with the runner (qemu) when there is one.
-fn runnable(program: &Path) -> Command {
-    let runner = toolchain().runner;
-    match runner.split_first() {
-        Some((first, rest)) => {
-            let mut cmd = Command::new(first);
-            cmd.args(rest).arg(program);
-            cmd
-        }
-        None => Command::new(program),
-    }
-}
-
 /// `user.c` compiled with `flags` and run by `relink run -l libptls.so -l
 /// stdc++` prints what it prints and exits as it does when linked natively.
 fn user_matches_native(test: &str, flags: &[&str]) {
@@ -78,7 +65,7 @@ fn user_matches_native(test: &str, flags: &[&str]) {
         .args(["-lptls", "-lstdc++", "-lpthread"])
         .arg(format!("-Wl,-rpath,{}", dir.display()));
     build(link);
-    let expected = run_with_timeout(runnable(&native), Duration::from_secs(120));
+    let expected = run_with_timeout(toolchain().command(&native), Duration::from_secs(120));
     assert!(
         expected.status.code().is_some(),
         "native: {}",

@@ -286,6 +286,21 @@ pub struct Toolchain {
     pub runner: Vec<String>,
 }
 
+impl Toolchain {
+    /// A command that runs `program`, a native build of the architecture under
+    /// test: under the runner (qemu-user) when there is one.
+    pub fn command(&self, program: &std::path::Path) -> Command {
+        match self.runner.split_first() {
+            Some((runner, args)) => {
+                let mut cmd = Command::new(runner);
+                cmd.args(args).arg(program);
+                cmd
+            }
+            None => Command::new(program),
+        }
+    }
+}
+
 /// The host's gcc natively; the AArch64 cross tools when the tests are an
 /// aarch64 build run under a runner (qemu-user).
 pub fn toolchain() -> Toolchain {
