@@ -1133,9 +1133,14 @@ fn stab_entries_keep_symbol_indices() {
 
 // ---- Darwin C library names --------------------------------------------------------
 
-/// `llc`s `ir` for `triple` into a temporary file; returns its path.
+/// This test process's scratch directory for [`llc`]'s files.
+fn scratch() -> PathBuf {
+    std::env::temp_dir().join(format!("relink-macho-{}", std::process::id()))
+}
+
+/// `llc`s `ir` for `triple` into a file in [`scratch`]; returns its path.
 fn llc(name: &str, ir: &str, triple: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("relink-macho-{}", std::process::id()));
+    let dir = scratch();
     std::fs::create_dir_all(&dir).unwrap();
     let (ll, obj) = (
         dir.join(format!("{name}.ll")),
@@ -1218,6 +1223,8 @@ fn darwin_names_never_shadow_a_definition() {
     assert_eq!(std::io::Error::last_os_error().raw_os_error(), Some(4321));
     // SAFETY: only this test's loaded code writes HOST_ERRNO, and it has returned.
     assert_eq!(unsafe { host_error().read() }, 5);
+    drop(linker);
+    std::fs::remove_dir_all(scratch()).ok();
 }
 
 fn set_glibc_errno(v: i32) {
