@@ -720,7 +720,11 @@ mod tests {
             .unwrap();
         assert!(!object.section(eh).relocs.is_empty());
         assert!(instructions_hold(&object, eh));
+        // Checked where an object is read ahead, not where facts are first
+        // asked for on the linking thread (validating walks them there).
+        crate::link::prepare::prepare(&object);
         assert_eq!(crate::link::prepare::facts(&object).unwind_checked, [eh]);
+        assert!(crate::link::prepare::facts(&parse()).unwind_checked.is_empty());
         for shift in [4i64, -4, 1] {
             let mut moved = parse();
             let r = &mut moved.sections[eh.0 as usize].relocs[0];
