@@ -302,3 +302,52 @@ fn a_non_thread_local_reference_to_a_process_thread_local_is_refused() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A loaded object's plain variable named as a library's thread-local (glibc's
+/// `errno`): another object's plain reference binds to it, as in the native
+/// link of the same two objects, once the definition is loaded. A reference
+/// linked before any object defines the name is still refused: at that point
+/// the process's thread-local is what it would bind to.
+#[test]
+fn a_name_a_loaded_object_defines_is_no_process_thread_local() {
+    let dir = workdir("own-errno", &[]);
+    let (own, user) = (dir.join("own.c"), dir.join("user.c"));
+    std::fs::write(&own, "int errno = 5;\n").unwrap();
+    std::fs::write(
+        &user,
+        "extern int errno;\nint main(void) { return errno + 37; }\n",
+    )
+    .unwrap();
+    let cc = toolchain().cc;
+    for (source, flags) in [(&own, "-fPIC"), (&user, "-fPIC")] {
+        let mut cmd = Command::new(cc);
+        cmd.args(["-O2", flags, "-c"])
+            .arg(source)
+            .arg("-o")
+            .arg(source.with_extension("o"));
+        build(cmd);
+    }
+    let (own, user) = (own.with_extension("o"), user.with_extension("o"));
+    let native = dir.join("native");
+    let mut link = Command::new(cc);
+    link.arg(&own).arg(&user).arg("-o").arg(&native);
+    build(link);
+    let expected = toolchain().command(&native).status().unwrap().code();
+    assert_eq!(expected, Some(42));
+    // The definition first: the CLI (a batch) and the API.
+    let mut run = relink_command();
+    run.arg("run").arg(&own).arg(&user);
+    let got = run_with_timeout(run, Duration::from_secs(120));
+    let stderr = String::from_utf8_lossy(&got.stderr);
+    assert_eq!(got.status.code(), expected, "{stderr}");
+    let mut linker = relink::Linker::new().unwrap();
+    linker.load_file(&own).unwrap();
+    linker.load_file(&user).unwrap();
+    let main: extern "C" fn() -> i32 = unsafe { linker.function("main").unwrap() };
+    assert_eq!(Some(main()), expected);
+    // The reference first: refused by name, as before the definition existed.
+    let mut linker = relink::Linker::new().unwrap();
+    let e = linker.load_file(&user).unwrap_err().to_string();
+    assert!(e.contains("thread-local `errno`"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -285,6 +285,14 @@ impl Aligned {
     }
 }
 
+/// The hash of a symbol's name: the symbol table's (`symbols`), worked out where
+/// an object is read (`link/prepare.rs`), and that of every set of names asked
+/// with it (`memory::process::ThreadLocalNames`).
+pub fn name_hash(name: &str) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(name)
+}
+
 /// Parses an object in any supported format. `bytes` must be 8-byte aligned (as
 /// `Vec`s, mmaps and [`Aligned`] are); the `Linker` copies misaligned input itself.
 pub fn parse<'a>(name: &str, bytes: &'a [u8]) -> Result<Object<'a>> {

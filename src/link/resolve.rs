@@ -252,6 +252,20 @@ pub(crate) struct Fixups {
 /// the name's slot (GOT entry or stub): GOT kinds and branches always do, as do
 /// references to an object's code (its stub is its address), to an unresolved
 /// name (its trap) and to a process function (a stub reaches it from anywhere).
+/// Whether a global symbol's reference was bound to a loaded object's or the
+/// host's definition (`resolve_global` left its binding in `bound`): then no
+/// variable of the process's libraries is what it refers to, thread-local or
+/// not, and [`tls::is_process_tls`] need not ask.
+fn bound_here(bound: &Option<Bound>) -> bool {
+    matches!(
+        bound,
+        Some(Bound {
+            binding: Binding::Object(_) | Binding::Host(_),
+            ..
+        })
+    )
+}
+
 pub(crate) fn needs_slot(info: &KindInfo, binding: &Binding) -> bool {
     info.target == Target::Slot
         || info.reach != Reach::Exact
@@ -586,7 +600,14 @@ impl Binder<'_> {
         let mut cells = tls::Cells::new(layout.tls_cells.0, layout.tls_cells.1);
         let mut bound = refill(&mut self.scratch.bound, object.symbols.len(), None);
         let mut process_tls = refill(&mut self.scratch.process_tls, object.symbols.len(), 0);
-        let thread_locals = crate::runtime::Host(space.region.remote()).library_thread_locals();
+        // Asked for only if some name of the object may be bound in the
+        // process (asking walks the process's libraries).
+        let remote = space.region.remote().cloned();
+        let thread_locals = std::cell::OnceCell::new();
+        let thread_locals = || {
+            &**thread_locals
+                .get_or_init(|| crate::runtime::Host(remote.as_ref()).library_thread_locals())
+        };
         let no_tls = super::prepare::facts(object).no_tls;
         for (si, section) in object.sections.iter().enumerate() {
             let Some(at) = layout.sections[si] else {
@@ -630,13 +651,14 @@ impl Binder<'_> {
                         continue;
                     }
                 } else if (!no_tls && tls::is_tls_symbol(object, r.symbol))
-                    || tls::is_process_tls(
-                        &thread_locals,
-                        object,
-                        r.symbol,
-                        r.kind,
-                        &mut process_tls,
-                    )
+                    || (!bound_here(&bound[r.symbol.0 as usize])
+                        && tls::is_process_tls(
+                            thread_locals,
+                            object,
+                            r.symbol,
+                            r.kind,
+                            &mut process_tls,
+                        ))
                 {
                     return Err(Error::Unsupported {
                         at: object.location(SectionId(si as u32), r.offset),

@@ -431,11 +431,12 @@ pub(crate) fn is_tls_symbol(object: &Object, id: SymbolId) -> bool {
 /// linker refuses them too; `memory/process.rs` gives such a variable no
 /// address). Weak references and branches are left alone.
 /// `names`: the host's [`crate::runtime::Host::library_thread_locals`], asked
-/// once per object (asking walks the process's libraries).
+/// for once per object, and only if needed (asking walks the process's
+/// libraries).
 /// `memo`: per symbol of the object, 0 (not asked yet), 1 (no) or 2 (yes): a
 /// symbol is looked up once, not once per relocation (a hash of its name each).
-pub(crate) fn is_process_tls(
-    names: &crate::memory::process::ThreadLocalNames,
+pub(crate) fn is_process_tls<'n>(
+    names: impl FnOnce() -> &'n crate::memory::process::ThreadLocalNames,
     object: &Object,
     id: SymbolId,
     kind: crate::arch::RelocKind,
@@ -446,12 +447,22 @@ pub(crate) fn is_process_tls(
         return false;
     }
     let names_it = || {
-        let sym = object.symbol(id);
-        !sym.is_defined()
-            && sym.kind != crate::input::SymbolKind::Tls
-            && sym.binding != crate::input::Binding::Weak
-            && !names.is_empty()
-            && names.contains(sym.name)
+        let (sym, i) = (object.symbol(id), id.0 as usize);
+        if sym.is_defined()
+            || sym.kind == crate::input::SymbolKind::Tls
+            || sym.binding == crate::input::Binding::Weak
+        {
+            return false;
+        }
+        let names = names();
+        !names.is_empty()
+            && match super::prepare::named_global(sym) {
+                // Its hash was worked out where the object was read.
+                true => {
+                    names.contains_hashed(sym.name, super::prepare::facts(object).name_hashes[i])
+                }
+                false => names.contains(sym.name),
+            }
     };
     match memo.get_mut(id.0 as usize) {
         Some(known @ 1..=2) => *known == 2,

@@ -144,8 +144,48 @@ struct TlsNames {
     names: std::sync::Arc<ThreadLocalNames>,
 }
 
-/// The names of the thread-local variables the process's libraries export.
-pub type ThreadLocalNames = rustc_hash::FxHashSet<String>;
+/// The names of the thread-local variables the process's libraries export,
+/// and their hashes ([`crate::input::name_hash`], the symbol table's): resolving asks
+/// about every undefined name an object reads or takes the address of, and
+/// almost none is one of these, so the hash it already has answers
+/// ([`ThreadLocalNames::contains_hashed`]) without hashing the name again.
+#[derive(Clone, Debug, Default)]
+pub struct ThreadLocalNames {
+    names: rustc_hash::FxHashSet<String>,
+    hashes: rustc_hash::FxHashSet<u64>,
+}
+
+impl ThreadLocalNames {
+    pub fn contains(&self, name: &str) -> bool {
+        self.contains_hashed(name, crate::input::name_hash(name))
+    }
+
+    /// Whether `name`, whose hash is `hash`, is one of them.
+    pub fn contains_hashed(&self, name: &str, hash: u64) -> bool {
+        debug_assert_eq!(hash, crate::input::name_hash(name));
+        self.hashes.contains(&hash) && self.names.contains(name)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &String> {
+        self.names.iter()
+    }
+}
+
+impl FromIterator<String> for ThreadLocalNames {
+    fn from_iter<I: IntoIterator<Item = String>>(names: I) -> ThreadLocalNames {
+        let names: rustc_hash::FxHashSet<String> = names.into_iter().collect();
+        let hashes = names.iter().map(|n| crate::input::name_hash(n)).collect();
+        ThreadLocalNames { names, hashes }
+    }
+}
 
 static TLS_NAMES: Mutex<Option<TlsNames>> = Mutex::new(None);
 

@@ -449,13 +449,12 @@ impl Span {
 const REMOVED: u32 = u32::MAX;
 
 fn hash(name: &str) -> u64 {
-    use std::hash::BuildHasher;
-    rustc_hash::FxBuildHasher.hash_one(name)
+    crate::input::name_hash(name)
 }
 
-/// The table's hash of `name`: computed where an object is read
-/// (`link/prepare.rs`), and passed to [`SymbolTable::id_hashed`] and
-/// [`SymbolTable::intern_hashed`] on the linking thread.
+/// The table's hash of `name` ([`crate::input::name_hash`]): computed where an
+/// object is read (`link/prepare.rs`), and passed to [`SymbolTable::id_hashed`]
+/// and [`SymbolTable::intern_hashed`] on the linking thread.
 pub(crate) fn name_hash(name: &str) -> u64 {
     hash(name)
 }
