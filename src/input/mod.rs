@@ -288,6 +288,7 @@ impl Aligned {
 /// The hash of a symbol's name: the symbol table's (`symbols`), worked out where
 /// an object is read (`link/prepare.rs`), and that of every set of names asked
 /// with it (`memory::process::ThreadLocalNames`).
+#[inline]
 pub fn name_hash(name: &str) -> u64 {
     use std::hash::BuildHasher;
     rustc_hash::FxBuildHasher.hash_one(name)
