@@ -248,10 +248,6 @@ pub(crate) struct Fixups {
     pub(crate) relaxed_loads: Box<[RelaxedLoad]>,
 }
 
-/// Whether a reference of this kind to a name bound as `binding` goes through
-/// the name's slot (GOT entry or stub): GOT kinds and branches always do, as do
-/// references to an object's code (its stub is its address), to an unresolved
-/// name (its trap) and to a process function (a stub reaches it from anywhere).
 /// Whether a global symbol's reference was bound to a loaded object's or the
 /// host's definition (`resolve_global` left its binding in `bound`): then no
 /// variable of the process's libraries is what it refers to, thread-local or
@@ -266,6 +262,10 @@ fn bound_here(bound: &Option<Bound>) -> bool {
     )
 }
 
+/// Whether a reference of this kind to a name bound as `binding` goes through
+/// the name's slot (GOT entry or stub): GOT kinds and branches always do, as do
+/// references to an object's code (its stub is its address), to an unresolved
+/// name (its trap) and to a process function (a stub reaches it from anywhere).
 pub(crate) fn needs_slot(info: &KindInfo, binding: &Binding) -> bool {
     info.target == Target::Slot
         || info.reach != Reach::Exact
