@@ -41,7 +41,7 @@ fn work_out_facts(object: &Object, unwind: bool) -> Facts {
     for (i, s) in object.symbols.iter().enumerate() {
         let named_here = named_global(s);
         let hash = match named_here {
-            true => crate::symbols::name_hash(s.name),
+            true => crate::input::name_hash(s.name),
             false => 0,
         };
         name_hashes.push(hash);

@@ -134,7 +134,7 @@ impl Dictionary {
     }
 
     /// The number of `name`, whose symbol-table hash is `hash`
-    /// ([`super::name_hash`]); numbered now if new.
+    /// ([`crate::input::name_hash`]); numbered now if new.
     pub(crate) fn number(&mut self, name: &str, hash: u64) -> u32 {
         self.reserve(1);
         let at = match self.probe(hash, |n| self.text_of(n) == name.as_bytes()) {
@@ -330,7 +330,7 @@ mod tests {
     #[test]
     fn a_name_has_one_number_and_its_id_is_forgotten_after_a_removal() {
         let mut dictionary = Dictionary::default();
-        let h = |n: &str| super::super::name_hash(n);
+        let h = |n: &str| crate::input::name_hash(n);
         let (a, b) = (dictionary.number("puts", h("puts")), dictionary.number("main", h("main")));
         assert_eq!((a, b), (0, 1));
         assert_eq!(dictionary.number("puts", h("puts")), a);
@@ -355,7 +355,7 @@ mod tests {
 
     #[test]
     fn numbering_an_objects_names_together_gives_the_numbers_one_at_a_time_would() {
-        let h = |n: &str| super::super::name_hash(n);
+        let h = |n: &str| crate::input::name_hash(n);
         let (mut together, mut alone) = (Dictionary::default(), Dictionary::default());
         // Objects naming new names and earlier ones, one name twice, and
         // enough of them in all that the index grows several times.
@@ -385,7 +385,7 @@ mod tests {
 
     #[test]
     fn the_dictionary_is_freed_when_the_last_reader_is_done() {
-        let h = |n: &str| super::super::name_hash(n);
+        let h = |n: &str| crate::input::name_hash(n);
         let shared = Shared::new(2);
         let names: std::vec::Vec<String> = (0..20_000).map(|i| format!("name_{i}")).collect();
         let (text, first) = {

@@ -23,6 +23,7 @@ use std::collections::BTreeSet;
 pub type Map<K, V> = rustc_hash::FxHashMap<K, V>;
 
 use crate::arch::RelocKind;
+use crate::input::name_hash;
 pub use crate::memory::process::ProcessSymbol;
 
 /// Names a loaded object; stays valid until it is unloaded.
@@ -448,16 +449,6 @@ impl Span {
 
 const REMOVED: u32 = u32::MAX;
 
-fn hash(name: &str) -> u64 {
-    crate::input::name_hash(name)
-}
-
-/// The table's hash of `name` ([`crate::input::name_hash`]): computed where an
-/// object is read (`link/prepare.rs`), and passed to [`SymbolTable::id_hashed`]
-/// and [`SymbolTable::intern_hashed`] on the linking thread.
-pub(crate) fn name_hash(name: &str) -> u64 {
-    hash(name)
-}
 
 /// A hint to bring the cache line at `at` into the cache ([`SymbolTable::prefetch`]).
 #[inline(always)]
@@ -489,12 +480,12 @@ fn text_of<'t>(text: &'t str, spans: &[Span], id: NameId) -> &'t str {
 impl SymbolTable {
     /// The id of `name`, if the table has it.
     pub fn id(&self, name: &str) -> Option<NameId> {
-        self.id_hashed(name, hash(name))
+        self.id_hashed(name, name_hash(name))
     }
 
     /// As [`SymbolTable::id`], with `name`'s hash already computed ([`name_hash`]).
     pub(crate) fn id_hashed(&self, name: &str, h: u64) -> Option<NameId> {
-        debug_assert_eq!(h, hash(name));
+        debug_assert_eq!(h, name_hash(name));
         let (text, spans) = (&self.text, &self.spans);
         match self.index.probe(h, |id| spans[id.0 as usize].is(text, name)) {
             index::Probe::Found(id) => Some(id),
@@ -504,12 +495,12 @@ impl SymbolTable {
 
     /// The id of `name`, added (with an empty entry) if new; `true` if it was new.
     pub fn intern(&mut self, name: &str) -> (NameId, bool) {
-        self.intern_hashed(name, hash(name))
+        self.intern_hashed(name, name_hash(name))
     }
 
     /// As [`SymbolTable::intern`], with `name`'s hash already computed.
     pub(crate) fn intern_hashed(&mut self, name: &str, h: u64) -> (NameId, bool) {
-        debug_assert_eq!(h, hash(name));
+        debug_assert_eq!(h, name_hash(name));
         if self.entries.len() == self.entries.capacity()
             || self.spans.len() == self.spans.capacity()
         {
@@ -554,7 +545,7 @@ impl SymbolTable {
         if !self.contains(id) {
             return;
         }
-        let h = hash(self.name(id));
+        let h = name_hash(self.name(id));
         if self.index.remove(h, id) {
             let span = &mut self.spans[id.0 as usize];
             self.garbage += span.len as usize;
