@@ -392,19 +392,19 @@ impl Binder<'_> {
                 .filter_map(number)
                 .for_each(|n| numbered.prefetch(n));
         }
-        let mut known: Vec<Option<NameId>> = (0..object.symbols.len())
-            .map(|i| {
-                if !named(i) {
-                    return None;
-                }
-                let by_number = (numbered.as_mut().zip(number(i)))
-                    .and_then(|(numbered, n)| numbered.get(symbols, n));
-                if by_number.is_none() {
-                    symbols.prefetch_name(hashes[i]);
-                }
-                by_number
-            })
-            .collect();
+        let mut known = std::mem::take(&mut self.scratch.known);
+        known.clear();
+        known.extend((0..object.symbols.len()).map(|i| {
+            if !named(i) {
+                return None;
+            }
+            let by_number = (numbered.as_mut().zip(number(i)))
+                .and_then(|(numbered, n)| numbered.get(symbols, n));
+            if by_number.is_none() {
+                symbols.prefetch_name(hashes[i]);
+            }
+            by_number
+        }));
         for (i, (s, &h)) in object.symbols.iter().zip(hashes).enumerate() {
             if known[i].is_none() && named(i) {
                 known[i] = symbols.id_hashed(s.name, h);
@@ -415,14 +415,13 @@ impl Binder<'_> {
         }
         let mut uses = Vec::with_capacity(object.symbols.len());
         let globals = uses.capacity();
-        let (mut list, mut refs, mut data) = (
-            Vec::with_capacity(globals),
-            Vec::with_capacity(globals),
-            Vec::new(),
-        );
+        let (mut refs, mut data) = (Vec::with_capacity(globals), Vec::new());
+        let mut list = std::mem::take(&mut self.scratch.defined);
         let mut undefined = std::mem::take(&mut self.scratch.undefined);
+        let mut def_symbols = std::mem::take(&mut self.scratch.def_symbols);
+        list.clear();
         undefined.clear();
-        let mut def_symbols: Vec<u32> = Vec::with_capacity(globals);
+        def_symbols.clear();
         for (i, sym) in object.symbols.iter().enumerate() {
             let address = layout.addresses[i].map(|a| layout.translate(a));
             let global = is_global(sym.binding);
@@ -470,9 +469,11 @@ impl Binder<'_> {
             // Every name once: each definition is its own symbol's, and no
             // undefined symbol names one of them. Sorted through packed keys
             // (id, position), whose sort is a plain integer sort.
-            let mut order: Vec<u64> = (list.iter().enumerate())
-                .map(|(k, (n, _))| (u64::from(n.0) << 32) | k as u64)
-                .collect();
+            let mut order = std::mem::take(&mut self.scratch.order);
+            order.clear();
+            order.extend(
+                (list.iter().enumerate()).map(|(k, (n, _))| (u64::from(n.0) << 32) | k as u64),
+            );
             order.sort_unstable();
             let sorted = (order.iter().enumerate())
                 .map(|(at, &key)| {
@@ -483,6 +484,8 @@ impl Binder<'_> {
                     list[k]
                 })
                 .collect();
+            self.scratch.order = order;
+            self.scratch.defined = list;
             Defs { list: sorted }
         } else {
             // One definition per name: the first symbol's (the sort is stable).
@@ -536,6 +539,7 @@ impl Binder<'_> {
         data.sort_by_key(|d| d.0);
         data.dedup_by_key(|d| d.0);
         data.shrink_to_fit();
+        (self.scratch.known, self.scratch.def_symbols) = (known, def_symbols);
         Ok(Names {
             uses,
             defs,
