@@ -176,8 +176,12 @@ impl Linked {
 
 impl Linked {
     /// Sections of COMDAT groups whose signature another object already provides
-    /// (`id` itself, when replacing, does not count).
+    /// (`id` itself, when replacing, does not count); empty (nothing excluded,
+    /// and nothing allocated) for an object without groups: see [`excluded`].
     pub(crate) fn comdat_losers(&self, object: &Object, id: ObjectId) -> Vec<bool> {
+        if object.groups.is_empty() {
+            return Vec::new();
+        }
         let mut excluded = vec![false; object.sections.len()];
         for group in &object.groups {
             if self.comdats.get(group.signature).is_some_and(|o| *o != id) {
@@ -188,4 +192,9 @@ impl Linked {
         }
         excluded
     }
+}
+
+/// Whether section `i` is excluded, by a list from [`Linked::comdat_losers`].
+pub(crate) fn excluded(list: &[bool], i: usize) -> bool {
+    list.get(i).copied().unwrap_or(false)
 }

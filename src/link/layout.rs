@@ -174,7 +174,7 @@ impl Plan {
             atexit: None,
         };
         for (i, s) in object.sections.iter().enumerate() {
-            if !excluded[i] && s.role != Role::Tls {
+            if !super::comdat::excluded(excluded, i) && s.role != Role::Tls {
                 // Unwind sections get a zero terminator (runtime/unwind.rs).
                 let extra = if s.role == Role::EhFrame {
                     runtime::unwind::TERMINATOR

@@ -291,9 +291,9 @@ impl Linked {
     /// set) still use, or turn one into a thread-local (their code would use it
     /// as ordinary data). A variable that moves to another object of the set is
     /// not dropped.
-    pub(crate) fn check_dropped_data(&self, set: &[(ObjectId, &Object)]) -> Result<()> {
-        let ids: Vec<ObjectId> = set.iter().map(|(id, _)| *id).collect();
-        for &(id, _) in set {
+    pub(crate) fn check_dropped_data(&self, ids: &[ObjectId], objects: &[Object]) -> Result<()> {
+        let set = || ids.iter().copied().zip(objects);
+        for &id in ids {
             let ordinary = |name: &str| {
                 let data = self
                     .objects
@@ -302,17 +302,17 @@ impl Linked {
                 (self.symbols.id(name)).is_some_and(|n| data.iter().any(|d| d.0 == n))
             };
             let kept = |name: &str| {
-                (set.iter().flat_map(|(_, o)| &o.symbols)).any(|s| {
+                (objects.iter().flat_map(|o| &o.symbols)).any(|s| {
                     s.name == name
                         && s.binding != Bind::Local
                         && s.is_defined()
                         && !(s.kind == SymbolKind::Tls && ordinary(name))
                 })
             };
-            let object = set.iter().find(|(i, _)| *i == id).map(|(_, o)| *o);
+            let object = set().find(|(i, _)| *i == id).map(|(_, o)| o);
             // Variables of COMDAT groups kept alive for their users do not count.
             let groups = self.group_names(&self.groups_to_keep(id, object));
-            crate::link::unload::check(self, id, &ids, |name| {
+            crate::link::unload::check(self, id, ids, |name| {
                 !kept(name) && !groups.iter().any(|g| g == name)
             })?;
         }
@@ -494,9 +494,9 @@ impl Linked {
         let base = space.region.target_base();
         let going = |p: &Piece| self.retired.pieces.contains(p);
         let mut leaving: Vec<Piece> = old.pieces.iter().copied().filter(going).collect();
-        let variables: Vec<(String, u64, u64)> = (new.data_symbols.iter())
-            .map(|&(n, a, z)| (self.symbols.name(n).to_string(), a, z))
-            .chain(new.statics.iter().cloned())
+        let variables: Vec<(&str, u64, u64)> = (new.data_symbols.iter())
+            .map(|&(n, a, z)| (self.symbols.name(n), a, z))
+            .chain(new.statics.iter().map(|(n, a, z)| (n.as_str(), *a, *z)))
             .collect();
         // Variables of both versions the new one gave fresh storage (resized
         // or more aligned): old range, new address and size.

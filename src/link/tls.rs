@@ -83,7 +83,7 @@ pub(crate) fn plan_image(
     mut section_at: impl FnMut(usize, u64),
 ) -> Option<ImagePlan> {
     let tls: Vec<usize> = (0..object.sections.len())
-        .filter(|i| !excluded[*i] && object.sections[*i].role == Role::Tls)
+        .filter(|&i| !super::comdat::excluded(excluded, i) && object.sections[i].role == Role::Tls)
         .collect();
     let align = tls.iter().map(|i| object.sections[*i].align).max()?;
     let start = put(0, align);

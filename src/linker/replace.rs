@@ -38,13 +38,20 @@ impl Linker {
             ids.push(id);
         }
         let start = Instant::now();
-        let copies: Vec<Option<input::Aligned>> = (items.iter())
-            .map(|(_, bytes)| input::Aligned::if_needed(bytes))
-            .collect();
+        // Aligned copies of the inputs that need one (none, as a rule: the list
+        // is then not even allocated).
+        let copies: Vec<Option<input::Aligned>> =
+            match items.iter().all(|(_, b)| input::Aligned::holds(b)) {
+                true => Vec::new(),
+                false => (items.iter())
+                    .map(|(_, bytes)| input::Aligned::if_needed(bytes))
+                    .collect(),
+            };
         let mut objects = Vec::with_capacity(items.len());
-        for ((id, bytes), copy) in items.iter().zip(&copies) {
+        for (i, (id, bytes)) in items.iter().enumerate() {
             let name = self.linked.object_name(*id);
-            let bytes = copy.as_ref().map_or(*bytes, input::Aligned::as_slice);
+            let copy = copies.get(i).and_then(Option::as_ref);
+            let bytes = copy.map_or(*bytes, input::Aligned::as_slice);
             objects.push(input::parse(&name, bytes)?);
         }
         self.stats.parse += start.elapsed();
@@ -53,8 +60,7 @@ impl Linker {
         }
         self.load_default_libraries_before(&objects)?;
         self.ensure_space(&objects)?;
-        let set: Vec<(ObjectId, &Object)> = ids.iter().copied().zip(&objects).collect();
-        self.linked.check_dropped_data(&set)?;
+        self.linked.check_dropped_data(&ids, &objects)?;
         let replacing: Vec<Replacing> = (ids.iter())
             .filter_map(|id| Some((id, self.linked.objects.get(id)?)))
             .map(|(&id, o)| Replacing {
@@ -66,7 +72,8 @@ impl Linker {
             .collect();
         self.scratch.report = ReplaceReport::default();
         // Definitions of the set's old versions do not make the new ones duplicates.
-        self.scratch.replacing = ids.clone();
+        self.scratch.replacing.clear();
+        self.scratch.replacing.extend_from_slice(&ids);
         let prepared = self.prepare_all(&objects, &replacing, options);
         self.scratch.replacing.clear();
         let (prepared, final_patches) = prepared?;
