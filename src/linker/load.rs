@@ -235,6 +235,11 @@ impl Linker {
         ready: &mut Ready,
         undo: &Undo,
     ) -> Result<()> {
+        // No resolver of its own to run (most objects): `run_resolvers` would
+        // return at once; no clock reading, no list of its code.
+        if !crate::link::prepare::facts(cx.object).global_ifuncs && undo.ifuncs.is_empty() {
+            return self.injected(Stage::Finalize);
+        }
         let start = Instant::now();
         let base = self.space()?.region.target_base();
         let code: Vec<(u64, u64, bool)> = (ready.layout.pieces.iter())
