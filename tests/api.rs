@@ -517,7 +517,12 @@ fn misaligned_input_bytes_are_copied_not_refused() {
     let odd = &shifted[1..];
     assert_ne!(odd.as_ptr() as usize % 8, 0);
     let mut l = Linker::new().unwrap();
-    l.load_bytes("math.o", odd).unwrap();
+    let id = l.load_bytes("math.o", odd).unwrap();
+    let add: extern "C" fn(i32, i32) -> i32 = unsafe { l.function("add").unwrap() };
+    assert_eq!(add(20, 22), 42);
+    // A new version from misaligned bytes too (replace copies them as well).
+    l.replace_with(id, odd, relink::ReplaceOptions::new())
+        .unwrap();
     let add: extern "C" fn(i32, i32) -> i32 = unsafe { l.function("add").unwrap() };
     assert_eq!(add(20, 22), 42);
 }

@@ -281,12 +281,7 @@ impl Aligned {
     /// An aligned copy of `bytes`, or `None` if they are aligned already:
     /// `let bytes = copy.as_ref().map_or(bytes, Aligned::as_slice);`
     pub fn if_needed(bytes: &[u8]) -> Option<Aligned> {
-        (!Aligned::holds(bytes)).then(|| Aligned::new(bytes))
-    }
-
-    /// Whether `bytes` are aligned as parsing needs them (no copy needed).
-    pub fn holds(bytes: &[u8]) -> bool {
-        (bytes.as_ptr() as usize).is_multiple_of(8)
+        (!(bytes.as_ptr() as usize).is_multiple_of(8)).then(|| Aligned::new(bytes))
     }
 }
 

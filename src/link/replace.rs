@@ -290,10 +290,9 @@ impl Linked {
     /// Refuses new versions that drop a variable other objects (outside the
     /// set) still use, or turn one into a thread-local (their code would use it
     /// as ordinary data). A variable that moves to another object of the set is
-    /// not dropped.
+    /// not dropped. `objects[i]` is the new version of `ids[i]`.
     pub(crate) fn check_dropped_data(&self, ids: &[ObjectId], objects: &[Object]) -> Result<()> {
-        let set = || ids.iter().copied().zip(objects);
-        for &id in ids {
+        for (&id, object) in ids.iter().zip(objects) {
             let ordinary = |name: &str| {
                 let data = self
                     .objects
@@ -309,9 +308,8 @@ impl Linked {
                         && !(s.kind == SymbolKind::Tls && ordinary(name))
                 })
             };
-            let object = set().find(|(i, _)| *i == id).map(|(_, o)| o);
             // Variables of COMDAT groups kept alive for their users do not count.
-            let groups = self.group_names(&self.groups_to_keep(id, object));
+            let groups = self.group_names(&self.groups_to_keep(id, Some(object)));
             crate::link::unload::check(self, id, ids, |name| {
                 !kept(name) && !groups.iter().any(|g| g == name)
             })?;

@@ -38,19 +38,15 @@ impl Linker {
             ids.push(id);
         }
         let start = Instant::now();
-        // Aligned copies of the inputs that need one (none, as a rule: the list
-        // is then not even allocated).
-        let copies: Vec<Option<input::Aligned>> =
-            match items.iter().all(|(_, b)| input::Aligned::holds(b)) {
-                true => Vec::new(),
-                false => (items.iter())
-                    .map(|(_, bytes)| input::Aligned::if_needed(bytes))
-                    .collect(),
-            };
+        // Aligned copies of the inputs that need one, by position (none, as a
+        // rule: the list is then not even allocated).
+        let copies: Vec<(usize, input::Aligned)> = (items.iter().enumerate())
+            .filter_map(|(i, (_, bytes))| Some((i, input::Aligned::if_needed(bytes)?)))
+            .collect();
         let mut objects = Vec::with_capacity(items.len());
         for (i, (id, bytes)) in items.iter().enumerate() {
             let name = self.linked.object_name(*id);
-            let copy = copies.get(i).and_then(Option::as_ref);
+            let copy = copies.iter().find(|(at, _)| *at == i).map(|(_, c)| c);
             let bytes = copy.map_or(*bytes, input::Aligned::as_slice);
             objects.push(input::parse(&name, bytes)?);
         }
