@@ -19,9 +19,10 @@
 # separately (its maximum), the wall time is the whole run. Under each table:
 # relink-executor/relink and jitlink-oop/jitlink-14.
 # relink-1thread is `relink run --threads 1` (no reading thread): relink's row is 2 threads
-# on this machine (issue 20 asks for 1 vs 2).
+# on this machine (issue 20 asks for 1 vs 2). relink-nopin is `relink run --no-pin`: the
+# load's threads left where the scheduler puts them, not each on a CPU of its own.
 # env:  SKIP="jitlink lld"  tools to leave out (rtdyld, jitlink, jitlink-oop, lld, mold, floor,
-#                           executor, threads1)
+#                           executor, threads1, nopin)
 #       RELINK_BASELINE=path  also time another relink binary (e.g. an older build)
 #       KEEP=dir  keep the generated corpora in dir (reused when present; named
 #                 SHAPE-N-F, e.g. rich-1000-20)
@@ -134,6 +135,7 @@ for shape in $shapes; do
       relink) once relink "$relink" run "${objs[@]}" ;;
       relink-baseline) once relink-baseline "$RELINK_BASELINE" run "${objs[@]}" ;;
       relink-1thread) once relink-1thread "$relink" run --threads 1 "${objs[@]}" ;;
+      relink-nopin) once relink-nopin "$relink" run --no-pin "${objs[@]}" ;;
       llvm-rtdyld) once llvm-rtdyld llvm-rtdyld -execute -entry=main "${objs[@]}" ;;
       relink-executor) once relink-executor "$relink" run --executor self "${objs[@]}" ;;
       llvm-jitlink-14) (ulimit -s 65536; once llvm-jitlink-14 llvm-jitlink-14 "${objs[@]}") ;;
@@ -150,6 +152,7 @@ for shape in $shapes; do
   tools=(relink)
   [ -n "${RELINK_BASELINE:-}" ] && tools+=(relink-baseline)
   wants threads1 && tools+=(relink-1thread)
+  wants nopin && tools+=(relink-nopin)
   wants executor && tools+=(relink-executor)
   wants rtdyld && tools+=(llvm-rtdyld)
   wants jitlink && tools+=(llvm-jitlink-14)

@@ -154,6 +154,10 @@ struct ProcessOptions {
     /// machine's cores).
     #[arg(long, value_name = "N", default_value_t = 0)]
     threads: usize,
+    /// Leave a load's threads where the scheduler puts them (default: each
+    /// on a CPU of its own, from relink's CPU mask, while the load lasts).
+    #[arg(long)]
+    no_pin: bool,
 }
 
 impl ProcessOptions {
@@ -163,6 +167,7 @@ impl ProcessOptions {
             .placement(self.placement)
             .default_libraries(!self.no_default_libs)
             .threads(self.threads)
+            .pin_threads(!self.no_pin)
             .perf_map(self.perf_map)
             .perf_jitdump(self.perf_jitdump)
             .debugger(match (self.debugger, self.no_debugger) {

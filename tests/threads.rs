@@ -6,7 +6,10 @@
 //! same objects loaded whatever the threads. Each also holds when the reading
 //! threads lag (a test hook slows them) and the linking thread reads files of
 //! the batch itself, also of chunks after the one it waits for (kept until
-//! their turn).
+//! their turn). With several threads, each runs on a CPU of its own while the
+//! load lasts (`LinkerOptions::pin_threads`, on by default); the calling
+//! thread's CPU mask is the same after the load as before, whether it links or
+//! fails, and the linker is the same with the threads left to the scheduler.
 //! Objects: 60 generated modules (benches/gen_corpus.py, llc, pic) and main.
 
 mod common;
@@ -19,10 +22,23 @@ use relink::{Linker, LinkerOptions, Placement};
 /// longer than linking a small object takes.
 const SLOW: std::time::Duration = std::time::Duration::from_millis(3);
 
-/// How the messages name a run: `3 threads`, `2 threads, slow readers`.
-fn label(threads: usize, slow: bool) -> String {
+/// How the messages name a run: `3 threads`, `2 threads, slow readers`,
+/// `2 threads, not pinned`.
+fn label(threads: usize, slow: bool, pin: bool) -> String {
     let slow = if slow { ", slow readers" } else { "" };
-    format!("{threads} threads{slow}")
+    let pin = if pin { "" } else { ", not pinned" };
+    format!("{threads} threads{slow}{pin}")
+}
+
+/// The calling thread's CPU mask, as the CPUs in it.
+fn cpus() -> Vec<usize> {
+    // SAFETY: a zeroed set is valid; the call writes at most its size.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    let size = std::mem::size_of::<libc::cpu_set_t>();
+    assert_eq!(unsafe { libc::sched_getaffinity(0, size, &mut set) }, 0);
+    (0..libc::CPU_SETSIZE as usize)
+        .filter(|&c| unsafe { libc::CPU_ISSET(c, &set) })
+        .collect()
 }
 
 /// The tests' linkers are placed low, one at a time, so that each lands where
@@ -39,15 +55,23 @@ fn every_thread_count_links_the_same() {
     // One linker at a time, placed low: each reserves its region where the
     // first's was (low placement tries the same addresses in order).
     // `slow`: the reading threads lag, and the linking thread reads files too.
-    let link = |threads: usize, slow: bool| {
+    let link = |threads: usize, slow: bool, pin: bool| {
         let mut options = LinkerOptions::new()
             .threads(threads)
+            .pin_threads(pin)
             .placement(Placement::Low);
         if slow {
             options = options.slow_readers(SLOW);
         }
         let mut linker = Linker::with_options(options).unwrap();
+        let before = cpus();
         linker.load_files(&objects).unwrap();
+        assert_eq!(
+            cpus(),
+            before,
+            "{}: the calling thread's CPU mask after the load",
+            label(threads, slow, pin)
+        );
         let stats = linker.stats();
         assert!(
             !slow || stats.taken_ahead > 0,
@@ -60,13 +84,21 @@ fn every_thread_count_links_the_same() {
         let status = unsafe { linker.call("main", &[]) }.unwrap() & 0xff;
         (state, image, status)
     };
-    let (state1, image1, status1) = link(1, false);
+    let (state1, image1, status1) = link(1, false, true);
     assert_eq!(status1, want, "one thread: main's checksum");
-    // 2: one reading thread; 3 and 5: two and four, the chunks dealt out in turn.
-    let runs = [(2, false), (3, false), (5, false), (2, true), (3, true)];
-    for (threads, slow) in runs {
-        let (state, image, status) = link(threads, slow);
-        let threads = label(threads, slow);
+    // 2: one reading thread; 3 and 5: two and four, the chunks dealt out in turn
+    // (pinned when the machine has a CPU for each).
+    let runs = [
+        (2, false, true),
+        (2, false, false),
+        (3, false, true),
+        (5, false, true),
+        (2, true, true),
+        (3, true, true),
+    ];
+    for (threads, slow, pin) in runs {
+        let (state, image, status) = link(threads, slow, pin);
+        let threads = label(threads, slow, pin);
         assert_eq!(status, want, "{threads}: main's checksum");
         assert_eq!(
             image1.0, image.0,
@@ -103,7 +135,14 @@ fn a_batch_that_fails_part_way_leaves_the_same_objects_whatever_the_threads() {
             options = options.slow_readers(SLOW);
         }
         let mut linker = Linker::with_options(options).unwrap();
+        let before = cpus();
         let error = linker.load_files(&objects).unwrap_err().to_string();
+        assert_eq!(
+            cpus(),
+            before,
+            "{}: the calling thread's CPU mask after the failed load",
+            label(threads, slow, true)
+        );
         let stats = linker.stats();
         assert!(
             !slow || stats.taken_ahead > 0,
@@ -120,7 +159,7 @@ fn a_batch_that_fails_part_way_leaves_the_same_objects_whatever_the_threads() {
     );
     for (threads, slow) in [(2, false), (5, false), (2, true)] {
         let (error, state, image) = link(threads, slow);
-        let threads = label(threads, slow);
+        let threads = label(threads, slow, true);
         assert_eq!(error, error1, "{threads}: the error");
         assert!(
             state1 == state,

@@ -43,6 +43,7 @@ use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 use crate::input::{self, Aligned, Object};
+use crate::linker::pin;
 use crate::linker::Linker;
 use crate::memory::{HeapAhead, Prefault};
 use crate::symbols::dictionary;
@@ -259,6 +260,8 @@ struct Reading<'a> {
     prefault: Option<(&'a OnceLock<Prefault>, &'a HeapAhead)>,
     /// The batch's, when its names are numbered ([`numbers_names`]).
     dictionary: Option<&'a dictionary::Shared>,
+    /// Where the reading threads run (`LinkerOptions::pin_threads`).
+    pin: Option<&'a pin::Plan>,
     /// Test hook (`LinkerOptions::slow_readers`): a pause before each file,
     /// and the first chunk waits for the linking thread to take a file of it.
     pause: Option<Duration>,
@@ -295,6 +298,9 @@ impl Reading<'_> {
     /// pages. Stops after an archive or an error, or when the linking thread
     /// stops listening.
     fn run(self) {
+        if let Some(plan) = self.pin {
+            plan.pin_reader(self.which);
+        }
         let dictionary = self.dictionary;
         self.read();
         if let Some(dictionary) = dictionary {
@@ -516,6 +522,11 @@ impl Linker {
         let dictionary = numbers_names(readers).then(|| dictionary::Shared::new(readers + 1));
         // Per file: whether a thread has taken it to read.
         let claimed: Vec<AtomicBool> = (0..count).map(|_| AtomicBool::new(false)).collect();
+        // This thread's mask comes back when `_pinned` goes, after the scope.
+        let (cpus, _pinned) = match self.options.pin_threads {
+            true => pin::Plan::new(readers).unzip(),
+            false => (None, None),
+        };
         std::thread::scope(|scope| {
             let mut linking = Linking {
                 paths,
@@ -553,6 +564,7 @@ impl Linker {
                     pause: self.options.slow_readers,
                     prefault: (which == 0).then_some((&prefault, &*heap)),
                     dictionary: dictionary.as_ref(),
+                    pin: cpus.as_ref(),
                 };
                 let started = std::thread::Builder::new()
                     .name(format!("relink-read{which}"))

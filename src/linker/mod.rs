@@ -11,6 +11,7 @@ pub(crate) mod batch;
 mod executor;
 pub(crate) mod libraries;
 mod load;
+mod pin;
 mod replace;
 
 use crate::link::finalize;
@@ -71,6 +72,11 @@ pub struct LinkerOptions {
     /// cores. Linking itself stays on one thread; the output is the same for
     /// every count.
     pub(crate) threads: Option<usize>,
+    /// While a batch is read on other threads, each of its threads runs on a
+    /// CPU of its own, taken from the calling thread's mask, which is put back
+    /// after the load (`linker/pin.rs`; default on). Left to the scheduler,
+    /// the two threads of a load on two cores shared one CPU for stretches.
+    pub(crate) pin_threads: bool,
     /// Test hook: make every load fail at this stage (after its work, before the
     /// next), to check that a failed load leaves the linker as it was.
     pub(crate) fail_at: Option<Stage>,
@@ -103,6 +109,7 @@ impl Default for LinkerOptions {
             perf_jitdump: false,
             default_libraries: false,
             threads: None,
+            pin_threads: true,
             fail_at: None,
             slow_readers: None,
         }
@@ -190,6 +197,13 @@ impl LinkerOptions {
     /// cores, the default). `1` keeps a load on the calling thread.
     pub fn threads(mut self, threads: usize) -> LinkerOptions {
         self.threads = (threads > 0).then_some(threads);
+        self
+    }
+
+    /// Whether a load's threads each run on a CPU of their own while it lasts
+    /// (see the field; default on). Off, the scheduler places them.
+    pub fn pin_threads(mut self, on: bool) -> LinkerOptions {
+        self.pin_threads = on;
         self
     }
 
