@@ -339,21 +339,16 @@ impl<'a> Reader<'a, '_> {
         relas: &[elf::Rela64<LE>],
         map: impl Fn(u32) -> Mapped,
     ) -> Result<()> {
-        let zero = section.class == Class::Zero
-            || (section.role == Role::Tls && section.data.is_empty());
-        let size = section.size;
+        let (zero, size) = (zero_fill(section), section.size);
         let mut out = std::mem::take(&mut section.relocs);
         out.reserve(relas.len());
         for rela in relas {
             let offset = rela.r_offset(LE);
             let (sym, r_type) = (rela.r_sym(LE, false), rela.r_type(LE, false));
-            let fits = |kind: RelocKind| {
-                offset
-                    .checked_add(kind.info().width as u64)
-                    .is_some_and(|end| end <= size)
-            };
             match map(r_type) {
-                Mapped::Kind(kind) if (sym as usize) < symbols.len() && !zero && fits(kind) => {
+                Mapped::Kind(kind)
+                    if (sym as usize) < symbols.len() && !zero && fits(offset, kind, size) =>
+                {
                     out.push(Reloc {
                         offset,
                         kind,
@@ -402,14 +397,11 @@ impl<'a> Reader<'a, '_> {
                 })
             }
         };
-        if section.class == Class::Zero || (section.role == Role::Tls && section.data.is_empty()) {
+        if zero_fill(section) {
             return Err(Error::malformed(at(), "relocation in a zero-fill section"));
         }
-        let width = kind.info().width as u64;
-        if offset
-            .checked_add(width)
-            .is_none_or(|end| end > section.size)
-        {
+        if !fits(offset, kind, section.size) {
+            let width = kind.info().width;
             return Err(Error::malformed(
                 at(),
                 format!("relocation of {width} bytes runs past the end of the section"),
@@ -504,6 +496,17 @@ fn role(name: &str) -> Role {
     } else {
         Role::Plain
     }
+}
+
+/// Whether `section` has no bytes a relocation could patch: zero-fill, or a
+/// `.tbss`.
+fn zero_fill(section: &Section) -> bool {
+    section.class == Class::Zero || (section.role == Role::Tls && section.data.is_empty())
+}
+
+/// Whether a `kind` relocation at `offset` lies within a section of `size` bytes.
+fn fits(offset: u64, kind: RelocKind, size: u64) -> bool {
+    (offset.checked_add(kind.info().width as u64)).is_some_and(|end| end <= size)
 }
 
 /// What a raw relocation type becomes.

@@ -33,10 +33,7 @@ impl Plan {
     /// scheduler's choice) or the mask cannot be read.
     pub(crate) fn new(readers: usize) -> Option<(Plan, Pinned)> {
         let saved = mask()?;
-        // SAFETY: `saved` is a valid set; CPU_ISSET reads it.
-        let allowed: Vec<usize> = (0..libc::CPU_SETSIZE as usize)
-            .filter(|&c| unsafe { libc::CPU_ISSET(c, &saved) })
-            .collect();
+        let allowed = cpus_in(&saved);
         if allowed.len() < readers + 1 {
             return None;
         }
@@ -82,6 +79,14 @@ fn mask() -> Option<libc::cpu_set_t> {
     (unsafe { libc::sched_getaffinity(0, size, &mut set) } == 0).then_some(set)
 }
 
+/// The CPUs in `set`, in order.
+fn cpus_in(set: &libc::cpu_set_t) -> Vec<usize> {
+    // SAFETY: `set` is a valid set; CPU_ISSET reads it.
+    (0..libc::CPU_SETSIZE as usize)
+        .filter(|&c| unsafe { libc::CPU_ISSET(c, set) })
+        .collect()
+}
+
 fn set_mask(set: &libc::cpu_set_t) -> bool {
     let size = std::mem::size_of::<libc::cpu_set_t>();
     // SAFETY: `set` is a valid set of `size` bytes; 0 is the calling thread.
@@ -93,10 +98,7 @@ mod tests {
     use super::*;
 
     fn allowed() -> Vec<usize> {
-        let set = mask().unwrap();
-        (0..libc::CPU_SETSIZE as usize)
-            .filter(|&c| unsafe { libc::CPU_ISSET(c, &set) })
-            .collect()
+        cpus_in(&mask().unwrap())
     }
 
     #[test]
