@@ -80,6 +80,8 @@ pub(crate) struct Scratch {
     /// its name's id if the table has it; the definitions, their symbols and
     /// their sort keys (four allocations an object, 5% of a replace's).
     pub(crate) known: Vec<Option<NameId>>,
+    /// Per symbol, the name the table may hold for it (`SymbolTable::candidate`).
+    pub(crate) candidates: Vec<Option<NameId>>,
     pub(crate) defined: Vec<(NameId, crate::symbols::ObjectDef)>,
     pub(crate) def_symbols: Vec<u32>,
     pub(crate) order: Vec<u64>,
