@@ -47,6 +47,11 @@ impl Refs {
     pub fn any_strong(&self) -> bool {
         self.strong != 0
     }
+
+    /// How many objects refer to the name other than weakly only.
+    pub fn strong_objects(&self) -> u32 {
+        self.strong
+    }
 }
 
 impl std::fmt::Debug for Refs {
