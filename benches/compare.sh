@@ -21,8 +21,12 @@
 # relink-1thread is `relink run --threads 1` (no reading thread): relink's row is 2 threads
 # on this machine (issue 20 asks for 1 vs 2). relink-nopin is `relink run --no-pin`: the
 # load's threads left where the scheduler puts them, not each on a CPU of its own.
+# relink-load is `relink run --entry f_0_0` (loading, and one function of the first module,
+# not the program); native and cat are the floor's two parts, timed alone. With two or more
+# SIZES, the per-object cost of every tool at the largest against the smallest is printed
+# at the end (issue 20: linear within 1.1x).
 # env:  SKIP="jitlink lld"  tools to leave out (rtdyld, jitlink, jitlink-oop, lld, mold, floor,
-#                           executor, threads1, nopin)
+#                           executor, threads1, nopin, parts)
 #       RELINK_BASELINE=path  also time another relink binary (e.g. an older build)
 #       KEEP=dir  keep the generated corpora in dir (reused when present; named
 #                 SHAPE-N-F, e.g. rich-1000-20)
@@ -79,8 +83,8 @@ once() { # name, command... : runs it once, appends "name seconds kib" to $work/
   t1=$EPOCHREALTIME
   set -e
   got=$(grep -oP '^compare.sh: [0-9]+ \K[0-9]+' "$work/time.txt" | tail -n 1 || echo "$status")
-  if [ "$got" != "$expected" ]; then
-    echo "$name: exit status $got, expected $expected" >&2; tail -n 30 "$work/time.txt" >&2
+  if [ "$got" != "${WANT:-$expected}" ]; then
+    echo "$name: exit status $got, expected ${WANT:-$expected}" >&2; tail -n 30 "$work/time.txt" >&2
     return 1
   fi
   # Wall time from the shell's microsecond clock (time's rounds to 10 ms).
@@ -146,9 +150,15 @@ for shape in $shapes; do
       mold+dlopen) once mold+dlopen bash -c \
         "$mold -shared -o $work/libm.so $dir/*.o && $work/dl $work/libm.so" ;;
       floor) once floor bash -c "cat $dir/*.o > /dev/null && $work/native" ;;
+      relink-load) WANT=$load_status once relink-load "$relink" run --entry f_0_0 "${objs[@]}" ;;
+      native) once native "$work/native" ;;
+      cat) WANT=0 once cat cat "${objs[@]}" ;;
     esac
   }
-  wants floor && gcc "${objs[@]}" -o "$work/native"
+  if wants floor || wants parts; then gcc "${objs[@]}" -o "$work/native"; fi
+  # Loading alone: the status of f_0_0 (one function of the first module) is
+  # whatever the first run gives; later runs must agree.
+  load_status=$("$relink" run --entry f_0_0 "${objs[@]}" > /dev/null 2>&1 && echo 0 || echo $?)
   tools=(relink)
   [ -n "${RELINK_BASELINE:-}" ] && tools+=(relink-baseline)
   wants threads1 && tools+=(relink-1thread)
@@ -160,7 +170,9 @@ for shape in $shapes; do
   wants lld && tools+=(ld.lld+dlopen)
   wants mold && tools+=(mold+dlopen)
   wants floor && tools+=(floor)
+  wants parts && tools+=(relink-load native cat)
   measure "${tools[@]}" > "$work/results.txt"
+  cp "$work/results.txt" "$work/per-$shape-$n.txt"
   awk -v objs="${#objs[@]}" '
     BEGIN { printf "%-16s %10s %12s %12s %14s %13s\n", "tool", "wall", "per object", "peak RSS",
             "wall/relink", "RSS/relink" }
@@ -176,6 +188,22 @@ for shape in $shapes; do
             printf "jitlink-oop/llvm-jitlink-14: %.2fx\n", w["jitlink-oop"] / w["llvm-jitlink-14"] }' "$work/results.txt"
 done
 done
+
+# Per-object cost at the largest size against the smallest, per tool and shape:
+# 1.00x is linear. relink-load is relink's own part (loading, no program run);
+# native and cat are the floor's two parts.
+read -r -a all_sizes <<< "$sizes"
+if [ "${#all_sizes[@]}" -ge 2 ]; then
+  small=${all_sizes[0]}; large=${all_sizes[${#all_sizes[@]} - 1]}
+  for shape in $shapes; do
+    echo
+    echo "per-object cost, $shape: $large modules against $small (1.00x: linear)"
+    awk -v s="$small" -v l="$large" '
+      FNR == NR { if ($2 != "-") w[$1] = $2; next }
+      $2 != "-" && w[$1] > 0 { printf "  %-16s %.2fx\n", $1, ($2 / (l + 1)) / (w[$1] / (s + 1)) }' \
+      "$work/per-$shape-$small.txt" "$work/per-$shape-$large.txt"
+  done
+fi
 
 if [ "$tiny" -gt 0 ]; then
   echo
