@@ -217,7 +217,8 @@ impl Linked {
         Ok(old)
     }
 
-    /// Adds to `out` the names object `id` refers to (its references recorded)
+    /// Adds to `out` the names the object being committed refers to (`refers`,
+    /// each with whether all its references to it are weak; recorded already)
     /// whose slots its references change: only unresolved names' slots, whose trap
     /// message names the objects that need them and whose GOT entry is null while
     /// every reference is weak. In a batch the messages are written at its end
