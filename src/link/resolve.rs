@@ -422,8 +422,8 @@ impl Binder<'_> {
             symbols.prefetch_text(c);
         }
         for (i, (s, &h)) in object.symbols.iter().zip(hashes).enumerate() {
-            if candidates[i].is_some() {
-                known[i] = symbols.id_from_candidate(s.name, h, candidates[i]);
+            if let Some(c) = candidates[i] {
+                known[i] = symbols.id_from_candidate(s.name, h, c);
             }
         }
         self.scratch.candidates = candidates;

@@ -521,16 +521,10 @@ impl SymbolTable {
         }
     }
 
-    /// As [`SymbolTable::id_hashed`], given what [`SymbolTable::candidate`]
+    /// As [`SymbolTable::id_hashed`], given the name [`SymbolTable::candidate`]
     /// found for `hash` (with no change to the table since): the candidate if
-    /// it is `name`, else a probe past it.
-    pub(crate) fn id_from_candidate(
-        &self,
-        name: &str,
-        h: u64,
-        candidate: Option<NameId>,
-    ) -> Option<NameId> {
-        let c = candidate?;
+    /// it is `name`, else a probe past it. (No candidate: `name` is not here.)
+    pub(crate) fn id_from_candidate(&self, name: &str, h: u64, c: NameId) -> Option<NameId> {
         match self.spans.get(c.0 as usize) {
             Some(span) if span.is(&self.text, name) => Some(c),
             _ => self.id_hashed(name, h),
@@ -928,7 +922,8 @@ mod tests {
                 table.prefetch_text(c);
                 shared += usize::from(Some(c) != table.id(name));
             }
-            assert_eq!(table.id_from_candidate(name, h, candidate), table.id(name), "{name}");
+            let found = candidate.and_then(|c| table.id_from_candidate(name, h, c));
+            assert_eq!(found, table.id(name), "{name}");
             assert_eq!(table.id(name).is_some(), i < names.len(), "{name}");
         }
         assert!(shared > 0, "no name's tag was shared: the fallback went untested");
