@@ -5,11 +5,12 @@
 # each; prints per corpus size the median wall time and median peak RSS (/usr/bin/time) of
 # each tool and its ratios to relink. Every run's exit status is checked against the
 # generator's independently computed value. The tools take turns: each round runs every
-# tool once, so a machine whose speed drifts (this one's does, by up to 1.5x within
-# minutes) slows every tool alike. Then the memory cost of many tiny objects:
+# tool once on every corpus (every size and shape), so a machine whose speed drifts (this
+# one's does, by up to 1.5x within minutes) slows every tool and every size alike. Then the memory cost of many tiny objects:
 # relink's peak RSS with TINY one-function objects, per object. The floor row is what no
 # loader can beat: reading the inputs (`cat`) plus running the program linked natively
-# (gcc, before the rounds); relink/floor is printed under each table.
+# (gcc, before the rounds); relink/floor is printed under each table, as the ratio of the
+# medians and round by round (each round's relink against the same round's floor).
 #
 # usage: benches/compare.sh [RUNS=5] [FUNCTIONS=20] [SIZES="1000 5000"] [TINY=10000]
 #   SIZES: numbers of generated modules; each corpus also has main.o (1000 -> 1,001 objects).
@@ -70,8 +71,9 @@ corpus() {
 
 median() { sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
 
-once() { # name, command... : runs it once, appends "name seconds kib" to $work/samples
-  local name=$1; shift
+once() { # corpus, name, command... : runs it once, appends
+  # "round corpus name seconds kib" to $work/samples
+  local key=$1 name=$2; shift 2
   local status got t0 t1
   set +e
   t0=$EPOCHREALTIME
@@ -88,93 +90,132 @@ once() { # name, command... : runs it once, appends "name seconds kib" to $work/
     return 1
   fi
   # Wall time from the shell's microsecond clock (time's rounds to 10 ms).
-  printf '%s %s %s\n' "$name" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f", b - a }')" \
+  printf '%s %s %s %s %s\n' "${ROUND:-0}" "$key" "$name" \
+    "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f", b - a }')" \
     "$(grep -oP '^compare.sh: \K[0-9]+' "$work/time.txt" | tail -n 1)" \
     >> "$work/samples"
 }
 
-# measure NAME... : RUNS rounds, each running every tool once in turn (so that a
-# machine that speeds up or slows down during the measurement affects every tool
-# alike), each round starting one tool further on (in a fixed order a tool's
-# place in the round is a bias the rounds cannot average out), and every other
-# round in the opposite order: rotation alone kept each tool's predecessor, and
-# a relink build that always ran right after another relink build came out
-# 5-7% faster than paired runs of the two (benches/stages.sh) found; prints
-# "name median_s median_kib" per tool, "name -" for one that failed.
-measure() {
+# run_rounds CORPUS... -- TOOL... : RUNS rounds; each round runs every tool once
+# on every corpus (both sizes and shapes in the same round, so that a machine
+# that speeds up or slows down during the measurement affects every tool and
+# every size alike: per-object costs and relink/floor compare the same
+# stretches of time). Within a corpus the tools take turns, each round starting
+# one tool further on (in a fixed order a tool's place in the round is a bias
+# the rounds cannot average out) and every other round in the opposite order
+# (rotation alone kept each tool's predecessor: a relink build that always ran
+# right after another came out 5-7% faster than paired runs of the two, as
+# benches/stages.sh found); the corpora also alternate their order. Samples go
+# to $work/samples as "round corpus tool seconds kib".
+run_rounds() {
   : > "$work/samples"
-  local failed=" " name names=("$@") round k j
+  local keys=() names=() seen=0 x
+  for x in "$@"; do
+    if [ "$x" = -- ]; then seen=1; continue; fi
+    if [ "$seen" = 0 ]; then keys+=("$x"); else names+=("$x"); fi
+  done
+  local failed=" " round c k j key name nk=${#keys[@]} nt=${#names[@]}
   for round in $(seq 0 $((runs - 1))); do
-    for k in $(seq 0 $(($# - 1))); do
-      j=$k
-      [ $((round % 2)) = 1 ] && j=$(($# - 1 - k))
-      name=${names[$(((round + j) % $#))]}
-      [[ "$failed" == *" $name "* ]] && continue
-      tool "$name" || failed="$failed$name "
+    for c in $(seq 0 $((nk - 1))); do
+      key=${keys[$c]}
+      [ $((round % 2)) = 1 ] && key=${keys[$((nk - 1 - c))]}
+      for k in $(seq 0 $((nt - 1))); do
+        j=$k
+        [ $((round % 2)) = 1 ] && j=$((nt - 1 - k))
+        name=${names[$(((round + j) % nt))]}
+        [[ "$failed" == *" $key/$name "* ]] && continue
+        ROUND=$round tool "$key" "$name" || failed="$failed$key/$name "
+      done
     done
   done
+  printf '%s\n' "$failed" > "$work/failed"
+}
+
+# results CORPUS TOOL... : "tool median_s median_kib" per tool, "tool -" for one
+# that failed on that corpus.
+results() {
+  local key=$1 name; shift
   for name in "$@"; do
-    if [[ "$failed" == *" $name "* ]]; then echo "$name -"; continue; fi
+    if [[ "$(cat "$work/failed")" == *" $key/$name "* ]]; then echo "$name -"; continue; fi
     printf '%s %s %s\n' "$name" \
-      "$(awk -v n="$name" '$1 == n { print $2 }' "$work/samples" | median)" \
-      "$(awk -v n="$name" '$1 == n { print $3 }' "$work/samples" | median)"
+      "$(awk -v c="$key" -v n="$name" '$2 == c && $3 == n { print $4 }' "$work/samples" | median)" \
+      "$(awk -v c="$key" -v n="$name" '$2 == c && $3 == n { print $5 }' "$work/samples" | median)"
   done
 }
 
 wants() { [[ "$skip" != *" $1 "* ]]; }
 
+# The corpora, each generated (or reused) and built natively before the rounds.
+declare -A c_dir c_expected c_load c_relocs
+keys=()
 for n in $sizes; do
 for shape in $shapes; do
+  key=$shape-$n
   dir=$keep/$shape-$n-$f
   corpus "$dir" "$n" "$f" "$shape"
   objs=("$dir"/*.o)
-  relocs=$(llvm-readobj -r "${objs[@]}" | grep -cE '^ +0x[0-9A-Fa-f]+ R_')
-  echo
-  echo "corpus ($shape): $n modules x $f functions + main = ${#objs[@]} objects (llc -O2 pic," \
-    "x86-64 ELF), $relocs relocations = $((relocs / ${#objs[@]})) per object;" \
-    "expected status $expected; medians of $runs runs; load $(cut -d' ' -f1-3 /proc/loadavg)"
-  # tool NAME: one run of that tool on this corpus.
-  tool() {
-    case $1 in
-      relink) once relink "$relink" run "${objs[@]}" ;;
-      relink-baseline) once relink-baseline "$RELINK_BASELINE" run "${objs[@]}" ;;
-      relink-1thread) once relink-1thread "$relink" run --threads 1 "${objs[@]}" ;;
-      relink-nopin) once relink-nopin "$relink" run --no-pin "${objs[@]}" ;;
-      llvm-rtdyld) once llvm-rtdyld llvm-rtdyld -execute -entry=main "${objs[@]}" ;;
-      relink-executor) once relink-executor "$relink" run --executor self "${objs[@]}" ;;
-      llvm-jitlink-14) (ulimit -s 65536; once llvm-jitlink-14 llvm-jitlink-14 "${objs[@]}") ;;
-      jitlink-oop) (ulimit -s 65536; once jitlink-oop llvm-jitlink-14 \
-        -oop-executor="$(command -v llvm-jitlink-executor-14)" "${objs[@]}") ;;
-      ld.lld+dlopen) once ld.lld+dlopen bash -c \
-        "$lld -shared -o $work/lib.so $dir/*.o && $work/dl $work/lib.so" ;;
-      mold+dlopen) once mold+dlopen bash -c \
-        "$mold -shared -o $work/libm.so $dir/*.o && $work/dl $work/libm.so" ;;
-      floor) once floor bash -c "cat $dir/*.o > /dev/null && $work/native" ;;
-      relink-load) WANT=$load_status once relink-load "$relink" run --entry f_0_0 "${objs[@]}" ;;
-      native) once native "$work/native" ;;
-      cat) WANT=0 once cat cat "${objs[@]}" ;;
-    esac
-  }
-  if wants floor || wants parts; then gcc "${objs[@]}" -o "$work/native"; fi
+  c_dir[$key]=$dir; c_expected[$key]=$expected
+  c_relocs[$key]=$(llvm-readobj -r "${objs[@]}" | grep -cE '^ +0x[0-9A-Fa-f]+ R_')
+  if wants floor || wants parts; then gcc "${objs[@]}" -o "$work/native-$key"; fi
   # Loading alone: the status of f_0_0 (one function of the first module) is
   # whatever the first run gives; later runs must agree.
   if wants parts; then
-    load_status=$("$relink" run --entry f_0_0 "${objs[@]}" > /dev/null 2>&1 && echo 0 || echo $?)
+    c_load[$key]=$("$relink" run --entry f_0_0 "${objs[@]}" > /dev/null 2>&1 && echo 0 || echo $?)
   fi
-  tools=(relink)
-  [ -n "${RELINK_BASELINE:-}" ] && tools+=(relink-baseline)
-  wants threads1 && tools+=(relink-1thread)
-  wants nopin && tools+=(relink-nopin)
-  wants executor && tools+=(relink-executor)
-  wants rtdyld && tools+=(llvm-rtdyld)
-  wants jitlink && tools+=(llvm-jitlink-14)
-  wants jitlink-oop && command -v llvm-jitlink-executor-14 > /dev/null && tools+=(jitlink-oop)
-  wants lld && tools+=(ld.lld+dlopen)
-  wants mold && tools+=(mold+dlopen)
-  wants floor && tools+=(floor)
-  wants parts && tools+=(relink-load native cat)
-  measure "${tools[@]}" > "$work/results.txt"
-  cp "$work/results.txt" "$work/per-$shape-$n.txt"
+  keys+=("$key")
+done
+done
+
+# tool CORPUS NAME: one run of that tool on that corpus.
+tool() {
+  local key=$1 name=$2 dir=${c_dir[$1]} native=$work/native-$1
+  local objs=("$dir"/*.o)
+  expected=${c_expected[$key]}
+  case $name in
+    relink) once "$key" relink "$relink" run "${objs[@]}" ;;
+    relink-baseline) once "$key" relink-baseline "$RELINK_BASELINE" run "${objs[@]}" ;;
+    relink-1thread) once "$key" relink-1thread "$relink" run --threads 1 "${objs[@]}" ;;
+    relink-nopin) once "$key" relink-nopin "$relink" run --no-pin "${objs[@]}" ;;
+    llvm-rtdyld) once "$key" llvm-rtdyld llvm-rtdyld -execute -entry=main "${objs[@]}" ;;
+    relink-executor) once "$key" relink-executor "$relink" run --executor self "${objs[@]}" ;;
+    llvm-jitlink-14) (ulimit -s 65536; once "$key" llvm-jitlink-14 llvm-jitlink-14 "${objs[@]}") ;;
+    jitlink-oop) (ulimit -s 65536; once "$key" jitlink-oop llvm-jitlink-14 \
+      -oop-executor="$(command -v llvm-jitlink-executor-14)" "${objs[@]}") ;;
+    ld.lld+dlopen) once "$key" ld.lld+dlopen bash -c \
+      "$lld -shared -o $work/lib.so $dir/*.o && $work/dl $work/lib.so" ;;
+    mold+dlopen) once "$key" mold+dlopen bash -c \
+      "$mold -shared -o $work/libm.so $dir/*.o && $work/dl $work/libm.so" ;;
+    floor) once "$key" floor bash -c "cat $dir/*.o > /dev/null && $native" ;;
+    relink-load) WANT=${c_load[$key]} once "$key" relink-load "$relink" run --entry f_0_0 "${objs[@]}" ;;
+    native) once "$key" native "$native" ;;
+    cat) WANT=0 once "$key" cat cat "${objs[@]}" ;;
+  esac
+}
+
+tools=(relink)
+[ -n "${RELINK_BASELINE:-}" ] && tools+=(relink-baseline)
+wants threads1 && tools+=(relink-1thread)
+wants nopin && tools+=(relink-nopin)
+wants executor && tools+=(relink-executor)
+wants rtdyld && tools+=(llvm-rtdyld)
+wants jitlink && tools+=(llvm-jitlink-14)
+wants jitlink-oop && command -v llvm-jitlink-executor-14 > /dev/null && tools+=(jitlink-oop)
+wants lld && tools+=(ld.lld+dlopen)
+wants mold && tools+=(mold+dlopen)
+wants floor && tools+=(floor)
+wants parts && tools+=(relink-load native cat)
+echo "rounds: $runs, each running every tool on every corpus (${keys[*]}); load $(cut -d' ' -f1-3 /proc/loadavg)"
+run_rounds "${keys[@]}" -- "${tools[@]}"
+
+for key in "${keys[@]}"; do
+  shape=${key%-*}; n=${key##*-}
+  objs=("${c_dir[$key]}"/*.o)
+  relocs=${c_relocs[$key]}
+  echo
+  echo "corpus ($shape): $n modules x $f functions + main = ${#objs[@]} objects (llc -O2 pic," \
+    "x86-64 ELF), $relocs relocations = $((relocs / ${#objs[@]})) per object;" \
+    "expected status ${c_expected[$key]}; medians of $runs runs"
+  results "$key" "${tools[@]}" > "$work/per-$key.txt"
   awk -v objs="${#objs[@]}" '
     BEGIN { printf "%-16s %10s %12s %12s %14s %13s\n", "tool", "wall", "per object", "peak RSS",
             "wall/relink", "RSS/relink" }
@@ -184,16 +225,28 @@ for shape in $shapes; do
              $3 / 1024, (t0 > 0) ? $2 / t0 : 0, (r0 > 0) ? $3 / r0 : 0 }
     $1 == "floor" && $2 > 0 { floor = $2 }
     $2 != "-" { w[$1] = $2 }
-    END { if (floor > 0) printf "relink/floor: %.2fx\n", t0 / floor
+    END { if (floor > 0) printf "relink/floor: %.2fx (medians)", t0 / floor
           if (w["relink-executor"] > 0) printf "relink-executor/relink: %.2fx\n", w["relink-executor"] / t0
           if (w["jitlink-oop"] > 0 && w["llvm-jitlink-14"] > 0)
-            printf "jitlink-oop/llvm-jitlink-14: %.2fx\n", w["jitlink-oop"] / w["llvm-jitlink-14"] }' "$work/results.txt"
-done
+            printf "jitlink-oop/llvm-jitlink-14: %.2fx\n", w["jitlink-oop"] / w["llvm-jitlink-14"] }' \
+    "$work/per-$key.txt"
+  # The same ratio taken round by round (relink and the floor ran minutes
+  # apart at most, in the same round), then its median and range.
+  if wants floor; then
+    awk -v c="$key" '
+      $2 == c && $3 == "relink" { r[$1] = $4 } $2 == c && $3 == "floor" { fl[$1] = $4 }
+      END { n = 0; for (k in r) if (k in fl && fl[k] > 0) q[++n] = r[k] / fl[k]
+            if (n == 0) { print ""; exit }
+            for (i = 2; i <= n; i++) { v = q[i]; j = i - 1
+              while (j > 0 && q[j] > v) { q[j + 1] = q[j]; j-- } q[j + 1] = v }
+            printf "; round by round: median %.2fx, %.2f-%.2fx\n", q[int((n + 1) / 2)], q[1], q[n] }' \
+      "$work/samples"
+  fi
 done
 
 # Per-object cost at the largest size against the smallest, per tool and shape:
 # 1.00x is linear. relink-load is relink's own part (loading, no program run);
-# native and cat are the floor's two parts.
+# native and cat are the floor's two parts. Both sizes ran in the same rounds.
 read -r -a all_sizes <<< "$sizes"
 if [ "${#all_sizes[@]}" -ge 2 ]; then
   small=${all_sizes[0]}; large=${all_sizes[${#all_sizes[@]} - 1]}
@@ -209,18 +262,14 @@ fi
 
 if [ "$tiny" -gt 0 ]; then
   echo
-  dir=$keep/chain-$tiny-1
-  corpus "$dir" "$tiny" 1 chain
-  objs=("$dir"/*.o)
-  tool() { once relink "$relink" run "${objs[@]}"; }
-  measure relink > "$work/big.txt"
-  small_dir=$keep/chain-10-1
-  corpus "$small_dir" 10 1 chain
-  objs=("$small_dir"/*.o)
-  measure relink > "$work/small.txt"
-  objs=("$dir"/*.o)
-  read -r _ _ big < "$work/big.txt"
-  read -r _ _ small < "$work/small.txt"
+  for t in "$tiny" 10; do
+    corpus "$keep/chain-$t-1" "$t" 1 chain
+    c_dir[chain-$t]=$keep/chain-$t-1; c_expected[chain-$t]=$expected
+  done
+  run_rounds "chain-$tiny" chain-10 -- relink
+  objs=("${c_dir[chain-$tiny]}"/*.o)
+  read -r _ _ big < <(results "chain-$tiny" relink)
+  read -r _ _ small < <(results chain-10 relink)
   awk -v n="${#objs[@]}" -v big="$big" -v small="$small" 'BEGIN {
     printf "tiny objects: %d one-function objects (chain shape, F = 1): relink peak RSS %.1f MiB" \
            " = %.2f KiB per object; above 11 objects (%.1f MiB): %.2f KiB per object\n",
