@@ -83,6 +83,13 @@ once() { # corpus, name, command... : runs it once, appends
   /usr/bin/time -f "compare.sh: %M %x" "$@" > /dev/null 2> "$work/time.txt"
   status=$?
   t1=$EPOCHREALTIME
+  # relink returns before the kernel has freed its memory: a helper process
+  # that shares it frees it after relink's exit (src/teardown.rs), 20-31 ms of
+  # a core after a run at wide 5,001. The next run starts once the helper is
+  # gone (a zombie is done), or it would pay for that: relink at wide 1,001
+  # started right after relink at wide 5,001 took a median of 81.6 ms, started
+  # after the helper had gone 69.4 ms (8 pairs, slower in 8).
+  while pgrep -x -r D,R,S relink > /dev/null; do :; done
   set -e
   got=$(grep -oP '^compare.sh: [0-9]+ \K[0-9]+' "$work/time.txt" | tail -n 1 || echo "$status")
   if [ "$got" != "${WANT:-$expected}" ]; then
