@@ -6,11 +6,12 @@
 # each tool and its ratios to relink. Every run's exit status is checked against the
 # generator's independently computed value. The tools take turns: each round runs every
 # tool once on every corpus (every size and shape), so a machine whose speed drifts (this
-# one's does, by up to 1.5x within minutes) slows every tool and every size alike. Then the memory cost of many tiny objects:
-# relink's peak RSS with TINY one-function objects, per object. The floor row is what no
-# loader can beat: reading the inputs (`cat`) plus running the program linked natively
-# (gcc, before the rounds); relink/floor is printed under each table, as the ratio of the
-# medians and round by round (each round's relink against the same round's floor).
+# one's does, by up to 1.5x within minutes) slows every tool and every size alike. Then the
+# memory cost of many tiny objects: relink's peak RSS with TINY one-function objects, per
+# object. The floor row is what no loader can beat: reading the inputs (`cat`) plus running
+# the program linked natively (gcc, before the rounds); relink/floor is printed under each
+# table, as the ratio of the medians and round by round (each round's relink against the
+# same round's floor).
 #
 # usage: benches/compare.sh [RUNS=5] [FUNCTIONS=20] [SIZES="1000 5000"] [TINY=10000]
 #   SIZES: numbers of generated modules; each corpus also has main.o (1000 -> 1,001 objects).
@@ -141,9 +142,10 @@ run_rounds() {
 # results CORPUS TOOL... : "tool median_s median_kib" per tool, "tool -" for one
 # that failed on that corpus.
 results() {
-  local key=$1 name; shift
+  local key=$1 name failed; shift
+  failed=$(cat "$work/failed")
   for name in "$@"; do
-    if [[ "$(cat "$work/failed")" == *" $key/$name "* ]]; then echo "$name -"; continue; fi
+    if [[ "$failed" == *" $key/$name "* ]]; then echo "$name -"; continue; fi
     printf '%s %s %s\n' "$name" \
       "$(awk -v c="$key" -v n="$name" '$2 == c && $3 == n { print $4 }' "$work/samples" | median)" \
       "$(awk -v c="$key" -v n="$name" '$2 == c && $3 == n { print $5 }' "$work/samples" | median)"
@@ -223,7 +225,14 @@ for key in "${keys[@]}"; do
     "x86-64 ELF), $relocs relocations = $((relocs / ${#objs[@]})) per object;" \
     "expected status ${c_expected[$key]}; medians of $runs runs"
   results "$key" "${tools[@]}" > "$work/per-$key.txt"
-  awk -v objs="${#objs[@]}" '
+  # relink/floor also taken round by round (relink and the floor ran in the same
+  # round), as the median and range of those ratios.
+  paired=$(awk -v c="$key" '
+    $2 == c && $3 == "relink" { r[$1] = $4 } $2 == c && $3 == "floor" { fl[$1] = $4 }
+    END { for (k in r) if (k in fl && fl[k] > 0) print r[k] / fl[k] }' "$work/samples" |
+    sort -g | awk '{ q[NR] = $1 }
+      END { if (NR) printf "; round by round: median %.2fx, %.2f-%.2fx", q[int((NR + 1) / 2)], q[1], q[NR] }')
+  awk -v objs="${#objs[@]}" -v paired="$paired" '
     BEGIN { printf "%-16s %10s %12s %12s %14s %13s\n", "tool", "wall", "per object", "peak RSS",
             "wall/relink", "RSS/relink" }
     NR == 1 { t0 = $2; r0 = $3 }
@@ -232,23 +241,11 @@ for key in "${keys[@]}"; do
              $3 / 1024, (t0 > 0) ? $2 / t0 : 0, (r0 > 0) ? $3 / r0 : 0 }
     $1 == "floor" && $2 > 0 { floor = $2 }
     $2 != "-" { w[$1] = $2 }
-    END { if (floor > 0) printf "relink/floor: %.2fx (medians)", t0 / floor
+    END { if (floor > 0) printf "relink/floor: %.2fx (medians)%s\n", t0 / floor, paired
           if (w["relink-executor"] > 0) printf "relink-executor/relink: %.2fx\n", w["relink-executor"] / t0
           if (w["jitlink-oop"] > 0 && w["llvm-jitlink-14"] > 0)
             printf "jitlink-oop/llvm-jitlink-14: %.2fx\n", w["jitlink-oop"] / w["llvm-jitlink-14"] }' \
     "$work/per-$key.txt"
-  # The same ratio taken round by round (relink and the floor ran minutes
-  # apart at most, in the same round), then its median and range.
-  if wants floor; then
-    awk -v c="$key" '
-      $2 == c && $3 == "relink" { r[$1] = $4 } $2 == c && $3 == "floor" { fl[$1] = $4 }
-      END { n = 0; for (k in r) if (k in fl && fl[k] > 0) q[++n] = r[k] / fl[k]
-            if (n == 0) { print ""; exit }
-            for (i = 2; i <= n; i++) { v = q[i]; j = i - 1
-              while (j > 0 && q[j] > v) { q[j + 1] = q[j]; j-- } q[j + 1] = v }
-            printf "; round by round: median %.2fx, %.2f-%.2fx\n", q[int((n + 1) / 2)], q[1], q[n] }' \
-      "$work/samples"
-  fi
 done
 
 # Per-object cost at the largest size against the smallest, per tool and shape:
