@@ -18,9 +18,12 @@
 set -euo pipefail
 dir=$(realpath "$1") runs=$2
 shift 2
-relinks=("$@")
-[ ${#relinks[@]} -gt 0 ] || relinks=(target/release/relink)
-for i in "${!relinks[@]}"; do relinks[$i]=$(realpath "${relinks[$i]}"); done
+relinks=()
+for r in "$@"; do relinks+=("$(realpath -e "$r")"); done
+if [ ${#relinks[@]} = 0 ]; then
+  (cd "$(dirname "$0")/.." && cargo build --release -q)
+  relinks=("$(realpath "$(dirname "$0")/../target/release/relink")")
+fi
 expected=$(cat "$dir/expected")
 work=$(mktemp -d /tmp/relink-program.XXXXXX)
 trap 'rm -rf "$work"' EXIT
