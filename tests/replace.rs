@@ -140,9 +140,13 @@ fn got_loads_of_another_objects_variables_follow_them_when_they_move() {
     let counter = l.address("counter").unwrap() as *const i32;
     // x86-64: the opcode of each function's first instruction, `movq
     // v@GOTPCREL(%rip), %rax` (0x8b) or, relaxed, `leaq v(%rip), %rax` (0x8d).
-    // A function's address is its stub, `jmp *slot` with the slot (the code's
-    // address) in its last 8 bytes.
-    let opcode = |f: usize| unsafe { *(*((f + 8) as *const u64) as *const u8).add(1) };
+    // A function's address is its stub, `jmp rel32` to the code.
+    let opcode = |f: usize| unsafe {
+        assert_eq!(*(f as *const u8), 0xe9, "a stub that jumps straight");
+        let rel = (f as *const u8).add(1).cast::<i32>().read_unaligned();
+        let code = (f + 5).wrapping_add(rel as isize as usize);
+        *(code as *const u8).add(1)
+    };
     let (table_load, counter_load) = (user_table as usize, user_counter as usize);
     if cfg!(target_arch = "x86_64") {
         assert_eq!([opcode(table_load), opcode(counter_load)], [0x8d, 0x8d]);

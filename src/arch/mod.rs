@@ -104,11 +104,12 @@ impl Arch {
         }
     }
 
-    /// Where in a stub its slot lies.
-    pub fn stub_slot(self) -> usize {
+    /// Where in a stub its slot lies, if there (AArch64); x86-64's slots lie in
+    /// an array of their own.
+    pub fn stub_slot(self) -> Option<usize> {
         match self {
-            Arch::X86_64 => x86_64::STUB_SLOT,
-            Arch::Aarch64 => aarch64::STUB_SLOT,
+            Arch::X86_64 => None,
+            Arch::Aarch64 => Some(aarch64::STUB_SLOT),
         }
     }
 
@@ -164,6 +165,20 @@ impl Arch {
         match self {
             Arch::X86_64 => x86_64::write_stub(out, at, slot),
             Arch::Aarch64 => aarch64::write_stub(out, at, slot),
+        }
+    }
+
+    /// The stub at `at` rewritten to reach `target`, which its slot at `slot`
+    /// holds, where the architecture's stubs jump straight (x86-64:
+    /// [`x86_64::stub_word`], one aligned word); `None` where a stub always
+    /// loads its slot. AArch64's keep loading it: an instruction rewritten
+    /// under running code would need its cache line cleaned and invalidated
+    /// on every rebinding, and qemu-user, which runs relink's AArch64 tests,
+    /// does not see code rewritten through another mapping of its page.
+    pub fn stub_word(self, at: u64, target: u64, slot: u64) -> Option<u64> {
+        match self {
+            Arch::X86_64 => Some(x86_64::stub_word(at, target, slot)),
+            Arch::Aarch64 => None,
         }
     }
 

@@ -27,11 +27,14 @@ use super::{
     TlsAddend, TlsTarget,
 };
 
-/// A stub: `jmp *slot(%rip)`, padded with `int3`, then its slot (at
-/// [`STUB_SLOT`]): the jump's load hits the line its fetch brought in.
-pub const STUB_SIZE: usize = 16;
-/// Where a stub's slot lies in it.
-pub const STUB_SLOT: usize = 8;
+/// A stub: one aligned word, `jmp rel32` straight to the symbol's current
+/// address or, out of that jump's reach, `jmp *slot(%rip)` through the slot
+/// (in an array of its own), padded with `int3` ([`stub_word`]). Eight bytes
+/// put eight stubs in a cache line: a program that calls into many objects
+/// about once each (wide 5,001) waited for cold stub lines at its callees'
+/// first instructions, and 16-byte stubs that held their slot took twice as
+/// many lines.
+pub const STUB_SIZE: usize = 8;
 /// A trap entry: `lea slot(%rip), %rdi; jmp *handler(%rip)`, padded with `int3`.
 pub const TRAP_SIZE: usize = 16;
 
@@ -71,7 +74,7 @@ const _: () = {
     }
 };
 
-const _: () = assert!(STUB_SLOT >= 6 && STUB_SLOT + 8 == STUB_SIZE && STUB_SIZE.is_power_of_two());
+const _: () = assert!(STUB_SIZE == 8);
 const _: () = assert!(TRAP_SIZE >= 13 && TRAP_SIZE.is_power_of_two());
 
 relocation_kinds! {
@@ -449,16 +452,36 @@ pub fn write_atexit(out: &mut [u8], dso_handle: u64, cxa_atexit: u64) {
 
 const _: () = assert!(ATEXIT_SIZE >= 24);
 
-/// `jmp *slot(%rip)` — `ff 25 rel32` — then `int3` padding up to the slot (which
-/// is not written here).
+/// `jmp *slot(%rip)` — `ff 25 rel32` — then `int3` padding: a stub as first
+/// written, jumping through its slot (see [`stub_word`]).
 pub fn write_stub(out: &mut [u8], at: u64, slot: u64) -> Result<(), FixupError> {
     let out = out
-        .get_mut(..STUB_SLOT)
-        .ok_or(FixupError::Truncated { need: STUB_SLOT })?;
+        .get_mut(..STUB_SIZE)
+        .ok_or(FixupError::Truncated { need: STUB_SIZE })?;
     out.fill(0xcc);
     out[..2].copy_from_slice(&[0xff, 0x25]);
     out[2..6].copy_from_slice(&rel32(slot, at + 6)?);
     Ok(())
+}
+
+/// The stub at `at` rewritten to reach `target` (which its slot at `slot`
+/// holds): `jmp rel32` (`e9`) straight there when it is within reach, else
+/// [`write_stub`]'s `jmp *slot(%rip)`. The stub is one aligned word, so
+/// rewriting it is one 8-byte store, as rewriting the slot is: code running the
+/// stub meanwhile executes the one jump or the other, whole (the one
+/// cross-modifying write: a whole instruction in an aligned word, as JVMs
+/// patch their call sites). Jumping straight, a call through a stub that is in
+/// no cache waits for the stub's line only, not also for its slot's.
+pub fn stub_word(at: u64, target: u64, slot: u64) -> u64 {
+    let mut word = [0xcc; STUB_SIZE];
+    if let Ok(rel) = rel32(target, at + 5) {
+        word[0] = 0xe9;
+        word[1..5].copy_from_slice(&rel);
+    } else if write_stub(&mut word, at, slot).is_err() {
+        // Not reached: the table keeps a stub and its slot in one region.
+        word = [0xcc; STUB_SIZE];
+    }
+    u64::from_le_bytes(word)
 }
 
 /// `lea slot(%rip), %rdi; jmp *handler_cell(%rip)` then `int3` padding.
@@ -757,15 +780,30 @@ mod tests {
     #[test]
     fn stub_jumps_through_slot() {
         let mut b = [0u8; STUB_SIZE];
-        write_stub(&mut b, 0x1000, 0x1008).unwrap();
-        // jmp *2(%rip): next instruction at 0x1006, its own slot at 0x1008
-        // (not written here).
-        assert_eq!(b[..8], [0xff, 0x25, 2, 0, 0, 0, 0xcc, 0xcc]);
-        assert_eq!(b[8..], [0; 8]);
+        // jmp *0x1ffa(%rip): next instruction at 0x1006.
         write_stub(&mut b, 0x1000, 0x3000).unwrap();
-        assert_eq!(b[..8], [0xff, 0x25, 0xfa, 0x1f, 0, 0, 0xcc, 0xcc]);
+        assert_eq!(b, [0xff, 0x25, 0xfa, 0x1f, 0, 0, 0xcc, 0xcc]);
         assert!(write_stub(&mut b, 0, 1 << 40).is_err());
         assert!(write_stub(&mut b[..5], 0, 0).is_err());
+    }
+
+    #[test]
+    fn stub_word_jumps_straight_within_reach_and_through_the_slot_beyond() {
+        let word = |at, target, slot| stub_word(at, target, slot).to_le_bytes();
+        // jmp 0x2000: next instruction at 0x1005.
+        assert_eq!(
+            word(0x1000, 0x2000, 0x3000),
+            [0xe9, 0xfb, 0x0f, 0, 0, 0xcc, 0xcc, 0xcc]
+        );
+        // Backwards, and at the edge of reach.
+        assert_eq!(word(0x2000, 0x1000, 0x3000)[..5], [0xe9, 0xfb, 0xef, 0xff, 0xff]);
+        let edge = 0x1005 + i32::MAX as u64;
+        assert_eq!(word(0x1000, edge, 0x3000)[..5], [0xe9, 0xff, 0xff, 0xff, 0x7f]);
+        // One byte beyond: the jump through the slot, as first written.
+        let mut first = [0u8; STUB_SIZE];
+        write_stub(&mut first, 0x1000, 0x3000).unwrap();
+        assert_eq!(word(0x1000, edge + 1, 0x3000), first);
+        assert_eq!(word(0x1000, 1 << 47, 0x3000), first);
     }
 
     #[test]

@@ -1,21 +1,26 @@
 //! The stub table: per symbol an index `i` with
-//! - `stub[i]`: jumps through its slot; the canonical address of a function;
-//! - its slot, the stub's last 8 bytes: the symbol's current implementation
-//!   address. The stub's fetch brings the slot's cache line (and page) in with
-//!   it: kept apart, in an array of their own, each call to another object cost
-//!   a second cold line;
+//! - `stub[i]`: jumps to the symbol's current implementation; the canonical
+//!   address of a function. x86-64's stub is one aligned word, rewritten with
+//!   the slot to jump straight there (`jmp rel32`), or through the slot when
+//!   out of reach (see [`StubTable::set_slot`]); AArch64's loads its slot;
+//! - its slot: that address. On AArch64 the stub's last 8 bytes, so that the
+//!   load hits the line the stub's fetch brought in; on x86-64, whose stubs do
+//!   not load it within reach, an array of its own (`slots[i]`), so that eight
+//!   stubs share a cache line: a program that calls into thousands of objects
+//!   about once each spent a tenth of its time on cold stub lines;
 //! - `got[i]`: its canonical address, read by GOT-relative code — the stub for
 //!   functions (so pointers compare equal and survive replacement), the definition
 //!   for data;
 //! - `trap[i]`: what an undefined or unloaded symbol's slot points at — it passes the
 //!   slot's address to [`trap_handler`], which names the symbol and aborts.
 //!
-//! The three arrays are fixed-size and live in the region; index `i`'s stub and trap
-//! code never change once written, so updating a symbol is one aligned 8-byte
-//! atomic store. `_GLOBAL_OFFSET_TABLE_` is the start of the GOT array.
+//! The arrays are fixed-size and live in the region; index `i`'s trap code never
+//! changes once written, so updating a symbol is one aligned 8-byte atomic store
+//! to its slot and, on x86-64, one to its stub: two stores per symbol, none per
+//! referring object. `_GLOBAL_OFFSET_TABLE_` is the start of the GOT array.
 //!
-//! Target permissions: GOT read-only, stubs (with their slots) and traps
-//! read-execute; relink writes them through the working view.
+//! Target permissions: GOT and slots read-only, stubs and traps read-execute;
+//! relink writes them through the working view.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -44,6 +49,11 @@ pub struct StubTable {
     got: u64,
     stubs: u64,
     traps: u64,
+    /// Whether stubs are rewritten to jump straight to their targets
+    /// ([`StubTable::set_slot`]).
+    direct: bool,
+    /// Offset of the slot array, where slots are not inline in their stubs.
+    slots: Option<u64>,
     /// Indices handed out so far; freed ones are reused first.
     next: u32,
     free: Vec<u32>,
@@ -55,7 +65,9 @@ impl StubTable {
         let page = region.page_size();
         let cap = u64::from(capacity);
         let round = |v: u64| v.div_ceil(page) * page;
-        let data_len = round(8 + cap * 8);
+        // The handler's cell, the GOT, and the slots unless they are inline.
+        let apart = arch.stub_slot().is_none();
+        let data_len = round(8 + cap * 8 + if apart { cap * 8 } else { 0 });
         let code_len = round(cap * (arch.stub_size() + arch.trap_size()) as u64);
         let block = region.alloc(data_len + code_len, page)?;
         let table = StubTable {
@@ -67,6 +79,8 @@ impl StubTable {
             got: 8,
             stubs: data_len,
             traps: data_len + cap * arch.stub_size() as u64,
+            direct: region.remote().is_none(),
+            slots: apart.then_some(8 + cap * 8),
             next: 0,
             free: Vec::new(),
         };
@@ -91,7 +105,10 @@ impl StubTable {
     }
 
     pub fn slot_addr(&self, id: SlotId) -> u64 {
-        self.stub_addr(id) + self.arch.stub_slot() as u64
+        match (self.slots, self.arch.stub_slot()) {
+            (Some(slots), _) => self.base + slots + u64::from(id.0) * 8,
+            (None, inline) => self.stub_addr(id) + inline.unwrap_or(0) as u64,
+        }
     }
 
     pub fn got_addr(&self, id: SlotId) -> u64 {
@@ -107,18 +124,16 @@ impl StubTable {
     }
 
     /// Where the table's arrays lie in the region and how large an element of
-    /// each is: GOT entries, stubs (with their slots) and traps, filled from
+    /// each is: GOT entries, stubs, traps and (x86-64) slots, filled from
     /// index 0 up ([`StubTable::next_index`]); for
     /// [`crate::memory::Prefault::with_arrays`].
-    pub fn arrays(&self) -> [(u64, u64, u64); 3] {
+    pub fn arrays(&self) -> Vec<(u64, u64, u64)> {
         let cap = u64::from(self.capacity);
         let (stub, trap) = (self.arch.stub_size() as u64, self.arch.trap_size() as u64);
         let at = |offset: u64, scale: u64| (self.block.offset + offset, cap * scale, scale);
-        [
-            at(self.got, 8),
-            at(self.stubs, stub),
-            at(self.traps, trap),
-        ]
+        let mut arrays = vec![at(self.got, 8), at(self.stubs, stub), at(self.traps, trap)];
+        arrays.extend(self.slots.map(|slots| at(slots, 8)));
+        arrays
     }
 
     /// The index handed out next once no freed one is left.
@@ -268,9 +283,24 @@ impl StubTable {
         Ok(())
     }
 
-    /// Points the symbol's stub at `target` (one release store).
+    /// Points the symbol's stub at `target`: its slot, then, where stubs jump
+    /// straight ([`Arch::stub_word`]), the stub itself; each one release
+    /// store, so that code running the stub meanwhile takes the old target or
+    /// the new. Stubs are rewritten only in a region whose target view is
+    /// mapped in this process: an executor sees code rewritten through
+    /// another mapping only as far as its machine does (qemu-user does not),
+    /// so its stubs keep jumping through their slots.
     pub fn set_slot(&self, region: &mut Region, id: SlotId, target: u64) {
-        Target::store_slot(region, self.slot_addr(id) - region.target_base(), target);
+        let (base, slot, stub) = (region.target_base(), self.slot_addr(id), self.stub_addr(id));
+        Target::store_slot(region, slot - base, target);
+        if let Some(word) = (self.direct)
+            .then(|| self.arch.stub_word(stub, target, slot))
+            .flatten()
+        {
+            Target::store_slot(region, stub - base, word);
+            // A debugger's private copy of the page gets the new jump too.
+            Target::code_written(region, stub, self.arch.stub_size() as u64, true);
+        }
     }
 
     /// Sets the symbol's canonical address as GOT-relative code reads it.
