@@ -259,7 +259,7 @@ if [ "${#all_sizes[@]}" -ge 2 ]; then
     echo "per-object cost, $shape: $large modules against $small (1.00x: linear)"
     awk -v s="$small" -v l="$large" '
       FNR == NR { if ($2 != "-") w[$1] = $2; next }
-      $2 != "-" && w[$1] > 0 { printf "  %-16s %.2fx\n", $1, ($2 / (l + 1)) / (w[$1] / (s + 1)) }' \
+      $2 != "-" && w[$1] > 0 { printf "  %-16s %.3fx\n", $1, ($2 / (l + 1)) / (w[$1] / (s + 1)) }' \
       "$work/per-$shape-$small.txt" "$work/per-$shape-$large.txt"
   done
 fi
