@@ -52,8 +52,9 @@ pub struct StubTable {
     /// Whether stubs are rewritten to jump straight to their targets
     /// ([`StubTable::set_slot`]).
     direct: bool,
-    /// Offset of the slot array, where slots are not inline in their stubs.
-    slots: Option<u64>,
+    /// Offset of the slot array, where slots are not inline in their stubs
+    /// ([`Arch::stub_slot`] is `None`).
+    slots: u64,
     /// Indices handed out so far; freed ones are reused first.
     next: u32,
     free: Vec<u32>,
@@ -80,7 +81,7 @@ impl StubTable {
             stubs: data_len,
             traps: data_len + cap * arch.stub_size() as u64,
             direct: region.remote().is_none(),
-            slots: apart.then_some(8 + cap * 8),
+            slots: 8 + cap * 8,
             next: 0,
             free: Vec::new(),
         };
@@ -105,9 +106,9 @@ impl StubTable {
     }
 
     pub fn slot_addr(&self, id: SlotId) -> u64 {
-        match (self.slots, self.arch.stub_slot()) {
-            (Some(slots), _) => self.base + slots + u64::from(id.0) * 8,
-            (None, inline) => self.stub_addr(id) + inline.unwrap_or(0) as u64,
+        match self.arch.stub_slot() {
+            Some(inline) => self.stub_addr(id) + inline as u64,
+            None => self.base + self.slots + u64::from(id.0) * 8,
         }
     }
 
@@ -132,7 +133,9 @@ impl StubTable {
         let (stub, trap) = (self.arch.stub_size() as u64, self.arch.trap_size() as u64);
         let at = |offset: u64, scale: u64| (self.block.offset + offset, cap * scale, scale);
         let mut arrays = vec![at(self.got, 8), at(self.stubs, stub), at(self.traps, trap)];
-        arrays.extend(self.slots.map(|slots| at(slots, 8)));
+        if self.arch.stub_slot().is_none() {
+            arrays.push(at(self.slots, 8));
+        }
         arrays
     }
 
