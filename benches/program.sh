@@ -8,13 +8,18 @@
 # wrapper also reads /proc/self/pagemap after the run and prints how many of the
 # program code's pages (the native binary's r-x mapping, relink's r-xs memfd
 # mappings) have the physically next page as their neighbour (root only: the page
-# frame numbers read as zero otherwise). Prints per side the median and range of
-# `main`'s time, each run's exit status checked against the corpus's `expected`.
+# frame numbers read as zero otherwise). With WARM=N the wrapper then calls `main`
+# N more times and prints their mean: the program again with its code, data and stack
+# warm, so that what is left of a difference is the cost of the instructions and of
+# the memory they keep reaching, not of first touches (page faults, cold caches).
+# Prints per side the median and range of `main`'s time (and of the warm calls'),
+# each run's exit status (every call's) checked against the corpus's `expected`.
 #
 # usage: benches/program.sh CORPUS_DIR RUNS [RELINK...]
 #   RELINK: relink binaries to time (default target/release/relink); llvm-jitlink-14
 #   is timed too when installed (SKIP_JITLINK=1 leaves it out).
 #   e.g. benches/program.sh /tmp/keep/wide-5000-20 8 target/release/relink /tmp/old/relink
+#        WARM=11 benches/program.sh /tmp/keep/rich-5000-20 5
 set -euo pipefail
 dir=$(realpath "$1") runs=$2
 shift 2
@@ -67,6 +72,16 @@ int main(int argc, char **argv) {
   clock_gettime(CLOCK_MONOTONIC, &b);
   fprintf(stderr, "program.sh: main %.3f\n",
           (b.tv_sec - a.tv_sec) * 1e3 + (b.tv_nsec - a.tv_nsec) / 1e6);
+  const char *warm = getenv("WARM");
+  int again = warm ? atoi(warm) : 0;
+  if (again > 0) {
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    for (int i = 0; i < again; i++)
+      if (real_main(argc, argv) != status) status = 255;
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    fprintf(stderr, "program.sh: warm %.3f\n",
+            ((b.tv_sec - a.tv_sec) * 1e3 + (b.tv_nsec - a.tv_nsec) / 1e6) / again);
+  }
   if (getenv("CONTIG")) contiguity();
   return status;
 }
@@ -102,8 +117,8 @@ for round in $(seq "$runs"); do
       exit 1
     fi
     awk -v n="${names[$j]}" '/^program.sh: main/ { m = $3 }
-      /^program.sh: pages/ { p = $3; a = $5 }
-      END { print n, m, p + 0, a + 0 }' "$work/err" >> "$work/samples"
+      /^program.sh: pages/ { p = $3; a = $5 } /^program.sh: warm/ { w = $3 }
+      END { print n, m, p + 0, a + 0, w + 0 }' "$work/err" >> "$work/samples"
     # relink's teardown helper frees its memory after it exits: not during the next run.
     while pgrep -x -r D,R,S relink > /dev/null; do :; done
   done
@@ -111,9 +126,11 @@ done
 for i in "${!relinks[@]}"; do echo "relink$i: ${relinks[$i]}"; done
 echo "main of $dir, $runs runs each (ms):"
 for n in "${names[@]}"; do
-  awk -v n="$n" '$1 == n' "$work/samples" | sort -k2 -g | awk -v n="$n" '
+  warm=$(awk -v n="$n" '$1 == n { print $5 }' "$work/samples" | sort -g |
+    awk '{ w[NR] = $1 } END { if (w[NR] > 0) printf "  warm median %.2f  range %.2f-%.2f", w[int((NR + 1) / 2)], w[1], w[NR] }')
+  awk -v n="$n" '$1 == n' "$work/samples" | sort -k2 -g | awk -v n="$n" -v warm="$warm" '
     { t[NR] = $2; p += $3; a += $4 }
-    END { printf "  %-8s median %8.2f  range %.2f-%.2f", n, t[int((NR + 1) / 2)], t[1], t[NR]
+    END { printf "  %-8s median %8.2f  range %.2f-%.2f%s", n, t[int((NR + 1) / 2)], t[1], t[NR], warm
           if (p > 0) printf "  pages physically next to the previous: %.1f%%", 100 * a / p
           printf "\n" }'
 done
