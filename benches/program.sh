@@ -65,22 +65,23 @@ static void contiguity(void) {
   }
   fprintf(stderr, "program.sh: pages %ld adjacent %ld\n", present, adjacent);
 }
+static double ms_since(struct timespec a) {
+  struct timespec b;
+  clock_gettime(CLOCK_MONOTONIC, &b);
+  return (b.tv_sec - a.tv_sec) * 1e3 + (b.tv_nsec - a.tv_nsec) / 1e6;
+}
 int main(int argc, char **argv) {
-  struct timespec a, b;
+  struct timespec a;
   clock_gettime(CLOCK_MONOTONIC, &a);
   int status = real_main(argc, argv);
-  clock_gettime(CLOCK_MONOTONIC, &b);
-  fprintf(stderr, "program.sh: main %.3f\n",
-          (b.tv_sec - a.tv_sec) * 1e3 + (b.tv_nsec - a.tv_nsec) / 1e6);
+  fprintf(stderr, "program.sh: main %.3f\n", ms_since(a));
   const char *warm = getenv("WARM");
   int again = warm ? atoi(warm) : 0;
   if (again > 0) {
     clock_gettime(CLOCK_MONOTONIC, &a);
     for (int i = 0; i < again; i++)
       if (real_main(argc, argv) != status) status = 255;
-    clock_gettime(CLOCK_MONOTONIC, &b);
-    fprintf(stderr, "program.sh: warm %.3f\n",
-            ((b.tv_sec - a.tv_sec) * 1e3 + (b.tv_nsec - a.tv_nsec) / 1e6) / again);
+    fprintf(stderr, "program.sh: warm %.3f\n", ms_since(a) / again);
   }
   if (getenv("CONTIG")) contiguity();
   return status;
@@ -124,13 +125,19 @@ for round in $(seq "$runs"); do
   done
 done
 for i in "${!relinks[@]}"; do echo "relink$i: ${relinks[$i]}"; done
+# summary NAME COLUMN: the median and range of that column of NAME's samples
+# (2: main, 5: the warm calls; empty when it is all zeros, as without WARM).
+summary() {
+  awk -v n="$1" -v c="$2" '$1 == n { print $c }' "$work/samples" | sort -g | awk '
+    { v[NR] = $1 }
+    END { if (v[NR] > 0) printf "median %8.2f  range %.2f-%.2f", v[int((NR + 1) / 2)], v[1], v[NR] }'
+}
 echo "main of $dir, $runs runs each (ms):"
 for n in "${names[@]}"; do
-  warm=$(awk -v n="$n" '$1 == n { print $5 }' "$work/samples" | sort -g |
-    awk '{ w[NR] = $1 } END { if (w[NR] > 0) printf "  warm median %.2f  range %.2f-%.2f", w[int((NR + 1) / 2)], w[1], w[NR] }')
-  awk -v n="$n" '$1 == n' "$work/samples" | sort -k2 -g | awk -v n="$n" -v warm="$warm" '
-    { t[NR] = $2; p += $3; a += $4 }
-    END { printf "  %-8s median %8.2f  range %.2f-%.2f%s", n, t[int((NR + 1) / 2)], t[1], t[NR], warm
-          if (p > 0) printf "  pages physically next to the previous: %.1f%%", 100 * a / p
-          printf "\n" }'
+  warm=$(summary "$n" 5)
+  printf '  %-8s %s%s' "$n" "$(summary "$n" 2)" "${warm:+  warm $warm}"
+  awk -v n="$n" '$1 == n { p += $3; a += $4 }
+    END { if (p > 0) printf "  pages physically next to the previous: %.1f%%", 100 * a / p }' \
+    "$work/samples"
+  echo
 done
