@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 
 use super::Target;
-use super::{carve, give_back, take_next_fit, Block, Region};
+use super::{carve, give_back, take_next_fit, Block, Region, HUGE};
 use crate::error::{Error, Result};
 use crate::input::Class;
 
@@ -61,6 +61,10 @@ pub struct Pools {
     /// pieces fit where the previous one did; scanning every chunk first made
     /// loading thousands of objects quadratic).
     recent: [Option<u64>; 4],
+    /// Whether new chunks of code are huge pages ([`Region::alloc_window`]):
+    /// set by a batch of objects whose code will fill a few
+    /// (`linker/batch.rs`).
+    pub huge_code: bool,
 }
 
 impl Pools {
@@ -95,7 +99,15 @@ impl Pools {
                 } else {
                     CHUNK
                 };
-                let block = region.alloc(size, align.max(page))?;
+                let window = class == Class::Code
+                    && self.huge_code
+                    && len + align <= HUGE / 4
+                    && align <= page
+                    && region.huge_pages();
+                let block = match window.then(|| region.alloc_window()).flatten() {
+                    Some(block) => block,
+                    None => region.alloc(size, align.max(page))?,
+                };
                 if let Err(e) = Target::protect(region, block.offset, block.len, class) {
                     region.free(block);
                     return Err(e);
