@@ -6,7 +6,7 @@
 //! The objects are a call chain in assembly for the architecture under test:
 //! `huge_<i>` returns `huge_<i-1>() + i` (through the stub table, as any call
 //! between objects) and then runs through 96 KiB of no-ops before it returns, so
-//! that every page of every window runs: 48 objects, 4.5 MiB of code.
+//! that every page of every window runs: 100 objects, 9.4 MiB of code.
 
 mod common;
 
@@ -16,7 +16,7 @@ use std::sync::OnceLock;
 use common::assemble;
 use relink::Linker;
 
-const COUNT: usize = 48;
+const COUNT: usize = 100;
 /// No-ops after each call, in instructions of 4 bytes (x86-64: 4-byte `nopl`).
 const NOPS: usize = 24 << 10;
 
@@ -154,32 +154,29 @@ fn a_batch_with_megabytes_of_code_runs_from_huge_pages() {
 }
 
 /// Unloading every object gives the windows back (their pages to the kernel):
-/// loading the batch again maps no more, and runs the same.
+/// after each of three rounds of loading the batch, running it and unloading
+/// it, the region maps what it mapped after the first (the tables); the
+/// rounds run the same. (How much a round maps depends on how many windows
+/// were ready in time, so rounds are not compared loaded.)
 #[test]
 fn unloaded_windows_go_back_and_a_second_batch_reuses_them() {
     let files = objects();
     let mut linker = Linker::new().unwrap();
-    let mut mapped = Vec::new();
+    let mut after = Vec::new();
     for round in 0..3 {
         let ids = linker.load_files(&files).unwrap();
-        assert_eq!(
-            call(&mut linker, COUNT - 1),
-            triangle(COUNT - 1),
-            "round {round}"
-        );
-        mapped.push(linker.memory().mapped);
+        let last = call(&mut linker, COUNT - 1);
+        assert_eq!(last, triangle(COUNT - 1), "round {round}");
+        assert!(linker.memory().by_class[0].0 >= (COUNT * NOPS * 4) as u64);
         for id in ids {
             linker.unload(id).unwrap();
         }
         unsafe { linker.reclaim() };
-        assert_eq!(
-            linker.memory().by_class[0],
-            (0, 0),
-            "round {round}: code left"
-        );
+        let code = linker.memory().by_class[0];
+        assert_eq!(code, (0, 0), "round {round}: code left");
+        after.push(linker.memory().mapped);
     }
-    assert_eq!(mapped[1], mapped[0], "{mapped:?}");
-    assert_eq!(mapped[2], mapped[0], "{mapped:?}");
+    assert_eq!(after, vec![after[0]; 3], "mapped after unloading");
 }
 
 /// A file that is not an object at the end of such a batch: the error names

@@ -54,20 +54,20 @@ use crate::symbols::{Binding, NameId};
 const READ_LIMIT: u64 = 1 << 20;
 
 /// Bytes of code a batch is expected to place from which its code goes into
-/// huge pages ([`Pools::huge_code`](crate::memory::pack::Pools)): two of them.
-/// Below, the last one's unused part (resident in both views) would be a large
-/// share of the code, and making one costs more than its small pages on a VM
-/// whose host takes back free memory (about 4.7 ms against 1.5 ms).
-const HUGE_CODE: u64 = 2 * crate::memory::HUGE;
+/// huge pages ([`Region::alloc_window`](crate::memory::Region::alloc_window)):
+/// four of them. Making one costs more than its small pages on a VM whose host
+/// takes back free memory (4.7 ms against about 1.5 ms, on the reading
+/// thread), the last one's unused part stays resident in both views, and the
+/// program's run gains little below (wide 1,001, 5.6 MiB of code: README).
+const HUGE_CODE: u64 = 4 * crate::memory::HUGE;
 
-/// Whether the rest of a batch's code goes into huge pages, from what its
-/// first `linked` objects of `count` placed (the pools held `before` bytes of
-/// code when it started): sets [`Pools::huge_code`](crate::memory::pack::Pools)
-/// when all `count` would place [`HUGE_CODE`] at that rate. Then, if the code
-/// chunks' room will not hold the rest, the window the next chunk takes, for
-/// a reading thread to make a huge page ahead ([`Prefault::expect_window`]).
-fn code_windows(
-    space: &mut crate::link::Space,
+/// The window for a reading thread to make a huge page ahead of need
+/// ([`Prefault::expect_window`]), if the batch's code goes into huge pages:
+/// all `count` objects would place [`HUGE_CODE`] at the rate its first `linked`
+/// placed (the pools held `before` bytes of code when it started), and the
+/// code chunks' room will not hold the rest.
+fn code_window(
+    space: &crate::link::Space,
     before: u64,
     linked: usize,
     count: usize,
@@ -75,8 +75,7 @@ fn code_windows(
     let (used, chunks) = space.pools.by_class()[0];
     let placed = used.saturating_sub(before);
     let rest = placed / linked.max(1) as u64 * count.saturating_sub(linked) as u64;
-    space.pools.huge_code = placed + rest >= HUGE_CODE;
-    let more = space.pools.huge_code && rest > chunks - used;
+    let more = placed + rest >= HUGE_CODE && rest > chunks - used;
     more.then(|| space.region.next_window()).flatten()
 }
 
@@ -615,9 +614,6 @@ impl Linker {
             if let (Some(prefault), Some(space)) = (prefault.get(), self.linked.space.as_mut()) {
                 prefault.finish(&mut space.region);
             }
-            if let Some(space) = self.linked.space.as_mut() {
-                space.pools.huge_code = false;
-            }
             Some(streamed)
         })
     }
@@ -678,7 +674,7 @@ impl Linker {
                 });
                 prefault.expect(&mut space.region);
                 prefault.expect_index(space.stubs.next_index());
-                prefault.expect_window(code_windows(space, code_before, i, count));
+                prefault.expect_window(code_window(space, code_before, i, count));
             }
             // Dropped and their buffers reused there; here if it has ended.
             _ = at.to_reuse[from].send(linked);

@@ -114,6 +114,9 @@ pub struct Region {
     /// With [`Region::populate_later`]: the ranges [`Region::populate`] left to
     /// a [`Prefault`], until [`Prefault::expect`] hands them over.
     later: Option<Vec<Block>>,
+    /// The free window a [`Prefault`] made one huge page ahead of need
+    /// ([`Prefault::expect_window`]; [`Prefault::NO_WINDOW`]: none).
+    ready: std::sync::Arc<AtomicU64>,
 }
 
 // SAFETY: the region owns its mappings; nothing else aliases them through Rust
@@ -174,6 +177,7 @@ impl Region {
             debug: None,
             remote,
             later: None,
+            ready: std::sync::Arc::new(AtomicU64::new(Prefault::NO_WINDOW)),
         }
     }
 
@@ -344,7 +348,15 @@ impl Region {
     /// region, above where the stub table and the first-fit chunks of data go
     /// (which would otherwise take every window's first pages), then from the
     /// bottom. `None` if no such block is free.
+    ///
+    /// Only a window a [`Prefault`] has made a huge page ahead of need is
+    /// handed out (`None` otherwise, for a chunk of small pages): made while
+    /// the linking thread writes it, the page would keep it waiting (a huge
+    /// page that must come back from this VM's host took 4.7 ms).
     pub fn alloc_window(&mut self) -> Option<Block> {
+        if !self.huge_pages() || self.next_window() != Some(self.ready.load(Ordering::Acquire)) {
+            return None;
+        }
         let (off, flen, at) = next_fit(&self.free, self.target, HUGE, HUGE, self.window_zone())?;
         carve(&mut self.free, off, flen, at, HUGE);
         self.in_use += HUGE;
@@ -638,6 +650,7 @@ impl Region {
             chunks: std::sync::Mutex::new(Vec::new()),
             window: AtomicU64::new(Prefault::NO_WINDOW),
             window_done: AtomicU64::new(Prefault::NO_WINDOW),
+            ready: self.ready.clone(),
         }
     }
 
@@ -672,6 +685,8 @@ pub struct Prefault {
     /// ([`Prefault::NO_WINDOW`]: none).
     window: AtomicU64,
     window_done: AtomicU64,
+    /// The region's: the window made, once it is ([`Region::alloc_window`]).
+    ready: std::sync::Arc<AtomicU64>,
 }
 
 /// A range of the working view filled front to back: element `i` at
@@ -739,6 +754,8 @@ impl Prefault {
     /// allocated are populated now (on the calling thread), and the region
     /// populates at once again.
     pub fn finish(&self, region: &mut Region) {
+        // Code loaded later takes small pages again.
+        self.ready.store(Self::NO_WINDOW, Ordering::Release);
         let left = std::mem::take(&mut *self.lock_chunks());
         region.later.get_or_insert_with(Vec::new).extend(left);
         region.populate_later(false);
@@ -753,10 +770,9 @@ impl Prefault {
 
     /// Makes the free window at `offset` ([`Region::next_window`]) one huge
     /// page of the working view ahead of need, where the region can
-    /// ([`Region::huge_pages`]): the next chunk of code then goes there, and
-    /// the linking thread writes it without a fault, instead of waiting for
-    /// the page to be made while it writes (a huge page that must come back
-    /// from this VM's host took about 4.7 ms). `None`: no window is needed.
+    /// ([`Region::huge_pages`]): once it is, the next chunk of code goes there
+    /// ([`Region::alloc_window`]), and the linking thread writes it without a
+    /// fault. `None`: no window is needed.
     pub fn expect_window(&self, offset: Option<u64>) {
         let offset = offset.filter(|_| self.huge).unwrap_or(Self::NO_WINDOW);
         self.window.store(offset, Ordering::Relaxed);
@@ -785,7 +801,9 @@ impl Prefault {
             // SAFETY: a free window of the working view, mapped while the
             // linker that owns it is loading; aligned, as the view is
             // (`huge` is only set then). Free memory stays zero.
-            unsafe { collapse_views(self.working as u64, None, window) };
+            if unsafe { collapse_views(self.working as u64, None, window) } {
+                self.ready.store(window, Ordering::Release);
+            }
         }
         let block = self.lock_chunks().pop();
         if let Some(block) = block {

@@ -61,10 +61,6 @@ pub struct Pools {
     /// pieces fit where the previous one did; scanning every chunk first made
     /// loading thousands of objects quadratic).
     recent: [Option<u64>; 4],
-    /// Whether new chunks of code are huge pages ([`Region::alloc_window`]):
-    /// set by a batch of objects whose code will fill a few
-    /// (`linker/batch.rs`).
-    pub huge_code: bool,
 }
 
 impl Pools {
@@ -99,11 +95,8 @@ impl Pools {
                 } else {
                     CHUNK
                 };
-                let window = class == Class::Code
-                    && self.huge_code
-                    && len + align <= HUGE / 4
-                    && align <= page
-                    && region.huge_pages();
+                // A huge page a batch had made ready, if any.
+                let window = class == Class::Code && len + align <= HUGE / 4 && align <= page;
                 let block = match window.then(|| region.alloc_window()).flatten() {
                     Some(block) => block,
                     None => region.alloc(size, align.max(page))?,
