@@ -380,6 +380,9 @@ impl Reading<'_> {
             if self.to_link.send(ahead).is_err() {
                 return;
             }
+            if let Some(prefault) = self.prefault.and_then(|(region, _)| region.get()) {
+                prefault.make_window();
+            }
         }
     }
 }

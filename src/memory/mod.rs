@@ -354,10 +354,11 @@ impl Region {
     /// the linking thread writes it, the page would keep it waiting (a huge
     /// page that must come back from this VM's host took 4.7 ms).
     pub fn alloc_window(&mut self) -> Option<Block> {
-        if !self.huge_pages() || self.next_window() != Some(self.ready.load(Ordering::Acquire)) {
+        let at = self.next_window()?;
+        if !self.huge_pages() || at != self.ready.load(Ordering::Acquire) {
             return None;
         }
-        let (off, flen, at) = next_fit(&self.free, self.target, HUGE, HUGE, self.window_zone())?;
+        let (&off, &flen) = self.free.range(..=at).next_back()?;
         carve(&mut self.free, off, flen, at, HUGE);
         self.in_use += HUGE;
         Some(Block {
@@ -368,11 +369,16 @@ impl Region {
 
     /// The offset [`Region::alloc_window`] would hand out now.
     pub fn next_window(&self) -> Option<u64> {
-        next_fit(&self.free, self.target, HUGE, HUGE, self.window_zone()).map(|f| f.2)
-    }
-
-    fn window_zone(&self) -> u64 {
-        self.size / 8 / HUGE * HUGE
+        let zone = self.size / 8;
+        let fits = |from: u64| {
+            move |(&off, &len): (&u64, &u64)| {
+                let at = (self.target + off.max(from)).next_multiple_of(HUGE) - self.target;
+                (at + HUGE <= off + len).then_some(at)
+            }
+        };
+        let around = self.free.range(..=zone).next_back().into_iter();
+        (around.chain(self.free.range(zone + 1..)).find_map(fits(zone)))
+            .or_else(|| self.free.iter().find_map(fits(0)))
     }
 
     /// Returns a block: its pages go back to the kernel and become inaccessible.
@@ -651,6 +657,7 @@ impl Region {
             window: AtomicU64::new(Prefault::NO_WINDOW),
             window_done: AtomicU64::new(Prefault::NO_WINDOW),
             ready: self.ready.clone(),
+            windows_slow: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -687,6 +694,8 @@ pub struct Prefault {
     window_done: AtomicU64,
     /// The region's: the window made, once it is ([`Region::alloc_window`]).
     ready: std::sync::Arc<AtomicU64>,
+    /// A window took too long: no more ([`Prefault::make_window`]).
+    windows_slow: std::sync::atomic::AtomicBool,
 }
 
 /// A range of the working view filled front to back: element `i` at
@@ -778,6 +787,42 @@ impl Prefault {
         self.window.store(offset, Ordering::Relaxed);
     }
 
+    /// Makes the window [`Prefault::expect_window`] asked for, if it is not
+    /// made yet, one huge page of the working view: 0.1–0.6 ms, or several
+    /// when the memory must come back from this VM's host. A reading thread
+    /// calls it between chunks, holding none of the next chunk's files, which
+    /// the linking thread may then read itself.
+    ///
+    /// One that took longer than [`Prefault::SLOW_WINDOW`] is the last: the
+    /// huge pages cost more than the small ones they replace (a VM whose host
+    /// took the free memory back, as this project's does a second or two after
+    /// a process frees it: 4.6–5.8 ms a huge page, against about 1.3 ms for
+    /// 512 small ones in both views), more than the program's run gains.
+    pub fn make_window(&self) {
+        let window = self.window.load(Ordering::Relaxed);
+        if window == Self::NO_WINDOW || window == self.window_done.swap(window, Ordering::Relaxed) {
+            return;
+        }
+        if self.windows_slow.load(Ordering::Relaxed) {
+            return;
+        }
+        let start = std::time::Instant::now();
+        // SAFETY: a free window of the working view, mapped while the linker
+        // that owns it is loading; aligned, as the view is (`huge` is only
+        // set then). Free memory stays zero.
+        if unsafe { collapse_views(self.working as u64, None, window) } {
+            self.ready.store(window, Ordering::Release);
+        }
+        if start.elapsed() > Self::SLOW_WINDOW {
+            self.windows_slow.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// How long making a window may take for the next one to be made
+    /// ([`Prefault::make_window`]): about what its small pages cost on this
+    /// project's VM (a huge page from memory at hand takes 0.1 ms there).
+    pub const SLOW_WINDOW: std::time::Duration = std::time::Duration::from_millis(1);
+
     /// Records the index the arrays are filled at next.
     pub fn expect_index(&self, index: u64) {
         for s in &self.streams[1..] {
@@ -796,15 +841,6 @@ impl Prefault {
         // chunk per STEP it fills.
         // Popped first: the lock is not held while the pages are populated,
         // so the linking thread never waits for it in `expect`.
-        let window = self.window.load(Ordering::Relaxed);
-        if window != self.window_done.swap(window, Ordering::Relaxed) && window != Self::NO_WINDOW {
-            // SAFETY: a free window of the working view, mapped while the
-            // linker that owns it is loading; aligned, as the view is
-            // (`huge` is only set then). Free memory stays zero.
-            if unsafe { collapse_views(self.working as u64, None, window) } {
-                self.ready.store(window, Ordering::Release);
-            }
-        }
         let block = self.lock_chunks().pop();
         if let Some(block) = block {
             // SAFETY: a range of the region's views, mapped while the linker
@@ -1043,25 +1079,15 @@ pub(crate) fn take_next_fit(
     align: u64,
     from: u64,
 ) -> Option<u64> {
-    let (off, flen, at) = next_fit(free, target_base, len, align, from)?;
-    carve(free, off, flen, at, len);
-    Some(at)
-}
-
-/// Where [`take_next_fit`] takes from: the free range, and the offset in it.
-fn next_fit(
-    free: &BTreeMap<u64, u64>,
-    target_base: u64,
-    len: u64,
-    align: u64,
-    from: u64,
-) -> Option<(u64, u64, u64)> {
     let fits = |(&off, &flen): (&u64, &u64)| {
         let at = (target_base + off).next_multiple_of(align) - target_base;
         (at + len <= off + flen).then_some((off, flen, at))
     };
     let start = free.range(..=from).next_back().map_or(from, |(&off, _)| off);
-    (free.range(start..).find_map(fits)).or_else(|| free.range(..start).find_map(fits))
+    let (off, flen, at) = (free.range(start..).find_map(fits))
+        .or_else(|| free.range(..start).find_map(fits))?;
+    carve(free, off, flen, at, len);
+    Some(at)
 }
 
 /// Takes `[at, at + len)` out of the free range `[off, off + flen)`.
