@@ -111,9 +111,10 @@ pub struct Region {
     /// The target view is an executor's (`remote.rs`): only the working view
     /// is mapped here, and protection, coherence and release are its requests.
     remote: Option<std::sync::Arc<remote::Remote>>,
-    /// With [`Region::populate_later`]: the ranges [`Region::populate`] left to
-    /// a [`Prefault`], until [`Prefault::expect`] hands them over.
-    later: Option<Vec<Block>>,
+    /// With [`Region::populate_later`]: the ranges [`Region::populate`] (and,
+    /// marked `true`, [`Region::populate_window`]) left to a [`Prefault`],
+    /// until [`Prefault::expect`] hands them over.
+    later: Option<Vec<(Block, bool)>>,
     /// The free window a [`Prefault`] made one huge page ahead of need
     /// ([`Prefault::expect_window`]; [`Prefault::NO_WINDOW`]: none).
     ready: std::sync::Arc<AtomicU64>,
@@ -354,10 +355,12 @@ impl Region {
     /// the linking thread writes it, the page would keep it waiting (a huge
     /// page that must come back from this VM's host took 4.7 ms).
     pub fn alloc_window(&mut self) -> Option<Block> {
-        let at = self.next_window()?;
-        if !self.huge_pages() || at != self.ready.load(Ordering::Acquire) {
+        let ready = self.ready.load(Ordering::Acquire);
+        // Outside a batch that asked for windows, nothing to search for.
+        if ready == Prefault::NO_WINDOW || !self.huge_pages() || self.next_window()? != ready {
             return None;
         }
+        let at = ready;
         let (&off, &flen) = self.free.range(..=at).next_back()?;
         carve(&mut self.free, off, flen, at, HUGE);
         self.in_use += HUGE;
@@ -511,22 +514,33 @@ impl Region {
     /// With [`Region::populate_later`], the range is left to a [`Prefault`]
     /// instead.
     pub fn populate(&mut self, offset: u64, len: u64) {
-        assert!(offset.is_multiple_of(self.page) && offset + len <= self.size);
-        if let Some(later) = &mut self.later {
-            later.push(Block { offset, len });
-            return;
-        }
-        let huge = self.huge_pages();
-        // SAFETY: a range of our own two mappings (in bounds, checked above).
-        unsafe { populate_views(self.working as u64, self.target_here(), offset, len, huge) };
+        self.populate_as(Block { offset, len }, false);
     }
 
-    /// Whether [`Region::populate`] makes each whole, aligned [`HUGE`] stretch
-    /// of its range one huge page (`MADV_COLLAPSE`, best effort) instead of 512
-    /// small ones: with 4 KiB pages, both views here (not an executor's) and
-    /// aligned, and no private code mappings for a debugger. A loaded program's
-    /// code then takes a TLB entry per 2 MiB: with 28 MiB of code all in huge
-    /// pages, its run took 12–13% less (README, issue 20).
+    /// As [`Region::populate`], for a window [`Region::alloc_window`] handed
+    /// out: one huge page in both views (the working view's made already), or
+    /// small pages if the kernel refuses.
+    pub fn populate_window(&mut self, window: Block) {
+        self.populate_as(window, true);
+    }
+
+    fn populate_as(&mut self, block: Block, window: bool) {
+        let (offset, len) = (block.offset, block.len);
+        assert!(offset.is_multiple_of(self.page) && offset + len <= self.size);
+        if let Some(later) = &mut self.later {
+            later.push((block, window));
+            return;
+        }
+        // SAFETY: a range of our own two mappings (in bounds, checked above);
+        // a window is aligned, as both views are (`alloc_window`).
+        unsafe { fill_views(self.working as u64, self.target_here(), block, window) };
+    }
+
+    /// Whether code can go in huge pages ([`Region::alloc_window`]): with 4
+    /// KiB pages, both views here (not an executor's) and aligned, and no
+    /// private code mappings for a debugger. A loaded program's code then takes
+    /// a TLB entry per 2 MiB: with 28 MiB of code all in huge pages, its run
+    /// took 12–13% less (README, issue 20).
     pub fn huge_pages(&self) -> bool {
         self.page == 4096
             && self.remote.is_none()
@@ -545,9 +559,9 @@ impl Region {
             self.later.get_or_insert_with(Vec::new);
             return;
         }
-        for block in self.later.take().unwrap_or_default() {
+        for (block, window) in self.later.take().unwrap_or_default() {
             if self.all_allocated(block) {
-                self.populate(block.offset, block.len);
+                self.populate_as(block, window);
             }
         }
     }
@@ -573,30 +587,28 @@ impl Region {
 /// # Safety
 /// The range must lie in the two views, mapped during the call, or in pages
 /// that may be unmapped or made inaccessible concurrently (the advice then fails).
-unsafe fn populate_views(working: u64, target: Option<u64>, offset: u64, len: u64, huge: bool) {
-    let (lo, hi) = (offset.next_multiple_of(HUGE), (offset + len) / HUGE * HUGE);
-    if huge && lo < hi {
-        // SAFETY: the caller's, for each part of the range.
-        unsafe {
-            populate_views(working, target, offset, lo - offset, false);
-            for window in (lo..hi).step_by(HUGE as usize) {
-                if !collapse_views(working, target, window) {
-                    populate_views(working, target, window, HUGE, false);
-                }
-            }
-            populate_views(working, target, hi, offset + len - hi, false);
-        }
-        return;
-    }
-    if len == 0 {
-        return;
-    }
+unsafe fn populate_views(working: u64, target: Option<u64>, offset: u64, len: u64) {
     // SAFETY: the caller's; populating changes no contents and no permissions.
     unsafe {
         populate_write(working + offset, len);
         if let Some(target) = target {
             let at = (target + offset) as *mut libc::c_void;
             libc::madvise(at, len as usize, libc::MADV_POPULATE_READ);
+        }
+    }
+}
+
+/// Populates `block` as [`populate_views`] does, or, if it is a `window`
+/// ([`Region::alloc_window`]), makes it one huge page in both views
+/// ([`collapse_views`]), populating it if the kernel refuses.
+///
+/// # Safety
+/// As for [`populate_views`]; a window aligned to [`HUGE`], both views too.
+unsafe fn fill_views(working: u64, target: Option<u64>, block: Block, window: bool) {
+    // SAFETY: the caller's.
+    unsafe {
+        if !(window && collapse_views(working, target, block.offset)) {
+            populate_views(working, target, block.offset, block.len);
         }
     }
 }
@@ -685,8 +697,8 @@ pub struct Prefault {
     /// The region's free space first, then any [`Prefault::with_arrays`] added.
     streams: Vec<Stream>,
     /// Ranges the region left to be populated ([`Region::populate_later`]),
-    /// handed over by [`Prefault::expect`].
-    chunks: std::sync::Mutex<Vec<Block>>,
+    /// `true` for windows, handed over by [`Prefault::expect`].
+    chunks: std::sync::Mutex<Vec<(Block, bool)>>,
     /// The window of free space to make one huge page in the working view
     /// ahead of need ([`Prefault::expect_window`]), and the last one made so
     /// ([`Prefault::NO_WINDOW`]: none).
@@ -770,7 +782,7 @@ impl Prefault {
         region.populate_later(false);
     }
 
-    fn lock_chunks(&self) -> std::sync::MutexGuard<'_, Vec<Block>> {
+    fn lock_chunks(&self) -> std::sync::MutexGuard<'_, Vec<(Block, bool)>> {
         self.chunks.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -842,15 +854,12 @@ impl Prefault {
         // Popped first: the lock is not held while the pages are populated,
         // so the linking thread never waits for it in `expect`.
         let block = self.lock_chunks().pop();
-        if let Some(block) = block {
+        if let Some((block, window)) = block {
             // SAFETY: a range of the region's views, mapped while the linker
             // that owns it is loading (the caller's thread ends before the
             // load returns); a range freed since is at worst made accessible
             // in the working view, as free space ahead is anyway.
-            unsafe {
-                let (working, target) = (self.working as u64, self.target);
-                populate_views(working, target, block.offset, block.len, self.huge)
-            };
+            unsafe { fill_views(self.working as u64, self.target, block, window) };
         }
         let mut budget = Self::STEP;
         for s in self.streams[1..].iter().chain(&self.streams[..1]) {

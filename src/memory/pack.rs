@@ -97,7 +97,8 @@ impl Pools {
                 };
                 // A huge page a batch had made ready, if any.
                 let window = class == Class::Code && len + align <= HUGE / 4 && align <= page;
-                let block = match window.then(|| region.alloc_window()).flatten() {
+                let window = window.then(|| region.alloc_window()).flatten();
+                let block = match window {
                     Some(block) => block,
                     None => region.alloc(size, align.max(page))?,
                 };
@@ -105,7 +106,10 @@ impl Pools {
                     region.free(block);
                     return Err(e);
                 }
-                region.populate(block.offset, block.len);
+                match window {
+                    Some(window) => region.populate_window(window),
+                    None => region.populate(block.offset, block.len),
+                }
                 let mut chunk = Chunk {
                     block,
                     free: BTreeMap::from([(block.offset, block.len)]),
