@@ -104,6 +104,15 @@ once() { # corpus, name, command... : runs it once, appends
     >> "$work/samples"
 }
 
+# warm CORPUS: reads the corpus's files, untimed, so that the run after it finds
+# them in the page cache. This VM runs a DAMON pageout scheme (kdamond; memory
+# seen accessed in at most one of the ten samples of each 5 s interval, for 12
+# intervals, is paged out), which evicts files read only every few seconds: the
+# tool that came first on a corpus read part of it from disk (perf: virtio-blk
+# requests under read(2)). A corpus unread for an hour here had 42 of its 2,912
+# pages cached (rich 1,001), one read a few minutes before 26,671 of 28,725.
+warm() { cat "${c_dir[$1]}"/*.o > /dev/null; }
+
 # run_rounds CORPUS... -- TOOL... : RUNS rounds; each round runs every tool once
 # on every corpus (both sizes and shapes in the same round, so that a machine
 # that speeds up or slows down during the measurement affects every tool and
@@ -127,6 +136,7 @@ run_rounds() {
     for c in $(seq 0 $((nk - 1))); do
       key=${keys[$c]}
       [ $((round % 2)) = 1 ] && key=${keys[$((nk - 1 - c))]}
+      warm "$key"
       for k in $(seq 0 $((nt - 1))); do
         j=$k
         [ $((round % 2)) = 1 ] && j=$((nt - 1 - k))
