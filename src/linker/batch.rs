@@ -496,7 +496,24 @@ impl Linker {
         Ok(ids)
     }
 
+    /// Links the inputs as they are read, until an archive (or the end); a
+    /// batch of [`AHEAD_MIN`] inputs or more has its code and read-only
+    /// chunks cut from runs ([`Pools::use_runs`](crate::memory::pack::Pools::use_runs)),
+    /// whatever the number of threads, so that its image is the same.
     fn stream(
+        &mut self,
+        inputs: &dyn Inputs,
+        fresh: bool,
+        ids: &mut Vec<ObjectId>,
+    ) -> Result<Streamed> {
+        let streamed = self.stream_inputs(inputs, fresh, ids);
+        if let Some(space) = self.linked.space.as_mut() {
+            space.pools.end_runs(&mut space.region);
+        }
+        streamed
+    }
+
+    fn stream_inputs(
         &mut self,
         inputs: &dyn Inputs,
         fresh: bool,
@@ -676,6 +693,7 @@ impl Linker {
                     space.region.prefault().with_arrays(&space.stubs.arrays())
                 });
                 prefault.expect(&mut space.region);
+                prefault.expect_runs(space.pools.run_fronts());
                 prefault.expect_index(space.stubs.next_index());
                 prefault.expect_window(code_window(space, code_before, i, count));
             }
@@ -782,6 +800,11 @@ impl Linker {
         match self.ensure_space(std::slice::from_ref(object)) {
             Err(Error::Placement(_)) if fresh && i > 0 => return Ok(Some(Streamed::Replace)),
             placed => placed?,
+        }
+        if count >= AHEAD_MIN {
+            if let Some(space) = self.linked.space.as_mut() {
+                space.pools.use_runs(&space.region);
+            }
         }
         self.stats.layout += start.elapsed();
         self.more_inputs(i + 1 < count);

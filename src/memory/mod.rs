@@ -12,7 +12,10 @@
 //! [`flush_icache`] before it can run.
 //!
 //! Allocation is page-granular first-fit over the region; freed ranges are returned
-//! to the kernel (`fallocate(PUNCH_HOLE)`) and made `PROT_NONE` again.
+//! to the kernel (`fallocate(PUNCH_HOLE)`) and made `PROT_NONE` again. During a
+//! batch, code and read-only chunks are cut from runs of pages protected at once
+//! for their class ([`pack`]): until the batch ends, a run's pages not handed out
+//! yet are readable (code: and executable), never writable, and read as zeros.
 //!
 //! **Debuggable code.** The kernel refuses ptrace writes (`FOLL_FORCE`) into a
 //! shared mapping that is not writable, so a debugger cannot put a software
@@ -536,6 +539,12 @@ impl Region {
         unsafe { fill_views(self.working as u64, self.target_here(), block, window) };
     }
 
+    /// Whether the target view is mapped here and protected with `mprotect`
+    /// alone: not an executor's, and no private code mappings for a debugger.
+    pub fn protects_here(&self) -> bool {
+        self.remote.is_none() && self.debug.is_none()
+    }
+
     /// Whether code can go in huge pages ([`Region::alloc_window`]): with 4
     /// KiB pages, both views here (not an executor's) and aligned, and no
     /// private code mappings for a debugger. A loaded program's code then takes
@@ -665,6 +674,7 @@ impl Region {
             huge: self.huge_pages(),
             page: self.page,
             streams: vec![free],
+            runs: [(); 2].map(|_| Stream::new(self.size, self.size, 1, Prefault::RUN_AHEAD)),
             chunks: std::sync::Mutex::new(Vec::new()),
             window: AtomicU64::new(Prefault::NO_WINDOW),
             window_done: AtomicU64::new(Prefault::NO_WINDOW),
@@ -696,6 +706,9 @@ pub struct Prefault {
     page: u64,
     /// The region's free space first, then any [`Prefault::with_arrays`] added.
     streams: Vec<Stream>,
+    /// The next chunks of the code and read-only runs, if any
+    /// ([`Prefault::expect_runs`]).
+    runs: [Stream; 2],
     /// Ranges the region left to be populated ([`Region::populate_later`]),
     /// `true` for windows, handed over by [`Prefault::expect`].
     chunks: std::sync::Mutex<Vec<(Block, bool)>>,
@@ -741,6 +754,9 @@ impl Stream {
 impl Prefault {
     /// How far above the region's next allocation pages are faulted in.
     pub const AHEAD: u64 = 512 << 10;
+
+    /// How far above the next chunk of a run ([`Prefault::expect_runs`]).
+    pub const RUN_AHEAD: u64 = 256 << 10;
 
     /// How far above the next element of an array ([`Prefault::with_arrays`]).
     pub const ARRAY_AHEAD: u64 = 16 << 10;
@@ -835,6 +851,20 @@ impl Prefault {
     /// project's VM (a huge page from memory at hand takes 0.1 ms there).
     pub const SLOW_WINDOW: std::time::Duration = std::time::Duration::from_millis(1);
 
+    /// Records where the code and read-only runs of the region's pools cut
+    /// their next chunks ([`Pools::run_fronts`](pack::Pools::run_fronts)):
+    /// a run's pages are no longer free space, which the first stream follows.
+    pub fn expect_runs(&self, fronts: [Option<Block>; 2]) {
+        for (s, front) in self.runs.iter().zip(fronts) {
+            let at = front.map_or(s.end, |b| b.offset);
+            // A new run below what was faulted in: from its start.
+            if at < s.next.load(Ordering::Relaxed) {
+                s.done.store(at, Ordering::Relaxed);
+            }
+            s.next.store(at, Ordering::Relaxed);
+        }
+    }
+
     /// Records the index the arrays are filled at next.
     pub fn expect_index(&self, index: u64) {
         for s in &self.streams[1..] {
@@ -862,7 +892,8 @@ impl Prefault {
             unsafe { fill_views(self.working as u64, self.target, block, window) };
         }
         let mut budget = Self::STEP;
-        for s in self.streams[1..].iter().chain(&self.streams[..1]) {
+        let streams = self.streams[1..].iter().chain(&self.runs);
+        for s in streams.chain(&self.streams[..1]) {
             let next = s.next.load(Ordering::Relaxed);
             let done = s.done.load(Ordering::Relaxed);
             let end = next.saturating_add(s.ahead).min(s.end);

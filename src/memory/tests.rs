@@ -461,3 +461,86 @@ fn a_region_populating_later_leaves_its_chunks_to_a_prefault() {
     // Populating changed nothing: zeros.
     assert!(region.bytes(block.offset, 48 * page).iter().all(|&b| b == 0));
 }
+
+/// The target view's permissions at `offset` of `r`, as `/proc/self/maps`
+/// gives them (`r-xs`, `---s`, ...).
+fn target_perms(r: &Region, offset: u64) -> String {
+    let at = r.target_base() + offset;
+    let maps = std::fs::read_to_string("/proc/self/maps").expect("/proc/self/maps");
+    maps.lines()
+        .find_map(|line| {
+            let (range, rest) = line.split_once(' ')?;
+            let (lo, hi) = range.split_once('-')?;
+            let (lo, hi) = (u64::from_str_radix(lo, 16).ok()?, u64::from_str_radix(hi, 16).ok()?);
+            (lo <= at && at < hi).then(|| rest[..4].to_string())
+        })
+        .expect("a mapping of the target view")
+}
+
+#[test]
+fn in_a_batch_code_and_read_only_chunks_are_cut_from_runs() {
+    let mut r = region(8 << 20);
+    let mut pools = Pools::default();
+    pools.use_runs(&r);
+    // Four 15 KiB pieces fill a 64 KiB chunk: ten pieces take three chunks.
+    let code: Vec<_> = (0..10)
+        .map(|_| pools.alloc(&mut r, Class::Code, 15 << 10, 16).unwrap())
+        .collect();
+    let ro = pools.alloc(&mut r, Class::ReadOnly, 100, 8).unwrap();
+    let data = pools.alloc(&mut r, Class::Data, 100, 8).unwrap();
+    let [code_chunks, ro_chunks, data_chunks, _] = pools.by_class().map(|c| c.1);
+    assert_eq!((code_chunks, ro_chunks, data_chunks), (3 << 16, 1 << 16, 1 << 16));
+    // One run per class taken, not one region range per chunk: the code
+    // chunks lie one after the other.
+    let first = code[0].offset;
+    assert!(code.iter().all(|p| p.fresh && (first..first + (3 << 16)).contains(&p.offset)));
+    assert_eq!(r.in_use(), (2 << 20) + (1 << 16), "two runs and a data chunk");
+    // The rest of the code run is readable and executable, never writable,
+    // and reads as zeros; data chunks are protected one by one.
+    let rest = first + (3 << 16);
+    assert_eq!(target_perms(&r, first), "r-xs");
+    assert_eq!(target_perms(&r, rest), "r-xs");
+    assert_eq!(target_perms(&r, ro.offset), "r--s");
+    assert_eq!(target_perms(&r, data.offset), "rw-s");
+    assert_eq!(target_perms(&r, data.offset + (1 << 16)), "---s", "past the data chunk");
+    assert!(r.bytes(rest, 1 << 16).iter().all(|&b| b == 0));
+    // The batch's end gives the runs' rest back, inaccessible again.
+    pools.end_runs(&mut r);
+    assert_eq!(r.in_use(), (5 << 16), "the chunks alone");
+    assert_eq!(target_perms(&r, rest), "---s");
+    assert_eq!(target_perms(&r, first), "r-xs");
+    // After the batch, a chunk is taken and protected on its own again.
+    let more: Vec<_> = (0..4)
+        .map(|_| pools.alloc(&mut r, Class::Code, 15 << 10, 16).unwrap())
+        .collect();
+    assert_eq!(pools.by_class()[Class::Code as usize].1, 4 << 16);
+    assert_eq!(r.in_use(), (6 << 16));
+    for piece in code.into_iter().chain(more).chain([ro, data]) {
+        pools.free(&mut r, piece);
+    }
+    assert_eq!((pools.used(), r.in_use()), (0, 0));
+}
+
+#[test]
+fn a_region_too_full_for_a_run_still_takes_chunks() {
+    // Room for one run: the second class's chunk needs the first's rest.
+    let mut r = region(1 << 20);
+    let mut pools = Pools::default();
+    pools.use_runs(&r);
+    let code = pools.alloc(&mut r, Class::Code, 100, 16).unwrap();
+    assert_eq!(r.in_use(), 1 << 20, "the code run took the region");
+    let ro = pools.alloc(&mut r, Class::ReadOnly, 100, 8).unwrap();
+    assert_eq!(r.in_use(), 2 << 16, "the run's rest went back: two chunks");
+    // Too large for the code chunk's room: a chunk of its own.
+    let more = pools.alloc(&mut r, Class::Code, 64 << 10, 16).unwrap();
+    let chunks: u64 = pools.by_class().iter().map(|c| c.1).sum();
+    let own = ((64 << 10) + 16u64).div_ceil(r.page_size()) * r.page_size();
+    assert_eq!((r.in_use(), chunks), (chunks, (2 << 16) + own));
+    assert_eq!(target_perms(&r, ro.offset), "r--s");
+    assert_eq!(target_perms(&r, more.offset), "r-xs");
+    pools.end_runs(&mut r);
+    for piece in [code, ro, more] {
+        pools.free(&mut r, piece);
+    }
+    assert_eq!(r.in_use(), 0);
+}
