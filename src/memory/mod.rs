@@ -552,8 +552,7 @@ impl Region {
     /// took 12–13% less (README, issue 20).
     pub fn huge_pages(&self) -> bool {
         self.page == 4096
-            && self.remote.is_none()
-            && self.debug.is_none()
+            && self.protects_here()
             && self.target.is_multiple_of(HUGE)
             && (self.working as u64).is_multiple_of(HUGE)
     }
@@ -601,8 +600,7 @@ unsafe fn populate_views(working: u64, target: Option<u64>, offset: u64, len: u6
     unsafe {
         populate_write(working + offset, len);
         if let Some(target) = target {
-            let at = (target + offset) as *mut libc::c_void;
-            libc::madvise(at, len as usize, libc::MADV_POPULATE_READ);
+            populate_read(target + offset, len);
         }
     }
 }
@@ -650,13 +648,7 @@ unsafe fn collapse_views(working: u64, target: Option<u64>, offset: u64) -> bool
         // The memfd's page is huge now: this maps it so (a page table less).
         if !advise(target + offset) {
             // SAFETY: the caller's.
-            unsafe {
-                libc::madvise(
-                    (target + offset) as *mut libc::c_void,
-                    HUGE as usize,
-                    libc::MADV_POPULATE_READ,
-                )
-            };
+            unsafe { populate_read(target + offset, HUGE) };
         }
     }
     true
@@ -1060,6 +1052,17 @@ fn ahead_range(done: u64, next: u64, end: u64, page: u64, budget: u64) -> Option
     let from = done.max(next) / page * page;
     let to = end.min(from.saturating_add(budget)).next_multiple_of(page);
     (from < to).then_some((from, to))
+}
+
+/// Faults in `[at, at + len)` for reading (`MADV_POPULATE_READ`), best effort,
+/// as [`populate_write`] does for writing: a second view of pages already
+/// present maps them without allocating.
+///
+/// # Safety
+/// As for [`populate_write`].
+unsafe fn populate_read(at: u64, len: u64) {
+    // SAFETY: the caller's; advice changes nothing the program can observe.
+    unsafe { libc::madvise(at as *mut libc::c_void, len as usize, libc::MADV_POPULATE_READ) };
 }
 
 /// Faults in `[at, at + len)` for writing (`MADV_POPULATE_WRITE`), best effort:
